@@ -1,0 +1,44 @@
+"""`dbx-fmapi token [--profile P]`: the apiKeyHelper. One line on stdout: the token."""
+
+from __future__ import annotations
+
+import configparser
+import os
+
+from .. import config, tokens
+from ..context import Context
+from ..errors import ExitCode
+
+
+def _host_from_databrickscfg(ctx: Context, profile: str) -> str | None:
+    path = ctx.env.get("DATABRICKS_CONFIG_FILE") or str(ctx.paths.home / ".databrickscfg")
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(os.path.expanduser(path))
+        return parser.get(profile, "host", fallback=None) or None
+    except configparser.Error:
+        return None
+
+
+def run(*, ctx: Context, profile: str | None) -> int:
+    cfg = config.load(ctx.paths)
+    if profile is None:
+        cfg = config.require(ctx.paths)
+        profile = str(cfg["profile"])
+    host = None
+    if cfg and cfg.get("profile") == profile:
+        host = str(cfg.get("host") or "") or None
+    if host is None:
+        host = _host_from_databrickscfg(ctx, profile)
+    token = tokens.get_token(
+        paths=ctx.paths,
+        env=ctx.env,
+        profile=profile,
+        host=host,
+        need=tokens.needed_lifetime(ctx.env, cfg),
+        allow_login=True,
+        err=ctx.stderr,
+    )
+    ctx.stdout.write(token.access_token + "\n")
+    ctx.stdout.flush()
+    return ExitCode.OK

@@ -1,0 +1,188 @@
+"""The `databricks` CLI, as a subprocess with bounded time. Stdlib only (token hot path)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from .errors import ExitCode, UserError
+
+INSTALL_HINT_LINUX = (
+    "curl -fsSL https://raw.githubusercontent.com/databricks/setup-cli/main/install.sh | sh"
+)
+INSTALL_HINT_MAC = "brew tap databricks/tap && brew install databricks"
+
+_LOGIN_MARKERS = (
+    "databricks auth login",
+    "oauth is not configured",
+    "refresh token is invalid",
+    "invalid_grant",
+    "cannot configure default credentials",
+)
+_SECRETISH = re.compile(r"(eyJ[\w-]{8,}\.[\w-]*\.?[\w-]*|dapi[0-9a-f]{16,}|dose[0-9a-f]{16,})")
+
+
+@dataclass(frozen=True)
+class Token:
+    access_token: str = ""
+    expiry: float = 0.0  # epoch seconds
+
+    def __repr__(self) -> str:  # never show the token itself
+        return f"Token(expiry={self.expiry!r})"
+
+
+class CliError(UserError):
+    """A failed CLI call; `kind` is "login", "missing", "timeout", "garbage" or "failed"."""
+
+    def __init__(self, kind: str, message: str, fix: str | None, code: int = ExitCode.ERROR):
+        super().__init__(message, fix, code)
+        self.kind = kind
+
+
+def install_hint() -> str:
+    return INSTALL_HINT_MAC if os.uname().sysname == "Darwin" else INSTALL_HINT_LINUX
+
+
+def find(env: Mapping[str, str]) -> str | None:
+    return shutil.which("databricks", path=env.get("PATH"))
+
+
+def scrub(text: str) -> str:
+    """One line of CLI output, safe to show: no token-looking strings, no `Error: ` prefix."""
+    line = " ".join(text.split())
+    if line.lower().startswith("error:"):
+        line = line[6:].strip()
+    return _SECRETISH.sub("[redacted]", line)[:400]
+
+
+def login_command(host: str | None, profile: str) -> str:
+    import shlex
+
+    parts = ["databricks", "auth", "login"]
+    if host:
+        parts += ["--host", host]
+    parts += ["--profile", profile]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def parse_expiry(text: str) -> float:
+    """RFC 3339 with up to 9 fractional digits and `Z` or an offset -> epoch seconds."""
+    m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?", text.strip())
+    if not m:
+        raise ValueError(f"unrecognised expiry {text!r}")
+    base, frac, tz = m.groups()
+    frac = (frac or ".0")[:7]
+    if tz in (None, "Z"):
+        tz = "+00:00"
+    return datetime.fromisoformat(base + frac + tz).timestamp()
+
+
+def _run(
+    argv: list[str], env: Mapping[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    exe = find(env)
+    if exe is None:
+        raise CliError(
+            "missing", "the Databricks CLI (`databricks`) is not installed", install_hint()
+        )
+    try:
+        return subprocess.run(
+            [exe, *argv],
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise CliError(
+            "timeout",
+            f"`databricks {' '.join(argv[:2])}` did not answer within {timeout:g}s",
+            "check your network, then: databricks auth token --profile "
+            + (argv[argv.index("--profile") + 1] if "--profile" in argv else "<profile>"),
+        ) from None
+    except OSError as exc:
+        raise CliError(
+            "missing", f"cannot run {exe}: {exc.strerror or exc}", install_hint()
+        ) from None
+
+
+def auth_token(
+    profile: str,
+    *,
+    env: Mapping[str, str],
+    host: str | None = None,
+    force: bool = False,
+    timeout: float = 60.0,
+) -> Token:
+    """`databricks auth token --profile P -o json`; CliError(kind="login") when login is needed."""
+    argv = ["auth", "token", "--profile", profile, "-o", "json"]
+    if force:
+        argv.append("--force-refresh")
+    proc = _run(argv, env, timeout)
+    if proc.returncode != 0:
+        reason = scrub(proc.stderr or proc.stdout or f"exit status {proc.returncode}")
+        if any(m in reason.lower() for m in _LOGIN_MARKERS):
+            raise CliError(
+                "login",
+                f"Databricks login needed for profile {profile!r}: {reason}",
+                login_command(host, profile),
+                ExitCode.AUTH_NEEDED,
+            )
+        raise CliError(
+            "failed",
+            f"`databricks auth token --profile {profile}` failed: {reason}",
+            f"databricks auth env --profile {profile}",
+        )
+    try:
+        data = json.loads(proc.stdout)
+        token = str(data["access_token"])
+        expiry = parse_expiry(str(data["expiry"]))
+        if not token or any(c.isspace() for c in token):
+            raise ValueError("empty or malformed access_token")
+    except (ValueError, KeyError, TypeError):
+        raise CliError(
+            "garbage",
+            "`databricks auth token` printed something that is not a token (is the CLI too old?)",
+            "upgrade the Databricks CLI: " + install_hint(),
+        ) from None
+    return Token(token, expiry)
+
+
+def auth_login(host: str, profile: str, *, env: Mapping[str, str], timeout: float = 900.0) -> None:
+    """`databricks auth login` on the user's terminal (stdio inherited; the browser flow)."""
+    exe = find(env)
+    if exe is None:
+        raise CliError(
+            "missing", "the Databricks CLI (`databricks`) is not installed", install_hint()
+        )
+    try:
+        proc = subprocess.run(
+            [exe, "auth", "login", "--host", host, "--profile", profile],
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=2,  # keep our stdout clean: the token helper prints only the token there
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise CliError(
+            "timeout",
+            f"Databricks login did not complete within {timeout:g}s",
+            login_command(host, profile),
+            ExitCode.AUTH_NEEDED,
+        ) from None
+    if proc.returncode != 0:
+        raise CliError(
+            "login",
+            f"Databricks login for profile {profile!r} failed",
+            login_command(host, profile),
+            ExitCode.AUTH_NEEDED,
+        )

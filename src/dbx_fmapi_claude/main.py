@@ -1,0 +1,122 @@
+"""`dbx-fmapi <command>` and `setup-fmapi-claudecode`: argparse wired to one module per command.
+
+Command modules are imported only when their command runs, so `dbx-fmapi token` (the
+apiKeyHelper, run by Claude Code every TTL) loads nothing it does not need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+
+from . import __version__
+from .context import Context
+from .errors import ExitCode, UserError
+
+PROG = "dbx-fmapi"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]  # exit 2 with a hint
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n  fix: {self.prog} --help\n")
+        sys.exit(ExitCode.USAGE)
+
+
+def _add_setup_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", help="workspace URL, e.g. https://my-workspace.cloud.databricks.com")
+    p.add_argument("--profile", help="Databricks CLI profile name (default: DEFAULT)")
+    p.add_argument("--model", help="main model (ANTHROPIC_MODEL; default: the Opus model)")
+    p.add_argument("--opus", help="model for opus (ANTHROPIC_DEFAULT_OPUS_MODEL)")
+    p.add_argument("--sonnet", help="model for sonnet (ANTHROPIC_DEFAULT_SONNET_MODEL)")
+    p.add_argument("--haiku", help="model for haiku (ANTHROPIC_DEFAULT_HAIKU_MODEL)")
+    p.add_argument(
+        "--settings-location",
+        metavar="home|cwd|PATH",
+        help="where .claude/settings.json goes: home (~), cwd, or a folder (default: home)",
+    )
+    p.add_argument("--token-mode", choices=("helper", "static"), help="default: helper")
+    p.add_argument("--ttl", help="apiKeyHelper TTL, e.g. 15m or 90s; bare number = minutes")
+    p.add_argument(
+        "--margin",
+        help="extra lifetime a token must have beyond the TTL (default 5m)",
+    )
+    p.add_argument("--shell", choices=("zsh", "bash", "fish", "none"), help="rc file to edit")
+    p.add_argument("--skip-install", action="store_true", help="do not install dependencies")
+    p.add_argument("--no-verify", action="store_true", help="skip the per-model test request")
+    p.add_argument("--yes", "-y", action="store_true", help="accept defaults, no prompts")
+    p.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Claude Code on Databricks FMAPI.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="<command>", parser_class=_Parser)
+    sub.required = True
+
+    _add_setup_flags(sub.add_parser("setup", help="set up Claude Code for your workspace"))
+
+    p = sub.add_parser("status", help="what is configured, token lifetime (read-only)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("doctor", help="check everything, with a fix for each problem")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("models", help="the workspace's Claude endpoints")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--validate", action="store_true", help="check the configured models")
+
+    p = sub.add_parser("login", help="re-authenticate the configured profile")
+    p.add_argument("--profile", help="default: the configured profile")
+
+    p = sub.add_parser("token", help="print a fresh access token (Claude Code's apiKeyHelper)")
+    p.add_argument("--profile", help="default: the configured profile")
+
+    p = sub.add_parser("uninstall", help="remove exactly what setup added")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
+    return parser
+
+
+def dispatch(command: str, ctx: Context, options: dict[str, object]) -> int:
+    module = importlib.import_module(f".commands.{command}", __package__)
+    return int(module.run(ctx=ctx, **options))
+
+
+def _run(argv: Sequence[str], prog: str, command: str | None = None) -> int:
+    if command is None:
+        args = build_parser().parse_args(argv)
+    else:
+        p = _Parser(prog=prog, description="Set up Claude Code for your Databricks workspace.")
+        p.add_argument("--debug", action="store_true", help="show tracebacks")
+        _add_setup_flags(p)
+        args = p.parse_args(argv)
+        args.command = command
+    options = vars(args)
+    name = options.pop("command")
+    debug = bool(options.pop("debug", False))
+    ctx = Context.from_process()
+    try:
+        return dispatch(name, ctx, options)
+    except UserError as exc:
+        if debug:
+            traceback.print_exc()
+        ctx.err(exc.render(prog))
+        return exc.code
+    except KeyboardInterrupt:
+        ctx.err(f"\n{prog}: interrupted; nothing was changed")
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        return ExitCode.ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    sys.exit(_run(sys.argv[1:] if argv is None else argv, PROG))
+
+
+def setup_main(argv: Sequence[str] | None = None) -> None:
+    sys.exit(_run(sys.argv[1:] if argv is None else argv, "setup-fmapi-claudecode", "setup"))

@@ -1,0 +1,95 @@
+"""The shell wrapper block in rc files, as pure transforms between stable markers."""
+
+from __future__ import annotations
+
+import shlex
+
+BEGIN = "# >>> dbx-fmapi-claude >>>"
+END = "# <<< dbx-fmapi-claude <<<"
+NOTE = "# Added by dbx-fmapi-claude setup; `dbx-fmapi uninstall` removes this block."
+
+
+class HalfBlock(ValueError):
+    """Only one of the two markers is present: we cannot tell where our block ends."""
+
+
+def render(shell: str, executable: str) -> str:
+    """The block (no trailing newline) defining `dbx-fmapi-claude` for `shell`."""
+    exe = shlex.quote(executable)
+    if shell == "fish":
+        body = f"function dbx-fmapi-claude --wraps claude\n    {exe} $argv\nend"
+    else:
+        body = f'dbx-fmapi-claude() {{\n  {exe} "$@"\n}}'
+    return f"{BEGIN}\n{NOTE}\n{body}\n{END}"
+
+
+def _newline(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character spans of each complete block, end including its line break."""
+    spans: list[tuple[int, int]] = []
+    lines = text.splitlines(keepends=True)
+    pos = 0
+    start: int | None = None
+    for line in lines:
+        stripped = line.strip()
+        if stripped == BEGIN:
+            if start is not None:
+                raise HalfBlock("a begin marker without its end marker")
+            start = pos
+        elif stripped == END:
+            if start is None:
+                raise HalfBlock("an end marker without its begin marker")
+            spans.append((start, pos + len(line)))
+            start = None
+        pos += len(line)
+    if start is not None:
+        raise HalfBlock("a begin marker without its end marker")
+    return spans
+
+
+def has_block(text: str) -> bool:
+    return bool(_spans(text))
+
+
+def upsert_block(text: str, block: str) -> str:
+    """Replace our block in place (the first one; further copies are removed), or append it.
+    Line endings follow the file's; every byte outside our block is kept."""
+    nl = _newline(text)
+    rendered = block.replace("\n", nl) + nl
+    spans = _spans(text)
+    if not spans:
+        if not text:
+            return rendered
+        # After a final newline this leaves one blank line before the block; after a last line
+        # without one, it only ends that line: remove_block tells the two apart and undoes both.
+        return text + nl + rendered
+    out = []
+    prev = 0
+    for i, (start, end) in enumerate(spans):
+        out.append(text[prev:start])
+        if i == 0:
+            out.append(rendered)
+        prev = end
+    out.append(text[prev:])
+    return "".join(out)
+
+
+def remove_block(text: str) -> str:
+    """Remove every block of ours (and the blank line we put before an appended one)."""
+    spans = _spans(text)
+    if not spans:
+        return text
+    nl = _newline(text)
+    out = []
+    prev = 0
+    for start, end in spans:
+        before = text[prev:start]
+        if before.endswith(nl + nl) or (end == len(text) and before.endswith(nl)):
+            before = before[: -len(nl)]
+        out.append(before)
+        prev = end
+    out.append(text[prev:])
+    return "".join(out)

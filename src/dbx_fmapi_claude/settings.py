@@ -1,0 +1,169 @@
+"""Claude Code settings files: what we put in them, as pure transforms, plus safe load/store.
+
+Stdlib only: the wrapper uses it in static token mode.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+from .fileio import atomic_write, read_bytes
+
+CODING_AGENT_HEADER = "x-databricks-use-coding-agent-mode: true"
+
+ENV_MODEL = "ANTHROPIC_MODEL"
+ENV_BASE_URL = "ANTHROPIC_BASE_URL"
+ENV_TOKEN = "ANTHROPIC_AUTH_TOKEN"  # noqa: S105 - the variable's name, not a secret
+ENV_OPUS = "ANTHROPIC_DEFAULT_OPUS_MODEL"
+ENV_SONNET = "ANTHROPIC_DEFAULT_SONNET_MODEL"
+ENV_HAIKU = "ANTHROPIC_DEFAULT_HAIKU_MODEL"
+ENV_HEADERS = "ANTHROPIC_CUSTOM_HEADERS"
+ENV_BETAS = "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS"
+ENV_HELPER_TTL = "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"
+HELPER_KEY = "apiKeyHelper"
+
+# Every env key setup may write; static-only and helper-only keys are listed separately.
+COMMON_ENV_KEYS = (ENV_MODEL, ENV_BASE_URL, ENV_OPUS, ENV_SONNET, ENV_HAIKU, ENV_HEADERS, ENV_BETAS)
+HELPER_ENV_KEYS = (ENV_HELPER_TTL,)
+STATIC_ENV_KEYS = (ENV_TOKEN,)
+ALL_ENV_KEYS = COMMON_ENV_KEYS + HELPER_ENV_KEYS + STATIC_ENV_KEYS
+
+
+class SettingsCorrupt(UserError):
+    """The file exists but is not a JSON object we can merge into."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(
+            f"{path} is not a valid Claude settings file ({why})",
+            "re-run setup; it saves the file as a timestamped backup and repairs it: "
+            "setup-fmapi-claudecode",
+        )
+        self.path = path
+        self.why = why
+
+
+def base_url(host: str) -> str:
+    return f"{host.rstrip('/')}/serving-endpoints/anthropic"
+
+
+def parse(raw: bytes, path: Path) -> dict[str, Any]:
+    """Settings bytes -> dict; SettingsCorrupt for anything that is not a JSON object whose
+    `env` (if present) is an object of strings."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise SettingsCorrupt(path, "it starts with a byte-order mark")
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SettingsCorrupt(path, "it is not UTF-8 text") from None
+    except ValueError as exc:
+        raise SettingsCorrupt(path, f"invalid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise SettingsCorrupt(path, f"it holds a JSON {type(data).__name__}, not an object")
+    env = data.get("env")
+    if env is not None and not isinstance(env, dict):
+        raise SettingsCorrupt(path, '"env" is not an object')
+    return data
+
+
+def load(path: Path) -> tuple[dict[str, Any], bytes | None]:
+    """(parsed settings, original bytes or None when absent)."""
+    raw = read_bytes(path)
+    if raw is None:
+        return {}, None
+    return parse(raw, path), raw
+
+
+def dumps(settings: Mapping[str, Any]) -> bytes:
+    return (json.dumps(settings, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def store(path: Path, settings: Mapping[str, Any], *, secret: bool) -> None:
+    atomic_write(path, dumps(settings), secret=secret)
+
+
+def desired_env(
+    *,
+    host: str,
+    model: str,
+    opus: str,
+    sonnet: str,
+    haiku: str,
+    mode: str,
+    ttl_seconds: int,
+    token: str | None = None,
+) -> dict[str, str]:
+    env = {
+        ENV_MODEL: model,
+        ENV_BASE_URL: base_url(host),
+        ENV_OPUS: opus,
+        ENV_SONNET: sonnet,
+        ENV_HAIKU: haiku,
+        ENV_HEADERS: CODING_AGENT_HEADER,
+        ENV_BETAS: "1",
+    }
+    if mode == "helper":
+        env[ENV_HELPER_TTL] = str(int(ttl_seconds) * 1000)
+    else:
+        if not token:
+            raise ValueError("static mode needs a token")
+        env[ENV_TOKEN] = token
+    return env
+
+
+def merge(old: Mapping[str, Any], *, env: Mapping[str, str], helper: str | None) -> dict[str, Any]:
+    """`old` with our env keys set, the other mode's keys removed, everything else kept (order
+    too). `helper` is the apiKeyHelper command (helper mode) or None (static mode)."""
+    new = dict(old)
+    merged_env = dict(old.get("env") or {})
+    stale = STATIC_ENV_KEYS if helper else HELPER_ENV_KEYS
+    for key in stale:
+        if key not in env:
+            merged_env.pop(key, None)
+    merged_env.update(env)
+    new["env"] = merged_env
+    if helper:
+        new[HELPER_KEY] = helper
+    else:
+        new.pop(HELPER_KEY, None)
+    return new
+
+
+def set_token(old: Mapping[str, Any], token: str) -> dict[str, Any]:
+    new = dict(old)
+    env = dict(old.get("env") or {})
+    env[ENV_TOKEN] = token
+    new["env"] = env
+    return new
+
+
+def remove_ours(
+    old: Mapping[str, Any], *, replaced: Mapping[str, Any], helper_is_ours: bool
+) -> dict[str, Any]:
+    """Uninstall transform: drop our keys; put back values setup replaced (`replaced` maps an env
+    key or "apiKeyHelper" to {"value": ...}); drop `env` if it ends up empty and we created it."""
+    new = dict(old)
+    env = dict(old.get("env") or {})
+    for key in ALL_ENV_KEYS:
+        prior = replaced.get(key)
+        if isinstance(prior, dict) and "value" in prior:
+            env[key] = prior["value"]
+        else:
+            env.pop(key, None)
+    if "env" in old:
+        if env or replaced.get("env_existed"):
+            new["env"] = env
+        else:
+            new.pop("env")
+    if helper_is_ours:
+        prior = replaced.get(HELPER_KEY)
+        if isinstance(prior, dict) and "value" in prior:
+            new[HELPER_KEY] = prior["value"]
+        else:
+            new.pop(HELPER_KEY, None)
+    return new

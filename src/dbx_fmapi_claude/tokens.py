@@ -1,0 +1,250 @@
+"""Tokens that never go stale: the per-profile lock, the lifetime guarantee, login policy.
+
+Stdlib only: this is the apiKeyHelper's and the wrapper's hot path.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from typing import IO, Any
+
+from . import dbcli
+from .config import DEFAULT_MARGIN_SECONDS, DEFAULT_TTL_SECONDS
+from .errors import ExitCode, UserError
+from .fileio import atomic_write
+from .paths import Paths
+
+LOCK_TIMEOUT = 600.0
+TOKEN_CALL_TIMEOUT = 60.0
+
+
+def fingerprint(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def _seconds_from_env(env: Mapping[str, str], name: str, scale: float) -> float | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw) * scale
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+def ttl_seconds(env: Mapping[str, str], cfg: Mapping[str, Any] | None) -> float:
+    """Claude Code's helper TTL: from its env variable (claude passes settings env to the
+    helper), else what setup recorded, else our default."""
+    value = _seconds_from_env(env, "CLAUDE_CODE_API_KEY_HELPER_TTL_MS", 0.001)
+    if value is None and cfg:
+        value = float(cfg.get("ttl_seconds") or 0) or None
+    return DEFAULT_TTL_SECONDS if value is None else value
+
+
+def margin_seconds(env: Mapping[str, str], cfg: Mapping[str, Any] | None) -> float:
+    """Safety margin beyond the TTL: DBX_FMAPI_TOKEN_MARGIN_SECONDS, else config, else 5 min."""
+    value = _seconds_from_env(env, "DBX_FMAPI_TOKEN_MARGIN_SECONDS", 1.0)
+    if value is None and cfg and cfg.get("margin_seconds") is not None:
+        value = float(cfg["margin_seconds"])
+    return DEFAULT_MARGIN_SECONDS if value is None else value
+
+
+def needed_lifetime(env: Mapping[str, str], cfg: Mapping[str, Any] | None) -> float:
+    return ttl_seconds(env, cfg) + margin_seconds(env, cfg)
+
+
+def jwt_expiry(token: str) -> float | None:
+    """`exp` of a JWT-shaped token, None when it is not one. Signature is not checked."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = parts[1] + "=" * (-len(parts[1]) % 4)
+        exp = json.loads(base64.urlsafe_b64decode(payload))["exp"]
+        return float(exp)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+# --- what we remember about tokens (expiry + fingerprint, never the token) ---------------------
+
+
+def read_state(paths: Paths) -> dict[str, Any]:
+    try:
+        data = json.loads(paths.token_state_file.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def known_expiry(paths: Paths, profile: str, token: str | None = None) -> float | None:
+    """Expiry we recorded for the profile's last token (and, if given, only if it is `token`)."""
+    entry = read_state(paths).get(profile)
+    if not isinstance(entry, dict):
+        return None
+    if token is not None and entry.get("fp") != fingerprint(token):
+        return None
+    try:
+        return float(entry["expiry"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _record(paths: Paths, profile: str, token: dbcli.Token) -> None:
+    state = read_state(paths)
+    entry = {"expiry": token.expiry, "fp": fingerprint(token.access_token)}
+    if state.get(profile) == entry:
+        return
+    state[profile] = entry
+    with contextlib.suppress(UserError):  # a cache we cannot write only costs speed
+        atomic_write(
+            paths.token_state_file, (json.dumps(state, sort_keys=True) + "\n").encode(), secret=True
+        )
+
+
+# --- the lock --------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def profile_lock(paths: Paths, profile: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Serialise token work for one profile across processes (flock on a file of ours)."""
+    lock_path = paths.lock_file(profile)
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fh: IO[bytes] = open(lock_path, "ab")  # noqa: SIM115 - held for the with-block
+    except OSError as exc:
+        raise UserError(
+            f"cannot create lock file {lock_path}: {exc.strerror or exc}",
+            f"check permissions: ls -ld {lock_path.parent}",
+        ) from None
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() > deadline:
+                    raise UserError(
+                        f"another dbx-fmapi process has held the token lock for {timeout:g}s",
+                        f"find it with: fuser {lock_path}",
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+        yield
+    finally:
+        fh.close()  # closing releases the flock
+
+
+# --- login policy ----------------------------------------------------------------------------
+
+
+def over_ssh(env: Mapping[str, str]) -> bool:
+    return bool(env.get("SSH_CONNECTION") or env.get("SSH_CLIENT") or env.get("SSH_TTY"))
+
+
+def has_display(env: Mapping[str, str]) -> bool:
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return True
+    return sys.platform == "darwin" and not over_ssh(env)
+
+
+def has_tty() -> bool:
+    for stream in (sys.stdin, sys.stderr):
+        try:
+            if stream is not None and stream.isatty():
+                return True
+        except (ValueError, OSError):
+            continue
+    return False
+
+
+def can_login(env: Mapping[str, str]) -> bool:
+    return has_tty() or has_display(env)
+
+
+def _login(host: str, profile: str, env: Mapping[str, str], err: IO[str]) -> None:
+    login_env = dict(env)
+    if over_ssh(env):
+        err.write(
+            "dbx-fmapi: over SSH the login's browser callback goes to localhost:8020 on this "
+            "machine; forward it first from your laptop: ssh -L 8020:localhost:8020 "
+            f"{env.get('USER', 'you')}@<this-host>\n"
+        )
+        if not has_display(env) and "BROWSER" not in env:
+            login_env["BROWSER"] = "none"  # the CLI then prints the URL to open
+    err.write(f"dbx-fmapi: opening the Databricks login for profile {profile!r} ({host})\n")
+    err.flush()
+    dbcli.auth_login(host, profile, env=login_env)
+
+
+# --- the guarantee ---------------------------------------------------------------------------
+
+
+def get_token(
+    *,
+    paths: Paths,
+    env: Mapping[str, str],
+    profile: str,
+    host: str | None,
+    need: float,
+    allow_login: bool,
+    err: IO[str],
+    locked: bool = False,
+) -> dbcli.Token:
+    """A token from the CLI that stays valid for at least `need` seconds (or the freshest one the
+    workspace will give), refreshing or logging in as allowed. Serialised per profile."""
+    if not locked:
+        with profile_lock(paths, profile):
+            return get_token(
+                paths=paths,
+                env=env,
+                profile=profile,
+                host=host,
+                need=need,
+                allow_login=allow_login,
+                err=err,
+                locked=True,
+            )
+    try:
+        token = dbcli.auth_token(profile, env=env, host=host, timeout=TOKEN_CALL_TIMEOUT)
+        if token.expiry - time.time() < need:
+            token = dbcli.auth_token(
+                profile, env=env, host=host, force=True, timeout=TOKEN_CALL_TIMEOUT
+            )
+    except dbcli.CliError as exc:
+        if exc.kind != "login":
+            raise
+        if not host:
+            raise
+        if not allow_login or not can_login(env):
+            raise dbcli.CliError(
+                "login",
+                f"Databricks login needed for profile {profile!r} and no terminal or browser "
+                "is available here",
+                dbcli.login_command(host, profile),
+                ExitCode.AUTH_NEEDED,
+            ) from None
+        _login(host, profile, env, err)
+        token = dbcli.auth_token(profile, env=env, host=host, timeout=TOKEN_CALL_TIMEOUT)
+    left = token.expiry - time.time()
+    if left < need:
+        err.write(
+            f"dbx-fmapi: warning: the workspace's fresh token lives {left:.0f}s, less than the "
+            f"{need:.0f}s asked for (helper TTL + margin); lower the TTL with: "
+            "setup-fmapi-claudecode --ttl 5m\n"
+        )
+    _record(paths, profile, token)
+    return token

@@ -1,0 +1,196 @@
+"""The workspace's REST API and the Anthropic route, over urllib with bounded timeouts.
+
+Used by setup, doctor and models; not on the token hot path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import ssl
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .settings import base_url
+
+FAMILIES = ("opus", "sonnet", "haiku")
+SEED_DEFAULTS = {
+    "opus": "databricks-claude-opus-4-6",
+    "sonnet": "databricks-claude-sonnet-4-5",
+    "haiku": "databricks-claude-haiku-4-5",
+}
+CLAUDE_PREFIX = "databricks-claude-"
+
+
+class WorkspaceError(Exception):
+    """`kind`: "http" (with `status`), "tls", "timeout", "unreachable"."""
+
+    def __init__(self, kind: str, message: str, status: int | None = None, body: Any = None):
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.message = message
+        self.body = body
+        self.retry_after: str | None = None
+
+
+def ssl_context(env: Mapping[str, str]) -> ssl.SSLContext:
+    """Default trust, plus the company CA from REQUESTS_CA_BUNDLE / SSL_CERT_FILE / SSL_CERT_DIR."""
+    cafile = env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE") or None
+    capath = env.get("SSL_CERT_DIR") or None
+    ctx = ssl.create_default_context()
+    if cafile or capath:
+        ctx.load_verify_locations(cafile=cafile, capath=capath)
+    return ctx
+
+
+def _message(body: Any, fallback: str) -> str:
+    if isinstance(body, dict):
+        for key in ("message", "error_description", "error"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+            if isinstance(value, dict) and isinstance(value.get("message"), str):
+                return str(value["message"])
+    return fallback
+
+
+@dataclass
+class Workspace:
+    host: str
+    token: str
+    env: Mapping[str, str]
+    timeout: float = 20.0
+
+    def __repr__(self) -> str:  # never show the token
+        return f"Workspace(host={self.host!r})"
+
+    def request(
+        self, method: str, url: str, body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - https/loopback
+        req.add_header("Authorization", f"Bearer {self.token}")
+        req.add_header("User-Agent", "dbx-fmapi-claude")
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        ctx = ssl_context(self.env) if url.startswith("https:") else None
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout, context=ctx) as resp:  # noqa: S310
+                raw = resp.read()
+                return resp.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            try:
+                parsed: Any = json.loads(raw)
+            except ValueError:
+                parsed = raw.decode("utf-8", "replace")[:200]
+            err = WorkspaceError(
+                "http", _message(parsed, f"HTTP {exc.code} {exc.reason}"), exc.code, parsed
+            )
+            err.retry_after = exc.headers.get("Retry-After")
+            raise err from None
+        except urllib.error.URLError as exc:
+            reason = exc.reason
+            if isinstance(reason, ssl.SSLError):
+                raise WorkspaceError(
+                    "tls", f"TLS failure talking to {self.host}: {reason}"
+                ) from None
+            if isinstance(reason, TimeoutError):
+                raise WorkspaceError("timeout", f"{self.host} did not answer in time") from None
+            raise WorkspaceError("unreachable", f"cannot reach {self.host}: {reason}") from None
+        except TimeoutError:
+            raise WorkspaceError(
+                "timeout", f"{self.host} did not answer within {self.timeout:g}s"
+            ) from None
+        except ssl.SSLError as exc:
+            raise WorkspaceError("tls", f"TLS failure talking to {self.host}: {exc}") from None
+        except (ConnectionError, OSError) as exc:
+            raise WorkspaceError("unreachable", f"cannot reach {self.host}: {exc}") from None
+        except ValueError:
+            raise WorkspaceError(
+                "http", f"{self.host} answered with something that is not JSON"
+            ) from None
+
+    def me(self) -> Any:
+        return self.request("GET", f"{self.host}/api/2.0/preview/scim/v2/Me")[1]
+
+    def endpoints(self) -> list[dict[str, Any]]:
+        _, body = self.request("GET", f"{self.host}/api/2.0/serving-endpoints")
+        items = (body or {}).get("endpoints") or []
+        return [e for e in items if isinstance(e, dict) and isinstance(e.get("name"), str)]
+
+    def endpoint(self, name: str) -> dict[str, Any]:
+        from urllib.parse import quote
+
+        _, body = self.request(
+            "GET", f"{self.host}/api/2.0/serving-endpoints/{quote(name, safe='')}"
+        )
+        return body if isinstance(body, dict) else {}
+
+    def ping_model(self, model: str) -> str:
+        """One-token request through the Anthropic route; returns the reply text."""
+        _, body = self.request(
+            "POST",
+            f"{base_url(self.host)}/v1/messages",
+            body={
+                "model": model,
+                "max_tokens": 1,
+                "messages": [{"role": "user", "content": "ping"}],
+            },
+            headers={
+                "anthropic-version": "2023-06-01",
+                "x-databricks-use-coding-agent-mode": "true",
+            },
+        )
+        parts = (body or {}).get("content") or []
+        return "".join(p.get("text", "") for p in parts if isinstance(p, dict))
+
+
+# --- Claude endpoints ------------------------------------------------------------------------
+
+
+def is_ready(endpoint: Mapping[str, Any]) -> bool:
+    state = endpoint.get("state") or {}
+    return isinstance(state, dict) and state.get("ready") == "READY"
+
+
+def family(name: str) -> str | None:
+    if not name.startswith(CLAUDE_PREFIX):
+        return None
+    parts = name[len(CLAUDE_PREFIX) :].split("-")
+    found = [p for p in parts if p in FAMILIES]
+    return found[0] if found else None
+
+
+def version_key(name: str) -> tuple[int, ...]:
+    """`databricks-claude-opus-4-6` -> (4, 6); `databricks-claude-3-7-sonnet` -> (3, 7)."""
+    rest = name[len(CLAUDE_PREFIX) :] if name.startswith(CLAUDE_PREFIX) else name
+    numbers = [int(p) for p in re.findall(r"\d+", rest)][:3]
+    return tuple(numbers + [0] * (3 - len(numbers)))
+
+
+def claude_endpoints(endpoints: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Claude endpoints (by name), READY first, then newest first, then by name."""
+    found = [e for e in endpoints if family(str(e["name"])) is not None]
+    return sorted(
+        found,
+        key=lambda e: (
+            not is_ready(e),
+            tuple(-v for v in version_key(str(e["name"]))),
+            str(e["name"]),
+        ),
+    )
+
+
+def default_for(family_name: str, endpoints: list[dict[str, Any]] | None) -> str:
+    """Newest READY `databricks-claude-<family>-*`, else the seed's default."""
+    for e in claude_endpoints(endpoints or []):
+        if is_ready(e) and str(e["name"]).startswith(f"{CLAUDE_PREFIX}{family_name}-"):
+            return str(e["name"])
+    return SEED_DEFAULTS[family_name]

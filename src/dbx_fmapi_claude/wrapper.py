@@ -1,0 +1,122 @@
+"""`dbx-fmapi-claude [claude args…]`: make sure a valid token is there, then exec `claude`.
+
+The hot path: stdlib only, no network call when the token is known to be valid for long enough.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from . import config, settings, tokens
+from .errors import ExitCode, UserError
+from .paths import Paths
+
+CLAUDE_INSTALL = "curl -fsSL https://claude.ai/install.sh | bash"
+PROG = "dbx-fmapi-claude"
+
+
+def find_claude(env: Mapping[str, str], home: Path) -> str | None:
+    """`claude` on PATH, else where its installers put it."""
+    found = shutil.which("claude", path=env.get("PATH"))
+    if found:
+        return found
+    for candidate in (home / ".local" / "bin" / "claude", home / ".claude" / "local" / "claude"):
+        if os.access(candidate, os.X_OK) and candidate.is_file():
+            return str(candidate)
+    return None
+
+
+def ensure_helper_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, Any]) -> None:
+    profile = str(cfg["profile"])
+    need = tokens.needed_lifetime(env, cfg)
+    expiry = tokens.known_expiry(paths, profile)
+    if expiry is not None and expiry - time.time() > need:
+        return  # known valid: no CLI call, no network
+    tokens.get_token(
+        paths=paths,
+        env=env,
+        profile=profile,
+        host=str(cfg["host"]),
+        need=need,
+        allow_login=True,
+        err=sys.stderr,
+    )
+
+
+def _static_expiry(paths: Paths, profile: str, token: str) -> float | None:
+    known = tokens.known_expiry(paths, profile, token)
+    return known if known is not None else tokens.jwt_expiry(token)
+
+
+def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, Any]) -> None:
+    """Static mode: refresh ANTHROPIC_AUTH_TOKEN in the settings file when it is about to expire,
+    under the profile lock, atomically, keeping every other key and the file 0600."""
+    profile = str(cfg["profile"])
+    path = Path(str(cfg["settings_file"]))
+    need = tokens.needed_lifetime(env, cfg)
+
+    def current() -> tuple[dict[str, Any], str | None]:
+        data, _ = settings.load(path)
+        tok = (data.get("env") or {}).get(settings.ENV_TOKEN)
+        return data, tok if isinstance(tok, str) and tok else None
+
+    def fresh(tok: str | None) -> bool:
+        expiry = _static_expiry(paths, profile, tok) if tok else None
+        return expiry is not None and expiry - time.time() > need
+
+    _, tok = current()
+    if fresh(tok):
+        return
+    with tokens.profile_lock(paths, profile):
+        data, tok = current()  # another launch may have refreshed it while we waited
+        if fresh(tok):
+            return
+        new = tokens.get_token(
+            paths=paths,
+            env=env,
+            profile=profile,
+            host=str(cfg["host"]),
+            need=need,
+            allow_login=True,
+            err=sys.stderr,
+            locked=True,
+        )
+        if new.access_token != tok:
+            settings.store(path, settings.set_token(data, new.access_token), secret=True)
+
+
+def run(argv: list[str], env: Mapping[str, str]) -> int:
+    paths = Paths.from_env(env)
+    cfg = config.require(paths)
+    claude = find_claude(env, paths.home)
+    if claude is None:
+        raise UserError("Claude Code (`claude`) is not installed", CLAUDE_INSTALL)
+    if cfg.get("token_mode") == "static":
+        ensure_static_token(paths, env, cfg)
+    else:
+        ensure_helper_token(paths, env, cfg)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(claude, [claude, *argv])  # noqa: S606 - replacing ourselves with claude is the job
+    return ExitCode.ERROR  # pragma: no cover - execv does not return
+
+
+def main() -> None:
+    try:
+        code = run(sys.argv[1:], os.environ)
+    except UserError as exc:
+        sys.stderr.write(exc.render(PROG) + "\n")
+        code = exc.code
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        code = ExitCode.INTERRUPTED
+    except OSError as exc:
+        sys.stderr.write(f"{PROG}: error: cannot start claude: {exc.strerror or exc}\n")
+        code = ExitCode.ERROR
+    sys.exit(int(code))
