@@ -27,12 +27,16 @@ changed in it since.
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
 from .errors import UserError
 from .fileio import atomic_write, q
-from .paths import Paths
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
+    from .paths import Paths
 
 DEFAULT_TTL_SECONDS = 15 * 60
 DEFAULT_MARGIN_SECONDS = 5 * 60

@@ -4,22 +4,35 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from .paths import Paths
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import IO
 
-@dataclass
+
 class Context:
-    env: Mapping[str, str]
-    stdin: IO[str]
-    stdout: IO[str]
-    stderr: IO[str]
-    cwd: Path
-    paths: Paths
+    """Plain class (no dataclass): `dbx-fmapi token` builds one on every call."""
+
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str],
+        stdin: IO[str],
+        stdout: IO[str],
+        stderr: IO[str],
+        cwd: Path,
+        paths: Paths,
+    ) -> None:
+        self.env = env
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.cwd = cwd
+        self.paths = paths
 
     @classmethod
     def from_process(cls) -> Context:

@@ -8,7 +8,6 @@ import re
 import shutil
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
 from .errors import ExitCode, UserError
@@ -28,12 +27,16 @@ _LOGIN_MARKERS = (
 _SECRETISH = re.compile(r"(eyJ[\w-]{8,}\.[\w-]*\.?[\w-]*|dapi[0-9a-f]{16,}|dose[0-9a-f]{16,})")
 
 
-@dataclass(frozen=True)
 class Token:
-    access_token: str = ""
-    expiry: float = 0.0  # epoch seconds
+    """An access token and its expiry (epoch seconds). Its repr never shows the token."""
 
-    def __repr__(self) -> str:  # never show the token itself
+    __slots__ = ("access_token", "expiry")
+
+    def __init__(self, access_token: str, expiry: float) -> None:
+        self.access_token = access_token
+        self.expiry = expiry
+
+    def __repr__(self) -> str:
         return f"Token(expiry={self.expiry!r})"
 
 

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import stat
-import tempfile
 import time
-from pathlib import Path
 
 from .errors import UserError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def resolve(path: Path) -> Path:
     """The file a write to `path` must replace: symlinks followed, even dangling ones."""
-    return Path(os.path.realpath(path))
+    return type(path)(os.path.realpath(path))
 
 
 def read_bytes(path: Path) -> bytes | None:
@@ -44,6 +45,8 @@ def atomic_write(path: Path, data: bytes, *, secret: bool = False) -> Path:
     The mode of an existing file is kept (tightened to 0600 when `secret`); a new file gets
     0644 (0600 when `secret`) minus nothing: the user can loosen it later if they want.
     """
+    import tempfile
+
     target = resolve(path)
     folder = target.parent
     try:
@@ -98,6 +101,8 @@ def backup(path: Path) -> Path:
     while candidate.exists():
         n += 1
         candidate = target.with_name(f"{target.name}.bak-{stamp}-{n}")
+    import shutil
+
     try:
         shutil.copy2(target, candidate)
     except OSError as exc:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-import traceback
-from collections.abc import Sequence
 
 from . import __version__
 from .context import Context
 from .errors import ExitCode, UserError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 PROG = "dbx-fmapi"
 
@@ -104,6 +106,8 @@ def _run(argv: Sequence[str], prog: str, command: str | None = None) -> int:
         return dispatch(name, ctx, options)
     except UserError as exc:
         if debug:
+            import traceback
+
             traceback.print_exc()
         ctx.err(exc.render(prog))
         return exc.code

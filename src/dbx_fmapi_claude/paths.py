@@ -6,17 +6,34 @@ Stdlib only: the wrapper and the token helper import this.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 APP = "dbx-fmapi-claude"
 
 
-@dataclass(frozen=True)
 class Paths:
-    home: Path
-    config_dir: Path
+    """Plain class on purpose: dataclasses would cost the hot path its import time."""
+
+    __slots__ = ("home", "config_dir")
+
+    def __init__(self, home: Path, config_dir: Path) -> None:
+        self.home = home
+        self.config_dir = config_dir
+
+    def __repr__(self) -> str:
+        return f"Paths(home={self.home!r}, config_dir={self.config_dir!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Paths) and (self.home, self.config_dir) == (
+            other.home,
+            other.config_dir,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking value object
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Paths:

@@ -6,12 +6,15 @@ Stdlib only: the wrapper uses it in static token mode.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
 
 from .errors import UserError
 from .fileio import atomic_write, read_bytes
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+    from typing import Any
 
 CODING_AGENT_HEADER = "x-databricks-use-coding-agent-mode: true"
 

@@ -5,28 +5,32 @@ Stdlib only: this is the apiKeyHelper's and the wrapper's hot path.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import sys
 import time
-from collections.abc import Iterator, Mapping
-from typing import IO, Any
 
-from . import dbcli
 from .config import DEFAULT_MARGIN_SECONDS, DEFAULT_TTL_SECONDS
 from .errors import ExitCode, UserError
 from .fileio import atomic_write
-from .paths import Paths
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the hot path skips typing, and dbcli (subprocess, re, datetime) until needed
+    from collections.abc import Iterator, Mapping
+    from typing import IO, Any
+
+    from . import dbcli
+    from .paths import Paths
 
 LOCK_TIMEOUT = 600.0
 TOKEN_CALL_TIMEOUT = 60.0
 
 
 def fingerprint(token: str) -> str:
+    import hashlib
+
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
@@ -67,6 +71,8 @@ def jwt_expiry(token: str) -> float | None:
     parts = token.split(".")
     if len(parts) != 3:
         return None
+    import base64
+
     try:
         payload = parts[1] + "=" * (-len(parts[1]) % 4)
         exp = json.loads(base64.urlsafe_b64decode(payload))["exp"]
@@ -187,6 +193,8 @@ def _login(host: str, profile: str, env: Mapping[str, str], err: IO[str]) -> Non
             login_env["BROWSER"] = "none"  # the CLI then prints the URL to open
     err.write(f"dbx-fmapi: opening the Databricks login for profile {profile!r} ({host})\n")
     err.flush()
+    from . import dbcli
+
     dbcli.auth_login(host, profile, env=login_env)
 
 
@@ -206,6 +214,8 @@ def get_token(
 ) -> dbcli.Token:
     """A token from the CLI that stays valid for at least `need` seconds (or the freshest one the
     workspace will give), refreshing or logging in as allowed. Serialised per profile."""
+    from . import dbcli
+
     if not locked:
         with profile_lock(paths, profile):
             return get_token(

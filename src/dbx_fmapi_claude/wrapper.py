@@ -6,29 +6,36 @@ The hot path: stdlib only, no network call when the token is known to be valid f
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from . import config, settings, tokens
 from .errors import ExitCode, UserError
 from .paths import Paths
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
 CLAUDE_INSTALL = "curl -fsSL https://claude.ai/install.sh | bash"
 PROG = "dbx-fmapi-claude"
 
 
+def _executable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
 def find_claude(env: Mapping[str, str], home: Path) -> str | None:
-    """`claude` on PATH, else where its installers put it."""
-    found = shutil.which("claude", path=env.get("PATH"))
-    if found:
-        return found
-    for candidate in (home / ".local" / "bin" / "claude", home / ".claude" / "local" / "claude"):
-        if os.access(candidate, os.X_OK) and candidate.is_file():
-            return str(candidate)
+    """`claude` on PATH, else where its installers put it. (shutil.which, minus its imports.)"""
+    for folder in (env.get("PATH") or os.defpath).split(os.pathsep):
+        candidate = os.path.join(folder or ".", "claude")
+        if _executable(candidate):
+            return candidate
+    for path in (home / ".local" / "bin" / "claude", home / ".claude" / "local" / "claude"):
+        if _executable(str(path)):
+            return str(path)
     return None
 
 

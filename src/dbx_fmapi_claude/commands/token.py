@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import configparser
 import os
 
 from .. import config, tokens
@@ -11,6 +10,8 @@ from ..errors import ExitCode
 
 
 def _host_from_databrickscfg(ctx: Context, profile: str) -> str | None:
+    import configparser
+
     path = ctx.env.get("DATABRICKS_CONFIG_FILE") or str(ctx.paths.home / ".databrickscfg")
     parser = configparser.ConfigParser(interpolation=None)
     try:
