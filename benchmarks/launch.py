@@ -1,0 +1,195 @@
+"""Launch-overhead benchmark, everything side by side in one run.
+
+Measures, as whole processes, interleaved round-robin so machine drift hits all alike:
+  claude-direct    `claude --version`                           (the baseline)
+  wrapper-helper   `dbx-fmapi-claude --version`, helper mode, token known valid
+  wrapper-static   `dbx-fmapi-claude --version`, static mode, token in settings valid
+  seed-wrapper     the seed README's wrapper: read the token from settings.json, one validation
+                   request to the workspace (here with 100 ms injected latency, a typical
+                   laptop-to-workspace round trip), then `claude --version`
+  token-helper     `dbx-fmapi token` with a valid cached token
+  cli-token        `databricks auth token --profile P -o json` alone (the CLI's own time, which
+                   the budget does not count; here it is the rig's fake CLI, a Python program)
+
+Budgets (../shared/PRODUCT.md): wrapper overhead over claude-direct <= 50 ms median; token-helper
+minus cli-token <= 50 ms median.
+
+Usage: .venv/bin/python benchmarks/launch.py [--runs 30]   (after ./scripts/test installed things)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.rig.workspace import FakeWorkspace  # noqa: E402 - needs the repo root on sys.path
+
+SEED_WRAPPER = textwrap.dedent(
+    """\
+    import json, os, sys, urllib.request, urllib.error
+    settings = os.path.expanduser("~/.claude/settings.json")
+    env = json.load(open(settings))["env"]
+    host = env["ANTHROPIC_BASE_URL"].split("/serving-endpoints")[0]
+    req = urllib.request.Request(host + "/api/2.0/preview/scim/v2/Me")
+    req.add_header("Authorization", "Bearer " + env["ANTHROPIC_AUTH_TOKEN"])
+    try:
+        urllib.request.urlopen(req, timeout=10).read()
+    except urllib.error.HTTPError:
+        pass  # the seed would refresh here; the benchmark keeps the token valid
+    os.execvp("claude", ["claude", *sys.argv[1:]])
+    """
+)
+
+
+def shim(path: Path, target: list[str]) -> None:
+    import shlex
+
+    path.write_text("#!/bin/sh\nexec " + " ".join(shlex.quote(t) for t in target) + ' "$@"\n')
+    path.chmod(0o755)
+
+
+def run_setup(env: dict[str, str], host: str, mode: str, cwd: Path) -> None:
+    proc = subprocess.run(
+        [
+            "setup-fmapi-claudecode",
+            "--host",
+            host,
+            "--token-mode",
+            mode,
+            "--skip-install",
+            "--no-verify",
+            "--shell",
+            "none",
+            "--yes",
+        ],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if proc.returncode != 0:
+        sys.exit(f"setup failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+
+
+def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(
+        argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+    )
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"{argv} failed: {proc.stderr.decode(errors='replace')}")
+    return elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--latency", type=float, default=0.100, help="seed's validation round trip")
+    args = ap.parse_args()
+
+    claude = os.environ.get("DBX_TEST_CLAUDE_BIN") or shutil.which("claude")
+    if not claude:
+        sys.exit("set DBX_TEST_CLAUDE_BIN or put claude on PATH (./scripts/test installs it)")
+    venv_bin = Path(sys.executable).parent
+
+    with tempfile.TemporaryDirectory(prefix="dbx-bench-") as tmp, FakeWorkspace() as ws:
+        home = Path(tmp) / "home"
+        bin_dir = Path(tmp) / "bin"
+        home.mkdir()
+        bin_dir.mkdir()
+        os.symlink(claude, bin_dir / "claude")
+        shim(
+            bin_dir / "databricks",
+            [sys.executable, "-I", str(ROOT / "tests" / "rig" / "fake_databricks.py")],
+        )
+        for name in ("dbx-fmapi", "dbx-fmapi-claude", "setup-fmapi-claudecode"):
+            os.symlink(venv_bin / name, bin_dir / name)
+        (bin_dir / "seed-wrapper").write_text(f"#!{sys.executable}\n{SEED_WRAPPER}")
+        (bin_dir / "seed-wrapper").chmod(0o755)
+        env = {
+            "HOME": str(home),
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "DISABLE_AUTOUPDATER": "1",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "BROWSER": f"{sys.executable} {ROOT / 'tests' / 'rig' / 'browser.py'}",
+        }
+        static_dir = Path(tmp) / "static-project"
+        static_dir.mkdir()
+        subprocess.run(
+            ["databricks", "auth", "login", "--host", ws.url, "--profile", "DEFAULT"],
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+        # Helper mode in ~/.claude; the seed wrapper reads a static token from the same file, so
+        # the static-mode run uses its own config dir and a project folder.
+        run_setup(env, ws.url, "helper", home)
+        static_env = dict(env, DBX_FMAPI_CLAUDE_CONFIG_DIR=str(Path(tmp) / "static-config"))
+        run_setup(static_env, ws.url, "static", static_dir)
+        seed_home = Path(tmp) / "seed-home"
+        (seed_home / ".claude").mkdir(parents=True)
+        static_settings = json.loads((static_dir / ".claude" / "settings.json").read_text())
+        (seed_home / ".claude" / "settings.json").write_text(json.dumps(static_settings))
+        seed_env = dict(env, HOME=str(seed_home))
+        ws.set_latency("/api/2.0/preview/scim", args.latency)
+
+        cases = {
+            "claude-direct": (["claude", "--version"], env, home),
+            "wrapper-helper": (["dbx-fmapi-claude", "--version"], env, home),
+            "wrapper-static": (["dbx-fmapi-claude", "--version"], static_env, static_dir),
+            "seed-wrapper": (["seed-wrapper", "--version"], seed_env, seed_home),
+            "token-helper": (["dbx-fmapi", "token"], env, home),
+            "cli-token": (
+                ["databricks", "auth", "token", "--profile", "DEFAULT", "-o", "json"],
+                env,
+                home,
+            ),
+        }
+        for argv, e, cwd in cases.values():  # warm-up: page cache, bytecode
+            for _ in range(3):
+                timed(argv, e, cwd)
+        samples: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(args.runs):
+            for name, (argv, e, cwd) in cases.items():
+                samples[name].append(timed(argv, e, cwd))
+        refreshes = ws.refresh_count()
+
+    med = {k: statistics.median(v) * 1000 for k, v in samples.items()}
+    print(f"{args.runs} runs each, interleaved; milliseconds")
+    print(f"{'case':16} {'median':>8} {'min':>8} {'p25':>8} {'p75':>8} {'max':>8}")
+    for name, vals in samples.items():
+        ms = sorted(v * 1000 for v in vals)
+        q = statistics.quantiles(ms, n=4)
+        print(f"{name:16} {med[name]:8.1f} {ms[0]:8.1f} {q[0]:8.1f} {q[2]:8.1f} {ms[-1]:8.1f}")
+    base = med["claude-direct"]
+    print()
+    print(f"wrapper overhead, helper mode : {med['wrapper-helper'] - base:6.1f} ms (budget 50)")
+    print(f"wrapper overhead, static mode : {med['wrapper-static'] - base:6.1f} ms (budget 50)")
+    print(f"seed wrapper overhead         : {med['seed-wrapper'] - base:6.1f} ms")
+    print(
+        f"token helper minus CLI time   : {med['token-helper'] - med['cli-token']:6.1f} ms"
+        " (budget 50)"
+    )
+    print(f"seed / ours (launch, helper)  : {med['seed-wrapper'] / med['wrapper-helper']:6.2f}x")
+    print(f"token refreshes during the run: {refreshes}")
+
+
+if __name__ == "__main__":
+    main()
