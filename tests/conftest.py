@@ -1,0 +1,129 @@
+"""Fixtures every test uses: a guard for the real home, fake workspaces, a sandbox.
+
+Contract (other tests code against these names):
+- autouse `_guard_real_home`: fails a test that changes the real ~/.claude, ~/.claude.json,
+  ~/.databrickscfg, rc files or ~/.config/dbx-fmapi-claude; sets os.environ["HOME"] to the
+  test's tmp home (same folder as sandbox.home) and drops DATABRICKS_*/ANTHROPIC_* variables.
+- `workspace` / `tls_workspace`: a started FakeWorkspace (HTTP / HTTPS), stopped after.
+- `sandbox`: tests.rig.sandbox.Sandbox (home, bin, env, run, claude, login, ...).
+- `claude_bin`: path of the real claude (DBX_TEST_CLAUDE_BIN).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.rig.sandbox import Sandbox
+from tests.rig.workspace import FakeWorkspace
+
+_REAL_HOMES = sorted(
+    {
+        os.path.realpath(os.path.expanduser("~")),
+        os.path.realpath(pwd.getpwuid(os.getuid()).pw_dir),
+    }
+)
+# Files and folders under the real home that nothing in a test may change.
+_GUARDED = [
+    ".claude",  # the folder itself: entries added or removed
+    ".claude/settings.json",
+    ".claude/settings.local.json",
+    ".claude.json",
+    ".databrickscfg",
+    ".databricks",
+    ".databricks/token-cache.json",
+    ".zshrc",
+    ".bashrc",
+    ".bash_profile",
+    ".profile",
+    ".config/fish/functions",
+    ".config/fish/config.fish",
+    ".config/dbx-fmapi-claude",
+    ".local/bin",
+    ".local/bin/dbx-fmapi",
+    ".local/bin/dbx-fmapi-claude",
+    ".local/bin/setup-fmapi-claudecode",
+    ".local/share/dbx-fmapi-claude",
+]
+_RECURSIVE = {".config/dbx-fmapi-claude", ".local/share/dbx-fmapi-claude"}
+_SCRUB_PREFIXES = ("DATABRICKS_", "ANTHROPIC_", "CLAUDE_CODE_", "FAKE_DATABRICKS_")
+_SCRUB = {"BROWSER", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"}
+
+
+def _stat(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_mode)
+
+
+def _real_home_state() -> dict[str, tuple[int, int, int] | None]:
+    state: dict[str, tuple[int, int, int] | None] = {}
+    for home in _REAL_HOMES:
+        for rel in _GUARDED:
+            path = os.path.join(home, rel)
+            state[path] = _stat(path)
+            if rel in _RECURSIVE and os.path.isdir(path):
+                for dirpath, _dirs, files in os.walk(path):
+                    for name in files:
+                        p = os.path.join(dirpath, name)
+                        state[p] = _stat(p)
+    return state
+
+
+@pytest.fixture
+def sandbox_home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    return home
+
+
+@pytest.fixture(autouse=True)
+def _guard_real_home(sandbox_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    before = _real_home_state()
+    monkeypatch.setenv("HOME", str(sandbox_home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    for name in list(os.environ):
+        if name.startswith(_SCRUB_PREFIXES) or name in _SCRUB:
+            monkeypatch.delenv(name, raising=False)
+    yield
+    after = _real_home_state()
+    changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+    assert not changed, f"test touched the real home: {changed}"
+
+
+@pytest.fixture(scope="session")
+def _claude_bin_path() -> str | None:
+    return os.environ.get("DBX_TEST_CLAUDE_BIN") or None
+
+
+@pytest.fixture
+def claude_bin(_claude_bin_path: str | None) -> str:
+    if not _claude_bin_path:
+        pytest.skip("DBX_TEST_CLAUDE_BIN is unset: run the suite through ./scripts/test")
+    return _claude_bin_path
+
+
+@pytest.fixture
+def workspace() -> Iterator[FakeWorkspace]:
+    with FakeWorkspace() as ws:
+        yield ws
+
+
+@pytest.fixture
+def tls_workspace() -> Iterator[FakeWorkspace]:
+    with FakeWorkspace(tls=True) as ws:
+        yield ws
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, sandbox_home: Path, _claude_bin_path: str | None) -> Sandbox:
+    return Sandbox(tmp_path, claude_bin=_claude_bin_path, home=sandbox_home)

@@ -1,0 +1,371 @@
+"""A private HOME and PATH for running programs (the product, the fake `databricks`, the real
+`claude`) as a user would, without touching the real home. See tests/conftest.py for fixtures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any
+
+RIG_DIR = Path(__file__).resolve().parent
+REPO_ROOT = RIG_DIR.parent.parent
+SYSTEM_PATH = ("/usr/bin", "/bin")
+ENTRY_POINTS = ("dbx-fmapi", "dbx-fmapi-claude", "setup-fmapi-claudecode")
+
+CODING_AGENT_HEADER = "x-databricks-use-coding-agent-mode: true"
+DEFAULT_MODEL = "databricks-claude-sonnet-4-5"
+LOCAL_TZ = "CET-1CEST,M3.5.0,M10.5.0/3"  # POSIX form: needs no tzdata
+
+
+def python_launcher(path: Path, module_file: Path) -> Path:
+    """Write an executable shell script at `path` that runs `module_file` with this Python."""
+    script = (
+        f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -I {shlex.quote(str(module_file))} "$@"\n'
+    )
+    path.write_text(script)
+    path.chmod(0o755)
+    return path
+
+
+def install_fake_databricks(bin_dir: Path) -> Path:
+    """Put an executable `databricks` (the fake CLI) into bin_dir."""
+    return python_launcher(bin_dir / "databricks", RIG_DIR / "fake_databricks.py")
+
+
+def install_browser(bin_dir: Path) -> Path:
+    """Put the test browser (`rig-browser URL`) into bin_dir."""
+    return python_launcher(bin_dir / "rig-browser", RIG_DIR / "browser.py")
+
+
+def claude_env(
+    base_url: str,
+    token: str | None = None,
+    model: str = DEFAULT_MODEL,
+    **extra: str,
+) -> dict[str, str]:
+    """The `env` block the product writes into Claude settings (the seed's variables)."""
+    env = {
+        "ANTHROPIC_BASE_URL": base_url,
+        "ANTHROPIC_MODEL": model,
+        "ANTHROPIC_CUSTOM_HEADERS": CODING_AGENT_HEADER,
+        "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS": "1",
+    }
+    if token is not None:
+        env["ANTHROPIC_AUTH_TOKEN"] = token
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+    argv: list[str] = field(default_factory=list)
+    duration: float = 0.0
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def __repr__(self) -> str:
+        return (
+            f"Result(code={self.code}, argv={self.argv!r}, {self.duration:.2f}s,\n"
+            f"  stdout={self.stdout[-2000:]!r},\n  stderr={self.stderr[-2000:]!r})"
+        )
+
+
+class RunTimeout(AssertionError):
+    def __init__(self, argv: list[str], timeout: float, stdout: str, stderr: str) -> None:
+        super().__init__(
+            f"{argv!r} did not finish in {timeout}s\n"
+            f"stdout: {stdout[-2000:]!r}\nstderr: {stderr[-2000:]!r}"
+        )
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+class Sandbox:
+    """tmp/home (HOME), tmp/bin (first on PATH), a clean environment for subprocesses."""
+
+    def __init__(self, root: Path, claude_bin: str | None = None, home: Path | None = None):
+        self.root = root
+        self.home = home or root / "home"
+        self.bin = root / "bin"
+        self.tmp = root / "tmp"
+        self.rig = root / "rig"  # rig's own files: logs, the browser, fake program call logs
+        for d in (self.home, self.bin, self.tmp, self.rig):
+            d.mkdir(parents=True, exist_ok=True)
+        self.claude_bin = claude_bin
+        self.databricks_log = self.rig / "databricks.log"
+        self.browser_log = self.rig / "browser.log"
+        install_fake_databricks(self.bin)
+        self.browser = install_browser(self.rig)
+        if claude_bin:
+            (self.bin / "claude").symlink_to(claude_bin)
+        venv_bin = Path(sys.executable).parent
+        for name in ENTRY_POINTS:
+            if (venv_bin / name).exists():
+                (self.bin / name).symlink_to(venv_bin / name)
+        self._system_path: list[str] = list(SYSTEM_PATH)
+        self._removed: set[str] = set()
+        self.env: dict[str, str] = {
+            "HOME": str(self.home),
+            "USER": os.environ.get("USER", "tester"),
+            "LOGNAME": os.environ.get("LOGNAME", os.environ.get("USER", "tester")),
+            "SHELL": "/bin/bash",
+            "PATH": "",
+            "TMPDIR": str(self.tmp),
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "TERM": "dumb",
+            # A non-UTC zone: the fake CLI prints expiry with the local offset, like the real one.
+            "TZ": LOCAL_TZ,
+            "DISABLE_AUTOUPDATER": "1",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "BROWSER": str(self.browser),
+            "FAKE_DATABRICKS_LOG": str(self.databricks_log),
+            "RIG_BROWSER_LOG": str(self.browser_log),
+        }
+        self._update_path()
+
+    # ------------------------------------------------------------------ PATH
+
+    def _update_path(self) -> None:
+        self.env["PATH"] = os.pathsep.join([str(self.bin), *self._system_path])
+
+    def which(self, name: str) -> str | None:
+        return shutil.which(name, path=self.env["PATH"])
+
+    def fake_program(self, name: str, script_body: str = "exit 0\n") -> Path:
+        """Put a recording fake `name` first on PATH: it logs its argv (see .calls) and then
+        runs script_body with /bin/sh."""
+        log = self.rig / f"calls-{name}.log"
+        header = (
+            "#!/bin/sh\n"
+            f'{{ for a in "$@"; do printf "%s\\037" "$a"; done; printf "\\036"; }}'
+            f" >> {shlex.quote(str(log))}\n"
+        )
+        path = self.bin / name
+        if path.is_symlink() or path.exists():
+            path.unlink()
+        path.write_text(header + script_body + ("\n" if not script_body.endswith("\n") else ""))
+        path.chmod(0o755)
+        self._removed.discard(name)
+        return path
+
+    def calls(self, name: str) -> list[list[str]]:
+        """argv (without the program name) of each call of a fake_program, in order."""
+        log = self.rig / f"calls-{name}.log"
+        if not log.exists():
+            return []
+        records = log.read_bytes().decode("utf-8", "surrogateescape").split("\x1e")
+        return [r.split("\x1f")[:-1] for r in records[:-1]]
+
+    def remove(self, name: str) -> None:
+        """Take a program off PATH (also one that lives in /usr/bin or /bin)."""
+        path = self.bin / name
+        if path.is_symlink() or path.exists():
+            path.unlink()
+        if any(os.path.exists(os.path.join(d, name)) for d in SYSTEM_PATH):
+            self._removed.add(name)
+            self._build_sysbin()
+
+    def _build_sysbin(self) -> None:
+        """Replace /usr/bin:/bin on PATH by a folder of links to them, minus removed names."""
+        sysbin = self.root / "sysbin"
+        if sysbin.exists():
+            shutil.rmtree(sysbin)
+        sysbin.mkdir()
+        for d in SYSTEM_PATH:
+            for entry in os.scandir(d):
+                if entry.name in self._removed:
+                    continue
+                link = sysbin / entry.name
+                if not os.path.lexists(link):
+                    link.symlink_to(entry.path)
+        self._system_path = [str(sysbin)]
+        self._update_path()
+
+    # ------------------------------------------------------------------ running
+
+    def _env(self, extra: Mapping[str, str | None] | None) -> dict[str, str]:
+        env = dict(self.env)
+        for k, v in (extra or {}).items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
+        return env
+
+    def run(
+        self,
+        argv: list[str] | str,
+        *,
+        input: str | None = None,
+        timeout: float = 60,
+        env: Mapping[str, str | None] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+    ) -> Result:
+        """Run a program with the sandbox environment (stdin: `input`, else /dev/null)."""
+        if isinstance(argv, str):
+            argv = shlex.split(argv)
+        argv = [str(a) for a in argv]
+        full_env = self._env(env)
+        exe = argv[0]
+        if "/" not in exe:
+            found = shutil.which(exe, path=full_env.get("PATH", ""))
+            if found is None:
+                return Result(127, "", f"{exe}: command not found\n", argv)
+            exe = found
+        start = time.monotonic()
+        proc = subprocess.Popen(
+            [exe, *argv[1:]],
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=full_env,
+            cwd=str(cwd or self.home),
+            start_new_session=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        try:
+            out, err = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            raise RunTimeout(argv, timeout, out, err) from None
+        return Result(proc.returncode, out, err, argv, time.monotonic() - start)
+
+    # ------------------------------------------------------------------ databricks
+
+    def databricks_calls(self) -> list[dict[str, Any]]:
+        """One {"argv", "time", "pid"} per invocation of the fake `databricks`."""
+        if not self.databricks_log.exists():
+            return []
+        return [json.loads(line) for line in self.databricks_log.read_text().splitlines() if line]
+
+    def browser_visits(self) -> list[dict[str, Any]]:
+        if not self.browser_log.exists():
+            return []
+        return [json.loads(line) for line in self.browser_log.read_text().splitlines() if line]
+
+    def trust(self, workspace: Any) -> None:
+        """Trust a TLS workspace's CA in every later run (Python and Node)."""
+        if getattr(workspace, "ca_file", None):
+            self.env["SSL_CERT_FILE"] = workspace.ca_file
+            self.env["NODE_EXTRA_CA_CERTS"] = workspace.ca_file
+
+    def login(self, workspace: Any, profile: str = "DEFAULT", timeout: float = 30) -> Result:
+        """`databricks auth login` against the workspace, so the profile and token cache exist.
+        A TLS workspace's CA gets trusted first (see .trust)."""
+        self.trust(workspace)
+        result = self.run(
+            [
+                "databricks",
+                "auth",
+                "login",
+                "--host",
+                workspace.url,
+                "--profile",
+                profile,
+                "--timeout",
+                f"{int(timeout)}s",
+            ],
+            timeout=timeout + 10,
+        )
+        assert result.code == 0, result
+        return result
+
+    def token_cache(self) -> dict[str, Any]:
+        path = self.home / ".databricks" / "token-cache.json"
+        return dict(json.loads(path.read_text())) if path.exists() else {}
+
+    def cached_token(self, profile: str = "DEFAULT") -> str:
+        """The access token the fake CLI holds for a profile (raw: do not print it)."""
+        return str(self.token_cache()["tokens"][profile]["access_token"])
+
+    # ------------------------------------------------------------------ claude
+
+    def write_claude_settings(
+        self, settings: Mapping[str, Any], path: str | os.PathLike[str] | None = None
+    ) -> Path:
+        target = Path(path) if path else self.home / ".claude" / "settings.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(settings, indent=2) + "\n")
+        return target
+
+    def seed_onboarding(self) -> None:
+        """~/.claude.json with hasCompletedOnboarding: true (when absent)."""
+        path = self.home / ".claude.json"
+        if not path.exists():
+            path.write_text(json.dumps({"hasCompletedOnboarding": True}) + "\n")
+
+    def claude(
+        self,
+        args: list[str],
+        *,
+        settings: Mapping[str, Any] | None = None,
+        timeout: float = 120,
+        env: Mapping[str, str | None] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        input: str | None = None,
+        onboarded: bool = True,
+    ) -> Result:
+        """Run the real claude (private HOME, no autoupdate, no nonessential traffic).
+
+        settings: written to ~/.claude/settings.json first (replacing it) when given.
+        """
+        if not self.claude_bin:
+            raise RuntimeError("no claude binary (DBX_TEST_CLAUDE_BIN unset)")
+        if settings is not None:
+            self.write_claude_settings(settings)
+        if onboarded:
+            self.seed_onboarding()
+        extra: dict[str, str | None] = {
+            "DISABLE_AUTOUPDATER": "1",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        }
+        extra.update(env or {})
+        return self.run([self.claude_bin, *args], input=input, timeout=timeout, env=extra, cwd=cwd)
+
+    # ------------------------------------------------------------------ files
+
+    def snapshot(self, exclude: Iterable[str] = ()) -> dict[str, bytes]:
+        """{relative path: bytes} of every file under home; a symlink is recorded as
+        b"symlink -> <target>". `exclude`: glob patterns on the relative path."""
+        patterns = list(exclude)
+        out: dict[str, bytes] = {}
+        for dirpath, dirnames, filenames in os.walk(self.home):
+            base = Path(dirpath)
+            for name in list(dirnames):
+                p = base / name
+                if p.is_symlink():
+                    rel = p.relative_to(self.home).as_posix()
+                    if not any(fnmatch(rel, pat) for pat in patterns):
+                        out[rel] = b"symlink -> " + os.fsencode(os.readlink(p))
+            for name in filenames:
+                p = base / name
+                rel = p.relative_to(self.home).as_posix()
+                if any(fnmatch(rel, pat) for pat in patterns):
+                    continue
+                if p.is_symlink():
+                    out[rel] = b"symlink -> " + os.fsencode(os.readlink(p))
+                else:
+                    out[rel] = p.read_bytes()
+        return dict(sorted(out.items()))

@@ -1,0 +1,1166 @@
+"""A fake Databricks workspace: OIDC (U2M with PKCE, refresh, M2M), SCIM Me, serving endpoints
+and the Anthropic Messages routes, with a request log, token control and fault injection.
+
+Faithful to ../shared/notes/databricks.md. Stdlib + trustme only.
+
+    with FakeWorkspace() as ws:
+        token = ws.issue_token()
+        ...  # point things at ws.url
+        assert ws.messages_requests()[-1].token.matches(token)
+
+Standalone, for trying the tool by hand (from the repo root):
+
+    python -m tests.rig.workspace [--port N] [--tls] [--token-lifetime S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+CLI_CLIENT_ID = "databricks-cli"
+DEFAULT_WORKSPACE_ID = "1234567890123456"
+DEFAULT_USER = "test.user@example.com"
+
+_FAMILY_DISPLAY = {"opus": "Opus", "sonnet": "Sonnet", "haiku": "Haiku"}
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+# --------------------------------------------------------------------------- endpoints
+
+
+def _display_name(name: str) -> str:
+    """databricks-claude-sonnet-4-5 -> Claude Sonnet 4.5; databricks-claude-3-7-sonnet -> ..."""
+    parts = name.removeprefix("databricks-").split("-")
+    if parts and parts[0] == "claude":
+        words = ["Claude"]
+        nums: list[str] = []
+        for p in parts[1:]:
+            if p.isdigit():
+                nums.append(p)
+            else:
+                if nums:
+                    words.append(".".join(nums))
+                    nums = []
+                words.append(_FAMILY_DISPLAY.get(p, p.capitalize()))
+        if nums:
+            words.append(".".join(nums))
+        return " ".join(words)
+    return " ".join(p.capitalize() for p in parts)
+
+
+def endpoint(name: str, ready: bool = True, kind: str = "fmapi") -> dict[str, Any]:
+    """One entry of `GET /api/2.0/serving-endpoints`.
+
+    kind: "fmapi" (FOUNDATION_MODEL_API), "external" (EXTERNAL_MODEL, provider anthropic) or
+    "custom" (CUSTOM_MODEL).
+    """
+    now_ms = 1_730_000_000_000
+    entry: dict[str, Any] = {
+        "name": name,
+        "id": uuid.uuid5(uuid.NAMESPACE_DNS, name).hex,
+        "creator": "system" if kind == "fmapi" else DEFAULT_USER,
+        "creation_timestamp": now_ms,
+        "last_updated_timestamp": now_ms,
+        "state": {
+            "ready": "READY" if ready else "NOT_READY",
+            "config_update": "NOT_UPDATING" if ready else "IN_PROGRESS",
+        },
+        "permission_level": "CAN_QUERY",
+        "route_optimized": False,
+    }
+    if kind == "fmapi":
+        entry["endpoint_type"] = "FOUNDATION_MODEL_API"
+        entry["task"] = "llm/v1/chat"
+        model = name.removeprefix("databricks-")
+        entry["config"] = {
+            "served_entities": [
+                {
+                    "name": model,
+                    "entity_name": f"system.ai.{model.replace('-', '_')}",
+                    "foundation_model": {
+                        "name": f"system.ai.{model.replace('-', '_')}",
+                        "display_name": _display_name(name),
+                        "docs": "https://docs.databricks.com/",
+                        "description": f"{_display_name(name)} (pay-per-token)",
+                    },
+                }
+            ]
+        }
+    elif kind == "external":
+        entry["endpoint_type"] = "EXTERNAL_MODEL"
+        entry["task"] = "llm/v1/chat"
+        entry["config"] = {
+            "served_entities": [
+                {
+                    "name": f"{name}-entity",
+                    "external_model": {
+                        "provider": "anthropic",
+                        "name": "claude-sonnet-4-5",
+                        "task": "llm/v1/chat",
+                    },
+                }
+            ]
+        }
+    elif kind == "custom":
+        entry["endpoint_type"] = "CUSTOM_MODEL"
+        entry["config"] = {
+            "served_entities": [
+                {
+                    "name": f"{name}-1",
+                    "entity_name": f"main.default.{name.replace('-', '_')}",
+                    "entity_version": "1",
+                    "workload_size": "Small",
+                    "scale_to_zero_enabled": True,
+                }
+            ]
+        }
+    else:
+        raise ValueError(f"unknown endpoint kind {kind!r}")
+    return entry
+
+
+def default_endpoints() -> list[dict[str, Any]]:
+    return [
+        endpoint("databricks-claude-opus-4-6"),
+        endpoint("databricks-claude-opus-4-5"),
+        endpoint("databricks-claude-opus-4-1"),
+        endpoint("databricks-claude-sonnet-4-5"),
+        endpoint("databricks-claude-sonnet-4"),
+        endpoint("databricks-claude-haiku-4-5"),
+        endpoint("databricks-claude-3-7-sonnet"),
+        endpoint("databricks-claude-sonnet-4-6-preview", ready=False),
+        endpoint("anthropic-external-claude", kind="external"),
+        endpoint("my-custom-model", kind="custom"),
+        endpoint("databricks-meta-llama-3-3-70b-instruct"),
+    ]
+
+
+def is_claude_endpoint(entry: dict[str, Any]) -> bool:
+    """Can the Anthropic Messages route serve this endpoint?"""
+    if entry.get("endpoint_type") == "FOUNDATION_MODEL_API":
+        return "claude" in entry["name"]
+    if entry.get("endpoint_type") == "EXTERNAL_MODEL":
+        entities = entry.get("config", {}).get("served_entities", [])
+        return any(e.get("external_model", {}).get("provider") == "anthropic" for e in entities)
+    return False
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+@dataclass
+class _AccessToken:
+    id: int
+    digest: str
+    iat: float
+    exp: float
+    sub: str
+    client_id: str
+    revoked: bool = False
+
+
+@dataclass
+class _RefreshToken:
+    id: int
+    client_id: str
+    exp: float | None
+    revoked: bool = False
+    scope: str = "offline_access all-apis"
+
+
+@dataclass
+class _AuthCode:
+    client_id: str
+    redirect_uri: str
+    challenge: str
+    scope: str
+    exp: float
+    used: bool = False
+
+
+class TokenRef:
+    """How the request log refers to a token. Never holds or prints the raw value."""
+
+    __slots__ = ("id", "state", "seconds_left", "_digest")
+
+    def __init__(self, id: int, state: str, seconds_left: float | None, digest: str) -> None:
+        self.id = id  # 0 for an unknown token
+        self.state = state  # "valid" | "expired" | "revoked" | "unknown"
+        self.seconds_left = seconds_left  # at request time; None when unknown
+        self._digest = digest
+
+    def matches(self, raw: str | None) -> bool:
+        return raw is not None and secrets.compare_digest(_digest(raw.strip()), self._digest)
+
+    @property
+    def valid(self) -> bool:
+        return self.state == "valid"
+
+    def __repr__(self) -> str:
+        if self.state == "unknown":
+            return "<token unknown>"
+        return f"<token #{self.id} {self.state}, {self.seconds_left:.1f}s left>"
+
+    __str__ = __repr__
+
+
+@dataclass
+class RequestRecord:
+    """One request the workspace received (secrets redacted)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    model: str | None = None
+    token: TokenRef | None = None  # from Authorization: Bearer
+    api_key: TokenRef | None = None  # from x-api-key (sent by claude with an apiKeyHelper)
+    json: Any = None  # parsed JSON body (not kept for the OIDC routes)
+    status: int = 0
+    time: float = field(default_factory=time.time)
+
+    @property
+    def stream(self) -> bool:
+        return isinstance(self.json, dict) and bool(self.json.get("stream"))
+
+    def __repr__(self) -> str:
+        extra = f" model={self.model}" if self.model else ""
+        return f"<{self.method} {self.path} -> {self.status} token={self.token!r}{extra}>"
+
+
+@dataclass
+class Fault:
+    path_prefix: str
+    status: int
+    times: int | None  # None: until cleared
+    retry_after: float | None
+    body: Any
+    hits: int = 0
+
+
+_ERROR_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "RESOURCE_DOES_NOT_EXIST",
+    429: "REQUEST_LIMIT_EXCEEDED",
+    500: "INTERNAL_ERROR",
+    502: "BAD_GATEWAY",
+    503: "TEMPORARILY_UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+
+def databricks_error(status: int, message: str | None = None) -> dict[str, Any]:
+    code = _ERROR_CODES.get(status, "UNKNOWN")
+    if message is None:
+        message = {
+            429: "Exceeded workspace rate limit. Please retry later.",
+            503: "The service is temporarily unavailable. Please retry later.",
+        }.get(status, f"Injected {status} error.")
+    return {
+        "error_code": code,
+        "message": message,
+        "details": [
+            {
+                "@type": "type.googleapis.com/google.rpc.RequestInfo",
+                "request_id": str(uuid.uuid4()),
+                "serving_data": "",
+            }
+        ],
+    }
+
+
+# --------------------------------------------------------------------------- server
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    ssl_context: ssl.SSLContext | None = None
+    workspace: FakeWorkspace
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.ssl_context is None:
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(10)
+        try:
+            tls = self.ssl_context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return  # e.g. a client that does not trust our CA
+        try:
+            tls.settimeout(None)
+            super().finish_request(tls, client_address)
+        finally:
+            with contextlib.suppress(OSError):
+                tls.close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, ssl.SSLError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+    server_version = "databricks"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.server.workspace._handle(self)
+
+    def do_POST(self) -> None:
+        self.server.workspace._handle(self)
+
+    def do_HEAD(self) -> None:
+        self.server.workspace._handle(self)
+
+    def do_PUT(self) -> None:
+        self.server.workspace._handle(self)
+
+    def do_DELETE(self) -> None:
+        self.server.workspace._handle(self)
+
+    def do_PATCH(self) -> None:
+        self.server.workspace._handle(self)
+
+
+class _Response(Exception):
+    def __init__(
+        self,
+        status: int,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+        self.content_type = content_type
+
+
+class FakeWorkspace:
+    """A fake Databricks workspace on 127.0.0.1 (see module doc)."""
+
+    def __init__(
+        self,
+        tls: bool = False,
+        access_token_lifetime: float = 3600,
+        refresh_token_lifetime: float | None = None,
+        endpoints: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.tls = tls
+        self.access_token_lifetime = access_token_lifetime
+        self.refresh_token_lifetime = refresh_token_lifetime
+        self.endpoints: list[dict[str, Any]] = (
+            list(endpoints) if endpoints is not None else default_endpoints()
+        )
+        self.workspace_id = DEFAULT_WORKSPACE_ID
+        self.user_name = DEFAULT_USER
+        # OAuth clients: public (PKCE) ones and service principals (client_credentials).
+        self.public_clients = {CLI_CLIENT_ID}
+        self.service_principals: dict[str, str] = {"test-sp": "test-sp-secret"}
+        # Behaviour knobs.
+        self.deny_login = False
+        self.rotate_refresh_tokens = True  # each refresh returns a new refresh token
+        self.single_use_refresh_tokens = False  # ...and revokes the one it was given
+        self.reply_text = "pong"
+        self.reply: Callable[[dict[str, Any]], str] | None = None  # overrides reply_text
+        self.latency = 0.0
+        self.path_latency: dict[str, float] = {}
+        self.ai_gateway_invalid_token_status = 403
+        # Records.
+        self.log: list[RequestRecord] = []
+        self.token_requests: list[tuple[str, bool]] = []
+        self.faults: list[Fault] = []
+
+        self._lock = threading.RLock()
+        self._next_id = 0
+        self._access: dict[str, _AccessToken] = {}  # digest -> token
+        self._refresh: dict[str, _RefreshToken] = {}  # raw -> token
+        self._codes: dict[str, _AuthCode] = {}
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._tmpdir: str | None = None
+        self.ca_file: str | None = None
+        self.url = ""
+        self.port = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, port: int = 0) -> FakeWorkspace:
+        server = _Server(("127.0.0.1", port), _Handler)
+        server.workspace = self
+        self.port = server.server_address[1]
+        if self.tls:
+            import trustme
+
+            self._tmpdir = tempfile.mkdtemp(prefix="fake-workspace-")
+            ca = trustme.CA()
+            cert = ca.issue_cert("127.0.0.1", "localhost")
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            cert.configure_cert(ctx)
+            server.ssl_context = ctx
+            self.ca_file = os.path.join(self._tmpdir, "ca.pem")
+            ca.cert_pem.write_to_path(self.ca_file)
+            self.url = f"https://127.0.0.1:{self.port}"
+        else:
+            self.url = f"http://127.0.0.1:{self.port}"
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def __enter__(self) -> FakeWorkspace:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def host(self) -> str:
+        """The workspace URL (same as .url)."""
+        return self.url
+
+    @property
+    def anthropic_base_url(self) -> str:
+        return f"{self.url}/serving-endpoints/anthropic"
+
+    # ------------------------------------------------------------------ test controls
+
+    def set_endpoints(self, endpoints: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self.endpoints = list(endpoints)
+
+    def fail(
+        self,
+        path_prefix: str,
+        status: int,
+        times: int | None = 1,
+        retry_after: float | None = None,
+        body: Any = None,
+    ) -> Fault:
+        """Answer the next `times` requests whose path starts with `path_prefix` with `status`.
+
+        body: dict (sent as JSON), str/bytes (sent as is), or None for a Databricks-shaped
+        error (OAuth-shaped under /oidc/). times=None: until clear_faults().
+        """
+        fault = Fault(path_prefix, status, times, retry_after, body)
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self.faults.clear()
+
+    def set_latency(self, path_prefix: str, seconds: float) -> None:
+        """Delay every request whose path starts with path_prefix (on top of .latency)."""
+        with self._lock:
+            if seconds:
+                self.path_latency[path_prefix] = seconds
+            else:
+                self.path_latency.pop(path_prefix, None)
+
+    def issue_token(self, lifetime: float | None = None, client_id: str = CLI_CLIENT_ID) -> str:
+        """A valid raw access token, for direct use."""
+        return self._new_access_token(lifetime, self.user_name, client_id)[0]
+
+    def issue_refresh_token(self, client_id: str = CLI_CLIENT_ID) -> str:
+        return self._new_refresh_token(client_id)
+
+    def revoke_access_tokens(self) -> None:
+        with self._lock:
+            for t in self._access.values():
+                t.revoked = True
+
+    def revoke_refresh_tokens(self) -> None:
+        with self._lock:
+            for r in self._refresh.values():
+                r.revoked = True
+
+    def expire_access_tokens(self) -> None:
+        now = time.time()
+        with self._lock:
+            for t in self._access.values():
+                t.exp = min(t.exp, now - 1)
+
+    def expire_refresh_tokens(self) -> None:
+        now = time.time()
+        with self._lock:
+            for r in self._refresh.values():
+                r.exp = now - 1
+
+    def token_ref(self, raw: str | None) -> TokenRef | None:
+        """What the workspace thinks of a raw access token right now."""
+        if raw is None:
+            return None
+        raw = raw.strip()
+        digest = _digest(raw)
+        now = time.time()
+        with self._lock:
+            t = self._access.get(digest)
+            if t is None:
+                return TokenRef(0, "unknown", None, digest)
+            state = "revoked" if t.revoked else "expired" if t.exp <= now else "valid"
+            return TokenRef(t.id, state, t.exp - now, digest)
+
+    def token_state(self, raw: str) -> str:
+        ref = self.token_ref(raw)
+        return ref.state if ref else "unknown"
+
+    def clear_log(self) -> None:
+        with self._lock:
+            self.log.clear()
+            self.token_requests.clear()
+
+    def requests(self, path_prefix: str = "", method: str | None = None) -> list[RequestRecord]:
+        with self._lock:
+            return [
+                r
+                for r in self.log
+                if r.path.startswith(path_prefix) and (method is None or r.method == method)
+            ]
+
+    def messages_requests(self) -> list[RequestRecord]:
+        """POSTs to an Anthropic Messages route (not count_tokens)."""
+        with self._lock:
+            return [r for r in self.log if r.method == "POST" and r.path.endswith("/v1/messages")]
+
+    def refresh_count(self) -> int:
+        return sum(1 for grant, _ok in self.token_requests if grant == "refresh_token")
+
+    # ------------------------------------------------------------------ token internals
+
+    def _new_id(self) -> int:
+        with self._lock:
+            self._next_id += 1
+            return self._next_id
+
+    def _new_access_token(
+        self, lifetime: float | None, sub: str, client_id: str
+    ) -> tuple[str, _AccessToken]:
+        now = time.time()
+        life = self.access_token_lifetime if lifetime is None else lifetime
+        tid = self._new_id()
+        header = {"kid": "fake-key-1", "typ": "at+jwt", "alg": "RS256"}
+        payload = {
+            "client_id": client_id,
+            "scope": "offline_access all-apis",
+            "iss": f"{self.url}/oidc",
+            "aud": self.workspace_id,
+            "sub": sub,
+            "iat": int(now),
+            "exp": int(now + life),
+            "jti": str(uuid.uuid4()),
+        }
+        raw = ".".join(
+            [
+                _b64url(json.dumps(header, separators=(",", ":")).encode()),
+                _b64url(json.dumps(payload, separators=(",", ":")).encode()),
+                _b64url(secrets.token_bytes(256)),
+            ]
+        )
+        tok = _AccessToken(tid, _digest(raw), now, now + life, sub, client_id)
+        with self._lock:
+            self._access[tok.digest] = tok
+        return raw, tok
+
+    def _new_refresh_token(self, client_id: str) -> str:
+        raw = "doau" + secrets.token_hex(32)  # opaque, like the real ones
+        life = self.refresh_token_lifetime
+        exp = None if life is None else time.time() + life
+        with self._lock:
+            self._refresh[raw] = _RefreshToken(self._new_id(), client_id, exp)
+        return raw
+
+    # ------------------------------------------------------------------ request handling
+
+    def _handle(self, h: _Handler) -> None:
+        split = urlsplit(h.path)
+        path = split.path
+        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        body = self._read_body(h)
+        headers = {k.lower(): v for k, v in h.headers.items()}
+        auth = headers.get("authorization")
+        token: TokenRef | None = None
+        bearer: str | None = None
+        if auth is not None:
+            if auth[:7].lower() == "bearer ":
+                bearer = auth[7:].strip()
+                token = self.token_ref(bearer)
+                headers["authorization"] = f"Bearer {token!r}"
+            else:
+                headers["authorization"] = "<redacted>"
+        api_key: TokenRef | None = None
+        if "x-api-key" in headers:
+            api_key = self.token_ref(headers["x-api-key"])
+            headers["x-api-key"] = repr(api_key)
+        for secret_header in ("cookie",):
+            if secret_header in headers:
+                headers[secret_header] = "<redacted>"
+        parsed: Any = None
+        if body and "json" in headers.get("content-type", "json"):
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                parsed = None
+        record = RequestRecord(
+            method=h.command,
+            path=path,
+            query=query,
+            headers=headers,
+            model=parsed.get("model") if isinstance(parsed, dict) else None,
+            token=token,
+            api_key=api_key,
+            json=None if path.startswith("/oidc/") else parsed,
+        )
+        with self._lock:
+            self.log.append(record)
+        try:
+            self._delay(path)
+            self._check_fault(path)
+            self._route(h, record, path, query, body, parsed, bearer, token)
+        except _Response as resp:
+            record.status = resp.status
+            self._send(h, resp)
+        except (BrokenPipeError, ConnectionResetError):
+            return
+
+    def _read_body(self, h: _Handler) -> bytes:
+        if h.headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                line = h.rfile.readline()
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while h.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunks.append(h.rfile.read(size))
+                h.rfile.readline()
+            return b"".join(chunks)
+        length = int(h.headers.get("content-length") or 0)
+        return h.rfile.read(length) if length else b""
+
+    def _delay(self, path: str) -> None:
+        with self._lock:
+            delay = self.latency + sum(
+                s for p, s in self.path_latency.items() if path.startswith(p)
+            )
+        if delay > 0:
+            time.sleep(delay)
+
+    def _check_fault(self, path: str) -> None:
+        with self._lock:
+            for fault in self.faults:
+                if not path.startswith(fault.path_prefix):
+                    continue
+                if fault.times is not None and fault.hits >= fault.times:
+                    continue
+                fault.hits += 1
+                break
+            else:
+                return
+        headers = {}
+        if fault.retry_after is not None:
+            ra = fault.retry_after
+            headers["Retry-After"] = str(int(ra)) if float(ra).is_integer() else str(ra)
+        body = fault.body
+        if body is None:
+            if path.startswith("/oidc/"):
+                err = "invalid_request" if fault.status == 400 else "temporarily_unavailable"
+                body = {"error": err, "error_description": f"Injected {fault.status} error"}
+            else:
+                body = databricks_error(fault.status)
+        if fault.status == 401 and not path.startswith("/oidc/"):
+            headers.setdefault("WWW-Authenticate", 'Bearer realm="DatabricksRealm"')
+        raise _Response(fault.status, body, headers)
+
+    def _send(self, h: _Handler, resp: _Response) -> None:
+        body = resp.body
+        if body is None:
+            data = b""
+        elif isinstance(body, bytes):
+            data = body
+        elif isinstance(body, str):
+            data = body.encode()
+            if resp.content_type == "application/json" and not body.lstrip().startswith(("{", "[")):
+                resp.content_type = "text/plain; charset=utf-8"
+        else:
+            data = json.dumps(body).encode()
+        h.send_response(resp.status)
+        if data or resp.status not in (204, 302):
+            h.send_header("Content-Type", resp.content_type)
+        h.send_header("Content-Length", str(len(data)))
+        h.send_header("x-request-id", str(uuid.uuid4()))
+        for k, v in resp.headers.items():
+            h.send_header(k, v)
+        h.end_headers()
+        if h.command != "HEAD" and data:
+            h.wfile.write(data)
+        h.wfile.flush()
+
+    # ------------------------------------------------------------------ routes
+
+    def _route(
+        self,
+        h: _Handler,
+        record: RequestRecord,
+        path: str,
+        query: dict[str, str],
+        body: bytes,
+        parsed: Any,
+        bearer: str | None,
+        token: TokenRef | None,
+    ) -> None:
+        method = h.command
+        if path in (
+            "/oidc/.well-known/oauth-authorization-server",
+            "/oidc/.well-known/openid-configuration",
+        ):
+            raise _Response(200, self._discovery())
+        if path == "/oidc/v1/authorize" and method == "GET":
+            self._authorize(query)
+        if path == "/oidc/v1/token":
+            if method != "POST":
+                raise _Response(405, {"error": "invalid_request"})
+            self._token(h, body)
+        if path == "/oidc/jwks.json":
+            raise _Response(200, {"keys": []})
+
+        api = path.startswith(("/api/", "/serving-endpoints/", "/ai-gateway/"))
+        if not api:
+            raise _Response(
+                404,
+                {
+                    "error_code": "ENDPOINT_NOT_FOUND",
+                    "message": f"No API found for '{method} {path}'",
+                },
+            )
+        gateway = path.startswith("/ai-gateway/")
+        self._authenticate(bearer, token, gateway)
+
+        if path == "/api/2.0/preview/scim/v2/Me" and method == "GET":
+            raise _Response(200, self._me(), {"X-Databricks-Org-Id": self.workspace_id})
+        if path == "/api/2.0/serving-endpoints" and method == "GET":
+            with self._lock:
+                raise _Response(200, {"endpoints": json.loads(json.dumps(self.endpoints))})
+        prefix = "/api/2.0/serving-endpoints/"
+        if path.startswith(prefix) and method == "GET" and "/" not in path[len(prefix) :]:
+            name = path[len(prefix) :]
+            entry = self._find_endpoint(name)
+            if entry is None:
+                raise _Response(404, self._no_endpoint(name))
+            raise _Response(200, entry)
+        for base in ("/serving-endpoints/anthropic", "/ai-gateway/anthropic"):
+            if path == f"{base}/v1/messages" and method == "POST":
+                self._messages(h, record, parsed)
+            if path == f"{base}/v1/messages/count_tokens" and method == "POST":
+                self._count_tokens(parsed)
+        raise _Response(
+            404,
+            {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No API found for '{method} {path}'"},
+        )
+
+    def _discovery(self) -> dict[str, Any]:
+        u = self.url
+        return {
+            "issuer": f"{u}/oidc",
+            "authorization_endpoint": f"{u}/oidc/v1/authorize",
+            "token_endpoint": f"{u}/oidc/v1/token",
+            "jwks_uri": f"{u}/oidc/jwks.json",
+            "userinfo_endpoint": f"{u}/oidc/v1/userinfo",
+            "revocation_endpoint": f"{u}/oidc/v1/revoke",
+            "scopes_supported": ["all-apis", "offline_access", "openid", "profile", "email"],
+            "response_types_supported": ["code", "id_token"],
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "grant_types_supported": ["client_credentials", "authorization_code", "refresh_token"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "claims_supported": ["iss", "sub", "aud", "iat", "exp", "jti", "name", "email"],
+        }
+
+    def _authorize(self, q: dict[str, str]) -> None:
+        redirect_uri = q.get("redirect_uri", "")
+        ru = urlsplit(redirect_uri)
+        if (
+            q.get("client_id") not in self.public_clients
+            or ru.scheme != "http"
+            or ru.hostname not in ("localhost", "127.0.0.1")
+        ):
+            raise _Response(
+                400,
+                "<html><body>Invalid OAuth request: unknown client or redirect_uri</body></html>",
+                content_type="text/html; charset=utf-8",
+            )
+
+        def back(params: dict[str, str]) -> _Response:
+            if "state" in q:
+                params["state"] = q["state"]
+            sep = "&" if ru.query else "?"
+            return _Response(302, None, {"Location": redirect_uri + sep + urlencode(params)})
+
+        if q.get("response_type") != "code":
+            raise back({"error": "unsupported_response_type"})
+        if q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
+            raise back(
+                {
+                    "error": "invalid_request",
+                    "error_description": "PKCE with code_challenge_method=S256 is required",
+                }
+            )
+        if self.deny_login:
+            raise back(
+                {"error": "access_denied", "error_description": "The user denied the request"}
+            )
+        code = secrets.token_urlsafe(32)
+        with self._lock:
+            self._codes[code] = _AuthCode(
+                client_id=q["client_id"],
+                redirect_uri=redirect_uri,
+                challenge=q["code_challenge"],
+                scope=q.get("scope", ""),
+                exp=time.time() + 300,
+            )
+        raise back({"code": code})
+
+    def _token(self, h: _Handler, body: bytes) -> None:
+        form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        grant = form.get("grant_type", "")
+        client_id = form.get("client_id")
+        client_secret = form.get("client_secret")
+        basic = h.headers.get("authorization", "")
+        if basic.lower().startswith("basic "):
+            with contextlib.suppress(ValueError):
+                cid, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+                client_id, client_secret = cid, secret
+
+        def error(err: str, desc: str, status: int = 400) -> _Response:
+            with self._lock:
+                self.token_requests.append((grant, False))
+            return _Response(status, {"error": err, "error_description": desc})
+
+        def ok(payload: dict[str, Any]) -> _Response:
+            with self._lock:
+                self.token_requests.append((grant, True))
+            return _Response(200, payload, {"Cache-Control": "no-store"})
+
+        now = time.time()
+        if grant == "authorization_code":
+            with self._lock:
+                code = self._codes.get(form.get("code", ""))
+                if code is not None and (code.used or code.exp < now):
+                    code = None
+                if code is not None:
+                    code.used = True
+            if code is None or code.client_id != client_id:
+                raise error("invalid_grant", "Authorization code is invalid")
+            if form.get("redirect_uri") != code.redirect_uri:
+                raise error("invalid_grant", "redirect_uri does not match")
+            verifier = form.get("code_verifier", "")
+            if _b64url(hashlib.sha256(verifier.encode()).digest()) != code.challenge:
+                raise error("invalid_grant", "PKCE verification failed")
+            raise ok(self._token_payload(client_id, refresh=True))
+        if grant == "refresh_token":
+            raw = form.get("refresh_token", "")
+            with self._lock:
+                rt = self._refresh.get(raw)
+                bad = (
+                    rt is None
+                    or rt.revoked
+                    or (rt.exp is not None and rt.exp <= now)
+                    or rt.client_id != client_id
+                )
+                if not bad and self.single_use_refresh_tokens:
+                    assert rt is not None
+                    rt.revoked = True
+            if bad:
+                raise error("invalid_grant", "Refresh token is invalid")
+            if self.rotate_refresh_tokens:
+                raise ok(self._token_payload(client_id or "", refresh=True))
+            payload = self._token_payload(client_id or "", refresh=False)
+            payload["refresh_token"] = raw
+            raise ok(payload)
+        if grant == "client_credentials":
+            if client_id not in self.service_principals or not secrets.compare_digest(
+                self.service_principals[client_id or ""], client_secret or ""
+            ):
+                raise error("invalid_client", "Client authentication failed", 401)
+            payload = self._token_payload(client_id or "", refresh=False, sub=client_id)
+            payload["scope"] = form.get("scope", "all-apis")
+            raise ok(payload)
+        raise error("unsupported_grant_type", f"Unsupported grant_type {grant!r}")
+
+    def _token_payload(
+        self, client_id: str | None, refresh: bool, sub: str | None = None
+    ) -> dict[str, Any]:
+        raw, tok = self._new_access_token(None, sub or self.user_name, client_id or "")
+        payload: dict[str, Any] = {
+            "access_token": raw,
+            "token_type": "Bearer",
+            "expires_in": max(0, int(round(tok.exp - tok.iat))),
+            "scope": "offline_access all-apis",
+        }
+        if refresh:
+            payload["refresh_token"] = self._new_refresh_token(client_id or "")
+        return payload
+
+    def _authenticate(self, bearer: str | None, token: TokenRef | None, gateway: bool) -> None:
+        if bearer is None or token is None:
+            raise _Response(
+                401,
+                {
+                    "error_code": "401",
+                    "message": "Credential was not sent or was of an unsupported type for this "
+                    "API.",
+                },
+                {"WWW-Authenticate": 'Bearer realm="DatabricksRealm"'},
+            )
+        if token.state != "valid":
+            if gateway and self.ai_gateway_invalid_token_status == 400:
+                raise _Response(400, {"error_code": "400", "message": "Invalid Token"})
+            raise _Response(403, {"error_code": "403", "message": "Invalid access token."})
+
+    def _me(self) -> dict[str, Any]:
+        return {
+            "schemas": [
+                "urn:ietf:params:scim:schemas:core:2.0:User",
+                "urn:ietf:params:scim:schemas:extension:workspace:2.0:User",
+            ],
+            "id": "8765432109876543",
+            "userName": self.user_name,
+            "displayName": "Test User",
+            "active": True,
+            "emails": [{"type": "work", "value": self.user_name, "primary": True}],
+            "name": {"givenName": "Test", "familyName": "User"},
+            "groups": [{"display": "users", "type": "direct", "value": "1111", "$ref": "x"}],
+            "entitlements": [{"value": "workspace-access"}],
+        }
+
+    def _find_endpoint(self, name: str) -> dict[str, Any] | None:
+        with self._lock:
+            for e in self.endpoints:
+                if e.get("name") == name:
+                    return dict(json.loads(json.dumps(e)))
+        return None
+
+    @staticmethod
+    def _no_endpoint(name: str) -> dict[str, Any]:
+        return {
+            "error_code": "RESOURCE_DOES_NOT_EXIST",
+            "message": f"Endpoint with name '{name}' does not exist.",
+        }
+
+    def _model_endpoint(self, parsed: Any) -> str:
+        if not isinstance(parsed, dict):
+            raise _Response(
+                400, {"error_code": "BAD_REQUEST", "message": "Request body is not valid JSON."}
+            )
+        model = parsed.get("model")
+        if not isinstance(model, str) or not model:
+            raise _Response(
+                400, {"error_code": "BAD_REQUEST", "message": "Missing required field 'model'."}
+            )
+        entry = self._find_endpoint(model)
+        if entry is None:
+            raise _Response(404, self._no_endpoint(model))
+        if not is_claude_endpoint(entry):
+            raise _Response(
+                404,
+                {
+                    "error_code": "RESOURCE_DOES_NOT_EXIST",
+                    "message": f"Endpoint '{model}' does not serve an Anthropic model.",
+                },
+            )
+        if entry["state"]["ready"] != "READY":
+            raise _Response(
+                404,
+                {
+                    "error_code": "RESOURCE_DOES_NOT_EXIST",
+                    "message": f"Endpoint '{model}' is not ready.",
+                },
+            )
+        return model
+
+    def _messages(self, h: _Handler, record: RequestRecord, parsed: Any) -> None:
+        model = self._model_endpoint(parsed)
+        text = self.reply(parsed) if self.reply is not None else self.reply_text
+        msg_id = "msg_" + secrets.token_hex(12)
+        in_tokens = max(1, len(json.dumps(parsed.get("messages", []))) // 4)
+        out_tokens = max(1, len(text) // 4)
+        if not parsed.get("stream"):
+            raise _Response(
+                200,
+                {
+                    "id": msg_id,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [{"type": "text", "text": text}],
+                    "stop_reason": "end_turn",
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": in_tokens, "output_tokens": out_tokens},
+                },
+            )
+        events: list[tuple[str, dict[str, Any]]] = [
+            (
+                "message_start",
+                {
+                    "type": "message_start",
+                    "message": {
+                        "id": msg_id,
+                        "type": "message",
+                        "role": "assistant",
+                        "model": model,
+                        "content": [],
+                        "stop_reason": None,
+                        "stop_sequence": None,
+                        "usage": {"input_tokens": in_tokens, "output_tokens": 1},
+                    },
+                },
+            ),
+            (
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "text", "text": ""},
+                },
+            ),
+            ("ping", {"type": "ping"}),
+            (
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": text},
+                },
+            ),
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": out_tokens},
+                },
+            ),
+            ("message_stop", {"type": "message_stop"}),
+        ]
+        data = "".join(f"event: {name}\ndata: {json.dumps(ev)}\n\n" for name, ev in events)
+        raise _Response(
+            200,
+            data.encode(),
+            {"Cache-Control": "no-cache"},
+            content_type="text/event-stream; charset=utf-8",
+        )
+
+    def _count_tokens(self, parsed: Any) -> None:
+        self._model_endpoint(parsed)
+        raise _Response(200, {"input_tokens": max(1, len(json.dumps(parsed)) // 4)})
+
+
+# --------------------------------------------------------------------------- standalone
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m tests.rig.workspace",
+        description="Serve a fake Databricks workspace on 127.0.0.1 until Ctrl-C.",
+    )
+    ap.add_argument("--port", type=int, default=0, help="port (default: any free one)")
+    ap.add_argument("--tls", action="store_true", help="HTTPS with a throw-away CA")
+    ap.add_argument(
+        "--token-lifetime", type=float, default=3600, help="access token lifetime, seconds"
+    )
+    ap.add_argument("--reply", default="pong", help="text of every model answer")
+    args = ap.parse_args(argv)
+    if args.port and not _port_free(args.port):
+        print(f"port {args.port} is in use", file=sys.stderr)
+        return 1
+    ws = FakeWorkspace(tls=args.tls, access_token_lifetime=args.token_lifetime)
+    ws.reply_text = args.reply
+    ws.start(port=args.port)
+    print(f"Fake Databricks workspace: {ws.url}", flush=True)
+    if ws.ca_file:
+        print(f"CA certificate: {ws.ca_file}", flush=True)
+        print(f"  export SSL_CERT_FILE={ws.ca_file} NODE_EXTRA_CA_CERTS={ws.ca_file}", flush=True)
+    print("Ctrl-C to stop.", flush=True)
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ws.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
