@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # the hot path skips typing, and dbcli (subprocess, re, datet
     from .paths import Paths
 
 LOCK_TIMEOUT = 600.0
-TOKEN_CALL_TIMEOUT = 60.0
+TOKEN_CALL_TIMEOUT = 60.0  # per `databricks auth token` call; DBX_FMAPI_CLI_TIMEOUT_SECONDS
 
 
 def fingerprint(token: str) -> str:
@@ -216,6 +216,7 @@ def get_token(
     workspace will give), refreshing or logging in as allowed. Serialised per profile."""
     from . import dbcli
 
+    timeout = _seconds_from_env(env, "DBX_FMAPI_CLI_TIMEOUT_SECONDS", 1.0) or TOKEN_CALL_TIMEOUT
     if not locked:
         with profile_lock(paths, profile):
             return get_token(
@@ -229,11 +230,9 @@ def get_token(
                 locked=True,
             )
     try:
-        token = dbcli.auth_token(profile, env=env, host=host, timeout=TOKEN_CALL_TIMEOUT)
+        token = dbcli.auth_token(profile, env=env, host=host, timeout=timeout)
         if token.expiry - time.time() < need:
-            token = dbcli.auth_token(
-                profile, env=env, host=host, force=True, timeout=TOKEN_CALL_TIMEOUT
-            )
+            token = dbcli.auth_token(profile, env=env, host=host, force=True, timeout=timeout)
     except dbcli.CliError as exc:
         if exc.kind != "login":
             raise
@@ -248,7 +247,7 @@ def get_token(
                 ExitCode.AUTH_NEEDED,
             ) from None
         _login(host, profile, env, err)
-        token = dbcli.auth_token(profile, env=env, host=host, timeout=TOKEN_CALL_TIMEOUT)
+        token = dbcli.auth_token(profile, env=env, host=host, timeout=timeout)
     left = token.expiry - time.time()
     if left < need:
         err.write(
