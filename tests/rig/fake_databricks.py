@@ -14,26 +14,21 @@ Test knobs (environment):
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
-import hashlib
-import http.server
 import json
 import os
 import re
-import secrets
-import shlex
-import shutil
-import ssl
-import subprocess
 import sys
-import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    import http.server
+
+# Network, browser and login modules are imported where they are used: `auth token` with a
+# valid cached token (the hot path) stays a fast start.
 
 VERSION = "1.13.0"
 CLIENT_ID = "databricks-cli"
@@ -251,9 +246,13 @@ def check_host(host: str) -> str:
     fail(f"invalid host {host!r}: only https:// hosts are supported (http:// only for 127.0.0.1)")
 
 
-def http(
+def fetch(
     method: str, url: str, data: dict[str, str] | None = None, token: str | None = None
 ) -> tuple[int, dict[str, str], bytes]:
+    import ssl
+    import urllib.error
+    import urllib.request
+
     headers = {"User-Agent": f"cli/{VERSION} databricks-sdk-go/0.90.0 go/1.24 os/linux"}
     body = None
     if data is not None:
@@ -275,7 +274,7 @@ def http(
 
 
 def discover(host: str) -> dict[str, Any]:
-    status, _, body = http("GET", f"{host}/oidc/.well-known/oauth-authorization-server")
+    status, _, body = fetch("GET", f"{host}/oidc/.well-known/oauth-authorization-server")
     if status != 200:
         fail(
             f"fetch .well-known: unexpected status {status}: {body[:200].decode(errors='replace')}"
@@ -376,7 +375,7 @@ def get_token(profile: str | None, host: str, force: bool) -> dict[str, Any]:
     if not refresh:
         fail(f"cache: databricks OAuth is not configured for this host. {helpful(profile, host)}")
     meta = discover(host)
-    status, _, body = http(
+    status, _, body = fetch(
         "POST",
         meta["token_endpoint"],
         {"grant_type": "refresh_token", "refresh_token": refresh, "client_id": CLIENT_ID},
@@ -419,40 +418,48 @@ def cmd_auth_token(args: dict[str, Any]) -> int:
 # --------------------------------------------------------------------------- auth login
 
 
-class _CallbackHandler(http.server.BaseHTTPRequestHandler):
-    result: dict[str, str] | None = None
-    done: threading.Event
+def _callback_handler(done: Any) -> type[http.server.BaseHTTPRequestHandler]:
+    import http.server
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+    class Handler(http.server.BaseHTTPRequestHandler):
+        result: dict[str, str] | None = None
 
-    def do_GET(self) -> None:
-        q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
-        params = {k: v[-1] for k, v in q.items()}
-        if "code" not in params and "error" not in params:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            params = {k: v[-1] for k, v in q.items()}
+            if "code" not in params and "error" not in params:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            ok = "code" in params
+            page = (
+                "<html><body><h1>Login successful</h1><p>You can close this tab.</p></body></html>"
+                if ok
+                else f"<html><body><h1>Login failed</h1><p>{params.get('error')}</p></body></html>"
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
             self.end_headers()
-            return
-        ok = "code" in params
-        page = (
-            "<html><body><h1>Login successful</h1><p>You can close this tab.</p></body></html>"
-            if ok
-            else f"<html><body><h1>Login failed</h1><p>{params.get('error')}</p></body></html>"
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(page)))
-        self.end_headers()
-        self.wfile.write(page)
-        type(self).result = params
-        self.done.set()
+            self.wfile.write(page)
+            type(self).result = params
+            done.set()
+
+    return Handler
 
 
-def _listen() -> tuple[http.server.HTTPServer, int]:
+def _listen(
+    handler: type[http.server.BaseHTTPRequestHandler],
+) -> tuple[http.server.HTTPServer, int]:
+    import http.server
+
     for port in CALLBACK_PORTS:
         try:
-            server = http.server.HTTPServer(("127.0.0.1", port), _CallbackHandler)
+            server = http.server.HTTPServer(("127.0.0.1", port), handler)
         except OSError:
             continue
         return server, port
@@ -463,6 +470,10 @@ def _listen() -> tuple[http.server.HTTPServer, int]:
 
 
 def open_browser(url: str) -> None:
+    import shlex
+    import shutil
+    import subprocess
+
     browser = os.environ.get("BROWSER", "")
     if browser == "none":
         print(f"Please open {url} in the browser to continue authentication", file=sys.stderr)
@@ -488,6 +499,11 @@ def open_browser(url: str) -> None:
 
 
 def cmd_auth_login(args: dict[str, Any]) -> int:
+    import base64
+    import hashlib
+    import secrets
+    import threading
+
     cfg = read_config()
     profile = args.get("profile")
     host = args.get("host")
@@ -509,11 +525,10 @@ def cmd_auth_login(args: dict[str, Any]) -> int:
         base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     )
     state = secrets.token_urlsafe(16)
-    server, port = _listen()
-    redirect_uri = f"http://localhost:{port}"
     done = threading.Event()
-    handler = type("Handler", (_CallbackHandler,), {"done": done, "result": None})
-    server.RequestHandlerClass = handler
+    handler: Any = _callback_handler(done)
+    server, port = _listen(handler)
+    redirect_uri = f"http://localhost:{port}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
     thread.start()
@@ -543,7 +558,7 @@ def cmd_auth_login(args: dict[str, Any]) -> int:
         fail(f"authorize: {result['error']}: {desc}".rstrip(": "))
     if result.get("state") != state:
         fail("authorize: state mismatch")
-    status, _, body = http(
+    status, _, body = fetch(
         "POST",
         meta["token_endpoint"],
         {
@@ -568,7 +583,7 @@ def cmd_auth_login(args: dict[str, Any]) -> int:
     store_tokens([profile, host], tok)
 
     items = [("host", host)]
-    status, headers, _ = http(
+    status, headers, _ = fetch(
         "GET", f"{host}/api/2.0/preview/scim/v2/Me", token=tok["access_token"]
     )
     org = {k.lower(): v for k, v in headers.items()}.get("x-databricks-org-id")
@@ -593,7 +608,7 @@ def cmd_auth_profiles(args: dict[str, Any]) -> int:
         if not args.get("skip-validate"):
             try:
                 tok = get_token(name, normalize_host(keys["host"]), False)
-                status, _, _ = http(
+                status, _, _ = fetch(
                     "GET",
                     f"{normalize_host(keys['host'])}/api/2.0/preview/scim/v2/Me",
                     token=tok["access_token"],

@@ -1,0 +1,214 @@
+"""`dbx-fmapi-claude`: a drop-in `claude` that makes sure a valid token is there first."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.rig.sandbox import Sandbox
+from tests.rig.workspace import FakeWorkspace
+
+HEADLESS_SSH = {
+    "SSH_CONNECTION": "10.0.0.1 50000 10.0.0.2 22",
+    "SSH_CLIENT": "10.0.0.1 50000 22",
+    "DISPLAY": None,
+    "WAYLAND_DISPLAY": None,
+}
+
+
+def configure(sandbox: Sandbox, ws: FakeWorkspace, *extra: str, cwd: Path | None = None) -> Path:
+    """Log in, then run the real setup non-interactively; returns the settings file."""
+    sandbox.login(ws)
+    result = sandbox.run(
+        [
+            "setup-fmapi-claudecode",
+            "--host",
+            ws.url,
+            "--skip-install",
+            "--no-verify",
+            "--shell",
+            "none",
+            *extra,
+        ],
+        cwd=cwd,
+        timeout=120,
+    )
+    assert result.code == 0, result
+    folder = cwd or sandbox.home
+    return folder / ".claude" / "settings.json"
+
+
+def settings_env(path: Path) -> dict[str, str]:
+    return dict(json.loads(path.read_text())["env"])
+
+
+def test_valid_token_launch_makes_no_cli_or_network_call(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    configure(sandbox, workspace)
+    sandbox.run(["dbx-fmapi", "token"])  # the helper records the token's expiry
+    calls_before = len(sandbox.databricks_calls())
+    log_before = len(workspace.log)
+    out = sandbox.run(["dbx-fmapi-claude", "--version"])
+    assert out.code == 0, out
+    assert out.stdout == sandbox.run(["claude", "--version"]).stdout
+    assert len(sandbox.databricks_calls()) == calls_before
+    assert len(workspace.log) == log_before
+
+
+def test_passes_argv_stdin_and_exit_status_through_untouched(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    configure(sandbox, workspace)
+    sandbox.fake_program("claude", 'cat > "$HOME/stdin-seen"\nexit 7\n')
+    args = ["-p", "two words", "", "ünï", "--", "--flag=$(touch pwned)", "*"]
+    out = sandbox.run(["dbx-fmapi-claude", *args], input="piped input\n")
+    assert out.code == 7, out
+    assert sandbox.calls("claude") == [args]
+    assert (sandbox.home / "stdin-seen").read_text() == "piped input\n"
+    assert not (sandbox.home / "pwned").exists()
+
+
+def test_real_claude_answers_through_the_wrapper_with_a_valid_token(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    configure(sandbox, workspace)
+    out = sandbox.run(["dbx-fmapi-claude", "-p", "hello"], timeout=120)
+    assert out.code == 0, out
+    assert "pong" in out.stdout
+    msgs = workspace.messages_requests()
+    assert msgs and all(r.token is not None and r.token.state == "valid" for r in msgs)
+    assert all(r.headers.get("x-databricks-use-coding-agent-mode") == "true" for r in msgs)
+
+
+def test_claude_missing_names_the_install_command(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    configure(sandbox, workspace)
+    sandbox.remove("claude")
+    out = sandbox.run(["dbx-fmapi-claude", "-p", "hi"])
+    assert out.code == 1
+    assert "Claude Code (`claude`) is not installed" in out.stderr
+    assert "curl -fsSL https://claude.ai/install.sh | bash" in out.stderr
+
+
+def test_not_set_up_says_how_to_set_up(sandbox: Sandbox) -> None:
+    before = sandbox.snapshot()
+    out = sandbox.run(["dbx-fmapi-claude", "-p", "hi"])
+    assert out.code == 1
+    assert "not set up" in out.stderr and "setup-fmapi-claudecode" in out.stderr
+    assert sandbox.snapshot() == before
+
+
+def test_revoked_login_headless_exits_4_with_the_command(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    workspace.access_token_lifetime = 2
+    configure(sandbox, workspace)
+    time.sleep(2.2)
+    workspace.revoke_refresh_tokens()
+    start = time.monotonic()
+    out = sandbox.run(["dbx-fmapi-claude", "-p", "hi"], env=HEADLESS_SSH)
+    assert out.code == 4, out
+    assert f"databricks auth login --host {workspace.url} --profile DEFAULT" in out.stderr
+    assert time.monotonic() - start < 5
+    assert not workspace.messages_requests()
+
+
+def test_revoked_login_on_a_terminal_runs_the_browser_login_then_claude(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    workspace.access_token_lifetime = 2
+    configure(sandbox, workspace)
+    time.sleep(2.2)
+    workspace.revoke_refresh_tokens()
+    workspace.access_token_lifetime = 3600
+    child = pexpect.spawn(
+        str(sandbox.bin / "dbx-fmapi-claude"),
+        ["-p", "hello"],
+        env=sandbox._env({}),
+        cwd=str(sandbox.home),
+        encoding="utf-8",
+        timeout=120,
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert "pong" in (child.before or "")
+    assert len(sandbox.browser_visits()) == 1
+    msgs = workspace.messages_requests()
+    assert msgs and all(r.token is not None and r.token.state == "valid" for r in msgs)
+
+
+# --- static mode (the seed's design: the token in the settings file) -------------------------
+
+
+def test_static_mode_plain_claude_works_then_wrapper_refreshes_the_file(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    workspace.access_token_lifetime = 40
+    project = sandbox.home / "project"
+    project.mkdir()
+    settings = configure(
+        sandbox, workspace, "--token-mode", "static", "--settings-location", "cwd", cwd=project
+    )
+    assert os.stat(settings).st_mode & 0o777 == 0o600
+    first = settings_env(settings)["ANTHROPIC_AUTH_TOKEN"]
+    assert workspace.token_state(first) == "valid"
+
+    ok = sandbox.claude(["-p", "hi"], cwd=project, env={"CLAUDE_CODE_MAX_RETRIES": "0"})
+    assert ok.code == 0 and "pong" in ok.stdout, ok  # plain claude works until expiry
+
+    workspace.access_token_lifetime = 3600
+    time.sleep(1)
+    # 40 s tokens are inside the default 20 min need: the wrapper refreshes before launching.
+    out = sandbox.run(["dbx-fmapi-claude", "-p", "hi"], cwd=project, timeout=120)
+    assert out.code == 0 and "pong" in out.stdout, out
+    refreshed = settings_env(settings)["ANTHROPIC_AUTH_TOKEN"]
+    assert refreshed != first
+    ref = workspace.token_ref(refreshed)
+    assert ref is not None and ref.state == "valid" and ref.seconds_left > 3000
+    assert os.stat(settings).st_mode & 0o777 == 0o600
+    assert workspace.messages_requests()[-1].token.matches(refreshed)  # type: ignore[union-attr]
+
+
+def test_static_mode_twenty_concurrent_wrappers_keep_the_file_whole(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    workspace.access_token_lifetime = 1
+    settings = configure(sandbox, workspace, "--token-mode", "static")
+    data = json.loads(settings.read_text())
+    data["permissions"] = {"allow": ["Bash(ls)"]}
+    data["env"]["MY_OWN"] = "kept"
+    settings.write_text(json.dumps(data, indent=2))
+    time.sleep(1.2)
+    workspace.access_token_lifetime = 3600
+    sandbox.fake_program("claude", "exit 0\n")  # launches only; claude itself is not the point
+    refreshes_before = workspace.refresh_count()
+    env = sandbox._env({})
+    procs = [
+        subprocess.Popen(
+            [str(sandbox.bin / "dbx-fmapi-claude"), "--version"],
+            env=env,
+            cwd=sandbox.home,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(20)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 20, errors
+    after = json.loads(settings.read_text())
+    assert after["permissions"] == {"allow": ["Bash(ls)"]}
+    assert after["env"]["MY_OWN"] == "kept"
+    assert workspace.token_state(after["env"]["ANTHROPIC_AUTH_TOKEN"]) == "valid"
+    assert workspace.refresh_count() - refreshes_before == 1
+    assert os.stat(settings).st_mode & 0o777 == 0o600
