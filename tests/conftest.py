@@ -62,9 +62,9 @@ def _stat(path: str) -> tuple[int, int, int] | None:
     return (st.st_mtime_ns, st.st_size, st.st_mode)
 
 
-def _real_home_state() -> dict[str, tuple[int, int, int] | None]:
+def _real_home_state(homes: list[str] | None = None) -> dict[str, tuple[int, int, int] | None]:
     state: dict[str, tuple[int, int, int] | None] = {}
-    for home in _REAL_HOMES:
+    for home in _REAL_HOMES if homes is None else homes:
         for rel in _GUARDED:
             path = os.path.join(home, rel)
             state[path] = _stat(path)
@@ -85,7 +85,8 @@ def sandbox_home(tmp_path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def _guard_real_home(sandbox_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    before = _real_home_state()
+    homes = list(_REAL_HOMES)
+    before = _real_home_state(homes)
     monkeypatch.setenv("HOME", str(sandbox_home))
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
     monkeypatch.delenv("XDG_DATA_HOME", raising=False)
@@ -95,7 +96,7 @@ def _guard_real_home(sandbox_home: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
         if name.startswith(_SCRUB_PREFIXES) or name in _SCRUB:
             monkeypatch.delenv(name, raising=False)
     yield
-    after = _real_home_state()
+    after = _real_home_state(homes)
     changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
     assert not changed, f"test touched the real home: {changed}"
 

@@ -32,7 +32,7 @@ def test_claude_gets_reply_with_static_token(
     assert result.code == 0, result
     assert result.stdout.strip() == "pong from the fake workspace"
 
-    [req] = workspace.messages_requests()
+    [req] = workspace.log  # one request, nothing else (no count_tokens, no probes)
     assert req.path == f"/{route}/anthropic/v1/messages" and req.query == {"beta": "true"}
     assert req.token is not None and req.token.matches(token) and req.token.valid
     assert req.api_key is None
