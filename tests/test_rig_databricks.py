@@ -5,8 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
 import stat
+import subprocess
 import time
+
+import pytest
 
 from tests.rig.fake_databricks import format_expiry, parse_expiry
 from tests.rig.sandbox import Sandbox
@@ -147,9 +151,7 @@ def test_expired_token_is_refreshed_once(sandbox: Sandbox, workspace: FakeWorksp
     sandbox.login(workspace)
     old = sandbox.cached_token()
     workspace.expire_access_tokens()  # server side
-    cache = sandbox.token_cache()
-    cache["tokens"]["DEFAULT"]["expiry"] = format_expiry(time.time() - 10)  # client side
-    (sandbox.home / ".databricks" / "token-cache.json").write_text(json.dumps(cache))
+    sandbox.set_token_expiry(-10)  # client side
     tok = token_json(sandbox, "--profile", "DEFAULT")
     assert tok["access_token"] != old and tok["expires_in"] == 3600
     assert list(tok) == ["access_token", "token_type", "expiry", "expires_in"]
@@ -247,3 +249,21 @@ def test_expiry_format_round_trip() -> None:
     # what the notes tell product code to do: trim nanoseconds, then fromisoformat
     trimmed = re.sub(r"(\.\d{6})\d+", r"\1", text).replace("Z", "+00:00")
     assert abs(dt.datetime.fromisoformat(trimmed).timestamp() - now) < 1e-5
+
+
+def test_profile_falls_back_to_host_key_and_in_process_env(
+    sandbox: Sandbox, workspace: FakeWorkspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox.login(workspace, profile="dev")
+    path = sandbox.home / ".databricks" / "token-cache.json"
+    cache = json.loads(path.read_text())
+    del cache["tokens"]["dev"]
+    path.write_text(json.dumps(cache))
+    assert (
+        token_json(sandbox, "-p", "dev")["access_token"]
+        == cache["tokens"][workspace.url]["access_token"]
+    )
+    sandbox.apply_env(monkeypatch)
+    assert shutil.which("databricks") == str(sandbox.bin / "databricks")
+    out = subprocess.run(["databricks", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout == "Databricks CLI v1.13.0\n"

@@ -282,7 +282,9 @@ def test_fault_and_latency_injection(workspace: FakeWorkspace) -> None:
     assert fault.hits == 2
 
     workspace.fail("/oidc/v1/token", 503, body={"error": "temporarily_unavailable"})
-    assert http.post(f"{workspace.url}/oidc/v1/token", form={}).status == 503
+    form = {"grant_type": "refresh_token", "refresh_token": "x", "client_id": "databricks-cli"}
+    assert http.post(f"{workspace.url}/oidc/v1/token", form=form).status == 503
+    assert workspace.token_requests == [("refresh_token", False)]
     workspace.fail("/api/", 500, body="plain text")
     assert http.get(f"{workspace.url}/api/2.0/serving-endpoints", token=token).text == "plain text"
 

@@ -359,6 +359,8 @@ def get_token(profile: str | None, host: str, force: bool) -> dict[str, Any]:
     key = profile or host
     tokens = load_cache()["tokens"]
     tok = tokens.get(key)
+    if not tok and profile is not None:
+        tok = tokens.get(host)  # tokens stored under the host by older versions
     if not tok or not tok.get("access_token"):
         fail(f"cache: databricks OAuth is not configured for this host. {helpful(profile, host)}")
     expiry = None

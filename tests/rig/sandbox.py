@@ -300,6 +300,28 @@ class Sandbox:
         """The access token the fake CLI holds for a profile (raw: do not print it)."""
         return str(self.token_cache()["tokens"][profile]["access_token"])
 
+    def set_token_expiry(self, seconds_left: float, profile: str = "DEFAULT") -> None:
+        """Make the fake CLI's cached token for `profile` (and the same token under its host
+        key) expire in `seconds_left` seconds (negative: already expired) - client side only;
+        see FakeWorkspace.expire_access_tokens for the server side."""
+        from tests.rig.fake_databricks import format_expiry
+
+        path = self.home / ".databricks" / "token-cache.json"
+        cache = json.loads(path.read_text())
+        access = cache["tokens"][profile]["access_token"]
+        for entry in cache["tokens"].values():
+            if entry.get("access_token") == access:
+                entry["expiry"] = format_expiry(time.time() + seconds_left)
+        path.write_text(json.dumps(cache, indent=2))
+
+    def apply_env(self, monkeypatch: Any) -> None:
+        """Make in-process code see the sandbox environment (PATH with the fake CLI, HOME...)."""
+        for key in list(os.environ):
+            if key not in self.env and key.startswith(("DATABRICKS_", "ANTHROPIC_", "BROWSER")):
+                monkeypatch.delenv(key, raising=False)
+        for key, value in self.env.items():
+            monkeypatch.setenv(key, value)
+
     # ------------------------------------------------------------------ claude
 
     def write_claude_settings(

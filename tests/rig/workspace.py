@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -664,7 +665,7 @@ class FakeWorkspace:
             self.log.append(record)
         try:
             self._delay(path)
-            self._check_fault(path)
+            self._check_fault(path, body)
             self._route(h, record, path, query, body, parsed, bearer, token)
         except _Response as resp:
             record.status = resp.status
@@ -696,7 +697,7 @@ class FakeWorkspace:
         if delay > 0:
             time.sleep(delay)
 
-    def _check_fault(self, path: str) -> None:
+    def _check_fault(self, path: str, body: bytes = b"") -> None:
         with self._lock:
             for fault in self.faults:
                 if not path.startswith(fault.path_prefix):
@@ -707,20 +708,23 @@ class FakeWorkspace:
                 break
             else:
                 return
+            if path == "/oidc/v1/token":
+                form = parse_qs(body.decode("utf-8", "replace"))
+                self.token_requests.append((form.get("grant_type", [""])[-1], False))
         headers = {}
         if fault.retry_after is not None:
             ra = fault.retry_after
             headers["Retry-After"] = str(int(ra)) if float(ra).is_integer() else str(ra)
-        body = fault.body
-        if body is None:
+        payload = fault.body
+        if payload is None:
             if path.startswith("/oidc/"):
                 err = "invalid_request" if fault.status == 400 else "temporarily_unavailable"
-                body = {"error": err, "error_description": f"Injected {fault.status} error"}
+                payload = {"error": err, "error_description": f"Injected {fault.status} error"}
             else:
-                body = databricks_error(fault.status)
+                payload = databricks_error(fault.status)
         if fault.status == 401 and not path.startswith("/oidc/"):
             headers.setdefault("WWW-Authenticate", 'Bearer realm="DatabricksRealm"')
-        raise _Response(fault.status, body, headers)
+        raise _Response(fault.status, payload, headers)
 
     def _send(self, h: _Handler, resp: _Response) -> None:
         body = resp.body
@@ -1135,6 +1139,11 @@ def main(argv: list[str] | None = None) -> int:
         "--token-lifetime", type=float, default=3600, help="access token lifetime, seconds"
     )
     ap.add_argument("--reply", default="pong", help="text of every model answer")
+    ap.add_argument(
+        "--bin",
+        metavar="DIR",
+        help="also write the fake `databricks` CLI and the test browser `rig-browser` into DIR",
+    )
     args = ap.parse_args(argv)
     if args.port and not _port_free(args.port):
         print(f"port {args.port} is in use", file=sys.stderr)
@@ -1146,6 +1155,14 @@ def main(argv: list[str] | None = None) -> int:
     if ws.ca_file:
         print(f"CA certificate: {ws.ca_file}", flush=True)
         print(f"  export SSL_CERT_FILE={ws.ca_file} NODE_EXTRA_CA_CERTS={ws.ca_file}", flush=True)
+    if args.bin:
+        from tests.rig.sandbox import install_browser, install_fake_databricks
+
+        os.makedirs(args.bin, exist_ok=True)
+        cli = install_fake_databricks(Path(args.bin))
+        browser = install_browser(Path(args.bin))
+        print(f"Fake databricks CLI: {cli}", flush=True)
+        print(f"  export PATH={args.bin}:$PATH BROWSER={browser}", flush=True)
     print("Ctrl-C to stop.", flush=True)
 
     def on_term(signum: int, frame: object) -> None:
