@@ -49,7 +49,9 @@ def config_of(sandbox: Sandbox) -> dict[str, Any]:
     return dict(json.loads((sandbox.home / ".config/dbx-fmapi-claude/config.json").read_text()))
 
 
-def assert_claude_works(sandbox: Sandbox, workspace: FakeWorkspace, cwd: Path | None = None):
+def assert_claude_works(
+    sandbox: Sandbox, workspace: FakeWorkspace, cwd: Path | None = None
+) -> None:
     """Plain claude and the wrapper both get the workspace's reply with a valid token."""
     workspace.reply_text = "answer through the workspace"
     for argv in (["claude", "-p", "hi"], ["dbx-fmapi-claude", "-p", "hi"]):

@@ -1,0 +1,1031 @@
+"""`setup-fmapi-claudecode` / `dbx-fmapi setup`: the seed's four steps, and more.
+
+Order of work, so that every failure leaves every file as it was:
+  1. answers: flags, then prompts (interactive) or defaults (previous run, then built-in);
+  2. dependencies (Claude Code, Databricks CLI), only when missing;
+  3. authentication through the `databricks` CLI (login when needed);
+  4. models, checked against the workspace's live list of endpoints;
+  5. the plan: the new bytes of every file we touch, computed in memory (a half rc block, a token
+     headed for a git-tracked file, ... are refused here);
+  6. verify: a one-token request per configured model (before writing: a failure changes nothing);
+  7. write (or, with --dry-run, print the diffs), with a rollback if a write fails halfway.
+"""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import difflib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import config, dbcli, install, rcblock, settings, tokens
+from ..context import Context
+from ..errors import ExitCode, UserError
+from ..fileio import atomic_write, backup, q, read_bytes, resolve
+from ..hosts import EXAMPLE, normalize_host
+from ..prompts import Choice, Prompter
+from ..workspace import (
+    FAMILIES,
+    SEED_DEFAULTS,
+    Workspace,
+    WorkspaceError,
+    claude_endpoints,
+    default_for,
+    family,
+    is_ready,
+)
+
+PROG = "setup-fmapi-claudecode"
+PROFILE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}")
+MODEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
+ONBOARDING_KEY = "hasCompletedOnboarding"
+OTHER = "\x00other"
+HELPER = "helper"
+STATIC = "static"
+TOKEN_PLACEHOLDER = "<the token from databricks auth token>"  # noqa: S105 - dry-run text
+_TOKEN_LINE = re.compile(r'("ANTHROPIC_AUTH_TOKEN"\s*:\s*)"(?:[^"\\]|\\.)*"')
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def _usage(message: str, fix: str) -> UserError:
+    return UserError(message, fix, ExitCode.USAGE)
+
+
+def _sq(text: str) -> str:
+    """Single-quote for /bin/sh, always (the apiKeyHelper string is read by people too)."""
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def _tilde(path: Path, home: Path) -> str:
+    try:
+        return "~/" + str(path.relative_to(home))
+    except ValueError:
+        return str(path)
+
+
+def _span(seconds: float) -> str:
+    s = max(int(seconds), 0)
+    if s < 90:
+        return f"{s}s"
+    if s < 5400:
+        return f"{round(s / 60)}m"
+    return f"{s // 3600}h {s % 3600 // 60:02d}m"
+
+
+def _duration_text(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60}m"
+    return f"{seconds}s"
+
+
+def _same_host(a: str, b: str) -> bool:
+    try:
+        return normalize_host(a) == normalize_host(b)
+    except UserError:
+        return a.rstrip("/") == b.rstrip("/")
+
+
+# --- answers ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Answers:
+    host: str = ""
+    profile: str = ""
+    model: str = ""
+    opus: str = ""
+    sonnet: str = ""
+    haiku: str = ""
+    location: str = "home"
+    token_mode: str = HELPER
+    ttl_seconds: int = config.DEFAULT_TTL_SECONDS
+    margin_seconds: int = config.DEFAULT_MARGIN_SECONDS
+    shell: str = "none"
+
+
+def check_profile(value: str) -> str:
+    value = value.strip()
+    if not PROFILE_RE.fullmatch(value):
+        raise _usage(
+            f"invalid profile name {value!r} (letters, digits and . _ - @ + only)",
+            f"{PROG} --profile my-workspace",
+        )
+    return value
+
+
+def check_model(value: str, flag: str = "--model") -> str:
+    value = value.strip()
+    if not MODEL_RE.fullmatch(value):
+        raise _usage(
+            f"invalid model endpoint name {value!r} (letters, digits and . _ - only)",
+            f"list the workspace's models with: dbx-fmapi models   (then {PROG} {flag} NAME)",
+        )
+    return value
+
+
+def check_location(value: str, cwd: Path) -> str:
+    """`home`, `cwd`, or an existing folder (returned absolute)."""
+    text = value.strip()
+    if text in ("home", "cwd"):
+        return text
+    if not text:
+        raise _usage("the settings location is empty", f"{PROG} --settings-location home")
+    folder = Path(os.path.expanduser(text))
+    if not folder.is_absolute():
+        folder = cwd / folder
+    folder = Path(os.path.normpath(folder))
+    if folder.exists() and not folder.is_dir():
+        raise _usage(
+            f"settings location {folder} is a file, not a folder",
+            f"pass the folder that should hold .claude/: {PROG} --settings-location "
+            f"{q(folder.parent)}",
+        )
+    if not folder.is_dir():
+        raise _usage(
+            f"settings location {folder} does not exist",
+            f"create it first: mkdir -p {q(folder)}",
+        )
+    return str(folder)
+
+
+def _duration(value: str, flag: str) -> int:
+    try:
+        return config.parse_duration(value)
+    except ValueError as exc:
+        raise _usage(f"{flag} {value!r}: {exc}", f"{PROG} {flag} 15m") from None
+
+
+def _default_shell(env: Mapping[str, str]) -> str:
+    name = os.path.basename(env.get("SHELL", "")).strip()
+    if name in ("zsh", "bash", "fish"):
+        return name
+    return "zsh" if install.platform(env) == "darwin" else "bash"
+
+
+def rc_file(shell: str, paths_home: Path, env: Mapping[str, str]) -> Path | None:
+    if shell == "zsh":
+        zdot = env.get("ZDOTDIR")
+        return (Path(zdot) if zdot and os.path.isabs(zdot) else paths_home) / ".zshrc"
+    if shell == "bash":
+        return paths_home / ".bashrc"
+    if shell == "fish":
+        return paths_home / ".config" / "fish" / "functions" / "dbx-fmapi-claude.fish"
+    return None
+
+
+def read_profiles(ctx: Context) -> dict[str, str] | None:
+    """{profile: host} from ~/.databrickscfg ({} when absent, None when unreadable)."""
+    path = ctx.env.get("DATABRICKS_CONFIG_FILE") or str(ctx.paths.home / ".databrickscfg")
+    parser = configparser.ConfigParser(interpolation=None, default_section="\x00none")
+    try:
+        with open(os.path.expanduser(path), encoding="utf-8") as fh:
+            parser.read_file(fh)
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        return None
+    return {
+        s: parser.get(s, "host", fallback="").strip()
+        for s in parser.sections()
+        if s != "__settings__"
+    }
+
+
+def default_profile(prev: Mapping[str, Any], host: str, profiles: Mapping[str, str] | None) -> str:
+    if prev.get("profile") and prev.get("host") == host:
+        return str(prev["profile"])
+    known = dict(profiles or {})
+    if known.get("DEFAULT") and _same_host(known["DEFAULT"], host):
+        return "DEFAULT"
+    for name, h in known.items():
+        if h and _same_host(h, host) and PROFILE_RE.fullmatch(name):
+            return name
+    if not known.get("DEFAULT"):
+        return "DEFAULT"
+    label = host.split("://", 1)[-1].split(".", 1)[0].split(":", 1)[0]
+    label = re.sub(r"[^A-Za-z0-9_.-]", "-", label).strip("-") or "workspace"
+    name, n = label, 1
+    while name in known:
+        n += 1
+        name = f"{label}-{n}"
+    return name
+
+
+def default_location(prev: Mapping[str, Any], cwd: Path) -> str:
+    loc = prev.get("settings_location")
+    if not isinstance(loc, str) or not loc:
+        return "home"
+    if loc == "cwd":
+        folder = Path(str(prev.get("settings_file") or "")).parent.parent
+        if not prev.get("settings_file") or folder == cwd:
+            return "cwd"
+        return str(folder) if folder.is_dir() else "cwd"
+    if loc != "home" and not os.path.isdir(loc):
+        return "home"
+    return loc
+
+
+def find_installed(name: str, env: Mapping[str, str], home: Path) -> str | None:
+    """Absolute path of our executable `name`: next to this Python, next to argv[0], or on
+    PATH; the ~/.local/bin link instead when it points at the same file (a stable path)."""
+    candidates = [Path(sys.executable).parent / name]
+    if sys.argv and os.sep in sys.argv[0]:
+        candidates.append(Path(os.path.abspath(sys.argv[0])).parent / name)
+    import shutil
+
+    on_path = shutil.which(name, path=env.get("PATH"))
+    if on_path:
+        candidates.append(Path(os.path.abspath(on_path)))
+    found = next((c for c in candidates if c.is_file() and os.access(c, os.X_OK)), None)
+    if found is None:
+        return None
+    local = home / ".local" / "bin" / name
+    with contextlib.suppress(OSError):
+        if local.exists() and os.path.samefile(local, found):
+            return str(local)
+    return str(found)
+
+
+# --- the plan: new bytes for every file ------------------------------------------------------
+
+
+@dataclass
+class Change:
+    path: Path
+    old: bytes | None
+    new: bytes | None  # None: delete the file
+    what: str
+    secret: bool = False
+    keep_original: bool = True  # remember the bytes before our first change (for uninstall)
+    backup_first: bool = False  # unreadable: timestamped backup before replacing
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new
+
+
+@dataclass
+class Plan:
+    changes: list[Change] = field(default_factory=list)
+    record: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, change: Change) -> None:
+        if change.changed:
+            self.changes.append(change)
+
+
+def _is_our_helper(value: Any) -> bool:
+    return isinstance(value, str) and "dbx-fmapi" in value and " token" in value
+
+
+def git_tracked(path: Path, env: Mapping[str, str]) -> bool:
+    """True when git tracks `path` (checked from its own folder)."""
+    folder = path.parent
+    if not folder.is_dir():
+        return False
+    import shutil
+
+    git = shutil.which("git", path=env.get("PATH"))
+    if not git:
+        return False
+    try:
+        proc = subprocess.run(
+            [git, "ls-files", "--error-unmatch", "--", path.name],
+            cwd=folder,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=15,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0
+
+
+def onboarding_bytes(raw: bytes | None) -> bytes | None:
+    """~/.claude.json with hasCompletedOnboarding: true inserted as the first key, every other
+    byte kept; None when nothing is to change (flag present) or the file is not a JSON object."""
+    if raw is None:
+        return b'{\n  "hasCompletedOnboarding": true\n}\n'
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(data, dict) or ONBOARDING_KEY in data:
+        return None
+    start = text.index("{")
+    rest = text[start + 1 :]
+    if not data:
+        close = rest.index("}")
+        new_text = text[:start] + '{\n  "hasCompletedOnboarding": true\n' + rest[close:]
+    else:
+        ws = rest[: len(rest) - len(rest.lstrip())]
+        new_text = text[: start + 1] + ws + '"hasCompletedOnboarding": true,' + rest
+    check = json.loads(new_text)
+    if check != {ONBOARDING_KEY: True, **data}:
+        return None
+    return new_text.encode("utf-8")
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+class Setup:
+    def __init__(self, ctx: Context, opts: dict[str, Any]) -> None:
+        self.ctx = ctx
+        self.opts = opts
+        self.env: dict[str, str] = dict(ctx.env)
+        self.paths = ctx.paths
+        self.dry_run = bool(opts.get("dry_run"))
+        self.prev: dict[str, Any] = {}
+        self.prompter: Prompter | None = None
+        self.token: dbcli.Token | None = None
+        self.endpoints: list[dict[str, Any]] | None = None
+        self.endpoints_error: str | None = None
+        self.a = Answers()
+        self.profiles: dict[str, str] | None = None
+
+    # output
+    def out(self, line: str = "") -> None:
+        self.ctx.out(line)
+        self.ctx.stdout.flush()
+
+    def warn(self, line: str) -> None:
+        self.ctx.err(f"{PROG}: warning: {line}")
+
+    def info(self, line: str) -> None:
+        self.ctx.err(line)
+
+    # --- 1. answers -------------------------------------------------------------------------
+
+    def load_previous(self) -> None:
+        try:
+            self.prev = config.load(self.paths) or {}
+        except UserError as exc:
+            self.warn(f"{exc.message}; starting from the defaults")
+            self.prev = {}
+
+    def check_flags(self) -> None:
+        o = self.opts
+        if o.get("host") is not None:
+            self.a.host = normalize_host(str(o["host"]))
+        if o.get("profile") is not None:
+            self.a.profile = check_profile(str(o["profile"]))
+        for name in ("model", *FAMILIES):
+            if o.get(name) is not None:
+                setattr(self.a, name, check_model(str(o[name]), f"--{name}"))
+        if o.get("settings_location") is not None:
+            self.a.location = check_location(str(o["settings_location"]), self.ctx.cwd)
+        prev_ttl = self.prev.get("ttl_seconds")
+        if o.get("ttl") is not None:
+            self.a.ttl_seconds = _duration(str(o["ttl"]), "--ttl")
+        elif isinstance(prev_ttl, int) and prev_ttl > 0:
+            self.a.ttl_seconds = prev_ttl
+        prev_margin = self.prev.get("margin_seconds")
+        if o.get("margin") is not None:
+            self.a.margin_seconds = _duration(str(o["margin"]), "--margin")
+        elif isinstance(prev_margin, int) and prev_margin >= 0:
+            self.a.margin_seconds = prev_margin
+        mode = o.get("token_mode") or self.prev.get("token_mode") or "helper"
+        self.a.token_mode = mode if mode in ("helper", "static") else "helper"
+        shell = o.get("shell") or self.prev.get("shell") or _default_shell(self.env)
+        self.a.shell = shell if shell in ("zsh", "bash", "fish", "none") else "none"
+
+    def interactive(self) -> bool:
+        return (
+            self.opts.get("host") is None and not self.opts.get("yes") and self.ctx.stdin_is_tty()
+        )
+
+    def ask_host_and_profile(self) -> None:
+        p = self.prompter
+        if not self.a.host:
+            prev_host = self.prev.get("host")
+            if p is not None:
+                self.a.host = p.text(
+                    "Workspace URL",
+                    str(prev_host) if prev_host else None,
+                    normalize_host,
+                    hint=None if prev_host else f"(e.g. {EXAMPLE})",
+                )
+            elif isinstance(prev_host, str) and prev_host:
+                self.a.host = normalize_host(prev_host)
+            else:
+                why = (
+                    "stdin is not a terminal"
+                    if not self.ctx.stdin_is_tty()
+                    else "--yes turns the prompts off"
+                )
+                raise _usage(
+                    f"--host is required: {why}, so setup cannot ask for the workspace URL",
+                    f"{PROG} --host {EXAMPLE}",
+                )
+        self.profiles = read_profiles(self.ctx)
+        if not self.a.profile:
+            default = default_profile(self.prev, self.a.host, self.profiles)
+            if p is not None:
+                self.a.profile = p.text("Databricks CLI profile name", default, check_profile)
+            else:
+                self.a.profile = default
+
+    # --- 2. dependencies --------------------------------------------------------------------
+
+    def dependencies(self) -> None:
+        if self.opts.get("skip_install"):
+            if install.find_claude(self.env, self.paths.home) is None:
+                self.warn(f"Claude Code is not installed; install it with: {install.CLAUDE_CURL}")
+            return
+        for step in (
+            install.claude_code(self.env, self.paths.home, dry_run=self.dry_run, err=self.info),
+            install.databricks_cli(self.env, self.paths.home, dry_run=self.dry_run, err=self.info),
+        ):
+            if step.action == "found":
+                self.out(f"  ok    {step.name}: {step.path}")
+            elif step.action == "installed":
+                self.out(f"  ok    {step.name}: installed ({step.path})")
+                self.env = install.with_extra_path(self.env, self.paths.home)
+            else:
+                self.out(f"  would install {step.name}: {step.command}")
+
+    # --- 3. authentication ------------------------------------------------------------------
+
+    def need_seconds(self) -> float:
+        env = {k: v for k, v in self.env.items() if k != "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"}
+        cfg = {"ttl_seconds": self.a.ttl_seconds, "margin_seconds": self.a.margin_seconds}
+        return tokens.needed_lifetime(env, cfg)
+
+    def can_login(self) -> bool:
+        browser = self.env.get("BROWSER", "")
+        return (
+            self.ctx.stdin_is_tty()
+            or tokens.has_display(self.env)
+            or bool(browser and browser != "none")
+        )
+
+    def authenticate(self) -> None:
+        host, profile = self.a.host, self.a.profile
+        profiles = self.profiles
+        known = None if profiles is None else profiles.get(profile)
+        if known and not _same_host(known, host):
+            raise _usage(
+                f"profile {profile!r} in ~/.databrickscfg is for {known}, not {host}",
+                f"use another profile name: {PROG} --host {host} --profile NEW-NAME",
+            )
+        login = profiles is not None and not known
+
+        def fetch() -> dbcli.Token:
+            if self.dry_run:  # read-only: no lock file, no token-state record
+                return dbcli.auth_token(profile, env=self.env, host=host)
+            return tokens.get_token(
+                paths=self.paths,
+                env=self.env,
+                profile=profile,
+                host=host,
+                need=self.need_seconds(),
+                allow_login=False,
+                err=self.ctx.stderr,
+            )
+
+        if not login:
+            try:
+                self.token = fetch()
+            except dbcli.CliError as exc:
+                if exc.kind != "login":
+                    raise
+                login = True
+        if login:
+            command = dbcli.login_command(host, profile)
+            if self.dry_run:
+                self.out(f"  would log in: {command}")
+                return
+            if not self.can_login():
+                raise dbcli.CliError(
+                    "login",
+                    f"Databricks login needed for profile {profile!r} and there is no terminal "
+                    "or browser here to do it",
+                    command,
+                    ExitCode.AUTH_NEEDED,
+                )
+            tokens._login(host, profile, self.env, self.ctx.stderr)
+            self.token = fetch()
+        left = self.token.expiry - time.time() if self.token else 0.0
+        self.out(f"  ok    signed in: profile {profile} (token valid for {_span(left)})")
+
+    # --- 4. models --------------------------------------------------------------------------
+
+    def load_endpoints(self) -> None:
+        if self.token is None:
+            return
+        try:
+            ws = Workspace(self.a.host, self.token.access_token, self.env)
+            self.endpoints = ws.endpoints()
+        except WorkspaceError as exc:
+            self.endpoints_error = exc.message
+            self.warn(
+                f"cannot list the workspace's models ({exc.message}); using the defaults "
+                f"{', '.join(SEED_DEFAULTS.values())}"
+            )
+
+    def names(self) -> set[str] | None:
+        if self.endpoints is None:
+            return None
+        return {str(e["name"]) for e in self.endpoints}
+
+    def _prev_model(self, key: str) -> str | None:
+        value = self.prev.get(key)
+        if not isinstance(value, str) or not MODEL_RE.fullmatch(value):
+            return None
+        names = self.names()
+        if names is not None:
+            return value if value in names else None
+        return value if self.prev.get("host") == self.a.host else None
+
+    def default_model(self, key: str) -> str:
+        prev = self._prev_model(key)
+        if prev:
+            return prev
+        if key == "model":
+            return self.a.opus or self.default_model("opus")
+        return default_for(key, self.endpoints)
+
+    def _model_choices(self, fam: str | None, default: str) -> list[Choice]:
+        eps = claude_endpoints(self.endpoints or [])
+        if fam is not None:
+            eps = [e for e in eps if family(str(e["name"])) == fam]
+        names = [str(e["name"]) for e in eps]
+        labels = {
+            str(e["name"]): str(e["name"]) + ("" if is_ready(e) else "  (not ready)") for e in eps
+        }
+        if self.endpoints is None:
+            seeds = [SEED_DEFAULTS[fam]] if fam else list(SEED_DEFAULTS.values())
+            names = seeds
+            labels = {n: n for n in names}
+        if default not in names:
+            names.insert(0, default)
+            labels[default] = default
+        choices = [Choice(n, labels[n]) for n in names]
+        choices.append(Choice(OTHER, "other (type an endpoint name)"))
+        return choices
+
+    def _exists(self, name: str, flag: str) -> str:
+        names = self.names()
+        if names is None or name in names:
+            return name
+        claude = [str(e["name"]) for e in claude_endpoints(self.endpoints or [])]
+        have = ", ".join(claude) if claude else "none (no databricks-claude-* endpoint)"
+        example = claude[0] if claude else "NAME"
+        raise _usage(
+            f"the workspace has no model endpoint {name!r}; its Claude endpoints: {have}",
+            f"{PROG} {flag} {example}   (list them: dbx-fmapi models)",
+        )
+
+    def ask_models(self) -> None:
+        p = self.prompter
+        labels = {
+            "model": "Model (ANTHROPIC_MODEL)",
+            "opus": "Opus model",
+            "sonnet": "Sonnet model",
+            "haiku": "Haiku model",
+        }
+        for key in ("model", *FAMILIES):
+            if getattr(self.a, key):
+                self._exists(getattr(self.a, key), f"--{key}")
+                continue
+            default = self.default_model(key)
+            if p is None:
+                setattr(self.a, key, self._exists(default, f"--{key}"))
+                continue
+            choices = self._model_choices(None if key == "model" else key, default)
+            index = next(i for i, c in enumerate(choices) if c.value == default)
+            value = p.choose(labels[key], choices, index)
+            if value == OTHER:
+                flag = f"--{key}"
+
+                def valid(v: str, flag: str = flag) -> str:
+                    return self._exists(check_model(v, flag), flag)
+
+                value = p.text("Endpoint name", None, valid)
+            setattr(self.a, key, value)
+        for name in dict.fromkeys([self.a.model, self.a.opus, self.a.sonnet, self.a.haiku]):
+            ep = next((e for e in self.endpoints or [] if e.get("name") == name), None)
+            if ep is not None and not is_ready(ep):
+                self.warn(f"model endpoint {name} is not READY yet; requests to it may fail")
+
+    def ask_location(self) -> None:
+        p = self.prompter
+        if self.opts.get("settings_location") is not None:
+            return
+        default = default_location(self.prev, self.ctx.cwd)
+        if p is None:
+            self.a.location = default
+            return
+        home_file = self.paths.settings_file_for("home", self.ctx.cwd)
+        cwd_file = self.paths.settings_file_for("cwd", self.ctx.cwd)
+        choices = [
+            Choice("home", f"home directory ({_tilde(home_file, self.paths.home)})"),
+            Choice("cwd", f"current directory ({cwd_file})"),
+            Choice("custom", "custom path (a folder; .claude/settings.json goes inside it)"),
+        ]
+        index = {"home": 0, "cwd": 1}.get(default, 2)
+        value = p.choose("Settings location", choices, index)
+        if value == "custom":
+            value = p.text(
+                "Folder for .claude/settings.json",
+                default if index == 2 else None,
+                lambda v: check_location(v, self.ctx.cwd),
+            )
+        self.a.location = value
+
+    # --- 5. the plan ------------------------------------------------------------------------
+
+    def settings_target(self) -> Path:
+        path = self.paths.settings_file_for(self.a.location, self.ctx.cwd)
+        if self.a.token_mode != STATIC or not git_tracked(path, self.env):
+            return path
+        local = path.with_name("settings.local.json")
+        if self.a.location == "home":
+            raise _usage(
+                f"{_tilde(path, self.paths.home)} is tracked by git; static mode would commit "
+                "your token",
+                f"use the token helper instead (no token in the file): {PROG} --token-mode helper",
+            )
+        if git_tracked(local, self.env):
+            raise _usage(
+                f"{path} and {local.name} are tracked by git; static mode would commit your token",
+                f"use the token helper instead: {PROG} --token-mode helper",
+            )
+        use_local = bool(self.opts.get("yes"))
+        if self.prompter is not None:
+            self.prompter.say(f"  {path} is tracked by git: a token must not go there.")
+            use_local = self.prompter.confirm(f"Put the token in {local} instead?", True)
+        if not use_local:
+            raise _usage(
+                f"{path} is tracked by git; static mode would commit your token",
+                f"accept {local.name} instead with --yes, or use the token helper: "
+                f"{PROG} --token-mode helper",
+            )
+        self.out(f"  note  {path} is tracked by git: the token goes to {local}")
+        return local
+
+    def plan(self, helper_cmd: str, executable: str) -> Plan:
+        plan = Plan()
+        a, prev, home = self.a, self.prev, self.paths.home
+        target = self.settings_target()
+        prev_file = prev.get("settings_file")
+        first_time = not prev or prev_file != str(target)
+
+        # Claude settings.
+        raw = read_bytes(target)
+        corrupt: settings.SettingsCorrupt | None = None
+        try:
+            old = settings.parse(raw, target) if raw is not None else {}
+        except settings.SettingsCorrupt as exc:
+            corrupt, old = exc, {}
+        token = None
+        if a.token_mode == STATIC:
+            token = self.token.access_token if self.token is not None else TOKEN_PLACEHOLDER
+        env = settings.desired_env(
+            host=a.host,
+            model=a.model,
+            opus=a.opus,
+            sonnet=a.sonnet,
+            haiku=a.haiku,
+            mode=a.token_mode,
+            ttl_seconds=a.ttl_seconds,
+            token=token,
+        )
+        new = settings.merge(old, env=env, helper=helper_cmd if a.token_mode == HELPER else None)
+        if raw is not None and corrupt is None and new == old:
+            new_bytes: bytes = raw
+        else:
+            new_bytes = settings.dumps(new)
+        holds_token = isinstance((old.get("env") or {}).get(settings.ENV_TOKEN), str)
+        plan.add(
+            Change(
+                target,
+                raw,
+                new_bytes,
+                "Claude settings",
+                secret=a.token_mode == STATIC,
+                keep_original=corrupt is None and not holds_token,
+                backup_first=corrupt is not None,
+            )
+        )
+        if corrupt is not None:
+            plan.notes.append(f"{target} is not valid ({corrupt.why}): it is backed up first")
+        if raw is None or first_time:
+            replaced: dict[str, Any] = {}
+            old_env = old.get("env") or {}
+            for key in settings.ALL_ENV_KEYS:
+                if key != settings.ENV_TOKEN and key in old_env:
+                    replaced[key] = {"value": old_env[key]}
+            if settings.HELPER_KEY in old and not _is_our_helper(old[settings.HELPER_KEY]):
+                replaced[settings.HELPER_KEY] = {"value": old[settings.HELPER_KEY]}
+            env_existed = "env" in old
+            created = raw is None
+        else:
+            replaced = dict(prev.get("replaced") or {})
+            env_existed = bool(prev.get("env_existed"))
+            created = bool(prev.get("settings_created"))
+
+        # The settings file of an earlier run, when it moved: our keys leave it.
+        if isinstance(prev_file, str) and prev_file and prev_file != str(target):
+            self._plan_old_settings(plan, Path(prev_file))
+
+        # ~/.claude.json: the onboarding flag, only when absent.
+        claude_json = self.paths.claude_json
+        cj_raw = read_bytes(claude_json)
+        cj_new = onboarding_bytes(cj_raw)
+        onboarding_added = bool(prev.get("onboarding_added"))
+        if cj_new is not None:
+            plan.add(Change(claude_json, cj_raw, cj_new, "onboarding flag"))
+            onboarding_added = True
+        elif cj_raw is not None:
+            try:
+                json.loads(cj_raw)
+            except ValueError:
+                self.warn(
+                    f"{claude_json} is not valid JSON; leaving it alone (Claude Code owns it). "
+                    "The first launch may show its onboarding screens."
+                )
+
+        # Shell wrapper block.
+        rc = rc_file(a.shell, home, self.env)
+        if rc is not None:
+            rc_raw = read_bytes(rc)
+            text = (rc_raw or b"").decode("utf-8", "surrogateescape")
+            try:
+                new_text = rcblock.upsert_block(text, rcblock.render(a.shell, executable))
+            except rcblock.HalfBlock as exc:
+                raise UserError(
+                    f"{rc} has {exc}: cannot tell where the dbx-fmapi-claude block ends",
+                    f"remove the stray marker line, then re-run setup: grep -n "
+                    f"'dbx-fmapi-claude <<<\\|dbx-fmapi-claude >>>' {q(rc)}",
+                ) from None
+            rc_new = new_text.encode("utf-8", "surrogateescape")
+            plan.add(Change(rc, rc_raw, rc_new, "shell function dbx-fmapi-claude"))
+        prev_rc = prev.get("rc_file")
+        if isinstance(prev_rc, str) and prev_rc and prev_rc != (str(rc) if rc else None):
+            self._plan_old_rc(plan, Path(prev_rc))
+
+        # Our record.
+        plan.record = {
+            "version": 1,
+            "host": a.host,
+            "profile": a.profile,
+            "model": a.model,
+            "opus": a.opus,
+            "sonnet": a.sonnet,
+            "haiku": a.haiku,
+            "settings_location": a.location,
+            "settings_file": str(target),
+            "token_mode": a.token_mode,
+            "ttl_seconds": a.ttl_seconds,
+            "margin_seconds": a.margin_seconds,
+            "shell": a.shell,
+            "rc_file": str(rc) if rc else None,
+            "executable": executable,
+            "api_key_helper": helper_cmd,
+            "replaced": replaced,
+            "env_existed": env_existed,
+            "settings_created": created,
+            "onboarding_added": onboarding_added,
+        }
+        cfg_raw = read_bytes(self.paths.config_file)
+        cfg_new = (json.dumps(plan.record, indent=2, sort_keys=True) + "\n").encode()
+        plan.add(
+            Change(
+                self.paths.config_file, cfg_raw, cfg_new, "setup record", True, keep_original=False
+            )
+        )
+        return plan
+
+    def _plan_old_settings(self, plan: Plan, path: Path) -> None:
+        raw = read_bytes(path)
+        if raw is None:
+            return
+        try:
+            data = settings.parse(raw, path)
+        except settings.SettingsCorrupt:
+            self.warn(f"{path} (used by the previous setup) is not valid JSON; left as it is")
+            return
+        replaced = {
+            **(self.prev.get("replaced") or {}),
+            "env_existed": self.prev.get("env_existed"),
+        }
+        cleaned = settings.remove_ours(
+            data, replaced=replaced, helper_is_ours=_is_our_helper(data.get(settings.HELPER_KEY))
+        )
+        if cleaned == data:
+            return
+        new: bytes | None = settings.dumps(cleaned)
+        if not cleaned and self.prev.get("settings_created"):
+            new = None
+        plan.add(Change(path, raw, new, "previous Claude settings", keep_original=False))
+
+    def _plan_old_rc(self, plan: Plan, path: Path) -> None:
+        raw = read_bytes(path)
+        if raw is None:
+            return
+        text = raw.decode("utf-8", "surrogateescape")
+        try:
+            cleaned = rcblock.remove_block(text)
+        except rcblock.HalfBlock:
+            self.warn(f"{path} has a half dbx-fmapi-claude block; left as it is")
+            return
+        new: bytes | None = cleaned.encode("utf-8", "surrogateescape")
+        if not cleaned.strip() and path.suffix == ".fish":
+            new = None
+        plan.add(Change(path, raw, new, "previous shell function", keep_original=False))
+
+    def preflight(self, plan: Plan) -> None:
+        """Refuse before writing anything when a target cannot be written."""
+        for ch in plan.changes:
+            target = resolve(ch.path)
+            folder = target.parent
+            while not folder.exists() and folder != folder.parent:
+                folder = folder.parent
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise UserError(
+                    f"cannot write {target}: {folder} is not writable",
+                    f"make it writable, then re-run setup: chmod u+w {q(folder)}",
+                )
+            if target.is_dir():
+                raise UserError(
+                    f"{ch.path} is a directory, not a file",
+                    f"move it away: mv {q(ch.path)} {q(str(ch.path) + '.dir')}",
+                )
+
+    # --- 6. verify --------------------------------------------------------------------------
+
+    def verify(self) -> None:
+        if self.opts.get("no_verify") or self.dry_run or self.token is None:
+            return
+        ws = Workspace(self.a.host, self.token.access_token, self.env, timeout=60.0)
+        models = list(dict.fromkeys([self.a.model, self.a.opus, self.a.sonnet, self.a.haiku]))
+        self.out("Verify: one-token request per model")
+        failures: list[tuple[str, WorkspaceError]] = []
+        for model in models:
+            try:
+                ws.ping_model(model)
+            except WorkspaceError as exc:
+                if exc.status == 429:
+                    self.out(f"  ok    {model} (rate limited right now, but it answers)")
+                    continue
+                self.out(f"  FAIL  {model}: {exc.message}")
+                failures.append((model, exc))
+                continue
+            self.out(f"  ok    {model}")
+        if not failures:
+            return
+        model, error = failures[0]
+        keep = f"{PROG} --no-verify   (writes the files anyway)"
+        if error.status in (401, 403):
+            message = f"the workspace rejected the token for {model} (HTTP {error.status})"
+            fix = f"{dbcli.login_command(self.a.host, self.a.profile)}   then re-run setup"
+        elif error.status == 404:
+            message = f"model endpoint {model} does not answer (HTTP 404)"
+            fix = f"pick another: {PROG} --model NAME   (list them: dbx-fmapi models)"
+        elif error.kind == "tls":
+            message = f"TLS failure talking to {self.a.host}"
+            fix = "point SSL_CERT_FILE at your company CA bundle, then re-run setup"
+        elif error.kind in ("unreachable", "timeout"):
+            message = f"cannot reach {self.a.host} ({error.message})"
+            fix = f"check the URL and your network/VPN; or {keep}"
+        else:
+            message = f"test request to {model} failed: {error.message}"
+            fix = keep
+        names = ", ".join(m for m, _ in failures)
+        raise UserError(f"{message}; failed: {names}; nothing was written", fix)
+
+    # --- 7. write ---------------------------------------------------------------------------
+
+    def show_diffs(self, plan: Plan) -> None:
+        if not plan.changes:
+            self.out("Already configured: nothing would change.")
+            return
+        secrets = [self.token.access_token] if self.token is not None else []
+        for ch in plan.changes:
+            for note in plan.notes:
+                if ch.backup_first and str(ch.path) in note:
+                    self.out(f"# would back up {ch.path} first ({note})")
+            old = (ch.old or b"").decode("utf-8", "replace").splitlines(keepends=True)
+            new = (ch.new or b"").decode("utf-8", "replace").splitlines(keepends=True)
+            fromfile = str(ch.path) if ch.old is not None else "/dev/null"
+            tofile = str(ch.path) if ch.new is not None else "/dev/null"
+            for line in difflib.unified_diff(old, new, fromfile, tofile):
+                line = _TOKEN_LINE.sub(r'\1"<redacted>"', line)
+                for secret in secrets:
+                    line = line.replace(secret, "<redacted>")
+                self.ctx.stdout.write(line if line.endswith("\n") else line + "\n")
+        self.out("Dry run: nothing was written.")
+
+    def apply(self, plan: Plan) -> None:
+        self.preflight(plan)
+        done: list[Change] = []
+        try:
+            for ch in plan.changes:
+                if ch.backup_first and ch.old is not None:
+                    saved = backup(ch.path)
+                    self.out(f"  saved the unreadable {ch.path} as {saved}")
+                elif ch.keep_original:
+                    config.save_original(self.paths, ch.path, ch.old)
+            for ch in plan.changes:
+                self._write(ch.path, ch.new, ch.secret)
+                done.append(ch)
+        except BaseException:
+            for ch in reversed(done):
+                with contextlib.suppress(Exception):
+                    self._write(ch.path, ch.old, ch.secret)
+            raise
+        for ch in plan.changes:
+            if ch.what.startswith("previous Claude settings"):
+                config.drop_original(self.paths, ch.path)
+
+    @staticmethod
+    def _write(path: Path, data: bytes | None, secret: bool) -> None:
+        if data is None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(resolve(path))
+            return
+        atomic_write(path, data, secret=secret)
+
+    # --- the whole thing --------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.load_previous()
+        self.check_flags()
+        if self.interactive():
+            self.prompter = Prompter(self.ctx.stdin, self.ctx.stdout, self.env)
+            self.prompter.say(
+                "Set up Claude Code for your Databricks workspace. Enter keeps the [default]; "
+                "Ctrl-C cancels (nothing is written until the end)."
+            )
+        self.ask_host_and_profile()
+        helper_path = find_installed("dbx-fmapi", self.env, self.paths.home)
+        wrapper_path = find_installed("dbx-fmapi-claude", self.env, self.paths.home)
+        if helper_path is None or wrapper_path is None:
+            raise UserError(
+                "cannot find the installed dbx-fmapi / dbx-fmapi-claude executables",
+                "reinstall from the clone: bash setup-fmapi-claudecode.sh",
+            )
+        self.out(f"Workspace: {self.a.host}   profile: {self.a.profile}")
+        self.dependencies()
+        self.authenticate()
+        self.load_endpoints()
+        self.ask_models()
+        self.ask_location()
+        helper_cmd = f"{_sq(helper_path)} token --profile {_sq(self.a.profile)}"
+        plan = self.plan(helper_cmd, wrapper_path)
+        self.out(
+            f"Models: main {self.a.model}, opus {self.a.opus}, sonnet {self.a.sonnet}, "
+            f"haiku {self.a.haiku}"
+        )
+        self.verify()
+        if self.dry_run:
+            self.show_diffs(plan)
+            return ExitCode.OK
+        mode = (
+            f"token helper, TTL {_duration_text(self.a.ttl_seconds)}"
+            if self.a.token_mode == HELPER
+            else "static token (refreshed by dbx-fmapi-claude)"
+        )
+        settings_file = Path(str(plan.record["settings_file"]))
+        if not plan.changes:
+            self.out(f"Already configured: no file changed ({settings_file}, {mode}).")
+        else:
+            self.apply(plan)
+            for ch in plan.changes:
+                if ch.path == self.paths.config_file:
+                    continue
+                verb = "removed" if ch.new is None else "wrote" if ch.old is None else "updated"
+                self.out(f"  {verb} {_tilde(ch.path, self.paths.home)} ({ch.what})")
+            self.out(f"Settings: {settings_file} ({mode})")
+        rc = plan.record.get("rc_file")
+        if rc:
+            self.out(
+                f"Done. Open a new terminal (or run: source {_tilde(Path(rc), self.paths.home)}), "
+                "then run: dbx-fmapi-claude"
+            )
+        else:
+            self.out(f"Done. Run: {plan.record['executable']}")
+        return ExitCode.OK
+
+
+def run(*, ctx: Context, **options: Any) -> int:
+    return Setup(ctx, options).run()
