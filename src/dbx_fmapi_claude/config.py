@@ -12,6 +12,7 @@
     ttl_seconds        apiKeyHelper TTL; margin_seconds: extra lifetime beyond it
     shell              "zsh", "bash", "fish" or "none"; rc_file: the file holding our block or null
     executable         absolute path of dbx-fmapi-claude that the rc block calls
+    api_key_helper     the apiKeyHelper command setup wrote (helper mode; kept in static mode)
     replaced           {key: {"value": previous}} for settings keys (env names, "apiKeyHelper")
                        whose earlier value setup overwrote, recorded the first time only; an
                        earlier ANTHROPIC_AUTH_TOKEN is never recorded (it is a secret)

@@ -182,7 +182,9 @@ def rc_file(shell: str, paths_home: Path, env: Mapping[str, str]) -> Path | None
     if shell == "bash":
         return paths_home / ".bashrc"
     if shell == "fish":
-        return paths_home / ".config" / "fish" / "functions" / "dbx-fmapi-claude.fish"
+        xdg = env.get("XDG_CONFIG_HOME")
+        base = Path(xdg) if xdg and os.path.isabs(xdg) else paths_home / ".config"
+        return base / "fish" / "functions" / "dbx-fmapi-claude.fish"
     return None
 
 
