@@ -260,10 +260,16 @@ class Sandbox:
             return []
         return [json.loads(line) for line in self.databricks_log.read_text().splitlines() if line]
 
-    def browser_visits(self) -> list[dict[str, Any]]:
+    def browser_visits(self, wait: float = 2.0) -> list[dict[str, Any]]:
+        """The test browser's visits ({"url", "status", "final", "error"}). The browser runs
+        detached, so this waits up to `wait` seconds for a first record."""
+        deadline = time.monotonic() + wait
+        while not self.browser_log.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
         if not self.browser_log.exists():
             return []
-        return [json.loads(line) for line in self.browser_log.read_text().splitlines() if line]
+        lines = self.browser_log.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.endswith("}")]
 
     def trust(self, workspace: Any) -> None:
         """Trust a TLS workspace's CA in every later run (Python and Node)."""

@@ -1,0 +1,166 @@
+"""The documented --json shapes (docs/json.md), written out by hand, and a small checker.
+
+A shape is: a Python type (str, int, bool; int never accepts a bool), `None` (JSON null),
+`Nullable(shape)`, `OneOf(*values)` (an enum), `ListOf(shape)`, `MapOf(shape)` (an object with
+any keys), or a dict {key: shape} (an object with exactly these keys; `Opt(key)` marks an
+optional one). `check(value, shape)` returns the list of mismatches, empty when it fits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Nullable:
+    shape: Any
+
+
+@dataclass(frozen=True)
+class OneOf:
+    values: tuple[Any, ...]
+
+    def __init__(self, *values: Any) -> None:
+        object.__setattr__(self, "values", values)
+
+
+@dataclass(frozen=True)
+class ListOf:
+    shape: Any
+
+
+@dataclass(frozen=True)
+class MapOf:
+    shape: Any
+
+
+@dataclass(frozen=True)
+class Opt:
+    key: str
+
+
+def check(value: Any, shape: Any, where: str = "$") -> list[str]:
+    if isinstance(shape, Nullable):
+        return [] if value is None else check(value, shape.shape, where)
+    if shape is None:
+        return [] if value is None else [f"{where}: expected null, got {value!r}"]
+    if isinstance(shape, OneOf):
+        return [] if value in shape.values else [f"{where}: {value!r} not in {shape.values}"]
+    if isinstance(shape, ListOf):
+        if not isinstance(value, list):
+            return [f"{where}: expected a list, got {type(value).__name__}"]
+        out: list[str] = []
+        for i, item in enumerate(value):
+            out += check(item, shape.shape, f"{where}[{i}]")
+        return out
+    if isinstance(shape, MapOf):
+        if not isinstance(value, dict):
+            return [f"{where}: expected an object, got {type(value).__name__}"]
+        out = []
+        for k, v in value.items():
+            out += check(v, shape.shape, f"{where}.{k}")
+        return out
+    if isinstance(shape, dict):
+        if not isinstance(value, dict):
+            return [f"{where}: expected an object, got {type(value).__name__}"]
+        out = []
+        required = {k for k in shape if not isinstance(k, Opt)}
+        known = {k.key if isinstance(k, Opt) else k: s for k, s in shape.items()}
+        for k in required - set(value):
+            out.append(f"{where}: missing key {k!r}")
+        for k in set(value) - set(known):
+            out.append(f"{where}: undocumented key {k!r}")
+        for k, v in value.items():
+            if k in known:
+                out += check(v, known[k], f"{where}.{k}")
+        return out
+    if shape is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return [] if ok else [f"{where}: expected an integer, got {value!r}"]
+    if isinstance(shape, type):
+        ok = isinstance(value, shape)
+        return [] if ok else [f"{where}: expected {shape.__name__}, got {value!r}"]
+    raise TypeError(f"bad shape at {where}: {shape!r}")
+
+
+def assert_shape(value: Any, shape: Any) -> None:
+    problems = check(value, shape)
+    assert not problems, "JSON does not match its documented shape:\n" + "\n".join(problems)
+
+
+ISO_OR_NULL = Nullable(str)
+STATUS = OneOf("PASS", "WARN", "FAIL", "SKIP")
+ENDPOINT_STATE = OneOf("READY", "NOT_READY", "UNKNOWN")
+
+# `dbx-fmapi status --json`
+STATUS_NOT_SET_UP = {"version": OneOf(1), "configured": OneOf(False)}
+STATUS_SHAPE = {
+    "version": OneOf(1),
+    "configured": OneOf(True),
+    "workspace": str,
+    "profile": str,
+    "models": {
+        Opt("model"): str,
+        Opt("opus"): str,
+        Opt("sonnet"): str,
+        Opt("haiku"): str,
+    },
+    "token_mode": OneOf("helper", "static"),
+    "ttl_seconds": Nullable(int),
+    "settings_file": Nullable(str),
+    "settings_files": ListOf(
+        {
+            "level": OneOf("user", "project", "local"),
+            "path": str,
+            "exists": bool,
+            "valid": bool,
+            "managed": bool,
+            "keys": ListOf(str),
+        }
+    ),
+    "shell": {"name": OneOf("zsh", "bash", "fish", "none"), "rc_file": Nullable(str), "block": bool},
+    "token": {
+        "state": OneOf("valid", "expiring", "expired", "unknown", "missing", "login_needed", "error"),
+        "source": Nullable(OneOf("record", "settings", "cli")),
+        "expires_at": ISO_OR_NULL,
+        "seconds_left": Nullable(int),
+        "checked": bool,
+        "message": Nullable(str),
+        "fix": Nullable(str),
+    },
+}
+
+# `dbx-fmapi doctor --json`
+DOCTOR_SHAPE = {
+    "version": OneOf(1),
+    "ok": bool,
+    "summary": {"pass": int, "warn": int, "fail": int, "skip": int},
+    "checks": ListOf(
+        {"id": str, "title": str, "status": STATUS, "detail": str, "fix": Nullable(str)}
+    ),
+}
+
+# `dbx-fmapi models --json`
+MODELS_SHAPE = {
+    "version": OneOf(1),
+    "workspace": str,
+    "endpoints": ListOf(
+        {
+            "name": str,
+            "state": ENDPOINT_STATE,
+            "ready": bool,
+            "family": Nullable(OneOf("opus", "sonnet", "haiku")),
+            "kind": OneOf("foundation", "external", "other"),
+            "configured_as": ListOf(OneOf("model", "opus", "sonnet", "haiku")),
+        }
+    ),
+    "configured": ListOf(
+        {
+            "role": OneOf("model", "opus", "sonnet", "haiku"),
+            "name": str,
+            "state": OneOf("READY", "NOT_READY", "UNKNOWN", "MISSING"),
+        }
+    ),
+    "valid": bool,
+}
