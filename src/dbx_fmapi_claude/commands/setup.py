@@ -684,10 +684,9 @@ class Setup:
         self.out(f"  note  {path} is tracked by git: the token goes to {local}")
         return local
 
-    def plan(self, helper_cmd: str, executable: str) -> Plan:
+    def plan(self, target: Path, helper_cmd: str, executable: str) -> Plan:
         plan = Plan()
         a, prev, home = self.a, self.prev, self.paths.home
-        target = self.settings_target()
         prev_file = prev.get("settings_file")
         first_time = not prev or prev_file != str(target)
 
@@ -986,14 +985,20 @@ class Setup:
                 "cannot find the installed dbx-fmapi / dbx-fmapi-claude executables",
                 "reinstall from the clone: bash setup-fmapi-claudecode.sh",
             )
+        target: Path | None = None
+        if self.prompter is None:  # known now: refuse a git-tracked token file before signing in
+            self.ask_location()
+            target = self.settings_target()
         self.out(f"Workspace: {self.a.host}   profile: {self.a.profile}")
         self.dependencies()
         self.authenticate()
         self.load_endpoints()
         self.ask_models()
-        self.ask_location()
+        if target is None:
+            self.ask_location()
+            target = self.settings_target()
         helper_cmd = f"{_sq(helper_path)} token --profile {_sq(self.a.profile)}"
-        plan = self.plan(helper_cmd, wrapper_path)
+        plan = self.plan(target, helper_cmd, wrapper_path)
         self.out(
             f"Models: main {self.a.model}, opus {self.a.opus}, sonnet {self.a.sonnet}, "
             f"haiku {self.a.haiku}"
