@@ -119,9 +119,15 @@ STATUS_SHAPE = {
             "keys": ListOf(str),
         }
     ),
-    "shell": {"name": OneOf("zsh", "bash", "fish", "none"), "rc_file": Nullable(str), "block": bool},
+    "shell": {
+        "name": OneOf("zsh", "bash", "fish", "none"),
+        "rc_file": Nullable(str),
+        "block": bool,
+    },
     "token": {
-        "state": OneOf("valid", "expiring", "expired", "unknown", "missing", "login_needed", "error"),
+        "state": OneOf(
+            "valid", "expiring", "expired", "unknown", "missing", "login_needed", "error"
+        ),
         "source": Nullable(OneOf("record", "settings", "cli")),
         "expires_at": ISO_OR_NULL,
         "seconds_left": Nullable(int),

@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="what is configured, token lifetime (read-only)")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--check", action="store_true", help="ask the Databricks CLI for the token's lifetime"
+    )
 
     p = sub.add_parser("doctor", help="check everything, with a fix for each problem")
     p.add_argument("--json", action="store_true")

@@ -1,0 +1,87 @@
+"""`dbx-fmapi login [--profile P]`: re-authenticate the configured profile (the browser flow of
+`databricks auth login --host H --profile P`), then show how long the new token lives. In static
+token mode the fresh token also replaces the one in the settings file (0600, atomically, under
+the profile lock), so plain `claude` does not keep using a revoked one. Never prints a token."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .. import config, dbcli, settings, setupstate, tokens, ui
+from ..context import Context
+from ..errors import ExitCode, UserError
+from ..hosts import normalize_host
+
+
+def _host_for(ctx: Context, profile: str) -> str | None:
+    try:
+        profiles = setupstate.read_profiles(ctx.paths, ctx.env) or {}
+    except UserError:
+        return None
+    raw = (profiles.get(profile) or {}).get("host")
+    if not raw:
+        return None
+    try:
+        return normalize_host(raw)
+    except UserError:
+        return None
+
+
+def _update_static(ctx: Context, path: Path, token: dbcli.Token, profile: str) -> bool:
+    with tokens.profile_lock(ctx.paths, profile):
+        data, raw = settings.load(path)
+        if raw is None:
+            return False
+        if (data.get("env") or {}).get(settings.ENV_TOKEN) == token.access_token:
+            return False
+        settings.store(path, settings.set_token(data, token.access_token), secret=True)
+        return True
+
+
+def run(*, ctx: Context, profile: str | None = None) -> int:
+    cfg = config.load(ctx.paths)
+    if profile is None:
+        cfg = config.require(ctx.paths)
+        profile = str(cfg["profile"])
+    ours = cfg is not None and cfg.get("profile") == profile
+    host = str(cfg["host"]) if ours and cfg else _host_for(ctx, profile)
+    if not host:
+        raise UserError(
+            f"profile {profile!r} is not in ~/.databrickscfg and setup did not configure it",
+            dbcli.login_command("https://<your-workspace>", profile),
+            ExitCode.USAGE,
+        )
+    env = dict(ctx.env)
+    if tokens.over_ssh(env):
+        ctx.err(
+            "dbx-fmapi: over SSH the login's browser callback goes to localhost:8020 on this "
+            "machine; forward it first from your laptop: ssh -L 8020:localhost:8020 "
+            f"{env.get('USER', 'you')}@<this-host>"
+        )
+        if not tokens.has_display(env) and "BROWSER" not in env:
+            env["BROWSER"] = "none"  # the CLI then prints the URL to open
+    ctx.err(f"dbx-fmapi: opening the Databricks login for profile {profile!r} ({host})")
+    dbcli.auth_login(host, profile, env=env)
+    progress = ui.Progress(ctx)
+    with progress.step("getting the new token"):
+        tok = tokens.get_token(
+            paths=ctx.paths,
+            env=ctx.env,
+            profile=profile,
+            host=host,
+            need=tokens.needed_lifetime(ctx.env, cfg),
+            allow_login=False,
+            err=ctx.stderr,
+        )
+    left = tok.expiry - time.time()
+    ctx.out(f"Logged in: profile {profile!r} on {host}.")
+    ctx.out(
+        f"The new token is valid for {ui.duration(left)} (until {ui.clock(tok.expiry)}); "
+        "it is refreshed automatically from here on."
+    )
+    if ours and cfg and setupstate.token_mode(cfg) == "static":
+        path = setupstate.managed_settings(cfg)
+        if path is not None and _update_static(ctx, path, tok, profile):
+            ctx.out(f"Updated the token in {path}.")
+    return ExitCode.OK

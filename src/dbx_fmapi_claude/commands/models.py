@@ -1,0 +1,166 @@
+"""`dbx-fmapi models [--json] [--validate]`: the workspace's Claude endpoints, configured ones
+marked. `--validate` exits 1 when a configured model is missing or not READY."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import config, setupstate, tokens, ui, workspace
+from ..context import Context
+from ..errors import ExitCode, UserError
+
+SCHEMA_VERSION = 1
+SETUP = "setup-fmapi-claudecode"
+
+
+def _served_by_anthropic(entry: dict[str, Any]) -> bool:
+    """An external-model endpoint whose provider is Anthropic (also served by the route)."""
+    if entry.get("endpoint_type") != "EXTERNAL_MODEL":
+        return False
+    entities = (entry.get("config") or {}).get("served_entities") or []
+    return any(
+        isinstance(e, dict) and (e.get("external_model") or {}).get("provider") == "anthropic"
+        for e in entities
+    )
+
+
+def _state(entry: dict[str, Any]) -> str:
+    state = entry.get("state") or {}
+    value = state.get("ready") if isinstance(state, dict) else None
+    return str(value) if value else "UNKNOWN"
+
+
+def _kind(entry: dict[str, Any]) -> str:
+    return {"FOUNDATION_MODEL_API": "foundation", "EXTERNAL_MODEL": "external"}.get(
+        str(entry.get("endpoint_type") or ""), "other"
+    )
+
+
+def collect(cfg: dict[str, Any], endpoints: list[dict[str, Any]]) -> dict[str, Any]:
+    roles = setupstate.roles_by_model(cfg)
+    claude = workspace.claude_endpoints(endpoints)  # READY first, newest first
+    order = {fam: i for i, fam in enumerate(workspace.FAMILIES)}
+    claude.sort(key=lambda e: order.get(workspace.family(str(e["name"])) or "", len(order)))
+    names = {str(e["name"]) for e in claude}
+    claude += sorted(
+        (e for e in endpoints if str(e["name"]) not in names and _served_by_anthropic(e)),
+        key=lambda e: str(e["name"]),
+    )
+    rows = [
+        {
+            "name": str(e["name"]),
+            "state": _state(e),
+            "ready": workspace.is_ready(e),
+            "family": workspace.family(str(e["name"])),
+            "kind": _kind(e),
+            "configured_as": roles.get(str(e["name"]), []),
+        }
+        for e in claude
+    ]
+    by_name = {str(e["name"]): e for e in endpoints}
+    configured = []
+    for role, name in setupstate.configured_models(cfg).items():
+        entry = by_name.get(name)
+        configured.append(
+            {"role": role, "name": name, "state": "MISSING" if entry is None else _state(entry)}
+        )
+    return {
+        "version": SCHEMA_VERSION,
+        "workspace": str(cfg["host"]),
+        "endpoints": rows,
+        "configured": configured,
+        "valid": all(c["state"] == "READY" for c in configured),
+    }
+
+
+def render(ctx: Context, data: dict[str, Any]) -> None:
+    paint = ui.painter(ctx)
+    rows = data["endpoints"]
+    ctx.out(f"Claude endpoints in {data['workspace']} (* = configured):")
+    if not rows:
+        ctx.out("  none: this workspace serves no Claude model you can see")
+    width = max([len(r["name"]) for r in rows] + [len(c["name"]) for c in data["configured"]])
+    for r in rows:
+        mark = paint("*", "bold") if r["configured_as"] else " "
+        state = paint(f"{r['state']:<9}", "green" if r["ready"] else "yellow")
+        extra = "  " + ", ".join(r["configured_as"]) if r["configured_as"] else ""
+        if r["kind"] == "external":
+            extra += "  (external model)"
+        ctx.out(f"{mark} {r['name']:<{width}}  {state}{extra}".rstrip())
+    listed = {r["name"] for r in rows}
+    for c in data["configured"]:
+        if c["state"] == "MISSING" and c["name"] not in listed:
+            listed.add(c["name"])
+            roles = ", ".join(x["role"] for x in data["configured"] if x["name"] == c["name"])
+            ctx.out(
+                f"{paint('!', 'red')} {c['name']:<{width}}  {paint('MISSING  ', 'red')}  {roles}"
+            )
+
+
+def check_configured(ctx: Context, data: dict[str, Any]) -> int:
+    bad = [c for c in data["configured"] if c["state"] != "READY"]
+    if not bad:
+        ctx.out("All configured models are READY.")
+        return ExitCode.OK
+    ready = [r["name"] for r in data["endpoints"] if r["ready"]]
+    for c in bad:
+        why = "does not exist" if c["state"] == "MISSING" else f"is {c['state']}"
+        ctx.err(f"dbx-fmapi: {c['role']} model {c['name']} {why} in {data['workspace']}")
+    flags = " ".join(f"--{c['role']} NAME" for c in bad)
+    hint = f" (READY: {', '.join(ready[:6])})" if ready else ""
+    ctx.err(f"  fix: {SETUP} {flags}{hint}")
+    return ExitCode.ERROR
+
+
+def run(*, ctx: Context, json: bool = False, validate: bool = False) -> int:
+    cfg = config.require(ctx.paths)
+    host, profile = str(cfg["host"]), str(cfg["profile"])
+    progress = ui.Progress(ctx)
+    with progress.step("getting a token from the Databricks CLI"):
+        tok = tokens.get_token(
+            paths=ctx.paths,
+            env=ctx.env,
+            profile=profile,
+            host=host,
+            need=tokens.needed_lifetime(ctx.env, cfg),
+            allow_login=True,
+            err=ctx.stderr,
+        )
+    ws = workspace.Workspace(host, tok.access_token, ctx.env)
+    try:
+        with progress.step(f"listing the serving endpoints of {host}"):
+            endpoints = ws.endpoints()
+    except workspace.WorkspaceError as exc:
+        raise UserError(*_error(exc, host)) from None
+    data = collect(cfg, endpoints)
+    if json:
+        ctx.out(_dumps(data))
+        return ExitCode.ERROR if validate and not data["valid"] else ExitCode.OK
+    render(ctx, data)
+    if validate:
+        return check_configured(ctx, data)
+    return ExitCode.OK
+
+
+def _error(exc: Any, host: str) -> tuple[str, str]:
+    if exc.kind == "tls":
+        return (
+            f"{host}'s TLS certificate is not trusted here: {exc.message}",
+            "export SSL_CERT_FILE=/path/to/company-ca.pem",
+        )
+    if exc.kind in ("unreachable", "timeout"):
+        return (
+            f"cannot list the models: {exc.message}",
+            f"check your network or VPN: curl -sI {host}",
+        )
+    if exc.status in (401, 403):
+        return (
+            f"the workspace rejected the token ({exc.status}: {exc.message})",
+            "dbx-fmapi login",
+        )
+    return (f"cannot list the models: HTTP {exc.status}: {exc.message}", "dbx-fmapi doctor")
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2)

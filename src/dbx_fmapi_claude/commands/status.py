@@ -1,0 +1,238 @@
+"""`dbx-fmapi status [--json] [--check]`: what is configured and how long the token lives.
+
+Read-only and fast: no network and no Databricks CLI call unless `--check` asks for one (then
+the CLI is asked for the profile's current token, which may refresh it; never a login).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from .. import config, effective, settings, setupstate, tokens, ui
+from ..context import Context
+from ..errors import ExitCode, UserError
+
+SCHEMA_VERSION = 1
+
+
+def _token_from_settings(path: Any) -> str | None:
+    try:
+        data, _ = settings.load(path)
+    except UserError:
+        return None
+    tok = (data.get("env") or {}).get(settings.ENV_TOKEN)
+    return tok if isinstance(tok, str) and tok else None
+
+
+def token_info(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
+    """{state, source, expires_at, seconds_left, checked, message, fix}; never the token."""
+    profile = str(cfg["profile"])
+    need = tokens.needed_lifetime(ctx.env, cfg)
+    info: dict[str, Any] = {
+        "state": "unknown",
+        "source": None,
+        "expires_at": None,
+        "seconds_left": None,
+        "checked": check,
+        "message": None,
+        "fix": None,
+    }
+    expiry: float | None = None
+    if check:
+        from .. import dbcli
+
+        try:
+            tok = tokens.get_token(
+                paths=ctx.paths,
+                env=ctx.env,
+                profile=profile,
+                host=str(cfg.get("host") or "") or None,
+                need=0,
+                allow_login=False,
+                err=ctx.stderr,
+            )
+            expiry, info["source"] = tok.expiry, "cli"
+        except dbcli.CliError as exc:
+            info["state"] = "login_needed" if exc.kind == "login" else "error"
+            info["message"] = exc.message
+            info["fix"] = "dbx-fmapi login" if exc.kind == "login" else exc.fix
+            return info
+    elif setupstate.token_mode(cfg) == "static":
+        path = setupstate.managed_settings(cfg)
+        tok_text = _token_from_settings(path) if path else None
+        if tok_text is None:
+            info["state"] = "missing"
+            info["message"] = "no ANTHROPIC_AUTH_TOKEN in the settings file"
+            info["fix"] = "dbx-fmapi-claude  (writes a fresh token before it starts claude)"
+            return info
+        expiry = tokens.known_expiry(ctx.paths, profile, tok_text)
+        if expiry is None:
+            expiry = tokens.jwt_expiry(tok_text)
+        info["source"] = "settings"
+    else:
+        expiry = tokens.known_expiry(ctx.paths, profile)
+        info["source"] = "record" if expiry is not None else None
+    if expiry is None:
+        info["message"] = "no token fetched yet; ask the CLI with: dbx-fmapi status --check"
+        return info
+    left = expiry - time.time()
+    info["expires_at"] = ui.iso(expiry)
+    info["seconds_left"] = int(left)
+    if left <= 0:
+        info["state"] = "expired"
+    elif left < need:
+        info["state"] = "expiring"
+    else:
+        info["state"] = "valid"
+    return info
+
+
+def _token_line(info: dict[str, Any], mode: str, paint: ui.Painter) -> str:
+    state = info["state"]
+    left = info["seconds_left"]
+    if state == "valid":
+        text = paint("valid", "green") + f", {ui.duration(left)} left"
+    elif state == "expiring":
+        renew = "refreshed on next use" if mode == "helper" else "dbx-fmapi-claude refreshes it"
+        text = paint("valid", "yellow") + f", {ui.duration(left)} left ({renew})"
+    elif state == "expired":
+        renew = (
+            "the helper fetches a new one on next use"
+            if mode == "helper"
+            else "plain `claude` fails until dbx-fmapi-claude refreshes it"
+        )
+        text = paint("expired", "red") + f" {ui.duration(-left)} ago ({renew})"
+    elif state == "login_needed":
+        text = paint("login needed", "red") + " — fix: dbx-fmapi login"
+    elif state == "missing":
+        text = paint("missing", "red") + f" — {info['message']}"
+    elif state == "error":
+        text = paint("unknown", "yellow") + f" — {info['message']}"
+    else:
+        text = "unknown — " + str(info["message"])
+    if info["expires_at"] and state in ("valid", "expiring"):
+        text += f" (until {ui.clock(time.time() + left)})"
+    if info["checked"]:
+        text += " [checked with the Databricks CLI]"
+    return text
+
+
+def collect(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
+    mode = setupstate.token_mode(cfg)
+    managed = setupstate.managed_settings(cfg)
+    project = effective.project_dir(ctx.paths, managed, ctx.cwd)
+    levels = effective.load_levels(ctx.paths, project, managed)
+    files = []
+    for level in levels:
+        if not level.exists and not level.managed:
+            continue
+        keys: list[str] = []
+        if level.data is not None:
+            env = level.data.get("env") or {}
+            keys = [k for k in env if k in settings.ALL_ENV_KEYS or k == "ANTHROPIC_API_KEY"]
+            if settings.HELPER_KEY in level.data:
+                keys.append(settings.HELPER_KEY)
+        files.append(
+            {
+                "level": level.name,
+                "path": str(level.path),
+                "exists": level.exists,
+                "valid": level.exists and level.error is None,
+                "managed": level.managed,
+                "keys": keys,
+            }
+        )
+    rc = setupstate.rc_file(cfg)
+    shell = {
+        "name": cfg.get("shell") or "none",
+        "rc_file": str(rc) if rc else None,
+        "block": rc is not None and setupstate.block_state(rc) == "present",
+    }
+    ttl = cfg.get("ttl_seconds")
+    return {
+        "version": SCHEMA_VERSION,
+        "configured": True,
+        "workspace": str(cfg["host"]),
+        "profile": str(cfg["profile"]),
+        "models": setupstate.configured_models(cfg),
+        "token_mode": mode,
+        "ttl_seconds": int(ttl) if mode == "helper" and ttl else None,
+        "settings_file": str(managed) if managed else None,
+        "settings_files": files,
+        "shell": shell,
+        "token": token_info(ctx, cfg, check),
+    }
+
+
+def render(ctx: Context, data: dict[str, Any]) -> None:
+    paint = ui.painter(ctx)
+
+    def row(label: str, value: str) -> None:
+        ctx.out(f"{paint(f'{label:<12}', 'bold')}{value}")
+
+    row("Workspace", data["workspace"])
+    row("Profile", data["profile"])
+    models = data["models"]
+    first = True
+    for role in setupstate.ROLES:
+        if role in models:
+            row("Models" if first else "", f"{role:<7}{models[role]}")
+            first = False
+    if first:
+        row("Models", "none configured")
+    mode = data["token_mode"]
+    if mode == "helper":
+        ttl = data["ttl_seconds"]
+        detail = f"apiKeyHelper runs `dbx-fmapi token`, TTL {ui.duration(ttl)}" if ttl else ""
+        row("Token mode", f"helper ({detail})" if detail else "helper")
+    else:
+        row("Token mode", "static (ANTHROPIC_AUTH_TOKEN in the settings file)")
+    row("Token", _token_line(data["token"], mode, paint))
+    first = True
+    for f in data["settings_files"]:
+        notes = [f["level"]]
+        if f["managed"]:
+            notes.append("managed by setup")
+        if not f["exists"]:
+            notes.append(paint("missing", "red"))
+        elif not f["valid"]:
+            notes.append(paint("not valid JSON", "red"))
+        elif not f["managed"] and f["keys"]:
+            notes.append("also sets " + ", ".join(f["keys"]))
+        row("Settings" if first else "", f"{f['path']} ({'; '.join(notes)})")
+        first = False
+    shell = data["shell"]
+    if shell["rc_file"]:
+        where = "block in" if shell["block"] else paint("no block in", "yellow")
+        row("Shell", f"{shell['name']}: {where} {shell['rc_file']}")
+    else:
+        row("Shell", "no shell wrapper (--shell none)")
+    if data["token"]["state"] in ("login_needed", "missing", "error") and data["token"]["fix"]:
+        ctx.out(f"\nfix: {data['token']['fix']}")
+    ctx.out("\nFull check: dbx-fmapi doctor")
+
+
+def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
+    cfg = config.load(ctx.paths)
+    if cfg is None or not cfg.get("host") or not cfg.get("profile"):
+        if json:
+            ctx.out(_dumps({"version": SCHEMA_VERSION, "configured": False}))
+            return ExitCode.ERROR
+        raise UserError("dbx-fmapi-claude is not set up yet", "setup-fmapi-claudecode")
+    if check:
+        progress = ui.Progress(ctx)
+        with progress.step("asking the Databricks CLI for the token"):
+            data = collect(ctx, cfg, check)
+    else:
+        data = collect(ctx, cfg, check)
+    if json:
+        ctx.out(_dumps(data))
+    else:
+        render(ctx, data)
+    return ExitCode.OK
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2)

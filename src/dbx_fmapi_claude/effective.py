@@ -1,0 +1,199 @@
+"""The Claude Code configuration that is actually in effect, across every settings level.
+
+Claude Code merges, per key, highest first: `<project>/.claude/settings.local.json` >
+`<project>/.claude/settings.json` > `~/.claude/settings.json` > the process environment
+(see ../shared/notes/claude-code.md). A key of ours that a higher level overrides, or a
+conflicting credential anywhere, is what `doctor` reports. Stdlib only; never returns the value
+of a secret for display (see `shown`).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import settings
+from .errors import UserError
+from .fileio import read_bytes
+from .paths import Paths
+
+ENVIRONMENT = "environment"
+SECRET_KEYS = frozenset({settings.ENV_TOKEN, "ANTHROPIC_API_KEY"})
+LEVEL_ORDER = ("user", "project", "local")  # lowest precedence first (after the environment)
+
+
+@dataclass
+class Level:
+    name: str  # "user", "project" or "local"
+    path: Path
+    exists: bool = False
+    data: dict[str, Any] | None = None  # parsed, None when absent or unreadable
+    error: str | None = None  # why it could not be read
+    managed: bool = False  # the file setup manages
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} settings ({self.path})"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a key's value comes from: a settings level or the process environment."""
+
+    key: str
+    value: Any
+    source: str  # a level name or ENVIRONMENT
+    path: Path | None = None
+
+    @property
+    def label(self) -> str:
+        if self.source == ENVIRONMENT:
+            return "your shell environment"
+        return f"{self.source} settings ({self.path})"
+
+    @property
+    def shown(self) -> str:
+        """The value as we may print it: secrets are never shown."""
+        if self.key in SECRET_KEYS:
+            return "(a secret, not shown)"
+        return str(self.value)
+
+    def remove_fix(self) -> str:
+        if self.source == ENVIRONMENT:
+            return f"unset {self.key}  (and remove it from your shell profile)"
+        where = '"env"' if self.key != settings.HELPER_KEY else "the top level"
+        return (
+            f'"${{EDITOR:-vi}}" {shlex.quote(str(self.path))}  # delete "{self.key}" from {where}'
+        )
+
+
+@dataclass
+class Effective:
+    levels: list[Level]
+    env: dict[str, Origin] = field(default_factory=dict)  # env key -> winning origin
+    helper: Origin | None = None  # winning apiKeyHelper
+    shadowed: dict[str, list[Origin]] = field(default_factory=dict)  # key -> losing origins
+
+    def origin(self, key: str) -> Origin | None:
+        if key == settings.HELPER_KEY:
+            return self.helper
+        return self.env.get(key)
+
+
+def _same(a: Path, b: Path) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def project_dir(paths: Paths, managed: Path | None, cwd: Path) -> Path:
+    """The project whose settings matter: the one holding the managed file, or (when setup
+    manages the user-level file) the folder we run in."""
+    if managed is None or _same(managed, paths.user_settings):
+        return cwd
+    return managed.parent.parent
+
+
+def load_levels(paths: Paths, project: Path, managed: Path | None) -> list[Level]:
+    """The three levels, lowest precedence first. The project level is left out when it is the
+    user file itself (running in the home folder)."""
+    candidates = [
+        Level("user", paths.user_settings),
+        Level("project", project / ".claude" / "settings.json"),
+        Level("local", project / ".claude" / "settings.local.json"),
+    ]
+    out: list[Level] = []
+    for level in candidates:
+        if any(_same(level.path, seen.path) for seen in out):
+            continue
+        level.managed = managed is not None and _same(level.path, managed)
+        try:
+            raw = read_bytes(level.path)
+        except UserError as exc:
+            level.exists = True
+            level.error = exc.message
+            out.append(level)
+            continue
+        if raw is not None:
+            level.exists = True
+            try:
+                level.data = settings.parse(raw, level.path)
+            except settings.SettingsCorrupt as exc:
+                level.error = exc.why
+        out.append(level)
+    if managed is not None and not any(level.managed for level in out):
+        # Setup manages a file outside this project (a folder given to --settings-location):
+        # show it anyway, as a level of its own kind.
+        extra = Level("local" if managed.name == "settings.local.json" else "project", managed)
+        extra.managed = True
+        try:
+            raw = read_bytes(managed)
+        except UserError as exc:
+            raw = None
+            extra.exists, extra.error = True, exc.message
+        if raw is not None:
+            extra.exists = True
+            try:
+                extra.data = settings.parse(raw, managed)
+            except settings.SettingsCorrupt as exc:
+                extra.error = exc.why
+        out.append(extra)
+    return out
+
+
+def resolve(levels: list[Level], environ: Mapping[str, str], keys: list[str]) -> Effective:
+    """Per key, the winning value and the values it shadows. `keys` are the env names to follow
+    from the process environment (settings env keys are always followed)."""
+    eff = Effective(levels=levels)
+    chain: dict[str, list[Origin]] = {}
+    for key in keys:
+        if environ.get(key):
+            chain.setdefault(key, []).append(Origin(key, environ[key], ENVIRONMENT))
+    helper_chain: list[Origin] = []
+    for level in levels:
+        if level.data is None:
+            continue
+        env = level.data.get("env") or {}
+        for key, value in env.items():
+            chain.setdefault(key, []).append(Origin(key, value, level.name, level.path))
+        if settings.HELPER_KEY in level.data:
+            helper_chain.append(
+                Origin(settings.HELPER_KEY, level.data[settings.HELPER_KEY], level.name, level.path)
+            )
+    for key, origins in chain.items():
+        eff.env[key] = origins[-1]
+        if len(origins) > 1:
+            eff.shadowed[key] = origins[:-1]
+    if helper_chain:
+        eff.helper = helper_chain[-1]
+        if len(helper_chain) > 1:
+            eff.shadowed[settings.HELPER_KEY] = helper_chain[:-1]
+    return eff
+
+
+def helper_argv(command: str) -> list[str]:
+    """The words of an apiKeyHelper command (as /bin/sh would split a simple command)."""
+    try:
+        return shlex.split(command)
+    except ValueError:
+        return command.split()
+
+
+def is_our_helper(command: Any) -> bool:
+    """Does this apiKeyHelper run `dbx-fmapi token`?"""
+    if not isinstance(command, str):
+        return False
+    words = helper_argv(command)
+    return bool(words) and os.path.basename(words[0]) == "dbx-fmapi" and "token" in words[1:]
+
+
+def helper_profile(command: str) -> str | None:
+    words = helper_argv(command)
+    for i, word in enumerate(words):
+        if word == "--profile" and i + 1 < len(words):
+            return words[i + 1]
+        if word.startswith("--profile="):
+            return word.split("=", 1)[1]
+    return None

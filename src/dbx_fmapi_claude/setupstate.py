@@ -1,0 +1,100 @@
+"""Reading what setup left behind: configured models, the managed settings file, the shell block,
+the Databricks CLI profile. Shared by status, doctor, models and uninstall. Stdlib only."""
+
+from __future__ import annotations
+
+import configparser
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from . import rcblock, settings
+from .errors import UserError
+from .fileio import read_bytes
+from .paths import Paths
+
+# role in config.json -> the settings env key that carries it
+ROLES = {
+    "model": settings.ENV_MODEL,
+    "opus": settings.ENV_OPUS,
+    "sonnet": settings.ENV_SONNET,
+    "haiku": settings.ENV_HAIKU,
+}
+
+
+def configured_models(cfg: Mapping[str, Any]) -> dict[str, str]:
+    """role -> endpoint name, for the roles setup recorded."""
+    return {role: str(cfg[role]) for role in ROLES if cfg.get(role)}
+
+
+def roles_by_model(cfg: Mapping[str, Any]) -> dict[str, list[str]]:
+    """endpoint name -> the roles it fills, in a stable order."""
+    out: dict[str, list[str]] = {}
+    for role, name in configured_models(cfg).items():
+        out.setdefault(name, []).append(role)
+    return out
+
+
+def managed_settings(cfg: Mapping[str, Any] | None) -> Path | None:
+    if not cfg or not cfg.get("settings_file"):
+        return None
+    return Path(os.path.expanduser(str(cfg["settings_file"])))
+
+
+def token_mode(cfg: Mapping[str, Any]) -> str:
+    return "static" if cfg.get("token_mode") == "static" else "helper"
+
+
+def rc_file(cfg: Mapping[str, Any] | None) -> Path | None:
+    if not cfg or not cfg.get("rc_file"):
+        return None
+    return Path(os.path.expanduser(str(cfg["rc_file"])))
+
+
+def rc_candidates(paths: Paths, env: Mapping[str, str]) -> list[Path]:
+    """Every file setup may have put a block in, for any --shell it was given."""
+    xdg = env.get("XDG_CONFIG_HOME")
+    fish_base = Path(xdg) if xdg and os.path.isabs(xdg) else paths.home / ".config"
+    return [
+        paths.home / ".zshrc",
+        paths.home / ".bashrc",
+        paths.home / ".bash_profile",
+        fish_base / "fish" / "functions" / "dbx-fmapi-claude.fish",
+        fish_base / "fish" / "config.fish",
+    ]
+
+
+def block_state(path: Path) -> str:
+    """ "present", "absent", "missing-file", "half" (one marker only) or "unreadable"."""
+    try:
+        raw = read_bytes(path)
+    except UserError:
+        return "unreadable"
+    if raw is None:
+        return "missing-file"
+    try:
+        return "present" if rcblock.has_block(raw.decode("utf-8", "surrogateescape")) else "absent"
+    except rcblock.HalfBlock:
+        return "half"
+
+
+def databrickscfg_path(paths: Paths, env: Mapping[str, str]) -> Path:
+    raw = env.get("DATABRICKS_CONFIG_FILE")
+    return Path(os.path.expanduser(raw)) if raw else paths.home / ".databrickscfg"
+
+
+def read_profiles(paths: Paths, env: Mapping[str, str]) -> dict[str, dict[str, str]] | None:
+    """Profiles in ~/.databrickscfg (section -> options); None when the file does not exist.
+    A file configparser cannot read raises UserError."""
+    path = databrickscfg_path(paths, env)
+    raw = read_bytes(path)
+    if raw is None:
+        return None
+    parser = configparser.ConfigParser(interpolation=None, default_section="\x00none")
+    try:
+        parser.read_string(raw.decode("utf-8", "replace"), source=str(path))
+    except configparser.Error as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"{path} cannot be read: {first}", f'"${{EDITOR:-vi}}" {path}') from None
+    return {name: dict(parser.items(name)) for name in parser.sections()}

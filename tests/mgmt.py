@@ -1,0 +1,97 @@
+"""Helpers for the management command tests (status, doctor, models, login, uninstall)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from tests.rig.sandbox import Result, Sandbox
+from tests.rig.workspace import FakeWorkspace
+
+CLAUDE_VERSION = "2.1.328 (Claude Code)"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Churn that is not a file of the user's: the CLI's token cache, our lock and token record.
+VOLATILE = (".databricks/*", ".config/dbx-fmapi-claude/locks/*", "*/token-state.json")
+
+
+def fake_claude(sandbox: Sandbox) -> None:
+    """A stand-in `claude` that only answers --version (doctor runs nothing else)."""
+    sandbox.fake_program("claude", f'echo "{CLAUDE_VERSION}"\n')
+
+
+def set_up(sandbox: Sandbox, workspace: FakeWorkspace, *args: str, **kw: Any) -> Result:
+    """Log in, then run setup non-interactively (bash rc, helper mode unless told)."""
+    if not (sandbox.home / ".databrickscfg").exists():
+        sandbox.login(workspace)
+    argv = ["setup-fmapi-claudecode", "--skip-install", "--host", workspace.url]
+    if "--shell" not in args:
+        argv += ["--shell", "bash"]
+    result = sandbox.run([*argv, *args], timeout=120, **kw)
+    assert result.code == 0, result
+    return result
+
+
+def config_of(sandbox: Sandbox) -> dict[str, Any]:
+    return dict(json.loads((sandbox.home / ".config/dbx-fmapi-claude/config.json").read_text()))
+
+
+def settings_path(sandbox: Sandbox) -> Path:
+    return sandbox.home / ".claude" / "settings.json"
+
+
+def edit_settings(sandbox: Sandbox, path: Path | None = None, **changes: Any) -> Path:
+    """Merge top-level `changes` into a settings file (env merged key by key)."""
+    target = path or settings_path(sandbox)
+    data = json.loads(target.read_text()) if target.exists() else {}
+    for key, value in changes.items():
+        if key == "env":
+            data.setdefault("env", {}).update(value)
+        else:
+            data[key] = value
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(data, indent=2) + "\n")
+    return target
+
+
+def doctor_json(sandbox: Sandbox, **kw: Any) -> tuple[int, dict[str, Any]]:
+    result = sandbox.run(["dbx-fmapi", "doctor", "--json"], timeout=180, **kw)
+    assert result.stdout.strip(), result
+    return result.code, dict(json.loads(result.stdout))
+
+
+def checks_by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["id"]: c for c in report["checks"]}
+
+
+def doctor(sandbox: Sandbox, **kw: Any) -> Result:
+    return sandbox.run(["dbx-fmapi", "doctor"], timeout=180, **kw)
+
+
+def doctor_lines(result: Result) -> list[tuple[str, str, str, str | None]]:
+    """(status, title, detail, fix) for each check line of doctor's human output."""
+    out: list[tuple[str, str, str, str | None]] = []
+    for line in ANSI.sub("", result.stdout).splitlines():
+        m = re.match(r"^(PASS|WARN|FAIL|SKIP)  ([^:]+): (.*)$", line)
+        if m:
+            out.append((m[1], m[2], m[3], None))
+        elif line.startswith("      fix: ") and out:
+            status, title, detail, _ = out[-1]
+            out[-1] = (status, title, detail, line[len("      fix: ") :])
+    return out
+
+
+def find_check(result: Result, title: str) -> tuple[str, str, str | None]:
+    """(status, detail, fix) of the first check with this title (prefix match)."""
+    for status, t, detail, fix in doctor_lines(result):
+        if t == title or t.startswith(title):
+            return status, detail, fix
+    raise AssertionError(f"no check {title!r} in:\n{result.stdout}")
+
+
+def statuses(result: Result) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for status, title, _detail, _fix in doctor_lines(result):
+        out.setdefault(title, status)
+    return out
