@@ -20,9 +20,9 @@
     settings_created   setup created the settings file
     onboarding_added   setup added hasCompletedOnboarding to ~/.claude.json
 
-`<config_dir>/originals/`: the bytes of each user file as it was before setup first changed it
-(never for a file holding a token), so uninstall can restore it byte-identical when nothing else
-changed in it since.
+`<config_dir>/originals/`: the bytes (and permission bits) of each user file as it was before
+setup first changed it (never for a file holding a token), so uninstall can restore it
+byte-identical when nothing else changed in it since.
 """
 
 from __future__ import annotations
@@ -110,10 +110,16 @@ def save_original(paths: Paths, target: Path, raw: bytes | None) -> None:
     dest = _original_path(paths, target)
     if dest.exists():
         return
-    record = {
+    record: dict[str, Any] = {
         "path": str(target),
         "data": None if raw is None else base64.b64encode(raw).decode(),
     }
+    if raw is not None:
+        import contextlib
+        import os
+
+        with contextlib.suppress(OSError):  # static mode tightens the mode to 0600
+            record["mode"] = os.stat(target).st_mode & 0o7777
     atomic_write(dest, (json.dumps(record) + "\n").encode(), secret=True)
 
 
@@ -127,6 +133,15 @@ def load_original(paths: Paths, target: Path) -> tuple[bool, bytes | None]:
         return True, None if data is None else base64.b64decode(data)
     except (OSError, ValueError, KeyError, TypeError):
         return False, None
+
+
+def original_mode(paths: Paths, target: Path) -> int | None:
+    """The permission bits `target` had when its original was saved, None when unknown."""
+    try:
+        mode = json.loads(_original_path(paths, target).read_bytes()).get("mode")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return mode if isinstance(mode, int) and not isinstance(mode, bool) else None
 
 
 def drop_original(paths: Paths, target: Path) -> None:

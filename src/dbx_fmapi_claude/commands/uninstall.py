@@ -1,0 +1,368 @@
+"""`dbx-fmapi uninstall [--yes] [--dry-run]`: remove exactly what setup added.
+
+Works from setup's record (config.json: `replaced`, `env_existed`, `settings_created`,
+`onboarding_added`, `rc_file`, `api_key_helper`) and the originals it saved: our settings keys
+and our apiKeyHelper leave the settings file and the values setup replaced come back; when the
+result equals the saved original semantically, the original bytes are written back (so a file
+nobody touched since is byte-identical). The shell block, the fish function file, the onboarding
+flag (if we added it) and our own state go too. The Databricks CLI profile and its login stay.
+Everything is planned first; nothing is written unless the whole plan could be made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import config, effective, rcblock, settings, setupstate
+from ..context import Context
+from ..errors import ExitCode, UserError
+from ..fileio import atomic_write, q, read_bytes, resolve
+
+ONBOARDING_KEY = "hasCompletedOnboarding"
+_TOKEN_VALUE = re.compile(r'("(?:ANTHROPIC_AUTH_TOKEN|ANTHROPIC_API_KEY)"\s*:\s*)"(?:[^"\\]|\\.)*"')
+
+
+@dataclass
+class Change:
+    path: Path
+    old: bytes | None
+    new: bytes | None  # None: delete the file
+    what: str  # for people: "restore (as before setup)", ...
+    mode: int | None = None  # permission bits to put back with the original bytes
+
+
+@dataclass
+class Plan:
+    changes: list[Change] = field(default_factory=list)
+    state: list[Path] = field(default_factory=list)  # our own files to delete
+    state_dirs: list[Path] = field(default_factory=list)  # ours, removed when left empty
+    notes: list[str] = field(default_factory=list)
+
+    def empty(self) -> bool:
+        return not self.changes and not self.state
+
+
+def _tilde(path: Path, home: Path) -> str:
+    try:
+        return "~/" + str(path.relative_to(home))
+    except ValueError:
+        return str(path)
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+def _helper_is_ours(value: Any, cfg: dict[str, Any]) -> bool:
+    if not isinstance(value, str):
+        return False
+    return value == cfg.get("api_key_helper") or effective.is_our_helper(value)
+
+
+def plan_settings(ctx: Context, cfg: dict[str, Any], plan: Plan) -> None:
+    path = setupstate.managed_settings(cfg)
+    if path is None:
+        return
+    raw = read_bytes(path)
+    if raw is None:
+        return
+    try:
+        data = settings.parse(raw, path)
+    except settings.SettingsCorrupt as exc:
+        raise UserError(
+            f"cannot take our keys out of {path}: it is not valid JSON ({exc.why}); nothing "
+            "was changed",
+            f'repair it (or move it away), then run dbx-fmapi uninstall again: "${{EDITOR:-vi}}" '
+            f"{q(path)}",
+        ) from None
+    replaced = {**(cfg.get("replaced") or {}), "env_existed": bool(cfg.get("env_existed"))}
+    # Static mode removed any apiKeyHelper: an absent one is put back like a replaced one.
+    helper = data.get(settings.HELPER_KEY)
+    cleaned = settings.remove_ours(
+        data,
+        replaced=replaced,
+        helper_is_ours=helper is None or _helper_is_ours(helper, cfg),
+    )
+    known, original = config.load_original(ctx.paths, path)
+    new: bytes | None
+    what: str
+    if known and original is not None and _parses_to(original, path, cleaned):
+        new, what = original, "restore as it was before setup"
+    elif (known and original is None) or (not known and cfg.get("settings_created")):
+        if cleaned:
+            new, what = settings.dumps(cleaned), "remove our settings (keep the ones added since)"
+        else:
+            new, what = None, "delete (setup created it)"
+    elif cleaned == data:
+        return
+    else:
+        new, what = settings.dumps(cleaned), "remove our settings, restore the values we replaced"
+    if new == raw:
+        return
+    if new is None and os.path.islink(path):
+        new = b"{}\n"  # keep the user's link; leave an empty settings object behind it
+    mode = config.original_mode(ctx.paths, path) if new is not None and new == original else None
+    plan.changes.append(Change(path, raw, new, what, mode))
+
+
+def _parses_to(raw: bytes, path: Path, want: dict[str, Any]) -> bool:
+    try:
+        return settings.parse(raw, path) == want
+    except settings.SettingsCorrupt:
+        return False
+
+
+# --- ~/.claude.json ----------------------------------------------------------------------------
+
+
+def without_onboarding(text: str, expected: dict[str, Any]) -> str | None:
+    """`text` with our `"hasCompletedOnboarding": true` member cut out, every other byte kept;
+    None when no textual cut gives exactly `expected`."""
+    key = re.escape(json.dumps(ONBOARDING_KEY))
+    patterns = (
+        rf"{key}\s*:\s*true\s*,\s*",  # a first or middle member (how setup inserts it)
+        rf",\s*{key}\s*:\s*true(?=\s*}})",  # the last member
+        rf"(?<={{)\s*{key}\s*:\s*true\s*(?=}})",  # the only member
+    )
+    for pattern in patterns:
+        for m in re.finditer(pattern, text):
+            candidate = text[: m.start()] + text[m.end() :]
+            try:
+                if json.loads(candidate) == expected:
+                    return candidate
+            except ValueError:
+                continue
+    return None
+
+
+def plan_onboarding(ctx: Context, cfg: dict[str, Any], plan: Plan) -> None:
+    if not cfg.get("onboarding_added"):
+        return
+    path = ctx.paths.claude_json
+    raw = read_bytes(path)
+    if raw is None:
+        return
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text)
+    except (UnicodeDecodeError, ValueError):
+        plan.notes.append(f"{path} is not valid JSON; left as it is (Claude Code owns it)")
+        return
+    if not isinstance(data, dict) or data.get(ONBOARDING_KEY) is not True:
+        return
+    expected = {k: v for k, v in data.items() if k != ONBOARDING_KEY}
+    known, original = config.load_original(ctx.paths, path)
+    new: bytes | None
+    if known and original is None and not expected:
+        new = None
+        what = "delete (setup created it)"
+    elif known and original is not None and _json_equals(original, expected):
+        new, what = original, "restore as it was before setup"
+    else:
+        cut = without_onboarding(text, expected)
+        if cut is None:
+            cut = json.dumps(expected, indent=2, ensure_ascii=False)
+            if text.endswith("\n"):
+                cut += "\n"
+        new, what = cut.encode("utf-8"), f'remove "{ONBOARDING_KEY}" (setup added it)'
+    if new != raw:
+        plan.changes.append(Change(path, raw, new, what))
+
+
+def _json_equals(raw: bytes, want: dict[str, Any]) -> bool:
+    try:
+        return bool(json.loads(raw.decode("utf-8")) == want)
+    except (UnicodeDecodeError, ValueError):
+        return False
+
+
+# --- shell blocks ------------------------------------------------------------------------------
+
+
+def plan_rc(ctx: Context, cfg: dict[str, Any] | None, plan: Plan) -> None:
+    recorded = setupstate.rc_file(cfg)
+    candidates = ([recorded] if recorded else []) + setupstate.rc_candidates(ctx.paths, ctx.env)
+    candidates.append(ctx.paths.home / ".config" / "fish" / "functions" / "dbx-fmapi-claude.fish")
+    zdot = ctx.env.get("ZDOTDIR")
+    if zdot and os.path.isabs(zdot):
+        candidates.append(Path(zdot) / ".zshrc")
+    seen: set[str] = set()
+    for path in candidates:
+        real = os.path.realpath(path)
+        if real in seen:
+            continue
+        seen.add(real)
+        raw = read_bytes(path)
+        if raw is None:
+            continue
+        text = raw.decode("utf-8", "surrogateescape")
+        try:
+            if not rcblock.has_block(text):
+                continue
+            cleaned = rcblock.remove_block(text)
+        except rcblock.HalfBlock as exc:
+            if recorded is not None and real == os.path.realpath(recorded):
+                raise UserError(
+                    f"{path} has {exc}: cannot tell where the dbx-fmapi-claude block ends; "
+                    "nothing was changed",
+                    "remove the stray marker line, then run dbx-fmapi uninstall again: "
+                    f"grep -n 'dbx-fmapi-claude <<<\\|dbx-fmapi-claude >>>' {q(path)}",
+                ) from None
+            plan.notes.append(f"{path} has {exc}; left as it is")
+            continue
+        known, original = config.load_original(ctx.paths, path)
+        new: bytes | None = cleaned.encode("utf-8", "surrogateescape")
+        what = "remove the dbx-fmapi-claude block"
+        if known and original is not None and new == original:
+            what = "remove the dbx-fmapi-claude block (as it was before setup)"
+        elif not cleaned.strip() and (
+            (known and original is None) or path.name == "dbx-fmapi-claude.fish"
+        ):
+            new, what = None, "delete (setup created it)"
+        plan.changes.append(Change(path, raw, new, what))
+
+
+# --- our state ---------------------------------------------------------------------------------
+
+
+def plan_state(ctx: Context, plan: Plan) -> None:
+    paths = ctx.paths
+    files = [paths.config_file, paths.token_state_file]
+    for folder, pattern in ((paths.lock_dir, "*.lock"), (paths.config_dir / "originals", "*.json")):
+        with contextlib.suppress(OSError):
+            files.extend(sorted(folder.glob(pattern)))
+            plan.state_dirs.append(folder)
+    plan.state = [f for f in files if os.path.lexists(f)]
+    plan.state_dirs.append(paths.config_dir)
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+def _redact(line: str) -> str:
+    return _TOKEN_VALUE.sub(r'\1"<redacted>"', line)
+
+
+def show_plan(ctx: Context, plan: Plan) -> None:
+    home = ctx.paths.home
+    ctx.out("dbx-fmapi uninstall will:")
+    for ch in plan.changes:
+        ctx.out(f"  {_tilde(ch.path, home)}: {ch.what}")
+    if plan.state:
+        ctx.out(f"  {_tilde(ctx.paths.config_dir, home)}: delete our setup record and token state")
+    for note in plan.notes:
+        ctx.out(f"  note: {note}")
+    ctx.out("Your Databricks CLI profile and its login stay.")
+
+
+def show_diffs(ctx: Context, plan: Plan) -> None:
+    for ch in plan.changes:
+        old = (ch.old or b"").decode("utf-8", "replace").splitlines(keepends=True)
+        new = (ch.new or b"").decode("utf-8", "replace").splitlines(keepends=True)
+        fromfile = str(ch.path)
+        tofile = str(ch.path) if ch.new is not None else "/dev/null"
+        for line in difflib.unified_diff(old, new, fromfile, tofile):
+            line = _redact(line)
+            ctx.stdout.write(
+                line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+            )
+    for path in plan.state:
+        ctx.out(f"delete {path}")
+    for note in plan.notes:
+        ctx.out(f"note: {note}")
+
+
+def confirm(ctx: Context) -> bool:
+    ctx.stdout.write("Proceed? [y/N] ")
+    ctx.stdout.flush()
+    answer = ctx.stdin.readline()
+    if not answer:
+        ctx.out()
+    return answer.strip().lower() in ("y", "yes")
+
+
+# --- apply -------------------------------------------------------------------------------------
+
+
+def _write(path: Path, data: bytes | None, mode: int | None = None) -> None:
+    if data is None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path if os.path.islink(path) else resolve(path))
+        return
+    real = atomic_write(path, data)
+    if mode is not None:
+        with contextlib.suppress(OSError):
+            os.chmod(real, mode)
+
+
+def apply(ctx: Context, plan: Plan) -> None:
+    done: list[Change] = []
+    try:
+        for ch in plan.changes:
+            _write(ch.path, ch.new, ch.mode)
+            done.append(ch)
+    except BaseException:
+        for ch in reversed(done):
+            with contextlib.suppress(Exception):
+                _write(ch.path, ch.old)
+        raise
+    for ch in plan.changes:
+        if ch.new is None and ch.path.parent.name == ".claude":
+            with contextlib.suppress(OSError):
+                ch.path.parent.rmdir()  # only when empty
+    for path in plan.state:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    for folder in plan.state_dirs:
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only when empty: anything else in there is not ours
+
+
+def build(ctx: Context) -> Plan:
+    plan = Plan()
+    try:
+        cfg = config.load(ctx.paths)
+    except UserError as exc:
+        cfg = None
+        plan.notes.append(f"{exc.message}; only the shell block and our state can be removed")
+    if cfg is not None:
+        plan_settings(ctx, cfg, plan)
+        plan_onboarding(ctx, cfg, plan)
+    plan_rc(ctx, cfg, plan)
+    plan_state(ctx, plan)
+    return plan
+
+
+def run(*, ctx: Context, yes: bool = False, dry_run: bool = False) -> int:
+    plan = build(ctx)
+    if plan.empty():
+        ctx.out("Nothing to remove: dbx-fmapi-claude is not set up here.")
+        for note in plan.notes:
+            ctx.out(f"note: {note}")
+        return ExitCode.OK
+    if dry_run:
+        show_diffs(ctx, plan)
+        ctx.out("Dry run: nothing was written.")
+        return ExitCode.OK
+    show_plan(ctx, plan)
+    if not yes:
+        if not ctx.stdin_is_tty():
+            raise UserError(
+                "uninstall needs confirmation and there is no terminal to ask on; nothing was "
+                "changed",
+                "dbx-fmapi uninstall --yes   (preview first: dbx-fmapi uninstall --dry-run)",
+                ExitCode.USAGE,
+            )
+        if not confirm(ctx):
+            ctx.out("Cancelled: nothing was changed.")
+            return ExitCode.USAGE
+    apply(ctx, plan)
+    ctx.out("Done: dbx-fmapi-claude's changes are removed. Open a new terminal so the shell")
+    ctx.out("function is gone there too. The dbx-fmapi programs themselves stay installed.")
+    return ExitCode.OK
