@@ -483,7 +483,9 @@ class Setup:
         host, profile = self.a.host, self.a.profile
         if dbcli.find(self.env) is None:
             raise dbcli.CliError(
-                "missing", "the Databricks CLI (`databricks`) is not installed", dbcli.install_hint()
+                "missing",
+                "the Databricks CLI (`databricks`) is not installed",
+                dbcli.install_hint(),
             )
         profiles = self.profiles
         known = None if profiles is None else profiles.get(profile)
