@@ -137,11 +137,12 @@ def test_revoked_login_on_a_terminal_runs_the_browser_login_then_claude(
         encoding="utf-8",
         timeout=120,
     )
+    visits = len(sandbox.browser_visits())
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0, child.before
     assert "pong" in (child.before or "")
-    assert len(sandbox.browser_visits()) == 1
+    assert len(sandbox.browser_visits()) == visits + 1
     msgs = workspace.messages_requests()
     assert msgs and all(r.token is not None and r.token.state == "valid" for r in msgs)
 

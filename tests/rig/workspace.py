@@ -400,7 +400,9 @@ class FakeWorkspace:
         self.rotate_refresh_tokens = True  # each refresh returns a new refresh token
         self.single_use_refresh_tokens = False  # ...and revokes the one it was given
         self.reply_text = "pong"
-        self.reply: Callable[[dict[str, Any]], str] | None = None  # overrides reply_text
+        # Overrides reply_text: a function of the request body returning the answer's text, or a
+        # dict {"tool_use": {"name": ..., "input": {...}}} to make Claude Code run a tool.
+        self.reply: Callable[[dict[str, Any]], str | dict[str, Any]] | None = None
         self.latency = 0.0
         self.path_latency: dict[str, float] = {}
         self.ai_gateway_invalid_token_status = 403
@@ -1040,7 +1042,10 @@ class FakeWorkspace:
 
     def _messages(self, h: _Handler, record: RequestRecord, parsed: Any) -> None:
         model = self._model_endpoint(parsed)
-        text = self.reply(parsed) if self.reply is not None else self.reply_text
+        answer = self.reply(parsed) if self.reply is not None else self.reply_text
+        if isinstance(answer, dict):
+            self._tool_use(model, parsed, answer["tool_use"])
+        text = str(answer)
         msg_id = "msg_" + secrets.token_hex(12)
         in_tokens = max(1, len(json.dumps(parsed.get("messages", []))) // 4)
         out_tokens = max(1, len(text) // 4)
@@ -1099,6 +1104,71 @@ class FakeWorkspace:
                     "type": "message_delta",
                     "delta": {"stop_reason": "end_turn", "stop_sequence": None},
                     "usage": {"output_tokens": out_tokens},
+                },
+            ),
+            ("message_stop", {"type": "message_stop"}),
+        ]
+        data = "".join(f"event: {name}\ndata: {json.dumps(ev)}\n\n" for name, ev in events)
+        raise _Response(
+            200,
+            data.encode(),
+            {"Cache-Control": "no-cache"},
+            content_type="text/event-stream; charset=utf-8",
+        )
+
+    def _tool_use(self, model: str, parsed: Any, tool: dict[str, Any]) -> None:
+        """Answer with one tool_use block (stop_reason tool_use), streamed or not."""
+        msg_id = "msg_" + secrets.token_hex(12)
+        block = {"type": "tool_use", "id": "toolu_" + secrets.token_hex(12), "name": tool["name"]}
+        usage = {"input_tokens": 10, "output_tokens": 10}
+        if not parsed.get("stream"):
+            raise _Response(
+                200,
+                {
+                    "id": msg_id,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [dict(block, input=tool["input"])],
+                    "stop_reason": "tool_use",
+                    "stop_sequence": None,
+                    "usage": usage,
+                },
+            )
+        start_msg = {
+            "id": msg_id,
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": dict(usage, output_tokens=1),
+        }
+        events: list[tuple[str, dict[str, Any]]] = [
+            ("message_start", {"type": "message_start", "message": start_msg}),
+            (
+                "content_block_start",
+                {"type": "content_block_start", "index": 0, "content_block": dict(block, input={})},
+            ),
+            (
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {
+                        "type": "input_json_delta",
+                        "partial_json": json.dumps(tool["input"]),
+                    },
+                },
+            ),
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+                    "usage": {"output_tokens": 10},
                 },
             ),
             ("message_stop", {"type": "message_stop"}),

@@ -1,0 +1,56 @@
+"""The wrapper and the token helper run on every launch and every TTL: standard library only.
+
+Runs the installed entry points under `python -X importtime` in the sandbox and checks every
+module they load is the standard library's or ours (no rich, questionary, databricks-sdk,
+requests, httpx, …). Speed itself is measured by benchmarks/launch.py, not asserted here.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.rig.sandbox import Sandbox
+from tests.rig.workspace import FakeWorkspace
+
+ALLOWED_NON_STDLIB = {"dbx_fmapi_claude", "_distutils_hack", "sitecustomize", "usercustomize"}
+
+
+def imported(stderr: str) -> set[str]:
+    names = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            if name and name != "imported package":
+                names.add(name)
+    return names
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["dbx-fmapi", "token"], ["dbx-fmapi-claude", "--version"]],
+    ids=["token-helper", "wrapper"],
+)
+def test_hot_path_imports_only_the_standard_library(
+    sandbox: Sandbox, workspace: FakeWorkspace, argv: list[str]
+) -> None:
+    sandbox.login(workspace)
+    setup = sandbox.run(
+        ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
+        + ["--shell", "none"]
+    )
+    assert setup.code == 0, setup
+    script = Path(sys.executable).parent / argv[0]
+    out = sandbox.run([sys.executable, "-X", "importtime", str(script), *argv[1:]])
+    assert out.code == 0, out
+    modules = imported(out.stderr)
+    top = {m.split(".")[0] for m in modules}
+    assert "dbx_fmapi_claude" in top
+    foreign = {m for m in top if m not in sys.stdlib_module_names} - ALLOWED_NON_STDLIB
+    assert not foreign, f"{argv[0]} imported non-stdlib modules: {sorted(foreign)}"
+    heavy = modules & {"dataclasses", "typing", "subprocess", "ssl", "urllib.request", "asyncio"}
+    if argv[0] == "dbx-fmapi-claude":
+        # a valid token known: nothing beyond reading two small JSON files and exec
+        assert not heavy, f"the wrapper's fast path imported {sorted(heavy)}"

@@ -1,0 +1,92 @@
+"""Issue 4's proof: Claude Code sessions that outlive several access tokens never send an expired
+or about-to-expire token, through plain `claude` (apiKeyHelper) and through the wrapper.
+
+Access tokens live 90 s, the helper TTL is 10 s, the margin 20 s (so every token handed out must
+have 30 s left). The fake CLI refreshes only at expiry (like CLIs before v0.296), so refreshing
+early is our job alone. The fake model answers with a `sleep` tool call per turn; each session
+runs about four and a half minutes, crossing three token lifetimes. Both sessions run at once on
+the same profile.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from tests.rig.sandbox import Result, Sandbox
+from tests.rig.workspace import FakeWorkspace
+
+TURNS = 12
+SLEEP = 22  # seconds per tool call: TURNS * SLEEP = 264 s, about three 90 s token lifetimes
+
+
+def tool_loop(body: dict[str, Any]) -> str | dict[str, Any]:
+    done = sum(
+        1
+        for m in body.get("messages", [])
+        if m.get("role") == "user"
+        and isinstance(m.get("content"), list)
+        and any(isinstance(c, dict) and c.get("type") == "tool_result" for c in m["content"])
+    )
+    if done < TURNS:
+        command = f"sleep {SLEEP}"
+        return {"tool_use": {"name": "Bash", "input": {"command": command, "description": "wait"}}}
+    return "all done"
+
+
+def test_sessions_across_several_expiries_only_send_fresh_tokens(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    workspace.access_token_lifetime = 90
+    sandbox.env["FAKE_DATABRICKS_REFRESH_WINDOW"] = "0"
+    sandbox.login(workspace)
+    setup = sandbox.run(
+        [
+            "setup-fmapi-claudecode",
+            "--host",
+            workspace.url,
+            "--skip-install",
+            "--no-verify",
+            "--shell",
+            "none",
+            "--ttl",
+            "10s",
+            "--margin",
+            "20s",
+        ]
+    )
+    assert setup.code == 0, setup
+    workspace.reply = tool_loop
+    (sandbox.home / "plain").mkdir()
+    (sandbox.home / "wrapped").mkdir()
+    args = ["-p", "wait a while", "--allowedTools", "Bash"]
+    results: dict[str, Result] = {}
+
+    def plain() -> None:
+        results["plain"] = sandbox.claude(args, cwd=sandbox.home / "plain", timeout=600)
+
+    def wrapped() -> None:
+        sandbox.seed_onboarding()
+        results["wrapped"] = sandbox.run(
+            ["dbx-fmapi-claude", *args], cwd=sandbox.home / "wrapped", timeout=600
+        )
+
+    threads = [threading.Thread(target=plain), threading.Thread(target=wrapped)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    for name, result in results.items():
+        assert result.code == 0 and "all done" in result.stdout, (name, result)
+    msgs = workspace.messages_requests()
+    assert len(msgs) >= 2 * (TURNS + 1)
+    refs = [r.token for r in msgs]
+    assert all(ref is not None for ref in refs)
+    states = {ref.state for ref in refs if ref is not None}
+    assert states == {"valid"}, [repr(ref) for ref in refs]
+    least = min(ref.seconds_left or 0 for ref in refs if ref is not None)
+    assert least >= 20, f"a request went out with only {least:.1f}s of token life left"
+    assert len({ref.id for ref in refs if ref is not None}) >= 3  # several lifetimes crossed
+    for call in sandbox.databricks_calls():
+        assert not any(a.startswith("eyJ") for a in call["argv"])  # no token in argv
