@@ -76,6 +76,7 @@ def test_a_healthy_setup_passes_every_check_with_real_requests(
     assert all(r.json["max_tokens"] == 1 for r in sent)
     assert "0 failed" in result.stdout
     assert ready.cached_token() not in result.output
+    assert result.stderr == ""  # progress lines only on a terminal
 
 
 def test_json_output_matches_the_documented_shape(ready: Sandbox, workspace: FakeWorkspace) -> None:
@@ -237,6 +238,15 @@ def test_workspace_too_slow(ready: Sandbox, workspace: FakeWorkspace) -> None:
     status, detail, fix = find_check(result, "Workspace")
     assert status == "FAIL" and "did not answer in time" in detail and fix
     assert result.code == 1
+
+
+def test_gateway_too_slow(ready: Sandbox, workspace: FakeWorkspace) -> None:
+    workspace.set_latency("/serving-endpoints/anthropic", 30)
+    result = doctor(ready, env={"DBX_FMAPI_HTTP_TIMEOUT": "1"})
+    assert result.code == 1, result
+    status, detail, fix = find_check(result, f"Request to {MODELS[0]}")
+    assert status == "FAIL" and "did not answer in time" in detail
+    assert fix is not None and "curl -sI" in fix
 
 
 def test_model_missing(ready: Sandbox, workspace: FakeWorkspace) -> None:
@@ -445,6 +455,9 @@ def test_color_on_a_tty_unless_no_color(ready: Sandbox) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert "\x1b[32mPASS" in (child.before or "")
+    # Network waits show a transient progress line (on stderr, cleared before each result).
+    assert "sending a one-token request to databricks-claude-opus-4-6" in (child.before or "")
+    assert "\r\x1b[K" in (child.before or "")
     env["NO_COLOR"] = "1"
     child = pexpect.spawn(
         "dbx-fmapi", ["doctor"], env=env, cwd=str(ready.home), encoding="utf-8", timeout=120
@@ -453,3 +466,14 @@ def test_color_on_a_tty_unless_no_color(ready: Sandbox) -> None:
     child.close()
     text = child.before or ""
     assert "PASS" in text and "\x1b[3" not in text
+
+
+@pytest.mark.e2e
+def test_reports_the_real_claude_version(
+    sandbox: Sandbox, workspace: FakeWorkspace, claude_bin: str
+) -> None:
+    set_up(sandbox, workspace)
+    result = doctor(sandbox)
+    assert result.code == 0, result
+    status, detail, _ = find_check(result, "Claude Code")
+    assert status == "PASS" and detail.startswith("2.1.328 (Claude Code) at ")

@@ -278,3 +278,25 @@ def test_without_a_setup_record_only_marked_blocks_go(sandbox: Sandbox) -> None:
     assert uninstall(sandbox, "--yes").code == 0
     assert rc.read_bytes() == USER_BASHRC
     assert settings_path(sandbox).read_bytes() == USER_SETTINGS
+
+
+@pytest.mark.e2e
+def test_after_claude_has_run_only_our_flag_leaves_claude_json(
+    logged_in: Sandbox, workspace: FakeWorkspace, claude_bin: str
+) -> None:
+    sandbox = logged_in
+    seed_user_files(sandbox)
+    before = snap(sandbox)
+    set_up(sandbox, workspace)
+    ran = sandbox.run(["claude", "-p", "hi"], env={"CLAUDE_CODE_MAX_RETRIES": "0"}, timeout=120)
+    assert ran.code == 0, ran
+    cj = sandbox.home / ".claude.json"
+    written_by_claude = json.loads(cj.read_text())
+    assert written_by_claude.get("hasCompletedOnboarding") is True
+
+    assert uninstall(sandbox, "--yes").code == 0
+    after = snap(sandbox)
+    for name in (".claude/settings.json", ".bashrc"):
+        assert after[name] == before[name], name
+    expected = {k: v for k, v in written_by_claude.items() if k != "hasCompletedOnboarding"}
+    assert json.loads(cj.read_text()) == expected
