@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from .. import config, effective, settings, setupstate, tokens, ui
@@ -17,7 +18,7 @@ from ..errors import ExitCode, UserError
 SCHEMA_VERSION = 1
 
 
-def _token_from_settings(path: Any) -> str | None:
+def _token_from_settings(path: Path) -> str | None:
     try:
         data, _ = settings.load(path)
     except UserError:
