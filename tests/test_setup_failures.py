@@ -99,6 +99,7 @@ def test_browser_junk_in_the_url_is_stripped(sandbox: Sandbox, workspace: FakeWo
         (["--ttl", "0"], "out of range"),
         (["--ttl", "25h"], "out of range"),
         (["--margin", "x"], "--margin"),
+        (["--ttl", "55m"], "longer than a Databricks token lives"),
         (["--profile", "my profile"], "invalid profile name"),
         (["--profile", "a;rm -rf ~"], "invalid profile name"),
         (["--model", "bad/name"], "invalid model endpoint name"),

@@ -249,3 +249,27 @@ def test_static_mode_on_a_tracked_file_offers_the_local_file(
     local = json.loads((project / ".claude" / "settings.local.json").read_text())
     assert local["env"]["ANTHROPIC_AUTH_TOKEN"] == sandbox.cached_token()
     assert (project / ".claude" / "settings.json").read_text() == "{}\n"
+
+
+def test_a_family_the_workspace_lacks_offers_only_a_typed_name(
+    sandbox: Sandbox, workspace: FakeWorkspace, spawn: Any
+) -> None:
+    from tests.rig.workspace import endpoint
+
+    workspace.set_endpoints(
+        [endpoint("databricks-claude-sonnet-4-5"), endpoint("databricks-claude-haiku-4-5")]
+    )
+    sandbox.login(workspace)
+    s = spawn("--model", "databricks-claude-sonnet-4-5")
+    s.answer("Workspace URL", workspace.url)
+    s.answer("Databricks CLI profile name", "")
+    s.expect("Opus model")
+    s.expect("> other (type an endpoint name)")
+    s.child.send("\r")
+    s.answer("Endpoint name", "databricks-claude-sonnet-4-5")
+    s.pick("Sonnet model")
+    s.pick("Haiku model")
+    s.pick("Settings location")
+    assert s.finish() == 0, s.transcript
+    env = json.loads((sandbox.home / ".claude" / "settings.json").read_text())["env"]
+    assert env["ANTHROPIC_DEFAULT_OPUS_MODEL"] == "databricks-claude-sonnet-4-5"

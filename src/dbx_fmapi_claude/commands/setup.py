@@ -51,6 +51,7 @@ ONBOARDING_KEY = "hasCompletedOnboarding"
 OTHER = "\x00other"
 HELPER = "helper"
 STATIC = "static"
+MAX_NEED_SECONDS = 55 * 60  # OAuth access tokens live about an hour
 TOKEN_PLACEHOLDER = "<the token from databricks auth token>"  # noqa: S105 - dry-run text
 _TOKEN_LINE = re.compile(r'("ANTHROPIC_AUTH_TOKEN"\s*:\s*)"(?:[^"\\]|\\.)*"')
 
@@ -404,6 +405,13 @@ class Setup:
             self.a.margin_seconds = _duration(str(o["margin"]), "--margin")
         elif isinstance(prev_margin, int) and prev_margin >= 0:
             self.a.margin_seconds = prev_margin
+        if self.a.ttl_seconds + self.a.margin_seconds > MAX_NEED_SECONDS:
+            raise _usage(
+                f"--ttl {_duration_text(self.a.ttl_seconds)} plus the "
+                f"{_duration_text(self.a.margin_seconds)} margin is longer than a Databricks "
+                "token lives (about 1h): every helper call would force a refresh",
+                f"{PROG} --ttl 15m",
+            )
         mode = o.get("token_mode") or self.prev.get("token_mode") or "helper"
         self.a.token_mode = mode if mode in ("helper", "static") else "helper"
         shell = o.get("shell") or self.prev.get("shell") or _default_shell(self.env)
@@ -583,7 +591,7 @@ class Setup:
             seeds = [SEED_DEFAULTS[fam]] if fam else list(SEED_DEFAULTS.values())
             names = seeds
             labels = {n: n for n in names}
-        if default not in names:
+        if default not in names and self.endpoints is None:
             names.insert(0, default)
             labels[default] = default
         choices = [Choice(n, labels[n]) for n in names]
@@ -619,7 +627,7 @@ class Setup:
                 setattr(self.a, key, self._exists(default, f"--{key}"))
                 continue
             choices = self._model_choices(None if key == "model" else key, default)
-            index = next(i for i, c in enumerate(choices) if c.value == default)
+            index = next((i for i, c in enumerate(choices) if c.value == default), 0)
             value = p.choose(labels[key], choices, index)
             if value == OTHER:
                 flag = f"--{key}"
