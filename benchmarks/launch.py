@@ -20,7 +20,6 @@ Usage: .venv/bin/python benchmarks/launch.py [--runs 30]   (after ./scripts/test
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -34,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.rig.sandbox import install_browser, install_fake_databricks  # noqa: E402 - repo root
 from tests.rig.workspace import FakeWorkspace  # noqa: E402 - needs the repo root on sys.path
 
 SEED_WRAPPER = textwrap.dedent(
@@ -51,13 +51,6 @@ SEED_WRAPPER = textwrap.dedent(
     os.execvp("claude", ["claude", *sys.argv[1:]])
     """
 )
-
-
-def shim(path: Path, target: list[str]) -> None:
-    import shlex
-
-    path.write_text("#!/bin/sh\nexec " + " ".join(shlex.quote(t) for t in target) + ' "$@"\n')
-    path.chmod(0o755)
 
 
 def run_setup(env: dict[str, str], host: str, mode: str, cwd: Path) -> None:
@@ -113,10 +106,8 @@ def main() -> None:
         home.mkdir()
         bin_dir.mkdir()
         os.symlink(claude, bin_dir / "claude")
-        shim(
-            bin_dir / "databricks",
-            [sys.executable, "-I", str(ROOT / "tests" / "rig" / "fake_databricks.py")],
-        )
+        install_fake_databricks(bin_dir)
+        browser = install_browser(Path(tmp))
         for name in ("dbx-fmapi", "dbx-fmapi-claude", "setup-fmapi-claudecode"):
             os.symlink(venv_bin / name, bin_dir / name)
         (bin_dir / "seed-wrapper").write_text(f"#!{sys.executable}\n{SEED_WRAPPER}")
@@ -127,10 +118,8 @@ def main() -> None:
             "LANG": "C.UTF-8",
             "DISABLE_AUTOUPDATER": "1",
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-            "BROWSER": f"{sys.executable} {ROOT / 'tests' / 'rig' / 'browser.py'}",
+            "BROWSER": str(browser),
         }
-        static_dir = Path(tmp) / "static-project"
-        static_dir.mkdir()
         subprocess.run(
             ["databricks", "auth", "login", "--host", ws.url, "--profile", "DEFAULT"],
             env=env,
@@ -138,23 +127,22 @@ def main() -> None:
             timeout=60,
             check=True,
         )
-        # Helper mode in ~/.claude; the seed wrapper reads a static token from the same file, so
-        # the static-mode run uses its own config dir and a project folder.
         run_setup(env, ws.url, "helper", home)
-        static_env = dict(env, DBX_FMAPI_CLAUDE_CONFIG_DIR=str(Path(tmp) / "static-config"))
-        run_setup(static_env, ws.url, "static", static_dir)
-        seed_home = Path(tmp) / "seed-home"
-        (seed_home / ".claude").mkdir(parents=True)
-        static_settings = json.loads((static_dir / ".claude" / "settings.json").read_text())
-        (seed_home / ".claude" / "settings.json").write_text(json.dumps(static_settings))
-        seed_env = dict(env, HOME=str(seed_home))
+        # Static mode (the seed's design) in a second HOME sharing the same CLI login; the seed's
+        # wrapper reads its token from that settings file.
+        static_home = Path(tmp) / "static-home"
+        static_home.mkdir()
+        shutil.copytree(home / ".databricks", static_home / ".databricks")
+        shutil.copy2(home / ".databrickscfg", static_home / ".databrickscfg")
+        static_env = dict(env, HOME=str(static_home))
+        run_setup(static_env, ws.url, "static", static_home)
         ws.set_latency("/api/2.0/preview/scim", args.latency)
 
         cases = {
             "claude-direct": (["claude", "--version"], env, home),
             "wrapper-helper": (["dbx-fmapi-claude", "--version"], env, home),
-            "wrapper-static": (["dbx-fmapi-claude", "--version"], static_env, static_dir),
-            "seed-wrapper": (["seed-wrapper", "--version"], seed_env, seed_home),
+            "wrapper-static": (["dbx-fmapi-claude", "--version"], static_env, static_home),
+            "seed-wrapper": (["seed-wrapper", "--version"], static_env, static_home),
             "token-helper": (["dbx-fmapi", "token"], env, home),
             "cli-token": (
                 ["databricks", "auth", "token", "--profile", "DEFAULT", "-o", "json"],

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
+import time
 from collections.abc import Mapping
 from datetime import datetime
 
 from .errors import ExitCode, UserError
+from .paths import which
 
 INSTALL_HINT_LINUX = (
     "curl -fsSL https://raw.githubusercontent.com/databricks/setup-cli/main/install.sh | sh"
@@ -53,7 +53,7 @@ def install_hint() -> str:
 
 
 def find(env: Mapping[str, str]) -> str | None:
-    return shutil.which("databricks", path=env.get("PATH"))
+    return which("databricks", env)
 
 
 def scrub(text: str) -> str:
@@ -86,25 +86,78 @@ def parse_expiry(text: str) -> float:
     return datetime.fromisoformat(base + frac + tz).timestamp()
 
 
-def _run(
-    argv: list[str], env: Mapping[str, str], timeout: float
-) -> subprocess.CompletedProcess[str]:
+class _Finished:
+    __slots__ = ("returncode", "stdout", "stderr")
+
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+def _spawn(argv: list[str], env: Mapping[str, str], timeout: float) -> _Finished:
+    """Run argv with stdin from /dev/null, capturing stdout and stderr, killed after `timeout`.
+
+    os.posix_spawn + select instead of subprocess: importing subprocess (threading, signal,
+    selectors…) costs the token helper ~15 ms on every call, more than everything else it does.
+    Raises TimeoutError or OSError.
+    """
+    import select
+    import signal
+
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    try:
+        pid = os.posix_spawn(
+            argv[0],
+            argv,
+            dict(env),
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_DUP2, out_w, 1),
+                (os.POSIX_SPAWN_DUP2, err_w, 2),
+            ],
+        )
+    finally:
+        os.close(out_w)
+        os.close(err_w)
+    chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
+    open_fds = [out_r, err_r]
+    deadline = time.monotonic() + timeout
+    try:
+        while open_fds:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise TimeoutError
+            ready, _, _ = select.select(open_fds, [], [], left)
+            for fd in ready:
+                data = os.read(fd, 65536)
+                if data:
+                    chunks[fd].append(data)
+                else:
+                    open_fds.remove(fd)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(out_r)
+        os.close(err_r)
+    return _Finished(
+        os.waitstatus_to_exitcode(status),
+        b"".join(chunks[out_r]).decode("utf-8", "replace"),
+        b"".join(chunks[err_r]).decode("utf-8", "replace"),
+    )
+
+
+def _run(argv: list[str], env: Mapping[str, str], timeout: float) -> _Finished:
     exe = find(env)
     if exe is None:
         raise CliError(
             "missing", "the Databricks CLI (`databricks`) is not installed", install_hint()
         )
     try:
-        return subprocess.run(
-            [exe, *argv],
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
+        return _spawn([exe, *argv], env, timeout)
+    except TimeoutError:
         raise CliError(
             "timeout",
             f"`databricks {' '.join(argv[:2])}` did not answer within {timeout:g}s",
@@ -161,6 +214,8 @@ def auth_token(
 
 def auth_login(host: str, profile: str, *, env: Mapping[str, str], timeout: float = 900.0) -> None:
     """`databricks auth login` on the user's terminal (stdio inherited; the browser flow)."""
+    import subprocess
+
     exe = find(env)
     if exe is None:
         raise CliError(

@@ -6,7 +6,6 @@ apiKeyHelper, run by Claude Code every TTL) loads nothing it does not need.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 
@@ -16,16 +15,23 @@ from .errors import ExitCode, UserError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Sequence
 
 PROG = "dbx-fmapi"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]  # exit 2 with a hint
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"{self.prog}: error: {message}\n  fix: {self.prog} --help\n")
-        sys.exit(ExitCode.USAGE)
+def _parser_class() -> type[argparse.ArgumentParser]:
+    """argparse, imported only off the token fast path."""
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # type: ignore[override]  # exit 2 with a hint
+            self.print_usage(sys.stderr)
+            sys.stderr.write(f"{self.prog}: error: {message}\n  fix: {self.prog} --help\n")
+            sys.exit(ExitCode.USAGE)
+
+    return Parser
 
 
 def _add_setup_flags(p: argparse.ArgumentParser) -> None:
@@ -54,10 +60,11 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Claude Code on Databricks FMAPI.")
+    parser_class = _parser_class()
+    parser = parser_class(prog=PROG, description="Claude Code on Databricks FMAPI.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", metavar="<command>", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="<command>", parser_class=parser_class)
     sub.required = True
 
     _add_setup_flags(sub.add_parser("setup", help="set up Claude Code for your workspace"))
@@ -96,7 +103,9 @@ def _run(argv: Sequence[str], prog: str, command: str | None = None) -> int:
     if command is None:
         args = build_parser().parse_args(argv)
     else:
-        p = _Parser(prog=prog, description="Set up Claude Code for your Databricks workspace.")
+        p = _parser_class()(
+            prog=prog, description="Set up Claude Code for your Databricks workspace."
+        )
         p.add_argument("--debug", action="store_true", help="show tracebacks")
         _add_setup_flags(p)
         args = p.parse_args(argv)
@@ -104,6 +113,11 @@ def _run(argv: Sequence[str], prog: str, command: str | None = None) -> int:
     options = vars(args)
     name = options.pop("command")
     debug = bool(options.pop("debug", False))
+    return _guarded(prog, name, options, debug)
+
+
+def _guarded(prog: str, name: str, options: dict[str, object], debug: bool) -> int:
+    """Run one command under the single top-level handler."""
     ctx = Context.from_process()
     try:
         return dispatch(name, ctx, options)
@@ -121,8 +135,27 @@ def _run(argv: Sequence[str], prog: str, command: str | None = None) -> int:
         return ExitCode.ERROR
 
 
+def _token_fast_path(argv: Sequence[str]) -> dict[str, object] | None:
+    """`token [--profile P]` parsed without building the whole argparse tree (Claude Code runs
+    the helper every TTL); anything else returns None and takes the normal path."""
+    rest = list(argv[1:]) if argv[:1] == ["token"] else None
+    if rest is None:
+        return None
+    if not rest:
+        return {"profile": None}
+    if len(rest) == 2 and rest[0] == "--profile" and rest[1] and not rest[1].startswith("-"):
+        return {"profile": rest[1]}
+    if len(rest) == 1 and rest[0].startswith("--profile=") and len(rest[0]) > 10:
+        return {"profile": rest[0][10:]}
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    sys.exit(_run(sys.argv[1:] if argv is None else argv, PROG))
+    args = sys.argv[1:] if argv is None else list(argv)
+    fast = _token_fast_path(args)
+    if fast is not None:
+        sys.exit(_guarded(PROG, "token", fast, False))
+    sys.exit(_run(args, PROG))
 
 
 def setup_main(argv: Sequence[str] | None = None) -> None:

@@ -91,3 +91,12 @@ class Paths:
             if not folder.is_absolute():
                 folder = cwd / folder
         return folder / ".claude" / "settings.json"
+
+
+def which(name: str, env: Mapping[str, str]) -> str | None:
+    """`name` on the environment's PATH (shutil.which without its imports: hot path)."""
+    for folder in (env.get("PATH") or os.defpath).split(os.pathsep):
+        candidate = os.path.join(folder or ".", name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None

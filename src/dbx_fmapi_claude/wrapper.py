@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import config, settings, tokens
 from .errors import ExitCode, UserError
-from .paths import Paths
+from .paths import Paths, which
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -23,18 +23,13 @@ CLAUDE_INSTALL = "curl -fsSL https://claude.ai/install.sh | bash"
 PROG = "dbx-fmapi-claude"
 
 
-def _executable(path: str) -> bool:
-    return os.path.isfile(path) and os.access(path, os.X_OK)
-
-
 def find_claude(env: Mapping[str, str], home: Path) -> str | None:
-    """`claude` on PATH, else where its installers put it. (shutil.which, minus its imports.)"""
-    for folder in (env.get("PATH") or os.defpath).split(os.pathsep):
-        candidate = os.path.join(folder or ".", "claude")
-        if _executable(candidate):
-            return candidate
+    """`claude` on PATH, else where its installers put it."""
+    found = which("claude", env)
+    if found:
+        return found
     for path in (home / ".local" / "bin" / "claude", home / ".claude" / "local" / "claude"):
-        if _executable(str(path)):
+        if path.is_file() and os.access(path, os.X_OK):
             return str(path)
     return None
 
