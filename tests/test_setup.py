@@ -168,12 +168,12 @@ def test_rerun_with_the_same_answers_changes_no_byte_and_says_so(
     for _ in range(2):
         again = setup(sandbox, "--host", workspace.url)
         assert again.code == 0, again
-        assert "Already configured" in again.stdout
+        assert "already configured" in again.stdout
         assert sandbox.snapshot(exclude=VOLATILE) == before
     # Non-interactive without --host reuses the previous workspace.
     again = setup(sandbox)
     assert again.code == 0, again
-    assert "Already configured" in again.stdout
+    assert "already configured" in again.stdout
     assert sandbox.snapshot(exclude=VOLATILE) == before
 
 
@@ -205,7 +205,7 @@ def test_rerun_updates_models_ttl_and_profile_in_place(
     assert cfg["replaced"] == {}
     # The next run keeps these answers by default.
     again = setup(sandbox, "--no-verify")
-    assert "Already configured" in again.stdout, again
+    assert "already configured" in again.stdout, again
 
 
 def test_unrelated_settings_survive_and_replaced_values_are_recorded(

@@ -63,7 +63,7 @@ def test_fresh_home_installs_links_and_runs_setup_then_upgrades_in_place(
     again = bootstrap(sandbox, "--skip-install")
     assert again.code == 0, again
     assert "Upgrading" in again.stderr
-    assert "Already configured" in again.stdout
+    assert "already configured" in again.stdout
     assert (venv / "bin" / "python").lstat().st_ino == inode
     src = REPO_ROOT / "src/dbx_fmapi_claude/commands/setup.py"
     assert installed.read_bytes() == src.read_bytes()

@@ -121,7 +121,7 @@ def test_prompts_arrow_picks_and_location(
     for prompt in ("Model (ANTHROPIC_MODEL)", "Opus model", "Sonnet model", "Haiku model"):
         s.pick(prompt)
     s.pick("Settings location")
-    s.expect("Already configured")
+    s.expect("already configured")
     assert s.finish() == 0, s.transcript
     assert sandbox.snapshot(exclude=VOLATILE) == before
 

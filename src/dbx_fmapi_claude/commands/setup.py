@@ -932,7 +932,7 @@ class Setup:
 
     def show_diffs(self, plan: Plan) -> None:
         if not plan.changes:
-            self.out("Already configured: nothing would change.")
+            self.out("Everything is already configured: nothing would change.")
             return
         secrets = [self.token.access_token] if self.token is not None else []
         for ch in plan.changes:
@@ -1028,7 +1028,9 @@ class Setup:
         )
         settings_file = Path(str(plan.record["settings_file"]))
         if not plan.changes:
-            self.out(f"Already configured: no file changed ({settings_file}, {mode}).")
+            self.out(
+                f"Everything is already configured: no file changed ({settings_file}, {mode})."
+            )
         else:
             self.apply(plan)
             for ch in plan.changes:
