@@ -403,3 +403,41 @@ def test_a_corrupt_setup_record_is_rewritten_with_a_warning(
     assert result.code == 0, result
     assert "not valid JSON" in result.stderr
     assert config_of(sandbox)["host"] == workspace.url
+
+
+def test_static_mode_warns_about_an_unignored_file_in_a_repository(
+    sandbox: Sandbox, workspace: FakeWorkspace, tmp_path: Path
+) -> None:
+    sandbox.login(workspace)
+    project = tmp_path / "repo"
+    project.mkdir()
+    git(project, "init", "-q")
+    args = ["--host", workspace.url, "--settings-location", str(project), "--token-mode", "static"]
+    result = setup(sandbox, *args, "--no-verify")
+    assert result.code == 0, result
+    assert "inside a git repository and not ignored" in result.stderr
+    (project / ".gitignore").write_text(".claude/settings.json\n")
+    result = setup(sandbox, *args, "--no-verify")
+    assert result.code == 0, result
+    assert "not ignored" not in result.stderr
+
+
+def test_a_cli_printing_garbage_is_an_error_with_no_change(
+    sandbox: Sandbox, workspace: FakeWorkspace, user_files: dict[str, bytes]
+) -> None:
+    sandbox.login(workspace)
+    before = sandbox.snapshot()
+    result = setup(sandbox, "--host", workspace.url, env={"FAKE_DATABRICKS_GARBAGE": "1"})
+    assert_refused(result, 1, says="not a token", fix="upgrade the Databricks CLI")
+    assert unchanged(sandbox, before)
+
+
+def test_a_hanging_cli_is_bounded_and_changes_nothing(
+    sandbox: Sandbox, workspace: FakeWorkspace, user_files: dict[str, bytes]
+) -> None:
+    sandbox.login(workspace)
+    before = sandbox.snapshot()
+    env = {"FAKE_DATABRICKS_HANG": "30", "DBX_FMAPI_CLI_TIMEOUT_SECONDS": "2"}
+    result = setup(sandbox, "--host", workspace.url, env=env, timeout=25)
+    assert_refused(result, 1, says="did not answer within 2s")
+    assert unchanged(sandbox, before)

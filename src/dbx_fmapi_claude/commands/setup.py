@@ -320,6 +320,42 @@ def git_tracked(path: Path, env: Mapping[str, str]) -> bool:
     return proc.returncode == 0
 
 
+def git_exposed(path: Path, env: Mapping[str, str]) -> bool:
+    """True when `path` lies in a git work tree and git does not ignore it."""
+    folder = path.parent
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    import shutil
+
+    git = shutil.which("git", path=env.get("PATH"))
+    if not git:
+        return False
+    try:
+        inside = subprocess.run(
+            [git, "rev-parse", "--is-inside-work-tree"],
+            cwd=folder,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=15,
+            check=False,
+        )
+        if inside.returncode != 0 or inside.stdout.strip() != b"true":
+            return False
+        ignored = subprocess.run(
+            [git, "check-ignore", "-q", "--no-index", "--", str(path)],
+            cwd=folder,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=15,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return ignored.returncode == 1
+
+
 def onboarding_bytes(raw: bytes | None) -> bytes | None:
     """~/.claude.json with hasCompletedOnboarding: true inserted as the first key, every other
     byte kept; None when nothing is to change (flag present) or the file is not a JSON object."""
@@ -671,7 +707,15 @@ class Setup:
 
     def settings_target(self) -> Path:
         path = self.paths.settings_file_for(self.a.location, self.ctx.cwd)
-        if self.a.token_mode != STATIC or not git_tracked(path, self.env):
+        if self.a.token_mode != STATIC:
+            return path
+        if not git_tracked(path, self.env):
+            if git_exposed(path, self.env):
+                self.warn(
+                    f"{path} is inside a git repository and not ignored: never commit it (it "
+                    f"will hold your token); ignore it with: echo .claude/{path.name} >> "
+                    f"{q(path.parent.parent / '.gitignore')}"
+                )
             return path
         local = path.with_name("settings.local.json")
         if self.a.location == "home":
