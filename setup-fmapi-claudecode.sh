@@ -6,6 +6,7 @@
 #      (re-running upgrades it in place; no network needed: the package has no dependencies);
 #   3. link dbx-fmapi, dbx-fmapi-claude and setup-fmapi-claudecode into ~/.local/bin;
 #   4. run setup with the same flags: `bash setup-fmapi-claudecode.sh --host https://...`.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi  # `sh setup-...sh` works too
 set -euo pipefail
 
 PROG=setup-fmapi-claudecode.sh
@@ -148,7 +149,7 @@ pip_install() {
 # lack and which would otherwise be fetched from a package index), then pip installs it.
 build=$(mktemp -d "${TMPDIR:-/tmp}/dbx-fmapi-build.XXXXXX")
 trap 'rm -rf "$build"' EXIT
-wheel=$("$VENV/bin/python" - "$REPO" "$build" <<'PYWHEEL'
+cat >"$build/mkwheel.py" <<'PYWHEEL'
 import base64, hashlib, os, re, sys, zipfile
 
 repo, out = sys.argv[1], sys.argv[2]
@@ -196,7 +197,7 @@ with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(path, data)
 print(wheel)
 PYWHEEL
-) || die "cannot build the package from $REPO" "check the clone: git -C $(printf %q "$REPO") status"
+wheel=$("$VENV/bin/python" "$build/mkwheel.py" "$REPO" "$build") || die "cannot build the package from $REPO" "check the clone: git -C $(printf %q "$REPO") status"
 pip_install "$wheel" || die "pip could not install the package from $REPO" \
   "rm -rf $(printf %q "$VENV") and re-run: bash $(printf %q "$REPO/setup-fmapi-claudecode.sh")"
 
