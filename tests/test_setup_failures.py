@@ -288,6 +288,7 @@ def test_a_profile_for_another_workspace_is_refused(
     result = setup(sandbox, "--host", workspace.url, "--profile", "work")
     assert_refused(result, 2, says="is for https://other.cloud.databricks.com", fix="--profile")
     assert unchanged(sandbox, before)
+    assert sandbox.databricks_calls() == []  # refused before signing in
 
 
 def test_the_default_profile_name_avoids_a_profile_of_another_workspace(

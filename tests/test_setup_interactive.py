@@ -273,3 +273,19 @@ def test_a_family_the_workspace_lacks_offers_only_a_typed_name(
     assert s.finish() == 0, s.transcript
     env = json.loads((sandbox.home / ".claude" / "settings.json").read_text())["env"]
     assert env["ANTHROPIC_DEFAULT_OPUS_MODEL"] == "databricks-claude-sonnet-4-5"
+
+
+def test_a_profile_of_another_workspace_is_asked_again(
+    sandbox: Sandbox, workspace: FakeWorkspace, spawn: Any
+) -> None:
+    (sandbox.home / ".databrickscfg").write_text("[work]\nhost = https://other.example.com\n")
+    s = spawn()
+    s.answer("Workspace URL", workspace.url)
+    s.answer("Databricks CLI profile name [DEFAULT]", "work")
+    s.expect("profile 'work' in ~/.databrickscfg is for https://other.example.com")
+    s.answer("Databricks CLI profile name [DEFAULT]", "mine")
+    for prompt in ("Model (ANTHROPIC_MODEL)", "Opus model", "Sonnet model", "Haiku model"):
+        s.pick(prompt)
+    s.pick("Settings location")
+    assert s.finish() == 0, s.transcript
+    assert "[mine]" in (sandbox.home / ".databrickscfg").read_text()

@@ -485,9 +485,24 @@ class Setup:
         if not self.a.profile:
             default = default_profile(self.prev, self.a.host, self.profiles)
             if p is not None:
-                self.a.profile = p.text("Databricks CLI profile name", default, check_profile)
+                self.a.profile = p.text(
+                    "Databricks CLI profile name",
+                    default,
+                    lambda v: self.profile_for_host(check_profile(v)),
+                )
             else:
                 self.a.profile = default
+        self.profile_for_host(self.a.profile)
+
+    def profile_for_host(self, profile: str) -> str:
+        """`profile`, unless ~/.databrickscfg has it for another workspace."""
+        known = (self.profiles or {}).get(profile)
+        if known and not _same_host(known, self.a.host):
+            raise _usage(
+                f"profile {profile!r} in ~/.databrickscfg is for {known}, not {self.a.host}",
+                f"use another profile name: {PROG} --host {self.a.host} --profile NEW-NAME",
+            )
+        return profile
 
     # --- 2. dependencies --------------------------------------------------------------------
 
@@ -533,11 +548,6 @@ class Setup:
             )
         profiles = self.profiles
         known = None if profiles is None else profiles.get(profile)
-        if known and not _same_host(known, host):
-            raise _usage(
-                f"profile {profile!r} in ~/.databrickscfg is for {known}, not {host}",
-                f"use another profile name: {PROG} --host {host} --profile NEW-NAME",
-            )
         login = profiles is not None and not known
 
         def fetch() -> dbcli.Token:
