@@ -181,7 +181,8 @@ def can_login(env: Mapping[str, str]) -> bool:
     return has_tty() or has_display(env)
 
 
-def _login(host: str, profile: str, env: Mapping[str, str], err: IO[str]) -> None:
+def login(host: str, profile: str, env: Mapping[str, str], err: IO[str]) -> None:
+    """`databricks auth login` on this terminal; over SSH first the port-forwarding hint."""
     login_env = dict(env)
     if over_ssh(env):
         err.write(
@@ -246,7 +247,7 @@ def get_token(
                 dbcli.login_command(host, profile),
                 ExitCode.AUTH_NEEDED,
             ) from None
-        _login(host, profile, env, err)
+        login(host, profile, env, err)
         token = dbcli.auth_token(profile, env=env, host=host, timeout=timeout)
     left = token.expiry - time.time()
     if left < need:

@@ -52,17 +52,7 @@ def run(*, ctx: Context, profile: str | None = None) -> int:
             dbcli.login_command("https://<your-workspace>", profile),
             ExitCode.USAGE,
         )
-    env = dict(ctx.env)
-    if tokens.over_ssh(env):
-        ctx.err(
-            "dbx-fmapi: over SSH the login's browser callback goes to localhost:8020 on this "
-            "machine; forward it first from your laptop: ssh -L 8020:localhost:8020 "
-            f"{env.get('USER', 'you')}@<this-host>"
-        )
-        if not tokens.has_display(env) and "BROWSER" not in env:
-            env["BROWSER"] = "none"  # the CLI then prints the URL to open
-    ctx.err(f"dbx-fmapi: opening the Databricks login for profile {profile!r} ({host})")
-    dbcli.auth_login(host, profile, env=env)
+    tokens.login(host, profile, ctx.env, ctx.stderr)
     progress = ui.Progress(ctx)
     with progress.step("getting the new token"):
         tok = tokens.get_token(
