@@ -583,7 +583,7 @@ class Setup:
                     command,
                     ExitCode.AUTH_NEEDED,
                 )
-            tokens._login(host, profile, self.env, self.ctx.stderr)
+            tokens.login(host, profile, self.env, self.ctx.stderr)
             self.token = fetch()
         left = self.token.expiry - time.time() if self.token else 0.0
         self.out(f"  ok    signed in: profile {profile} (token valid for {_span(left)})")
