@@ -170,10 +170,10 @@ def test_rerun_with_the_same_answers_changes_no_byte_and_says_so(
         assert again.code == 0, again
         assert "already configured" in again.stdout
         assert sandbox.snapshot(exclude=VOLATILE) == before
-    # Non-interactive without --host reuses the previous workspace.
+    # Without a terminal the workspace must still be named, even on a re-run (issue 3).
     again = setup(sandbox)
-    assert again.code == 0, again
-    assert "already configured" in again.stdout
+    assert again.code == 2, again
+    assert "--host is required" in again.stderr
     assert sandbox.snapshot(exclude=VOLATILE) == before
 
 
@@ -204,7 +204,7 @@ def test_rerun_updates_models_ttl_and_profile_in_place(
     # A re-run's earlier values of ours are not "replaced" user values.
     assert cfg["replaced"] == {}
     # The next run keeps these answers by default.
-    again = setup(sandbox, "--no-verify")
+    again = setup(sandbox, "--host", workspace.url, "--no-verify")
     assert "already configured" in again.stdout, again
 
 
@@ -259,7 +259,7 @@ def test_a_missing_settings_file_is_recreated_on_rerun(
     sandbox.login(workspace)
     assert setup(sandbox, "--host", workspace.url, "--no-verify").code == 0
     (sandbox.home / ".claude" / "settings.json").unlink()
-    r = setup(sandbox, "--no-verify")
+    r = setup(sandbox, "--host", workspace.url, "--no-verify")
     assert r.code == 0, r
     assert set(settings_of(sandbox)["env"]) >= SEED_KEYS
 
@@ -311,7 +311,15 @@ def test_settings_in_the_current_directory_and_in_a_custom_folder(
     # Moving to another folder takes our keys out of the first file (which we created).
     other = tmp_path / "other"
     other.mkdir()
-    r = setup(sandbox, "--settings-location", str(other), "--no-verify", cwd=project)
+    r = setup(
+        sandbox,
+        "--host",
+        workspace.url,
+        "--settings-location",
+        str(other),
+        "--no-verify",
+        cwd=project,
+    )
     assert r.code == 0, r
     assert set(settings_of(sandbox, other / ".claude/settings.json")["env"]) >= SEED_KEYS
     assert not (project / ".claude" / "settings.json").exists()
@@ -367,7 +375,7 @@ def test_bash_rc_block_defines_the_function_once_keeping_other_bytes(
     out = sandbox.run(["bash", "-ic", "type dbx-fmapi-claude"], env={"PS1": ""})
     assert out.code == 0 and "dbx-fmapi-claude is a function" in out.stdout, out
     # A re-run updates the block in place: never a second copy.
-    r = setup(sandbox, "--no-verify")
+    r = setup(sandbox, "--host", workspace.url, "--no-verify")
     assert r.code == 0 and rc.read_text() == text
 
 
@@ -399,7 +407,7 @@ def test_fish_function_file(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
     path = sandbox.home / ".config/fish/functions/dbx-fmapi-claude.fish"
     assert "function dbx-fmapi-claude" in path.read_text()
     # Switching shells moves the block: the fish file goes, ~/.bashrc gets it.
-    assert setup(sandbox, "--shell", "bash", "--no-verify").code == 0
+    assert setup(sandbox, "--host", workspace.url, "--shell", "bash", "--no-verify").code == 0
     assert not path.exists()
     assert "dbx-fmapi-claude()" in (sandbox.home / ".bashrc").read_text()
 

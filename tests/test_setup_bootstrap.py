@@ -60,7 +60,7 @@ def test_fresh_home_installs_links_and_runs_setup_then_upgrades_in_place(
     installed = next(venv.glob("lib/python*/site-packages/dbx_fmapi_claude/commands/setup.py"))
     installed.write_text("# stale copy\n")
     inode = (venv / "bin" / "python").lstat().st_ino
-    again = bootstrap(sandbox, "--skip-install")
+    again = bootstrap(sandbox, "--host", workspace.url, "--skip-install")
     assert again.code == 0, again
     assert "Upgrading" in again.stderr
     assert "already configured" in again.stdout
@@ -136,6 +136,7 @@ def test_macos_without_homebrew_names_its_installer(sandbox: Sandbox) -> None:
     only_our_programs(sandbox)
     fake_python(sandbox, "3.9")
     sandbox.fake_program("uname", "echo Darwin\n")
+    sandbox.remove("brew")  # no Homebrew at all (the sandbox has a refusing fake by default)
     result = bootstrap(sandbox, "--host", "https://x.example.com")
     assert result.code == 1, result
     assert "Homebrew (brew) is not installed" in result.stderr

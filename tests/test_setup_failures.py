@@ -374,7 +374,7 @@ def test_static_mode_refuses_a_git_tracked_settings_file_and_offers_the_local_on
     assert config_of(sandbox)["settings_file"] == str(local)
     # Helper mode puts no token in the file: the tracked file is fine for it, and the
     # local file loses our keys (it was ours alone, so it goes).
-    result = setup(sandbox, "--token-mode", "helper")
+    result = setup(sandbox, "--host", workspace.url, "--token-mode", "helper")
     assert result.code == 0, result
     assert "apiKeyHelper" in json.loads(tracked.read_text())
     assert not local.exists()

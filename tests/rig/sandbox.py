@@ -23,6 +23,7 @@ RIG_DIR = Path(__file__).resolve().parent
 REPO_ROOT = RIG_DIR.parent.parent
 SYSTEM_PATH = ("/usr/bin", "/bin")
 ENTRY_POINTS = ("dbx-fmapi", "dbx-fmapi-claude", "setup-fmapi-claudecode")
+BLOCKED_INSTALLERS = ("curl", "npm", "brew")
 
 CODING_AGENT_HEADER = "x-databricks-use-coding-agent-mode: true"
 DEFAULT_MODEL = "databricks-claude-sonnet-4-5"
@@ -121,6 +122,10 @@ class Sandbox:
                 (self.bin / name).symlink_to(venv_bin / name)
         self._system_path: list[str] = list(SYSTEM_PATH)
         self._removed: set[str] = set()
+        # Installers never reach the real machine from a test: a setup run that decides Claude
+        # Code or the CLI is missing gets these refusing fakes (tests replace them as needed).
+        for name in BLOCKED_INSTALLERS:
+            self.fake_program(name, f'echo "{name}: not available in tests" >&2\nexit 127\n')
         self.env: dict[str, str] = {
             "HOME": str(self.home),
             "USER": os.environ.get("USER", "tester"),

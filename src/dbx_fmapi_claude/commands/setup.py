@@ -469,7 +469,9 @@ class Setup:
                     normalize_host,
                     hint=None if prev_host else f"(e.g. {EXAMPLE})",
                 )
-            elif isinstance(prev_host, str) and prev_host:
+            elif isinstance(prev_host, str) and prev_host and self.ctx.stdin_is_tty():
+                # --yes on a terminal keeps the previous workspace; without a terminal the
+                # contract wants the workspace named (scripts must say what they configure).
                 self.a.host = normalize_host(prev_host)
             else:
                 why = (
