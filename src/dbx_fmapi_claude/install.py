@@ -54,22 +54,16 @@ def _shell(command: str, env: Mapping[str, str], err: Callable[[str], None]) -> 
     """Run `command` with bash -o pipefail, output to our stderr; True when it exited 0."""
     bash = _which("bash", env) or "/bin/bash"
     err(f"  running: {command}")
-    try:
-        proc = subprocess.run(
-            [bash, "-o", "pipefail", "-c", command],
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=2,
-            timeout=INSTALL_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return proc.returncode == 0
+    return _exec([bash, "-o", "pipefail", "-c", command], env)
 
 
 def _run(argv: list[str], env: Mapping[str, str], err: Callable[[str], None]) -> bool:
     err("  running: " + " ".join(argv))
+    return _exec(argv, env)
+
+
+def _exec(argv: list[str], env: Mapping[str, str]) -> bool:
+    """argv with its output on our stderr, bounded in time; True when it exited 0."""
     try:
         proc = subprocess.run(
             argv,

@@ -295,20 +295,17 @@ def _is_our_helper(value: Any) -> bool:
     return isinstance(value, str) and "dbx-fmapi" in value and " token" in value
 
 
-def git_tracked(path: Path, env: Mapping[str, str]) -> bool:
-    """True when git tracks `path` (checked from its own folder)."""
-    folder = path.parent
-    if not folder.is_dir():
-        return False
+def _git(args: list[str], cwd: Path, env: Mapping[str, str]) -> tuple[int, bytes] | None:
+    """(exit status, stdout) of `git args` in `cwd`; None when git is missing or hangs."""
     import shutil
 
     git = shutil.which("git", path=env.get("PATH"))
     if not git:
-        return False
+        return None
     try:
         proc = subprocess.run(
-            [git, "ls-files", "--error-unmatch", "--", path.name],
-            cwd=folder,
+            [git, *args],
+            cwd=cwd,
             env=dict(env),
             stdin=subprocess.DEVNULL,
             capture_output=True,
@@ -316,8 +313,16 @@ def git_tracked(path: Path, env: Mapping[str, str]) -> bool:
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.returncode, proc.stdout
+
+
+def git_tracked(path: Path, env: Mapping[str, str]) -> bool:
+    """True when git tracks `path` (checked from its own folder)."""
+    if not path.parent.is_dir():
         return False
-    return proc.returncode == 0
+    result = _git(["ls-files", "--error-unmatch", "--", path.name], path.parent, env)
+    return result is not None and result[0] == 0
 
 
 def git_exposed(path: Path, env: Mapping[str, str]) -> bool:
@@ -325,35 +330,11 @@ def git_exposed(path: Path, env: Mapping[str, str]) -> bool:
     folder = path.parent
     while not folder.is_dir() and folder != folder.parent:
         folder = folder.parent
-    import shutil
-
-    git = shutil.which("git", path=env.get("PATH"))
-    if not git:
+    inside = _git(["rev-parse", "--is-inside-work-tree"], folder, env)
+    if inside is None or inside[0] != 0 or inside[1].strip() != b"true":
         return False
-    try:
-        inside = subprocess.run(
-            [git, "rev-parse", "--is-inside-work-tree"],
-            cwd=folder,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=15,
-            check=False,
-        )
-        if inside.returncode != 0 or inside.stdout.strip() != b"true":
-            return False
-        ignored = subprocess.run(
-            [git, "check-ignore", "-q", "--no-index", "--", str(path)],
-            cwd=folder,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=15,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return ignored.returncode == 1
+    ignored = _git(["check-ignore", "-q", "--no-index", "--", str(path)], folder, env)
+    return ignored is not None and ignored[0] == 1
 
 
 def onboarding_bytes(raw: bytes | None) -> bytes | None:
