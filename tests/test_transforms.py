@@ -116,10 +116,11 @@ def test_settings_remove_restores_replaced_values() -> None:
     "raw, why",
     [
         (b"{not json", "invalid JSON"),
-        (b"[]", "JSON list"),
-        (b'"text"', "JSON str"),
+        (b"[]", "JSON array"),
+        (b'"text"', "JSON string"),
+        (b"null", "JSON null"),
         (b'{"env": []}', '"env" is not an object'),
-        (b'\xef\xbb\xbf{"env": {}}', "byte-order mark"),
+        (b"[" * 100_000, "nested too deeply"),
         (b"\xff\xfe", "not UTF-8"),
     ],
 )

@@ -64,14 +64,17 @@ def scrub(text: str) -> str:
     return _SECRETISH.sub("[redacted]", line)[:400]
 
 
-def login_command(host: str | None, profile: str) -> str:
+def command(*parts: str) -> str:
+    """A command line to show the user, each part shell-quoted: safe to paste."""
     import shlex
 
-    parts = ["databricks", "auth", "login"]
-    if host:
-        parts += ["--host", host]
-    parts += ["--profile", profile]
     return " ".join(shlex.quote(p) for p in parts)
+
+
+def login_command(host: str | None, profile: str) -> str:
+    return command(
+        "databricks", "auth", "login", *(["--host", host] if host else []), "--profile", profile
+    )
 
 
 def parse_expiry(text: str) -> float:
@@ -161,8 +164,10 @@ def _run(argv: list[str], env: Mapping[str, str], timeout: float) -> _Finished:
         raise CliError(
             "timeout",
             f"`databricks {' '.join(argv[:2])}` did not answer within {timeout:g}s",
-            "check your network, then: databricks auth token --profile "
-            + (argv[argv.index("--profile") + 1] if "--profile" in argv else "<profile>"),
+            "check your network, then: "
+            + command("databricks", *argv[: argv.index("--profile") + 2])
+            if "--profile" in argv
+            else "check your network",
         ) from None
     except OSError as exc:
         raise CliError(
@@ -194,8 +199,8 @@ def auth_token(
             )
         raise CliError(
             "failed",
-            f"`databricks auth token --profile {profile}` failed: {reason}",
-            f"databricks auth env --profile {profile}",
+            f"`{command('databricks', 'auth', 'token', '--profile', profile)}` failed: {reason}",
+            command("databricks", "auth", "env", "--profile", profile),
         )
     try:
         data = json.loads(proc.stdout)

@@ -29,24 +29,120 @@ def read_bytes(path: Path) -> bytes | None:
         return path.read_bytes()
     except FileNotFoundError:
         return None
-    except IsADirectoryError:
-        raise UserError(
+    except OSError as exc:
+        raise os_error(exc, path, "read") from None
+
+
+def _blocking_file(path: Path) -> Path | None:
+    """The nearest ancestor of `path` that exists but is not a folder."""
+    for parent in path.parents:
+        if os.path.lexists(parent):
+            return parent if not os.path.isdir(parent) else None
+    return None
+
+
+def os_error(exc: OSError, path: Path, verb: str) -> UserError:
+    """A failed read or write of `path` as the one-line reason and fix users get."""
+    import errno
+
+    code = exc.errno
+    if isinstance(exc, IsADirectoryError) or (code == errno.EISDIR):
+        return UserError(
             f"{path} is a directory, not a file", f"move it away: mv {q(path)} {q(path)}.dir"
-        ) from None
-    except PermissionError:
+        )
+    if code in (errno.ENOTDIR, errno.EEXIST):
+        blocker = _blocking_file(path)
+        if blocker is not None:
+            return UserError(
+                f"cannot {verb} {path}: {blocker} is a file, not a folder",
+                f"move it away: mv {q(blocker)} {q(blocker)}.bak",
+            )
+    if code == errno.ELOOP:
+        return UserError(
+            f"cannot {verb} {path}: it is a symlink loop", f"check where it points: ls -l {q(path)}"
+        )
+    if code in (errno.EACCES, errno.EPERM):
+        if verb == "read":
+            return UserError(
+                f"cannot read {path}: permission denied",
+                f"check its owner and mode: ls -l {q(path)}",
+            )
+        return UserError(
+            f"cannot write {path}: permission denied",
+            f"make it writable: chmod u+w {q(path)} {q(path.parent)}",
+        )
+    if code == errno.EROFS:
+        return UserError(
+            f"cannot {verb} {path}: the file system is read-only",
+            f"check how it is mounted: df {q(path.parent)}",
+        )
+    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return UserError(
+            f"cannot {verb} {path}: {exc.strerror or exc}",
+            f"free some space, then run the command again: df -h {q(path.parent)}",
+        )
+    return UserError(
+        f"cannot {verb} {path}: {exc.strerror or exc}", f"check the file: ls -l {q(path)}"
+    )
+
+
+def check_writable(path: Path) -> None:
+    """UserError when the file behind `path` exists and its owner may not write it: a read-only
+    file is the user's way of saying "leave this alone", even where the folder is writable."""
+    target = resolve(path)
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise os_error(exc, path, "write") from None
+    if stat.S_ISREG(st.st_mode) and not st.st_mode & stat.S_IWUSR:
         raise UserError(
-            f"cannot read {path}: permission denied", f"check its owner and mode: ls -l {q(path)}"
-        ) from None
+            f"{target} is read-only (mode {stat.S_IMODE(st.st_mode):03o}); nothing was changed",
+            f"make it writable, then run the command again: chmod u+w {q(target)}",
+        )
 
 
-def atomic_write(path: Path, data: bytes, *, secret: bool = False) -> Path:
-    """Replace the file behind `path` with `data` in one rename; returns the real path written.
+class Pending:
+    """A file's new bytes, fully written and synced to a temp file beside it: `commit` renames it
+    into place (no space needed, cannot leave half a file), `discard` drops it."""
+
+    __slots__ = ("path", "target", "tmp")
+
+    def __init__(self, path: Path, target: Path, tmp: str) -> None:
+        self.path = path
+        self.target = target
+        self.tmp = tmp
+
+    def commit(self) -> Path:
+        try:
+            os.replace(self.tmp, self.target)
+        except OSError as exc:
+            self.discard()
+            raise os_error(exc, self.path, "write") from None
+        with contextlib.suppress(OSError):
+            dir_fd = os.open(self.target.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        return self.target
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.tmp)
+
+
+def prepare(path: Path, data: bytes, *, secret: bool = False) -> Pending:
+    """Write `data` to a temp file beside the file behind `path` (symlinks followed), with the
+    mode it must end up with; nothing visible changes until `commit`.
 
     The mode of an existing file is kept (tightened to 0600 when `secret`); a new file gets
-    0644 (0600 when `secret`) minus nothing: the user can loosen it later if they want.
+    0644 (0600 when `secret`). A read-only file is refused (see check_writable).
     """
     import tempfile
 
+    check_writable(path)
     target = resolve(path)
     folder = target.parent
     try:
@@ -64,32 +160,19 @@ def atomic_write(path: Path, data: bytes, *, secret: bool = False) -> Path:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-    except IsADirectoryError:
-        raise UserError(
-            f"{path} is a directory, not a file", f"move it away: mv {q(path)} {q(path)}.dir"
-        ) from None
-    except PermissionError:
-        raise UserError(
-            f"cannot write {target}: permission denied",
-            f"make it writable: chmod u+w {q(target)} {q(folder)}",
-        ) from None
     except OSError as exc:
-        raise UserError(
-            f"cannot write {target}: {exc.strerror or exc}",
-            f"free some space or check the folder: ls -ld {q(folder)}",
-        ) from None
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    return target
+        raise os_error(exc, target if isinstance(exc, PermissionError) else path, "write") from None
+    return Pending(path, target, tmp)
+
+
+def atomic_write(path: Path, data: bytes, *, secret: bool = False) -> Path:
+    """Replace the file behind `path` with `data` in one rename; returns the real path written.
+    See `prepare` for modes."""
+    return prepare(path, data, secret=secret).commit()
 
 
 def backup(path: Path) -> Path:
@@ -106,9 +189,9 @@ def backup(path: Path) -> Path:
     try:
         shutil.copy2(target, candidate)
     except OSError as exc:
-        raise UserError(
-            f"cannot back up {target}: {exc.strerror or exc}", f"check: ls -l {q(target.parent)}"
-        ) from None
+        with contextlib.suppress(OSError):
+            os.unlink(candidate)  # never leave half a backup behind
+        raise os_error(exc, candidate, "write") from None
     return candidate
 
 

@@ -23,10 +23,6 @@ def render(shell: str, executable: str) -> str:
     return f"{BEGIN}\n{NOTE}\n{body}\n{END}"
 
 
-def _newline(text: str) -> str:
-    return "\r\n" if "\r\n" in text else "\n"
-
-
 def _spans(text: str) -> list[tuple[int, int]]:
     """(start, end) character spans of each complete block, end including its line break."""
     spans: list[tuple[int, int]] = []
@@ -56,9 +52,11 @@ def has_block(text: str) -> bool:
 
 def upsert_block(text: str, block: str) -> str:
     """Replace our block in place (the first one; further copies are removed), or append it.
-    Line endings follow the file's; every byte outside our block is kept."""
-    nl = _newline(text)
-    rendered = block.replace("\n", nl) + nl
+    Every byte outside our block is kept. The block's lines always end in LF, even in a CRLF
+    file: bash and zsh read a carriage return as part of a word, so a CRLF block would not
+    define the function."""
+    nl = "\n"
+    rendered = block + nl
     spans = _spans(text)
     if not spans:
         if not text:
@@ -82,7 +80,7 @@ def remove_block(text: str) -> str:
     spans = _spans(text)
     if not spans:
         return text
-    nl = _newline(text)
+    nl = "\n"
     out = []
     prev = 0
     for start, end in spans:

@@ -37,9 +37,10 @@ ALL_ENV_KEYS = COMMON_ENV_KEYS + HELPER_ENV_KEYS + STATIC_ENV_KEYS
 
 
 class SettingsCorrupt(UserError):
-    """The file exists but is not a JSON object we can merge into."""
+    """The file exists but is not a JSON object we can merge into. `salvage`: the keys that
+    can still be carried over (a JSON object whose `env` is broken keeps its other keys)."""
 
-    def __init__(self, path: Path, why: str) -> None:
+    def __init__(self, path: Path, why: str, salvage: dict[str, Any] | None = None) -> None:
         super().__init__(
             f"{path} is not a valid Claude settings file ({why})",
             "re-run setup; it saves the file as a timestamped backup and repairs it: "
@@ -47,6 +48,10 @@ class SettingsCorrupt(UserError):
         )
         self.path = path
         self.why = why
+        self.salvage: dict[str, Any] = salvage or {}
+
+
+_JSON_TYPES = {"list": "array", "str": "string", "int": "number", "float": "number"}
 
 
 def base_url(host: str) -> str:
@@ -55,9 +60,8 @@ def base_url(host: str) -> str:
 
 def parse(raw: bytes, path: Path) -> dict[str, Any]:
     """Settings bytes -> dict; SettingsCorrupt for anything that is not a JSON object whose
-    `env` (if present) is an object of strings."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raise SettingsCorrupt(path, "it starts with a byte-order mark")
+    `env` (if present) is an object. A leading byte-order mark is fine (Claude Code reads it)."""
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
     if not raw.strip():
         return {}
     try:
@@ -66,11 +70,16 @@ def parse(raw: bytes, path: Path) -> dict[str, Any]:
         raise SettingsCorrupt(path, "it is not UTF-8 text") from None
     except ValueError as exc:
         raise SettingsCorrupt(path, f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise SettingsCorrupt(path, "it is nested too deeply") from None
     if not isinstance(data, dict):
-        raise SettingsCorrupt(path, f"it holds a JSON {type(data).__name__}, not an object")
+        kind = "null" if data is None else "boolean" if isinstance(data, bool) else None
+        kind = kind or _JSON_TYPES.get(type(data).__name__, type(data).__name__)
+        raise SettingsCorrupt(path, f"it holds a JSON {kind}, not an object")
     env = data.get("env")
     if env is not None and not isinstance(env, dict):
-        raise SettingsCorrupt(path, '"env" is not an object')
+        salvage = {k: v for k, v in data.items() if k != "env"}
+        raise SettingsCorrupt(path, '"env" is not an object', salvage)
     return data
 
 

@@ -30,7 +30,7 @@ from typing import Any
 from .. import config, dbcli, install, rcblock, settings, tokens
 from ..context import Context
 from ..errors import ExitCode, UserError
-from ..fileio import atomic_write, backup, q, read_bytes, resolve
+from ..fileio import atomic_write, backup, check_writable, q, read_bytes, resolve
 from ..hosts import EXAMPLE, normalize_host
 from ..prompts import Choice, Prompter
 from ..workspace import (
@@ -647,9 +647,11 @@ class Setup:
             "sonnet": "Sonnet model",
             "haiku": "Haiku model",
         }
-        for key in ("model", *FAMILIES):
+        for key in ("model", *FAMILIES):  # the flags first: an error names the flag given
             if getattr(self.a, key):
                 self._exists(getattr(self.a, key), f"--{key}")
+        for key in ("model", *FAMILIES):
+            if getattr(self.a, key):
                 continue
             default = self.default_model(key)
             if p is None:
@@ -747,7 +749,7 @@ class Setup:
         try:
             old = settings.parse(raw, target) if raw is not None else {}
         except settings.SettingsCorrupt as exc:
-            corrupt, old = exc, {}
+            corrupt, old = exc, dict(exc.salvage)
         token = None
         if a.token_mode == STATIC:
             token = self.token.access_token if self.token is not None else TOKEN_PLACEHOLDER
@@ -922,6 +924,7 @@ class Setup:
                     f"{ch.path} is a directory, not a file",
                     f"move it away: mv {q(ch.path)} {q(str(ch.path) + '.dir')}",
                 )
+            check_writable(ch.path)
 
     # --- 6. verify --------------------------------------------------------------------------
 
