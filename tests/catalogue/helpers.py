@@ -1,0 +1,344 @@
+"""Shared by the catalogue's tests: a home full of the user's own files, running the product,
+asserting a refusal (message, fix, exit code) and that nothing of the user's changed."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import re
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.rig.sandbox import Result, Sandbox
+
+BAD_INPUT = "Bad input"
+FAULTS = "Faults"
+CONCURRENCY = "Concurrency"
+SECRETS = "Secrets"
+CATEGORIES = (BAD_INPUT, FAULTS, CONCURRENCY, SECRETS)
+
+
+def case(category: str, group: str) -> pytest.MarkDecorator:
+    """Count the test's cases in `category` / `group` of docs/catalogue.md."""
+    assert category in CATEGORIES, category
+    return pytest.mark.catalogue(category, group)
+
+
+# Churn that is not a file of the user's: the CLI's token cache, our lock files, our record of
+# token expiries. Everything else under HOME is compared byte for byte.
+VOLATILE = (".databricks/*", ".config/dbx-fmapi-claude/locks/*", "*/token-state.json")
+OUR_STATE = (*VOLATILE, ".config/dbx-fmapi-claude/*")
+
+OUR_ENV_KEYS = frozenset(
+    {
+        "ANTHROPIC_MODEL",
+        "ANTHROPIC_BASE_URL",
+        "ANTHROPIC_DEFAULT_OPUS_MODEL",
+        "ANTHROPIC_DEFAULT_SONNET_MODEL",
+        "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+        "ANTHROPIC_CUSTOM_HEADERS",
+        "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS",
+        "CLAUDE_CODE_API_KEY_HELPER_TTL_MS",
+        "ANTHROPIC_AUTH_TOKEN",
+    }
+)
+BEGIN = "# >>> dbx-fmapi-claude >>>"
+END = "# <<< dbx-fmapi-claude <<<"
+
+# The user's own files: odd formatting, non-ASCII, no final newline, keys of every kind.
+USER_SETTINGS = (
+    b'{\n    "permissions": {"allow": ["Bash(ls:*)"], "deny": []},\n'
+    b'    "env": {"FOO": "bar", "GR\xc3\x9cSSE": "1"},\n'
+    b'    "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "echo done"}]}]},\n'
+    b'    "theme": "dark"\n}'
+)
+USER_BASHRC = b"# my bashrc \xe2\x9c\x93\nexport PATH=$HOME/bin:$PATH\nalias ll='ls -l'\n"
+USER_ZSHRC = b"setopt autocd\nbindkey -e"
+USER_CLAUDE_JSON = (
+    b'{\n  "numStartups": 12,\n  "theme": "dark",\n  "hasCompletedOnboarding": true,\n'
+    b'  "projects": {"/home/u/repo": {"allowedTools": []}}\n}\n'
+)
+
+
+def seed_user_files(sandbox: Sandbox) -> dict[str, bytes]:
+    """The user's settings, rc files and Claude state; returns the snapshot of HOME."""
+    (sandbox.home / ".claude").mkdir(exist_ok=True)
+    (sandbox.home / ".claude" / "settings.json").write_bytes(USER_SETTINGS)
+    (sandbox.home / ".bashrc").write_bytes(USER_BASHRC)
+    (sandbox.home / ".zshrc").write_bytes(USER_ZSHRC)
+    (sandbox.home / ".claude.json").write_bytes(USER_CLAUDE_JSON)
+    return sandbox.snapshot()
+
+
+_LOGIN_FILES = (".databrickscfg", ".databricks/token-cache.json")
+
+
+def signed_in(sandbox: Sandbox, workspace: Any, profile: str = "DEFAULT") -> None:
+    """Like sandbox.login, but the OAuth flow runs once per workspace and profile: later fresh
+    sandboxes get a copy of the CLI's profile and token cache (its tokens live an hour)."""
+    logins: dict[str, dict[str, bytes]] = workspace.__dict__.setdefault("_catalogue_logins", {})
+    fresh = not (sandbox.home / ".databrickscfg").exists()
+    if fresh and profile in logins:
+        for rel, data in logins[profile].items():
+            path = sandbox.home / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            path.chmod(0o600)
+        return
+    sandbox.login(workspace, profile=profile)
+    if fresh:
+        logins[profile] = {rel: (sandbox.home / rel).read_bytes() for rel in _LOGIN_FILES}
+
+
+def setup(sandbox: Sandbox, *args: str, **kw: Any) -> Result:
+    """`setup-fmapi-claudecode --skip-install ARGS` (non-interactive: stdin is not a TTY)."""
+    kw.setdefault("timeout", 60)
+    return sandbox.run(["setup-fmapi-claudecode", "--skip-install", *args], **kw)
+
+
+def no_traceback(result: Result) -> None:
+    assert "Traceback" not in result.output, result
+
+
+def assert_refused(
+    result: Result, code: int, says: str, fix: str | None = None, *, prog: str | None = None
+) -> None:
+    """Exit `code`, one `error:` line containing `says`, a `fix:` line, no traceback."""
+    assert result.code == code, result
+    no_traceback(result)
+    lines = result.stderr.strip().splitlines()
+    errors = [line for line in lines if ": error: " in line]
+    assert len(errors) == 1, result
+    if prog is not None:
+        assert errors[0].startswith(f"{prog}: error: "), result
+    assert says in result.stderr, result
+    fixes = [line.strip() for line in lines if line.strip().startswith("fix: ")]
+    assert fixes, result
+    if fix is not None:
+        assert fix in result.stderr, result
+    assert result.stdout.count(": error: ") == 0, result
+
+
+def _differences(before: Mapping[str, bytes], after: Mapping[str, bytes]) -> list[str]:
+    out = []
+    for rel in sorted(set(before) | set(after)):
+        if rel not in after:
+            out.append(f"removed {rel}")
+        elif rel not in before:
+            out.append(f"added {rel}")
+        elif before[rel] != after[rel]:
+            out.append(f"changed {rel}")
+    return out
+
+
+def assert_unchanged(
+    sandbox: Sandbox, before: Mapping[str, bytes], exclude: tuple[str, ...] = VOLATILE
+) -> None:
+    """Every file under HOME (but `exclude`) byte-identical to `before` (taken without them)."""
+    from fnmatch import fnmatch
+
+    keep = {k: v for k, v in before.items() if not any(fnmatch(k, p) for p in exclude)}
+    after = sandbox.snapshot(exclude=exclude)
+    diff = _differences(keep, after)
+    assert not diff, diff
+
+
+def settings_without_ours(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A settings object minus what setup adds (our env keys, our apiKeyHelper, an env object
+    left empty)."""
+    out = dict(data)
+    env = {k: v for k, v in (data.get("env") or {}).items() if k not in OUR_ENV_KEYS}
+    if env:
+        out["env"] = env
+    else:
+        out.pop("env", None)
+    helper = out.get("apiKeyHelper")
+    if isinstance(helper, str) and "dbx-fmapi" in helper:
+        out.pop("apiKeyHelper")
+    return out
+
+
+def rc_without_block(text: str) -> str:
+    """An rc text minus our block and the blank line (or line break) put before it."""
+    pattern = re.compile(
+        r"(\r?\n)?" + re.escape(BEGIN) + r"\r?\n.*?" + re.escape(END) + r"\r?\n?", re.S
+    )
+    m = pattern.search(text)
+    if m is None:
+        return text
+    return text[: m.start()] + text[m.end() :]
+
+
+def json_file(path: Path) -> Any:
+    return json.loads(path.read_bytes())
+
+
+def pwned(root: Path) -> list[str]:
+    """Files an injection attempt would have created (named pwned*), anywhere under root."""
+    found = []
+    for dirpath, _dirs, files in os.walk(root):
+        found += [os.path.join(dirpath, f) for f in files if f.startswith("pwned")]
+    return found
+
+
+# --- permissions: root ignores mode bits, so as root a command runs in a user namespace ---------
+
+
+@functools.lru_cache(maxsize=1)
+def _userns_works() -> bool:
+    try:
+        proc = subprocess.run(
+            ["unshare", "-U", "--", "/bin/sh", "-c", "exit 0"],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0
+
+
+def unprivileged(argv: list[str]) -> list[str]:
+    """argv that obeys file modes: as is for a normal user; as root, inside a user namespace
+    without a uid mapping (root's files then get their owner bits checked like anyone's)."""
+    if os.geteuid() != 0:
+        return argv
+    return ["unshare", "-U", "--", *argv]
+
+
+needs_modes = pytest.mark.skipif(
+    os.geteuid() == 0 and not _userns_works(),
+    reason="running as root without user namespaces: file modes cannot be enforced",
+)
+
+
+@functools.lru_cache(maxsize=1)
+def tmpfs_in_userns() -> bool:
+    """A tiny tmpfs can be mounted in a user+mount namespace (for a real "disk full")."""
+    try:
+        proc = subprocess.run(
+            [
+                "unshare",
+                "-Urm",
+                "--",
+                "/bin/sh",
+                "-c",
+                "mount -t tmpfs -o size=4k tmpfs /mnt && exit 0",
+            ],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0
+
+
+# --- an IPv6 loopback address in front of the (IPv4) fake workspace -----------------------------
+
+
+@contextlib.contextmanager
+def ipv6_relay(port: int) -> Iterator[int]:
+    """Listen on [::1]:P and pass every connection to 127.0.0.1:port; yields P."""
+    server = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("::1", 0))
+    server.listen(64)
+    server.settimeout(0.1)
+    stop = threading.Event()
+
+    def pipe(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                client, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            client.settimeout(None)
+            upstream = socket.create_connection(("127.0.0.1", port))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=pipe, args=(a, b), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield int(server.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        server.close()
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def assert_only_ours_changed(
+    sandbox: Sandbox,
+    before: Mapping[str, bytes],
+    *,
+    allow_new: tuple[str, ...] = (),
+) -> dict[str, bytes]:
+    """After a successful setup: every file of the user's is byte-identical, or differs only by
+    what setup adds (our settings keys, our rc block, the onboarding flag); new files only ours
+    (our state, the CLI's login, settings/rc files we create, backups, `allow_new`)."""
+    from fnmatch import fnmatch
+
+    after = sandbox.snapshot()
+    ignored = (*OUR_STATE, ".databrickscfg", ".databrickscfg.bak")
+    for rel, old in before.items():
+        if any(fnmatch(rel, p) for p in ignored):
+            continue
+        assert rel in after, f"{rel} was removed"
+        new = after[rel]
+        if new == old:
+            continue
+        name = rel.rsplit("/", 1)[-1]
+        if name in ("settings.json", "settings.local.json"):
+            assert settings_without_ours(json.loads(new)) == json.loads(old), rel
+        elif name == ".claude.json":
+            data = json.loads(new)
+            assert data.pop("hasCompletedOnboarding") is True, rel
+            assert data == json.loads(old), rel
+        elif name in (".bashrc", ".zshrc", "dbx-fmapi-claude.fish"):
+            text = new.decode("utf-8", "surrogateescape")
+            assert text.count(BEGIN) == 1, rel
+            assert rc_without_block(text).encode("utf-8", "surrogateescape") == old, rel
+        else:
+            raise AssertionError(f"{rel} changed")
+    allowed = (
+        *ignored,
+        "*.bak-*",
+        "*/settings.json",
+        "*/settings.local.json",
+        ".claude.json",
+        ".bashrc",
+        ".zshrc",
+        ".config/fish/functions/dbx-fmapi-claude.fish",
+        *allow_new,
+    )
+    added = [r for r in after if r not in before and not any(fnmatch(r, p) for p in allowed)]
+    assert not added, added
+    return after
