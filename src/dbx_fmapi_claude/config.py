@@ -103,13 +103,14 @@ def _original_path(paths: Paths, target: Path) -> Path:
     return paths.config_dir / "originals" / f"{digest}.json"
 
 
-def save_original(paths: Paths, target: Path, raw: bytes | None) -> None:
-    """Remember `target`'s bytes before our first change (None: it did not exist). Kept once."""
+def save_original(paths: Paths, target: Path, raw: bytes | None) -> Path | None:
+    """Remember `target`'s bytes before our first change (None: it did not exist). Kept once:
+    returns the record's path when this call wrote it."""
     import base64
 
     dest = _original_path(paths, target)
     if dest.exists():
-        return
+        return None
     record: dict[str, Any] = {
         "path": str(target),
         "data": None if raw is None else base64.b64encode(raw).decode(),
@@ -121,6 +122,7 @@ def save_original(paths: Paths, target: Path, raw: bytes | None) -> None:
         with contextlib.suppress(OSError):  # static mode tightens the mode to 0600
             record["mode"] = os.stat(target).st_mode & 0o7777
     atomic_write(dest, (json.dumps(record) + "\n").encode(), secret=True)
+    return dest
 
 
 def load_original(paths: Paths, target: Path) -> tuple[bool, bytes | None]:

@@ -47,6 +47,16 @@ def ssl_context(env: Mapping[str, str]) -> ssl.SSLContext:
     return ctx
 
 
+def http_timeout(env: Mapping[str, str], default: float) -> float:
+    """Seconds to wait for one workspace request: DBX_FMAPI_HTTP_TIMEOUT when set, else
+    `default`. Every wait is bounded; the variable lets a slow network (or a test) choose."""
+    try:
+        value = float(env.get("DBX_FMAPI_HTTP_TIMEOUT", ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
 def _message(body: Any, fallback: str) -> str:
     if isinstance(body, dict):
         for key in ("message", "error_description", "error"):
@@ -80,8 +90,9 @@ class Workspace:
         for k, v in (headers or {}).items():
             req.add_header(k, v)
         ctx = ssl_context(self.env) if url.startswith("https:") else None
+        timeout = http_timeout(self.env, self.timeout)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout, context=ctx) as resp:  # noqa: S310
+            with urllib.request.urlopen(req, timeout=timeout, context=ctx) as resp:  # noqa: S310
                 raw = resp.read()
                 return resp.status, json.loads(raw) if raw else None
         except urllib.error.HTTPError as exc:
@@ -102,11 +113,13 @@ class Workspace:
                     "tls", f"TLS failure talking to {self.host}: {reason}"
                 ) from None
             if isinstance(reason, TimeoutError):
-                raise WorkspaceError("timeout", f"{self.host} did not answer in time") from None
+                raise WorkspaceError(
+                    "timeout", f"{self.host} did not answer within {timeout:g}s"
+                ) from None
             raise WorkspaceError("unreachable", f"cannot reach {self.host}: {reason}") from None
         except TimeoutError:
             raise WorkspaceError(
-                "timeout", f"{self.host} did not answer within {self.timeout:g}s"
+                "timeout", f"{self.host} did not answer within {timeout:g}s"
             ) from None
         except ssl.SSLError as exc:
             raise WorkspaceError("tls", f"TLS failure talking to {self.host}: {exc}") from None

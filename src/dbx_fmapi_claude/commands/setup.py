@@ -22,7 +22,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from typing import Any
 from .. import config, dbcli, install, rcblock, settings, tokens
 from ..context import Context
 from ..errors import ExitCode, UserError
-from ..fileio import atomic_write, backup, check_writable, q, read_bytes, resolve
+from ..fileio import Pending, atomic_write, backup, check_writable, prepare, q, read_bytes, resolve
 from ..hosts import EXAMPLE, normalize_host
 from ..prompts import Choice, Prompter
 from ..workspace import (
@@ -274,6 +274,9 @@ class Change:
     secret: bool = False
     keep_original: bool = True  # remember the bytes before our first change (for uninstall)
     backup_first: bool = False  # unreadable: timestamped backup before replacing
+    # The same edit applied to what the file holds by the time we write (Claude Code, an editor
+    # or a token refresh may have changed it since the plan): new bytes, or UserError.
+    redo: Callable[[bytes | None], bytes | None] | None = None
 
     @property
     def changed(self) -> bool:
@@ -763,11 +766,18 @@ class Setup:
             ttl_seconds=a.ttl_seconds,
             token=token,
         )
-        new = settings.merge(old, env=env, helper=helper_cmd if a.token_mode == HELPER else None)
+        helper_arg = helper_cmd if a.token_mode == HELPER else None
+        new = settings.merge(old, env=env, helper=helper_arg)
         if raw is not None and corrupt is None and new == old:
             new_bytes: bytes = raw
         else:
             new_bytes = settings.dumps(new)
+
+        def redo_settings(now: bytes | None) -> bytes | None:
+            data = settings.parse(now, target) if now is not None else {}
+            merged = settings.merge(data, env=env, helper=helper_arg)
+            return now if now is not None and merged == data else settings.dumps(merged)
+
         holds_token = isinstance((old.get("env") or {}).get(settings.ENV_TOKEN), str)
         plan.add(
             Change(
@@ -778,6 +788,7 @@ class Setup:
                 secret=a.token_mode == STATIC,
                 keep_original=corrupt is None and not holds_token,
                 backup_first=corrupt is not None,
+                redo=redo_settings,
             )
         )
         if corrupt is not None:
@@ -807,7 +818,15 @@ class Setup:
         cj_new = onboarding_bytes(cj_raw)
         onboarding_added = bool(prev.get("onboarding_added"))
         if cj_new is not None:
-            plan.add(Change(claude_json, cj_raw, cj_new, "onboarding flag"))
+            plan.add(
+                Change(
+                    claude_json,
+                    cj_raw,
+                    cj_new,
+                    "onboarding flag",
+                    redo=lambda now: onboarding_bytes(now) or now,
+                )
+            )
             onboarding_added = True
         elif cj_raw is not None:
             try:
@@ -821,18 +840,30 @@ class Setup:
         # Shell wrapper block.
         rc = rc_file(a.shell, home, self.env)
         if rc is not None:
+            rc_path, block = rc, rcblock.render(a.shell, executable)
+
+            def with_block(now: bytes | None) -> bytes:
+                text = (now or b"").decode("utf-8", "surrogateescape")
+                try:
+                    new_text = rcblock.upsert_block(text, block)
+                except rcblock.HalfBlock as exc:
+                    raise UserError(
+                        f"{rc_path} has {exc}: cannot tell where the dbx-fmapi-claude block ends",
+                        f"remove the stray marker line, then re-run setup: grep -n "
+                        f"'dbx-fmapi-claude <<<\\|dbx-fmapi-claude >>>' {q(rc_path)}",
+                    ) from None
+                return new_text.encode("utf-8", "surrogateescape")
+
             rc_raw = read_bytes(rc)
-            text = (rc_raw or b"").decode("utf-8", "surrogateescape")
-            try:
-                new_text = rcblock.upsert_block(text, rcblock.render(a.shell, executable))
-            except rcblock.HalfBlock as exc:
-                raise UserError(
-                    f"{rc} has {exc}: cannot tell where the dbx-fmapi-claude block ends",
-                    f"remove the stray marker line, then re-run setup: grep -n "
-                    f"'dbx-fmapi-claude <<<\\|dbx-fmapi-claude >>>' {q(rc)}",
-                ) from None
-            rc_new = new_text.encode("utf-8", "surrogateescape")
-            plan.add(Change(rc, rc_raw, rc_new, "shell function dbx-fmapi-claude"))
+            plan.add(
+                Change(
+                    rc,
+                    rc_raw,
+                    with_block(rc_raw),
+                    "shell function dbx-fmapi-claude",
+                    redo=with_block,
+                )
+            )
         prev_rc = prev.get("rc_file")
         if isinstance(prev_rc, str) and prev_rc and prev_rc != (str(rc) if rc else None):
             self._plan_old_rc(plan, Path(prev_rc))
@@ -864,7 +895,13 @@ class Setup:
         cfg_new = (json.dumps(plan.record, indent=2, sort_keys=True) + "\n").encode()
         plan.add(
             Change(
-                self.paths.config_file, cfg_raw, cfg_new, "setup record", True, keep_original=False
+                self.paths.config_file,
+                cfg_raw,
+                cfg_new,
+                "setup record",
+                True,
+                keep_original=False,
+                redo=lambda now: cfg_new,
             )
         )
         return plan
@@ -990,25 +1027,70 @@ class Setup:
                 self.ctx.stdout.write(line if line.endswith("\n") else line + "\n")
         self.out("Dry run: nothing was written.")
 
+    @staticmethod
+    def _refresh(ch: Change) -> None:
+        """Re-read the file; when it changed since the plan, redo our edit on what it holds now
+        (so nothing written in the meantime is lost)."""
+        now = read_bytes(ch.path)
+        if now == ch.old:
+            return
+        if ch.redo is None:
+            raise UserError(
+                f"{ch.path} changed while setup ran; nothing was changed",
+                f"run setup again: {PROG}",
+            )
+        ch.old, ch.new = now, ch.redo(now)
+
     def apply(self, plan: Plan) -> None:
+        """Write every change, all or nothing: each new file is first written in full beside its
+        target (a full disk fails here, before anything changed), then renamed into place. A
+        file changed since the plan gets our edit redone on its current bytes first."""
         self.preflight(plan)
+        for ch in plan.changes:
+            self._refresh(ch)
+        changes = plan.changes = [ch for ch in plan.changes if ch.changed]
+        ours: list[Path] = []  # backups and originals this run made: gone again on failure
+        pending: list[tuple[Change, Pending | None]] = []
         done: list[Change] = []
         try:
-            for ch in plan.changes:
+            for ch in changes:
                 if ch.backup_first and ch.old is not None:
                     saved = backup(ch.path)
+                    ours.append(saved)
                     self.out(f"  saved the unreadable {ch.path} as {saved}")
                 elif ch.keep_original:
-                    config.save_original(self.paths, ch.path, ch.old)
-            for ch in plan.changes:
-                self._write(ch.path, ch.new, ch.secret)
+                    record = config.save_original(self.paths, ch.path, ch.old)
+                    if record is not None:
+                        ours.append(record)
+            for ch in changes:
+                pending.append(
+                    (ch, None if ch.new is None else prepare(ch.path, ch.new, secret=ch.secret))
+                )
+            for i, (ch, ready) in enumerate(pending):
+                if read_bytes(ch.path) != ch.old:  # changed in the last moment: redo, once
+                    self._refresh(ch)
+                    if ready is not None:
+                        ready.discard()
+                    ready = None if ch.new is None else prepare(ch.path, ch.new, secret=ch.secret)
+                    pending[i] = (ch, ready)
+                if ready is None:
+                    self._write(ch.path, None, ch.secret)
+                else:
+                    ready.commit()
                 done.append(ch)
         except BaseException:
+            for _, ready in pending:
+                if ready is not None:
+                    ready.discard()
             for ch in reversed(done):
                 with contextlib.suppress(Exception):
                     self._write(ch.path, ch.old, ch.secret)
+            if not done:
+                for path in ours:
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
             raise
-        for ch in plan.changes:
+        for ch in changes:
             if ch.what.startswith("previous Claude settings"):
                 config.drop_original(self.paths, ch.path)
 
