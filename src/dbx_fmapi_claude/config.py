@@ -45,14 +45,16 @@ DEFAULT_MARGIN_SECONDS = 5 * 60
 
 def load(paths: Paths) -> dict[str, Any] | None:
     """The saved configuration, None when setup never ran; UserError when it is unreadable."""
+    path = paths.config_path
     try:
-        raw = paths.config_file.read_bytes()
+        with open(path, "rb") as fh:
+            raw = fh.read()
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise UserError(
-            f"cannot read {paths.config_file}: {exc.strerror or exc}",
-            f"ls -l {q(paths.config_file)}",
+            f"cannot read {path}: {exc.strerror or exc}",
+            f"ls -l {q(path)}",
         ) from None
     try:
         data = json.loads(raw)
@@ -60,7 +62,7 @@ def load(paths: Paths) -> dict[str, Any] | None:
         data = None
     if not isinstance(data, dict):
         raise UserError(
-            f"{paths.config_file} is not valid JSON",
+            f"{path} is not valid JSON",
             "re-run setup to rewrite it: setup-fmapi-claudecode",
         )
     return data

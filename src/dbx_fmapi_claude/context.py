@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from .paths import Paths
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
     from typing import IO
 
 
@@ -24,15 +24,21 @@ class Context:
         stdin: IO[str],
         stdout: IO[str],
         stderr: IO[str],
-        cwd: Path,
+        cwd: str | os.PathLike[str],
         paths: Paths,
     ) -> None:
         self.env = env
         self.stdin = stdin
         self.stdout = stdout
         self.stderr = stderr
-        self.cwd = cwd
+        self._cwd = os.fspath(cwd)
         self.paths = paths
+
+    @property
+    def cwd(self) -> Path:
+        from pathlib import Path  # not at import: the token helper never needs it
+
+        return Path(self._cwd)
 
     @classmethod
     def from_process(cls) -> Context:
@@ -42,7 +48,7 @@ class Context:
             stdin=sys.stdin,
             stdout=sys.stdout,
             stderr=sys.stderr,
-            cwd=Path.cwd(),
+            cwd=os.getcwd(),
             paths=Paths.from_env(env),
         )
 

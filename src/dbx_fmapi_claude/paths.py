@@ -1,16 +1,25 @@
 """Every path the tool reads or writes, in one place, with environment overrides for tests.
 
-Stdlib only: the wrapper and the token helper import this.
+Stdlib only, and pathlib only on demand: the wrapper and the token helper import this, and
+importing pathlib (urllib.parse, ipaddress, fnmatch…) costs them ~5–10 ms a launch. The `*_path`
+members are plain strings for those hot paths; everything else uses the `Path` properties.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
+
+
+def _p(text: str) -> Path:
+    from pathlib import Path
+
+    return Path(text)
+
 
 APP = "dbx-fmapi-claude"
 
@@ -18,11 +27,19 @@ APP = "dbx-fmapi-claude"
 class Paths:
     """Plain class on purpose: dataclasses would cost the hot path its import time."""
 
-    __slots__ = ("home", "config_dir")
+    __slots__ = ("home_path", "config_dir_path")
 
-    def __init__(self, home: Path, config_dir: Path) -> None:
-        self.home = home
-        self.config_dir = config_dir
+    def __init__(self, home: str | os.PathLike[str], config_dir: str | os.PathLike[str]) -> None:
+        self.home_path = os.fspath(home)
+        self.config_dir_path = os.fspath(config_dir)
+
+    @property
+    def home(self) -> Path:
+        return _p(self.home_path)
+
+    @property
+    def config_dir(self) -> Path:
+        return _p(self.config_dir_path)
 
     def __repr__(self) -> str:
         return f"Paths(home={self.home!r}, config_dir={self.config_dir!r})"
@@ -37,34 +54,45 @@ class Paths:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Paths:
-        home = Path(env.get("HOME") or os.path.expanduser("~"))
+        home = env.get("HOME") or os.path.expanduser("~")
         override = env.get("DBX_FMAPI_CLAUDE_CONFIG_DIR")
         if override:
-            config_dir = Path(override)
+            config_dir = override
         else:
             xdg = env.get("XDG_CONFIG_HOME")
-            base = Path(xdg) if xdg and os.path.isabs(xdg) else home / ".config"
-            config_dir = base / APP
+            base = xdg if xdg and os.path.isabs(xdg) else os.path.join(home, ".config")
+            config_dir = os.path.join(base, APP)
         return cls(home=home, config_dir=config_dir)
 
     # Ours.
     @property
-    def config_file(self) -> Path:
+    def config_path(self) -> str:
         """Setup's answers and what it changed (no secrets)."""
-        return self.config_dir / "config.json"
+        return os.path.join(self.config_dir_path, "config.json")
+
+    @property
+    def config_file(self) -> Path:
+        return _p(self.config_path)
+
+    @property
+    def token_state_path(self) -> str:
+        """Expiry times and fingerprints of the tokens we handed out (no tokens)."""
+        return os.path.join(self.config_dir_path, "token-state.json")
 
     @property
     def token_state_file(self) -> Path:
-        """Expiry times and fingerprints of the tokens we handed out (no tokens)."""
-        return self.config_dir / "token-state.json"
+        return _p(self.token_state_path)
 
     @property
     def lock_dir(self) -> Path:
         return self.config_dir / "locks"
 
-    def lock_file(self, profile: str) -> Path:
+    def lock_path(self, profile: str) -> str:
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in profile) or "_"
-        return self.lock_dir / f"{safe}.lock"
+        return os.path.join(self.config_dir_path, "locks", f"{safe}.lock")
+
+    def lock_file(self, profile: str) -> Path:
+        return _p(self.lock_path(profile))
 
     # Claude Code's.
     @property
@@ -87,7 +115,7 @@ class Paths:
         elif location == "cwd":
             folder = cwd
         else:
-            folder = Path(os.path.expanduser(location))
+            folder = _p(os.path.expanduser(location))
             if not folder.is_absolute():
                 folder = cwd / folder
         return folder / ".claude" / "settings.json"

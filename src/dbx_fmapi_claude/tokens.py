@@ -9,6 +9,7 @@ import contextlib
 import errno
 import fcntl
 import json
+import os
 import sys
 import time
 
@@ -86,7 +87,8 @@ def jwt_expiry(token: str) -> float | None:
 
 def read_state(paths: Paths) -> dict[str, Any]:
     try:
-        data = json.loads(paths.token_state_file.read_bytes())
+        with open(paths.token_state_path, "rb") as fh:
+            data = json.loads(fh.read())
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -123,14 +125,15 @@ def _record(paths: Paths, profile: str, token: dbcli.Token) -> None:
 @contextlib.contextmanager
 def profile_lock(paths: Paths, profile: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """Serialise token work for one profile across processes (flock on a file of ours)."""
-    lock_path = paths.lock_file(profile)
+    lock_path = paths.lock_path(profile)
+    folder = os.path.dirname(lock_path)
     try:
-        lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
         fh: IO[bytes] = open(lock_path, "ab")  # noqa: SIM115 - held for the with-block
     except OSError as exc:
         raise UserError(
             f"cannot create lock file {lock_path}: {exc.strerror or exc}",
-            f"check permissions: ls -ld {lock_path.parent}",
+            f"check permissions: ls -ld {folder}",
         ) from None
     try:
         deadline = time.monotonic() + timeout

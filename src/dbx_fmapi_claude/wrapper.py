@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
 
 from . import config, settings, tokens
 from .errors import ExitCode, UserError
@@ -23,14 +22,18 @@ CLAUDE_INSTALL = "curl -fsSL https://claude.ai/install.sh | bash"
 PROG = "dbx-fmapi-claude"
 
 
-def find_claude(env: Mapping[str, str], home: Path) -> str | None:
+def find_claude(env: Mapping[str, str], home: str | os.PathLike[str]) -> str | None:
     """`claude` on PATH, else where its installers put it."""
     found = which("claude", env)
     if found:
         return found
-    for path in (home / ".local" / "bin" / "claude", home / ".claude" / "local" / "claude"):
-        if path.is_file() and os.access(path, os.X_OK):
-            return str(path)
+    home = os.fspath(home)
+    for path in (
+        os.path.join(home, ".local", "bin", "claude"),
+        os.path.join(home, ".claude", "local", "claude"),
+    ):
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
     return None
 
 
@@ -60,6 +63,8 @@ def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
     """Static mode: refresh ANTHROPIC_AUTH_TOKEN in the settings file when it is about to expire,
     under the profile lock, atomically, keeping every other key and the file 0600."""
     profile = str(cfg["profile"])
+    from pathlib import Path  # static mode only
+
     path = Path(str(cfg["settings_file"]))
     need = tokens.needed_lifetime(env, cfg)
 
@@ -89,6 +94,7 @@ def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
             err=sys.stderr,
             locked=True,
         )
+        data, tok = current()  # again: setup or an editor may have changed it meanwhile
         if new.access_token != tok:
             settings.store(path, settings.set_token(data, new.access_token), secret=True)
 
@@ -96,7 +102,7 @@ def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
 def run(argv: list[str], env: Mapping[str, str]) -> int:
     paths = Paths.from_env(env)
     cfg = config.require(paths)
-    claude = find_claude(env, paths.home)
+    claude = find_claude(env, paths.home_path)
     if claude is None:
         raise UserError("Claude Code (`claude`) is not installed", CLAUDE_INSTALL)
     if cfg.get("token_mode") == "static":
