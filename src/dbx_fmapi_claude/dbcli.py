@@ -106,7 +106,6 @@ def _spawn(argv: list[str], env: Mapping[str, str], timeout: float) -> _Finished
     Raises TimeoutError or OSError.
     """
     import select
-    import signal
 
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
@@ -131,7 +130,7 @@ def _spawn(argv: list[str], env: Mapping[str, str], timeout: float) -> _Finished
         while open_fds:
             left = deadline - time.monotonic()
             if left <= 0:
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, 9)  # SIGKILL; the signal module costs an import here
                 os.waitpid(pid, 0)
                 raise TimeoutError
             ready, _, _ = select.select(open_fds, [], [], left)

@@ -109,10 +109,10 @@ def known_expiry(paths: Paths, profile: str, token: str | None = None) -> float 
 
 def _record(paths: Paths, profile: str, token: dbcli.Token) -> None:
     state = read_state(paths)
-    entry = {"expiry": token.expiry, "fp": fingerprint(token.access_token)}
-    if state.get(profile) == entry:
-        return
-    state[profile] = entry
+    old = state.get(profile)
+    if isinstance(old, dict) and old.get("expiry") == token.expiry and old.get("fp"):
+        return  # the same token (expiry to the nanosecond): no need to hash it again
+    state[profile] = {"expiry": token.expiry, "fp": fingerprint(token.access_token)}
     with contextlib.suppress(UserError):  # a cache we cannot write only costs speed
         atomic_write(
             paths.token_state_file, (json.dumps(state, sort_keys=True) + "\n").encode(), secret=True
