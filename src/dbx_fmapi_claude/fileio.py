@@ -133,6 +133,29 @@ class Pending:
             os.unlink(self.tmp)
 
 
+def _sweep(folder: Path, name: str) -> None:
+    """Remove the temp files (`.<name>.<pid>.<random>.tmp`) that a writer of `name` left behind
+    when it was killed before its rename: only those whose process is gone."""
+    start = f".{name}."
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return
+    for entry in entries:
+        if not (entry.startswith(start) and entry.endswith(".tmp")):
+            continue
+        pid = entry[len(start) :].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                os.unlink(folder / entry)
+        except OSError:
+            continue  # alive (another user's process): not ours to touch
+
+
 def prepare(path: Path, data: bytes, *, secret: bool = False) -> Pending:
     """Write `data` to a temp file beside the file behind `path` (symlinks followed), with the
     mode it must end up with; nothing visible changes until `commit`.
@@ -147,13 +170,15 @@ def prepare(path: Path, data: bytes, *, secret: bool = False) -> Pending:
     folder = target.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        _sweep(folder, target.name)
         try:
             mode = stat.S_IMODE(os.stat(target).st_mode)
         except FileNotFoundError:
             mode = 0o600 if secret else 0o644
         if secret:
             mode &= 0o600
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        prefix = f".{target.name}.{os.getpid()}."
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
         try:
             with os.fdopen(fd, "wb") as fh:
                 os.fchmod(fh.fileno(), mode)

@@ -794,15 +794,25 @@ class Setup:
         if corrupt is not None:
             plan.notes.append(f"{target} is not valid ({corrupt.why}): it is backed up first")
         if raw is None or first_time:
+            # What setup replaces is judged against the file as it was before our first change:
+            # the saved original, when a run that was killed halfway already changed the file.
+            base, base_raw = old, raw
+            known, original = config.load_original(self.paths, target)
+            if known:
+                base_raw = original
+                try:
+                    base = settings.parse(original, target) if original is not None else {}
+                except settings.SettingsCorrupt as exc:
+                    base = dict(exc.salvage)
             replaced: dict[str, Any] = {}
-            old_env = old.get("env") or {}
+            old_env = base.get("env") or {}
             for key in settings.ALL_ENV_KEYS:
                 if key != settings.ENV_TOKEN and key in old_env:
                     replaced[key] = {"value": old_env[key]}
-            if settings.HELPER_KEY in old and not _is_our_helper(old[settings.HELPER_KEY]):
-                replaced[settings.HELPER_KEY] = {"value": old[settings.HELPER_KEY]}
-            env_existed = "env" in old
-            created = raw is None
+            if settings.HELPER_KEY in base and not _is_our_helper(base[settings.HELPER_KEY]):
+                replaced[settings.HELPER_KEY] = {"value": base[settings.HELPER_KEY]}
+            env_existed = "env" in base
+            created = base_raw is None
         else:
             replaced = dict(prev.get("replaced") or {})
             env_existed = bool(prev.get("env_existed"))
@@ -817,6 +827,9 @@ class Setup:
         cj_raw = read_bytes(claude_json)
         cj_new = onboarding_bytes(cj_raw)
         onboarding_added = bool(prev.get("onboarding_added"))
+        if not onboarding_added and cj_new is None:  # added by a run killed halfway?
+            known, original = config.load_original(self.paths, claude_json)
+            onboarding_added = known and onboarding_bytes(original) is not None
         if cj_new is not None:
             plan.add(
                 Change(
@@ -1046,6 +1059,12 @@ class Setup:
         target (a full disk fails here, before anything changed), then renamed into place. A
         file changed since the plan gets our edit redone on its current bytes first."""
         self.preflight(plan)
+        # Under the profile's lock: no static-mode token refresh (wrapper, login) and no other
+        # setup for this profile writes in between.
+        with tokens.profile_lock(self.paths, self.a.profile):
+            self._apply(plan)
+
+    def _apply(self, plan: Plan) -> None:
         for ch in plan.changes:
             self._refresh(ch)
         changes = plan.changes = [ch for ch in plan.changes if ch.changed]
