@@ -24,7 +24,9 @@ _LOGIN_MARKERS = (
     "invalid_grant",
     "cannot configure default credentials",
 )
-_SECRETISH = re.compile(r"(eyJ[\w-]{8,}\.[\w-]*\.?[\w-]*|dapi[0-9a-f]{16,}|dose[0-9a-f]{16,})")
+_SECRETISH = re.compile(
+    r"(eyJ[\w-]{8,}\.[\w-]*\.?[\w-]*|dapi[0-9a-f]{16,}|dose[0-9a-f]{16,}|doau\w{16,})"
+)
 
 
 class Token:

@@ -200,8 +200,9 @@ def atomic_write(path: Path, data: bytes, *, secret: bool = False) -> Path:
     return prepare(path, data, secret=secret).commit()
 
 
-def backup(path: Path) -> Path:
-    """Copy the file behind `path` to a timestamped sibling, never overwriting an older backup."""
+def backup(path: Path, data: bytes | None = None) -> Path:
+    """Copy the file behind `path` to a timestamped sibling, never overwriting an older backup.
+    `data`: write these bytes instead (a copy with secrets blanked out), mode 0600."""
     target = resolve(path)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     candidate = target.with_name(f"{target.name}.bak-{stamp}")
@@ -211,6 +212,8 @@ def backup(path: Path) -> Path:
         candidate = target.with_name(f"{target.name}.bak-{stamp}-{n}")
     import shutil
 
+    if data is not None:
+        return prepare(candidate, data, secret=True).commit()
     try:
         shutil.copy2(target, candidate)
     except OSError as exc:

@@ -1074,9 +1074,12 @@ class Setup:
         try:
             for ch in changes:
                 if ch.backup_first and ch.old is not None:
-                    saved = backup(ch.path)
+                    # A token in it (static mode) is blanked out: a backup is no place for one.
+                    redacted = settings.redact_tokens(ch.old)
+                    saved = backup(ch.path, redacted)
                     ours.append(saved)
-                    self.out(f"  saved the unreadable {ch.path} as {saved}")
+                    blanked = " (its token blanked out)" if redacted is not None else ""
+                    self.out(f"  saved the unreadable {ch.path} as {saved}{blanked}")
                 elif ch.keep_original:
                     record = config.save_original(self.paths, ch.path, ch.old)
                     if record is not None:
