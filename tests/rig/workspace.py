@@ -400,6 +400,9 @@ class FakeWorkspace:
         self.rotate_refresh_tokens = True  # each refresh returns a new refresh token
         self.single_use_refresh_tokens = False  # ...and revokes the one it was given
         self.reply_text = "pong"
+        # Put into every access token's signature and every refresh token, so a leak scan can
+        # find any of them, or a piece of one, anywhere (letters only: valid in both).
+        self.token_marker = ""
         # Overrides reply_text: a function of the request body returning the answer's text, or a
         # dict {"tool_use": {"name": ..., "input": {...}}} to make Claude Code run a tool.
         self.reply: Callable[[dict[str, Any]], str | dict[str, Any]] | None = None
@@ -606,7 +609,7 @@ class FakeWorkspace:
             [
                 _b64url(json.dumps(header, separators=(",", ":")).encode()),
                 _b64url(json.dumps(payload, separators=(",", ":")).encode()),
-                _b64url(secrets.token_bytes(256)),
+                self.token_marker + _b64url(secrets.token_bytes(256)),
             ]
         )
         tok = _AccessToken(tid, _digest(raw), now, now + life, sub, client_id)
@@ -615,7 +618,7 @@ class FakeWorkspace:
         return raw, tok
 
     def _new_refresh_token(self, client_id: str) -> str:
-        raw = "doau" + secrets.token_hex(32)  # opaque, like the real ones
+        raw = "doau" + self.token_marker + secrets.token_hex(32)  # opaque, like the real ones
         life = self.refresh_token_lifetime
         exp = None if life is None else time.time() + life
         with self._lock:
