@@ -29,17 +29,21 @@ def imported(stderr: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "argv",
-    [["dbx-fmapi", "token"], ["dbx-fmapi-claude", "--version"]],
-    ids=["token-helper", "wrapper"],
+    "argv, mode",
+    [
+        (["dbx-fmapi", "token"], "helper"),
+        (["dbx-fmapi-claude", "--version"], "helper"),
+        (["dbx-fmapi-claude", "--version"], "static"),
+    ],
+    ids=["token-helper", "wrapper", "wrapper-static"],
 )
 def test_hot_path_imports_only_the_standard_library(
-    sandbox: Sandbox, workspace: FakeWorkspace, argv: list[str]
+    sandbox: Sandbox, workspace: FakeWorkspace, argv: list[str], mode: str
 ) -> None:
     sandbox.login(workspace)
     setup = sandbox.run(
         ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
-        + ["--shell", "none"]
+        + ["--shell", "none", "--token-mode", mode]
     )
     assert setup.code == 0, setup
     script = Path(sys.executable).parent / argv[0]

@@ -23,14 +23,18 @@ def resolve(path: Path) -> Path:
     return type(path)(os.path.realpath(path))
 
 
-def read_bytes(path: Path) -> bytes | None:
-    """The file's bytes, None when it does not exist (a dangling symlink counts as absent)."""
+def read_bytes(path: Path | str) -> bytes | None:
+    """The file's bytes, None when it does not exist (a dangling symlink counts as absent).
+    Takes a str too, so the wrapper's static-mode check needs no pathlib."""
     try:
-        return path.read_bytes()
+        with open(path, "rb") as fh:
+            return fh.read()
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise os_error(exc, path, "read") from None
+        from pathlib import Path
+
+        raise os_error(exc, Path(path), "read") from None
 
 
 def _blocking_file(path: Path) -> Path | None:

@@ -40,7 +40,7 @@ class SettingsCorrupt(UserError):
     """The file exists but is not a JSON object we can merge into. `salvage`: the keys that
     can still be carried over (a JSON object whose `env` is broken keeps its other keys)."""
 
-    def __init__(self, path: Path, why: str, salvage: dict[str, Any] | None = None) -> None:
+    def __init__(self, path: Path | str, why: str, salvage: dict[str, Any] | None = None) -> None:
         super().__init__(
             f"{path} is not a valid Claude settings file ({why})",
             "re-run setup; it saves the file as a timestamped backup and repairs it: "
@@ -58,7 +58,7 @@ def base_url(host: str) -> str:
     return f"{host.rstrip('/')}/serving-endpoints/anthropic"
 
 
-def parse(raw: bytes, path: Path) -> dict[str, Any]:
+def parse(raw: bytes, path: Path | str) -> dict[str, Any]:
     """Settings bytes -> dict; SettingsCorrupt for anything that is not a JSON object whose
     `env` (if present) is an object. A leading byte-order mark is fine (Claude Code reads it)."""
     raw = raw.removeprefix(b"\xef\xbb\xbf")
@@ -96,7 +96,7 @@ def redact_tokens(raw: bytes) -> bytes | None:
     return out if n else None
 
 
-def load(path: Path) -> tuple[dict[str, Any], bytes | None]:
+def load(path: Path | str) -> tuple[dict[str, Any], bytes | None]:
     """(parsed settings, original bytes or None when absent)."""
     raw = read_bytes(path)
     if raw is None:

@@ -63,9 +63,7 @@ def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
     """Static mode: refresh ANTHROPIC_AUTH_TOKEN in the settings file when it is about to expire,
     under the profile lock, atomically, keeping every other key and the file 0600."""
     profile = str(cfg["profile"])
-    from pathlib import Path  # static mode only
-
-    path = Path(str(cfg["settings_file"]))
+    path = str(cfg["settings_file"])
     need = tokens.needed_lifetime(env, cfg)
 
     def current() -> tuple[dict[str, Any], str | None]:
@@ -96,7 +94,9 @@ def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
         )
         data, tok = current()  # again: setup or an editor may have changed it meanwhile
         if new.access_token != tok:
-            settings.store(path, settings.set_token(data, new.access_token), secret=True)
+            from pathlib import Path  # only to write: the check above stays pathlib-free
+
+            settings.store(Path(path), settings.set_token(data, new.access_token), secret=True)
 
 
 def run(argv: list[str], env: Mapping[str, str]) -> int:
