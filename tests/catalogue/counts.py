@@ -66,7 +66,7 @@ NOTES = {
     "file a folder; x token and wrapper",
     "many helpers and wrappers at once": "20 helpers, 20 wrappers, 10 + 10, after expiry; both "
     "token modes; one refresh, whole files",
-    "one refresh per expiry": "eight callers in a loop across several 6 s token lifetimes",
+    "one refresh per expiry": "eight callers in a loop across several 5 s token lifetimes",
     "setup while others write": "Claude Code rewriting ~/.claude.json, the user saving "
     "settings.json or ~/.bashrc, a static-mode refresh, real claude sessions, during setup",
     "setups racing each other": "three setups and three launches at once, both modes",

@@ -250,7 +250,7 @@ def test_tls_failure_and_company_ca_settings(
 
 CLI_FAULTS = {
     "missing": ({}, 1, "Databricks CLI"),
-    "hanging": ({"FAKE_DATABRICKS_HANG": "5", "DBX_FMAPI_CLI_TIMEOUT_SECONDS": "1"}, 1, "1s"),
+    "hanging": ({"FAKE_DATABRICKS_HANG": "3", "DBX_FMAPI_CLI_TIMEOUT_SECONDS": "1"}, 1, "1s"),
     "printing garbage": ({"FAKE_DATABRICKS_GARBAGE": "1"}, 1, "not a token"),
 }
 CLI_COMMANDS = {
