@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import stat
 import subprocess
 from collections.abc import Callable
@@ -50,6 +51,8 @@ def workspace(shared_workspace: FakeWorkspace) -> FakeWorkspace:
 
 
 PROG = "setup-fmapi-claudecode"
+SHELLS = ("bash", "zsh") if shutil.which("zsh") else ("bash",)  # zsh when installed
+needs_zsh = pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
 
 
 @dataclass(frozen=True)
@@ -504,7 +507,7 @@ RC_ACCEPTED = {
 
 
 @case(BAD_INPUT, "rc file")
-@pytest.mark.parametrize("shell", ["bash", "zsh"])
+@pytest.mark.parametrize("shell", ["bash", pytest.param("zsh", marks=needs_zsh)])
 @pytest.mark.parametrize("name", list(RC_ACCEPTED))
 def test_odd_rc_files_keep_every_other_byte_and_the_function_works(
     sandbox: Sandbox, workspace: FakeWorkspace, name: str, shell: str
@@ -760,6 +763,8 @@ def _hostile_sandbox(root: Path, claude_bin: str | None, dirname: str) -> Sandbo
     local_bin.mkdir(parents=True)
     for name in ("dbx-fmapi", "dbx-fmapi-claude", "setup-fmapi-claudecode"):
         (local_bin / name).symlink_to(os.readlink(sandbox.bin / name))
+    if claude_bin:  # where Claude Code's own installer puts it
+        (local_bin / "claude").symlink_to(claude_bin)
     return sandbox
 
 
@@ -774,9 +779,22 @@ def test_hostile_install_paths_never_run_as_commands(
     sandbox = _hostile_sandbox(tmp_path, claude_bin, HOSTILE_DIRS[name])
     sandbox.login(workspace)
     home = sandbox.home
-    for shell in ("zsh", "bash"):
+    for shell in SHELLS:
         result = setup(sandbox, "--host", workspace.url, "--shell", shell)
         assert result.code == 0, result
+        # The shell defines the function from the rc block, and the function (not PATH: it
+        # holds only the system folders here) runs the wrapper at its hostile path.
+        kind = "type -t" if shell == "bash" else "whence -w"
+        src = sandbox.run(
+            [
+                shell,
+                "-c",
+                f'. "$HOME/.{shell}rc" && {kind} dbx-fmapi-claude && dbx-fmapi-claude --version',
+            ],
+            env={"PATH": "/usr/bin:/bin"},
+            timeout=60,
+        )
+        assert "function" in src.stdout and "Claude Code" in src.stdout, src
     helper = json_file(home / ".claude/settings.json")["apiKeyHelper"]
     assert shlex.split(helper)[0] == str(home / ".local/bin/dbx-fmapi")
     # Claude Code runs the helper through the shell: the model answers with the helper's token.
@@ -784,12 +802,6 @@ def test_hostile_install_paths_never_run_as_commands(
     run = sandbox.run(["claude", "-p", "hi"], env={"CLAUDE_CODE_MAX_RETRIES": "0"}, timeout=120)
     assert run.code == 0 and "answer through the helper" in run.stdout, run
     assert all(r.token is not None and r.token.valid for r in workspace.messages_requests())
-    # Both shells define the function from the rc block and it runs the wrapper.
-    for shell in ("bash", "zsh"):
-        src = sandbox.run(
-            [shell, "-c", f'. "$HOME/.{shell}rc" && dbx-fmapi-claude --version'], timeout=60
-        )
-        assert src.code == 0 and "Claude Code" in src.stdout, src
     # Static mode and the wrapper refresh path, then uninstall, with the same paths.
     result = setup(sandbox, "--host", workspace.url, "--shell", "bash", "--token-mode", "static")
     assert result.code == 0, result
