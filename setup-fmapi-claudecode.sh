@@ -157,8 +157,8 @@ pyproject = open(os.path.join(repo, "pyproject.toml"), encoding="utf-8").read()
 name = re.search(r'(?m)^name\s*=\s*"([^"]+)"', pyproject).group(1)
 version = re.search(r'(?m)^version\s*=\s*"([^"]+)"', pyproject).group(1)
 summary = re.search(r'(?m)^description\s*=\s*"([^"]*)"', pyproject).group(1)
-scripts_block = re.search(r"(?ms)^\[project\.scripts\]\n(.*?)(?:^\[|\Z)", pyproject).group(1)
-scripts = re.findall(r'(?m)^([\w.-]+)\s*=\s*"([^"]+)"', scripts_block)
+scripts_list = re.search(r"(?ms)^script-files\s*=\s*\[(.*?)\]", pyproject).group(1)
+scripts = re.findall(r'"([^"]+)"', scripts_list)
 dist = name.replace("-", "_")
 info = f"{dist}-{version}.dist-info"
 files = {}
@@ -182,9 +182,10 @@ files[f"{info}/WHEEL"] = (
     "Wheel-Version: 1.0\nGenerator: setup-fmapi-claudecode.sh\nRoot-Is-Purelib: true\n"
     "Tag: py3-none-any\n"
 ).encode()
-files[f"{info}/entry_points.txt"] = (
-    "[console_scripts]\n" + "".join(f"{k} = {v}\n" for k, v in scripts)
-).encode()
+# The launchers go in as scripts: pip points their `#!python` line at the environment's Python.
+for script in scripts:
+    data_path = f"{dist}-{version}.data/scripts/{os.path.basename(script)}"
+    files[data_path] = open(os.path.join(repo, script), "rb").read()
 record = []
 for path, data in files.items():
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
@@ -194,7 +195,10 @@ files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
 wheel = os.path.join(out, f"{dist}-{version}-py3-none-any.whl")
 with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as zf:
     for path, data in files.items():
-        zf.writestr(path, data)
+        entry = zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0))
+        entry.compress_type = zipfile.ZIP_DEFLATED
+        entry.external_attr = (0o100755 if "/scripts/" in path else 0o100644) << 16  # regular file
+        zf.writestr(entry, data)
 print(wheel)
 PYWHEEL
 wheel=$("$VENV/bin/python" "$build/mkwheel.py" "$REPO" "$build") || die "cannot build the package from $REPO" "check the clone: git -C $(printf %q "$REPO") status"

@@ -27,10 +27,9 @@ byte-identical when nothing else changed in it since.
 
 from __future__ import annotations
 
-import json
-
 from .errors import UserError
 from .fileio import atomic_write, q
+from .jsonread import loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -57,7 +56,7 @@ def load(paths: Paths) -> dict[str, Any] | None:
             f"ls -l {q(path)}",
         ) from None
     try:
-        data = json.loads(raw)
+        data = loads(raw)
     except ValueError:
         data = None
     if not isinstance(data, dict):
@@ -76,6 +75,8 @@ def require(paths: Paths) -> dict[str, Any]:
 
 
 def save(paths: Paths, cfg: dict[str, Any]) -> None:
+    import json  # not at import: reading needs only jsonread, and json costs the helper ~15 ms
+
     text = json.dumps(cfg, indent=2, sort_keys=True) + "\n"
     atomic_write(paths.config_file, text.encode(), secret=True)
 
@@ -109,6 +110,7 @@ def save_original(paths: Paths, target: Path, raw: bytes | None) -> Path | None:
     """Remember `target`'s bytes before our first change (None: it did not exist). Kept once:
     returns the record's path when this call wrote it."""
     import base64
+    import json
 
     dest = _original_path(paths, target)
     if dest.exists():
@@ -132,7 +134,7 @@ def load_original(paths: Paths, target: Path) -> tuple[bool, bytes | None]:
     import base64
 
     try:
-        record = json.loads(_original_path(paths, target).read_bytes())
+        record = loads(_original_path(paths, target).read_bytes())
         data = record["data"]
         return True, None if data is None else base64.b64decode(data)
     except (OSError, ValueError, KeyError, TypeError):
@@ -142,7 +144,7 @@ def load_original(paths: Paths, target: Path) -> tuple[bool, bytes | None]:
 def original_mode(paths: Paths, target: Path) -> int | None:
     """The permission bits `target` had when its original was saved, None when unknown."""
     try:
-        mode = json.loads(_original_path(paths, target).read_bytes()).get("mode")
+        mode = loads(_original_path(paths, target).read_bytes()).get("mode")
     except (OSError, ValueError, AttributeError):
         return None
     return mode if isinstance(mode, int) and not isinstance(mode, bool) else None

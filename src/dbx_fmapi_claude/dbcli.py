@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import time
-from collections.abc import Mapping
-from datetime import datetime
 
 from .errors import ExitCode, UserError
+from .jsonread import loads
 from .paths import which
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 INSTALL_HINT_LINUX = (
     "curl -fsSL https://raw.githubusercontent.com/databricks/setup-cli/main/install.sh | sh"
@@ -24,9 +25,7 @@ _LOGIN_MARKERS = (
     "invalid_grant",
     "cannot configure default credentials",
 )
-_SECRETISH = re.compile(
-    r"(eyJ[\w-]{8,}\.[\w-]*\.?[\w-]*|dapi[0-9a-f]{16,}|dose[0-9a-f]{16,}|doau\w{16,})"
-)
+_SECRETISH = r"(eyJ[\w-]{8,}\.[\w-]*\.?[\w-]*|dapi[0-9a-f]{16,}|dose[0-9a-f]{16,}|doau\w{16,})"
 
 
 class Token:
@@ -63,7 +62,9 @@ def scrub(text: str) -> str:
     line = " ".join(text.split())
     if line.lower().startswith("error:"):
         line = line[6:].strip()
-    return _SECRETISH.sub("[redacted]", line)[:400]
+    import re  # only on the error path: re costs the token helper ~8 ms
+
+    return re.sub(_SECRETISH, "[redacted]", line)[:400]
 
 
 def command(*parts: str) -> str:
@@ -79,16 +80,60 @@ def login_command(host: str | None, profile: str) -> str:
     )
 
 
+def _digits(text: str, start: int, count: int) -> int:
+    part = text[start : start + count]
+    if len(part) != count or not (part.isascii() and part.isdigit()):
+        raise ValueError
+    return int(part)
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
 def parse_expiry(text: str) -> float:
-    """RFC 3339 with up to 9 fractional digits and `Z` or an offset -> epoch seconds."""
-    m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?", text.strip())
-    if not m:
-        raise ValueError(f"unrecognised expiry {text!r}")
-    base, frac, tz = m.groups()
-    frac = (frac or ".0")[:7]
-    if tz in (None, "Z"):
-        tz = "+00:00"
-    return datetime.fromisoformat(base + frac + tz).timestamp()
+    """RFC 3339 (`2026-11-25T10:00:00.123456789+01:00`: fraction optional, any number of its
+    digits, `Z`, an offset with or without the colon, or none for UTC) -> epoch seconds, to the
+    microsecond, equal to what datetime gives. Without re and datetime: ~10 ms on the helper."""
+    s = text.strip()
+    try:
+        if len(s) < 19 or s[4] + s[7] + s[10] + s[13] + s[16] != "--T::":
+            raise ValueError
+        year, month, day = _digits(s, 0, 4), _digits(s, 5, 2), _digits(s, 8, 2)
+        hour, minute, second = _digits(s, 11, 2), _digits(s, 14, 2), _digits(s, 17, 2)
+        pos, micro = 19, 0
+        if s[pos : pos + 1] == ".":
+            end = pos + 1
+            while end < len(s) and s[end].isascii() and s[end].isdigit():
+                end += 1
+            if end == pos + 1:
+                raise ValueError
+            micro = int(s[pos + 1 : end][:6].ljust(6, "0"))
+            pos = end
+        tz, offset = s[pos:], 0
+        if tz not in ("", "Z"):
+            if tz[0] not in "+-" or len(tz) not in (5, 6) or (len(tz) == 6 and tz[3] != ":"):
+                raise ValueError
+            off_h, off_m = _digits(tz, 1, 2), _digits(tz, len(tz) - 2, 2)
+            if off_h > 23 or off_m > 59:
+                raise ValueError
+            offset = (off_h * 3600 + off_m * 60) * (-1 if tz[0] == "-" else 1)
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        month_days = (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+        if not (year >= 1 and 1 <= month <= 12 and 1 <= day <= month_days[month - 1]):
+            raise ValueError
+        if hour > 23 or minute > 59 or second > 59:
+            raise ValueError
+    except (ValueError, IndexError):
+        raise ValueError(f"unrecognised expiry {text!r}") from None
+    seconds = _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
+    return ((seconds - offset) * 10**6 + micro) / 10**6
 
 
 class _Finished:
@@ -204,7 +249,7 @@ def auth_token(
             command("databricks", "auth", "env", "--profile", profile),
         )
     try:
-        data = json.loads(proc.stdout)
+        data = loads(proc.stdout)
         token = str(data["access_token"])
         expiry = parse_expiry(str(data["expiry"]))
         if not token or any(c.isspace() for c in token):

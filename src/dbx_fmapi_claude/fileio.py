@@ -6,7 +6,6 @@ stays a link, keep the original's mode, and are 0600 for anything holding a secr
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 import time
@@ -124,17 +123,27 @@ class Pending:
         except OSError as exc:
             self.discard()
             raise os_error(exc, self.path, "write") from None
-        with contextlib.suppress(OSError):
+        try:
             dir_fd = os.open(self.target.parent, os.O_RDONLY)
             try:
                 os.fsync(dir_fd)
             finally:
                 os.close(dir_fd)
+        except OSError:
+            pass  # the rename happened; a folder we cannot fsync only weakens crash safety
         return self.target
 
     def discard(self) -> None:
-        with contextlib.suppress(OSError):
-            os.unlink(self.tmp)
+        _unlink_quietly(self.tmp)
+
+
+def _unlink_quietly(path: str | os.PathLike[str]) -> None:
+    """Remove a temp file of ours if it is there (contextlib.suppress would cost the hot paths
+    the import of contextlib)."""
+    try:  # noqa: SIM105
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _sweep(folder: Path, name: str) -> None:
@@ -154,8 +163,7 @@ def _sweep(folder: Path, name: str) -> None:
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
-            with contextlib.suppress(OSError):
-                os.unlink(folder / entry)
+            _unlink_quietly(folder / entry)
         except OSError:
             continue  # alive (another user's process): not ours to touch
 
@@ -190,8 +198,7 @@ def prepare(path: Path, data: bytes, *, secret: bool = False) -> Pending:
                 fh.flush()
                 os.fsync(fh.fileno())
         except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            _unlink_quietly(tmp)
             raise
     except OSError as exc:
         raise os_error(exc, target if isinstance(exc, PermissionError) else path, "write") from None
@@ -221,8 +228,7 @@ def backup(path: Path, data: bytes | None = None) -> Path:
     try:
         shutil.copy2(target, candidate)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(candidate)  # never leave half a backup behind
+        _unlink_quietly(candidate)  # never leave half a backup behind
         raise os_error(exc, candidate, "write") from None
     return candidate
 

@@ -6,7 +6,6 @@ apiKeyHelper, run by Claude Code every TTL) loads nothing it does not need.
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 from . import __version__
@@ -95,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def dispatch(command: str, ctx: Context, options: dict[str, object]) -> int:
-    module = importlib.import_module(f".commands.{command}", __package__)
+    # __import__, not importlib.import_module: importlib (and warnings) cost the token helper
+    # an import on every call; a non-empty fromlist makes it return the submodule itself.
+    module = __import__(f"{__package__}.commands.{command}", fromlist=["run"])
     return int(module.run(ctx=ctx, **options))
 
 

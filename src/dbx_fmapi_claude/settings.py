@@ -5,10 +5,9 @@ Stdlib only: the wrapper uses it in static token mode.
 
 from __future__ import annotations
 
-import json
-
 from .errors import UserError
 from .fileio import atomic_write, read_bytes
+from .jsonread import loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -65,7 +64,7 @@ def parse(raw: bytes, path: Path | str) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise SettingsCorrupt(path, "it is not UTF-8 text") from None
     except ValueError as exc:
@@ -105,6 +104,8 @@ def load(path: Path | str) -> tuple[dict[str, Any], bytes | None]:
 
 
 def dumps(settings: Mapping[str, Any]) -> bytes:
+    import json  # writing only; reading uses jsonread (the wrapper reads on every launch)
+
     return (json.dumps(settings, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 

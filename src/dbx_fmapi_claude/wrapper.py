@@ -55,8 +55,10 @@ def ensure_helper_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
 
 
 def _static_expiry(paths: Paths, profile: str, token: str) -> float | None:
-    known = tokens.known_expiry(paths, profile, token)
-    return known if known is not None else tokens.jwt_expiry(token)
+    """The token's own `exp` (Databricks OAuth tokens are JWTs), else the expiry we recorded
+    for it (matched by fingerprint: hashing costs an import, so only when needed)."""
+    expiry = tokens.jwt_expiry(token)
+    return expiry if expiry is not None else tokens.known_expiry(paths, profile, token)
 
 
 def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, Any]) -> None:
