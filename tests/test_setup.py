@@ -406,6 +406,18 @@ def test_fish_function_file(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
     assert setup(sandbox, "--host", workspace.url, "--shell", "fish", "--no-verify").code == 0
     path = sandbox.home / ".config/fish/functions/dbx-fmapi-claude.fish"
     assert "function dbx-fmapi-claude" in path.read_text()
+    if shutil.which("fish"):  # fish autoloads the file; the function runs the wrapper
+        sandbox.fake_program("claude", 'echo "claude ran with: $*"\n')
+        out = sandbox.run(["fish", "-c", "type -t dbx-fmapi-claude; and dbx-fmapi-claude -p 'a b'"])
+        assert out.code == 0 and out.stdout.split() == [
+            "function",
+            "claude",
+            "ran",
+            "with:",
+            "-p",
+            "a",
+            "b",
+        ], out
     # Switching shells moves the block: the fish file goes, ~/.bashrc gets it.
     assert setup(sandbox, "--host", workspace.url, "--shell", "bash", "--no-verify").code == 0
     assert not path.exists()

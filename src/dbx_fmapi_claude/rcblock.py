@@ -13,12 +13,19 @@ class HalfBlock(ValueError):
     """Only one of the two markers is present: we cannot tell where our block ends."""
 
 
+def fish_quote(text: str) -> str:
+    """`text` as one fish word. fish's single quotes differ from POSIX ones: a backslash escapes
+    a quote or another backslash inside them, so shlex.quote is not enough."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def render(shell: str, executable: str) -> str:
     """The block (no trailing newline) defining `dbx-fmapi-claude` for `shell`."""
-    exe = shlex.quote(executable)
     if shell == "fish":
+        exe = fish_quote(executable)
         body = f"function dbx-fmapi-claude --wraps claude\n    {exe} $argv\nend"
     else:
+        exe = shlex.quote(executable)
         body = f'dbx-fmapi-claude() {{\n  {exe} "$@"\n}}'
     return f"{BEGIN}\n{NOTE}\n{body}\n{END}"
 

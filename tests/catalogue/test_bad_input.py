@@ -51,7 +51,7 @@ def workspace(shared_workspace: FakeWorkspace) -> FakeWorkspace:
 
 
 PROG = "setup-fmapi-claudecode"
-SHELLS = ("bash", "zsh") if shutil.which("zsh") else ("bash",)  # zsh when installed
+SHELLS = tuple(sh for sh in ("bash", "zsh", "fish") if sh == "bash" or shutil.which(sh))
 needs_zsh = pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
 
 
@@ -749,6 +749,7 @@ HOSTILE_DIRS = {
     "separators and globs": "a;touch pwned-semi;b & c | d > e * ? [x]",
     "variables and backslash": "$HOME ${PATH} \\$(touch pwned-esc) ~",
     "newline": "line one\ntouch pwned-newline",
+    "backslash before a quote": "back\\'slash; touch pwned-fish \\",
     "all at once": 'x\' "$(touch pwned-all)" `touch pwned-all2` ;touch pwned-all3\n*',
 }
 
@@ -773,9 +774,10 @@ def _hostile_sandbox(root: Path, claude_bin: str | None, dirname: str) -> Sandbo
 def test_hostile_install_paths_never_run_as_commands(
     tmp_path: Path, workspace: FakeWorkspace, claude_bin: str, name: str
 ) -> None:
-    """The apiKeyHelper (run by Claude Code through /bin/sh) and the rc block (sourced by bash
-    and zsh) hold the path of the installed executables. A HOME whose path is full of quotes,
-    $(), backticks, separators and newlines must still work, and never run what it spells."""
+    """The apiKeyHelper (run by Claude Code through /bin/sh) and the shell function (sourced
+    by bash and zsh, autoloaded by fish; each where installed) hold the path of the installed
+    executables. A HOME whose path is full of quotes, $(), backticks, separators and newlines
+    must still work, and never run what it spells."""
     sandbox = _hostile_sandbox(tmp_path, claude_bin, HOSTILE_DIRS[name])
     sandbox.login(workspace)
     home = sandbox.home
@@ -784,16 +786,14 @@ def test_hostile_install_paths_never_run_as_commands(
         assert result.code == 0, result
         # The shell defines the function from the rc block, and the function (not PATH: it
         # holds only the system folders here) runs the wrapper at its hostile path.
-        kind = "type -t" if shell == "bash" else "whence -w"
-        src = sandbox.run(
-            [
-                shell,
-                "-c",
-                f'. "$HOME/.{shell}rc" && {kind} dbx-fmapi-claude && dbx-fmapi-claude --version',
-            ],
-            env={"PATH": "/usr/bin:/bin"},
-            timeout=60,
-        )
+        if shell == "fish":  # fish autoloads ~/.config/fish/functions/dbx-fmapi-claude.fish
+            script = "type -t dbx-fmapi-claude; and dbx-fmapi-claude --version"
+        else:
+            kind = "type -t" if shell == "bash" else "whence -w"
+            script = (
+                f'. "$HOME/.{shell}rc" && {kind} dbx-fmapi-claude && dbx-fmapi-claude --version'
+            )
+        src = sandbox.run([shell, "-c", script], env={"PATH": "/usr/bin:/bin"}, timeout=60)
         assert "function" in src.stdout and "Claude Code" in src.stdout, src
     helper = json_file(home / ".claude/settings.json")["apiKeyHelper"]
     assert shlex.split(helper)[0] == str(home / ".local/bin/dbx-fmapi")
