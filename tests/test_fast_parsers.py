@@ -214,3 +214,10 @@ def test_jwt_expiry_reads_exp_and_refuses_the_rest() -> None:
     assert jwt_expiry("dapi0123456789abcdef") is None
     assert jwt_expiry("a.é.c") is None
     assert jwt_expiry("a.b.c.d") is None
+
+
+def test_jsonread_without_the_c_scanner_is_plain_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Python whose _json cannot give a scanner: every call goes to json.loads."""
+    monkeypatch.setattr(jsonread, "_scan", None)
+    for raw in VALID_JSON[:4] + INVALID_JSON[:4]:
+        assert _outcome(jsonread.loads, raw) == _outcome(json.loads, raw)

@@ -34,7 +34,18 @@ class _Options:
     parse_constant = _CONSTANTS.__getitem__
 
 
-_scan = _json.make_scanner(_Options()) if _json is not None else None  # type: ignore[arg-type]
+def _make_scanner() -> Any:
+    """The C scanner, or None (then every call is json.loads): a Python whose _json differs
+    must cost speed, never correctness."""
+    if _json is None:
+        return None
+    try:
+        return _json.make_scanner(_Options())  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - any surprise here means: use json
+        return None
+
+
+_scan = _make_scanner()
 
 
 def _slow(raw: str | bytes) -> Any:
