@@ -17,7 +17,7 @@ from .fileio import atomic_write
 from .jsonread import loads
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # the hot path skips typing, and dbcli (subprocess, re, datetime) until needed
+if TYPE_CHECKING:  # the hot path skips typing; dbcli is imported where a CLI call needs it
     from collections.abc import Mapping
     from types import TracebackType
     from typing import IO, Any
