@@ -11,38 +11,66 @@ from .paths import which
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 INSTALL_HINT_LINUX = (
     "curl -fsSL https://raw.githubusercontent.com/databricks/setup-cli/main/install.sh | sh"
 )
 INSTALL_HINT_MAC = "brew tap databricks/tap && brew install databricks"
 
+# What the CLI's last `Error:` says, mapped to what it is. Almost every `auth token` failure
+# ends with "Try logging in again with `databricks auth login …`" (network errors and 5xx
+# included), so that trailer means nothing; only these mean a login is really needed.
 _LOGIN_MARKERS = (
-    "databricks auth login",
-    "oauth is not configured",
-    "refresh token is invalid",
+    "oauth is not configured for this host",  # nothing cached for the profile
+    "refresh token is invalid",  # the IdP rejected the refresh token
     "invalid_grant",
-    "cannot configure default credentials",
+    "cached token has no refresh token",
 )
+_NETWORK_MARKERS = (
+    "dial tcp",
+    "connection refused",
+    "no such host",
+    "i/o timeout",
+    "network is unreachable",
+    "no route to host",
+    "connection reset",
+    "tls handshake",
+    "x509:",
+    "certificate",
+    "context deadline exceeded",
+    "timeout awaiting response headers",
+    "temporarily_unavailable",
+    "service unavailable",
+    "bad gateway",
+    "gateway timeout",
+    "internal server error",
+)
+MIN_VERSION = (0, 296, 0)  # the first CLI with `auth token --force-refresh`
+PROBE_AFTER = 2.0  # a CLI call still running after this long gets a reachability probe
+PROBE_TIMEOUT = 3.0
 _SECRETISH = r"(eyJ[\w-]{8,}\.[\w-]*\.?[\w-]*|dapi[0-9a-f]{16,}|dose[0-9a-f]{16,}|doau\w{16,})"
 
 
 class Token:
     """An access token and its expiry (epoch seconds). Its repr never shows the token."""
 
-    __slots__ = ("access_token", "expiry")
+    __slots__ = ("access_token", "expiry", "warned")
 
     def __init__(self, access_token: str, expiry: float) -> None:
         self.access_token = access_token
         self.expiry = expiry
+        self.warned = False  # a warning about its short life was already shown
 
     def __repr__(self) -> str:
         return f"Token(expiry={self.expiry!r})"
 
 
 class CliError(UserError):
-    """A failed CLI call; `kind` is "login", "missing", "timeout", "garbage" or "failed"."""
+    """A failed CLI call. `kind`: "login" (a browser login would fix it), "network" (the
+    workspace or the network is down: retry later, never a login), "nonoauth" (the profile's
+    credential is not OAuth U2M: never log in), "profile" (no such profile), "old_cli" (no
+    --force-refresh), "missing", "timeout", "garbage" or "failed"."""
 
     def __init__(self, kind: str, message: str, fix: str | None, code: int = ExitCode.ERROR):
         super().__init__(message, fix, code)
@@ -65,6 +93,82 @@ def scrub(text: str) -> str:
     import re  # only on the error path: re costs the token helper ~8 ms
 
     return re.sub(_SECRETISH, "[redacted]", line)[:400]
+
+
+def last_error(stderr: str) -> str:
+    """The CLI's own error: from its last `Error:` line up to the first blank line after it.
+    Hints and warnings it prints before (inside Claude Code it may advertise `databricks
+    aitools install`) and usage text after are not part of it."""
+    lines = stderr.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Error:")]
+    if not starts:
+        return stderr.strip()
+    out = []
+    for line in lines[starts[-1] :]:
+        if not line.strip():
+            break
+        out.append(line)
+    return "\n".join(out)
+
+
+def classify(error: str) -> str:
+    """The kind of a failed `auth token`, from the CLI's last error (see CliError)."""
+    low = error.lower()
+    if "unknown flag: --force-refresh" in low:
+        return "old_cli"
+    if "uses m2m authentication" in low:
+        return "nonoauth"
+    if any(m in low for m in _LOGIN_MARKERS):
+        return "login"
+    if "please specify a host using --host" in low or "profile configured" in low:
+        return "profile"
+    if any(m in low for m in _NETWORK_MARKERS):
+        return "network"
+    return "failed"
+
+
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    """`Databricks CLI v0.298.0` -> (0, 298, 0)."""
+    for word in text.split():
+        parts = word.lstrip("v").split("-")[0].split(".")
+        if len(parts) == 3 and all(p.isdigit() for p in parts):
+            return (int(parts[0]), int(parts[1]), int(parts[2]))
+    return None
+
+
+def upgrade_hint() -> str:
+    return "brew upgrade databricks" if os.uname().sysname == "Darwin" else INSTALL_HINT_LINUX
+
+
+def reachable(host: str, env: Mapping[str, str], timeout: float = PROBE_TIMEOUT) -> str | None:
+    """None when a TCP connection to the workspace opens (or a proxy is in the way, which we
+    cannot judge), else why not, in words a user knows."""
+    if any(env.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return None
+    import socket
+    import urllib.parse
+
+    try:
+        parts = urllib.parse.urlsplit(host if "://" in host else "https://" + host)
+        name = parts.hostname or ""
+        port = parts.port or (80 if parts.scheme == "http" else 443)
+    except ValueError:
+        return None
+    try:
+        with socket.create_connection((name, port), timeout=timeout):
+            return None
+    except socket.gaierror:
+        return f"cannot resolve {name} (DNS)"
+    except TimeoutError:
+        return f"no answer from {name}:{port} within {timeout:g}s"
+    except OSError as exc:
+        return f"cannot connect to {name}:{port}: {exc.strerror or exc}"
+
+
+def network_fix(profile: str) -> str:
+    return "check your network or VPN, then retry: " + command(
+        "databricks", "auth", "token", "--profile", profile
+    )
 
 
 def command(*parts: str) -> str:
@@ -136,6 +240,10 @@ def parse_expiry(text: str) -> float:
     return ((seconds - offset) * 10**6 + micro) / 10**6
 
 
+class Unreachable(Exception):
+    pass
+
+
 class _Finished:
     __slots__ = ("returncode", "stdout", "stderr")
 
@@ -145,12 +253,18 @@ class _Finished:
         self.stderr = stderr
 
 
-def _spawn(argv: list[str], env: Mapping[str, str], timeout: float) -> _Finished:
+def _spawn(
+    argv: list[str],
+    env: Mapping[str, str],
+    timeout: float,
+    probe: Callable[[], str | None] | None = None,
+) -> _Finished:
     """Run argv with stdin from /dev/null, capturing stdout and stderr, killed after `timeout`.
 
     os.posix_spawn + select instead of subprocess: importing subprocess (threading, signal,
     selectors…) costs the token helper ~15 ms on every call, more than everything else it does.
-    Raises TimeoutError or OSError.
+    `probe` runs once if the program is still going after PROBE_AFTER seconds; a reason it
+    returns kills the program and raises Unreachable(reason). Raises TimeoutError or OSError.
     """
     import select
 
@@ -172,14 +286,24 @@ def _spawn(argv: list[str], env: Mapping[str, str], timeout: float) -> _Finished
         os.close(err_w)
     chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
     open_fds = [out_r, err_r]
-    deadline = time.monotonic() + timeout
+    start = time.monotonic()
+    deadline = start + timeout
+    probe_at = start + PROBE_AFTER if probe is not None else deadline
     try:
         while open_fds:
-            left = deadline - time.monotonic()
-            if left <= 0:
+            now = time.monotonic()
+            if probe is not None and now >= probe_at:
+                reason, probe, probe_at = probe(), None, deadline
+                if reason is not None:
+                    os.kill(pid, 9)
+                    os.waitpid(pid, 0)
+                    raise Unreachable(reason)
+                continue
+            if now >= deadline:
                 os.kill(pid, 9)  # SIGKILL; the signal module costs an import here
                 os.waitpid(pid, 0)
                 raise TimeoutError
+            left = min(deadline, probe_at) - now
             ready, _, _ = select.select(open_fds, [], [], left)
             for fd in ready:
                 data = os.read(fd, 65536)
@@ -198,22 +322,32 @@ def _spawn(argv: list[str], env: Mapping[str, str], timeout: float) -> _Finished
     )
 
 
-def _run(argv: list[str], env: Mapping[str, str], timeout: float) -> _Finished:
+def _run(
+    argv: list[str], env: Mapping[str, str], timeout: float, host: str | None = None
+) -> _Finished:
+    """Run the CLI, bounded by `timeout`; with `host`, a call that hangs is cut short as soon as
+    the workspace turns out to be unreachable (the CLI's SDK retries a refused connection for
+    minutes, and its own --timeout does not bound that)."""
     exe = find(env)
     if exe is None:
         raise CliError(
             "missing", "the Databricks CLI (`databricks`) is not installed", install_hint()
         )
+    profile = argv[argv.index("--profile") + 1] if "--profile" in argv else None
+    probe = (lambda: reachable(host, env)) if host else None
     try:
-        return _spawn([exe, *argv], env, timeout)
+        return _spawn([exe, *argv], env, timeout, probe)
+    except Unreachable as exc:
+        raise CliError(
+            "network",
+            f"the workspace {host} cannot be reached: {exc}",
+            network_fix(profile) if profile else "check your network or VPN",
+        ) from None
     except TimeoutError:
         raise CliError(
             "timeout",
             f"`databricks {' '.join(argv[:2])}` did not answer within {timeout:g}s",
-            "check your network, then: "
-            + command("databricks", *argv[: argv.index("--profile") + 2])
-            if "--profile" in argv
-            else "check your network",
+            network_fix(profile) if profile else "check your network or VPN",
         ) from None
     except OSError as exc:
         raise CliError(
@@ -229,24 +363,15 @@ def auth_token(
     force: bool = False,
     timeout: float = 60.0,
 ) -> Token:
-    """`databricks auth token --profile P -o json`; CliError(kind="login") when login is needed."""
+    """`databricks auth token --profile P -o json`, classified on failure (see CliError)."""
     argv = ["auth", "token", "--profile", profile, "-o", "json"]
     if force:
         argv.append("--force-refresh")
-    proc = _run(argv, env, timeout)
+    proc = _run(argv, env, timeout, host)
     if proc.returncode != 0:
-        reason = scrub(proc.stderr or proc.stdout or f"exit status {proc.returncode}")
-        if any(m in reason.lower() for m in _LOGIN_MARKERS):
-            raise CliError(
-                "login",
-                f"Databricks login needed for profile {profile!r}: {reason}",
-                login_command(host, profile),
-                ExitCode.AUTH_NEEDED,
-            )
-        raise CliError(
-            "failed",
-            f"`{command('databricks', 'auth', 'token', '--profile', profile)}` failed: {reason}",
-            command("databricks", "auth", "env", "--profile", profile),
+        error = last_error(proc.stderr or proc.stdout or f"exit status {proc.returncode}")
+        raise token_error(
+            classify(error), scrub(error.splitlines()[0] if error else ""), profile, host, error
         )
     try:
         data = loads(proc.stdout)
@@ -258,15 +383,103 @@ def auth_token(
         raise CliError(
             "garbage",
             "`databricks auth token` printed something that is not a token (is the CLI too old?)",
-            "upgrade the Databricks CLI: " + install_hint(),
+            "upgrade the Databricks CLI: " + upgrade_hint(),
         ) from None
     return Token(token, expiry)
 
 
+def token_error(kind: str, reason: str, profile: str, host: str | None, full: str) -> CliError:
+    """The CliError for a failed `auth token`: one line saying what it is, the fix that fits."""
+    token_cmd = command("databricks", "auth", "token", "--profile", profile)
+    # The CLI's "Try logging in again with …" trailer is on nearly every error: not advice.
+    reason = reason.split(" Try logging in again with ")[0].rstrip(".")
+    if kind == "login":
+        if "refresh token is invalid" in full.lower():
+            reason = "the refresh token is invalid or expired"
+        return CliError(
+            "login",
+            f"Databricks login needed for profile {profile!r}: {reason}",
+            login_command(host, profile),
+            ExitCode.AUTH_NEEDED,
+        )
+    if kind == "network":
+        return CliError(
+            "network",
+            f"the workspace{' ' + host if host else ''} did not give a token (network or "
+            f"service problem, not a login problem): {reason}",
+            network_fix(profile),
+        )
+    if kind == "old_cli":
+        return CliError(
+            "old_cli",
+            "this Databricks CLI has no `auth token --force-refresh` "
+            f"(needs v{'.'.join(map(str, MIN_VERSION))} or newer)",
+            "upgrade it: " + upgrade_hint(),
+        )
+    if kind == "nonoauth":
+        return nonoauth_error(profile, "m2m", host)
+    if kind == "profile":
+        return CliError(
+            "profile",
+            f"the Databricks CLI has no profile {profile!r}: {reason}",
+            login_command(host, profile) if host else "databricks auth profiles",
+            ExitCode.AUTH_NEEDED if host else ExitCode.ERROR,
+        )
+    return CliError(
+        "failed",
+        f"`{token_cmd}` failed: {reason}",
+        command("databricks", "auth", "describe", "--profile", profile),
+    )
+
+
+def nonoauth_error(profile: str, kind: str, host: str | None) -> CliError:
+    """A profile whose credential is not OAuth U2M: we never log in on it (a login rewrites the
+    profile and deletes its token or secret)."""
+    from .databrickscfg import KIND_NAMES
+
+    what = KIND_NAMES.get(kind, "a non-OAuth credential")
+    return CliError(
+        "nonoauth",
+        f"profile {profile!r} uses {what}; dbx-fmapi supports only OAuth (browser login) "
+        "profiles so far, and never logs in on this one (a login would replace its credential)",
+        "use an OAuth profile: "
+        + login_command(host or "<workspace-url>", f"{profile}-oauth")
+        + " && "
+        + command(
+            "setup-fmapi-claudecode",
+            *(["--host", host] if host else []),
+            "--profile",
+            f"{profile}-oauth",
+        ),
+    )
+
+
+def profile_kind(profile: str, env: Mapping[str, str]) -> str:
+    """The credential kind of a profile in ~/.databrickscfg (OAUTH when absent or unreadable:
+    the CLI then has nothing a login could destroy)."""
+    from . import databrickscfg
+
+    try:
+        sections = databrickscfg.load(env.get("HOME") or os.path.expanduser("~"), env) or {}
+    except (OSError, ValueError):
+        return databrickscfg.OAUTH
+    return databrickscfg.credential_kind(sections.get(profile))
+
+
+def refuse_nonoauth(profile: str, host: str | None, env: Mapping[str, str]) -> None:
+    """Raise before anything could log in on a profile that holds a PAT, a secret or another
+    non-OAuth credential."""
+    kind = profile_kind(profile, env)
+    if kind != "oauth":
+        raise nonoauth_error(profile, kind, host)
+
+
 def auth_login(host: str, profile: str, *, env: Mapping[str, str], timeout: float = 900.0) -> None:
-    """`databricks auth login` on the user's terminal (stdio inherited; the browser flow)."""
+    """`databricks auth login` on the user's terminal (stdio inherited; the browser flow).
+    Never on a profile whose credential is not OAuth: the CLI would rewrite it."""
     import subprocess
 
+    refuse_nonoauth(profile, host, env)
     exe = find(env)
     if exe is None:
         raise CliError(

@@ -3,13 +3,12 @@ the Databricks CLI profile. Shared by status, doctor, models and uninstall. Stdl
 
 from __future__ import annotations
 
-import configparser
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import rcblock, settings
+from . import databrickscfg, rcblock, settings
 from .errors import UserError
 from .fileio import read_bytes
 from .paths import Paths
@@ -80,21 +79,18 @@ def block_state(path: Path) -> str:
 
 
 def databrickscfg_path(paths: Paths, env: Mapping[str, str]) -> Path:
-    raw = env.get("DATABRICKS_CONFIG_FILE")
-    return Path(os.path.expanduser(raw)) if raw else paths.home / ".databrickscfg"
+    return Path(databrickscfg.path(str(paths.home), env))
 
 
 def read_profiles(paths: Paths, env: Mapping[str, str]) -> dict[str, dict[str, str]] | None:
-    """Profiles in ~/.databrickscfg (section -> options); None when the file does not exist.
-    A file configparser cannot read raises UserError."""
+    """Profiles in ~/.databrickscfg (section -> options), read as the Databricks CLI reads them;
+    None when the file does not exist. A file the CLI cannot read either raises UserError."""
     path = databrickscfg_path(paths, env)
     raw = read_bytes(path)
     if raw is None:
         return None
-    parser = configparser.ConfigParser(interpolation=None, default_section="\x00none")
     try:
-        parser.read_string(raw.decode("utf-8", "replace"), source=str(path))
-    except configparser.Error as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"{path} cannot be read: {first}", f'"${{EDITOR:-vi}}" {path}') from None
-    return {name: dict(parser.items(name)) for name in parser.sections()}
+        sections = databrickscfg.parse(raw.decode("utf-8", "replace"))
+    except databrickscfg.ParseError as exc:
+        raise UserError(f"{path} cannot be read: {exc}", f'"${{EDITOR:-vi}}" {path}') from None
+    return databrickscfg.profiles(sections)

@@ -229,6 +229,36 @@ def login(host: str, profile: str, env: Mapping[str, str], err: IO[str]) -> None
 
 # --- the guarantee ---------------------------------------------------------------------------
 
+# A token this close to its expiry may already be refused by the workspace: never hand it out.
+USABLE_SLACK = 30.0
+
+
+def _forced_or_current(
+    token: dbcli.Token,
+    profile: str,
+    env: Mapping[str, str],
+    host: str | None,
+    timeout: float,
+    err: IO[str],
+) -> dbcli.Token:
+    """`auth token --force-refresh`; when that fails for a reason a login would not fix (an old
+    CLI without the flag, the network, a 5xx) and the current token still has life, that token
+    with a one-line warning: a shorter-lived token beats no token."""
+    from . import dbcli
+
+    try:
+        return dbcli.auth_token(profile, env=env, host=host, force=True, timeout=timeout)
+    except dbcli.CliError as exc:
+        left = token.expiry - time.time()
+        if exc.kind in ("login", "nonoauth", "missing") or left <= USABLE_SLACK:
+            raise
+        why = exc.message + (f" ({exc.fix})" if exc.kind == "old_cli" and exc.fix else "")
+        err.write(
+            f"dbx-fmapi: warning: {why}; using the current token, which lives {left:.0f}s more\n"
+        )
+        token.warned = True
+        return token
+
 
 def get_token(
     *,
@@ -258,14 +288,16 @@ def get_token(
                 err=err,
                 locked=True,
             )
+    # A PAT or service-principal profile: `auth token` may hand out another profile's OAuth
+    # token for the same host, or ask for a login that would overwrite the profile. Neither.
+    dbcli.refuse_nonoauth(profile, host, env)
     try:
         token = dbcli.auth_token(profile, env=env, host=host, timeout=timeout)
         if token.expiry - time.time() < need:
-            token = dbcli.auth_token(profile, env=env, host=host, force=True, timeout=timeout)
+            token = _forced_or_current(token, profile, env, host, timeout, err)
     except dbcli.CliError as exc:
-        if exc.kind != "login":
-            raise
-        if not host:
+        # "profile": the CLI has no such profile; a login creates it (nothing to overwrite).
+        if exc.kind not in ("login", "profile") or not host:
             raise
         if not allow_login or not can_login(env):
             raise dbcli.CliError(
@@ -278,7 +310,7 @@ def get_token(
         login(host, profile, env, err)
         token = dbcli.auth_token(profile, env=env, host=host, timeout=timeout)
     left = token.expiry - time.time()
-    if left < need:
+    if left < need and not token.warned:
         err.write(
             f"dbx-fmapi: warning: the workspace's fresh token lives {left:.0f}s, less than the "
             f"{need:.0f}s asked for (helper TTL + margin); lower the TTL with: "

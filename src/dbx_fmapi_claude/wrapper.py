@@ -37,21 +37,42 @@ def find_claude(env: Mapping[str, str], home: str | os.PathLike[str]) -> str | N
     return None
 
 
+def _still_usable(exc: UserError, expiry: float | None) -> bool:
+    """After a failed refresh: may claude start anyway? Yes when the failure is not one a login
+    or a fix on this machine would cure (the network, the workspace) and the token it will use
+    still has life; claude's own helper runs will refresh it once the workspace answers."""
+    kind = getattr(exc, "kind", None)
+    if kind not in ("network", "timeout", "failed", "old_cli") or expiry is None:
+        return False
+    left = expiry - time.time()
+    if left <= tokens.USABLE_SLACK:
+        return False
+    sys.stderr.write(
+        f"{PROG}: warning: {exc.message}; starting claude with the current token, which lives "
+        f"{left:.0f}s more\n"
+    )
+    return True
+
+
 def ensure_helper_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, Any]) -> None:
     profile = str(cfg["profile"])
     need = tokens.needed_lifetime(env, cfg)
     expiry = tokens.known_expiry(paths, profile)
     if expiry is not None and expiry - time.time() > need:
         return  # known valid: no CLI call, no network
-    tokens.get_token(
-        paths=paths,
-        env=env,
-        profile=profile,
-        host=str(cfg["host"]),
-        need=need,
-        allow_login=True,
-        err=sys.stderr,
-    )
+    try:
+        tokens.get_token(
+            paths=paths,
+            env=env,
+            profile=profile,
+            host=str(cfg["host"]),
+            need=need,
+            allow_login=True,
+            err=sys.stderr,
+        )
+    except UserError as exc:
+        if not _still_usable(exc, expiry):
+            raise
 
 
 def _static_expiry(paths: Paths, profile: str, token: str) -> float | None:
@@ -84,16 +105,21 @@ def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
         data, tok = current()  # another launch may have refreshed it while we waited
         if fresh(tok):
             return
-        new = tokens.get_token(
-            paths=paths,
-            env=env,
-            profile=profile,
-            host=str(cfg["host"]),
-            need=need,
-            allow_login=True,
-            err=sys.stderr,
-            locked=True,
-        )
+        try:
+            new = tokens.get_token(
+                paths=paths,
+                env=env,
+                profile=profile,
+                host=str(cfg["host"]),
+                need=need,
+                allow_login=True,
+                err=sys.stderr,
+                locked=True,
+            )
+        except UserError as exc:
+            if _still_usable(exc, _static_expiry(paths, profile, tok) if tok else None):
+                return
+            raise
         data, tok = current()  # again: setup or an editor may have changed it meanwhile
         if new.access_token != tok:
             from pathlib import Path  # only to write: the check above stays pathlib-free

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import shutil
 import stat
 import subprocess
@@ -20,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .. import config, dbcli, effective, settings, setupstate, tokens, ui
+from .. import config, databrickscfg, dbcli, effective, settings, setupstate, tokens, ui
 from ..context import Context
 from ..errors import ExitCode, UserError
 from ..fileio import q
@@ -145,11 +144,6 @@ def check_claude(r: Report) -> None:
     r.add("claude", "Claude Code", ui.PASS, f"{version} at {exe}")
 
 
-def _cli_version(text: str) -> tuple[int, int, int] | None:
-    m = re.search(r"(\d+)\.(\d+)\.(\d+)", text)
-    return (int(m[1]), int(m[2]), int(m[3])) if m else None
-
-
 def check_cli(r: Report) -> None:
     title = "Databricks CLI"
     exe = dbcli.find(r.ctx.env)
@@ -166,7 +160,7 @@ def check_cli(r: Report) -> None:
     if version is None:
         r.add("databricks-cli", title, ui.FAIL, f"{exe} does not run: {why}", dbcli.install_hint())
         return
-    v = _cli_version(version)
+    v = dbcli.parse_version(version)
     if v is not None and v < (0, 205, 0):
         r.add(
             "databricks-cli",
@@ -176,17 +170,40 @@ def check_cli(r: Report) -> None:
             "new CLI (v0.205 or later)",
             dbcli.install_hint(),
         )
-    elif v is not None and v < (0, 296, 0):
+    elif v is not None and v < dbcli.MIN_VERSION:
         r.add(
             "databricks-cli",
             title,
             ui.WARN,
-            f"{version} at {exe} is older than v0.296 (no --force-refresh: tokens may be "
-            "refreshed late)",
-            "upgrade: " + dbcli.install_hint(),
+            f"{version} at {exe} is older than v0.296, the minimum fully supported (no "
+            "--force-refresh: a token may be handed out with less life than the helper needs)",
+            "upgrade: " + dbcli.upgrade_hint(),
         )
     else:
-        r.add("databricks-cli", title, ui.PASS, f"{version} at {exe}")
+        r.add(
+            "databricks-cli",
+            title,
+            ui.PASS,
+            f"{version} at {exe}; tokens stored: {_token_storage(r, v)}",
+        )
+
+
+def _token_storage(r: Report, version: tuple[int, int, int] | None) -> str:
+    """Where this CLI keeps OAuth tokens: the plaintext cache before v1.0; from v1.0 the OS
+    keyring unless DATABRICKS_AUTH_STORAGE or [__settings__] auth_storage says plaintext."""
+    cache = "~/.databricks/token-cache.json"
+    if version is not None and version < (1, 0, 0):
+        return f"plaintext file ({cache})"
+    mode = r.ctx.env.get("DATABRICKS_AUTH_STORAGE", "").strip().lower()
+    if not mode:
+        try:
+            sections = databrickscfg.load(str(r.ctx.paths.home), r.ctx.env) or {}
+        except (OSError, ValueError):
+            sections = {}
+        mode = sections.get(databrickscfg.SETTINGS_SECTION, {}).get("auth_storage", "").lower()
+    if mode == "plaintext":
+        return f"plaintext file ({cache})"
+    return "OS keyring (secure)"
 
 
 # --- our record and the settings -------------------------------------------------------------
@@ -485,7 +502,7 @@ def check_profile(r: Report, cfg: Mapping[str, Any]) -> None:
             f"{LOGIN}   (runs: {dbcli.login_command(host, profile)})",
         )
         return
-    their = profiles[profile].get("host", "")
+    their = databrickscfg.host_of(profiles[profile]) or ""
     try:
         same = bool(their) and normalize_host(their) == host
     except UserError:
@@ -499,7 +516,12 @@ def check_profile(r: Report, cfg: Mapping[str, Any]) -> None:
             f"{LOGIN}   (runs: {dbcli.login_command(host, profile)})",
         )
         return
-    r.add("profile", title, ui.PASS, f"{profile!r} in {cfg_path} ({their})")
+    kind = databrickscfg.credential_kind(profiles[profile])
+    if kind != databrickscfg.OAUTH:
+        refusal = dbcli.nonoauth_error(profile, kind, host)
+        r.add("profile", title, ui.FAIL, refusal.message, refusal.fix)
+        return
+    r.add("profile", title, ui.PASS, f"{profile!r} in {cfg_path} ({their}, OAuth)")
 
 
 def check_token(r: Report, cfg: Mapping[str, Any]) -> dbcli.Token | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .. import config, dbcli, settings, setupstate, tokens, ui
+from .. import config, databrickscfg, dbcli, settings, setupstate, tokens, ui
 from ..context import Context
 from ..errors import ExitCode, UserError
 from ..hosts import normalize_host
@@ -19,7 +19,7 @@ def _host_for(ctx: Context, profile: str) -> str | None:
         profiles = setupstate.read_profiles(ctx.paths, ctx.env) or {}
     except UserError:
         return None
-    raw = (profiles.get(profile) or {}).get("host")
+    raw = databrickscfg.host_of(profiles.get(profile))
     if not raw:
         return None
     try:

@@ -13,7 +13,6 @@ Order of work, so that every failure leaves every file as it was:
 
 from __future__ import annotations
 
-import configparser
 import contextlib
 import difflib
 import json
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import config, dbcli, install, rcblock, settings, tokens
+from .. import config, databrickscfg, dbcli, install, rcblock, settings, tokens
 from ..context import Context
 from ..errors import ExitCode, UserError
 from ..fileio import Pending, atomic_write, backup, check_writable, prepare, q, read_bytes, resolve
@@ -191,19 +190,13 @@ def rc_file(shell: str, paths_home: Path, env: Mapping[str, str]) -> Path | None
 
 def read_profiles(ctx: Context) -> dict[str, str] | None:
     """{profile: host} from ~/.databrickscfg ({} when absent, None when unreadable)."""
-    path = ctx.env.get("DATABRICKS_CONFIG_FILE") or str(ctx.paths.home / ".databrickscfg")
-    parser = configparser.ConfigParser(interpolation=None, default_section="\x00none")
     try:
-        with open(os.path.expanduser(path), encoding="utf-8") as fh:
-            parser.read_file(fh)
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError, configparser.Error):
+        sections = databrickscfg.load(str(ctx.paths.home), ctx.env)
+    except (OSError, UnicodeDecodeError, databrickscfg.ParseError):
         return None
     return {
-        s: parser.get(s, "host", fallback="").strip()
-        for s in parser.sections()
-        if s != "__settings__"
+        name: databrickscfg.host_of(keys) or ""
+        for name, keys in databrickscfg.profiles(sections or {}).items()
     }
 
 
@@ -488,6 +481,7 @@ class Setup:
                 f"profile {profile!r} in ~/.databrickscfg is for {known}, not {self.a.host}",
                 f"use another profile name: {PROG} --host {self.a.host} --profile NEW-NAME",
             )
+        dbcli.refuse_nonoauth(profile, self.a.host, self.env)
         return profile
 
     # --- 2. dependencies --------------------------------------------------------------------
@@ -553,7 +547,7 @@ class Setup:
             try:
                 self.token = fetch()
             except dbcli.CliError as exc:
-                if exc.kind != "login":
+                if exc.kind not in ("login", "profile"):
                     raise
                 login = True
         if login:

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import os
-
 from .. import config, tokens
 from ..context import Context
 from ..errors import ExitCode
 
 
 def _host_from_databrickscfg(ctx: Context, profile: str) -> str | None:
-    import configparser
+    from .. import databrickscfg
 
-    path = ctx.env.get("DATABRICKS_CONFIG_FILE") or str(ctx.paths.home / ".databrickscfg")
-    parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(os.path.expanduser(path))
-        return parser.get(profile, "host", fallback=None) or None
-    except configparser.Error:
+        sections = databrickscfg.load(str(ctx.paths.home), ctx.env) or {}
+    except (OSError, ValueError):
         return None
+    return databrickscfg.host_of(sections.get(profile))
 
 
 def run(*, ctx: Context, profile: str | None) -> int:
