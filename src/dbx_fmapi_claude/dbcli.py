@@ -136,6 +136,29 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
     return None
 
 
+def version(env: Mapping[str, str], timeout: float = 10.0) -> tuple[int, int, int] | None:
+    """The installed CLI's version, None when it cannot be told."""
+    exe = find(env)
+    if exe is None:
+        return None
+    try:
+        proc = _spawn([exe, "--version"], env, timeout)
+    except (OSError, TimeoutError):
+        return None
+    return parse_version(proc.stdout) if proc.returncode == 0 else None
+
+
+def too_old_warning(found: tuple[int, int, int] | None) -> str | None:
+    """The one-line warning for a CLI older than MIN_VERSION, with the upgrade command."""
+    if found is None or found >= MIN_VERSION:
+        return None
+    have, need = ".".join(map(str, found)), ".".join(map(str, MIN_VERSION))
+    return (
+        f"Databricks CLI v{have} is older than v{need}, the minimum fully supported (it cannot "
+        f"force a token refresh); upgrade it: {upgrade_hint()}"
+    )
+
+
 def upgrade_hint() -> str:
     return "brew upgrade databricks" if os.uname().sysname == "Darwin" else INSTALL_HINT_LINUX
 

@@ -487,6 +487,13 @@ class Setup:
     # --- 2. dependencies --------------------------------------------------------------------
 
     def dependencies(self) -> None:
+        self.install_dependencies()
+        if dbcli.find(self.env) is not None:
+            warning = dbcli.too_old_warning(dbcli.version(self.env))
+            if warning:
+                self.warn(warning)
+
+    def install_dependencies(self) -> None:
         if self.opts.get("skip_install"):
             if install.find_claude(self.env, self.paths.home) is None:
                 self.warn(f"Claude Code is not installed; install it with: {install.CLAUDE_CURL}")
