@@ -7,6 +7,9 @@ Contract (other tests code against these names):
 - `workspace` / `tls_workspace`: a started FakeWorkspace (HTTP / HTTPS), stopped after.
 - `sandbox`: tests.rig.sandbox.Sandbox (home, bin, env, run, claude, login, ...).
 - `claude_bin`: path of the real claude (DBX_TEST_CLAUDE_BIN).
+- `databricks_bin`: path of the real Databricks CLI (DBX_TEST_DATABRICKS_BIN, built by
+  scripts/test); every sandbox runs it behind a logging shim. Unset: sandboxes fall back to the
+  fake CLI and the pytest header says so.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ import os
 import pwd
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.rig.sandbox import Sandbox
+from tests.rig.sandbox import Sandbox, databricks_version, real_databricks_bin
 from tests.rig.workspace import FakeWorkspace
 
 _REAL_HOMES = sorted(
@@ -52,6 +56,26 @@ _GUARDED = [
 _RECURSIVE = {".config/dbx-fmapi-claude", ".local/share/dbx-fmapi-claude"}
 _SCRUB_PREFIXES = ("DATABRICKS_", "ANTHROPIC_", "CLAUDE_CODE_", "FAKE_DATABRICKS_")
 _SCRUB = {"BROWSER", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"}
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    exe = real_databricks_bin()
+    if exe:
+        return [f"databricks CLI: v{databricks_version(exe)} (real) at {exe}"]
+    return [
+        "databricks CLI: THE FAKE (tests/rig/fake_databricks.py): DBX_TEST_DATABRICKS_BIN is "
+        "unset; ./scripts/test builds and uses the real one"
+    ]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not real_databricks_bin():
+        terminalreporter.write_line(
+            "WARNING: these tests ran the FAKE databricks CLI (DBX_TEST_DATABRICKS_BIN unset); "
+            "run ./scripts/test for the real one",
+            yellow=True,
+            bold=True,
+        )
 
 
 def _stat(path: str) -> tuple[int, int, int] | None:
@@ -111,6 +135,14 @@ def claude_bin(_claude_bin_path: str | None) -> str:
     if not _claude_bin_path:
         pytest.skip("DBX_TEST_CLAUDE_BIN is unset: run the suite through ./scripts/test")
     return _claude_bin_path
+
+
+@pytest.fixture
+def databricks_bin() -> str:
+    exe = real_databricks_bin()
+    if not exe:
+        pytest.skip("DBX_TEST_DATABRICKS_BIN is unset: run the suite through ./scripts/test")
+    return exe
 
 
 @pytest.fixture

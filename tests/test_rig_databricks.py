@@ -1,8 +1,9 @@
-"""Self-tests of the fake `databricks` CLI (tests/rig/fake_databricks.py) through the sandbox."""
+"""The real `databricks` CLI (DBX_TEST_DATABRICKS_BIN) against the fake workspace, through the
+sandbox's logging shim: what the rest of the suite relies on (login, token, refresh, errors, TLS).
+Last, the knobs of the fake CLI (use_fake_cli), kept for the faults the real one cannot show."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import shutil
@@ -12,11 +13,15 @@ import time
 
 import pytest
 
-from tests.rig.fake_databricks import format_expiry, parse_expiry
-from tests.rig.sandbox import Sandbox
+from tests.rig.sandbox import RunTimeout, Sandbox, databricks_version, go_time
+from tests.rig.sandbox import parse_go_time as parse_expiry
 from tests.rig.workspace import FakeWorkspace
 
-EXPIRY = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}(Z|[+-]\d\d:\d\d)$")
+# Go's RFC 3339 with nanoseconds, trailing zeros trimmed; the sandbox's zone is CET/CEST.
+EXPIRY = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
+LOCAL_OFFSET = re.compile(r"\+0[12]:00$")
+
+pytestmark = pytest.mark.usefixtures("databricks_bin")
 
 
 def token_json(sandbox: Sandbox, *args: str, env: dict | None = None) -> dict:
@@ -27,33 +32,51 @@ def token_json(sandbox: Sandbox, *args: str, env: dict | None = None) -> dict:
     return dict(json.loads(result.stdout))
 
 
-def test_version(sandbox: Sandbox) -> None:
+def test_version_and_shim(sandbox: Sandbox) -> None:
+    assert sandbox.real_cli
     result = sandbox.run(["databricks", "--version"])
-    assert (result.code, result.stdout) == (0, "Databricks CLI v1.13.0\n")
+    assert (result.code, result.stdout) == (0, f"Databricks CLI v{databricks_version()}\n")
+    assert re.fullmatch(r"\d+\.\d+\.\d+", databricks_version())
+    calls = sandbox.databricks_calls()
+    assert [c["argv"] for c in calls] == [["--version"]]
+    assert abs(calls[0]["time"] - time.time()) < 30 and calls[0]["pid"] > 1
 
 
 def test_login_creates_profile_and_token_cache(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
     result = sandbox.login(workspace, profile="dev")
-    assert result.stderr.rstrip("\n").endswith("Profile dev was successfully saved")
+    assert result.stderr == "Profile dev was successfully saved\n"  # no host-metadata warning
     cfg = (sandbox.home / ".databrickscfg").read_text()
-    assert f"[dev]\nhost         = {workspace.url}\n" in cfg
-    assert "auth_type    = databricks-cli\n" in cfg
-    assert f"workspace_id = {workspace.workspace_id}\n" in cfg
+    section = cfg.split("[dev]\n", 1)[1].split("\n\n", 1)[0]
+    assert dict(re.findall(r"^(\w+)\s*= (.*)$", section, re.M)) == {
+        "host": workspace.url,
+        "account_id": workspace.account_id,
+        "workspace_id": workspace.workspace_id,
+        "auth_type": "databricks-cli",
+    }
     assert "[__settings__]\ndefault_profile = dev\n" in cfg
-    cache_file = sandbox.home / ".databricks" / "token-cache.json"
+    assert stat.S_IMODE((sandbox.home / ".databrickscfg").stat().st_mode) == 0o600
+    cache_file = sandbox.token_cache_path
     assert stat.S_IMODE(cache_file.stat().st_mode) == 0o600
     cache = json.loads(cache_file.read_text())
     assert cache["version"] == 1
     assert set(cache["tokens"]) == {"dev", workspace.url}
     entry = cache["tokens"]["dev"]
-    assert set(entry) == {"access_token", "token_type", "refresh_token", "expiry"}
-    assert EXPIRY.match(entry["expiry"])
+    assert set(entry) == {"access_token", "token_type", "refresh_token", "expiry", "expires_in"}
+    assert EXPIRY.match(entry["expiry"]) and LOCAL_OFFSET.search(entry["expiry"]), entry["expiry"]
+    assert 3500 < parse_expiry(entry["expiry"]) - time.time() <= 3600
     assert workspace.token_state(entry["access_token"]) == "valid"
-    # the browser did the visit, the CLI the PKCE exchange and one SCIM call
+    # the CLI read the host metadata and the OIDC discovery, the browser did the visit, the CLI
+    # the PKCE exchange; nothing else
+    assert [(r.method, r.path, r.status) for r in workspace.log] == [
+        ("GET", "/.well-known/databricks-config", 200),
+        ("GET", "/oidc/.well-known/oauth-authorization-server", 200),
+        ("GET", "/oidc/v1/authorize", 302),
+        ("POST", "/oidc/v1/token", 200),
+    ]
     assert [v["status"] for v in sandbox.browser_visits()] == [200]
     assert workspace.token_requests == [("authorization_code", True)]
-    calls = sandbox.databricks_calls()
-    assert [c["argv"][:2] for c in calls] == [["auth", "login"]]
+    assert [c["argv"][:2] for c in sandbox.databricks_calls()] == [["auth", "login"]]
+    assert list(sandbox.databricks_cache.rglob("host-metadata/*.json"))  # DATABRICKS_CACHE_DIR
 
     # a second profile keeps the first and the default
     sandbox.login(workspace, profile="other")
@@ -61,18 +84,9 @@ def test_login_creates_profile_and_token_cache(sandbox: Sandbox, workspace: Fake
     assert cfg2.startswith(cfg.split("[__settings__]")[0])
     assert "[other]" in cfg2 and cfg2.count("default_profile") == 1
     assert set(sandbox.token_cache()["tokens"]) == {"dev", "other", workspace.url}
-    profiles = sandbox.run(["databricks", "auth", "profiles"])
-    assert re.search(r"^dev\s+http://127\.0\.0\.1:\d+\s+YES$", profiles.stdout, re.M), profiles
-    env = sandbox.run(["databricks", "auth", "env", "--profile", "other"])
-    assert json.loads(env.stdout)["env"]["DATABRICKS_HOST"] == workspace.url
-
-
-def test_login_default_profile_file_layout(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
-    sandbox.login(workspace)
-    text = (sandbox.home / ".databrickscfg").read_text()
-    assert text.startswith("; The profile defined in the DEFAULT section")
-    assert f"[DEFAULT]\nhost         = {workspace.url}\n" in text
-    assert stat.S_IMODE((sandbox.home / ".databrickscfg").stat().st_mode) == 0o600
+    profiles = sandbox.run(["databricks", "auth", "profiles", "-o", "json"])
+    rows = {p["name"]: p for p in json.loads(profiles.stdout)["profiles"]}
+    assert rows["dev"]["host"] == workspace.url and rows["dev"]["valid"] is True, profiles
 
 
 def test_login_keeps_other_profiles_and_backs_up(
@@ -82,69 +96,69 @@ def test_login_keeps_other_profiles_and_backs_up(
     (sandbox.home / ".databrickscfg").write_text(original)
     sandbox.login(workspace, profile="dev")
     text = (sandbox.home / ".databrickscfg").read_text()
-    assert text.startswith(original)
+    # go-ini rewrites the file: keys aligned, a commented empty [DEFAULT] on top
+    assert "[prod]\nhost  = https://prod.cloud.databricks.com\ntoken = dapi123\n" in text
+    assert "[dev]" in text
     assert "default_profile" not in text  # not the first profile
     assert (sandbox.home / ".databrickscfg.bak").read_text() == original
 
 
 def test_login_errors(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
     bad = sandbox.run(["databricks", "auth", "login", "--host", "http://example.com"])
-    assert bad.code == 1 and bad.stderr.startswith("Error: ")
+    assert bad.code == 1
+    assert (
+        bad.stderr.splitlines()[-1] == "Error: host must start with 'https://': http://example.com"
+    )
     workspace.deny_login = True
     denied = sandbox.run(
-        [
-            "databricks",
-            "auth",
-            "login",
-            "--host",
-            workspace.url,
-            "--profile",
-            "x",
-            "--timeout",
-            "20s",
-        ]
+        ["databricks", "auth", "login", "--host", workspace.url, "--profile", "x"], timeout=30
     )
-    assert denied.code == 1 and "access_denied" in denied.stderr, denied
+    assert (denied.code, denied.stderr) == (
+        1,
+        "Error: authorize: access_denied: The user denied the request\n",
+    )
     assert not (sandbox.home / ".databrickscfg").exists()
 
 
 def test_login_without_browser_prints_url_and_waits(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    result = sandbox.run(
-        [
-            "databricks",
-            "auth",
-            "login",
-            "--host",
-            workspace.url,
-            "--profile",
-            "p",
-            "--timeout",
-            "1s",
-        ],
-        env={"BROWSER": "none"},
-    )
-    assert result.code == 1
-    assert f"{workspace.url}/oidc/v1/authorize?" in result.stderr
-    assert "redirect_uri=http%3A%2F%2Flocalhost%3A80" in result.stderr
-    assert "deadline exceeded" in result.stderr
+    """With BROWSER=none the CLI prints the URL and waits for the callback. In v0.298
+    `--timeout` does not bound that wait (the login's context is made after the OAuth flow
+    captured its own): only the caller can."""
+    argv = ["databricks", "auth", "login", "--host", workspace.url, "--profile", "p"]
+    with pytest.raises(RunTimeout) as info:
+        sandbox.run([*argv, "--timeout", "1s"], env={"BROWSER": "none"}, timeout=4)
+    err = info.value.stderr
+    assert "Please complete authentication by opening this link in your browser:" in err
+    assert f"{workspace.url}/oidc/v1/authorize?" in err
+    assert re.search(r"redirect_uri=http%3A%2F%2Flocalhost%3A80[2-4]\d", err)
+    assert not (sandbox.home / ".databrickscfg").exists()
 
 
 def test_token_valid_is_served_from_cache(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
     sandbox.login(workspace)
+    workspace.clear_log()
     tok = token_json(sandbox, "--profile", "DEFAULT")
-    assert list(tok) == ["access_token", "token_type", "expiry"]
+    # expires_in: stored at login, so printed on every read
+    assert list(tok) == ["access_token", "token_type", "expiry", "expires_in"]
     assert tok["token_type"] == "Bearer" and EXPIRY.match(tok["expiry"])
     assert tok["access_token"] == sandbox.cached_token()
     assert 3500 < parse_expiry(tok["expiry"]) - time.time() <= 3600
-    # no profile: [__settings__] default_profile; --host: the host key; -o json
-    assert token_json(sandbox)["access_token"] == tok["access_token"]
+    # no --profile: an error, even with [__settings__] default_profile
+    assert "default_profile = DEFAULT" in (sandbox.home / ".databrickscfg").read_text()
+    none = sandbox.run(["databricks", "auth", "token"])
+    assert (none.code, none.stderr) == (
+        1,
+        "Error: no profile specified. Use --profile <name> to specify which profile to use\n",
+    )
+    # --host: the host key; -o json
     assert (
         token_json(sandbox, "--host", workspace.url, "-o", "json")["access_token"]
-        == (tok["access_token"])
+        == tok["access_token"]
     )
-    assert workspace.refresh_count() == 0
+    # the host metadata is cached (DATABRICKS_CACHE_DIR): no request at all
+    assert workspace.log == []
 
 
 def test_expired_token_is_refreshed_once(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
@@ -158,26 +172,32 @@ def test_expired_token_is_refreshed_once(sandbox: Sandbox, workspace: FakeWorksp
     assert workspace.token_state(tok["access_token"]) == "valid"
     assert workspace.refresh_count() == 1
     assert sandbox.cached_token() == tok["access_token"]
-    assert "expires_in" not in sandbox.token_cache()["tokens"]["DEFAULT"]
-    # now fresh: no second refresh
+    # now fresh: no second refresh (the cache keeps expires_in, so it is printed again)
     again = token_json(sandbox, "--profile", "DEFAULT")
-    assert again["access_token"] == tok["access_token"] and "expires_in" not in again
+    assert again["access_token"] == tok["access_token"]
     assert workspace.refresh_count() == 1
 
 
-def test_refresh_window_and_force_refresh(sandbox: Sandbox) -> None:
-    with FakeWorkspace(access_token_lifetime=200) as ws:
-        sandbox.login(ws)
-        first = sandbox.cached_token()
-        # 200 s left is inside the default 5-minute window: refresh every time
-        assert token_json(sandbox, "--profile", "DEFAULT")["access_token"] != first
-        assert ws.refresh_count() == 1
-        small = {"FAKE_DATABRICKS_REFRESH_WINDOW": "10"}
-        cached = token_json(sandbox, "--profile", "DEFAULT", env=small)
-        assert ws.refresh_count() == 1
-        forced = token_json(sandbox, "--profile", "DEFAULT", "--force-refresh", env=small)
-        assert forced["access_token"] != cached["access_token"] and "expires_in" in forced
-        assert ws.refresh_count() == 2
+def test_refresh_window_and_force_refresh(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
+    """The CLI refreshes by itself when less than 5 minutes are left, and always with
+    --force-refresh."""
+    sandbox.login(workspace)
+    first = sandbox.cached_token()
+    sandbox.set_token_expiry(320)
+    assert token_json(sandbox, "--profile", "DEFAULT")["access_token"] == first
+    assert workspace.refresh_count() == 0
+    sandbox.set_token_expiry(280)
+    second = token_json(sandbox, "--profile", "DEFAULT")["access_token"]
+    assert second != first and workspace.refresh_count() == 1
+    forced = token_json(sandbox, "--profile", "DEFAULT", "--force-refresh")
+    assert forced["access_token"] != second and "expires_in" in forced
+    assert workspace.refresh_count() == 2
+    # tokens shorter than the window: every call refreshes
+    with FakeWorkspace(access_token_lifetime=200) as short:
+        sandbox.login(short, profile="short")
+        for n in (1, 2):
+            token_json(sandbox, "--profile", "short")
+            assert short.refresh_count() == n
 
 
 def test_revoked_refresh_token_needs_login(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
@@ -185,11 +205,24 @@ def test_revoked_refresh_token_needs_login(sandbox: Sandbox, workspace: FakeWork
     workspace.revoke_refresh_tokens()
     result = sandbox.run(["databricks", "auth", "token", "--profile", "dev", "--force-refresh"])
     assert result.code == 1 and result.stdout == ""
-    assert result.stderr.startswith(
-        "Error: A new access token could not be retrieved because the refresh token is invalid."
+    assert result.stderr == (
+        "Error: A new access token could not be retrieved because the refresh token is invalid. "
+        "To reauthenticate, run the following command:\n"
+        "  $ databricks auth login --profile dev\n"
     )
-    assert "databricks auth login --profile dev" in result.stderr
     assert workspace.token_requests[-1] == ("refresh_token", False)
+
+
+def test_token_endpoint_error_is_not_a_login_error(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    """A 5xx from the token endpoint: the CLI's message still ends in "Try logging in again"."""
+    sandbox.login(workspace, profile="dev")
+    workspace.fail("/oidc/v1/token", 500, times=None)
+    result = sandbox.run(["databricks", "auth", "token", "--profile", "dev", "--force-refresh"])
+    assert result.code == 1 and result.stdout == ""
+    assert "temporarily_unavailable" in result.stderr and "Injected 500 error" in result.stderr
+    assert "Try logging in again with `databricks auth login --profile dev`" in result.stderr
 
 
 def test_not_logged_in_and_unknown_profile(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
@@ -197,65 +230,34 @@ def test_not_logged_in_and_unknown_profile(sandbox: Sandbox, workspace: FakeWork
         f"[dev]\nhost = {workspace.url}\nauth_type = databricks-cli\n"
     )
     result = sandbox.run(["databricks", "auth", "token", "--profile", "dev"])
-    assert result.code == 1
+    assert result.code == 1 and result.stdout == ""
     assert result.stderr.startswith(
         "Error: cache: databricks OAuth is not configured for this host. "
-        "Try logging in again with `databricks auth login --profile dev` before retrying."
-    )
+    ), result
+    assert "databricks auth login --profile dev" in result.stderr
     unknown = sandbox.run(["databricks", "auth", "token", "--profile", "nope"])
-    assert unknown.code == 1 and "has no nope profile configured" in unknown.stderr
-
-
-def test_knobs_log_hang_garbage(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
-    sandbox.login(workspace)
-    garbage = sandbox.run(
-        ["databricks", "auth", "token", "--profile", "DEFAULT"],
-        env={"FAKE_DATABRICKS_GARBAGE": "1"},
+    assert (unknown.code, unknown.stderr) == (
+        1,
+        "Error: the command is being run in a non-interactive environment, please specify a "
+        "host using --host\n",
     )
-    assert garbage.code == 0
-    try:
-        json.loads(garbage.stdout)
-        raise AssertionError("expected garbage")
-    except ValueError:
-        pass
-    start = time.monotonic()
-    sandbox.run(["databricks", "--version"], env={"FAKE_DATABRICKS_HANG": "0.5"})
-    assert time.monotonic() - start >= 0.5
-    calls = sandbox.databricks_calls()
-    assert [c["argv"] for c in calls[1:]] == [
-        ["auth", "token", "--profile", "DEFAULT"],
-        ["--version"],
-    ]
-    token = sandbox.cached_token()
-    assert all(token not in json.dumps(c) for c in calls)
 
 
-def test_tls_login_and_refresh(sandbox: Sandbox, tls_workspace: FakeWorkspace) -> None:
-    untrusted = sandbox.run(
-        ["databricks", "auth", "login", "--host", tls_workspace.url, "--timeout", "5s"]
+def test_m2m_profile_is_refused(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
+    (sandbox.home / ".databrickscfg").write_text(
+        f"[m2m]\nhost = {workspace.url}\nclient_id = test-sp\nclient_secret = test-sp-secret\n"
     )
-    assert untrusted.code == 1 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr
-    sandbox.login(tls_workspace)  # trusts the CA through SSL_CERT_FILE
-    assert sandbox.token_cache()["tokens"][tls_workspace.url]
-    tok = token_json(sandbox, "--force-refresh")
-    assert tls_workspace.token_state(tok["access_token"]) == "valid"
+    result = sandbox.run(["databricks", "auth", "token", "--profile", "m2m"])
+    assert result.code == 1
+    assert result.stderr.startswith(
+        'Error: profile "m2m" uses M2M authentication (client_id/client_secret).'
+    )
 
 
-def test_expiry_format_round_trip() -> None:
-    now = time.time()
-    text = format_expiry(now)
-    assert EXPIRY.match(text)
-    assert abs(parse_expiry(text) - now) < 1e-6
-    # what the notes tell product code to do: trim nanoseconds, then fromisoformat
-    trimmed = re.sub(r"(\.\d{6})\d+", r"\1", text).replace("Z", "+00:00")
-    assert abs(dt.datetime.fromisoformat(trimmed).timestamp() - now) < 1e-5
-
-
-def test_profile_falls_back_to_host_key_and_in_process_env(
-    sandbox: Sandbox, workspace: FakeWorkspace, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_profile_falls_back_to_host_key(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
+    """v0.298 reads a token stored under the host URL when the profile has none."""
     sandbox.login(workspace, profile="dev")
-    path = sandbox.home / ".databricks" / "token-cache.json"
+    path = sandbox.token_cache_path
     cache = json.loads(path.read_text())
     del cache["tokens"]["dev"]
     path.write_text(json.dumps(cache))
@@ -263,7 +265,86 @@ def test_profile_falls_back_to_host_key_and_in_process_env(
         token_json(sandbox, "-p", "dev")["access_token"]
         == cache["tokens"][workspace.url]["access_token"]
     )
+
+
+def test_tls_login_and_refresh(sandbox: Sandbox, tls_workspace: FakeWorkspace) -> None:
+    untrusted = sandbox.run(
+        ["databricks", "auth", "login", "--host", tls_workspace.url, "--profile", "t"], timeout=30
+    )
+    assert untrusted.code == 1
+    assert "x509: certificate signed by unknown authority" in untrusted.stderr
+    sandbox.login(tls_workspace)  # trusts the CA through SSL_CERT_FILE
+    assert sandbox.token_cache()["tokens"][tls_workspace.url]
+    tok = token_json(sandbox, "--profile", "DEFAULT", "--force-refresh")
+    assert tls_workspace.token_state(tok["access_token"]) == "valid"
+    assert tls_workspace.refresh_count() == 1
+
+
+def test_set_token_expiry_writes_what_the_cli_reads(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    sandbox.login(workspace)
+    sandbox.set_token_expiry(1000.5)
+    expiry = sandbox.token_cache()["tokens"]["DEFAULT"]["expiry"]
+    assert EXPIRY.match(expiry)
+    assert abs(parse_expiry(expiry) - (time.time() + 1000.5)) < 5
+    printed = token_json(sandbox, "--profile", "DEFAULT")["expiry"]
+    assert abs(parse_expiry(printed) - parse_expiry(expiry)) < 1e-6
+    assert stat.S_IMODE(sandbox.token_cache_path.stat().st_mode) == 0o600
+    now = time.time()
+    assert abs(parse_expiry(go_time(now)) - now) < 1e-6
+    assert go_time(1_800_000_000.5).endswith(":00.5Z") or ".5+" in go_time(1_800_000_000.5)
+
+
+def test_in_process_env_finds_the_shim(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     sandbox.apply_env(monkeypatch)
     assert shutil.which("databricks") == str(sandbox.bin / "databricks")
     out = subprocess.run(["databricks", "--version"], capture_output=True, text=True, check=True)
-    assert out.stdout == "Databricks CLI v1.13.0\n"
+    assert out.stdout == f"Databricks CLI v{databricks_version()}\n"
+
+
+# --------------------------------------------------------------------------- the fake's knobs
+
+
+def test_fake_only_knobs_are_refused_by_the_real_cli(sandbox: Sandbox) -> None:
+    for knob in ("FAKE_DATABRICKS_HANG", "FAKE_DATABRICKS_GARBAGE"):
+        result = sandbox.run(["databricks", "--version"], env={knob: "1"})
+        assert result.code == 97 and "use_fake_cli()" in result.stderr
+
+
+def test_fake_cli_knobs_log_hang_garbage(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
+    sandbox.login(workspace)  # the real CLI's login; the fake reads the same files
+    sandbox.use_fake_cli()
+    assert not sandbox.real_cli
+    fine = token_json(sandbox, "--profile", "DEFAULT")
+    assert fine["access_token"] == sandbox.cached_token()
+    garbage = sandbox.run(
+        ["databricks", "auth", "token", "--profile", "DEFAULT"],
+        env={"FAKE_DATABRICKS_GARBAGE": "1"},
+    )
+    assert garbage.code == 0
+    with pytest.raises(ValueError):
+        json.loads(garbage.stdout)
+    start = time.monotonic()
+    sandbox.run(["databricks", "--version"], env={"FAKE_DATABRICKS_HANG": "0.5"})
+    assert time.monotonic() - start >= 0.5
+    calls = sandbox.databricks_calls()
+    assert [c["argv"] for c in calls[1:]] == [
+        ["auth", "token", "--profile", "DEFAULT"],
+        ["auth", "token", "--profile", "DEFAULT"],
+        ["--version"],
+    ]
+    token = sandbox.cached_token()
+    assert all(token not in json.dumps(c) for c in calls)
+    sandbox.use_real_cli()
+    assert sandbox.run(["databricks", "--version"]).stdout.endswith(f"v{databricks_version()}\n")
+
+
+def test_fake_cli_playing_an_old_version(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
+    sandbox.login(workspace)
+    sandbox.use_fake_cli(version="0.295.0")
+    assert sandbox.run(["databricks", "--version"]).stdout == "Databricks CLI v0.295.0\n"
+    old = sandbox.run(["databricks", "auth", "token", "--profile", "DEFAULT", "--force-refresh"])
+    assert old.code == 1
+    assert old.stderr.startswith("Error: unknown flag: --force-refresh\n")
+    assert token_json(sandbox, "--profile", "DEFAULT")["access_token"] == sandbox.cached_token()

@@ -65,6 +65,16 @@ def test_discovery(workspace: FakeWorkspace) -> None:
     assert meta["authorization_endpoint"] == f"{workspace.url}/oidc/v1/authorize"
     assert meta["token_endpoint"] == f"{workspace.url}/oidc/v1/token"
     assert "S256" in meta["code_challenge_methods_supported"]
+    # the host metadata the CLI reads before login and token (unauthenticated)
+    host = http.get(f"{workspace.url}/.well-known/databricks-config")
+    assert host.status == 200
+    assert host.json() == {
+        "oidc_endpoint": f"{workspace.url}/oidc",
+        "account_id": workspace.account_id,
+        "workspace_id": workspace.workspace_id,
+        "cloud": "AWS",
+        "host_type": "workspace",
+    }
 
 
 def test_authorize_checks_pkce_client_and_redirect(workspace: FakeWorkspace) -> None:

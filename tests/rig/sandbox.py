@@ -1,5 +1,11 @@
-"""A private HOME and PATH for running programs (the product, the fake `databricks`, the real
+"""A private HOME and PATH for running programs (the product, the real `databricks` CLI, the real
 `claude`) as a user would, without touching the real home. See tests/conftest.py for fixtures.
+
+`databricks` on the sandbox's PATH is a /bin/sh shim that logs each call (databricks_calls())
+and execs the real CLI ($DBX_TEST_DATABRICKS_BIN, built by scripts/test). use_fake_cli() swaps
+in the fake CLI (tests/rig/fake_databricks.py), only for faults the real one cannot be made to
+show: hanging, garbage output, a CLI too old for --force-refresh. With DBX_TEST_DATABRICKS_BIN
+unset (pytest run directly) every sandbox falls back to the fake; conftest says so in the header.
 """
 
 from __future__ import annotations
@@ -7,9 +13,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -28,6 +36,77 @@ BLOCKED_INSTALLERS = ("curl", "npm", "brew")
 CODING_AGENT_HEADER = "x-databricks-use-coding-agent-mode: true"
 DEFAULT_MODEL = "databricks-claude-sonnet-4-5"
 LOCAL_TZ = "CET-1CEST,M3.5.0,M10.5.0/3"  # POSIX form: needs no tzdata
+DATABRICKS_BIN_ENV = "DBX_TEST_DATABRICKS_BIN"
+# Knobs only the fake CLI has: the shim in front of the real one refuses to run with them set,
+# so a test that forgot use_fake_cli() fails loudly instead of testing nothing.
+FAKE_ONLY_KNOBS = (
+    "FAKE_DATABRICKS_HANG",
+    "FAKE_DATABRICKS_GARBAGE",
+    "FAKE_DATABRICKS_REFRESH_WINDOW",
+)
+_US, _RS = "\x1f", "\x1e"  # field and record separators of the call logs
+
+
+def real_databricks_bin() -> str | None:
+    """The real Databricks CLI the tests use ($DBX_TEST_DATABRICKS_BIN), or None."""
+    return os.environ.get(DATABRICKS_BIN_ENV) or None
+
+
+_versions: dict[str, str] = {}
+
+
+def databricks_version(exe: str | None = None) -> str:
+    """`databricks --version` of the real CLI (e.g. "0.298.0"), of the fake when there is none."""
+    exe = exe or real_databricks_bin()
+    if exe is None:
+        from tests.rig.fake_databricks import VERSION
+
+        return VERSION
+    if exe not in _versions:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+        _versions[exe] = out.stdout.strip().rsplit(" ", 1)[-1].lstrip("v")
+    return _versions[exe]
+
+
+def go_time(ts: float) -> str:
+    """A time as Go's encoding/json writes time.Time (RFC 3339, up to 9 fraction digits with
+    trailing zeros trimmed, Z or the local offset), which the CLI reads back from its cache."""
+    import datetime as dt
+
+    ns = int(round(ts * 1e9))
+    secs, frac = divmod(ns, 1_000_000_000)
+    local = dt.datetime.fromtimestamp(secs).astimezone()
+    offset = local.strftime("%z")
+    tz = "Z" if offset in ("+0000", "-0000") else f"{offset[:3]}:{offset[3:]}"
+    digits = f"{frac:09d}".rstrip("0")
+    return local.strftime("%Y-%m-%dT%H:%M:%S") + (f".{digits}" if digits else "") + tz
+
+
+def parse_go_time(text: str) -> float:
+    """Epoch seconds of a time Go wrote (go_time's format; any offset, 0-9 fraction digits)."""
+    import datetime as dt
+
+    m = re.fullmatch(r"(.+T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", text.strip())
+    if not m:
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
+    base, frac, rest = m.group(1), m.group(2) or "", m.group(3)
+    whole = dt.datetime.fromisoformat(base + ("+00:00" if rest == "Z" else rest)).timestamp()
+    return whole + (int(frac) / 10 ** len(frac) if frac else 0.0)
+
+
+def tzif(posix: str, std: tuple[str, int], dst: tuple[str, int]) -> bytes:
+    """A TZif (v2) file for a POSIX TZ rule: one transition at the epoch, then the rule as the
+    footer. Go reads TZ only as a zone name or file (never a POSIX rule, it falls back to UTC),
+    so the real CLI gets LOCAL_TZ as this file to print expiry with a local offset."""
+    chars = f"{std[0]}\0{dst[0]}\0".encode()
+
+    def header(timecnt: int, typecnt: int) -> bytes:
+        return b"TZif2" + b"\0" * 15 + struct.pack(">6l", 0, 0, 0, timecnt, typecnt, len(chars))
+
+    v1 = header(0, 1) + struct.pack(">lBB", std[1], 0, 0) + chars
+    v2 = header(1, 2) + struct.pack(">qB", 0, 0)
+    v2 += struct.pack(">lBB", std[1], 0, 0) + struct.pack(">lBB", dst[1], 1, len(std[0]) + 1)
+    return v1 + v2 + chars + f"\n{posix}\n".encode()
 
 
 def python_launcher(path: Path, module_file: Path) -> Path:
@@ -101,7 +180,14 @@ class RunTimeout(AssertionError):
 class Sandbox:
     """tmp/home (HOME), tmp/bin (first on PATH), a clean environment for subprocesses."""
 
-    def __init__(self, root: Path, claude_bin: str | None = None, home: Path | None = None):
+    def __init__(
+        self,
+        root: Path,
+        claude_bin: str | None = None,
+        home: Path | None = None,
+        databricks_bin: str | None = "",
+    ):
+        """databricks_bin: the real CLI ("" = $DBX_TEST_DATABRICKS_BIN; None = the fake)."""
         self.root = root
         self.home = home or root / "home"
         self.bin = root / "bin"
@@ -112,7 +198,11 @@ class Sandbox:
         self.claude_bin = claude_bin
         self.databricks_log = self.rig / "databricks.log"
         self.browser_log = self.rig / "browser.log"
-        install_fake_databricks(self.bin)
+        self.databricks_bin = real_databricks_bin() if databricks_bin == "" else databricks_bin
+        self.databricks_cache = self.rig / "databricks-cache"
+        self.fake_cli = False
+        self.fake_version: str | None = None
+        self._install_cli()
         self.browser = install_browser(self.rig)
         if claude_bin:
             (self.bin / "claude").symlink_to(claude_bin)
@@ -141,8 +231,11 @@ class Sandbox:
             "DISABLE_AUTOUPDATER": "1",
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
             "BROWSER": str(self.browser),
-            "FAKE_DATABRICKS_LOG": str(self.databricks_log),
             "RIG_BROWSER_LOG": str(self.browser_log),
+            # The real CLI (needed from v1.0, harmless before): tokens in the plaintext file
+            # under HOME, never the machine's keyring; its host-metadata cache in the sandbox.
+            "DATABRICKS_AUTH_STORAGE": "plaintext",
+            "DATABRICKS_CACHE_DIR": str(self.databricks_cache),
         }
         self._update_path()
 
@@ -259,11 +352,79 @@ class Sandbox:
 
     # ------------------------------------------------------------------ databricks
 
+    def _install_cli(self) -> None:
+        """bin/databricks: a shim that appends "pid US time US argv... RS" to databricks_log in
+        one write, then execs the real CLI, or the fake one (self.fake_cli or no real CLI)."""
+        log = shlex.quote(str(self.databricks_log))
+        record = (
+            f'rec="$${_US}$(date +%s.%N)"\n'
+            f'for a in "$@"; do rec="$rec{_US}$a"; done\n'
+            f"printf '%s{_RS}' \"$rec\" >> {log}\n"
+        )
+        if self.databricks_bin and not self.fake_cli:
+            zone = self.rig / "localtime.tzif"
+            if not zone.exists():
+                zone.write_bytes(tzif(LOCAL_TZ, ("CET", 3600), ("CEST", 7200)))
+            knobs = "".join(f"${{{k}-}}" for k in FAKE_ONLY_KNOBS)
+            body = (
+                f'if [ -n "{knobs}" ]; then\n'
+                "  echo 'rig: FAKE_DATABRICKS_* knobs set, but this is the real CLI: "
+                "call sandbox.use_fake_cli()' >&2\n"
+                "  exit 97\n"
+                "fi\n"
+                # Go reads no POSIX TZ rule: give it the same zone as a file
+                f'[ "${{TZ-}}" = {shlex.quote(LOCAL_TZ)} ] && TZ={shlex.quote(str(zone))}\n'
+                f'exec {shlex.quote(self.databricks_bin)} "$@"\n'
+            )
+        else:
+            fake = RIG_DIR / "fake_databricks.py"
+            body = ""
+            if self.fake_version:  # a CLI before v0.296: no --force-refresh
+                body = (
+                    'for a in "$@"; do case "$a" in\n'
+                    f"  --version) echo 'Databricks CLI v{self.fake_version}'; exit 0 ;;\n"
+                    "  --force-refresh) printf 'Error: unknown flag: --force-refresh\\n\\n"
+                    "Usage:\\n  databricks auth token [HOST] [flags]\\n' >&2; exit 1 ;;\n"
+                    "esac; done\n"
+                )
+            body += f'exec {shlex.quote(sys.executable)} -I {shlex.quote(str(fake))} "$@"\n'
+        path = self.bin / "databricks"
+        if path.is_symlink() or path.exists():
+            path.unlink()
+        path.write_text("#!/bin/sh\n" + record + body)
+        path.chmod(0o755)
+
+    @property
+    def real_cli(self) -> bool:
+        """Is `databricks` the real CLI (not the fake)?"""
+        return bool(self.databricks_bin) and not self.fake_cli
+
+    def use_fake_cli(self, version: str | None = None) -> None:
+        """Put the fake CLI behind bin/databricks (still logged), for the faults only it can
+        show: FAKE_DATABRICKS_HANG, FAKE_DATABRICKS_GARBAGE, FAKE_DATABRICKS_REFRESH_WINDOW,
+        and with `version` (older than 0.296) a CLI that answers `--version` with it and has no
+        --force-refresh. It reads and writes the same ~/.databrickscfg and token cache as the
+        real one."""
+        self.fake_cli = True
+        self.fake_version = version
+        self._install_cli()
+
+    def use_real_cli(self) -> None:
+        """Back to the real CLI after use_fake_cli() (the fake when there is no real one)."""
+        self.fake_cli = False
+        self.fake_version = None
+        self._install_cli()
+
     def databricks_calls(self) -> list[dict[str, Any]]:
-        """One {"argv", "time", "pid"} per invocation of the fake `databricks`."""
+        """One {"argv", "time", "pid"} per invocation of `databricks` (real or fake)."""
         if not self.databricks_log.exists():
             return []
-        return [json.loads(line) for line in self.databricks_log.read_text().splitlines() if line]
+        records = self.databricks_log.read_bytes().decode("utf-8", "surrogateescape")
+        calls = []
+        for rec in records.split(_RS)[:-1]:
+            pid, when, *argv = rec.split(_US)
+            calls.append({"argv": argv, "time": float(when), "pid": int(pid)})
+        return calls
 
     def browser_visits(self, wait: float = 2.0) -> list[dict[str, Any]]:
         """The test browser's visits ({"url", "status", "final", "error"}). The browser runs
@@ -303,26 +464,32 @@ class Sandbox:
         assert result.code == 0, result
         return result
 
+    @property
+    def token_cache_path(self) -> Path:
+        """The CLI's plaintext token store (DATABRICKS_AUTH_STORAGE=plaintext)."""
+        return self.home / ".databricks" / "token-cache.json"
+
     def token_cache(self) -> dict[str, Any]:
-        path = self.home / ".databricks" / "token-cache.json"
+        """{"version": 1, "tokens": {profile or host URL: {access_token, token_type,
+        refresh_token, expiry, expires_in}}}, as the CLI wrote it; {} when absent."""
+        path = self.token_cache_path
         return dict(json.loads(path.read_text())) if path.exists() else {}
 
     def cached_token(self, profile: str = "DEFAULT") -> str:
-        """The access token the fake CLI holds for a profile (raw: do not print it)."""
+        """The access token the CLI holds for a profile (raw: do not print it)."""
         return str(self.token_cache()["tokens"][profile]["access_token"])
 
     def set_token_expiry(self, seconds_left: float, profile: str = "DEFAULT") -> None:
-        """Make the fake CLI's cached token for `profile` (and the same token under its host
-        key) expire in `seconds_left` seconds (negative: already expired) - client side only;
-        see FakeWorkspace.expire_access_tokens for the server side."""
-        from tests.rig.fake_databricks import format_expiry
-
-        path = self.home / ".databricks" / "token-cache.json"
+        """Make the CLI's cached token for `profile` (and the same token under its host key)
+        expire in `seconds_left` seconds (negative: already expired) - client side only; see
+        FakeWorkspace.expire_access_tokens for the server side. Written as Go writes it
+        (RFC 3339, nanoseconds, local offset); the file keeps its mode (0600)."""
+        path = self.token_cache_path
         cache = json.loads(path.read_text())
         access = cache["tokens"][profile]["access_token"]
         for entry in cache["tokens"].values():
             if entry.get("access_token") == access:
-                entry["expiry"] = format_expiry(time.time() + seconds_left)
+                entry["expiry"] = go_time(time.time() + seconds_left)
         path.write_text(json.dumps(cache, indent=2))
 
     def apply_env(self, monkeypatch: Any) -> None:

@@ -40,6 +40,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 CLI_CLIENT_ID = "databricks-cli"
 DEFAULT_WORKSPACE_ID = "1234567890123456"
+DEFAULT_ACCOUNT_ID = "7f3e8c2a-5b1d-4e9f-a6c0-2d8b4f1e9a37"
 DEFAULT_USER = "test.user@example.com"
 
 _FAMILY_DISPLAY = {"opus": "Opus", "sonnet": "Sonnet", "haiku": "Haiku"}
@@ -391,6 +392,8 @@ class FakeWorkspace:
             list(endpoints) if endpoints is not None else default_endpoints()
         )
         self.workspace_id = DEFAULT_WORKSPACE_ID
+        self.account_id = DEFAULT_ACCOUNT_ID
+        self.cloud = "AWS"
         self.user_name = DEFAULT_USER
         # OAuth clients: public (PKCE) ones and service principals (client_credentials).
         self.public_clients = {CLI_CLIENT_ID}
@@ -769,6 +772,8 @@ class FakeWorkspace:
         token: TokenRef | None,
     ) -> None:
         method = h.command
+        if path == "/.well-known/databricks-config" and method == "GET":
+            raise _Response(200, self._host_metadata())
         if path in (
             "/oidc/.well-known/oauth-authorization-server",
             "/oidc/.well-known/openid-configuration",
@@ -816,6 +821,18 @@ class FakeWorkspace:
             404,
             {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No API found for '{method} {path}'"},
         )
+
+    def _host_metadata(self) -> dict[str, Any]:
+        """`GET /.well-known/databricks-config`, unauthenticated, as a workspace answers it
+        (databricks-sdk-go config.HostMetadata): the CLI resolves it before every login and token
+        call and saves workspace_id (and account_id) into the profile at login."""
+        return {
+            "oidc_endpoint": f"{self.url}/oidc",
+            "account_id": self.account_id,
+            "workspace_id": self.workspace_id,
+            "cloud": self.cloud,
+            "host_type": "workspace",
+        }
 
     def _discovery(self) -> dict[str, Any]:
         u = self.url
