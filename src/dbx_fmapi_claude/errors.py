@@ -9,6 +9,7 @@ class ExitCode:
     OK = 0
     ERROR = 1
     USAGE = 2
+    UNEXPECTED = 3  # a bug of ours: see errorhandler.py
     AUTH_NEEDED = 4
     INTERRUPTED = 130
 

@@ -119,21 +119,30 @@ def _run(argv: Sequence[str], prog: str, command: str | None = None) -> int:
 
 def _guarded(prog: str, name: str, options: dict[str, object], debug: bool) -> int:
     """Run one command under the single top-level handler."""
-    ctx = Context.from_process()
     try:
-        return dispatch(name, ctx, options)
+        return dispatch(name, Context.from_process(), options)
     except UserError as exc:
         if debug:
             import traceback
 
             traceback.print_exc()
-        ctx.err(exc.render(prog))
+        sys.stderr.write(exc.render(prog) + "\n")
+        sys.stderr.flush()
         return exc.code
     except KeyboardInterrupt:
-        ctx.err(f"\n{prog}: interrupted; nothing was changed")
+        sys.stderr.write(f"\n{prog}: interrupted; nothing was changed\n")
+        sys.stderr.flush()
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return ExitCode.ERROR
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: one line and exit 3, no traceback
+        return _unexpected(prog, exc, debug)
+
+
+def _unexpected(prog: str, exc: BaseException, debug: bool) -> int:
+    from .errorhandler import report  # only now: its imports stay off the token fast path
+
+    return report(prog, exc, debug=debug)
 
 
 def _token_fast_path(argv: Sequence[str]) -> dict[str, object] | None:
@@ -151,13 +160,35 @@ def _token_fast_path(argv: Sequence[str]) -> dict[str, object] | None:
     return None
 
 
+def _debug_asked(argv: Sequence[str]) -> bool:
+    """--debug before any `--`: for a failure before argparse has read it."""
+    for arg in argv:
+        if arg == "--":
+            return False
+        if arg == "--debug":
+            return True
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
-    fast = _token_fast_path(args)
-    if fast is not None:
-        sys.exit(_guarded(PROG, "token", fast, False))
-    sys.exit(_run(args, PROG))
+    try:
+        fast = _token_fast_path(args)
+        code = _guarded(PROG, "token", fast, False) if fast is not None else _run(args, PROG)
+    except KeyboardInterrupt:
+        code = ExitCode.INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - outside a command (argparse, say): still exit 3
+        code = _unexpected(PROG, exc, _debug_asked(args))
+    sys.exit(code)
 
 
 def setup_main(argv: Sequence[str] | None = None) -> None:
-    sys.exit(_run(sys.argv[1:] if argv is None else argv, "setup-fmapi-claudecode", "setup"))
+    prog = "setup-fmapi-claudecode"
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        code = _run(args, prog, "setup")
+    except KeyboardInterrupt:
+        code = ExitCode.INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - outside a command (argparse, say): still exit 3
+        code = _unexpected(prog, exc, _debug_asked(args))
+    sys.exit(code)

@@ -155,4 +155,8 @@ def main() -> None:
     except OSError as exc:
         sys.stderr.write(f"{PROG}: error: cannot start claude: {exc.strerror or exc}\n")
         code = ExitCode.ERROR
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: one line and exit 3, no traceback
+        from .errorhandler import report  # only now: its imports stay off the launch path
+
+        code = report(PROG, exc)
     sys.exit(int(code))
