@@ -129,6 +129,7 @@ if [ -x "$VENV/bin/python" ] && good_python "$VENV/bin/python" && "$VENV/bin/pyt
   say "Upgrading dbx-fmapi-claude in $VENV"
 else
   say "Installing dbx-fmapi-claude into $VENV (Python: $PY)"
+  say "  creating the environment (python -m venv; this can take half a minute) ..."
   rm -rf "$VENV"
   mkdir -p "$DATA_DIR"
   if ! "$PY" -m venv "$VENV" >&2; then
@@ -201,9 +202,43 @@ with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(entry, data)
 print(wheel)
 PYWHEEL
+say "  installing the package with pip (no download: it has no dependencies) ..."
 wheel=$("$VENV/bin/python" "$build/mkwheel.py" "$REPO" "$build") || die "cannot build the package from $REPO" "check the clone: git -C $(printf %q "$REPO") status"
 pip_install "$wheel" || die "pip could not install the package from $REPO" \
   "rm -rf $(printf %q "$VENV") and re-run: bash $(printf %q "$REPO/setup-fmapi-claudecode.sh")"
+
+# pip writes `#!<venv>/bin/python` as the scripts' first line. The kernel cuts a `#!` line at
+# the first space (and at 127 bytes), so a HOME like "/Users/Jane Doe" gives programs that
+# cannot start. Then the first lines become a /bin/sh preamble that execs the environment's
+# Python on the script, which Python itself reads past as a string.
+case $VENV in
+  *[[:space:]]*) unsafe=1 ;;
+  *) unsafe=$(( ${#VENV} > 100 )) ;;
+esac
+if [ "$unsafe" = 1 ]; then
+  cat >"$build/shebang.py" <<'PYFIX'
+import os, shlex, sys
+
+python = sys.argv[1]
+Q3 = "'" * 3
+for path in sys.argv[2:]:
+    with open(path, "rb") as fh:
+        first, _, rest = fh.read().partition(b"\n")
+    if not first.startswith(b"#!"):
+        continue
+    head = f'#!/bin/sh\n{Q3}exec\' {shlex.quote(python)} "$0" "$@"\n\' {Q3}\n'
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(head.encode() + rest)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, path)
+PYFIX
+  targets=()
+  for name in "${NAMES[@]}"; do targets+=("$VENV/bin/$name"); done
+  "$VENV/bin/python" "$build/shebang.py" "$VENV/bin/python" "${targets[@]}" ||
+    die "cannot adapt the installed programs to the path $VENV" \
+      "re-run with a data folder without spaces: XDG_DATA_HOME=/tmp/dbx bash $(printf %q "$REPO/setup-fmapi-claudecode.sh")"
+fi
 
 # --- 3. the executables on PATH --------------------------------------------------------------
 
@@ -213,10 +248,10 @@ for name in "${NAMES[@]}"; do
   [ -x "$target" ] || die "the install did not produce $target" "rm -rf $(printf %q "$VENV") and re-run this script"
   ln -sfn "$target" "$BIN_DIR/$name"
 done
-say "Linked ${NAMES[*]} into $BIN_DIR"
+say "Linked ${NAMES[*]} into $BIN_DIR (installed in ${SECONDS}s)"
 case ":${PATH:-}:" in
   *":$BIN_DIR:"*) ;;
-  *) say "note: $BIN_DIR is not on your PATH; add it to use dbx-fmapi directly: export PATH=\"\$HOME/.local/bin:\$PATH\"" ;;
+  *) say "note: $BIN_DIR is not on this shell's PATH yet; the block setup adds to your shell's rc file puts it there for new terminals (--shell none: add it yourself: export PATH=\"\$HOME/.local/bin:\$PATH\")" ;;
 esac
 
 # --- 4. setup, with the same flags -----------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 
 BEGIN = "# >>> dbx-fmapi-claude >>>"
@@ -27,6 +28,14 @@ def render(shell: str, executable: str) -> str:
     else:
         exe = shlex.quote(executable)
         body = f'dbx-fmapi-claude() {{\n  {exe} "$@"\n}}'
+        folder = os.path.dirname(executable)
+        if folder.endswith(os.sep + os.path.join(".local", "bin")):
+            # The bootstrap links dbx-fmapi & co. here; many shells start without it on PATH.
+            quoted = shlex.quote(folder)
+            body = (
+                f'case ":$PATH:" in *:{quoted}:*) ;; *) export PATH={quoted}:"$PATH" ;; esac\n'
+                + body
+            )
     return f"{BEGIN}\n{NOTE}\n{body}\n{END}"
 
 
