@@ -181,10 +181,14 @@ def helper_argv(command: str) -> list[str]:
         return command.split()
 
 
-def is_our_helper(command: Any) -> bool:
-    """Does this apiKeyHelper run `dbx-fmapi token`?"""
+def is_our_helper(command: Any, recorded: Any = None) -> bool:
+    """Is this apiKeyHelper ours? The one answer for setup, uninstall and doctor: the command
+    setup recorded (`recorded`, from config.json), or any command that runs `dbx-fmapi token`
+    (another install path, an earlier run)."""
     if not isinstance(command, str):
         return False
+    if isinstance(recorded, str) and command == recorded:
+        return True
     words = helper_argv(command)
     return bool(words) and os.path.basename(words[0]) == "dbx-fmapi" and "token" in words[1:]
 

@@ -259,7 +259,8 @@ def check_settings(r: Report, cfg: Mapping[str, Any]) -> effective.Level | None:
     for role, key in setupstate.ROLES.items():
         if cfg.get(role) and env.get(key) != cfg[role]:
             missing.append(f"{key}={cfg[role]}")
-    if mode == "helper" and not effective.is_our_helper(level.data.get(settings.HELPER_KEY)):
+    helper = level.data.get(settings.HELPER_KEY)
+    if mode == "helper" and not effective.is_our_helper(helper, cfg.get("api_key_helper")):
         missing.append(f"{settings.HELPER_KEY} (dbx-fmapi token)")
     if mode == "static" and not env.get(settings.ENV_TOKEN):
         missing.append(settings.ENV_TOKEN)

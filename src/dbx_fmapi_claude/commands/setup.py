@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import config, databrickscfg, dbcli, install, rcblock, settings, tokens
+from .. import config, databrickscfg, dbcli, effective, install, rcblock, settings, tokens
 from ..context import Context
 from ..errors import ExitCode, UserError
 from ..fileio import Pending, atomic_write, backup, check_writable, prepare, q, read_bytes, resolve
@@ -285,10 +285,6 @@ class Plan:
     def add(self, change: Change) -> None:
         if change.changed:
             self.changes.append(change)
-
-
-def _is_our_helper(value: Any) -> bool:
-    return isinstance(value, str) and "dbx-fmapi" in value and " token" in value
 
 
 def _git(args: list[str], cwd: Path, env: Mapping[str, str]) -> tuple[int, bytes] | None:
@@ -810,7 +806,10 @@ class Setup:
             for key in settings.ALL_ENV_KEYS:
                 if key != settings.ENV_TOKEN and key in old_env:
                     replaced[key] = {"value": old_env[key]}
-            if settings.HELPER_KEY in base and not _is_our_helper(base[settings.HELPER_KEY]):
+            helper = base.get(settings.HELPER_KEY)
+            if settings.HELPER_KEY in base and not effective.is_our_helper(
+                helper, prev.get("api_key_helper")
+            ):
                 replaced[settings.HELPER_KEY] = {"value": base[settings.HELPER_KEY]}
             env_existed = "env" in base
             created = base_raw is None
@@ -933,9 +932,9 @@ class Setup:
             **(self.prev.get("replaced") or {}),
             "env_existed": self.prev.get("env_existed"),
         }
-        cleaned = settings.remove_ours(
-            data, replaced=replaced, helper_is_ours=_is_our_helper(data.get(settings.HELPER_KEY))
-        )
+        helper = data.get(settings.HELPER_KEY)
+        ours = effective.is_our_helper(helper, self.prev.get("api_key_helper"))
+        cleaned = settings.remove_ours(data, replaced=replaced, helper_is_ours=ours)
         if cleaned == data:
             return
         new: bytes | None = settings.dumps(cleaned)

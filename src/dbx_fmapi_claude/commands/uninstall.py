@@ -59,12 +59,6 @@ def _tilde(path: Path, home: Path) -> str:
 # --- settings ---------------------------------------------------------------------------------
 
 
-def _helper_is_ours(value: Any, cfg: dict[str, Any]) -> bool:
-    if not isinstance(value, str):
-        return False
-    return value == cfg.get("api_key_helper") or effective.is_our_helper(value)
-
-
 def plan_settings(ctx: Context, cfg: dict[str, Any], plan: Plan) -> None:
     path = setupstate.managed_settings(cfg)
     if path is None:
@@ -87,7 +81,7 @@ def plan_settings(ctx: Context, cfg: dict[str, Any], plan: Plan) -> None:
     cleaned = settings.remove_ours(
         data,
         replaced=replaced,
-        helper_is_ours=helper is None or _helper_is_ours(helper, cfg),
+        helper_is_ours=helper is None or effective.is_our_helper(helper, cfg.get("api_key_helper")),
     )
     known, original = config.load_original(ctx.paths, path)
     new: bytes | None
