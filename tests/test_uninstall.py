@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from tests.mgmt import VOLATILE, config_of, edit_settings, set_up, settings_path
+from tests.mgmt import (
+    VOLATILE,
+    checks_by_id,
+    config_of,
+    doctor_json,
+    edit_settings,
+    set_up,
+    settings_path,
+)
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -124,6 +132,42 @@ def test_zsh_and_fish(logged_in: Sandbox, workspace: FakeWorkspace) -> None:
     assert uninstall(sandbox, "--yes").code == 0
     assert snap(sandbox) == before
     assert not fish.exists()
+
+
+def test_zdotdir_gets_the_zsh_block_and_every_command_finds_it_there(
+    logged_in: Sandbox, workspace: FakeWorkspace
+) -> None:
+    """zsh reads $ZDOTDIR/.zshrc when ZDOTDIR is set: setup writes the block there, and status,
+    doctor and uninstall find it there (with or without ZDOTDIR in their own environment)."""
+    sandbox = logged_in
+    zdot = sandbox.home / ".zsh"
+    zdot.mkdir()
+    rc = zdot / ".zshrc"
+    rc.write_bytes(b"setopt autocd\n")
+    before = snap(sandbox)
+    env = {"ZDOTDIR": str(zdot)}
+    set_up(sandbox, workspace, "--shell", "zsh", env=env)
+    assert b"# >>> dbx-fmapi-claude >>>" in rc.read_bytes()
+    assert not (sandbox.home / ".zshrc").exists()
+    assert config_of(sandbox)["rc_file"] == str(rc)
+    for run_env in (env, {"ZDOTDIR": None}):
+        status = sandbox.run(["dbx-fmapi", "status", "--json"], env=run_env)
+        assert status.code == 0, status
+        assert json.loads(status.stdout)["shell"] == {
+            "name": "zsh",
+            "rc_file": str(rc),
+            "block": True,
+        }
+        _, report = doctor_json(sandbox, env=run_env)
+        shell = checks_by_id(report)["shell"]
+        assert shell["status"] == "PASS" and str(rc) in shell["detail"], shell
+    assert uninstall(sandbox, "--yes", env=env).code == 0
+    assert snap(sandbox) == before
+    # Without the record (lost or damaged), uninstall still looks in $ZDOTDIR.
+    set_up(sandbox, workspace, "--shell", "zsh", env=env)
+    (sandbox.home / ".config/dbx-fmapi-claude/config.json").unlink()
+    assert uninstall(sandbox, "--yes", env=env).code == 0
+    assert rc.read_bytes() == b"setopt autocd\n"
 
 
 def test_keeps_what_changed_since_setup(logged_in: Sandbox, workspace: FakeWorkspace) -> None:

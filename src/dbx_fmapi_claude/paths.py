@@ -108,6 +108,36 @@ class Paths:
     def local_bin(self) -> Path:
         return self.home / ".local" / "bin"
 
+    # Shell startup files: where the dbx-fmapi-claude function goes (setup) and where one may
+    # be found (uninstall). zsh reads $ZDOTDIR/.zshrc when ZDOTDIR is set, fish honours
+    # XDG_CONFIG_HOME; a relative value is ignored, as those shells would not find it either.
+    def rc_file(self, shell: str, env: Mapping[str, str]) -> Path | None:
+        """The file that gets the block for `shell` ("zsh", "bash", "fish"; None for "none")."""
+        if shell == "zsh":
+            return _abs_or(env.get("ZDOTDIR"), self.home) / ".zshrc"
+        if shell == "bash":
+            return self.home / ".bashrc"
+        if shell == "fish":
+            base = _abs_or(env.get("XDG_CONFIG_HOME"), self.home / ".config")
+            return base / "fish" / "functions" / "dbx-fmapi-claude.fish"
+        return None
+
+    def rc_candidates(self, env: Mapping[str, str]) -> list[Path]:
+        """Every file a block of ours may be in, for any --shell, under this environment or
+        the plain defaults (a run with other variables, an earlier release)."""
+        fish_default = self.home / ".config" / "fish"
+        fish = _abs_or(env.get("XDG_CONFIG_HOME"), self.home / ".config") / "fish"
+        found = [
+            self.home / ".zshrc",
+            self.home / ".bashrc",
+            self.home / ".bash_profile",
+            fish / "functions" / "dbx-fmapi-claude.fish",
+            fish / "config.fish",
+            fish_default / "functions" / "dbx-fmapi-claude.fish",
+            self.rc_file("zsh", env),
+        ]
+        return [p for i, p in enumerate(found) if p is not None and p not in found[:i]]
+
     def settings_file_for(self, location: str, cwd: Path) -> Path:
         """`home`, `cwd` or a folder path -> `<folder>/.claude/settings.json`."""
         if location == "home":
@@ -119,6 +149,11 @@ class Paths:
             if not folder.is_absolute():
                 folder = cwd / folder
         return folder / ".claude" / "settings.json"
+
+
+def _abs_or(value: str | None, default: Path) -> Path:
+    """`value` as a path when it is an absolute one, else `default`."""
+    return _p(value) if value and os.path.isabs(value) else default
 
 
 def which(name: str, env: Mapping[str, str]) -> str | None:

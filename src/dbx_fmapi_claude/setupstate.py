@@ -51,19 +51,6 @@ def rc_file(cfg: Mapping[str, Any] | None) -> Path | None:
     return Path(os.path.expanduser(str(cfg["rc_file"])))
 
 
-def rc_candidates(paths: Paths, env: Mapping[str, str]) -> list[Path]:
-    """Every file setup may have put a block in, for any --shell it was given."""
-    xdg = env.get("XDG_CONFIG_HOME")
-    fish_base = Path(xdg) if xdg and os.path.isabs(xdg) else paths.home / ".config"
-    return [
-        paths.home / ".zshrc",
-        paths.home / ".bashrc",
-        paths.home / ".bash_profile",
-        fish_base / "fish" / "functions" / "dbx-fmapi-claude.fish",
-        fish_base / "fish" / "config.fish",
-    ]
-
-
 def block_state(path: Path) -> str:
     """ "present", "absent", "missing-file", "half" (one marker only) or "unreadable"."""
     try:

@@ -175,19 +175,6 @@ def _default_shell(env: Mapping[str, str]) -> str:
     return "zsh" if install.platform(env) == "darwin" else "bash"
 
 
-def rc_file(shell: str, paths_home: Path, env: Mapping[str, str]) -> Path | None:
-    if shell == "zsh":
-        zdot = env.get("ZDOTDIR")
-        return (Path(zdot) if zdot and os.path.isabs(zdot) else paths_home) / ".zshrc"
-    if shell == "bash":
-        return paths_home / ".bashrc"
-    if shell == "fish":
-        xdg = env.get("XDG_CONFIG_HOME")
-        base = Path(xdg) if xdg and os.path.isabs(xdg) else paths_home / ".config"
-        return base / "fish" / "functions" / "dbx-fmapi-claude.fish"
-    return None
-
-
 def read_profiles(ctx: Context) -> dict[str, str] | None:
     """{profile: host} from ~/.databrickscfg ({} when absent, None when unreadable)."""
     try:
@@ -739,7 +726,7 @@ class Setup:
 
     def plan(self, target: Path, helper_cmd: str, executable: str) -> Plan:
         plan = Plan()
-        a, prev, home = self.a, self.prev, self.paths.home
+        a, prev = self.a, self.prev
         prev_file = prev.get("settings_file")
         first_time = not prev or prev_file != str(target)
 
@@ -851,7 +838,7 @@ class Setup:
                 )
 
         # Shell wrapper block.
-        rc = rc_file(a.shell, home, self.env)
+        rc = self.paths.rc_file(a.shell, self.env)
         if rc is not None:
             rc_path, block = rc, rcblock.render(a.shell, executable)
 

@@ -181,11 +181,7 @@ def _json_equals(raw: bytes, want: dict[str, Any]) -> bool:
 
 def plan_rc(ctx: Context, cfg: dict[str, Any] | None, plan: Plan) -> None:
     recorded = setupstate.rc_file(cfg)
-    candidates = ([recorded] if recorded else []) + setupstate.rc_candidates(ctx.paths, ctx.env)
-    candidates.append(ctx.paths.home / ".config" / "fish" / "functions" / "dbx-fmapi-claude.fish")
-    zdot = ctx.env.get("ZDOTDIR")
-    if zdot and os.path.isabs(zdot):
-        candidates.append(Path(zdot) / ".zshrc")
+    candidates = ([recorded] if recorded else []) + ctx.paths.rc_candidates(ctx.env)
     seen: set[str] = set()
     for path in candidates:
         real = os.path.realpath(path)
