@@ -1,8 +1,11 @@
 """Our own record of setup: the answers and what we changed. Never holds a token. Stdlib only.
 
-`<config_dir>/config.json` (0600), written by setup, read by everything else:
+`<config_dir>/config.json` (0600), written by setup, read by everything else through `load`,
+which checks it (FIELDS says the type of each key), migrates an older version in memory (a
+record with no version is version 1) and refuses a version newer than this code reads: a damaged
+or unknown record is one line naming the file, the key and the fix, never a traceback.
 
-    version            1
+    version            RECORD_VERSION (1)
     host               normalised workspace URL, e.g. "https://x.cloud.databricks.com"
     profile            Databricks CLI profile name
     model, opus, sonnet, haiku       endpoint names
@@ -33,6 +36,7 @@ from .jsonread import loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
     from typing import Any
 
@@ -42,8 +46,134 @@ DEFAULT_TTL_SECONDS = 15 * 60
 DEFAULT_MARGIN_SECONDS = 5 * 60
 
 
-def load(paths: Paths) -> dict[str, Any] | None:
-    """The saved configuration, None when setup never ran; UserError when it is unreadable."""
+RECORD_VERSION = 1
+REPAIR = "re-run setup to rewrite it: setup-fmapi-claudecode"
+UPGRADE = "update dbx-fmapi-claude: git pull in your clone, then bash setup-fmapi-claudecode.sh"
+
+# What each key of the record must hold: the JSON types allowed, or the values allowed. null is
+# allowed for every key but `version` and means "not recorded" (readers use .get()); `host` and
+# `profile` must be non-empty for the record to count as set up at all (`require`).
+_STR = (str,)
+_NUMBER = (int, float)
+FIELDS: dict[str, tuple[tuple[type, ...] | frozenset[str], str]] = {
+    "host": (_STR, "a workspace URL"),
+    "profile": (_STR, "a Databricks CLI profile name"),
+    "auth": (frozenset({"oauth", "m2m", "pat"}), '"oauth", "m2m" or "pat"'),
+    "model": (_STR, "an endpoint name"),
+    "opus": (_STR, "an endpoint name"),
+    "sonnet": (_STR, "an endpoint name"),
+    "haiku": (_STR, "an endpoint name"),
+    "settings_location": (_STR, '"home", "cwd" or a folder'),
+    "settings_file": (_STR, "a path"),
+    "token_mode": (frozenset({"helper", "static"}), '"helper" or "static"'),
+    "ttl_seconds": (_NUMBER, "a number of seconds above 0"),
+    "margin_seconds": (_NUMBER, "a number of seconds, 0 or more"),
+    "shell": (frozenset({"zsh", "bash", "fish", "none"}), '"zsh", "bash", "fish" or "none"'),
+    "rc_file": (_STR, "a path"),
+    "executable": (_STR, "a path"),
+    "api_key_helper": (_STR, "a command"),
+    "replaced": ((dict,), 'an object of {"value": ...} objects'),
+    "env_existed": ((bool,), "true or false"),
+    "settings_created": ((bool,), "true or false"),
+    "onboarding_added": ((bool,), "true or false"),
+}
+
+
+class RecordDamaged(UserError):
+    """The record parses but a key holds what no setup writes."""
+
+    def __init__(self, path: str, key: str, detail: str) -> None:
+        super().__init__(f'{path} is damaged: "{key}" {detail}', REPAIR)
+        self.key = key
+
+
+class RecordTooNew(UserError):
+    """Written by a newer release: reading it could misread or, on rewrite, lose what it holds."""
+
+    def __init__(self, path: str, version: int) -> None:
+        super().__init__(
+            f"{path} was written by a newer dbx-fmapi-claude (record version {version}; this "
+            f"one reads up to version {RECORD_VERSION}); nothing was changed",
+            UPGRADE,
+        )
+        self.version = version
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string" if value else "an empty string"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _problem(key: str, value: Any) -> str | None:
+    """Why `value` cannot be `key`'s, None when it can (or the key is not ours to check)."""
+    spec = FIELDS.get(key)
+    if spec is None or value is None:
+        return None
+    allowed, what = spec
+    if isinstance(allowed, frozenset):
+        ok = isinstance(value, str) and value in allowed
+    elif allowed is _NUMBER:
+        # not bool (JSON true is no duration); x - x == 0 rules out NaN and the infinities
+        ok = isinstance(value, _NUMBER) and not isinstance(value, bool) and value - value == 0
+        ok = ok and (value > 0 if key == "ttl_seconds" else value >= 0)
+    elif key == "replaced":
+        ok = isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
+    else:
+        ok = isinstance(value, allowed)
+    if ok:
+        return None
+    if isinstance(allowed, frozenset) and isinstance(value, str) and len(value) <= 20:
+        shown = f'"{value}"'  # a short word of ours: shown, unlike any other string
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        shown = repr(value)
+    else:
+        shown = _json_type(value)
+    return f"must be {what}, not {shown}"
+
+
+def _from_unversioned(data: dict[str, Any]) -> dict[str, Any]:
+    """A record written before it carried a version has version 1's keys: nothing to convert."""
+    return {**data, "version": 1}
+
+
+# version -> the step that turns a record of that version into the next one's.
+_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def migrate(data: dict[str, Any], path: str) -> dict[str, Any]:
+    """`data` as a record of RECORD_VERSION, in memory only (the file changes when setup next
+    writes it); RecordTooNew for a version this code does not know."""
+    if "version" not in data or data["version"] is None:
+        data = _from_unversioned(data)
+    version = data["version"]
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        shown = repr(version) if type(version) in (int, float) else _json_type(version)
+        raise RecordDamaged(path, "version", f"must be a whole number from 1, not {shown}")
+    if version > RECORD_VERSION:
+        raise RecordTooNew(path, version)
+    while version < RECORD_VERSION:
+        data = _MIGRATIONS[version](data)
+        version = data["version"]
+    return data
+
+
+def problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, why) for each value no setup writes, and for keys that contradict each other."""
+    out = [(key, why) for key, value in data.items() if (why := _problem(key, value)) is not None]
+    static = data.get("token_mode") == "static"
+    if static and not data.get("settings_file") and all(k != "settings_file" for k, _ in out):
+        out.append(("settings_file", "is missing, and static token mode needs it"))
+    return out
+
+
+def _read(paths: Paths) -> dict[str, Any] | None:
     path = paths.config_path
     try:
         with open(path, "rb") as fh:
@@ -57,19 +187,46 @@ def load(paths: Paths) -> dict[str, Any] | None:
         ) from None
     try:
         data = loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
-        raise UserError(
-            f"{path} is not valid JSON",
-            "re-run setup to rewrite it: setup-fmapi-claudecode",
-        )
+        raise UserError(f"{path} is not valid JSON", REPAIR)
+    return migrate(data, path)
+
+
+def load(paths: Paths) -> dict[str, Any] | None:
+    """The saved configuration, None when setup never ran; UserError when it is unreadable,
+    damaged (RecordDamaged) or from a newer release (RecordTooNew). Reading never writes."""
+    data = _read(paths)
+    if data is not None:
+        found = problems(data)
+        if found:
+            key, why = found[0]
+            raise RecordDamaged(paths.config_path, key, why)
     return data
+
+
+def salvage(paths: Paths) -> tuple[dict[str, Any] | None, list[str]]:
+    """For the commands that repair or remove (uninstall): the record without the keys that are
+    damaged, and a note for each one dropped. Unreadable or too new still raises."""
+    data = _read(paths)
+    if data is None:
+        return None, []
+    notes = []
+    for key, why in problems(data):
+        data.pop(key, None)
+        notes.append(f'{paths.config_path}: "{key}" {why} (left out)')
+    return data, notes
 
 
 def require(paths: Paths) -> dict[str, Any]:
     cfg = load(paths)
-    if cfg is None or not cfg.get("host") or not cfg.get("profile"):
+    # No profile is fine for a service principal or a PAT given as DATABRICKS_* variables (CI).
+    if (
+        cfg is None
+        or not cfg.get("host")
+        or (not cfg.get("profile") and cfg.get("auth") in (None, "oauth"))
+    ):
         raise UserError("dbx-fmapi-claude is not set up yet", "setup-fmapi-claudecode")
     return cfg
 

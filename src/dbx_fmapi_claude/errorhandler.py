@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from typing import IO
 
 DEBUG_ENV = "DBX_FMAPI_DEBUG"
-LOG_NAME = "error.log"
 
 
 def debug_from_env(env: Mapping[str, str]) -> bool:
@@ -53,7 +52,7 @@ def summary(exc: BaseException) -> str:
 def log_path(env: Mapping[str, str]) -> str:
     from .paths import Paths
 
-    return os.path.join(Paths.from_env(env).config_dir_path, LOG_NAME)
+    return Paths.from_env(env).error_log_path
 
 
 def _write_log(path: str, prog: str, text: str) -> bool:

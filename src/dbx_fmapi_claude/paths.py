@@ -84,6 +84,11 @@ class Paths:
         return _p(self.token_state_path)
 
     @property
+    def error_log_path(self) -> str:
+        """The traceback of the last bug of ours (errorhandler.py); tokens redacted."""
+        return os.path.join(self.config_dir_path, "error.log")
+
+    @property
     def lock_dir(self) -> Path:
         return self.config_dir / "locks"
 

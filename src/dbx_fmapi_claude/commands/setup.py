@@ -375,10 +375,16 @@ class Setup:
 
     def load_previous(self) -> None:
         try:
-            self.prev = config.load(self.paths) or {}
+            prev, dropped = config.salvage(self.paths)  # a damaged key: only that one is lost
+        except config.RecordTooNew:
+            raise  # rewriting a newer release's record would lose what it holds
         except UserError as exc:
             self.warn(f"{exc.message}; starting from the defaults")
             self.prev = {}
+            return
+        self.prev = prev or {}
+        for note in dropped:
+            self.warn(note)
 
     def check_flags(self) -> None:
         o = self.opts

@@ -223,7 +223,7 @@ def plan_rc(ctx: Context, cfg: dict[str, Any] | None, plan: Plan) -> None:
 
 def plan_state(ctx: Context, plan: Plan) -> None:
     paths = ctx.paths
-    files = [paths.config_file, paths.token_state_file]
+    files = [paths.config_file, paths.token_state_file, Path(paths.error_log_path)]
     for folder, pattern in ((paths.lock_dir, "*.lock"), (paths.config_dir / "originals", "*.json")):
         with contextlib.suppress(OSError):
             files.extend(sorted(folder.glob(pattern)))
@@ -317,10 +317,13 @@ def apply(ctx: Context, plan: Plan) -> None:
 def build(ctx: Context) -> Plan:
     plan = Plan()
     try:
-        cfg = config.load(ctx.paths)
+        cfg, dropped = config.salvage(ctx.paths)  # a damaged key costs only what it records
+    except config.RecordTooNew:
+        raise  # a newer release's record: removing it could lose what that release restores
     except UserError as exc:
-        cfg = None
+        cfg, dropped = None, []
         plan.notes.append(f"{exc.message}; only the shell block and our state can be removed")
+    plan.notes.extend(dropped)
     if cfg is not None:
         plan_settings(ctx, cfg, plan)
         plan_onboarding(ctx, cfg, plan)
