@@ -66,7 +66,8 @@ NOTES = {
     "file a folder; x token and wrapper",
     "many helpers and wrappers at once": "20 helpers, 20 wrappers, 10 + 10, after expiry; both "
     "token modes; one refresh, whole files",
-    "one refresh per expiry": "eight callers in a loop across several 5 s token lifetimes",
+    "one refresh per expiry": "eight callers at once at each of three expiries in a row, then "
+    "four more with nothing expired",
     "setup while others write": "Claude Code rewriting ~/.claude.json, the user saving "
     "settings.json or ~/.bashrc, a static-mode refresh, real claude sessions, during setup",
     "setups racing each other": "three setups and three launches at once, both modes",

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import stat
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -133,52 +132,52 @@ def test_many_at_once_after_expiry_one_refresh_and_a_whole_file(
 def test_one_refresh_per_expiry_over_several_expiries(
     sandbox: Sandbox, workspace: FakeWorkspace, mode: str
 ) -> None:
-    """Tokens live 5 s and must have 2.5 s left (TTL 1 s + margin 1.5 s): eight callers in a
-    loop for 7 s see a refresh about every 2.5 s, each one done once, and never a token with
-    less than the life they need."""
-    configured(sandbox, workspace, "--token-mode", mode)
-    workspace.access_token_lifetime = 5
-    expire_everything(sandbox, workspace)
-    env = {
-        "CLAUDE_CODE_API_KEY_HELPER_TTL_MS": "1000",
-        "DBX_FMAPI_TOKEN_MARGIN_SECONDS": "1.5",
-        "FAKE_DATABRICKS_REFRESH_WINDOW": "0",  # the CLI refreshes only when asked to
-    }
-    refreshes = workspace.refresh_count()
-    seen: list[tuple[float, str]] = []
-    errors: list[Result] = []
-    lock = threading.Lock()
-    stop = time.monotonic() + 7
-
-    def loop(argv: list[str]) -> None:
-        while time.monotonic() < stop:
-            (r,) = finish([start(sandbox, argv, env)])
-            with lock:
-                if r.code != 0:
-                    errors.append(r)
-                elif argv == TOKEN:
-                    seen.append((time.time(), r.stdout.strip()))
-
-    argvs = [TOKEN] * 6 + [WRAPPER] * 2
-    threads = [threading.Thread(target=loop, args=(a,)) for a in argvs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors[:3]
-    assert len(seen) > 15
-    count = workspace.refresh_count() - refreshes
-    assert 2 <= count <= 4, count  # 7 s of tokens that are good for 2.5 s each
-    # One refresh per expiry: each came a token's usable life (5 s - 2.5 s) after the last.
-    posts = [r.time for r in workspace.requests("/oidc/v1/token", method="POST")][-count:]
-    gaps = [b - a for a, b in zip(posts, posts[1:], strict=False)]
-    assert all(g > 2.5 - 1 for g in gaps), gaps
+    """Three expiries in a row, each met by eight callers at once (six helpers, two launches):
+    each expiry costs exactly one refresh, in its turn, and every token handed out has the life
+    its caller needs. An expiry here is the current token no longer living long enough: round k
+    issues tokens that live 1000 s longer than round k-1's and needs 500 s less than that, so
+    the last round's token falls 500 s short and the new one has 500 s to spare. Counts and
+    order only: nothing depends on how fast the machine is."""
     from dbx_fmapi_claude.tokens import jwt_expiry
 
-    for when, tok in seen:
-        exp = jwt_expiry(tok)
-        # `exp` is whole seconds, rounded down: up to 1 s less than the real expiry.
-        assert exp is not None and exp - when >= 2.5 - 1.2, exp - when if exp else None
+    configured(sandbox, workspace, "--token-mode", mode)
+    refreshes = workspace.refresh_count()
+    ttl = 60
+    handed_out: list[str] = []
+    for k in (1, 2, 3):
+        lifetime = 3600 + 1000 * k  # setup's token lives 3600 s: round 1 needs more than that
+        need = lifetime - 500
+        workspace.access_token_lifetime = lifetime
+        env = {
+            "CLAUDE_CODE_API_KEY_HELPER_TTL_MS": str(ttl * 1000),
+            "DBX_FMAPI_TOKEN_MARGIN_SECONDS": str(need - ttl),
+        }
+        started = time.time()
+        procs = [start(sandbox, TOKEN, env) for _ in range(6)]
+        procs += [start(sandbox, WRAPPER, env) for _ in range(2)]
+        results = finish(procs)
+        for r in results:
+            assert r.code == 0, r
+            no_traceback(r)
+        assert workspace.refresh_count() - refreshes == k, f"round {k}"  # one per expiry
+        printed = {r.stdout.strip() for r in results if r.argv[-1] == "token"}
+        assert len(printed) == 1, [fingerprint(t) for t in printed]  # all got the same token
+        (token,) = printed
+        assert workspace.token_state(token) == "valid"
+        assert sandbox.cached_token() == token
+        # Issued in this round (a token of the last round lives 1000 s less), with the life
+        # every caller of the round needed (`exp` is whole seconds, rounded down).
+        exp = jwt_expiry(token)
+        assert exp is not None and exp >= started + lifetime - 1, exp - started if exp else None
+        assert fingerprint(token) not in {fingerprint(t) for t in handed_out}
+        handed_out.append(token)
+        if mode == "static":  # the launches wrote it into the settings file
+            data = json.loads((sandbox.home / SETTINGS).read_bytes())
+            assert fingerprint(data["env"]["ANTHROPIC_AUTH_TOKEN"]) == fingerprint(token)
+    # Again with the last round's needs: nothing expired, so nobody refreshes.
+    results = finish([start(sandbox, TOKEN, env) for _ in range(4)])
+    assert all(r.code == 0 and r.stdout.strip() == handed_out[-1] for r in results), results
+    assert workspace.refresh_count() - refreshes == 3
     user_keys_kept(sandbox)
 
 
