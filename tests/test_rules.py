@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dbx_fmapi_claude import effective
+from dbx_fmapi_claude import dbcli, effective, redact
 from dbx_fmapi_claude.paths import Paths
 
 # --- whose apiKeyHelper ---------------------------------------------------------------------------
@@ -53,3 +53,61 @@ def test_rc_candidates_cover_every_shell_under_this_and_the_default_environment(
         assert str(paths.rc_file(shell, {})) in found
     assert len(found) == len(set(found))
     assert [str(p) for p in paths.rc_candidates({})].count("/h/.zshrc") == 1
+
+
+# --- what is redacted ----------------------------------------------------------------------------
+
+JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+SHAPED = [
+    JWT,
+    "dapi0123456789abcdef01",
+    "dose0123456789abcdef01",
+    "doau_0123456789abcdef",
+    "sk-ant-api03-abcdefgh",
+]
+
+
+@pytest.mark.parametrize("secret", SHAPED)
+def test_credential_shapes_never_shown(secret: str) -> None:
+    assert secret not in redact.message(f"error: got {secret} back")
+    assert secret not in dbcli.scrub(f"Error: got {secret} back")
+    assert secret not in redact.text(f'+  "NOTE": "{secret}",\n')
+
+
+@pytest.mark.parametrize(
+    "name, secret",
+    [
+        ("ANTHROPIC_API_KEY", True),
+        ("ANTHROPIC_AUTH_TOKEN", True),
+        ("DATABRICKS_CLIENT_SECRET", True),
+        ("github_token", True),
+        ("ANTHROPIC_MODEL", False),
+        ("CLAUDE_CODE_API_KEY_HELPER_TTL_MS", False),
+        ("apiKeyHelper", False),
+    ],
+)
+def test_secret_names(name: str, secret: bool) -> None:
+    assert redact.is_secret_name(name) is secret
+    line = f'-    "{name}": "some plain value",\n'
+    assert ("some plain value" in redact.text(line)) is not secret
+    assert ("some plain value" in redact.text(f"export {name}='some plain value'\n")) is not secret
+
+
+def test_diff_lines_keep_their_shape() -> None:
+    assert redact.text('+    "ANTHROPIC_AUTH_TOKEN": "abc\\"def",\n') == (
+        '+    "ANTHROPIC_AUTH_TOKEN": "<redacted>",\n'
+    )
+    assert redact.text('  "X_KEY": "cut off') == '  "X_KEY": "<redacted>'
+    assert redact.text("export A_SECRET=abc; ls\n") == "export A_SECRET=<redacted>; ls\n"
+    assert redact.text("value 12345 here", ["12345"]) == "value <redacted> here"
+    assert redact.text("nothing secret here\n") == "nothing secret here\n"
+
+
+def test_a_backup_loses_only_our_token() -> None:
+    raw = b'{"env": {"ANTHROPIC_AUTH_TOKEN": "t0ken", "ANTHROPIC_API_KEY": "sk-ant-keep-me"'
+    out = redact.blank_members(raw, ["ANTHROPIC_AUTH_TOKEN"])
+    assert out is not None and b"t0ken" not in out and redact.BACKUP_MARK.encode() in out
+    assert b"sk-ant-keep-me" in out  # the user's own data: what the backup is for
+    assert redact.blank_members(b'{"env": {"A": "cut', ["ANTHROPIC_AUTH_TOKEN"]) is None
+    cut = redact.blank_members(b'{"ANTHROPIC_AUTH_TOKEN": "t0k', ["ANTHROPIC_AUTH_TOKEN"])
+    assert cut == b'{"ANTHROPIC_AUTH_TOKEN": "' + redact.BACKUP_MARK.encode()

@@ -349,6 +349,30 @@ def test_dry_run_prints_diffs_and_writes_nothing(
     assert "nothing would change" in r.stdout, r
 
 
+ANTHROPIC_KEY = "sk-ant-api03-personal-key-never-shown-0123456789"
+
+
+def test_dry_run_never_shows_a_key_of_the_users(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
+    """A personal Anthropic key, or any *_TOKEN/_KEY/_SECRET value, in the settings file or the
+    rc file is context in the diffs: it shows as <redacted>, never as itself."""
+    sandbox.login(workspace)
+    (sandbox.home / ".claude").mkdir()
+    env = {"ANTHROPIC_API_KEY": ANTHROPIC_KEY, "MY_SERVICE_SECRET": "plain-words-but-secret"}
+    (sandbox.home / ".claude" / "settings.json").write_text(json.dumps({"env": env}, indent=2))
+    (sandbox.home / ".bashrc").write_text(f"export ANTHROPIC_API_KEY={ANTHROPIC_KEY}\n")
+    for mode in ("helper", "static"):
+        r = setup(
+            sandbox, "--host", workspace.url, "--shell", "bash", "--token-mode", mode, "--dry-run"
+        )
+        assert r.code == 0, r
+        assert "+++ " + str(sandbox.home / ".claude" / "settings.json") in r.stdout
+        assert '"ANTHROPIC_API_KEY": "<redacted>"' in r.stdout
+        assert '"MY_SERVICE_SECRET": "<redacted>"' in r.stdout
+        assert "export ANTHROPIC_API_KEY=<redacted>" in r.stdout
+        assert ANTHROPIC_KEY not in r.output and "plain-words-but-secret" not in r.output
+        assert sandbox.cached_token() not in r.output
+
+
 def test_dry_run_without_a_login_does_not_log_in(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:

@@ -230,6 +230,20 @@ def test_dry_run_shows_the_diff_and_writes_nothing(
     assert token not in result.output and '"ANTHROPIC_AUTH_TOKEN": "<redacted>"' in out
 
 
+def test_dry_run_never_shows_a_key_of_the_users(
+    logged_in: Sandbox, workspace: FakeWorkspace
+) -> None:
+    sandbox = logged_in
+    set_up(sandbox, workspace)
+    key = "sk-ant-api03-personal-key-never-shown-0123456789"
+    edit_settings(sandbox, env={"ANTHROPIC_API_KEY": key, "OTHER_TOKEN": "plain-words-but-secret"})
+    result = uninstall(sandbox, "--dry-run")
+    assert result.code == 0, result
+    assert '"ANTHROPIC_API_KEY": "<redacted>"' in result.stdout
+    assert '"OTHER_TOKEN": "<redacted>"' in result.stdout
+    assert key not in result.output and "plain-words-but-secret" not in result.output
+
+
 def test_asks_on_a_terminal(logged_in: Sandbox, workspace: FakeWorkspace) -> None:
     pexpect = pytest.importorskip("pexpect")
     sandbox = logged_in

@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import settings
+from . import redact, settings
 from .errors import UserError
 from .fileio import read_bytes
 from .paths import Paths
 
 ENVIRONMENT = "environment"
-SECRET_KEYS = frozenset({settings.ENV_TOKEN, "ANTHROPIC_API_KEY"})
 LEVEL_ORDER = ("user", "project", "local")  # lowest precedence first (after the environment)
 
 
@@ -58,7 +57,7 @@ class Origin:
     @property
     def shown(self) -> str:
         """The value as we may print it: secrets are never shown."""
-        if self.key in SECRET_KEYS:
+        if redact.is_secret_name(self.key):
             return "(a secret, not shown)"
         return str(self.value)
 

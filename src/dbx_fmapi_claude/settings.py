@@ -82,19 +82,6 @@ def parse(raw: bytes, path: Path | str) -> dict[str, Any]:
     return data
 
 
-REDACTED = "<token removed by dbx-fmapi-claude>"
-
-
-def redact_tokens(raw: bytes) -> bytes | None:
-    """`raw` with every ANTHROPIC_AUTH_TOKEN value blanked out, also in a file that is not valid
-    JSON (a value cut off by the end of the file included); None when there is none."""
-    import re
-
-    pattern = rb'("' + ENV_TOKEN.encode() + rb'"\s*:\s*")(?:[^"\\]|\\.)*("|\\?$)'
-    out, n = re.subn(pattern, lambda m: m[1] + REDACTED.encode() + m[2], raw)
-    return out if n else None
-
-
 def load(path: Path | str) -> tuple[dict[str, Any], bytes | None]:
     """(parsed settings, original bytes or None when absent)."""
     raw = read_bytes(path)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import config, databrickscfg, dbcli, effective, install, rcblock, settings, tokens
+from .. import config, databrickscfg, dbcli, effective, install, rcblock, redact, settings, tokens
 from ..context import Context
 from ..errors import ExitCode, UserError
 from ..fileio import Pending, atomic_write, backup, check_writable, prepare, q, read_bytes, resolve
@@ -52,7 +52,6 @@ HELPER = "helper"
 STATIC = "static"
 MAX_NEED_SECONDS = 55 * 60  # OAuth access tokens live about an hour
 TOKEN_PLACEHOLDER = "<the token from databricks auth token>"  # noqa: S105 - dry-run text
-_TOKEN_LINE = re.compile(r'("ANTHROPIC_AUTH_TOKEN"\s*:\s*)"(?:[^"\\]|\\.)*"')
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -1027,9 +1026,7 @@ class Setup:
             fromfile = str(ch.path) if ch.old is not None else "/dev/null"
             tofile = str(ch.path) if ch.new is not None else "/dev/null"
             for line in difflib.unified_diff(old, new, fromfile, tofile):
-                line = _TOKEN_LINE.sub(r'\1"<redacted>"', line)
-                for secret in secrets:
-                    line = line.replace(secret, "<redacted>")
+                line = redact.text(line, secrets)
                 self.ctx.stdout.write(line if line.endswith("\n") else line + "\n")
         self.out("Dry run: nothing was written.")
 
@@ -1068,7 +1065,7 @@ class Setup:
             for ch in changes:
                 if ch.backup_first and ch.old is not None:
                     # A token in it (static mode) is blanked out: a backup is no place for one.
-                    redacted = settings.redact_tokens(ch.old)
+                    redacted = redact.blank_members(ch.old, [settings.ENV_TOKEN])
                     saved = backup(ch.path, redacted)
                     ours.append(saved)
                     blanked = " (its token blanked out)" if redacted is not None else ""

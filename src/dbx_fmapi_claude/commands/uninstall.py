@@ -20,13 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import config, effective, rcblock, settings, setupstate
+from .. import config, effective, rcblock, redact, settings, setupstate
 from ..context import Context
 from ..errors import ExitCode, UserError
 from ..fileio import atomic_write, q, read_bytes, resolve
 
 ONBOARDING_KEY = "hasCompletedOnboarding"
-_TOKEN_VALUE = re.compile(r'("(?:ANTHROPIC_AUTH_TOKEN|ANTHROPIC_API_KEY)"\s*:\s*)"(?:[^"\\]|\\.)*"')
 
 
 @dataclass
@@ -235,10 +234,6 @@ def plan_state(ctx: Context, plan: Plan) -> None:
 # --- output ------------------------------------------------------------------------------------
 
 
-def _redact(line: str) -> str:
-    return _TOKEN_VALUE.sub(r'\1"<redacted>"', line)
-
-
 def show_plan(ctx: Context, plan: Plan) -> None:
     home = ctx.paths.home
     ctx.out("dbx-fmapi uninstall will:")
@@ -258,7 +253,7 @@ def show_diffs(ctx: Context, plan: Plan) -> None:
         fromfile = str(ch.path)
         tofile = str(ch.path) if ch.new is not None else "/dev/null"
         for line in difflib.unified_diff(old, new, fromfile, tofile):
-            line = _redact(line)
+            line = redact.text(line)
             ctx.stdout.write(
                 line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
             )

@@ -1,0 +1,70 @@
+"""What is never shown: the one redaction rule for every message, diff and backup.
+
+Secret are
+- strings shaped like a credential, wherever they appear: a Databricks OAuth access token (a JWT,
+  `eyJ…`), a personal access token (`dapi…`), an OAuth secret or refresh token (`dose…`,
+  `doau…`), an Anthropic API key (`sk-ant-…`);
+- the value of any variable whose name says it holds one (ends in _TOKEN, _KEY or _SECRET, so
+  _API_KEY too), as a JSON member (`"ANTHROPIC_API_KEY": "…"`) or a shell assignment
+  (`export ANTHROPIC_API_KEY=…`), whatever the value looks like.
+
+Imported only once something is about to be shown or backed up: `re` stays off the token
+helper's and the wrapper's paths.
+"""
+
+from __future__ import annotations
+
+import re
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+MESSAGE_MARK = "[redacted]"  # in one-line messages (CLI errors, tracebacks)
+DIFF_MARK = "<redacted>"  # in diffs: the JSON stays JSON-shaped
+BACKUP_MARK = "<token removed by dbx-fmapi-claude>"
+
+_SHAPES = re.compile(
+    r"eyJ[\w-]{8,}\.[\w-]*\.?[\w-]*"
+    r"|dapi[0-9a-f]{16,}"
+    r"|dose[0-9a-f]{16,}"
+    r"|doau\w{16,}"
+    r"|sk-ant-[\w-]{8,}"
+)
+_HOLDER = r"[A-Za-z0-9_]*(?:_TOKEN|_KEY|_SECRET)"  # names of variables that hold one
+# A JSON string member whose name says secret; the value may be cut off by the end of the line
+# (a diff line) or of the file (a file that is not valid JSON).
+_MEMBER = re.compile(rf'("{_HOLDER}"\s*:\s*")(?:[^"\\\n]|\\.)*("|\\?$)', re.I | re.M)
+_ASSIGNMENT = re.compile(rf"""(\b{_HOLDER}=)(?:"[^"\n]*"?|'[^'\n]*'?|[^\s;&|)]+)""", re.I)
+
+
+def is_secret_name(name: str) -> bool:
+    """Does a variable of this name hold a secret (its value is never shown)?"""
+    return re.fullmatch(_HOLDER, name, re.I) is not None
+
+
+def message(text: str) -> str:
+    """`text` with every credential-shaped string replaced by [redacted]."""
+    return _SHAPES.sub(MESSAGE_MARK, text)
+
+
+def text(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` (a diff, a file's lines) with every secret replaced by <redacted>: the values of
+    secret-named variables, credential-shaped strings, and each of `secrets` (known values)."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, DIFF_MARK)
+    text = _MEMBER.sub(lambda m: m[1] + DIFF_MARK + m[2], text)
+    text = _ASSIGNMENT.sub(lambda m: m[1] + DIFF_MARK, text)
+    return _SHAPES.sub(DIFF_MARK, text)
+
+
+def blank_members(raw: bytes, names: Iterable[str]) -> bytes | None:
+    """`raw` with the string value of every JSON member called one of `names` blanked out, also
+    in a file that is not valid JSON (a value cut off by its end included); None when there is
+    none. For a backup of a file we cannot parse: only the members named are a secret of ours
+    to drop; the rest is the user's data, which is what the backup is for."""
+    alternatives = "|".join(re.escape(n) for n in names)
+    pattern = rb'("(?:' + alternatives.encode() + rb')"\s*:\s*")(?:[^"\\]|\\.)*("|\\?$)'
+    out, n = re.subn(pattern, lambda m: m[1] + BACKUP_MARK.encode() + m[2], raw)
+    return out if n else None
