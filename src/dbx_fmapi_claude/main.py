@@ -46,6 +46,12 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
         help="where .claude/settings.json goes: home (~), cwd, or a folder (default: home)",
     )
     p.add_argument("--token-mode", choices=("helper", "static"), help="default: helper")
+    p.add_argument(
+        "--auth",
+        choices=("oauth", "m2m", "pat"),
+        help="credential: oauth (browser login), m2m (service principal), pat (personal access "
+        "token); default: what the profile holds, or the DATABRICKS_* variables",
+    )
     p.add_argument("--ttl", help="apiKeyHelper TTL, e.g. 15m or 90s; bare number = minutes")
     p.add_argument(
         "--margin",

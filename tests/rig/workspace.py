@@ -398,6 +398,7 @@ class FakeWorkspace:
         # OAuth clients: public (PKCE) ones and service principals (client_credentials).
         self.public_clients = {CLI_CLIENT_ID}
         self.service_principals: dict[str, str] = {"test-sp": "test-sp-secret"}
+        self.disabled_principals: set[str] = set()
         # Behaviour knobs.
         self.deny_login = False
         self.rotate_refresh_tokens = True  # each refresh returns a new refresh token
@@ -519,6 +520,22 @@ class FakeWorkspace:
     def issue_token(self, lifetime: float | None = None, client_id: str = CLI_CLIENT_ID) -> str:
         """A valid raw access token, for direct use."""
         return self._new_access_token(lifetime, self.user_name, client_id)[0]
+
+    def issue_pat(self, lifetime: float = 90 * 86400) -> str:
+        """A personal access token (`dapi` + 32 hex, like the real ones) the workspace accepts
+        until it expires or revoke_pat() revokes it."""
+        now = time.time()
+        raw = "dapi" + self.token_marker + secrets.token_hex(16)
+        tok = _AccessToken(self._new_id(), _digest(raw), now, now + lifetime, self.user_name, "pat")
+        with self._lock:
+            self._access[tok.digest] = tok
+        return raw
+
+    def revoke_pat(self, raw: str) -> None:
+        with self._lock:
+            tok = self._access.get(_digest(raw.strip()))
+            if tok is not None:
+                tok.revoked = True
 
     def issue_refresh_token(self, client_id: str = CLI_CLIENT_ID) -> str:
         return self._new_refresh_token(client_id)
@@ -960,6 +977,10 @@ class FakeWorkspace:
             payload["refresh_token"] = raw
             raise ok(payload)
         if grant == "client_credentials":
+            if client_id in self.disabled_principals:
+                # Shape assumed (not verified against a real workspace): the same error class
+                # as a bad secret, with its own description.
+                raise error("invalid_client", "Service principal is disabled", 401)
             if client_id not in self.service_principals or not secrets.compare_digest(
                 self.service_principals[client_id or ""], client_secret or ""
             ):

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
-from .. import config, databrickscfg, dbcli, settings, setupstate, tokens, ui
+from .. import config, credentials, databrickscfg, dbcli, settings, setupstate, tokens, ui
 from ..context import Context
 from ..errors import ExitCode, UserError
 from ..hosts import normalize_host
@@ -39,12 +40,52 @@ def _update_static(ctx: Context, path: Path, token: dbcli.Token, profile: str) -
         return True
 
 
+def _check_non_browser(ctx: Context, source: credentials.Source, cfg: Any) -> int:
+    """A service principal or a PAT has no browser login: say so, and check the credential
+    against the workspace instead (a rejected one is an error with its fix)."""
+    if cfg and cfg.get("host"):
+        source.host = str(cfg["host"])
+    what = credentials.NAMES[source.kind]
+    where = f"Profile {source.profile!r} uses" if source.profile else "DATABRICKS_* variables hold"
+    ctx.out(
+        f"{where} a {what}: there is no browser login for it, and dbx-fmapi never runs one "
+        "(on a profile it would replace the credential in ~/.databrickscfg)."
+    )
+    tok = credentials.token(
+        source,
+        paths=ctx.paths,
+        env=ctx.env,
+        need=0,
+        allow_login=False,
+        err=ctx.stderr,
+    )
+    if source.kind == credentials.PAT and source.host:
+        from .doctor import check_pat
+
+        problem = check_pat(source.host, tok.access_token, ctx.env)
+        if problem is not None:
+            raise UserError(*problem)
+        ctx.out(f"The personal access token works on {source.host}.")
+    elif source.kind == credentials.M2M:
+        ctx.out(
+            f"The service principal got a token from {source.host}, valid for "
+            f"{ui.duration(tok.expiry - time.time())}; new ones are fetched automatically."
+        )
+    return ExitCode.OK
+
+
 def run(*, ctx: Context, profile: str | None = None) -> int:
     cfg = config.load(ctx.paths)
     if profile is None:
         cfg = config.require(ctx.paths)
+        if not cfg.get("profile"):  # CI: the DATABRICKS_* variables are the credential
+            source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
+            return _check_non_browser(ctx, source, cfg)
         profile = str(cfg["profile"])
     ours = cfg is not None and cfg.get("profile") == profile
+    source = credentials.resolve(profile, ctx.env, ctx.paths.home_path)
+    if source.kind != credentials.OAUTH:
+        return _check_non_browser(ctx, source, cfg if ours else None)
     host = str(cfg["host"]) if ours and cfg else _host_for(ctx, profile)
     if not host:
         raise UserError(

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import config, effective, settings, setupstate, tokens, ui
+from .. import config, credentials, effective, settings, setupstate, tokens, ui
 from ..context import Context
 from ..errors import ExitCode, UserError
 
@@ -45,16 +45,22 @@ def token_info(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]
         from .. import dbcli
 
         try:
-            tok = tokens.get_token(
+            source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
+            tok = credentials.token(
+                source,
                 paths=ctx.paths,
                 env=ctx.env,
-                profile=profile,
-                host=str(cfg.get("host") or "") or None,
                 need=0,
                 allow_login=False,
                 err=ctx.stderr,
             )
-            expiry, info["source"] = tok.expiry, "cli"
+            expiry = tok.expiry
+            info["source"] = "cli" if source.kind == credentials.OAUTH else source.kind
+        except credentials.CredentialError as exc:
+            info["state"] = "error"
+            info["message"] = exc.message
+            info["fix"] = exc.fix
+            return info
         except dbcli.CliError as exc:
             info["state"] = "login_needed" if exc.kind == "login" else "error"
             info["message"] = exc.message
@@ -72,9 +78,24 @@ def token_info(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]
         if expiry is None:
             expiry = tokens.jwt_expiry(tok_text)
         info["source"] = "settings"
+    elif cfg.get("auth") in (credentials.M2M, credentials.PAT):
+        try:
+            source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
+        except UserError as exc:
+            info["state"], info["message"], info["fix"] = "error", exc.message, exc.fix
+            return info
+        expiry = credentials.known_expiry(source, ctx.paths)
+        info["source"] = "record" if expiry is not None else None
     else:
         expiry = tokens.known_expiry(ctx.paths, profile)
         info["source"] = "record" if expiry is not None else None
+    if expiry == credentials.NO_EXPIRY:
+        info["state"] = "valid"
+        info["message"] = (
+            "a personal access token: its expiry is not known here (doctor checks it against "
+            "the workspace)"
+        )
+        return info
     if expiry is None:
         info["message"] = "no token fetched yet; ask the CLI with: dbx-fmapi status --check"
         return info
@@ -93,6 +114,8 @@ def token_info(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]
 def _token_line(info: dict[str, Any], mode: str, paint: ui.Painter) -> str:
     state = info["state"]
     left = info["seconds_left"]
+    if state == "valid" and left is None:
+        return paint("valid", "green") + f" — {info['message']}"
     if state == "valid":
         text = paint("valid", "green") + f", {ui.duration(left)} left"
     elif state == "expiring":

@@ -1,37 +1,33 @@
-"""`dbx-fmapi token [--profile P]`: the apiKeyHelper. One line on stdout: the token."""
+"""`dbx-fmapi token [--profile P]`: the apiKeyHelper. One line on stdout: the token.
+
+The profile's credential decides where the token comes from (credentials.py): the Databricks
+CLI for an OAuth login, the workspace's token endpoint for a service principal, the profile
+itself for a personal access token. Without --profile: the configured profile, or, when setup
+was given only DATABRICKS_* variables (CI), those variables.
+"""
 
 from __future__ import annotations
 
-from .. import config, tokens
+from .. import config, credentials, tokens
 from ..context import Context
 from ..errors import ExitCode
-
-
-def _host_from_databrickscfg(ctx: Context, profile: str) -> str | None:
-    from .. import databrickscfg
-
-    try:
-        sections = databrickscfg.load(str(ctx.paths.home), ctx.env) or {}
-    except (OSError, ValueError):
-        return None
-    return databrickscfg.host_of(sections.get(profile))
 
 
 def run(*, ctx: Context, profile: str | None) -> int:
     cfg = config.load(ctx.paths)
     if profile is None:
-        cfg = config.require(ctx.paths)
-        profile = str(cfg["profile"])
-    host = None
-    if cfg and cfg.get("profile") == profile:
-        host = str(cfg.get("host") or "") or None
-    if host is None:
-        host = _host_from_databrickscfg(ctx, profile)
-    token = tokens.get_token(
+        if cfg is None and credentials.from_env(ctx.env) is not None:
+            pass  # CI: the environment alone is the credential
+        else:
+            cfg = config.require(ctx.paths)
+            profile = str(cfg["profile"]) if cfg.get("profile") else None
+    source = credentials.resolve(profile, ctx.env, ctx.paths.home_path)
+    if cfg and cfg.get("profile") == profile and cfg.get("host"):
+        source.host = str(cfg["host"])  # the workspace setup verified wins over a stale profile
+    token = credentials.token(
+        source,
         paths=ctx.paths,
         env=ctx.env,
-        profile=profile,
-        host=host,
         need=tokens.needed_lifetime(ctx.env, cfg),
         allow_login=True,
         err=ctx.stderr,

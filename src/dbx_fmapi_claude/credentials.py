@@ -1,0 +1,380 @@
+"""Where a workspace token comes from: the credential sources behind one call.
+
+- `oauth`: a person's browser login, through `databricks auth token` (tokens.get_token).
+- `m2m`: a service principal's client id and secret (in the profile, or DATABRICKS_CLIENT_ID /
+  DATABRICKS_CLIENT_SECRET): we ask the workspace's OAuth token endpoint ourselves
+  (client-credentials grant), under the same per-profile lock and lifetime guarantee.
+- `pat`: a personal access token (the profile's `token`, or DATABRICKS_TOKEN), handed out as is.
+
+The secrets stay where the user put them: we read them when a token is needed and never copy
+them into argv, settings, logs, messages or our record. The one thing kept is an M2M access
+token, in a 0600 file, so that twenty helpers at once cause one token request, not twenty.
+
+Stdlib only and light: this is the token helper's path. HTTP modules load only for a fetch.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from .errors import ExitCode, UserError
+from .jsonread import loads
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import IO, Any
+
+    from .dbcli import Token
+    from .paths import Paths
+
+OAUTH, M2M, PAT = "oauth", "m2m", "pat"
+KINDS = (OAUTH, M2M, PAT)
+ENV_ORIGIN = "env"  # the credential comes from DATABRICKS_* variables, not a profile
+NO_EXPIRY = float("inf")  # a PAT's expiry is not known from the token
+
+
+class CredentialError(UserError):
+    """`kind`: "rejected" (the workspace refused the secret), "network", "missing"."""
+
+    def __init__(self, kind: str, message: str, fix: str | None, code: int = ExitCode.ERROR):
+        super().__init__(message, fix, code)
+        self.kind = kind
+
+
+class Source:
+    """A resolved credential. Holds secrets only in memory; its repr never shows them."""
+
+    __slots__ = ("kind", "host", "profile", "client_id", "_secret")
+
+    def __init__(
+        self,
+        kind: str,
+        host: str | None,
+        profile: str | None,
+        client_id: str | None = None,
+        secret: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.host = host
+        self.profile = profile  # None: from the environment
+        self.client_id = client_id
+        self._secret = secret  # the client secret (m2m) or the token (pat)
+
+    @property
+    def origin(self) -> str:
+        return f"profile {self.profile!r}" if self.profile else "DATABRICKS_* variables"
+
+    @property
+    def lock_name(self) -> str:
+        return f"{self.kind}-{self.profile}" if self.profile else f"{self.kind}-{ENV_ORIGIN}"
+
+    def __repr__(self) -> str:
+        return f"Source(kind={self.kind!r}, host={self.host!r}, profile={self.profile!r})"
+
+
+def from_env(env: Mapping[str, str]) -> Source | None:
+    """CI without a config file: DATABRICKS_HOST with a client id/secret (m2m) or a token."""
+    from .databrickscfg import normalize_host
+
+    host = normalize_host(env.get("DATABRICKS_HOST", "")) or None
+    cid, secret = env.get("DATABRICKS_CLIENT_ID"), env.get("DATABRICKS_CLIENT_SECRET")
+    if cid and secret:
+        return Source(M2M, host, None, cid, secret)
+    if env.get("DATABRICKS_TOKEN"):
+        return Source(PAT, host, None, None, env["DATABRICKS_TOKEN"])
+    return None
+
+
+def resolve(profile: str | None, env: Mapping[str, str], home: str) -> Source:
+    """The credential for a profile (its kind as the CLI sees it), or, with no profile, the
+    DATABRICKS_* variables. A profile whose credential we cannot use is a clear error."""
+    from . import databrickscfg, dbcli
+
+    if profile is None:
+        source = from_env(env)
+        if source is None:
+            raise CredentialError(
+                "missing",
+                "no Databricks credential in the environment (DATABRICKS_TOKEN, or "
+                "DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET)",
+                "export DATABRICKS_HOST and DATABRICKS_TOKEN (or the client id/secret), or pass "
+                "--profile",
+            )
+        return source
+    try:
+        sections = databrickscfg.load(home, env) or {}
+    except (OSError, ValueError):
+        sections = {}
+    section = sections.get(profile) or {}
+    kind = databrickscfg.credential_kind(section)
+    host = databrickscfg.host_of(section)
+    if kind == databrickscfg.PAT:
+        return Source(PAT, host, profile, None, section.get("token"))
+    if kind == databrickscfg.M2M:
+        return Source(M2M, host, profile, section.get("client_id"), section.get("client_secret"))
+    if kind == databrickscfg.OTHER:
+        raise dbcli.nonoauth_error(profile, kind, host)
+    return Source(OAUTH, host, profile)
+
+
+def for_record(cfg: Mapping[str, Any], env: Mapping[str, str], home: str) -> Source:
+    """The credential a setup recorded: its kind, its profile (none: DATABRICKS_* variables),
+    and the workspace setup verified."""
+    kind = str(cfg.get("auth") or OAUTH)
+    profile = str(cfg["profile"]) if cfg.get("profile") else None
+    host = str(cfg.get("host") or "") or None
+    if kind == OAUTH and profile is not None:
+        return Source(OAUTH, host, profile)
+    source = resolve(profile, env, home)
+    if source.kind != kind:
+        where = f"profile {profile!r}" if profile else "the DATABRICKS_* variables"
+        raise CredentialError(
+            "missing",
+            f"setup configured a {NAMES.get(kind, kind)} credential, but {where} now holds "
+            f"{NAMES.get(source.kind, source.kind)}",
+            "re-run setup: setup-fmapi-claudecode",
+        )
+    source.host = host or source.host
+    return source
+
+
+NAMES = {OAUTH: "OAuth (browser login)", M2M: "service principal", PAT: "personal access token"}
+
+
+def token(
+    source: Source,
+    *,
+    paths: Paths,
+    env: Mapping[str, str],
+    need: float,
+    allow_login: bool,
+    err: IO[str],
+) -> Token:
+    """A token from `source` that stays valid for at least `need` seconds where that can be
+    known (a PAT's life cannot). Never opens a login for m2m or pat."""
+    if source.kind == PAT:
+        return _pat(source)
+    if source.kind == M2M:
+        return m2m_token(source, paths=paths, env=env, need=need, err=err)
+    from . import tokens
+
+    return tokens.get_token(
+        paths=paths,
+        env=env,
+        profile=str(source.profile),
+        host=source.host,
+        need=need,
+        allow_login=allow_login,
+        err=err,
+    )
+
+
+def known_expiry(source: Source, paths: Paths) -> float | None:
+    """What we know of the current token's expiry without asking anyone (the wrapper's check)."""
+    if source.kind == PAT:
+        return NO_EXPIRY
+    if source.kind == M2M:
+        entry = _read_cache(paths).get(_cache_key(source))
+        return float(entry["expiry"]) if isinstance(entry, dict) and "expiry" in entry else None
+    from . import tokens
+
+    return tokens.known_expiry(paths, str(source.profile))
+
+
+# --- PAT ---------------------------------------------------------------------------------------
+
+
+def _pat(source: Source) -> Token:
+    from .dbcli import Token
+
+    value = (source._secret or "").strip()
+    if not value or any(c.isspace() for c in value):
+        where = (
+            f"profile {source.profile!r} (its `token`)" if source.profile else "DATABRICKS_TOKEN"
+        )
+        raise CredentialError(
+            "missing",
+            f"the personal access token in {where} is empty or malformed",
+            "create a new token (workspace → Settings → Developer → Access tokens) and put it "
+            "there",
+        )
+    return Token(value, NO_EXPIRY)
+
+
+# --- M2M ---------------------------------------------------------------------------------------
+
+
+def _cache_key(source: Source) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{source.host}\n{source.client_id}".encode()).hexdigest()[:24]
+
+
+def _cache_path(paths: Paths) -> str:
+    return os.path.join(paths.config_dir_path, "m2m-tokens.json")
+
+
+def _read_cache(paths: Paths) -> dict[str, Any]:
+    try:
+        with open(_cache_path(paths), "rb") as fh:
+            data = loads(fh.read())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_cache(paths: Paths, key: str, tok: Token) -> None:
+    import json
+    from pathlib import Path
+
+    from .fileio import atomic_write
+
+    cache = _read_cache(paths)
+    now = time.time()
+    cache = {k: v for k, v in cache.items() if isinstance(v, dict) and v.get("expiry", 0) > now}
+    cache[key] = {"access_token": tok.access_token, "expiry": tok.expiry}
+    import contextlib
+
+    with contextlib.suppress(UserError):  # a cache we cannot write costs a request per run
+        atomic_write(Path(_cache_path(paths)), (json.dumps(cache) + "\n").encode(), secret=True)
+
+
+def _cached(paths: Paths, key: str, need: float) -> Token | None:
+    from .dbcli import Token
+
+    entry = _read_cache(paths).get(key)
+    if not isinstance(entry, dict):
+        return None
+    try:
+        tok = Token(str(entry["access_token"]), float(entry["expiry"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return tok if tok.expiry - time.time() > need else None
+
+
+def m2m_token(
+    source: Source, *, paths: Paths, env: Mapping[str, str], need: float, err: IO[str]
+) -> Token:
+    """A service principal's access token that outlives `need`: the cached one, else one fresh
+    from the token endpoint, fetched by one process at a time."""
+    from .tokens import profile_lock
+
+    key = _cache_key(source)
+    tok = _cached(paths, key, need)
+    if tok is not None:
+        return tok
+    with profile_lock(paths, source.lock_name):
+        tok = _cached(paths, key, need)  # another helper may have fetched it while we waited
+        if tok is not None:
+            return tok
+        tok = _fetch(source, env)
+        _write_cache(paths, key, tok)
+    left = tok.expiry - time.time()
+    if left < need:
+        err.write(
+            f"dbx-fmapi: warning: the service principal's token lives {left:.0f}s, less than the "
+            f"{need:.0f}s asked for (helper TTL + margin); lower the TTL with: "
+            "setup-fmapi-claudecode --ttl 5m\n"
+        )
+    return tok
+
+
+def _fix_secret(source: Source) -> str:
+    where = (
+        f"client_id/client_secret of profile {source.profile!r} in ~/.databrickscfg"
+        if source.profile
+        else "DATABRICKS_CLIENT_ID / DATABRICKS_CLIENT_SECRET"
+    )
+    return (
+        f"check the {where}: the secret may be wrong or expired (create a new one for the "
+        "service principal in the account console), the principal may be disabled, or it may "
+        "lack permission to use the serving endpoints"
+    )
+
+
+def _post_form(
+    url: str, form: Mapping[str, str], auth: str | None, env: Mapping[str, str]
+) -> tuple[int, Any]:
+    import json
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from .workspace import http_timeout, ssl_context
+
+    data = None if not form else urllib.parse.urlencode(form).encode()
+    req = urllib.request.Request(url, data=data, method="POST" if data else "GET")  # noqa: S310
+    req.add_header("User-Agent", "dbx-fmapi-claude")
+    if data is not None:
+        req.add_header("Content-Type", "application/x-www-form-urlencoded")
+    if auth:
+        req.add_header("Authorization", auth)
+    ctx = ssl_context(env) if url.startswith("https:") else None
+    try:
+        with urllib.request.urlopen(req, timeout=http_timeout(env, 20.0), context=ctx) as resp:  # noqa: S310
+            status, raw = resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    try:
+        return status, json.loads(raw) if raw else None
+    except ValueError:
+        return status, None
+
+
+def _fetch(source: Source, env: Mapping[str, str]) -> Token:
+    import base64
+    import urllib.error
+
+    from .dbcli import Token
+
+    host = source.host
+    if not host:
+        raise CredentialError(
+            "missing",
+            f"no workspace URL for the service principal ({source.origin})",
+            "set the profile's host, or export DATABRICKS_HOST",
+        )
+    if not source.client_id or not source._secret:
+        raise CredentialError(
+            "missing", "the service principal's client id or secret is empty", _fix_secret(source)
+        )
+    basic = base64.b64encode(f"{source.client_id}:{source._secret}".encode()).decode()
+    try:
+        status, meta = _post_form(
+            f"{host}/oidc/.well-known/oauth-authorization-server", {}, None, env
+        )
+        endpoint = meta.get("token_endpoint") if status == 200 and isinstance(meta, dict) else None
+        status, body = _post_form(
+            str(endpoint or f"{host}/oidc/v1/token"),
+            {"grant_type": "client_credentials", "scope": "all-apis"},
+            f"Basic {basic}",
+            env,
+        )
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise CredentialError(
+            "network",
+            f"the workspace {host} cannot be reached for a service-principal token: {reason}",
+            "check your network or VPN, then retry",
+        ) from None
+    if status == 200 and isinstance(body, dict) and body.get("access_token"):
+        life = float(body.get("expires_in") or 3600)
+        return Token(str(body["access_token"]), time.time() + life)
+    desc = ""
+    if isinstance(body, dict):
+        desc = ": ".join(str(body[k]) for k in ("error", "error_description") if body.get(k))
+    if status in (400, 401, 403):
+        raise CredentialError(
+            "rejected",
+            f"the workspace rejected the service principal {source.client_id!r} "
+            f"({source.origin}): HTTP {status}{' ' + desc if desc else ''}",
+            _fix_secret(source),
+        )
+    raise CredentialError(
+        "network",
+        f"the workspace's token endpoint failed (HTTP {status}{' ' + desc if desc else ''}); "
+        "this is not a problem with your credentials",
+        "retry later; if it persists, check the workspace status page",
+    )
