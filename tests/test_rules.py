@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dbx_fmapi_claude import dbcli, effective, redact
+from dbx_fmapi_claude import dbcli, effective, redact, workspace
 from dbx_fmapi_claude.paths import Paths
 
 # --- whose apiKeyHelper ---------------------------------------------------------------------------
@@ -111,3 +111,63 @@ def test_a_backup_loses_only_our_token() -> None:
     assert redact.blank_members(b'{"env": {"A": "cut', ["ANTHROPIC_AUTH_TOKEN"]) is None
     cut = redact.blank_members(b'{"ANTHROPIC_AUTH_TOKEN": "t0k', ["ANTHROPIC_AUTH_TOKEN"])
     assert cut == b'{"ANTHROPIC_AUTH_TOKEN": "' + redact.BACKUP_MARK.encode()
+
+
+# --- how a workspace error reads -----------------------------------------------------------------
+
+HOST = "https://x.cloud.databricks.com"
+
+
+def _error(
+    kind: str, message: str, status: int | None = None, code: str = ""
+) -> workspace.WorkspaceError:
+    body = {"error_code": code, "message": message} if code else None
+    return workspace.WorkspaceError(kind, message, status, body)
+
+
+def test_tls_gets_the_same_fix_everywhere() -> None:
+    exc = _error("tls", f"TLS failure talking to {HOST}: certificate verify failed")
+    fixes = {
+        workspace.diagnose(exc, HOST, "list the models", retry="dbx-fmapi models")[1],
+        workspace.diagnose(exc, HOST, "read the current user")[1],
+        workspace.diagnose(exc, HOST, "send a test request to m", login="x", retry="setup")[1],
+    }
+    assert fixes == {workspace.CA_FIX}
+    assert "SSL_CERT_FILE=" in workspace.CA_FIX and "REQUESTS_CA_BUNDLE" in workspace.CA_FIX
+    message = workspace.diagnose(exc, HOST, "list the models")[0]
+    assert message.startswith("cannot list the models: ") and "not trusted" in message
+
+
+@pytest.mark.parametrize(
+    "exc, says, fix",
+    [
+        (
+            _error("timeout", f"{HOST} did not answer within 1s"),
+            "did not answer in time",
+            "curl -sI",
+        ),
+        (_error("unreachable", f"cannot reach {HOST}: refused"), "cannot reach", "check the URL"),
+        (
+            _error("http", "Invalid access token", 403, "PERMISSION_DENIED"),
+            "rejected the token",
+            "LOGIN",
+        ),
+        (_error("http", "no credentials", 401), "wants credentials", "LOGIN"),
+        (
+            _error("http", "slow down", 429, "REQUEST_LIMIT_EXCEEDED"),
+            "rate limited (429 REQUEST_LIMIT_EXCEEDED",
+            "RETRY",
+        ),
+        (_error("http", "down", 503, "TEMPORARILY_UNAVAILABLE"), "the workspace failed", "RETRY"),
+        (_error("http", "odd", 418), "the workspace answered 418: odd", "dbx-fmapi doctor --json"),
+    ],
+)
+def test_each_kind_of_workspace_error(exc: workspace.WorkspaceError, says: str, fix: str) -> None:
+    message, got = workspace.diagnose(exc, HOST, "do it", login="LOGIN", retry="RETRY")
+    assert message.startswith("cannot do it: ") and says in message
+    assert fix in got
+
+
+def test_a_checked_url_is_not_suspect() -> None:
+    exc = _error("unreachable", f"cannot reach {HOST}: refused")
+    assert "URL" not in workspace.diagnose(exc, HOST, "list the models", url_checked=True)[1]

@@ -165,6 +165,70 @@ class Workspace:
         return "".join(p.get("text", "") for p in parts if isinstance(p, dict))
 
 
+# --- what a failed request means --------------------------------------------------------------
+
+# Our requests trust REQUESTS_CA_BUNDLE or SSL_CERT_FILE (ssl_context), the Databricks CLI
+# SSL_CERT_FILE, Claude Code NODE_EXTRA_CA_CERTS: the fix names the two that cover all three.
+CA_FIX = (
+    "point the tools at your company's CA bundle: export SSL_CERT_FILE=/path/to/ca.pem "
+    "NODE_EXTRA_CA_CERTS=/path/to/ca.pem   (REQUESTS_CA_BUNDLE works too, for dbx-fmapi only)"
+)
+
+
+def error_label(exc: WorkspaceError) -> str:
+    """`403 PERMISSION_DENIED`: the status and the workspace's error code, when it has one."""
+    body = exc.body
+    code = body.get("error_code") if isinstance(body, dict) else None
+    if not isinstance(code, str) or code.isdigit():
+        code = ""
+    return f"{exc.status} {code}".strip() if code else str(exc.status)
+
+
+def diagnose(
+    exc: WorkspaceError,
+    host: str,
+    doing: str,
+    *,
+    login: str = "dbx-fmapi login",
+    retry: str = "dbx-fmapi doctor",
+    url_checked: bool = False,
+) -> tuple[str, str]:
+    """(message, fix) for a request to the workspace that failed while trying to `doing` ("list
+    the models"): the one reading of workspace errors, for setup, doctor and models. `login`:
+    the command that signs in again; `retry`: the command to run once the cause is gone;
+    `url_checked`: the URL has worked before (setup verified it), so the fix need not doubt it."""
+    msg = exc.message
+    if exc.kind == "tls":
+        why = f"{host}'s TLS certificate is not trusted here (a company proxy or private CA?)"
+        return f"cannot {doing}: {why}: {msg}", CA_FIX
+    network = f"check your network or VPN, then: curl -sI {host}"
+    if exc.kind == "timeout":
+        why = "it did not answer in time; DBX_FMAPI_HTTP_TIMEOUT raises the limit"
+        return f"cannot {doing}: {msg} ({why})", network
+    if exc.kind == "unreachable":
+        url = f"check the URL, your network or VPN: curl -sI {host}"
+        return f"cannot {doing}: {msg}", network if url_checked else url
+    label, low = error_label(exc), msg.lower()
+    if exc.status in (401, 403) and "invalid" in low and "token" in low:
+        return f"cannot {doing}: the workspace rejected the token ({label}: {msg})", login
+    if exc.status == 401:
+        return f"cannot {doing}: the workspace wants credentials ({label}: {msg})", login
+    if exc.status == 429:
+        after = f", retry after {exc.retry_after}s" if exc.retry_after else ""
+        return (
+            f"cannot {doing}: rate limited ({label}{after}): the workspace's limit is used up "
+            "right now; Claude Code waits and retries",
+            f"wait a minute, then: {retry}   (if it persists, ask a workspace admin to raise "
+            "the endpoint's rate limit)",
+        )
+    if exc.status is not None and exc.status >= 500:
+        return (
+            f"cannot {doing}: the workspace failed ({label}: {msg})",
+            f"try again in a few minutes: {retry}",
+        )
+    return f"cannot {doing}: the workspace answered {label}: {msg}", "dbx-fmapi doctor --json"
+
+
 # --- Claude endpoints ------------------------------------------------------------------------
 
 

@@ -31,10 +31,6 @@ LOGIN = "dbx-fmapi login"
 VERSION_TIMEOUT = 20.0
 HELPER_TIMEOUT = 90.0
 HTTP_TIMEOUT = 20.0
-CA_FIX = (
-    "point both tools at your company's CA bundle: export SSL_CERT_FILE=/path/to/ca.pem "
-    "NODE_EXTRA_CA_CERTS=/path/to/ca.pem"
-)
 # Process-environment variables that change where or how Claude Code authenticates.
 WATCHED_ENV = (
     "ANTHROPIC_API_KEY",
@@ -653,57 +649,13 @@ def check_static_token(r: Report, cfg: Mapping[str, Any], mine: effective.Level)
     r.add("static-token", title, ui.PASS, f"valid for {ui.duration(left)}")
 
 
-def _diagnose(exc: Any, host: str, what: str) -> tuple[str, str, str]:
-    """(status, detail, fix) for a WorkspaceError while doing `what`."""
-    kind, status = exc.kind, exc.status
-    msg = str(exc.message)
-    if kind == "tls":
-        return (
-            ui.FAIL,
-            f"{host}'s TLS certificate is not trusted here (a company proxy or private CA?): {msg}",
-            CA_FIX,
-        )
-    if kind == "timeout":
-        return (
-            ui.FAIL,
-            f"{host} did not answer in time ({what})",
-            f"check your network or VPN, then: curl -sI {host}",
-        )
-    if kind == "unreachable":
-        return (
-            ui.FAIL,
-            f"cannot reach {host}: {msg}",
-            f"check the URL, your network or VPN: curl -sI {host}",
-        )
-    code = _error_code(exc.body)
-    label = f"{status} {code}".strip() if code else str(status)
-    if status in (401, 403) and ("invalid" in msg.lower() and "token" in msg.lower()):
-        return (ui.FAIL, f"the workspace rejected the token ({label}: {msg})", LOGIN)
-    if status == 401:
-        return (ui.FAIL, f"the workspace wants credentials ({label}: {msg})", LOGIN)
-    if status == 429:
-        after = f", retry after {exc.retry_after}s" if exc.retry_after else ""
-        return (
-            ui.WARN,
-            f"rate limited ({label}{after}): the workspace's limit is used up right now; "
-            "Claude Code waits and retries",
-            "wait a minute, then: dbx-fmapi doctor   (if it persists, ask a workspace admin to "
-            "raise the endpoint's rate limit)",
-        )
-    if status is not None and status >= 500:
-        return (
-            ui.FAIL,
-            f"the workspace failed ({label}: {msg})",
-            "try again in a few minutes: dbx-fmapi doctor",
-        )
-    return (ui.FAIL, f"the workspace answered {label}: {msg}", "dbx-fmapi doctor --json")
+def _diagnose(exc: Any, host: str, doing: str) -> tuple[str, str, str]:
+    """(status, detail, fix) for a WorkspaceError while trying to `doing`: workspace.diagnose's
+    reading; a rate limit is a WARN (Claude Code waits and retries), anything else a FAIL."""
+    from ..workspace import diagnose
 
-
-def _error_code(body: Any) -> str:
-    if isinstance(body, dict) and isinstance(body.get("error_code"), str):
-        code = body["error_code"]
-        return "" if code.isdigit() else code
-    return ""
+    detail, fix = diagnose(exc, host, doing, login=LOGIN)
+    return (ui.WARN if exc.status == 429 else ui.FAIL, detail, fix)
 
 
 def _http_timeout(env: Mapping[str, str]) -> float:
@@ -724,7 +676,7 @@ def check_workspace(r: Report, cfg: Mapping[str, Any], tok: dbcli.Token) -> Any:
         with r.progress.step(f"contacting {host}"):
             me = ws.me()
     except WorkspaceError as exc:
-        status, detail, fix = _diagnose(exc, host, "current user")
+        status, detail, fix = _diagnose(exc, host, "read the current user")
         r.add("workspace", "Workspace", ui.FAIL if status == ui.WARN else status, detail, fix)
         return None
     user = me.get("userName") if isinstance(me, dict) else None
@@ -790,7 +742,9 @@ def check_models(r: Report, cfg: Mapping[str, Any], ws: Any) -> list[str]:
                     f"ask a workspace admin for CAN_QUERY on serving endpoint {name}",
                 )
             else:
-                status, detail, fix = _diagnose(exc, str(cfg["host"]), f"endpoint {name}")
+                status, detail, fix = _diagnose(
+                    exc, str(cfg["host"]), f"look up serving endpoint {name}"
+                )
                 r.add(cid, title, status, detail, fix)
             continue
         if not is_ready(entry):
@@ -832,9 +786,11 @@ def check_requests(r: Report, cfg: Mapping[str, Any], ws: Any, names: list[str])
 
 
 def _request_diagnosis(exc: Any, host: str, name: str) -> tuple[str, str, str]:
+    """What the Anthropic route's own answers mean; anything else as any workspace error."""
+    from ..workspace import error_label
+
     msg = str(exc.message)
-    code = _error_code(exc.body)
-    label = f"{exc.status} {code}".strip() if code else str(exc.status)
+    label = error_label(exc)
     if exc.kind == "http" and exc.status == 403 and "token" not in msg.lower():
         return (
             ui.FAIL,
@@ -851,7 +807,7 @@ def _request_diagnosis(exc: Any, host: str, name: str) -> tuple[str, str, str]:
         )
     if exc.kind == "http" and exc.status == 400 and "token" in msg.lower():
         return (ui.FAIL, f"the gateway rejected the token ({label}: {msg})", LOGIN)
-    return _diagnose(exc, host, f"request to {name}")
+    return _diagnose(exc, host, f"send a one-token request to {name}")
 
 
 # --- the command -----------------------------------------------------------------------------

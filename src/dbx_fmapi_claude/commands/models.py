@@ -132,7 +132,12 @@ def run(*, ctx: Context, json: bool = False, validate: bool = False) -> int:
         with progress.step(f"listing the serving endpoints of {host}"):
             endpoints = ws.endpoints()
     except workspace.WorkspaceError as exc:
-        raise UserError(*_error(exc, host)) from None
+        # The host is setup's record, which setup checked: the network is the suspect.
+        raise UserError(
+            *workspace.diagnose(
+                exc, host, "list the models", retry="dbx-fmapi models", url_checked=True
+            )
+        ) from None
     data = collect(cfg, endpoints)
     if json:
         ctx.out(_dumps(data))
@@ -141,25 +146,6 @@ def run(*, ctx: Context, json: bool = False, validate: bool = False) -> int:
     if validate:
         return check_configured(ctx, data)
     return ExitCode.OK
-
-
-def _error(exc: Any, host: str) -> tuple[str, str]:
-    if exc.kind == "tls":
-        return (
-            f"{host}'s TLS certificate is not trusted here: {exc.message}",
-            "export SSL_CERT_FILE=/path/to/company-ca.pem",
-        )
-    if exc.kind in ("unreachable", "timeout"):
-        return (
-            f"cannot list the models: {exc.message}",
-            f"check your network or VPN: curl -sI {host}",
-        )
-    if exc.status in (401, 403):
-        return (
-            f"the workspace rejected the token ({exc.status}: {exc.message})",
-            "dbx-fmapi login",
-        )
-    return (f"cannot list the models: HTTP {exc.status}: {exc.message}", "dbx-fmapi doctor")
 
 
 def _dumps(data: dict[str, Any]) -> str:

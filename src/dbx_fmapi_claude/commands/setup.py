@@ -39,6 +39,7 @@ from ..workspace import (
     WorkspaceError,
     claude_endpoints,
     default_for,
+    diagnose,
     family,
     is_ready,
 )
@@ -992,21 +993,19 @@ class Setup:
             return
         model, error = failures[0]
         keep = f"{PROG} --no-verify   (writes the files anyway)"
+        login = f"{dbcli.login_command(self.a.host, self.a.profile)}   then re-run setup"
         if error.status in (401, 403):
             message = f"the workspace rejected the token for {model} (HTTP {error.status})"
-            fix = f"{dbcli.login_command(self.a.host, self.a.profile)}   then re-run setup"
+            fix = login
         elif error.status == 404:
             message = f"model endpoint {model} does not answer (HTTP 404)"
             fix = f"pick another: {PROG} --model NAME   (list them: dbx-fmapi models)"
-        elif error.kind == "tls":
-            message = f"TLS failure talking to {self.a.host}"
-            fix = "point SSL_CERT_FILE at your company CA bundle, then re-run setup"
-        elif error.kind in ("unreachable", "timeout"):
-            message = f"cannot reach {self.a.host} ({error.message})"
-            fix = f"check the URL and your network/VPN; or {keep}"
         else:
-            message = f"test request to {model} failed: {error.message}"
-            fix = keep
+            message, fix = diagnose(
+                error, self.a.host, f"send a test request to {model}", login=login, retry=PROG
+            )
+            if error.kind != "tls":
+                fix = f"{fix}; or {keep}"
         names = ", ".join(m for m, _ in failures)
         raise UserError(f"{message}; failed: {names}; nothing was written", fix)
 
