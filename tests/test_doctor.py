@@ -22,7 +22,7 @@ from tests.mgmt import (
     settings_path,
     statuses,
 )
-from tests.rig.sandbox import Result, Sandbox
+from tests.rig.sandbox import Result, Sandbox, databricks_version
 from tests.rig.workspace import FakeWorkspace, endpoint
 
 MODELS = (
@@ -68,7 +68,7 @@ def test_a_healthy_setup_passes_every_check_with_real_requests(
     for model in MODELS:
         assert f"Model {model}" in titles and f"Request to {model}" in titles
     assert "2.1.328" in find_check(result, "Claude Code")[1]
-    assert "v1.13.0" in find_check(result, "Databricks CLI")[1]
+    assert f"v{databricks_version()}" in find_check(result, "Databricks CLI")[1]
     # One real one-token request per configured model, with a valid token.
     sent = workspace.messages_requests()
     assert {r.model for r in sent} == set(MODELS)

@@ -427,6 +427,7 @@ def test_a_cli_printing_garbage_is_an_error_with_no_change(
     sandbox: Sandbox, workspace: FakeWorkspace, user_files: dict[str, bytes]
 ) -> None:
     sandbox.login(workspace)
+    sandbox.use_fake_cli()  # only the fake can do this
     before = sandbox.snapshot()
     result = setup(sandbox, "--host", workspace.url, env={"FAKE_DATABRICKS_GARBAGE": "1"})
     assert_refused(result, 1, says="not a token", fix="upgrade the Databricks CLI")
@@ -437,6 +438,7 @@ def test_a_hanging_cli_is_bounded_and_changes_nothing(
     sandbox: Sandbox, workspace: FakeWorkspace, user_files: dict[str, bytes]
 ) -> None:
     sandbox.login(workspace)
+    sandbox.use_fake_cli()  # only the fake can do this
     before = sandbox.snapshot()
     env = {"FAKE_DATABRICKS_HANG": "30", "DBX_FMAPI_CLI_TIMEOUT_SECONDS": "2"}
     result = setup(sandbox, "--host", workspace.url, env=env, timeout=25)

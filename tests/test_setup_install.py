@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.rig.sandbox import Result, Sandbox, install_fake_databricks
+from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 
 CLAUDE_URL = "https://claude.ai/install.sh"
@@ -32,8 +32,8 @@ def run_setup(sandbox: Sandbox, *args: str, env: dict[str, str | None] | None = 
 
 
 def missing_tools(sandbox: Sandbox, tmp: Path) -> tuple[Path, Path]:
-    """Take claude and databricks off PATH; return (a fake claude, a fake databricks) to copy
-    into place the way an installer would."""
+    """Take claude and databricks off PATH; return (a fake claude, the databricks CLI: the
+    sandbox's logging shim of the real one) to copy into place the way an installer would."""
     sandbox.remove("claude")
     sandbox.remove("databricks")
     stash = tmp / "stash"
@@ -41,7 +41,7 @@ def missing_tools(sandbox: Sandbox, tmp: Path) -> tuple[Path, Path]:
     claude = stash / "claude"
     claude.write_text(FAKE_CLAUDE)
     claude.chmod(0o755)
-    return claude, install_fake_databricks(stash)
+    return claude, sandbox.write_cli(stash / "databricks")
 
 
 def curl_serving(sandbox: Sandbox, claude: Path | None, databricks: Path | None) -> None:
@@ -92,7 +92,7 @@ def test_claude_code_falls_back_to_npm(
     curl_serving(sandbox, None, None)
     sandbox.fake_program("npm", f"cp {shlex.quote(str(claude))} {shlex.quote(str(sandbox.bin))}/")
     # The CLI is present here: only Claude Code is missing.
-    install_fake_databricks(sandbox.bin)
+    sandbox.write_cli(sandbox.bin / "databricks")
     result = run_setup(sandbox, "--host", workspace.url)
     assert result.code == 0, result
     assert sandbox.calls("curl") == [["-fsSL", CLAUDE_URL]]

@@ -43,6 +43,8 @@ FAKE_ONLY_KNOBS = (
     "FAKE_DATABRICKS_HANG",
     "FAKE_DATABRICKS_GARBAGE",
     "FAKE_DATABRICKS_REFRESH_WINDOW",
+    "FAKE_DATABRICKS_VERSION",
+    "FAKE_DATABRICKS_KEYRING_FAIL",
 )
 _US, _RS = "\x1f", "\x1e"  # field and record separators of the call logs
 
@@ -201,7 +203,7 @@ class Sandbox:
         self.databricks_bin = real_databricks_bin() if databricks_bin == "" else databricks_bin
         self.databricks_cache = self.rig / "databricks-cache"
         self.fake_cli = False
-        self.fake_version: str | None = None
+        self.fake_knobs: dict[str, str] = {}  # exported to the fake CLI by the shim
         self._install_cli()
         self.browser = install_browser(self.rig)
         if claude_bin:
@@ -353,66 +355,68 @@ class Sandbox:
     # ------------------------------------------------------------------ databricks
 
     def _install_cli(self) -> None:
-        """bin/databricks: a shim that appends "pid US time US argv... RS" to databricks_log in
-        one write, then execs the real CLI, or the fake one (self.fake_cli or no real CLI)."""
+        self.write_cli(self.bin / "databricks")
+
+    def write_cli(self, path: Path) -> Path:
+        """Write the `databricks` shim at `path` (bin/databricks, or where a test's fake
+        installer puts the CLI): it appends "pid US time US argv... RS" to databricks_log in one
+        write (to $RIG_DATABRICKS_LOG instead when set: /dev/null under a file-size limit), then
+        execs the real CLI, or the fake one (use_fake_cli(), or no real CLI)."""
         log = shlex.quote(str(self.databricks_log))
         record = (
             f'rec="$${_US}$(date +%s.%N)"\n'
             f'for a in "$@"; do rec="$rec{_US}$a"; done\n'
-            f"printf '%s{_RS}' \"$rec\" >> {log}\n"
+            f'printf \'%s{_RS}\' "$rec" >> "${{RIG_DATABRICKS_LOG:-{log}}}"\n'
         )
-        if self.databricks_bin and not self.fake_cli:
-            zone = self.rig / "localtime.tzif"
-            if not zone.exists():
-                zone.write_bytes(tzif(LOCAL_TZ, ("CET", 3600), ("CEST", 7200)))
+        zone = self.rig / "localtime.tzif"
+        if not zone.exists():
+            zone.write_bytes(tzif(LOCAL_TZ, ("CET", 3600), ("CEST", 7200)))
+        # Go reads no POSIX TZ rule (it takes it for UTC): give it the same zone as a file.
+        body = f'[ "${{TZ-}}" = {shlex.quote(LOCAL_TZ)} ] && TZ={shlex.quote(str(zone))}\n'
+        if self.real_cli:
+            assert self.databricks_bin is not None
             knobs = "".join(f"${{{k}-}}" for k in FAKE_ONLY_KNOBS)
-            body = (
+            body += (
                 f'if [ -n "{knobs}" ]; then\n'
                 "  echo 'rig: FAKE_DATABRICKS_* knobs set, but this is the real CLI: "
                 "call sandbox.use_fake_cli()' >&2\n"
                 "  exit 97\n"
                 "fi\n"
-                # Go reads no POSIX TZ rule: give it the same zone as a file
-                f'[ "${{TZ-}}" = {shlex.quote(LOCAL_TZ)} ] && TZ={shlex.quote(str(zone))}\n'
                 f'exec {shlex.quote(self.databricks_bin)} "$@"\n'
             )
         else:
+            for knob, value in self.fake_knobs.items():
+                body += f"{knob}={shlex.quote(value)}; export {knob}\n"
             fake = RIG_DIR / "fake_databricks.py"
-            body = ""
-            if self.fake_version:  # a CLI before v0.296: no --force-refresh
-                body = (
-                    'for a in "$@"; do case "$a" in\n'
-                    f"  --version) echo 'Databricks CLI v{self.fake_version}'; exit 0 ;;\n"
-                    "  --force-refresh) printf 'Error: unknown flag: --force-refresh\\n\\n"
-                    "Usage:\\n  databricks auth token [HOST] [flags]\\n' >&2; exit 1 ;;\n"
-                    "esac; done\n"
-                )
             body += f'exec {shlex.quote(sys.executable)} -I {shlex.quote(str(fake))} "$@"\n'
-        path = self.bin / "databricks"
         if path.is_symlink() or path.exists():
             path.unlink()
         path.write_text("#!/bin/sh\n" + record + body)
         path.chmod(0o755)
+        return path
 
     @property
     def real_cli(self) -> bool:
         """Is `databricks` the real CLI (not the fake)?"""
         return bool(self.databricks_bin) and not self.fake_cli
 
-    def use_fake_cli(self, version: str | None = None) -> None:
+    def use_fake_cli(self, version: str | None = None, keyring_fail: bool = False) -> None:
         """Put the fake CLI behind bin/databricks (still logged), for the faults only it can
-        show: FAKE_DATABRICKS_HANG, FAKE_DATABRICKS_GARBAGE, FAKE_DATABRICKS_REFRESH_WINDOW,
-        and with `version` (older than 0.296) a CLI that answers `--version` with it and has no
-        --force-refresh. It reads and writes the same ~/.databrickscfg and token cache as the
-        real one."""
+        show: FAKE_DATABRICKS_HANG / _GARBAGE / _REFRESH_WINDOW in a run's env, a CLI older than
+        v0.296 (`version`: no --force-refresh), v1.x's keyring failing (`keyring_fail`). It reads
+        and writes the same ~/.databrickscfg and token cache as the real one."""
         self.fake_cli = True
-        self.fake_version = version
+        self.fake_knobs = {}
+        if version:
+            self.fake_knobs["FAKE_DATABRICKS_VERSION"] = version
+        if keyring_fail:
+            self.fake_knobs["FAKE_DATABRICKS_KEYRING_FAIL"] = "1"
         self._install_cli()
 
     def use_real_cli(self) -> None:
         """Back to the real CLI after use_fake_cli() (the fake when there is no real one)."""
         self.fake_cli = False
-        self.fake_version = None
+        self.fake_knobs = {}
         self._install_cli()
 
     def databricks_calls(self) -> list[dict[str, Any]]:
