@@ -147,12 +147,14 @@ def _failures(j: Journey) -> None:
     j.setup("--host", host, "--no-verify")
     j.setup("--host", host, code=1)
     ws.clear_faults()
+    j.sandbox.use_fake_cli()  # the real CLI cannot hang or print garbage
     for env in ({"FAKE_DATABRICKS_GARBAGE": "1"}, {"FAKE_DATABRICKS_HANG": "5"}):
         env = {**env, "DBX_FMAPI_CLI_TIMEOUT_SECONDS": "1"}
         j.expire()
         j.run("dbx-fmapi", "token", code=1, env=env)
         j.run("dbx-fmapi", "status", "--check", code=None, env=env)
         j.setup("--host", host, code=1, env=env)
+    j.sandbox.use_real_cli()
     j.run("dbx-fmapi", "token", "--profile", "nope", code=1)
     j.run("dbx-fmapi", "login", "--profile", "nope", code=2)
     # Login needed, and no terminal or browser: exit 4 with the command.
