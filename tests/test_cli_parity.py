@@ -267,6 +267,15 @@ def s_login_then_token(s: Side) -> None:
     s.files()
 
 
+def s_default_profile(s: Side) -> None:
+    s.login("DEFAULT")  # what setup does by default
+    s.files()
+    s.run("auth", "token", "--profile", "DEFAULT")
+    s.login("DEFAULT")  # again: same file, a new token
+    s.files()
+    s.run("auth", "token", "--profile", "DEFAULT")
+
+
 def s_token_for_unknown_profile(s: Side) -> None:
     s.login()
     s.run("auth", "token", "--profile", "nope")
@@ -507,6 +516,7 @@ class Scenario:
 SCENARIOS: dict[str, Scenario] = {
     "version": Scenario(s_version),
     "login then token": Scenario(s_login_then_token),
+    "login to the DEFAULT profile, twice": Scenario(s_default_profile),
     "token for an unknown profile": Scenario(s_token_for_unknown_profile),
     "token with no config at all": Scenario(s_token_with_no_config),
     "--profile and --host conflict": Scenario(s_host_conflict),
@@ -569,6 +579,62 @@ def test_the_real_cli_is_the_version_the_fake_plays() -> None:
         f"{REAL_CLI} is not v{FAKE_VERSION}: {out.stdout!r}. Update tests/rig/fake_databricks.py "
         "(VERSION and whatever the new release words differently) together with the pin."
     )
+
+
+def test_the_old_version_knob_keeps_the_real_usage_text(tmp_path: Path) -> None:
+    """FAKE_DATABRICKS_VERSION=0.295.0 answers --force-refresh with cobra's unknown-flag error.
+    No pre-0.296 binary can be built here, so its usage text is the real v0.298 one with the
+    positional named [HOST] and without the --force-refresh line: checked against the binary."""
+    real, fake = Side("real", tmp_path / "real"), Side("fake", tmp_path / "fake")
+    try:
+        real.run("auth", "token", "--profile", "dev", "--bogus-flag")
+        fake.run(
+            "auth",
+            "token",
+            "--profile",
+            "dev",
+            "--force-refresh",
+            env={"FAKE_DATABRICKS_VERSION": "0.295.0"},
+        )
+        fake.run("--version", env={"FAKE_DATABRICKS_VERSION": "0.295.0"})
+    finally:
+        real.close()
+        fake.close()
+    expected = (
+        real.transcript[0]
+        .split("\n", 1)[1]
+        .replace("unknown flag: --bogus-flag", "unknown flag: --force-refresh")
+        .replace("auth token [PROFILE]", "auth token [HOST]")
+    )
+    expected = re.sub(r"\\n +--force-refresh +[^\\]*", "", expected)
+    assert fake.transcript[0].split("\n", 1)[1] == expected
+    assert "stdout: 'Databricks CLI v0.295.0\\n'" in fake.transcript[1]
+
+
+def test_the_keyring_knob_fails_where_the_real_cli_fails_a_refresh(tmp_path: Path) -> None:
+    """FAKE_DATABRICKS_KEYRING_FAIL=1 (v1.x's Keychain failure, wording from the notes) is wrapped
+    the way the real CLI wraps any failed store: same prefix and trailer as a 500 on refresh."""
+    real, fake = Side("real", tmp_path / "real"), Side("fake", tmp_path / "fake")
+    try:
+        real.login()
+        real.do("token endpoint: 500", lambda ws: ws.fail("/oidc/v1/token", 500))
+        real.run("auth", "token", "--profile", "dev", "--force-refresh")
+        fake.login()
+        fake.run(
+            "auth",
+            "token",
+            "--profile",
+            "dev",
+            "--force-refresh",
+            env={"FAKE_DATABRICKS_KEYRING_FAIL": "1"},
+        )
+    finally:
+        real.close()
+        fake.close()
+    expected = real.transcript[-1].replace(
+        "Injected 500 error (error code: temporarily_unavailable)", "cache update: exit status 45"
+    )
+    assert fake.transcript[-1].split("\n", 1)[1] == expected.split("\n", 1)[1]
 
 
 def test_every_scenario_of_the_brief_is_in_the_table() -> None:
