@@ -213,3 +213,100 @@ def test_static_mode_twenty_concurrent_wrappers_keep_the_file_whole(
     assert workspace.token_state(after["env"]["ANTHROPIC_AUTH_TOKEN"]) == "valid"
     assert workspace.refresh_count() - refreshes_before == 1
     assert os.stat(settings).st_mode & 0o777 == 0o600
+
+
+# --- the onboarding flag: a claude running during setup may drop it; the next launch puts it back
+
+# ~/.claude.json as Claude Code writes it (two-space JSON, no final newline), without the flag.
+CLAUDE_STATE = {"numStartups": 12, "theme": "dark", "projects": {"/work/a": {"allowedTools": []}}}
+
+
+def _claude_json(sandbox: Sandbox) -> Path:
+    return sandbox.home / ".claude.json"
+
+
+def _claude_rewrites_its_file(sandbox: Sandbox, state: dict[str, object]) -> bytes:
+    raw = json.dumps(state, indent=2).encode()
+    _claude_json(sandbox).write_bytes(raw)
+    return raw
+
+
+def _claude_that_reports_the_flag(sandbox: Sandbox) -> Path:
+    """A fake claude that saves ~/.claude.json as it finds it when it starts."""
+    seen = sandbox.root / "claude-saw.json"
+    sandbox.fake_program("claude", f'cp "$HOME/.claude.json" "{seen}" 2>/dev/null || true\n')
+    return seen
+
+
+def test_an_onboarding_flag_a_running_claude_dropped_is_back_before_claude_starts(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    _claude_rewrites_its_file(sandbox, CLAUDE_STATE)
+    configure(sandbox, workspace)
+    assert json.loads(_claude_json(sandbox).read_text())["hasCompletedOnboarding"] is True
+    # A claude that read the file before setup wrote it saves its own state over it.
+    state = {**CLAUDE_STATE, "numStartups": 13}
+    dropped = _claude_rewrites_its_file(sandbox, state)
+    _claude_json(sandbox).chmod(0o600)
+    seen = _claude_that_reports_the_flag(sandbox)
+    out = sandbox.run(["dbx-fmapi-claude", "--version"])
+    assert out.code == 0 and out.stderr == "", out
+    fixed = _claude_json(sandbox).read_bytes()
+    assert fixed == b'{\n  "hasCompletedOnboarding": true,' + dropped[1:]  # nothing else moved
+    assert json.loads(fixed) == {"hasCompletedOnboarding": True, **state}
+    assert seen.read_bytes() == fixed  # claude found it there when it started
+    assert os.stat(_claude_json(sandbox)).st_mode & 0o777 == 0o600
+    # Once it is back, launches do not touch the file.
+    before = os.stat(_claude_json(sandbox)).st_mtime_ns
+    assert sandbox.run(["dbx-fmapi-claude", "--version"]).code == 0
+    assert _claude_json(sandbox).read_bytes() == fixed
+    assert os.stat(_claude_json(sandbox)).st_mtime_ns == before
+
+
+def test_the_onboarding_flag_is_put_back_through_a_symlink(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    configure(sandbox, workspace)
+    real = sandbox.home / "dotfiles" / "claude.json"
+    real.parent.mkdir()
+    link = _claude_json(sandbox)
+    link.unlink()
+    link.symlink_to(real)
+    dropped = json.dumps(CLAUDE_STATE, indent=2).encode()
+    real.write_bytes(dropped)
+    _claude_that_reports_the_flag(sandbox)
+    assert sandbox.run(["dbx-fmapi-claude", "--version"]).code == 0
+    assert link.is_symlink()
+    assert json.loads(real.read_bytes()) == {"hasCompletedOnboarding": True, **CLAUDE_STATE}
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["setup did not add it", "not JSON", "the user set it false", "the file is gone"],
+)
+def test_an_onboarding_flag_that_is_not_ours_to_restore_is_left_alone(
+    sandbox: Sandbox, workspace: FakeWorkspace, case: str
+) -> None:
+    if case == "setup did not add it":  # it was there before setup: the user's, not ours
+        _claude_rewrites_its_file(sandbox, {**CLAUDE_STATE, "hasCompletedOnboarding": True})
+    configure(sandbox, workspace)
+    cfg = json.loads((sandbox.home / ".config/dbx-fmapi-claude/config.json").read_text())
+    assert cfg["onboarding_added"] is (case != "setup did not add it")
+    path = _claude_json(sandbox)
+    contents = {
+        "setup did not add it": json.dumps(CLAUDE_STATE, indent=2).encode(),
+        "not JSON": b'{"numStartups": 12,',
+        "the user set it false": b'{"hasCompletedOnboarding": false, "numStartups": 3}',
+        "the file is gone": None,
+    }[case]
+    if contents is None:
+        path.unlink()
+    else:
+        path.write_bytes(contents)
+    seen = _claude_that_reports_the_flag(sandbox)
+    out = sandbox.run(["dbx-fmapi-claude", "--version"])
+    assert out.code == 0 and out.stderr == "", out
+    if contents is None:
+        assert not path.exists() and not seen.exists()
+    else:
+        assert path.read_bytes() == contents == seen.read_bytes()

@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from . import config, settings, tokens
+from . import config, onboarding, settings, tokens
 from .errors import ExitCode, UserError
 from .paths import Paths, which
 
@@ -137,6 +137,10 @@ def run(argv: list[str], env: Mapping[str, str]) -> int:
         ensure_static_token(paths, env, cfg)
     else:
         ensure_helper_token(paths, env, cfg)
+    try:
+        onboarding.restore(paths, cfg)  # a claude running during setup may have dropped it
+    except UserError as exc:  # claude then shows its onboarding screens: worth a line, no more
+        sys.stderr.write(f"{PROG}: warning: {exc.message}\n")
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(claude, [claude, *argv])  # noqa: S606 - replacing ourselves with claude is the job

@@ -281,8 +281,10 @@ def test_setup_while_real_claude_sessions_run(
     sandbox: Sandbox, workspace: FakeWorkspace, claude_bin: str
 ) -> None:
     """Real Claude Code sessions (which run the token helper and rewrite ~/.claude.json) while
-    setup re-runs: every session answers, and ~/.claude.json keeps both Claude's state and the
-    onboarding flag."""
+    setup re-runs: every session answers, ~/.claude.json keeps Claude's state, and the
+    onboarding flag is there by the time claude next starts through dbx-fmapi-claude. A session
+    that read the file before setup wrote the flag may save its own copy over it afterwards (a
+    real race, which setup cannot win); whichever way it went, the launch puts it back first."""
     sandbox.remove("claude")
     (sandbox.bin / "claude").symlink_to(claude_bin)
     sandbox.login(workspace)
@@ -300,6 +302,9 @@ def test_setup_while_real_claude_sessions_run(
     for r in results:
         assert r.code == 0, r
     assert all("pong" in r.stdout for r in results[1:])
+    assert json.loads(claude_json.read_text())["numStartups"] >= 12  # Claude's own, kept
+    launch = sandbox.run(WRAPPER)
+    assert launch.code == 0 and CLAUDE_VERSION.split()[0] in launch.stdout, launch
     cj = json.loads(claude_json.read_text())
     assert cj["hasCompletedOnboarding"] is True
     assert cj["numStartups"] >= 12  # Claude's own counter survived (it started at 12)

@@ -317,29 +317,11 @@ def git_exposed(path: Path, env: Mapping[str, str]) -> bool:
 
 
 def onboarding_bytes(raw: bytes | None) -> bytes | None:
-    """~/.claude.json with hasCompletedOnboarding: true inserted as the first key, every other
-    byte kept; None when nothing is to change (flag present) or the file is not a JSON object."""
-    if raw is None:
-        return b'{\n  "hasCompletedOnboarding": true\n}\n'
-    try:
-        text = raw.decode("utf-8")
-        data = json.loads(text)
-    except (UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(data, dict) or ONBOARDING_KEY in data:
-        return None
-    start = text.index("{")
-    rest = text[start + 1 :]
-    if not data:
-        close = rest.index("}")
-        new_text = text[:start] + '{\n  "hasCompletedOnboarding": true\n' + rest[close:]
-    else:
-        ws = rest[: len(rest) - len(rest.lstrip())]
-        new_text = text[: start + 1] + ws + '"hasCompletedOnboarding": true,' + rest
-    check = json.loads(new_text)
-    if check != {ONBOARDING_KEY: True, **data}:
-        return None
-    return new_text.encode("utf-8")
+    """~/.claude.json with the onboarding flag added, every other byte kept; None when nothing
+    is to change. The rule lives in onboarding.py: dbx-fmapi-claude puts the flag back too."""
+    from ..onboarding import with_flag
+
+    return with_flag(raw)
 
 
 # --- the command -----------------------------------------------------------------------------
@@ -830,6 +812,7 @@ class Setup:
                     cj_raw,
                     cj_new,
                     "onboarding flag",
+                    keep_original=True,
                     redo=lambda now: onboarding_bytes(now) or now,
                 )
             )
