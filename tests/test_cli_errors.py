@@ -265,18 +265,19 @@ def test_the_wrapper_starts_claude_when_the_workspace_is_down_but_the_token_live
 
 
 @pytest.fixture
-def nonoauth_profiles(sandbox: Sandbox, workspace: FakeWorkspace) -> bytes:
-    """An OAuth login for the workspace (so the CLI holds a host-keyed token), plus a PAT and an
-    M2M profile for the same workspace; returns the file's bytes."""
+def nonoauth_profiles(sandbox: Sandbox, workspace: FakeWorkspace) -> tuple[bytes, str]:
+    """An OAuth login for the workspace (so the CLI holds a host-keyed token that `auth token`
+    would hand to any profile of that host), plus a PAT and an M2M profile for the same
+    workspace; returns the file's bytes and the OAuth token."""
     sandbox.login(workspace, profile="dev")
     cfg = sandbox.home / ".databrickscfg"
     cfg.write_text(
         cfg.read_text()
-        + f"\n[pat]\nhost = {workspace.url}\ntoken = dapi0123456789abcdef0123456789abcdef\n"
-        + f"\n[m2m]\nhost = {workspace.url}\nclient_id = abc\nclient_secret = "
-        + "dose0123456789abcdef0123456789\n"
+        + f"\n[pat]\nhost = {workspace.url}\ntoken = {workspace.issue_pat()}\n"
+        + f"\n[m2m]\nhost = {workspace.url}\nclient_id = test-sp\nclient_secret = "
+        + "test-sp-secret\n"
     )
-    return cfg.read_bytes()
+    return cfg.read_bytes(), sandbox.cached_token("dev")
 
 
 @pytest.mark.parametrize("profile", ["pat", "m2m"])
@@ -302,23 +303,27 @@ def nonoauth_profiles(sandbox: Sandbox, workspace: FakeWorkspace) -> bytes:
 def test_a_non_oauth_profile_is_never_logged_into_and_never_changed(
     sandbox: Sandbox,
     workspace: FakeWorkspace,
-    nonoauth_profiles: bytes,
+    nonoauth_profiles: tuple[bytes, str],
     profile: str,
     command: list[str],
 ) -> None:
+    """Before issue 14 these profiles were refused; now they work. Either way: no login (it
+    would rewrite the profile), the file byte-identical, and the profile's own credential used,
+    never the OAuth token the CLI keeps for the same host."""
+    cfg, oauth_token = nonoauth_profiles
     visits, logins = len(sandbox.browser_visits()), _logins(sandbox)
     argv = [a.format(p=profile, url=workspace.url) for a in command]
     out = sandbox.run(argv, env=DESKTOP)
-    assert out.code == 1, out
-    what = "a personal access token" if profile == "pat" else "a service principal"
-    assert f"profile {profile!r} uses {what}" in out.stderr, out
-    assert "never logs in on this one" in out.stderr
-    assert f"fix: use an OAuth profile: databricks auth login --host {workspace.url}" in out.stderr
+    assert out.code == 0, out
     if argv[1] == "token":
-        assert out.stdout == ""  # not the host-keyed OAuth token of another profile
-    assert (sandbox.home / ".databrickscfg").read_bytes() == nonoauth_profiles
+        token = out.stdout.strip()
+        assert token and token != oauth_token
+        assert workspace.token_state(token) == "valid"
+    if argv[1] == "login":
+        assert "there is no browser login for it" in out.stdout
+    assert oauth_token not in out.output
+    assert (sandbox.home / ".databrickscfg").read_bytes() == cfg
     assert (len(sandbox.browser_visits(wait=0.3)), _logins(sandbox)) == (visits, logins)
-    assert not (sandbox.home / ".claude" / "settings.json").exists()
 
 
 def test_a_profile_host_without_scheme_is_the_same_workspace() -> None:
@@ -328,3 +333,38 @@ def test_a_profile_host_without_scheme_is_the_same_workspace() -> None:
         databrickscfg.host_of({"host": "my-ws.cloud.databricks.com/"}) or "",
         "https://my-ws.cloud.databricks.com",
     )
+
+
+def test_a_cli_without_force_refresh_still_hands_out_its_token_with_one_warning(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    sandbox.login(workspace, profile="dev")
+    cached = sandbox.cached_token("dev")
+    sandbox.use_fake_cli()  # the fake plays a CLI older than v0.296 (real words, no such flag)
+    sandbox.set_token_expiry(1200, profile="dev")  # less than TTL + margin (20 min)
+    out = _helper(sandbox, FAKE_DATABRICKS_VERSION="0.295.0")
+    assert out.code == 0, out
+    assert out.stdout == cached + "\n"
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, out
+    assert "no `auth token --force-refresh` (needs v0.296.0 or newer)" in lines[0]
+    assert "upgrade it: " in lines[0]
+    assert "using the current token, which lives" in lines[0]
+    forced = [c for c in sandbox.databricks_calls() if "--force-refresh" in c["argv"]]
+    assert len(forced) == 1  # tried once, then fell back
+
+
+def test_setup_names_the_minimum_cli_version_and_the_upgrade_command(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    from tests import mgmt
+
+    sandbox.login(workspace, profile="DEFAULT")
+    sandbox.use_fake_cli()
+    mgmt.fake_claude(sandbox)
+    result = mgmt.set_up(
+        sandbox, workspace, "--profile", "DEFAULT", env={"FAKE_DATABRICKS_VERSION": "0.295.0"}
+    )
+    assert result.code == 0, result
+    assert "Databricks CLI v0.295.0 is older than v0.296.0" in result.stderr
+    assert "upgrade it: curl -fsSL" in result.stderr

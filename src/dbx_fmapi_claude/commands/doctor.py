@@ -19,7 +19,17 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .. import config, databrickscfg, dbcli, effective, settings, setupstate, tokens, ui
+from .. import (
+    config,
+    credentials,
+    databrickscfg,
+    dbcli,
+    effective,
+    settings,
+    setupstate,
+    tokens,
+    ui,
+)
 from ..context import Context
 from ..errors import ExitCode, UserError
 from ..fileio import q
@@ -480,6 +490,26 @@ def check_shell(r: Report, cfg: Mapping[str, Any]) -> None:
 def check_profile(r: Report, cfg: Mapping[str, Any]) -> None:
     from ..hosts import normalize_host
 
+    if not cfg.get("profile"):  # CI: setup was given DATABRICKS_* variables, no profile
+        source = credentials.from_env(r.ctx.env)
+        expected = str(cfg.get("auth") or credentials.OAUTH)
+        if source is None or source.kind != expected:
+            r.add(
+                "profile",
+                "Credential",
+                ui.FAIL,
+                f"setup used a {credentials.NAMES.get(expected, expected)} from DATABRICKS_* "
+                "variables, and this environment has none",
+                "export DATABRICKS_TOKEN (or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET)",
+            )
+        else:
+            r.add(
+                "profile",
+                "Credential",
+                ui.PASS,
+                f"{credentials.NAMES[source.kind]} from DATABRICKS_* variables",
+            )
+        return
     title = "CLI profile"
     profile = str(cfg["profile"])
     host = str(cfg["host"])
@@ -514,25 +544,55 @@ def check_profile(r: Report, cfg: Mapping[str, Any]) -> None:
         )
         return
     kind = databrickscfg.credential_kind(profiles[profile])
-    if kind != databrickscfg.OAUTH:
+    expected = str(cfg.get("auth") or credentials.OAUTH)
+    if kind not in credentials.KINDS:
         refusal = dbcli.nonoauth_error(profile, kind, host)
         r.add("profile", title, ui.FAIL, refusal.message, refusal.fix)
         return
-    r.add("profile", title, ui.PASS, f"{profile!r} in {cfg_path} ({their}, OAuth)")
+    if kind != expected:
+        r.add(
+            "profile",
+            title,
+            ui.FAIL,
+            f"profile {profile!r} now holds a {credentials.NAMES[kind]}, but setup configured "
+            f"a {credentials.NAMES[expected]} credential",
+            f"{SETUP} --profile {profile}",
+        )
+        return
+    r.add(
+        "profile", title, ui.PASS, f"{profile!r} in {cfg_path} ({their}, {credentials.NAMES[kind]})"
+    )
+
+
+def check_pat(host: str, token: str, env: Mapping[str, str]) -> tuple[str, str] | None:
+    """None when the workspace accepts a personal access token, else (message, fix)."""
+    from ..workspace import Workspace, WorkspaceError
+
+    try:
+        Workspace(host, token, env, timeout=_http_timeout(env)).me()
+    except WorkspaceError as exc:
+        if exc.kind == "http" and exc.status in (401, 403):
+            return (
+                f"the workspace rejected the personal access token (HTTP {exc.status}: "
+                f"{exc.message}): it was revoked, has expired or belongs to another workspace",
+                "create a new token (workspace → Settings → Developer → Access tokens), put it "
+                "in the profile's `token` (or DATABRICKS_TOKEN), then: dbx-fmapi doctor",
+            )
+        return (exc.message, "check your network or VPN, then: dbx-fmapi doctor")
+    return None
 
 
 def check_token(r: Report, cfg: Mapping[str, Any]) -> dbcli.Token | None:
     title = "Token"
     profile = str(cfg["profile"])
-    host = str(cfg["host"])
     need = tokens.needed_lifetime(r.ctx.env, cfg)
     try:
-        with r.progress.step("getting a token from the Databricks CLI"):
-            tok = tokens.get_token(
+        source = credentials.for_record(cfg, r.ctx.env, r.ctx.paths.home_path)
+        with r.progress.step("getting a token"):
+            tok = credentials.token(
+                source,
                 paths=r.ctx.paths,
                 env=r.ctx.env,
-                profile=profile,
-                host=host,
                 need=need,
                 allow_login=False,
                 err=io.StringIO(),  # doctor reports short lifetimes itself
@@ -554,7 +614,14 @@ def check_token(r: Report, cfg: Mapping[str, Any]) -> dbcli.Token | None:
         r.add("token", title, ui.FAIL, exc.message, exc.fix)
         return None
     left = tok.expiry - time.time()
-    if left < need:
+    if tok.expiry == credentials.NO_EXPIRY:
+        r.add(
+            "token",
+            title,
+            ui.PASS,
+            "personal access token (its expiry is not known; the workspace check below tries it)",
+        )
+    elif left < need:
         r.add(
             "token",
             title,
@@ -676,6 +743,11 @@ def check_workspace(r: Report, cfg: Mapping[str, Any], tok: dbcli.Token) -> Any:
         with r.progress.step(f"contacting {host}"):
             me = ws.me()
     except WorkspaceError as exc:
+        if cfg.get("auth") == credentials.PAT:
+            pat = check_pat(host, tok.access_token, r.ctx.env)
+            if pat is not None:
+                r.add("workspace", "Workspace", ui.FAIL, *pat)
+                return None
         status, detail, fix = _diagnose(exc, host, "read the current user")
         r.add("workspace", "Workspace", ui.FAIL if status == ui.WARN else status, detail, fix)
         return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import config, setupstate, tokens, ui, workspace
+from .. import config, credentials, setupstate, tokens, ui, workspace
 from ..context import Context
 from ..errors import ExitCode, UserError
 
@@ -115,14 +115,13 @@ def check_configured(ctx: Context, data: dict[str, Any]) -> int:
 
 def run(*, ctx: Context, json: bool = False, validate: bool = False) -> int:
     cfg = config.require(ctx.paths)
-    host, profile = str(cfg["host"]), str(cfg["profile"])
+    host = str(cfg["host"])
     progress = ui.Progress(ctx)
-    with progress.step("getting a token from the Databricks CLI"):
-        tok = tokens.get_token(
+    with progress.step("getting a token"):
+        tok = credentials.token(
+            credentials.for_record(cfg, ctx.env, ctx.paths.home_path),
             paths=ctx.paths,
             env=ctx.env,
-            profile=profile,
-            host=host,
             need=tokens.needed_lifetime(ctx.env, cfg),
             allow_login=True,
             err=ctx.stderr,

@@ -8,28 +8,39 @@ Order of work, so that every failure leaves every file as it was:
   5. the plan: the new bytes of every file we touch, computed in memory (a half rc block, a token
      headed for a git-tracked file, ... are refused here);
   6. verify: a one-token request per configured model (before writing: a failure changes nothing);
-  7. write (or, with --dry-run, print the diffs), with a rollback if a write fails halfway.
+  7. write (or, with --dry-run, print the diffs), with a rollback if a write fails halfway: the
+     change engine, changes.py, shared with uninstall.
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import json
 import os
 import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import config, databrickscfg, dbcli, effective, install, rcblock, redact, settings, tokens
+from .. import changes as engine
+from .. import (
+    config,
+    credentials,
+    databrickscfg,
+    dbcli,
+    effective,
+    install,
+    rcblock,
+    settings,
+    tokens,
+)
 from ..context import Context
 from ..errors import ExitCode, UserError
-from ..fileio import Pending, atomic_write, backup, check_writable, prepare, q, read_bytes, resolve
+from ..fileio import q, read_bytes
 from ..hosts import EXAMPLE, normalize_host
 from ..prompts import Choice, Prompter
 from ..workspace import (
@@ -51,6 +62,11 @@ ONBOARDING_KEY = "hasCompletedOnboarding"
 OTHER = "\x00other"
 HELPER = "helper"
 STATIC = "static"
+ENV_VARS = {
+    "m2m": "DATABRICKS_CLIENT_ID=… DATABRICKS_CLIENT_SECRET=…",
+    "pat": "DATABRICKS_TOKEN=…",
+    "oauth": "",
+}
 MAX_NEED_SECONDS = 55 * 60  # OAuth access tokens live about an hour
 TOKEN_PLACEHOLDER = "<the token from databricks auth token>"  # noqa: S105 - dry-run text
 
@@ -245,33 +261,12 @@ def find_installed(name: str, env: Mapping[str, str], home: Path) -> str | None:
 # --- the plan: new bytes for every file ------------------------------------------------------
 
 
-@dataclass
-class Change:
-    path: Path
-    old: bytes | None
-    new: bytes | None  # None: delete the file
-    what: str
-    secret: bool = False
-    keep_original: bool = True  # remember the bytes before our first change (for uninstall)
-    backup_first: bool = False  # unreadable: timestamped backup before replacing
-    # The same edit applied to what the file holds by the time we write (Claude Code, an editor
-    # or a token refresh may have changed it since the plan): new bytes, or UserError.
-    redo: Callable[[bytes | None], bytes | None] | None = None
-
-    @property
-    def changed(self) -> bool:
-        return self.old != self.new
+Change = engine.Change
 
 
 @dataclass
-class Plan:
-    changes: list[Change] = field(default_factory=list)
-    record: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    def add(self, change: Change) -> None:
-        if change.changed:
-            self.changes.append(change)
+class Plan(engine.Plan):
+    record: dict[str, Any] = field(default_factory=dict)  # config.json, as this run leaves it
 
 
 def _git(args: list[str], cwd: Path, env: Mapping[str, str]) -> tuple[int, bytes] | None:
@@ -341,6 +336,7 @@ class Setup:
         self.endpoints_error: str | None = None
         self.a = Answers()
         self.profiles: dict[str, str] | None = None
+        self.source: credentials.Source | None = None  # the credential: oauth, m2m or pat
 
     # output
     def out(self, line: str = "") -> None:
@@ -417,6 +413,9 @@ class Setup:
                     normalize_host,
                     hint=None if prev_host else f"(e.g. {EXAMPLE})",
                 )
+            elif self.env_credential() is not None:
+                # CI: DATABRICKS_HOST with a token or client id/secret names the workspace.
+                self.a.host = normalize_host(self.env["DATABRICKS_HOST"])
             elif isinstance(prev_host, str) and prev_host and self.ctx.stdin_is_tty():
                 # --yes on a terminal keeps the previous workspace; without a terminal the
                 # contract wants the workspace named (scripts must say what they configure).
@@ -432,6 +431,18 @@ class Setup:
                     f"{PROG} --host {EXAMPLE}",
                 )
         self.profiles = read_profiles(self.ctx)
+        env_source = self.env_credential()
+        if (
+            not self.a.profile
+            and env_source is not None
+            and self.opts.get("auth")
+            in (
+                None,
+                env_source.kind,
+            )
+        ):
+            self.use_env_credential(env_source)
+            return
         if not self.a.profile:
             default = default_profile(self.prev, self.a.host, self.profiles)
             if p is not None:
@@ -443,6 +454,61 @@ class Setup:
             else:
                 self.a.profile = default
         self.profile_for_host(self.a.profile)
+        self.source = self.profile_credential(self.a.profile)
+
+    def env_credential(self) -> credentials.Source | None:
+        """DATABRICKS_HOST plus a token or a client id/secret: enough for CI, no profile."""
+        source = credentials.from_env(self.env)
+        return source if source is not None and source.host else None
+
+    def use_env_credential(self, source: credentials.Source) -> None:
+        if source.host != self.a.host:
+            raise _usage(
+                f"DATABRICKS_HOST is {source.host}, not the --host {self.a.host}: its "
+                "credential belongs to another workspace",
+                f"{PROG} --host {source.host}",
+            )
+        self.a.profile = ""  # the helper reads the same variables when Claude Code runs it
+        self.source = source
+        self.check_mode()
+
+    def profile_credential(self, profile: str) -> credentials.Source:
+        """What the profile holds (a new profile: OAuth, a login creates it), checked against
+        --auth."""
+        auth = self.opts.get("auth")
+        known = profile in (self.profiles or {})
+        source = (
+            credentials.resolve(profile, self.env, self.paths.home_path)
+            if known
+            else credentials.Source(credentials.OAUTH, self.a.host, profile)
+        )
+        if auth and auth != source.kind:
+            if not known:
+                raise _usage(
+                    f"--auth {auth} needs a profile holding a {credentials.NAMES[auth]}, or "
+                    f"DATABRICKS_HOST with {ENV_VARS[auth]}; profile {profile!r} is not in "
+                    "~/.databrickscfg",
+                    f"export DATABRICKS_HOST={self.a.host} {ENV_VARS[auth]}, then re-run setup",
+                )
+            raise _usage(
+                f"profile {profile!r} holds a {credentials.NAMES[source.kind]}, not the "
+                f"--auth {auth} asked for",
+                f"{PROG} --host {self.a.host} --profile {profile} --auth {source.kind}",
+            )
+        source.host = self.a.host
+        self.source = source
+        self.check_mode()
+        return source
+
+    def check_mode(self) -> None:
+        if self.source is not None and self.source.kind == credentials.PAT:
+            if self.opts.get("token_mode") == STATIC:
+                raise _usage(
+                    "static mode would copy your personal access token into a settings file; "
+                    "helper mode hands it to Claude Code without copying it",
+                    f"{PROG} --token-mode helper",
+                )
+            self.a.token_mode = HELPER
 
     def profile_for_host(self, profile: str) -> str:
         """`profile`, unless ~/.databrickscfg has it for another workspace."""
@@ -452,7 +518,8 @@ class Setup:
                 f"profile {profile!r} in ~/.databrickscfg is for {known}, not {self.a.host}",
                 f"use another profile name: {PROG} --host {self.a.host} --profile NEW-NAME",
             )
-        dbcli.refuse_nonoauth(profile, self.a.host, self.env)
+        if known:  # a credential we cannot use (azure-cli, basic...) is refused at once
+            credentials.resolve(profile, self.env, self.paths.home_path)
         return profile
 
     # --- 2. dependencies --------------------------------------------------------------------
@@ -497,6 +564,8 @@ class Setup:
         )
 
     def authenticate(self) -> None:
+        if self.source is not None and self.source.kind != credentials.OAUTH:
+            return self.authenticate_without_browser(self.source)
         host, profile = self.a.host, self.a.profile
         if dbcli.find(self.env) is None:
             raise dbcli.CliError(
@@ -545,6 +614,27 @@ class Setup:
             self.token = fetch()
         left = self.token.expiry - time.time() if self.token else 0.0
         self.out(f"  ok    signed in: profile {profile} (token valid for {_span(left)})")
+
+    def authenticate_without_browser(self, source: credentials.Source) -> None:
+        """A service principal or a PAT: a token straight away, never a login (a dry run
+        fetches one without keeping it)."""
+        if self.dry_run and source.kind == credentials.M2M:
+            self.token = credentials._fetch(source, self.env)
+        else:
+            self.token = credentials.token(
+                source,
+                paths=self.paths,
+                env=self.env,
+                need=self.need_seconds(),
+                allow_login=False,
+                err=self.ctx.stderr,
+            )
+        what = f"{credentials.NAMES[source.kind]} from {source.origin}"
+        if self.token.expiry == credentials.NO_EXPIRY:
+            self.out(f"  ok    credential: {what} (no expiry known)")
+        else:
+            left = self.token.expiry - time.time()
+            self.out(f"  ok    credential: {what} (token valid for {_span(left)})")
 
     # --- 4. models --------------------------------------------------------------------------
 
@@ -850,6 +940,7 @@ class Setup:
                     rc_raw,
                     with_block(rc_raw),
                     "shell function dbx-fmapi-claude",
+                    keep_original=True,
                     redo=with_block,
                 )
             )
@@ -862,6 +953,7 @@ class Setup:
             "version": 1,
             "host": a.host,
             "profile": a.profile,
+            "auth": self.source.kind if self.source else credentials.OAUTH,
             "model": a.model,
             "opus": a.opus,
             "sonnet": a.sonnet,
@@ -889,7 +981,6 @@ class Setup:
                 cfg_new,
                 "setup record",
                 True,
-                keep_original=False,
                 redo=lambda now: cfg_new,
             )
         )
@@ -916,7 +1007,7 @@ class Setup:
         new: bytes | None = settings.dumps(cleaned)
         if not cleaned and self.prev.get("settings_created"):
             new = None
-        plan.add(Change(path, raw, new, "previous Claude settings", keep_original=False))
+        plan.add(Change(path, raw, new, "previous Claude settings"))
 
     def _plan_old_rc(self, plan: Plan, path: Path) -> None:
         raw = read_bytes(path)
@@ -931,26 +1022,7 @@ class Setup:
         new: bytes | None = cleaned.encode("utf-8", "surrogateescape")
         if not cleaned.strip() and path.suffix == ".fish":
             new = None
-        plan.add(Change(path, raw, new, "previous shell function", keep_original=False))
-
-    def preflight(self, plan: Plan) -> None:
-        """Refuse before writing anything when a target cannot be written."""
-        for ch in plan.changes:
-            target = resolve(ch.path)
-            folder = target.parent
-            while not folder.exists() and folder != folder.parent:
-                folder = folder.parent
-            if not os.access(folder, os.W_OK | os.X_OK):
-                raise UserError(
-                    f"cannot write {target}: {folder} is not writable",
-                    f"make it writable, then re-run setup: chmod u+w {q(folder)}",
-                )
-            if target.is_dir():
-                raise UserError(
-                    f"{ch.path} is a directory, not a file",
-                    f"move it away: mv {q(ch.path)} {q(str(ch.path) + '.dir')}",
-                )
-            check_writable(ch.path)
+        plan.add(Change(path, raw, new, "previous shell function"))
 
     # --- 6. verify --------------------------------------------------------------------------
 
@@ -999,102 +1071,19 @@ class Setup:
             self.out("Everything is already configured: nothing would change.")
             return
         secrets = [self.token.access_token] if self.token is not None else []
-        for ch in plan.changes:
-            for note in plan.notes:
-                if ch.backup_first and str(ch.path) in note:
-                    self.out(f"# would back up {ch.path} first ({note})")
-            old = (ch.old or b"").decode("utf-8", "replace").splitlines(keepends=True)
-            new = (ch.new or b"").decode("utf-8", "replace").splitlines(keepends=True)
-            fromfile = str(ch.path) if ch.old is not None else "/dev/null"
-            tofile = str(ch.path) if ch.new is not None else "/dev/null"
-            for line in difflib.unified_diff(old, new, fromfile, tofile):
-                line = redact.text(line, secrets)
-                self.ctx.stdout.write(line if line.endswith("\n") else line + "\n")
+        engine.show(plan, self.ctx.stdout, secrets)
         self.out("Dry run: nothing was written.")
 
-    @staticmethod
-    def _refresh(ch: Change) -> None:
-        """Re-read the file; when it changed since the plan, redo our edit on what it holds now
-        (so nothing written in the meantime is lost)."""
-        now = read_bytes(ch.path)
-        if now == ch.old:
-            return
-        if ch.redo is None:
-            raise UserError(
-                f"{ch.path} changed while setup ran; nothing was changed",
-                f"run setup again: {PROG}",
-            )
-        ch.old, ch.new = now, ch.redo(now)
-
     def apply(self, plan: Plan) -> None:
-        """Write every change, all or nothing: each new file is first written in full beside its
-        target (a full disk fails here, before anything changed), then renamed into place. A
-        file changed since the plan gets our edit redone on its current bytes first."""
-        self.preflight(plan)
+        """Write every change, all or nothing (changes.apply)."""
+        engine.preflight(plan.changes, name="setup")
         # Under the profile's lock: no static-mode token refresh (wrapper, login) and no other
         # setup for this profile writes in between.
         with tokens.profile_lock(self.paths, self.a.profile):
-            self._apply(plan)
-
-    def _apply(self, plan: Plan) -> None:
-        for ch in plan.changes:
-            self._refresh(ch)
-        changes = plan.changes = [ch for ch in plan.changes if ch.changed]
-        ours: list[Path] = []  # backups and originals this run made: gone again on failure
-        pending: list[tuple[Change, Pending | None]] = []
-        done: list[Change] = []
-        try:
-            for ch in changes:
-                if ch.backup_first and ch.old is not None:
-                    # A token in it (static mode) is blanked out: a backup is no place for one.
-                    redacted = redact.blank_members(ch.old, [settings.ENV_TOKEN])
-                    saved = backup(ch.path, redacted)
-                    ours.append(saved)
-                    blanked = " (its token blanked out)" if redacted is not None else ""
-                    self.out(f"  saved the unreadable {ch.path} as {saved}{blanked}")
-                elif ch.keep_original:
-                    record = config.save_original(self.paths, ch.path, ch.old)
-                    if record is not None:
-                        ours.append(record)
-            for ch in changes:
-                pending.append(
-                    (ch, None if ch.new is None else prepare(ch.path, ch.new, secret=ch.secret))
-                )
-            for i, (ch, ready) in enumerate(pending):
-                if read_bytes(ch.path) != ch.old:  # changed in the last moment: redo, once
-                    self._refresh(ch)
-                    if ready is not None:
-                        ready.discard()
-                    ready = None if ch.new is None else prepare(ch.path, ch.new, secret=ch.secret)
-                    pending[i] = (ch, ready)
-                if ready is None:
-                    self._write(ch.path, None, ch.secret)
-                else:
-                    ready.commit()
-                done.append(ch)
-        except BaseException:
-            for _, ready in pending:
-                if ready is not None:
-                    ready.discard()
-            for ch in reversed(done):
-                with contextlib.suppress(Exception):
-                    self._write(ch.path, ch.old, ch.secret)
-            if not done:
-                for path in ours:
-                    with contextlib.suppress(OSError):
-                        os.unlink(path)
-            raise
-        for ch in changes:
-            if ch.what.startswith("previous Claude settings"):
-                config.drop_original(self.paths, ch.path)
-
-    @staticmethod
-    def _write(path: Path, data: bytes | None, secret: bool) -> None:
-        if data is None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(resolve(path))
-            return
-        atomic_write(path, data, secret=secret)
+            engine.apply(plan, paths=self.paths, say=self.out, name="setup", again=PROG)
+            for ch in plan.changes:
+                if ch.what.startswith("previous Claude settings"):
+                    config.drop_original(self.paths, ch.path)
 
     # --- the whole thing --------------------------------------------------------------------
 
@@ -1119,7 +1108,10 @@ class Setup:
         if self.prompter is None:  # known now: refuse a git-tracked token file before signing in
             self.ask_location()
             target = self.settings_target()
-        self.out(f"Workspace: {self.a.host}   profile: {self.a.profile}")
+        if self.a.profile:
+            self.out(f"Workspace: {self.a.host}   profile: {self.a.profile}")
+        else:
+            self.out(f"Workspace: {self.a.host}   credential: DATABRICKS_* variables")
         self.dependencies()
         self.authenticate()
         self.load_endpoints()
@@ -1127,7 +1119,9 @@ class Setup:
         if target is None:
             self.ask_location()
             target = self.settings_target()
-        helper_cmd = f"{_sq(helper_path)} token --profile {_sq(self.a.profile)}"
+        helper_cmd = f"{_sq(helper_path)} token" + (
+            f" --profile {_sq(self.a.profile)}" if self.a.profile else ""
+        )
         plan = self.plan(target, helper_cmd, wrapper_path)
         self.out(
             f"Models: main {self.a.model}, opus {self.a.opus}, sonnet {self.a.sonnet}, "
