@@ -197,10 +197,13 @@ class Side:
         folder = self.token_cache.parent
         if folder.exists():
             self.note(f"dir ~/.databricks ({oct(stat.S_IMODE(folder.stat().st_mode))})")
-        for path in sorted(self.cache.rglob("*")):
-            if path.is_file():
-                rel = path.relative_to(self.cache).as_posix()
-                self.note(f"cache {self._hash_names(rel)}: {path.read_text()!r}")
+        cached = {
+            self._hash_names(path.relative_to(self.cache).as_posix()): path.read_text()
+            for path in self.cache.rglob("*")
+            if path.is_file()
+        }
+        for name, content in sorted(cached.items()):  # sorted by host, not by hash
+            self.note(f"cache {name}: {content!r}")
 
     def requests(self) -> None:
         """What the workspace saw since the last look."""
