@@ -94,12 +94,13 @@ STATUS = OneOf("PASS", "WARN", "FAIL", "SKIP")
 ENDPOINT_STATE = OneOf("READY", "NOT_READY", "UNKNOWN")
 
 # `dbx-fmapi status --json`
-STATUS_NOT_SET_UP = {"version": OneOf(1), "configured": OneOf(False)}
+STATUS_NOT_SET_UP = {"version": OneOf(2), "configured": OneOf(False)}
 STATUS_SHAPE = {
-    "version": OneOf(1),
+    "version": OneOf(2),
     "configured": OneOf(True),
     "workspace": str,
     "profile": str,
+    "credential": OneOf("oauth", "m2m", "pat"),
     "models": {
         Opt("model"): str,
         Opt("opus"): str,
@@ -128,7 +129,7 @@ STATUS_SHAPE = {
         "state": OneOf(
             "valid", "expiring", "expired", "unknown", "missing", "login_needed", "error"
         ),
-        "source": Nullable(OneOf("record", "settings", "cli")),
+        "source": Nullable(OneOf("record", "settings", "cli", "workspace", "credential")),
         "expires_at": ISO_OR_NULL,
         "seconds_left": Nullable(int),
         "checked": bool,

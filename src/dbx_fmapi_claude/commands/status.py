@@ -15,7 +15,7 @@ from .. import config, credentials, effective, settings, setupstate, tokens, ui
 from ..context import Context
 from ..errors import ExitCode, UserError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: "credential", token sources "workspace" and "credential"
 
 
 def _token_from_settings(path: Path) -> str | None:
@@ -55,7 +55,9 @@ def token_info(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]
                 err=ctx.stderr,
             )
             expiry = tok.expiry
-            info["source"] = "cli" if source.kind == credentials.OAUTH else source.kind
+            info["source"] = {credentials.OAUTH: "cli", credentials.M2M: "workspace"}.get(
+                source.kind, "credential"
+            )
         except credentials.CredentialError as exc:
             info["state"] = "error"
             info["message"] = exc.message
@@ -180,6 +182,7 @@ def collect(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
         "configured": True,
         "workspace": str(cfg["host"]),
         "profile": str(cfg["profile"]),
+        "credential": str(cfg.get("auth") or credentials.OAUTH),
         "models": setupstate.configured_models(cfg),
         "token_mode": mode,
         "ttl_seconds": int(ttl) if mode == "helper" and ttl else None,
@@ -197,7 +200,10 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
         ctx.out(f"{paint(f'{label:<12}', 'bold')}{value}")
 
     row("Workspace", data["workspace"])
-    row("Profile", data["profile"])
+    if data["profile"]:
+        row("Profile", data["profile"])
+    where = f"profile {data['profile']}" if data["profile"] else "DATABRICKS_* variables"
+    row("Credential", f"{credentials.NAMES[data['credential']]} ({where})")
     models = data["models"]
     first = True
     for role in setupstate.ROLES:
