@@ -152,6 +152,36 @@ class Side:
             f"stderr: {proc.stderr!r}"
         )
 
+    def run_until_killed(self, *argv: str, env: dict[str, str] | None = None, after: float) -> None:
+        """Run a command that is expected to wait: killed after `after` seconds."""
+        import signal
+        import subprocess
+
+        full = dict(self.env)
+        full.update(env or {})
+        proc = subprocess.Popen(
+            ["databricks", *argv],
+            env=full,
+            cwd=self.home,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            out, err = proc.communicate(timeout=after)
+            status = f"exit {proc.returncode}"
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            status = f"still waiting after {after:g}s (killed)"
+        extra = " ".join(f"{k}={v}" for k, v in sorted((env or {}).items()))
+        self.note(
+            f"$ {extra + ' ' if extra else ''}databricks {' '.join(argv)}\n{status}\n"
+            f"stdout: {out!r}\nstderr: {err!r}"
+        )
+
     def login(self, profile: str = "dev") -> None:
         self.run("auth", "login", "--host", self.ws.url, "--profile", profile, "--timeout", "30s")
 
@@ -241,12 +271,16 @@ class Side:
             text = JWT.sub(lambda m: label("access-token-", m.group(0)), text)
             text = REFRESH.sub(lambda m: label("refresh-token-", m.group(0)), text)
             text = TIME.sub(lambda m: label("time-", m.group(1)) + m.group(2), text)
+            text = PKCE.sub(lambda m: f"{m.group(1)}=<{m.group(1)}>", text)
+            text = CALLBACK.sub("localhost%3A<8020-8040>", text)  # the first free port
             out.append(text)
         return out
 
 
 JWT = re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+")
 REFRESH = re.compile(r"doau[0-9a-f]{64}")
+CALLBACK = re.compile(r"localhost%3A80[2-4]\d")
+PKCE = re.compile(r"\b(code_challenge|state)=[A-Za-z0-9_\-]+")
 TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?)(Z|[+-]\d\d:\d\d)")
 
 
@@ -439,6 +473,15 @@ def s_login_errors(s: Side) -> None:
     s.requests()
 
 
+def s_login_waits_for_the_browser(s: Side) -> None:
+    # BROWSER=none: the link on stderr, then a wait that login's --timeout does not bound
+    argv = ("auth", "login", "--host", s.ws.url, "--profile", "p", "--timeout", "1s")
+    s.run_until_killed(*argv, env={"BROWSER": "none"}, after=2)
+    # a browser that fails: the link on stdout, and the same wait
+    s.run_until_killed(*argv, env={"BROWSER": "/bin/false"}, after=2)
+    s.files()
+
+
 def s_existing_config_rewritten(s: Side) -> None:
     s.write_cfg(
         "# hand-written\n"
@@ -536,6 +579,7 @@ SCENARIOS: dict[str, Scenario] = {
     "profile resolution without --profile": Scenario(s_profile_resolution),
     "login without --profile": Scenario(s_login_without_profile),
     "login errors": Scenario(s_login_errors),
+    "login waits for the browser, --timeout or not": Scenario(s_login_waits_for_the_browser),
     "existing config rewritten by login": Scenario(s_existing_config_rewritten),
     "TLS workspace, CA trusted or not": Scenario(s_tls_workspace, tls=True),
     "workspace down (--timeout 1s)": Scenario(s_workspace_down),
