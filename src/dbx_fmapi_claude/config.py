@@ -36,7 +36,7 @@ from .jsonread import loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from pathlib import Path
     from typing import Any
 
@@ -219,14 +219,17 @@ def salvage(paths: Paths) -> tuple[dict[str, Any] | None, list[str]]:
     return data, notes
 
 
+def is_set_up(cfg: Mapping[str, Any] | None) -> bool:
+    """A record a setup finished: a workspace, and a profile unless the credential is a service
+    principal or a PAT given as DATABRICKS_* variables (CI)."""
+    if not cfg or not cfg.get("host"):
+        return False
+    return bool(cfg.get("profile")) or cfg.get("auth") in ("m2m", "pat")
+
+
 def require(paths: Paths) -> dict[str, Any]:
     cfg = load(paths)
-    # No profile is fine for a service principal or a PAT given as DATABRICKS_* variables (CI).
-    if (
-        cfg is None
-        or not cfg.get("host")
-        or (not cfg.get("profile") and cfg.get("auth") in (None, "oauth"))
-    ):
+    if cfg is None or not is_set_up(cfg):
         raise UserError("dbx-fmapi-claude is not set up yet", "setup-fmapi-claudecode")
     return cfg
 

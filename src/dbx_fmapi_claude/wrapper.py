@@ -55,6 +55,11 @@ def _still_usable(exc: UserError, expiry: float | None) -> bool:
 
 
 def ensure_helper_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, Any]) -> None:
+    auth = cfg.get("auth") or "oauth"
+    if auth == "pat":
+        return  # nothing expires that we could know of: the helper hands out the PAT as is
+    if auth != "oauth":
+        return _ensure_source_token(paths, env, cfg)
     profile = str(cfg["profile"])
     need = tokens.needed_lifetime(env, cfg)
     expiry = tokens.known_expiry(paths, profile)
@@ -69,6 +74,24 @@ def ensure_helper_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
             need=need,
             allow_login=True,
             err=sys.stderr,
+        )
+    except UserError as exc:
+        if not _still_usable(exc, expiry):
+            raise
+
+
+def _ensure_source_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, Any]) -> None:
+    """A service principal: its cached token when it lives long enough, else a fresh one."""
+    from . import credentials
+
+    source = credentials.for_record(cfg, env, paths.home_path)
+    need = tokens.needed_lifetime(env, cfg)
+    expiry = credentials.known_expiry(source, paths)
+    if expiry is not None and expiry - time.time() > need:
+        return
+    try:
+        credentials.token(
+            source, paths=paths, env=env, need=need, allow_login=False, err=sys.stderr
         )
     except UserError as exc:
         if not _still_usable(exc, expiry):
@@ -106,16 +129,24 @@ def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
         if fresh(tok):
             return
         try:
-            new = tokens.get_token(
-                paths=paths,
-                env=env,
-                profile=profile,
-                host=str(cfg["host"]),
-                need=need,
-                allow_login=True,
-                err=sys.stderr,
-                locked=True,
-            )
+            if (cfg.get("auth") or "oauth") == "oauth":
+                new = tokens.get_token(
+                    paths=paths,
+                    env=env,
+                    profile=profile,
+                    host=str(cfg["host"]),
+                    need=need,
+                    allow_login=True,
+                    err=sys.stderr,
+                    locked=True,
+                )
+            else:  # a service principal (setup refuses static mode for a PAT)
+                from . import credentials
+
+                source = credentials.for_record(cfg, env, paths.home_path)
+                new = credentials.token(
+                    source, paths=paths, env=env, need=need, allow_login=False, err=sys.stderr
+                )
         except UserError as exc:
             if _still_usable(exc, _static_expiry(paths, profile, tok) if tok else None):
                 return

@@ -73,6 +73,10 @@ NOTES = {
     "setups racing each other": "three setups and three launches at once, both modes",
     "journeys scanned for tokens": "a normal day in each mode, mode switches with a corrupted "
     "static file, a git project, the failures, the prompts: every file, log, argv and output",
+    "PAT and client-secret journeys scanned": "a PAT profile (a normal day, then revoked), a "
+    "service principal profile (a normal day, then a rotated secret), CI with DATABRICKS_TOKEN "
+    "only and with the client id/secret only: the PAT, the secret and every access token "
+    "searched in every file, log, argv and output",
 }
 
 

@@ -221,7 +221,7 @@ def check_config(r: Report) -> dict[str, Any] | None:
     except UserError as exc:
         r.add("config", "Setup", ui.FAIL, exc.message, exc.fix)
         return None
-    if cfg is None or not cfg.get("host") or not cfg.get("profile"):
+    if cfg is None or not config.is_set_up(cfg):
         r.add("config", "Setup", ui.FAIL, "dbx-fmapi-claude is not set up on this machine", SETUP)
         return None
     r.add(

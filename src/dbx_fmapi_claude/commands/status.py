@@ -246,7 +246,7 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
 
 def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
     cfg = config.load(ctx.paths)
-    if cfg is None or not cfg.get("host") or not cfg.get("profile"):
+    if cfg is None or not config.is_set_up(cfg):
         if json:
             ctx.out(_dumps({"version": SCHEMA_VERSION, "configured": False}))
             return ExitCode.ERROR
