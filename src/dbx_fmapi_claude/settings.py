@@ -26,6 +26,11 @@ ENV_HAIKU = "ANTHROPIC_DEFAULT_HAIKU_MODEL"
 ENV_HEADERS = "ANTHROPIC_CUSTOM_HEADERS"
 ENV_BETAS = "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS"
 ENV_HELPER_TTL = "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"
+# A personal Anthropic key. Claude Code sends it as x-api-key on every request, also beside an
+# apiKeyHelper (measured): to the company workspace. An empty value in the settings we write
+# wins over the shell and over lower settings levels, and Claude Code then sends the helper's
+# token there instead. Not one of "our" keys: we only ever blank it, never record its value.
+ENV_API_KEY = "ANTHROPIC_API_KEY"
 HELPER_KEY = "apiKeyHelper"
 
 # Every env key setup may write; static-only and helper-only keys are listed separately.
@@ -110,6 +115,7 @@ def desired_env(
     mode: str,
     ttl_seconds: int,
     token: str | None = None,
+    blank_api_key: bool = False,
 ) -> dict[str, str]:
     env = {
         ENV_MODEL: model,
@@ -126,6 +132,8 @@ def desired_env(
         if not token:
             raise ValueError("static mode needs a token")
         env[ENV_TOKEN] = token
+    if blank_api_key:
+        env[ENV_API_KEY] = ""
     return env
 
 
@@ -138,6 +146,8 @@ def merge(old: Mapping[str, Any], *, env: Mapping[str, str], helper: str | None)
     for key in stale:
         if key not in env:
             merged_env.pop(key, None)
+    if ENV_API_KEY not in env and merged_env.get(ENV_API_KEY) == "":
+        merged_env.pop(ENV_API_KEY)  # our blank, no longer needed
     merged_env.update(env)
     new["env"] = merged_env
     if helper:
@@ -168,6 +178,8 @@ def remove_ours(
             env[key] = prior["value"]
         else:
             env.pop(key, None)
+    if env.get(ENV_API_KEY) == "":  # our blank over a personal key (see ENV_API_KEY)
+        env.pop(ENV_API_KEY)
     if "env" in old:
         if env or replaced.get("env_existed"):
             new["env"] = env

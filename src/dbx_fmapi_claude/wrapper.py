@@ -174,6 +174,14 @@ def run(argv: list[str], env: Mapping[str, str]) -> int:
         sys.stderr.write(f"{PROG}: warning: {exc.message}\n")
     sys.stdout.flush()
     sys.stderr.flush()
+    if env.get("ANTHROPIC_API_KEY"):
+        # A personal key in the shell would go to the workspace as x-api-key: not through us.
+        sys.stderr.write(
+            f"{PROG}: note: ANTHROPIC_API_KEY from your shell is not passed to claude (it would "
+            "be sent to your Databricks workspace)\n"
+        )
+        clean = {k: v for k, v in env.items() if k != "ANTHROPIC_API_KEY"}
+        os.execve(claude, [claude, *argv], clean)  # noqa: S606 - as below, minus the key
     os.execv(claude, [claude, *argv])  # noqa: S606 - replacing ourselves with claude is the job
     return ExitCode.ERROR  # pragma: no cover - execv does not return
 

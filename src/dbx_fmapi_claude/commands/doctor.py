@@ -377,7 +377,7 @@ def check_effective(r: Report, cfg: Mapping[str, Any], mine: effective.Level) ->
             helper.remove_fix(),
         )
     key_api = eff.env.get("ANTHROPIC_API_KEY")
-    if key_api is not None:
+    if key_api is not None and key_api.value:  # an empty value is setup's blank over one
         found += 1
         r.add(
             "effective:ANTHROPIC_API_KEY",

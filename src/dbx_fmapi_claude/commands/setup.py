@@ -337,6 +337,7 @@ class Setup:
         self.a = Answers()
         self.profiles: dict[str, str] | None = None
         self.source: credentials.Source | None = None  # the credential: oauth, m2m or pat
+        self._noted_key: set[str] | None = None  # where a personal ANTHROPIC_API_KEY was seen
 
     # output
     def out(self, line: str = "") -> None:
@@ -802,6 +803,44 @@ class Setup:
         self.out(f"  note  {path} is tracked by git: the token goes to {local}")
         return local
 
+    def personal_key(self, target: Path) -> bool:
+        """A personal ANTHROPIC_API_KEY in the shell or a settings level would go to the
+        workspace as x-api-key on every request: say where, and whether our blank in `target`
+        stops it (it cannot beat a level above `target`)."""
+        levels = effective.load_levels(
+            self.paths, effective.project_dir(self.paths, target, self.ctx.cwd), target
+        )
+        rank = next((i for i, lv in enumerate(levels) if lv.managed), len(levels))
+        found = False
+        if self.env.get(settings.ENV_API_KEY):
+            found = True
+            self.note_key("your shell environment", blocked=True)
+        for i, level in enumerate(levels):
+            value = ((level.data or {}).get("env") or {}).get(settings.ENV_API_KEY)
+            if not isinstance(value, str) or not value:
+                continue
+            found = True
+            self.note_key(level.label, blocked=i <= rank, fix=f'"${{EDITOR:-vi}}" {q(level.path)}')
+        return found
+
+    def note_key(self, where: str, *, blocked: bool, fix: str = "") -> None:
+        if self._noted_key is None:
+            self._noted_key = set()
+        if where in self._noted_key:
+            return
+        self._noted_key.add(where)
+        if blocked:
+            self.out(
+                f"  note  a personal ANTHROPIC_API_KEY is set in {where}: Claude Code would send "
+                "it to the workspace with every request; the settings setup writes blank it "
+                "(uninstall undoes that)"
+            )
+        else:
+            self.warn(
+                f"a personal ANTHROPIC_API_KEY is set in {where}, which Claude Code reads after "
+                f"the settings setup writes: it would still reach the workspace; remove it: {fix}"
+            )
+
     def plan(self, target: Path, helper_cmd: str, executable: str) -> Plan:
         plan = Plan()
         a, prev = self.a, self.prev
@@ -827,6 +866,7 @@ class Setup:
             mode=a.token_mode,
             ttl_seconds=a.ttl_seconds,
             token=token,
+            blank_api_key=self.personal_key(target),
         )
         helper_arg = helper_cmd if a.token_mode == HELPER else None
         new = settings.merge(old, env=env, helper=helper_arg)
