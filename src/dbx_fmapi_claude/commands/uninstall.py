@@ -6,13 +6,14 @@ and our apiKeyHelper leave the settings file and the values setup replaced come 
 result equals the saved original semantically, the original bytes are written back (so a file
 nobody touched since is byte-identical). The shell block, the fish function file, the onboarding
 flag (if we added it) and our own state go too. The Databricks CLI profile and its login stay.
-Everything is planned first; nothing is written unless the whole plan could be made.
+Everything is planned first; nothing is written unless the whole plan could be made. Planning
+is this module's; the diffs and the all-or-nothing writes are the change engine's (changes.py),
+shared with setup.
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import json
 import os
 import re
@@ -20,32 +21,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import config, effective, rcblock, redact, settings, setupstate
+from .. import changes as engine
+from .. import config, effective, rcblock, settings, setupstate
 from ..context import Context
 from ..errors import ExitCode, UserError
-from ..fileio import atomic_write, q, read_bytes, resolve
+from ..fileio import q, read_bytes
 
 ONBOARDING_KEY = "hasCompletedOnboarding"
+PROG = "dbx-fmapi uninstall"
 
 
 @dataclass
-class Change:
-    path: Path
-    old: bytes | None
-    new: bytes | None  # None: delete the file
-    what: str  # for people: "restore (as before setup)", ...
-    mode: int | None = None  # permission bits to put back with the original bytes
-
-
-@dataclass
-class Plan:
-    changes: list[Change] = field(default_factory=list)
+class Plan(engine.Plan):
     state: list[Path] = field(default_factory=list)  # our own files to delete
     state_dirs: list[Path] = field(default_factory=list)  # ours, removed when left empty
-    notes: list[str] = field(default_factory=list)
 
     def empty(self) -> bool:
         return not self.changes and not self.state
+
+
+def _change(
+    path: Path, old: bytes, new: bytes | None, what: str, mode: int | None = None
+) -> engine.Change:
+    """A change that writes what uninstall planned, even when the file changed meanwhile (the
+    user took a while to confirm)."""
+    return engine.Change(path, old, new, what, mode=mode, redo=lambda now: new)
 
 
 def _tilde(path: Path, home: Path) -> str:
@@ -101,7 +101,7 @@ def plan_settings(ctx: Context, cfg: dict[str, Any], plan: Plan) -> None:
     if new is None and os.path.islink(path):
         new = b"{}\n"  # keep the user's link; leave an empty settings object behind it
     mode = config.original_mode(ctx.paths, path) if new is not None and new == original else None
-    plan.changes.append(Change(path, raw, new, what, mode))
+    plan.changes.append(_change(path, raw, new, what, mode))
 
 
 def _parses_to(raw: bytes, path: Path, want: dict[str, Any]) -> bool:
@@ -165,7 +165,7 @@ def plan_onboarding(ctx: Context, cfg: dict[str, Any], plan: Plan) -> None:
                 cut += "\n"
         new, what = cut.encode("utf-8"), f'remove "{ONBOARDING_KEY}" (setup added it)'
     if new != raw:
-        plan.changes.append(Change(path, raw, new, what))
+        plan.changes.append(_change(path, raw, new, what))
 
 
 def _json_equals(raw: bytes, want: dict[str, Any]) -> bool:
@@ -214,7 +214,7 @@ def plan_rc(ctx: Context, cfg: dict[str, Any] | None, plan: Plan) -> None:
             (known and original is None) or path.name == "dbx-fmapi-claude.fish"
         ):
             new, what = None, "delete (setup created it)"
-        plan.changes.append(Change(path, raw, new, what))
+        plan.changes.append(_change(path, raw, new, what))
 
 
 # --- our state ---------------------------------------------------------------------------------
@@ -247,16 +247,7 @@ def show_plan(ctx: Context, plan: Plan) -> None:
 
 
 def show_diffs(ctx: Context, plan: Plan) -> None:
-    for ch in plan.changes:
-        old = (ch.old or b"").decode("utf-8", "replace").splitlines(keepends=True)
-        new = (ch.new or b"").decode("utf-8", "replace").splitlines(keepends=True)
-        fromfile = str(ch.path)
-        tofile = str(ch.path) if ch.new is not None else "/dev/null"
-        for line in difflib.unified_diff(old, new, fromfile, tofile):
-            line = redact.text(line)
-            ctx.stdout.write(
-                line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-            )
+    engine.show(plan, ctx.stdout)
     for path in plan.state:
         ctx.out(f"delete {path}")
     for note in plan.notes:
@@ -275,28 +266,9 @@ def confirm(ctx: Context) -> bool:
 # --- apply -------------------------------------------------------------------------------------
 
 
-def _write(path: Path, data: bytes | None, mode: int | None = None) -> None:
-    if data is None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path if os.path.islink(path) else resolve(path))
-        return
-    real = atomic_write(path, data)
-    if mode is not None:
-        with contextlib.suppress(OSError):
-            os.chmod(real, mode)
-
-
 def apply(ctx: Context, plan: Plan) -> None:
-    done: list[Change] = []
-    try:
-        for ch in plan.changes:
-            _write(ch.path, ch.new, ch.mode)
-            done.append(ch)
-    except BaseException:
-        for ch in reversed(done):
-            with contextlib.suppress(Exception):
-                _write(ch.path, ch.old)
-        raise
+    engine.preflight(plan.changes, name="uninstall")
+    engine.apply(plan, paths=ctx.paths, say=ctx.out, name="uninstall", again=PROG)
     for ch in plan.changes:
         if ch.new is None and ch.path.parent.name == ".claude":
             with contextlib.suppress(OSError):

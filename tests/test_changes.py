@@ -1,0 +1,160 @@
+"""The change engine (changes.py) that setup and uninstall share: plan -> diff -> apply, all or
+nothing -> rollback. In-process, on files in tmp_path."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from dbx_fmapi_claude import changes, config
+from dbx_fmapi_claude.changes import Change, Plan
+from dbx_fmapi_claude.errors import UserError
+from dbx_fmapi_claude.paths import Paths
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> Paths:
+    return Paths(tmp_path / "home", tmp_path / "home" / ".config" / "dbx-fmapi-claude")
+
+
+def _apply(plan: Plan, paths: Paths) -> list[str]:
+    said: list[str] = []
+    changes.preflight(plan.changes, name="test")
+    changes.apply(plan, paths=paths, say=said.append, name="test", again="test-cmd")
+    return said
+
+
+def test_show_is_a_unified_diff_with_secrets_redacted(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    old = (
+        b'{\n  "env": {\n    "ANTHROPIC_API_KEY": "sk-ant-api03-secret-key",\n    "A": "1"\n  }\n}'
+    )
+    new = old.replace(b'"A": "1"', b'"A": "2"')
+    plan = Plan()
+    plan.add(Change(path, old, new, "test"))
+    plan.add(Change(tmp_path / "gone", b"bye\n", None, "delete"))
+    plan.add(Change(tmp_path / "same", b"x", b"x", "no change"))  # dropped: nothing changes
+    out = io.StringIO()
+    changes.show(plan, out, ["12345"])
+    text = out.getvalue()
+    assert f"--- {path}\n+++ {path}\n" in text
+    assert '-    "A": "1"\n+    "A": "2"\n' in text
+    assert '"ANTHROPIC_API_KEY": "<redacted>"' in text and "sk-ant" not in text
+    assert "}\n\\ No newline at end of file\n" in text
+    assert f"--- {tmp_path / 'gone'}\n+++ /dev/null\n@@ -1 +0,0 @@\n-bye\n" in text
+    assert "same" not in text
+
+
+def test_apply_writes_every_change_and_keeps_originals(paths: Paths, tmp_path: Path) -> None:
+    a, b, c = tmp_path / "a", tmp_path / "sub" / "b", tmp_path / "c"
+    a.write_bytes(b"old a\n")
+    c.write_bytes(b"old c\n")
+    plan = Plan()
+    plan.add(Change(a, b"old a\n", b"new a\n", "a", keep_original=True))
+    plan.add(Change(b, None, b"token\n", "b", secret=True, keep_original=True))
+    plan.add(Change(c, b"old c\n", None, "c"))
+    _apply(plan, paths)
+    assert a.read_bytes() == b"new a\n" and b.read_bytes() == b"token\n" and not c.exists()
+    assert stat.S_IMODE(os.stat(b).st_mode) == 0o600
+    assert config.load_original(paths, a) == (True, b"old a\n")
+    assert config.load_original(paths, b) == (True, None)
+
+
+def test_a_failure_halfway_puts_everything_back(
+    paths: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_bytes(b"old a\n")
+    a.chmod(0o640)
+    b.write_bytes(b"old b\n")
+    plan = Plan()
+    plan.add(Change(a, b"old a\n", b"new a\n", "a", mode=0o600, keep_original=True))
+    plan.add(Change(b, b"old b\n", b"new b\n", "b", keep_original=True))
+    real_commit = changes.Pending.commit
+
+    def commit(self: changes.Pending) -> Path:
+        if self.target.name == "b":
+            raise UserError("disk on fire", "put it out")
+        return real_commit(self)
+
+    monkeypatch.setattr(changes.Pending, "commit", commit)
+    with pytest.raises(UserError, match="disk on fire"):
+        _apply(plan, paths)
+    assert a.read_bytes() == b"old a\n" and stat.S_IMODE(os.stat(a).st_mode) == 0o640
+    assert b.read_bytes() == b"old b\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_file_changed_since_the_plan_gets_the_edit_redone(paths: Paths, tmp_path: Path) -> None:
+    path = tmp_path / "rc"
+    path.write_bytes(b"mine\n")
+    plan = Plan()
+    plan.add(
+        Change(path, b"mine\n", b"mine\nours\n", "rc", redo=lambda now: (now or b"") + b"ours\n")
+    )
+    path.write_bytes(b"mine\nedited meanwhile\n")
+    _apply(plan, paths)
+    assert path.read_bytes() == b"mine\nedited meanwhile\nours\n"
+
+
+def test_a_changed_file_without_a_redo_is_refused(paths: Paths, tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"one\n")
+    plan = Plan()
+    plan.add(Change(path, b"one\n", b"two\n", "f"))
+    path.write_bytes(b"edited\n")
+    with pytest.raises(UserError, match="changed while test ran") as exc:
+        _apply(plan, paths)
+    assert exc.value.fix == "run test again: test-cmd"
+    assert path.read_bytes() == b"edited\n"
+
+
+def test_an_unreadable_file_is_backed_up_first_without_our_token(
+    paths: Paths, tmp_path: Path
+) -> None:
+    path = tmp_path / "settings.json"
+    broken = b'{"env": {"ANTHROPIC_AUTH_TOKEN": "eyJabc.def.ghi", "X": "keep"'
+    path.write_bytes(broken)
+    plan = Plan()
+    plan.add(Change(path, broken, b"{}\n", "settings", backup_first=True))
+    said = _apply(plan, paths)
+    backups = [p for p in tmp_path.iterdir() if ".bak-" in p.name]
+    assert len(backups) == 1 and said == [
+        f"  saved the unreadable {path} as {backups[0]} (its token blanked out)"
+    ]
+    kept = backups[0].read_bytes()
+    assert b"eyJabc" not in kept and b'"X": "keep"' in kept
+    assert stat.S_IMODE(os.stat(backups[0]).st_mode) == 0o600
+
+
+def test_a_symlink_is_written_through_and_deleted_itself(paths: Paths, tmp_path: Path) -> None:
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    (dotfiles / "rc").write_bytes(b"old\n")
+    (dotfiles / "fn").write_bytes(b"ours\n")
+    rc, fn = tmp_path / "rc", tmp_path / "fn"
+    rc.symlink_to(dotfiles / "rc")
+    fn.symlink_to(dotfiles / "fn")
+    plan = Plan()
+    plan.add(Change(rc, b"old\n", b"new\n", "rc"))
+    plan.add(Change(fn, b"ours\n", None, "fn"))
+    _apply(plan, paths)
+    assert rc.is_symlink() and (dotfiles / "rc").read_bytes() == b"new\n"
+    assert not os.path.lexists(fn) and (dotfiles / "fn").read_bytes() == b"ours\n"
+
+
+def test_preflight_refuses_a_read_only_file_before_anything_changes(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_bytes(b"a\n")
+    b.write_bytes(b"b\n")
+    b.chmod(0o444)
+    plan = Plan()
+    plan.add(Change(a, b"a\n", b"A\n", "a"))
+    plan.add(Change(b, b"b\n", b"B\n", "b"))
+    with pytest.raises(UserError, match="read-only"):
+        changes.preflight(plan.changes, name="test")
+    assert a.read_bytes() == b"a\n"
