@@ -14,7 +14,7 @@ import pytest
 
 from tests.rig import http
 from tests.rig.sandbox import REPO_ROOT
-from tests.rig.workspace import FakeWorkspace, endpoint
+from tests.rig.workspace import FakeWorkspace, current_endpoints, endpoint
 
 MSG = {"model": "databricks-claude-sonnet-4-5", "max_tokens": 16, "messages": []}
 
@@ -195,6 +195,17 @@ def test_scim_me_and_endpoints(workspace: FakeWorkspace) -> None:
     assert [e["name"] for e in eps] == ["databricks-claude-opus-4-7"]
 
 
+# A token the workspace does not accept: 403 on serving endpoints, `400 Invalid Token` on the
+# AI Gateway (which Claude Code does not retry).
+REJECTED = {
+    "/serving-endpoints/anthropic": (
+        403,
+        {"error_code": "403", "message": "Invalid access token."},
+    ),
+    "/ai-gateway/anthropic": (400, {"error_code": "400", "message": "Invalid Token"}),
+}
+
+
 @pytest.mark.parametrize("base", ["/serving-endpoints/anthropic", "/ai-gateway/anthropic"])
 def test_messages_auth_and_model_errors(workspace: FakeWorkspace, base: str) -> None:
     url = f"{workspace.url}{base}/v1/messages?beta=true"
@@ -202,10 +213,7 @@ def test_messages_auth_and_model_errors(workspace: FakeWorkspace, base: str) -> 
     assert none.status == 401
     assert none.headers["www-authenticate"] == 'Bearer realm="DatabricksRealm"'
     bogus = http.post(url, json_body=MSG, token="not-a-token")
-    assert (bogus.status, bogus.json()) == (
-        403,
-        {"error_code": "403", "message": "Invalid access token."},
-    )
+    assert (bogus.status, bogus.json()) == REJECTED[base]
     token = workspace.issue_token()
     for model in (
         "nope",
@@ -219,10 +227,88 @@ def test_messages_auth_and_model_errors(workspace: FakeWorkspace, base: str) -> 
     ext = http.post(url, json_body={**MSG, "model": "anthropic-external-claude"}, token=token)
     assert ext.status == 200
     workspace.expire_access_tokens()
-    assert http.post(url, json_body=MSG, token=token).status == 403
+    assert http.post(url, json_body=MSG, token=token).status == REJECTED[base][0]
     rec = workspace.messages_requests()[-1]
     assert rec.token is not None and rec.token.state == "expired" and rec.token.matches(token)
     assert rec.query == {"beta": "true"} and rec.path == f"{base}/v1/messages"
+
+
+def test_ai_gateway_switches_and_error_shapes(workspace: FakeWorkspace) -> None:
+    token = workspace.issue_token()
+    url = f"{workspace.gateway_base_url}/v1/messages"
+    models = f"{workspace.gateway_base_url}/v1/models"
+    assert http.post(url, json_body=MSG, token=token).status == 200
+
+    workspace.ai_gateway = "off"
+    for resp in (http.post(url, json_body=MSG, token=token), http.get(models, token=token)):
+        assert resp.status == 404, resp.text
+        body = resp.json()
+        assert body["error_code"] == "FEATURE_DISABLED"
+        assert body["message"] == "AI Gateway is not available for this workspace."
+    # serving endpoints are not the gateway
+    assert http.post(f"{workspace.anthropic_base_url}/v1/messages", json_body=MSG, token=token).ok
+
+    workspace.ai_gateway = "redirect"
+    moved = http.post(url, json_body=MSG, token=token, follow_redirects=False)
+    assert moved.status == 303 and "/login.html" in moved.headers["location"]
+
+    workspace.ai_gateway = "on"
+    workspace.traffic_split.add(MSG["model"])
+    split = http.post(url, json_body=MSG, token=token)
+    assert split.status == 400 and "traffic" in split.json()["message"]
+    assert http.post(f"{workspace.anthropic_base_url}/v1/messages", json_body=MSG, token=token).ok
+
+
+def test_current_catalogue_and_listing_apis(workspace: FakeWorkspace) -> None:
+    workspace.set_endpoints(current_endpoints())
+    token = workspace.issue_token()
+    listing = http.get(f"{workspace.gateway_base_url}/v1/models?limit=1000", token=token).json()
+    ids = [m["id"] for m in listing["data"]]
+    assert ids[:3] == [
+        "databricks-claude-opus-4-8",
+        "databricks-claude-opus-4-8[1m]",
+        "databricks-claude-opus-4-7",
+    ]
+    assert "databricks-claude-fable-5-2" in ids and "databricks-claude-fable-5-3" not in ids
+    assert listing["has_more"] is False and listing["first_id"] == ids[0]
+    assert all(m["type"] == "model" and m["display_name"] for m in listing["data"])
+    two = http.get(f"{workspace.gateway_base_url}/v1/models?limit=2", token=token).json()
+    assert two["has_more"] is True and two["last_id"] == ids[1]
+
+    fm = http.get(f"{workspace.url}/api/2.0/serving-endpoints:foundation-models", token=token)
+    names = [e["name"] for e in fm.json()["endpoints"]]
+    assert "databricks-claude-opus-4-8" in names and "anthropic-external-claude" not in names
+    entity = fm.json()["endpoints"][0]["config"]["served_entities"][0]["foundation_model"]
+    assert entity["ai_gateway_v2_supported"] is True
+    assert "anthropic/v1/messages" in entity["api_types"]
+
+    uc_url = f"{workspace.url}/api/2.1/unity-catalog/model-services?parent=schemas/system.ai"
+    uc = http.get(uc_url, token=token).json()
+    uc_names = [m["name"] for m in uc["model_services"]]
+    assert "model-services/system.ai.claude-opus-4-8" in uc_names
+    assert "model-services/system.ai.claude-fable-5-3" not in uc_names  # not READY yet
+    assert "next_page_token" not in uc
+    page = http.get(f"{uc_url}&page_size=2", token=token).json()
+    assert len(page["model_services"]) == 2 and page["next_page_token"]
+    workspace.model_services_empty_first_page = True
+    first = http.get(uc_url, token=token).json()
+    assert first["model_services"] == [] and first["next_page_token"]
+    rest = http.get(f"{uc_url}&page_token={first['next_page_token']}", token=token).json()
+    assert [m["name"] for m in rest["model_services"]] == uc_names
+
+    # The gateway answers to a Unity Catalog name; serving endpoints only to the endpoint name.
+    uc_msg = {**MSG, "model": "system.ai.claude-opus-4-8"}
+    assert http.post(f"{workspace.gateway_base_url}/v1/messages", json_body=uc_msg, token=token).ok
+    served = http.post(f"{workspace.anthropic_base_url}/v1/messages", json_body=uc_msg, token=token)
+    assert served.status == 404
+
+    workspace.listing_apis["foundation-models"] = False
+    workspace.listing_apis["model-services"] = False
+    for url in (uc_url, f"{workspace.url}/api/2.0/serving-endpoints:foundation-models"):
+        off = http.get(url, token=token)
+        assert off.status == 404 and off.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+    plain = http.get(f"{workspace.url}/api/2.0/serving-endpoints", token=token).json()
+    assert not any(k.startswith("_") for e in plain["endpoints"] for k in e)
 
 
 def test_messages_stream(workspace: FakeWorkspace) -> None:

@@ -21,6 +21,10 @@ class Response:
         return json.loads(self.body)
 
     @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
 

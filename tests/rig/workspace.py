@@ -1,7 +1,11 @@
 """A fake Databricks workspace: OIDC (U2M with PKCE, refresh, M2M), SCIM Me, serving endpoints
 and the Anthropic Messages routes, with a request log, token control and fault injection.
 
-Faithful to ../shared/notes/databricks.md. Stdlib + trustme only.
+Faithful to ../shared/notes/databricks.md; docs/databricks-shapes.md says where each shape the
+fake serves comes from (and which ones are assumed). Per test: the AI Gateway on, off
+(FEATURE_DISABLED) or behind an account-level URL (303) through `ai_gateway`, the newer listing
+APIs on or off through `listing_apis`, and the catalogue through `endpoints` (default_endpoints()
+is the 2025 one, current_endpoints() today's). Stdlib + trustme only.
 
     with FakeWorkspace() as ws:
         token = ws.issue_token()
@@ -36,14 +40,22 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 CLI_CLIENT_ID = "databricks-cli"
 DEFAULT_WORKSPACE_ID = "1234567890123456"
 DEFAULT_ACCOUNT_ID = "7f3e8c2a-5b1d-4e9f-a6c0-2d8b4f1e9a37"
 DEFAULT_USER = "test.user@example.com"
 
-_FAMILY_DISPLAY = {"opus": "Opus", "sonnet": "Sonnet", "haiku": "Haiku"}
+_FAMILY_DISPLAY = {"opus": "Opus", "sonnet": "Sonnet", "haiku": "Haiku", "fable": "Fable"}
+GATEWAY_ON, GATEWAY_OFF, GATEWAY_REDIRECT = "on", "off", "redirect"
+LISTING_APIS = ("foundation-models", "model-services")
+# What each Claude foundation model answers on (serving-endpoints:foundation-models `api_types`).
+_CLAUDE_API_TYPES = [
+    "mlflow/v1/chat/completions",
+    "anthropic/v1/messages",
+    "cursor/v1/chat/completions",
+]
 
 
 def _b64url(data: bytes) -> str:
@@ -77,11 +89,15 @@ def _display_name(name: str) -> str:
     return " ".join(p.capitalize() for p in parts)
 
 
-def endpoint(name: str, ready: bool = True, kind: str = "fmapi") -> dict[str, Any]:
+def endpoint(
+    name: str, ready: bool = True, kind: str = "fmapi", long_context: bool = False
+) -> dict[str, Any]:
     """One entry of `GET /api/2.0/serving-endpoints`.
 
     kind: "fmapi" (FOUNDATION_MODEL_API), "external" (EXTERNAL_MODEL, provider anthropic) or
-    "custom" (CUSTOM_MODEL).
+    "custom" (CUSTOM_MODEL). long_context: the model also has a 1M-token variant, which the AI
+    Gateway's model listing shows as `<name>[1m]` (kept under the rig's own key `_long_context`,
+    which no listing shows).
     """
     now_ms = 1_730_000_000_000
     entry: dict[str, Any] = {
@@ -145,6 +161,8 @@ def endpoint(name: str, ready: bool = True, kind: str = "fmapi") -> dict[str, An
         }
     else:
         raise ValueError(f"unknown endpoint kind {kind!r}")
+    if long_context:
+        entry["_long_context"] = True
     return entry
 
 
@@ -162,6 +180,31 @@ def default_endpoints() -> list[dict[str, Any]]:
         endpoint("my-custom-model", kind="custom"),
         endpoint("databricks-meta-llama-3-3-70b-instruct"),
     ]
+
+
+def current_endpoints() -> list[dict[str, Any]]:
+    """The catalogue of late 2026 (../shared/notes/databricks.md): opus-4-8 and sonnet-4-6 with
+    1M-token variants, opus-4-7, haiku-4-5, a fable family (5-2 READY, 5-3 still coming), opus-4-5
+    (retires 2027-01-22) and sonnet-4-5 (retires 2026-11-30), plus the external and custom kinds."""
+    return [
+        endpoint("databricks-claude-opus-4-8", long_context=True),
+        endpoint("databricks-claude-opus-4-7"),
+        endpoint("databricks-claude-opus-4-5"),
+        endpoint("databricks-claude-sonnet-4-6", long_context=True),
+        endpoint("databricks-claude-sonnet-4-5"),
+        endpoint("databricks-claude-haiku-4-5"),
+        endpoint("databricks-claude-fable-5-2"),
+        endpoint("databricks-claude-fable-5-3", ready=False),
+        endpoint("anthropic-external-claude", kind="external"),
+        endpoint("my-custom-model", kind="custom"),
+        endpoint("databricks-meta-llama-3-3-70b-instruct"),
+    ]
+
+
+def uc_name(endpoint_name: str) -> str:
+    """databricks-claude-opus-4-8 -> system.ai.claude-opus-4-8 (the Unity Catalog model service
+    Databricks provides for each pay-per-token foundation model)."""
+    return "system.ai." + endpoint_name.removeprefix("databricks-")
 
 
 def is_claude_endpoint(entry: dict[str, Any]) -> bool:
@@ -412,7 +455,22 @@ class FakeWorkspace:
         self.reply: Callable[[dict[str, Any]], str | dict[str, Any]] | None = None
         self.latency = 0.0
         self.path_latency: dict[str, float] = {}
-        self.ai_gateway_invalid_token_status = 403
+        # The AI Gateway answers a token it does not accept with `400 Invalid Token` (Claude Code
+        # does not retry it); 403 makes it answer like the serving-endpoints route instead.
+        self.ai_gateway_invalid_token_status = 400
+        # GATEWAY_ON; GATEWAY_OFF: every /ai-gateway/ path is FEATURE_DISABLED (the gateway is not
+        # enabled for the workspace); GATEWAY_REDIRECT: 303 to a sign-in page, as an account-level
+        # custom URL answers instead of a workspace.
+        self.ai_gateway = GATEWAY_ON
+        # The newer listing APIs; one switched off answers 404 ENDPOINT_NOT_FOUND, like a
+        # workspace that does not have it yet.
+        self.listing_apis: dict[str, bool] = dict.fromkeys(LISTING_APIS, True)
+        # Unity Catalog listing: the first page comes back empty (with a next_page_token), as
+        # when the caller's grants hide the first page's services.
+        self.model_services_empty_first_page = False
+        # Endpoints with traffic splitting across served entities: the AI Gateway's Anthropic
+        # route refuses them with a 400.
+        self.traffic_split: set[str] = set()
         # Records.
         self.log: list[RequestRecord] = []
         self.token_requests: list[tuple[str, bool]] = []
@@ -426,6 +484,7 @@ class FakeWorkspace:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._tmpdir: str | None = None
+        self._ssl_context: ssl.SSLContext | None = None
         self.ca_file: str | None = None
         self.url = ""
         self.port = 0
@@ -444,24 +503,45 @@ class FakeWorkspace:
             cert = ca.issue_cert("127.0.0.1", "localhost")
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             cert.configure_cert(ctx)
-            server.ssl_context = ctx
+            self._ssl_context = ctx
             self.ca_file = os.path.join(self._tmpdir, "ca.pem")
             ca.cert_pem.write_to_path(self.ca_file)
             self.url = f"https://127.0.0.1:{self.port}"
         else:
             self.url = f"http://127.0.0.1:{self.port}"
+        self._serve(server)
+        return self
+
+    def _serve(self, server: _Server) -> None:
+        server.ssl_context = self._ssl_context
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
         self._thread.start()
-        return self
 
-    def stop(self) -> None:
+    def down(self) -> None:
+        """The workspace goes down: nothing listens at .url (connection refused). Tokens, logs
+        and knobs stay; up() serves again at the same address."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+    def up(self) -> None:
+        """Serve again at the same address (and with the same CA) after down()."""
+        if self._server is None and self.port:
+            server = _Server(("127.0.0.1", self.port), _Handler)
+            server.workspace = self
+            self._serve(server)
+
+    @property
+    def is_up(self) -> bool:
+        return self._server is not None
+
+    def stop(self) -> None:
+        self.down()
+        self.port = 0
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -480,6 +560,10 @@ class FakeWorkspace:
     @property
     def anthropic_base_url(self) -> str:
         return f"{self.url}/serving-endpoints/anthropic"
+
+    @property
+    def gateway_base_url(self) -> str:
+        return f"{self.url}/ai-gateway/anthropic"
 
     # ------------------------------------------------------------------ test controls
 
@@ -815,29 +899,180 @@ class FakeWorkspace:
                 },
             )
         gateway = path.startswith("/ai-gateway/")
+        if gateway and self.ai_gateway == GATEWAY_REDIRECT:
+            # An account-level custom URL is not a workspace: it sends the caller to sign in.
+            raise _Response(
+                303,
+                "",
+                {"Location": f"{self.url}/login.html?next_url={quote(path)}"},
+                content_type="text/html; charset=utf-8",
+            )
         self._authenticate(bearer, token, gateway)
+        if gateway and self.ai_gateway == GATEWAY_OFF:
+            raise _Response(
+                404,
+                {
+                    "error_code": "FEATURE_DISABLED",
+                    "message": "AI Gateway is not available for this workspace.",
+                    "details": databricks_error(404)["details"],
+                },
+            )
 
         if path == "/api/2.0/preview/scim/v2/Me" and method == "GET":
             raise _Response(200, self._me(), {"X-Databricks-Org-Id": self.workspace_id})
         if path == "/api/2.0/serving-endpoints" and method == "GET":
             with self._lock:
-                raise _Response(200, {"endpoints": json.loads(json.dumps(self.endpoints))})
+                raise _Response(200, {"endpoints": self._public(self.endpoints)})
+        if path == "/api/2.0/serving-endpoints:foundation-models" and method == "GET":
+            self._listing_api("foundation-models", method, path)
+            raise _Response(200, {"endpoints": self._foundation_models()})
+        if path == "/api/2.1/unity-catalog/model-services" and method == "GET":
+            self._listing_api("model-services", method, path)
+            raise _Response(200, self._model_services(query))
+        if path == "/ai-gateway/anthropic/v1/models" and method == "GET":
+            raise _Response(200, self._gateway_models(query))
         prefix = "/api/2.0/serving-endpoints/"
         if path.startswith(prefix) and method == "GET" and "/" not in path[len(prefix) :]:
             name = path[len(prefix) :]
             entry = self._find_endpoint(name)
             if entry is None:
                 raise _Response(404, self._no_endpoint(name))
-            raise _Response(200, entry)
+            raise _Response(200, self._public([entry])[0])
         for base in ("/serving-endpoints/anthropic", "/ai-gateway/anthropic"):
             if path == f"{base}/v1/messages" and method == "POST":
-                self._messages(h, record, parsed)
+                self._messages(h, record, parsed, gateway)
             if path == f"{base}/v1/messages/count_tokens" and method == "POST":
-                self._count_tokens(parsed)
+                self._count_tokens(parsed, gateway)
         raise _Response(
             404,
             {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No API found for '{method} {path}'"},
         )
+
+    @staticmethod
+    def _public(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Endpoint entries as the API shows them: without the rig's own `_` keys."""
+        out = json.loads(json.dumps(entries))
+        for e in out:
+            for key in [k for k in e if k.startswith("_")]:
+                del e[key]
+        return list(out)
+
+    def _listing_api(self, name: str, method: str, path: str) -> None:
+        with self._lock:
+            on = self.listing_apis.get(name, True)
+        if not on:
+            raise _Response(
+                404,
+                {
+                    "error_code": "ENDPOINT_NOT_FOUND",
+                    "message": f"No API found for '{method} {path}'",
+                },
+            )
+
+    def _foundation_models(self) -> list[dict[str, Any]]:
+        """`GET /api/2.0/serving-endpoints:foundation-models`: the pay-per-token foundation model
+        endpoints, each served entity's foundation_model telling whether the AI Gateway (v2)
+        serves it and through which APIs."""
+        with self._lock:
+            entries = self._public(
+                [e for e in self.endpoints if e.get("endpoint_type") == "FOUNDATION_MODEL_API"]
+            )
+        for e in entries:
+            claude = "claude" in e["name"]
+            for entity in e.get("config", {}).get("served_entities", []):
+                fm = entity.setdefault("foundation_model", {})
+                fm["ai_gateway_v2_supported"] = claude
+                fm["api_types"] = (
+                    list(_CLAUDE_API_TYPES) if claude else ["mlflow/v1/chat/completions"]
+                )
+        return entries
+
+    def _model_services(self, query: dict[str, str]) -> dict[str, Any]:
+        """`GET /api/2.1/unity-catalog/model-services?parent=schemas/system.ai`: one system-provided
+        model service per READY pay-per-token foundation model, paged (page_size, page_token)."""
+        if query.get("parent", "schemas/system.ai") != "schemas/system.ai":
+            return {"model_services": []}
+        with self._lock:
+            names = [
+                str(e["name"])
+                for e in self.endpoints
+                if e.get("endpoint_type") == "FOUNDATION_MODEL_API"
+                and e["state"]["ready"] == "READY"
+            ]
+            empty_first = self.model_services_empty_first_page
+        services = [
+            {
+                "name": f"model-services/{uc_name(n)}",
+                "owner": "System user",
+                "effective_owner": "System user",
+                "metastore_id": "19a85dee-54bc-43a2-87ab-023d0ec16013",
+                "create_time": "2026-06-01T00:00:00Z",
+                "created_by": "System user",
+                "update_time": "2026-06-01T00:00:00Z",
+                "updated_by": "System user",
+                "comment": f"{_display_name(n)}, served by Databricks (pay-per-token)",
+                "config": {"routing": {"destinations": [{"foundation_model": {"name": n}}]}},
+                "etag": uuid.uuid5(uuid.NAMESPACE_DNS, n).hex[:16],
+                "supported_api_types": list(_CLAUDE_API_TYPES)
+                if "claude" in n
+                else ["mlflow/v1/chat/completions"],
+            }
+            for n in names
+        ]
+        try:
+            size = int(query.get("page_size") or 0) or 100
+        except ValueError:
+            size = 100
+        token = query.get("page_token", "")
+        if empty_first and not token:
+            return {"model_services": [], "next_page_token": "p0"}
+        start = int(token[1:]) if token.startswith("p") and token[1:].isdigit() else 0
+        page = services[start : start + size]
+        out: dict[str, Any] = {"model_services": page}
+        if start + size < len(services):
+            out["next_page_token"] = f"p{start + size}"
+        return out
+
+    def _gateway_models(self, query: dict[str, str]) -> dict[str, Any]:
+        """`GET /ai-gateway/anthropic/v1/models`: Anthropic's model-list shape, the Claude models
+        the gateway serves (READY), a 1M-token variant as `<name>[1m]`."""
+        with self._lock:
+            entries = [
+                e
+                for e in self.endpoints
+                if e.get("endpoint_type") == "FOUNDATION_MODEL_API"
+                and "claude" in str(e["name"])
+                and e["state"]["ready"] == "READY"
+            ]
+        data: list[dict[str, Any]] = []
+        for e in entries:
+            name, shown = str(e["name"]), _display_name(str(e["name"]))
+            created = "2026-06-01T00:00:00Z"
+            data.append({"type": "model", "id": name, "display_name": shown, "created_at": created})
+            if e.get("_long_context"):
+                data.append(
+                    {
+                        "type": "model",
+                        "id": f"{name}[1m]",
+                        "display_name": f"{shown} (1M context)",
+                        "created_at": created,
+                    }
+                )
+        after = query.get("after_id")
+        if after:
+            ids = [d["id"] for d in data]
+            data = data[ids.index(after) + 1 :] if after in ids else []
+        try:
+            limit = max(1, min(1000, int(query.get("limit") or 20)))
+        except ValueError:
+            limit = 20
+        page = data[:limit]
+        return {
+            "data": page,
+            "has_more": len(data) > limit,
+            "first_id": page[0]["id"] if page else None,
+            "last_id": page[-1]["id"] if page else None,
+        }
 
     def _host_metadata(self) -> dict[str, Any]:
         """`GET /.well-known/databricks-config`, unauthenticated, as a workspace answers it
@@ -1050,7 +1285,7 @@ class FakeWorkspace:
             "message": f"Endpoint with name '{name}' does not exist.",
         }
 
-    def _model_endpoint(self, parsed: Any) -> str:
+    def _model_endpoint(self, parsed: Any, gateway: bool = False) -> str:
         if not isinstance(parsed, dict):
             raise _Response(
                 400, {"error_code": "BAD_REQUEST", "message": "Request body is not valid JSON."}
@@ -1061,6 +1296,12 @@ class FakeWorkspace:
                 400, {"error_code": "BAD_REQUEST", "message": "Missing required field 'model'."}
             )
         entry = self._find_endpoint(model)
+        if entry is None and gateway and model.startswith("system.ai."):
+            # The gateway also takes a Unity Catalog model service name for a foundation model.
+            short = model.removeprefix("system.ai.").removeprefix("databricks-")
+            entry = self._find_endpoint(f"databricks-{short}")
+            if entry is not None and entry.get("endpoint_type") != "FOUNDATION_MODEL_API":
+                entry = None
         if entry is None:
             raise _Response(404, self._no_endpoint(model))
         if not is_claude_endpoint(entry):
@@ -1079,10 +1320,22 @@ class FakeWorkspace:
                     "message": f"Endpoint '{model}' is not ready.",
                 },
             )
+        if gateway and entry["name"] in self.traffic_split:
+            # Body assumed (the reports give only the status): see docs/databricks-shapes.md.
+            raise _Response(
+                400,
+                {
+                    "error_code": "BAD_REQUEST",
+                    "message": f"Endpoint '{entry['name']}' splits traffic between served "
+                    "entities; the AI Gateway's Anthropic route needs a single served entity.",
+                },
+            )
         return model
 
-    def _messages(self, h: _Handler, record: RequestRecord, parsed: Any) -> None:
-        model = self._model_endpoint(parsed)
+    def _messages(
+        self, h: _Handler, record: RequestRecord, parsed: Any, gateway: bool = False
+    ) -> None:
+        model = self._model_endpoint(parsed, gateway)
         answer = self.reply(parsed) if self.reply is not None else self.reply_text
         if isinstance(answer, dict):
             self._tool_use(model, parsed, answer["tool_use"])
@@ -1222,8 +1475,8 @@ class FakeWorkspace:
             content_type="text/event-stream; charset=utf-8",
         )
 
-    def _count_tokens(self, parsed: Any) -> None:
-        self._model_endpoint(parsed)
+    def _count_tokens(self, parsed: Any, gateway: bool = False) -> None:
+        self._model_endpoint(parsed, gateway)
         raise _Response(200, {"input_tokens": max(1, len(json.dumps(parsed)) // 4)})
 
 
