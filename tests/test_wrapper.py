@@ -310,3 +310,46 @@ def test_an_onboarding_flag_that_is_not_ours_to_restore_is_left_alone(
         assert not path.exists() and not seen.exists()
     else:
         assert path.read_bytes() == contents == seen.read_bytes()
+
+
+def test_help_says_what_the_wrapper_is_then_shows_claudes_help(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    fresh = sandbox.run(["dbx-fmapi-claude", "--help"])
+    assert fresh.code == 0, fresh
+    assert "not set up yet: setup-fmapi-claudecode" in fresh.stderr
+    assert fresh.stdout == sandbox.run(["claude", "--help"]).stdout
+    configure(sandbox, workspace)
+    calls = len(sandbox.databricks_calls())
+    out = sandbox.run(["dbx-fmapi-claude", "-h"])
+    assert out.code == 0, out
+    assert f"set up for {workspace.url} (profile DEFAULT)" in out.stderr
+    assert "dbx-fmapi doctor" in out.stderr
+    assert out.stdout == sandbox.run(["claude", "-h"]).stdout
+    assert len(sandbox.databricks_calls()) == calls  # help needs no token
+
+
+def test_a_refresh_shows_progress_on_a_terminal_only(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    import pexpect
+
+    configure(sandbox, workspace)
+    sandbox.set_token_expiry(-10)
+    (sandbox.home / ".config/dbx-fmapi-claude/token-state.json").unlink(missing_ok=True)
+    quiet = sandbox.run(["dbx-fmapi-claude", "--version"])
+    assert quiet.code == 0 and "fresh Databricks token" not in quiet.stderr, quiet
+    sandbox.set_token_expiry(-10)
+    (sandbox.home / ".config/dbx-fmapi-claude/token-state.json").unlink(missing_ok=True)
+    child = pexpect.spawn(
+        str(sandbox.bin / "dbx-fmapi-claude"),
+        ["--version"],
+        env=dict(sandbox.env),
+        cwd=str(sandbox.home),
+        encoding="utf-8",
+        timeout=60,
+    )
+    child.expect_exact("dbx-fmapi-claude: getting a fresh Databricks token...")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0

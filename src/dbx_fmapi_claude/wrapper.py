@@ -65,6 +65,7 @@ def ensure_helper_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
     expiry = tokens.known_expiry(paths, profile)
     if expiry is not None and expiry - time.time() > need:
         return  # known valid: no CLI call, no network
+    _say_refreshing()
     try:
         tokens.get_token(
             paths=paths,
@@ -89,6 +90,7 @@ def _ensure_source_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str,
     expiry = credentials.known_expiry(source, paths)
     if expiry is not None and expiry - time.time() > need:
         return
+    _say_refreshing()
     try:
         credentials.token(
             source, paths=paths, env=env, need=need, allow_login=False, err=sys.stderr
@@ -128,6 +130,7 @@ def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
         data, tok = current()  # another launch may have refreshed it while we waited
         if fresh(tok):
             return
+        _say_refreshing()
         try:
             if (cfg.get("auth") or "oauth") == "oauth":
                 new = tokens.get_token(
@@ -158,8 +161,50 @@ def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
             settings.store(Path(path), settings.set_token(data, new.access_token), secret=True)
 
 
+def _asks_help(argv: list[str]) -> bool:
+    for arg in argv:
+        if arg == "--":
+            return False
+        if arg in ("-h", "--help"):
+            return True
+    return False
+
+
+def _help_header(cfg: Mapping[str, Any] | None) -> str:
+    where = (
+        f"set up for {cfg.get('host')} (profile {cfg.get('profile') or 'from DATABRICKS_*'})"
+        if cfg
+        else "not set up yet: setup-fmapi-claudecode"
+    )
+    return (
+        f"{PROG}: runs `claude` with the same arguments after making sure its Databricks "
+        f"token is fresh; {where}.\n"
+        f"{PROG}: manage it with `dbx-fmapi status`, `dbx-fmapi doctor`, `dbx-fmapi --help`. "
+        "Claude Code's own help follows.\n\n"
+    )
+
+
+def _say_refreshing() -> None:
+    """A refresh can take seconds (a slow token endpoint, a login): say so, on a terminal."""
+    try:
+        tty = sys.stderr.isatty()
+    except (ValueError, OSError):
+        tty = False
+    if tty:
+        sys.stderr.write(f"{PROG}: getting a fresh Databricks token...\n")
+        sys.stderr.flush()
+
+
 def run(argv: list[str], env: Mapping[str, str]) -> int:
     paths = Paths.from_env(env)
+    if _asks_help(argv):  # help needs no token: ours first (stderr), then claude's
+        cfg = config.load(paths)
+        sys.stderr.write(_help_header(cfg if config.is_set_up(cfg) else None))
+        claude = find_claude(env, paths.home_path)
+        if claude is None:
+            raise UserError("Claude Code (`claude`) is not installed", CLAUDE_INSTALL)
+        sys.stderr.flush()
+        os.execv(claude, [claude, *argv])  # noqa: S606 - claude prints its help
     cfg = config.require(paths)
     claude = find_claude(env, paths.home_path)
     if claude is None:
