@@ -46,14 +46,7 @@ def token_info(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]
 
         try:
             source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
-            tok = credentials.token(
-                source,
-                paths=ctx.paths,
-                env=ctx.env,
-                need=0,
-                allow_login=False,
-                err=ctx.stderr,
-            )
+            tok = credentials.token(source, ctx.token_request(cfg, need=0))
             expiry = tok.expiry
             info["source"] = {credentials.OAUTH: "cli", credentials.M2M: "workspace"}.get(
                 source.kind, "credential"
@@ -203,7 +196,7 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
     if data["profile"]:
         row("Profile", data["profile"])
     where = f"profile {data['profile']}" if data["profile"] else "DATABRICKS_* variables"
-    row("Credential", f"{credentials.NAMES[data['credential']]} ({where})")
+    row("Credential", f"{credentials.NAMES[data['credential']]}, {where}")
     models = data["models"]
     first = True
     for role in setupstate.ROLES:
