@@ -58,6 +58,24 @@ _SCRUB_PREFIXES = ("DATABRICKS_", "ANTHROPIC_", "CLAUDE_CODE_", "FAKE_DATABRICKS
 _SCRUB = {"BROWSER", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "subprocess: runs programs (set on every test that uses the `sandbox` fixture and on "
+        "_SPAWNING_MODULES); `./scripts/test --fast` runs the others only",
+    )
+
+
+# Modules whose tests run programs without the `sandbox` fixture.
+_SPAWNING_MODULES = {"test_cli_parity.py", "test_setup_bootstrap.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "sandbox" in getattr(item, "fixturenames", ()) or item.path.name in _SPAWNING_MODULES:
+            item.add_marker("subprocess")
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     exe = real_databricks_bin()
     if exe:
