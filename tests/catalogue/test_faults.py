@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import tarfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -51,6 +50,7 @@ def workspace(shared_workspace: FakeWorkspace) -> Iterator[FakeWorkspace]:
     ws = shared_workspace
     ws.clear_log()
     yield ws
+    ws.up()
     ws.clear_faults()
     ws.latency = 0.0
     ws.path_latency.clear()
@@ -92,12 +92,6 @@ def timed(sandbox: Sandbox, argv: list[str], **kw: Any) -> Result:
 # --- the workspace: down, DNS, slow, 5xx -------------------------------------------------------
 
 
-def _closed_port_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{s.getsockname()[1]}"
-
-
 def _move_workspace(sandbox: Sandbox, ws: FakeWorkspace, url: str) -> None:
     """The configured workspace (setup's record and the CLI profile) is now at `url`; the CLI
     still holds its token for the profile."""
@@ -110,8 +104,11 @@ def _move_workspace(sandbox: Sandbox, ws: FakeWorkspace, url: str) -> None:
 
 
 def _down(sandbox: Sandbox, ws: FakeWorkspace) -> dict[str, str]:
-    """Nothing listens where the workspace was (connection refused)."""
-    _move_workspace(sandbox, ws, DOWN_URL)
+    """The workspace stops: nothing listens at its address any more (connection refused). Same
+    host, so the CLI still has what it cached about it (its host metadata, for an hour), as it
+    would in a real outage; a refused connection to a host it knows nothing about is retried by
+    the CLI for about 5 minutes (our reachability probe cuts that short, see token (expired))."""
+    ws.down()
     return {}
 
 
@@ -134,7 +131,6 @@ def _status(prefix: str, status: int) -> Callable[[Sandbox, FakeWorkspace], dict
     return arrange
 
 
-DOWN_URL = _closed_port_url()
 NETWORK = {
     "workspace down": _down,
     "DNS failure": _dns,
@@ -154,12 +150,14 @@ COMMANDS = {
     "status --check": ["dbx-fmapi", "status", "--check"],
 }
 # (fault, command) -> (exit code, text in the output). A valid token needs no network at all.
+# A failed refresh shows the CLI's own words (Go's resolver, the SDK's "http 503: ..."), exit 1:
+# a network or service problem, never a login (exit 4).
 _REFRESH_FAILS = {
     "workspace down": "Connection refused",
-    "DNS failure": "Name or service not known",
+    "DNS failure": "no such host",
     "slower than the timeouts": "did not answer within 1s",
-    "HTTP 503 everywhere": "unexpected status 503",
-    "HTTP 502 on the token endpoint": "unexpected status 502",
+    "HTTP 503 everywhere": "http 503",
+    "HTTP 502 on the token endpoint": "http 502",
 }
 _UNREACHABLE = {
     "workspace down": "Connection refused",
@@ -193,7 +191,7 @@ def test_network_faults(
         expire_token(sandbox)
     env = NETWORK[fault](sandbox, workspace)
     before = sandbox.snapshot()
-    host = {"DNS failure": INVALID, "workspace down": DOWN_URL}.get(fault, workspace.url)
+    host = INVALID if fault == "DNS failure" else workspace.url
     argv = [a.replace("{host}", host) for a in COMMANDS[command]]
     result = timed(sandbox, argv, env={**env, **HEADLESS})
     code, says = EXPECTED[(fault, command)]
@@ -277,6 +275,8 @@ def test_cli_faults(sandbox: Sandbox, workspace: FakeWorkspace, fault: str, comm
     env, code, says = CLI_FAULTS[fault]
     if fault == "missing":
         sandbox.remove("databricks")
+    else:
+        sandbox.use_fake_cli()  # the real CLI cannot be made to hang or print garbage
     before = sandbox.snapshot()
     argv = [a.replace("{host}", workspace.url) for a in CLI_COMMANDS[command]]
     result = timed(sandbox, argv, env={**env, **HEADLESS})
@@ -409,7 +409,7 @@ def test_setup_under_a_file_size_limit_changes_all_or_nothing(
     result = sandbox.run(
         ["prlimit", f"--fsize={limit}", "--", "setup-fmapi-claudecode", "--skip-install"]
         + ["--host", workspace.url, "--shell", "bash", "--no-verify"],
-        env={"FAKE_DATABRICKS_LOG": "/dev/null"},  # the fake CLI's own log is not the point
+        env={"RIG_DATABRICKS_LOG": "/dev/null"},  # the rig's log of CLI calls is not the point
     )
     no_traceback(result)
     if result.code:
@@ -712,6 +712,7 @@ def test_a_helper_killed_while_holding_the_lock_does_not_block_the_next(
 
     ready(sandbox, workspace)
     expire_token(sandbox)
+    sandbox.use_fake_cli()  # for the hang
     exe = str(sandbox.bin / "dbx-fmapi")
     stuck = subprocess.Popen(
         [exe, "token"],
@@ -866,6 +867,8 @@ def test_ctrl_c_while_waiting_exits_130_with_nothing_changed(
         workspace.set_latency("/serving-endpoints/anthropic", 20)
     if env.pop("SLOW_ALL", None):
         workspace.latency = 20
+    if "FAKE_DATABRICKS_HANG" in env:
+        sandbox.use_fake_cli()  # the real CLI cannot be made to hang
     sandbox.env.update(env)
     before = sandbox.snapshot()
     child = _spawn(sandbox, [a.replace("{host}", workspace.url) for a in argv])
