@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from .dbcli import Token
     from .paths import Paths
+    from .tokens import TokenRequest
 
 OAUTH, M2M, PAT = "oauth", "m2m", "pat"
 KINDS = (OAUTH, M2M, PAT)
@@ -143,32 +144,18 @@ def for_record(cfg: Mapping[str, Any], env: Mapping[str, str], home: str) -> Sou
 NAMES = {OAUTH: "OAuth (browser login)", M2M: "service principal", PAT: "personal access token"}
 
 
-def token(
-    source: Source,
-    *,
-    paths: Paths,
-    env: Mapping[str, str],
-    need: float,
-    allow_login: bool,
-    err: IO[str],
-) -> Token:
-    """A token from `source` that stays valid for at least `need` seconds where that can be
-    known (a PAT's life cannot). Never opens a login for m2m or pat."""
+def token(source: Source, request: TokenRequest) -> Token:
+    """A token from `source` that stays valid for at least `request.need` seconds where that can
+    be known (a PAT's life cannot). Never opens a login for m2m or pat."""
     if source.kind == PAT:
         return _pat(source)
     if source.kind == M2M:
-        return m2m_token(source, paths=paths, env=env, need=need, err=err)
+        return m2m_token(
+            source, paths=request.paths, env=request.env, need=request.need, err=request.err
+        )
     from . import tokens
 
-    return tokens.get_token(
-        paths=paths,
-        env=env,
-        profile=str(source.profile),
-        host=source.host,
-        need=need,
-        allow_login=allow_login,
-        err=err,
-    )
+    return tokens.get_token(request, str(source.profile), source.host)
 
 
 def known_expiry(source: Source, paths: Paths) -> float | None:

@@ -260,34 +260,43 @@ def _forced_or_current(
         return token
 
 
+class TokenRequest:
+    """What a command asks of every token it gets: where our state lives, the environment the
+    CLI runs in, where warnings go, how many seconds the token must stay valid, and whether a
+    browser login may be opened. Built once per command (Context.token_request); each call then
+    names only the credential it wants. A plain class: the hot paths build one."""
+
+    __slots__ = ("allow_login", "env", "err", "need", "paths")
+
+    def __init__(
+        self,
+        paths: Paths,
+        env: Mapping[str, str],
+        err: IO[str],
+        *,
+        need: float,
+        allow_login: bool = False,
+    ) -> None:
+        self.paths = paths
+        self.env = env
+        self.err = err
+        self.need = need
+        self.allow_login = allow_login
+
+
 def get_token(
-    *,
-    paths: Paths,
-    env: Mapping[str, str],
-    profile: str,
-    host: str | None,
-    need: float,
-    allow_login: bool,
-    err: IO[str],
-    locked: bool = False,
+    request: TokenRequest, profile: str, host: str | None, *, locked: bool = False
 ) -> dbcli.Token:
-    """A token from the CLI that stays valid for at least `need` seconds (or the freshest one the
-    workspace will give), refreshing or logging in as allowed. Serialised per profile."""
+    """A token from the CLI for `profile` that stays valid for at least `request.need` seconds
+    (or the freshest one the workspace will give), refreshing or logging in as the request
+    allows. Serialised per profile (`locked`: the caller holds the profile's lock already)."""
     from . import dbcli
 
+    paths, env, need, err = request.paths, request.env, request.need, request.err
     timeout = _seconds_from_env(env, "DBX_FMAPI_CLI_TIMEOUT_SECONDS", 1.0) or TOKEN_CALL_TIMEOUT
     if not locked:
         with profile_lock(paths, profile):
-            return get_token(
-                paths=paths,
-                env=env,
-                profile=profile,
-                host=host,
-                need=need,
-                allow_login=allow_login,
-                err=err,
-                locked=True,
-            )
+            return get_token(request, profile, host, locked=True)
     # A PAT or service-principal profile: `auth token` may hand out another profile's OAuth
     # token for the same host, or ask for a login that would overwrite the profile. Neither.
     dbcli.refuse_nonoauth(profile, host, env)
@@ -299,7 +308,7 @@ def get_token(
         # "profile": the CLI has no such profile; a login creates it (nothing to overwrite).
         if exc.kind not in ("login", "profile") or not host:
             raise
-        if not allow_login or not can_login(env):
+        if not request.allow_login or not can_login(env):
             raise dbcli.CliError(
                 "login",
                 f"Databricks login needed for profile {profile!r} and no terminal or browser "

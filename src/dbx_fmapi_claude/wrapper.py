@@ -67,15 +67,8 @@ def ensure_helper_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
         return  # known valid: no CLI call, no network
     _say_refreshing()
     try:
-        tokens.get_token(
-            paths=paths,
-            env=env,
-            profile=profile,
-            host=str(cfg["host"]),
-            need=need,
-            allow_login=True,
-            err=sys.stderr,
-        )
+        request = tokens.TokenRequest(paths, env, sys.stderr, need=need, allow_login=True)
+        tokens.get_token(request, profile, str(cfg["host"]))
     except UserError as exc:
         if not _still_usable(exc, expiry):
             raise
@@ -92,9 +85,7 @@ def _ensure_source_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str,
         return
     _say_refreshing()
     try:
-        credentials.token(
-            source, paths=paths, env=env, need=need, allow_login=False, err=sys.stderr
-        )
+        credentials.token(source, tokens.TokenRequest(paths, env, sys.stderr, need=need))
     except UserError as exc:
         if not _still_usable(exc, expiry):
             raise
@@ -133,22 +124,14 @@ def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
         _say_refreshing()
         try:
             if (cfg.get("auth") or "oauth") == "oauth":
-                new = tokens.get_token(
-                    paths=paths,
-                    env=env,
-                    profile=profile,
-                    host=str(cfg["host"]),
-                    need=need,
-                    allow_login=True,
-                    err=sys.stderr,
-                    locked=True,
-                )
+                request = tokens.TokenRequest(paths, env, sys.stderr, need=need, allow_login=True)
+                new = tokens.get_token(request, profile, str(cfg["host"]), locked=True)
             else:  # a service principal (setup refuses static mode for a PAT)
                 from . import credentials
 
                 source = credentials.for_record(cfg, env, paths.home_path)
                 new = credentials.token(
-                    source, paths=paths, env=env, need=need, allow_login=False, err=sys.stderr
+                    source, tokens.TokenRequest(paths, env, sys.stderr, need=need)
                 )
         except UserError as exc:
             if _still_usable(exc, _static_expiry(paths, profile, tok) if tok else None):

@@ -589,14 +589,9 @@ def check_token(r: Report, cfg: Mapping[str, Any]) -> dbcli.Token | None:
     try:
         source = credentials.for_record(cfg, r.ctx.env, r.ctx.paths.home_path)
         with r.progress.step("getting a token"):
-            tok = credentials.token(
-                source,
-                paths=r.ctx.paths,
-                env=r.ctx.env,
-                need=need,
-                allow_login=False,
-                err=io.StringIO(),  # doctor reports short lifetimes itself
-            )
+            # err: doctor reports short lifetimes itself
+            request = r.ctx.token_request(cfg, need=need, err=io.StringIO())
+            tok = credentials.token(source, request)
     except dbcli.CliError as exc:
         if exc.kind == "login":
             r.add(

@@ -51,14 +51,7 @@ def _check_non_browser(ctx: Context, source: credentials.Source, cfg: Any) -> in
         f"{where} a {what}: there is no browser login for it, and dbx-fmapi never runs one "
         "(on a profile it would replace the credential in ~/.databrickscfg)."
     )
-    tok = credentials.token(
-        source,
-        paths=ctx.paths,
-        env=ctx.env,
-        need=0,
-        allow_login=False,
-        err=ctx.stderr,
-    )
+    tok = credentials.token(source, ctx.token_request(cfg, need=0))
     if source.kind == credentials.PAT and source.host:
         from .doctor import check_pat
 
@@ -96,15 +89,7 @@ def run(*, ctx: Context, profile: str | None = None) -> int:
     tokens.login(host, profile, ctx.env, ctx.stderr)
     progress = ui.Progress(ctx)
     with progress.step("getting the new token"):
-        tok = tokens.get_token(
-            paths=ctx.paths,
-            env=ctx.env,
-            profile=profile,
-            host=host,
-            need=tokens.needed_lifetime(ctx.env, cfg),
-            allow_login=False,
-            err=ctx.stderr,
-        )
+        tok = tokens.get_token(ctx.token_request(cfg), profile, host)
     left = tok.expiry - time.time()
     ctx.out(f"Logged in: profile {profile!r} on {host}.")
     ctx.out(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import config, credentials, setupstate, tokens, ui, workspace
+from .. import config, credentials, setupstate, ui, workspace
 from ..context import Context
 from ..errors import ExitCode, UserError
 
@@ -118,14 +118,8 @@ def run(*, ctx: Context, json: bool = False, validate: bool = False) -> int:
     host = str(cfg["host"])
     progress = ui.Progress(ctx)
     with progress.step("getting a token"):
-        tok = credentials.token(
-            credentials.for_record(cfg, ctx.env, ctx.paths.home_path),
-            paths=ctx.paths,
-            env=ctx.env,
-            need=tokens.needed_lifetime(ctx.env, cfg),
-            allow_login=True,
-            err=ctx.stderr,
-        )
+        source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
+        tok = credentials.token(source, ctx.token_request(cfg, allow_login=True))
     ws = workspace.Workspace(host, tok.access_token, ctx.env)
     try:
         with progress.step(f"listing the serving endpoints of {host}"):

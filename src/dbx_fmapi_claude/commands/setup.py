@@ -556,6 +556,11 @@ class Setup:
         cfg = {"ttl_seconds": self.a.ttl_seconds, "margin_seconds": self.a.margin_seconds}
         return tokens.needed_lifetime(env, cfg)
 
+    def token_request(self) -> tokens.TokenRequest:
+        """How setup asks for tokens: in its own environment (an install may have grown PATH),
+        for the lifetime its answers need, never with a login (setup runs that itself)."""
+        return tokens.TokenRequest(self.paths, self.env, self.ctx.stderr, need=self.need_seconds())
+
     def can_login(self) -> bool:
         browser = self.env.get("BROWSER", "")
         return (
@@ -581,15 +586,7 @@ class Setup:
         def fetch() -> dbcli.Token:
             if self.dry_run:  # read-only: no lock file, no token-state record
                 return dbcli.auth_token(profile, env=self.env, host=host)
-            return tokens.get_token(
-                paths=self.paths,
-                env=self.env,
-                profile=profile,
-                host=host,
-                need=self.need_seconds(),
-                allow_login=False,
-                err=self.ctx.stderr,
-            )
+            return tokens.get_token(self.token_request(), profile, host)
 
         if not login:
             try:
@@ -622,14 +619,7 @@ class Setup:
         if self.dry_run and source.kind == credentials.M2M:
             self.token = credentials._fetch(source, self.env)
         else:
-            self.token = credentials.token(
-                source,
-                paths=self.paths,
-                env=self.env,
-                need=self.need_seconds(),
-                allow_login=False,
-                err=self.ctx.stderr,
-            )
+            self.token = credentials.token(source, self.token_request())
         what = f"{credentials.NAMES[source.kind]} from {source.origin}"
         if self.token.expiry == credentials.NO_EXPIRY:
             self.out(f"  ok    credential: {what} (no expiry known)")

@@ -8,7 +8,7 @@ was given only DATABRICKS_* variables (CI), those variables.
 
 from __future__ import annotations
 
-from .. import config, credentials, tokens
+from .. import config, credentials
 from ..context import Context
 from ..errors import ExitCode
 
@@ -24,14 +24,7 @@ def run(*, ctx: Context, profile: str | None) -> int:
     source = credentials.resolve(profile, ctx.env, ctx.paths.home_path)
     if cfg and cfg.get("profile") == profile and cfg.get("host"):
         source.host = str(cfg["host"])  # the workspace setup verified wins over a stale profile
-    token = credentials.token(
-        source,
-        paths=ctx.paths,
-        env=ctx.env,
-        need=tokens.needed_lifetime(ctx.env, cfg),
-        allow_login=True,
-        err=ctx.stderr,
-    )
+    token = credentials.token(source, ctx.token_request(cfg, allow_login=True))
     ctx.stdout.write(token.access_token + "\n")
     ctx.stdout.flush()
     return ExitCode.OK
