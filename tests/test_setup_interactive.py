@@ -289,3 +289,20 @@ def test_a_profile_of_another_workspace_is_asked_again(
     s.pick("Settings location")
     assert s.finish() == 0, s.transcript
     assert "[mine]" in (sandbox.home / ".databrickscfg").read_text()
+
+
+def test_ctrl_c_after_the_login_says_the_cli_saved_the_profile(
+    sandbox: Sandbox, workspace: FakeWorkspace, spawn: Any
+) -> None:
+    """The browser login writes ~/.databrickscfg (the CLI does): stopped after it, setup must
+    not claim that nothing changed."""
+    s = spawn()
+    s.answer("Workspace URL", workspace.url)
+    s.answer("Databricks CLI profile name", "")
+    s.expect("(up/down, Enter)")  # past the login: the model list
+    s.child.sendintr()
+    assert s.finish() == 130, s.transcript
+    assert "the Databricks login had saved profile 'DEFAULT'" in " ".join(s.transcript.split())
+    assert "nothing else was changed" in " ".join(s.transcript.split())
+    assert (sandbox.home / ".databrickscfg").exists()
+    assert not (sandbox.home / ".claude").exists()

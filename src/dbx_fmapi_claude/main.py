@@ -136,13 +136,25 @@ def _guarded(prog: str, name: str, options: dict[str, object], debug: bool) -> i
         sys.stderr.flush()
         return exc.code
     except KeyboardInterrupt:
-        sys.stderr.write(f"\n{prog}: interrupted; nothing was changed\n")
+        sys.stderr.write(f"\n{prog}: interrupted; {_what_changed()}\n")
         sys.stderr.flush()
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return ExitCode.ERROR
     except Exception as exc:  # noqa: BLE001 - a bug of ours: one line and exit 3, no traceback
         return _unexpected(prog, exc, debug)
+
+
+def _what_changed() -> str:
+    tokens = sys.modules.get(f"{__package__}.tokens")
+    done = list(dict.fromkeys(getattr(tokens, "LOGGED_IN", [])))
+    if not done:
+        return "nothing was changed"
+    names = ", ".join(repr(p) for p in done)
+    return (
+        f"the Databricks login had saved profile {names} in ~/.databrickscfg (the CLI's doing); "
+        "nothing else was changed"
+    )
 
 
 def _unexpected(prog: str, exc: BaseException, debug: bool) -> int:

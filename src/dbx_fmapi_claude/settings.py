@@ -53,13 +53,15 @@ class SettingsCorrupt(UserError):
         self.path = path
         self.why = why
         self.salvage: dict[str, Any] = salvage or {}
+        self.relaxed = False  # the salvage is the whole file, read past comments/trailing commas
 
 
 _JSON_TYPES = {"list": "array", "str": "string", "int": "number", "float": "number"}
 
 
-def base_url(host: str) -> str:
-    return f"{host.rstrip('/')}/serving-endpoints/anthropic"
+def base_url(host: str, path: str = "/serving-endpoints/anthropic") -> str:
+    """ANTHROPIC_BASE_URL for a route's path (routes.py); serving endpoints by default."""
+    return f"{host.rstrip('/')}{path}"
 
 
 def parse(raw: bytes, path: Path | str) -> dict[str, Any]:
@@ -73,6 +75,13 @@ def parse(raw: bytes, path: Path | str) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise SettingsCorrupt(path, "it is not UTF-8 text") from None
     except ValueError as exc:
+        relaxed = _relaxed(raw.decode("utf-8"))
+        if relaxed is not None:  # JSON with comments or trailing commas: every key kept
+            err = SettingsCorrupt(
+                path, f"comments or trailing commas are not JSON ({exc})", relaxed
+            )
+            err.relaxed = True
+            raise err from None
         raise SettingsCorrupt(path, f"invalid JSON: {exc}") from None
     except RecursionError:
         raise SettingsCorrupt(path, "it is nested too deeply") from None
@@ -84,6 +93,48 @@ def parse(raw: bytes, path: Path | str) -> dict[str, Any]:
     if env is not None and not isinstance(env, dict):
         salvage = {k: v for k, v in data.items() if k != "env"}
         raise SettingsCorrupt(path, '"env" is not an object', salvage)
+    return data
+
+
+def _relaxed(text: str) -> dict[str, Any] | None:
+    """A settings object written as JSON with `//` or `/* */` comments and trailing commas (as
+    editors allow), read anyway; None when it is not that either."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i : j + 1])
+            i = j + 1
+        elif text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end == -1 else end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            if end == -1:
+                return None
+            out.append(" ")
+            i = end + 2
+        elif c in "}]":
+            k = len(out) - 1
+            while k >= 0 and not out[k].strip():
+                k -= 1
+            if k >= 0 and out[k].rstrip().endswith(","):
+                out[k] = out[k].rstrip()[:-1]
+            out.append(c)
+            i += 1
+        else:
+            out.append(c)
+            i += 1
+    try:
+        data = loads("".join(out))
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("env", {}), dict):
+        return None
     return data
 
 

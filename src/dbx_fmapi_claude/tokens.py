@@ -209,6 +209,11 @@ def can_login(env: Mapping[str, str]) -> bool:
     return has_tty() or has_display(env)
 
 
+# Profiles this process logged into: the CLI wrote them to ~/.databrickscfg, so "nothing was
+# changed" is no longer true if the user stops us afterwards (main.py says so).
+LOGGED_IN: list[str] = []
+
+
 def login(host: str, profile: str, env: Mapping[str, str], err: IO[str]) -> None:
     """`databricks auth login` on this terminal; over SSH first the port-forwarding hint."""
     login_env = dict(env)
@@ -225,6 +230,7 @@ def login(host: str, profile: str, env: Mapping[str, str], err: IO[str]) -> None
     from . import dbcli
 
     dbcli.auth_login(host, profile, env=login_env)
+    LOGGED_IN.append(profile)
 
 
 # --- the guarantee ---------------------------------------------------------------------------

@@ -878,7 +878,8 @@ class Setup:
                 new_bytes,
                 "Claude settings",
                 secret=a.token_mode == STATIC,
-                keep_original=corrupt is None and not holds_token,
+                # A file read past its comments is kept too: uninstall puts those bytes back.
+                keep_original=(corrupt is None or corrupt.relaxed) and not holds_token,
                 backup_first=corrupt is not None,
                 redo=redo_settings,
             )

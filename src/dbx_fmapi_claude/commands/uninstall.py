@@ -105,10 +105,24 @@ def plan_settings(ctx: Context, cfg: dict[str, Any], plan: Plan) -> None:
 
 
 def _parses_to(raw: bytes, path: Path, want: dict[str, Any]) -> bool:
+    """Does the saved original hold what removing ours leaves? A file with comments or
+    trailing commas counts by its keys; a personal ANTHROPIC_API_KEY setup blanked counts as
+    the original's (its value is kept only there, never in our record)."""
     try:
-        return settings.parse(raw, path) == want
-    except settings.SettingsCorrupt:
-        return False
+        was = settings.parse(raw, path)
+    except settings.SettingsCorrupt as exc:
+        if not exc.relaxed:
+            return False
+        was = exc.salvage
+    key = settings.ENV_API_KEY
+    was_env = was.get("env") if isinstance(was.get("env"), dict) else None
+    if (
+        was_env is not None
+        and isinstance(was_env.get(key), str)
+        and key not in (want.get("env") or {})
+    ):
+        want = {**want, "env": {**(want.get("env") or {}), key: was_env[key]}}
+    return was == want
 
 
 # --- ~/.claude.json ----------------------------------------------------------------------------

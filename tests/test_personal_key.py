@@ -1,0 +1,135 @@
+"""A personal ANTHROPIC_API_KEY never reaches the company workspace (issue 12).
+
+Measured with the real Claude Code: beside an apiKeyHelper, a key in the shell or in a settings
+file is sent as `x-api-key` on every request. Setup blanks it in the settings it writes (an
+empty value wins over the shell and lower levels), dbx-fmapi-claude drops it from claude's
+environment, and uninstall puts the user's files back byte for byte."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.rig.sandbox import Sandbox
+from tests.rig.workspace import FakeWorkspace
+
+KEY = "sk-ant-api03-" + "PERSONAL" * 6
+QUICK = {"CLAUDE_CODE_MAX_RETRIES": "0"}
+
+
+def setup(sandbox: Sandbox, workspace: FakeWorkspace, *args: str, **env: str) -> object:
+    sandbox.login(workspace)
+    out = sandbox.run(
+        [
+            "setup-fmapi-claudecode",
+            "--host",
+            workspace.url,
+            "--skip-install",
+            "--shell",
+            "none",
+            *args,
+        ],
+        env=env,
+        timeout=120,
+    )
+    return out
+
+
+def api_keys_sent(workspace: FakeWorkspace) -> list[str]:
+    """For each Messages request, what its x-api-key was: a token the workspace issued, or
+    something else (the personal key)."""
+    out = []
+    for rec in workspace.messages_requests():
+        ref = rec.api_key
+        out.append("none" if ref is None else "issued" if ref.state != "unknown" else "foreign")
+    return out
+
+
+@pytest.mark.e2e
+def test_a_key_in_the_shell_never_reaches_the_workspace(
+    sandbox: Sandbox, workspace: FakeWorkspace, claude_bin: str
+) -> None:
+    out = setup(sandbox, workspace, ANTHROPIC_API_KEY=KEY)
+    assert out.code == 0, out  # type: ignore[attr-defined]
+    assert "a personal ANTHROPIC_API_KEY is set in your shell environment" in out.stdout  # type: ignore[attr-defined]
+    assert KEY not in out.stdout + out.stderr  # type: ignore[attr-defined]
+    data = json.loads((sandbox.home / ".claude/settings.json").read_text())
+    assert data["env"]["ANTHROPIC_API_KEY"] == ""
+    workspace.clear_log()  # setup's own checks send no x-api-key
+    for argv in (["claude", "-p", "hi"], ["dbx-fmapi-claude", "-p", "hi"]):
+        res = sandbox.run(argv, env={**QUICK, "ANTHROPIC_API_KEY": KEY}, timeout=120)
+        assert res.code == 0 and "pong" in res.stdout, res
+    assert api_keys_sent(workspace) == ["issued", "issued"]
+    doctor = sandbox.run(
+        ["dbx-fmapi", "doctor", "--json"], env={"ANTHROPIC_API_KEY": KEY}, timeout=120
+    )
+    checks = {c["id"]: c for c in json.loads(doctor.stdout)["checks"]}
+    assert "effective:ANTHROPIC_API_KEY" not in checks, checks.get("effective:ANTHROPIC_API_KEY")
+    assert KEY not in doctor.output
+    # Without the key any more, a re-run drops the blank.
+    again = setup(sandbox, workspace)
+    assert again.code == 0, again  # type: ignore[attr-defined]
+    data = json.loads((sandbox.home / ".claude/settings.json").read_text())
+    assert "ANTHROPIC_API_KEY" not in data["env"]
+
+
+@pytest.mark.e2e
+def test_a_key_in_the_users_settings_is_blanked_and_uninstall_restores_the_file(
+    sandbox: Sandbox, workspace: FakeWorkspace, claude_bin: str
+) -> None:
+    path = sandbox.home / ".claude/settings.json"
+    path.parent.mkdir()
+    original = (
+        '{\n  "theme": "dark",\n  "env": {"ANTHROPIC_API_KEY": "' + KEY + '", "FOO": "1"}\n}\n'
+    ).encode()
+    path.write_bytes(original)
+    dry = setup(sandbox, workspace, "--dry-run")
+    assert dry.code == 0 and KEY not in dry.stdout + dry.stderr, dry  # type: ignore[attr-defined]
+    out = setup(sandbox, workspace)
+    assert out.code == 0, out  # type: ignore[attr-defined]
+    data = json.loads(path.read_text())
+    assert data["env"]["ANTHROPIC_API_KEY"] == "" and data["env"]["FOO"] == "1"
+    assert data["theme"] == "dark"
+    workspace.clear_log()
+    res = sandbox.run(["claude", "-p", "hi"], env=QUICK, timeout=120)
+    assert res.code == 0 and "pong" in res.stdout, res
+    assert api_keys_sent(workspace) == ["issued"]
+    record = (sandbox.home / ".config/dbx-fmapi-claude/config.json").read_text()
+    assert KEY not in record
+    un = sandbox.run(["dbx-fmapi", "uninstall", "--yes"])
+    assert un.code == 0, un
+    assert KEY not in un.output
+    assert path.read_bytes() == original
+
+
+def test_a_key_above_the_settings_setup_writes_is_named_with_its_fix(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    project = sandbox.home / "proj"
+    local = project / ".claude" / "settings.local.json"
+    local.parent.mkdir(parents=True)
+    local.write_text(json.dumps({"env": {"ANTHROPIC_API_KEY": KEY}}))
+    sandbox.login(workspace)
+    out = sandbox.run(
+        [
+            "setup-fmapi-claudecode",
+            "--host",
+            workspace.url,
+            "--skip-install",
+            "--shell",
+            "none",
+            "--settings-location",
+            "cwd",
+            "--no-verify",
+        ],
+        cwd=project,
+        timeout=120,
+    )
+    assert out.code == 0, out
+    assert "which Claude Code reads after the settings setup writes" in out.stderr
+    assert f'remove it: "${{EDITOR:-vi}}" {local}' in out.stderr
+    assert KEY not in out.output
+    doctor = sandbox.run(["dbx-fmapi", "doctor"], cwd=project, timeout=120)
+    assert doctor.code == 1 and "ANTHROPIC_API_KEY is set in local settings" in doctor.stdout
+    assert KEY not in doctor.output
