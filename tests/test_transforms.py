@@ -145,8 +145,8 @@ def test_settings_parse_rejects_what_it_cannot_merge(raw: bytes, why: str, tmp_p
         ),
         ("https://host.example.com:8443/x", "https://host.example.com:8443"),
         ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
-        ("http://localhost:1", "http://localhost:1"),
-        ("http://[::1]:9/", "http://[::1]:9"),
+        ("HTTP://127.0.0.1:9/x", "http://127.0.0.1:9"),
+        ("https://localhost:1", "https://localhost:1"),
     ],
 )
 def test_host_normalisation(raw: str, expected: str) -> None:
@@ -159,6 +159,8 @@ def test_host_normalisation(raw: str, expected: str) -> None:
         ("", "empty"),
         ("abc.cloud.databricks.com", "must start with https://"),
         ("http://abc.cloud.databricks.com", "must start with https://"),
+        ("http://localhost:1", "http:// works only as http://127.0.0.1"),
+        ("http://[::1]:9/", "http:// works only as http://127.0.0.1"),
         ("ftp://abc.com", "must start with https://"),
         ("https://a b.com", "spaces"),
         ("https://exämple.com", "ASCII"),

@@ -52,6 +52,16 @@ def normalize_host(raw: str) -> str:
             fix,
             ExitCode.USAGE,
         )
+    if scheme == "http" and hostname.lower() != "127.0.0.1":
+        # The Databricks CLI (its SDK) logs in over http:// only to hosts starting
+        # http://127.0.0.1: a test server on localhost or ::1 would fail at the login.
+        port_part = f":{port}" if port is not None else ""
+        raise UserError(
+            "Workspace URL: http:// works only as http://127.0.0.1 (the Databricks CLI refuses "
+            "other loopback names)",
+            f"--host http://127.0.0.1{port_part}",
+            ExitCode.USAGE,
+        )
     host = f"[{hostname}]" if ":" in hostname else hostname.lower()
     netloc = host if port is None else f"{host}:{port}"
     if len(netloc) > 253 + 6:

@@ -3,15 +3,12 @@ asserting a refusal (message, fix, exit code) and that nothing of the user's cha
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
 import re
-import socket
 import subprocess
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -242,52 +239,6 @@ def tmpfs_in_userns() -> bool:
     except (OSError, subprocess.TimeoutExpired):
         return False
     return proc.returncode == 0
-
-
-# --- an IPv6 loopback address in front of the (IPv4) fake workspace -----------------------------
-
-
-@contextlib.contextmanager
-def ipv6_relay(port: int) -> Iterator[int]:
-    """Listen on [::1]:P and pass every connection to 127.0.0.1:port; yields P."""
-    server = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("::1", 0))
-    server.listen(64)
-    server.settimeout(0.1)
-    stop = threading.Event()
-
-    def pipe(src: socket.socket, dst: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        with contextlib.suppress(OSError):
-            dst.shutdown(socket.SHUT_WR)
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                client, _ = server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            client.settimeout(None)
-            upstream = socket.create_connection(("127.0.0.1", port))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=pipe, args=(a, b), daemon=True).start()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield int(server.getsockname()[1])
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        server.close()
 
 
 def _json_or_none(raw: bytes) -> Any:
