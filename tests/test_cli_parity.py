@@ -111,6 +111,8 @@ class Side:
         if tz:
             self.env["TZ"] = tz
         self.ws = FakeWorkspace(tls=tls).start()
+        # Kept from the start: the workspace forgets its address once stopped.
+        self.ws_url, self.ws_port = self.ws.url, self.ws.port
         self.transcript: list[str] = []
 
     def close(self) -> None:
@@ -264,9 +266,9 @@ class Side:
 
         out = []
         for text in self.transcript:
-            text = text.replace(self.ws.url, "<WS>")
-            text = text.replace(f"127.0.0.1:{self.ws.port}", "<WS-ADDRESS>")
-            text = text.replace(f"localhost:{self.ws.port}", "localhost:<WS-PORT>")
+            text = text.replace(self.ws_url, "<WS>")
+            text = text.replace(f"127.0.0.1:{self.ws_port}", "<WS-ADDRESS>")
+            text = text.replace(f"localhost:{self.ws_port}", "localhost:<WS-PORT>")
             text = text.replace(str(self.root), "<ROOT>")
             text = JWT.sub(lambda m: label("access-token-", m.group(0)), text)
             text = REFRESH.sub(lambda m: label("refresh-token-", m.group(0)), text)
@@ -516,7 +518,7 @@ def s_tls_workspace(s: Side) -> None:
 def s_workspace_down(s: Side) -> None:
     s.login()
     s.set_expiry(-60, "60 s ago")
-    s.do("stopped", lambda ws: ws.stop())
+    s.do("stopped", lambda ws: ws.down())
     # the real CLI retries a refused connection until --timeout: keep it short
     s.run("auth", "token", "--profile", "dev", "--timeout", "1s")
     s.run("auth", "token", "--profile", "dev", "--force-refresh", "--timeout", "1s")
