@@ -94,9 +94,9 @@ STATUS = OneOf("PASS", "WARN", "FAIL", "SKIP")
 ENDPOINT_STATE = OneOf("READY", "NOT_READY", "UNKNOWN")
 
 # `dbx-fmapi status --json`
-STATUS_NOT_SET_UP = {"version": OneOf(2), "configured": OneOf(False)}
+STATUS_NOT_SET_UP = {"version": OneOf(3), "configured": OneOf(False)}
 STATUS_SHAPE = {
-    "version": OneOf(2),
+    "version": OneOf(3),
     "configured": OneOf(True),
     "workspace": str,
     "profile": str,
@@ -106,13 +106,20 @@ STATUS_SHAPE = {
         Opt("opus"): str,
         Opt("sonnet"): str,
         Opt("haiku"): str,
+        Opt("fable"): str,
+        Opt("subagent"): str,
+    },
+    "route": {
+        "name": OneOf("ai-gateway", "serving-endpoints"),
+        "base_url": str,
+        "auto": bool,
     },
     "token_mode": OneOf("helper", "static"),
     "ttl_seconds": Nullable(int),
     "settings_file": Nullable(str),
     "settings_files": ListOf(
         {
-            "level": OneOf("user", "project", "local"),
+            "level": OneOf("user", "project", "local", "admin"),
             "path": str,
             "exists": bool,
             "valid": bool,
@@ -149,22 +156,24 @@ DOCTOR_SHAPE = {
 }
 
 # `dbx-fmapi models --json`
+ROLES = ("model", "opus", "sonnet", "haiku", "fable", "subagent")
 MODELS_SHAPE = {
-    "version": OneOf(1),
+    "version": OneOf(2),
     "workspace": str,
     "endpoints": ListOf(
         {
             "name": str,
             "state": ENDPOINT_STATE,
             "ready": bool,
-            "family": Nullable(OneOf("opus", "sonnet", "haiku")),
+            "family": Nullable(OneOf("opus", "sonnet", "haiku", "fable")),
             "kind": OneOf("foundation", "external", "other"),
-            "configured_as": ListOf(OneOf("model", "opus", "sonnet", "haiku")),
+            "configured_as": ListOf(OneOf(*ROLES)),
+            "retires": ISO_OR_NULL,
         }
     ),
     "configured": ListOf(
         {
-            "role": OneOf("model", "opus", "sonnet", "haiku"),
+            "role": OneOf(*ROLES),
             "name": str,
             "state": OneOf("READY", "NOT_READY", "UNKNOWN", "MISSING"),
         }

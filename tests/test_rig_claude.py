@@ -26,6 +26,7 @@ def test_claude_gets_reply_with_static_token(
     sandbox: Sandbox, workspace: FakeWorkspace, route: str
 ) -> None:
     workspace.reply_text = "pong from the fake workspace"
+    workspace.ai_gateway = "on"
     token = workspace.issue_token()
     env = claude_env(f"{workspace.url}/{route}/anthropic", token=token, model=MODEL)
     result = sandbox.claude(["-p", "say hi"], settings={"env": env})

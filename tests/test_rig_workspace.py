@@ -77,6 +77,20 @@ def test_discovery(workspace: FakeWorkspace) -> None:
     }
 
 
+def test_down_and_up_keep_the_address_and_the_tokens() -> None:
+    with FakeWorkspace() as ws:
+        token = ws.issue_token()
+        url = ws.url
+        ws.down()
+        assert not ws.is_up
+        with pytest.raises(OSError):
+            http.get(f"{url}/.well-known/databricks-config", timeout=2)
+        ws.up()
+        assert ws.is_up and ws.url == url
+        assert ws.token_state(token) == "valid"
+        assert http.get(f"{url}/api/2.0/serving-endpoints", token=token).status == 200
+
+
 def test_authorize_checks_pkce_client_and_redirect(workspace: FakeWorkspace) -> None:
     ok = authorize(workspace)
     loc = urlsplit(ok.headers["location"])
@@ -208,6 +222,7 @@ REJECTED = {
 
 @pytest.mark.parametrize("base", ["/serving-endpoints/anthropic", "/ai-gateway/anthropic"])
 def test_messages_auth_and_model_errors(workspace: FakeWorkspace, base: str) -> None:
+    workspace.ai_gateway = "on"
     url = f"{workspace.url}{base}/v1/messages?beta=true"
     none = http.post(url, json_body=MSG)
     assert none.status == 401
@@ -237,9 +252,10 @@ def test_ai_gateway_switches_and_error_shapes(workspace: FakeWorkspace) -> None:
     token = workspace.issue_token()
     url = f"{workspace.gateway_base_url}/v1/messages"
     models = f"{workspace.gateway_base_url}/v1/models"
+    workspace.ai_gateway = "on"
     assert http.post(url, json_body=MSG, token=token).status == 200
 
-    workspace.ai_gateway = "off"
+    workspace.ai_gateway = "off"  # the default
     for resp in (http.post(url, json_body=MSG, token=token), http.get(models, token=token)):
         assert resp.status == 404, resp.text
         body = resp.json()
@@ -260,7 +276,8 @@ def test_ai_gateway_switches_and_error_shapes(workspace: FakeWorkspace) -> None:
 
 
 def test_current_catalogue_and_listing_apis(workspace: FakeWorkspace) -> None:
-    workspace.set_endpoints(current_endpoints())
+    workspace.modernize()
+    assert workspace.endpoints == current_endpoints()
     token = workspace.issue_token()
     listing = http.get(f"{workspace.gateway_base_url}/v1/models?limit=1000", token=token).json()
     ids = [m["id"] for m in listing["data"]]

@@ -9,6 +9,11 @@ or unknown record is one line naming the file, the key and the fix, never a trac
     host               normalised workspace URL, e.g. "https://x.cloud.databricks.com"
     profile            Databricks CLI profile name
     model, opus, sonnet, haiku       endpoint names
+    fable, subagent    the fable model and the subagent model, when setup wrote one
+    context_tokens     the CLAUDE_CODE_MAX_CONTEXT_TOKENS setup wrote (a main model Claude Code
+                       does not recognise), when it wrote one
+    route              "ai-gateway" or "serving-endpoints" (routes.py); absent: serving endpoints
+    route_auto         the route was chosen by --route auto (a re-run may choose again)
     settings_location  the answer: "home", "cwd" or a folder path
     settings_file      absolute path of the .claude/settings.json we manage (as given, not resolved)
     token_mode         "helper" or "static"
@@ -63,6 +68,14 @@ FIELDS: dict[str, tuple[tuple[type, ...] | frozenset[str], str]] = {
     "opus": (_STR, "an endpoint name"),
     "sonnet": (_STR, "an endpoint name"),
     "haiku": (_STR, "an endpoint name"),
+    "fable": (_STR, "an endpoint name"),
+    "subagent": (_STR, "an endpoint name"),
+    "context_tokens": (_NUMBER, "a number of tokens above 0"),
+    "route": (
+        frozenset({"ai-gateway", "serving-endpoints"}),
+        '"ai-gateway" or "serving-endpoints"',
+    ),
+    "route_auto": ((bool,), "true or false"),
     "settings_location": (_STR, '"home", "cwd" or a folder'),
     "settings_file": (_STR, "a path"),
     "token_mode": (frozenset({"helper", "static"}), '"helper" or "static"'),
@@ -122,7 +135,7 @@ def _problem(key: str, value: Any) -> str | None:
     elif allowed is _NUMBER:
         # not bool (JSON true is no duration); x - x == 0 rules out NaN and the infinities
         ok = isinstance(value, _NUMBER) and not isinstance(value, bool) and value - value == 0
-        ok = ok and (value > 0 if key == "ttl_seconds" else value >= 0)
+        ok = ok and (value > 0 if key in ("ttl_seconds", "context_tokens") else value >= 0)
     elif key == "replaced":
         ok = isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
     else:

@@ -1,16 +1,21 @@
 """The Claude Code configuration that is actually in effect, across every settings level.
 
-Claude Code merges, per key, highest first: `<project>/.claude/settings.local.json` >
-`<project>/.claude/settings.json` > `~/.claude/settings.json` > the process environment
-(see ../shared/notes/claude-code.md). A key of ours that a higher level overrides, or a
-conflicting credential anywhere, is what `doctor` reports. Stdlib only; never returns the value
-of a secret for display (see `shown`).
+Claude Code merges, per key, highest first: managed settings (an administrator's, which nobody
+else can override) > `<project>/.claude/settings.local.json` > `<project>/.claude/settings.json` >
+`~/.claude/settings.json` > the process environment (see ../shared/notes/claude-code.md).
+Managed settings live in `/etc/claude-code/` on Linux and `/Library/Application
+Support/ClaudeCode/` on macOS: `managed-settings.json`, then each `managed-settings.d/*.json` in
+name order (a later file's key wins). DBX_FMAPI_MANAGED_SETTINGS_DIR moves that folder (tests).
+A key of ours that a higher level overrides, or a conflicting credential anywhere, is what
+`doctor` reports. Stdlib only; never returns the value of a secret for display (see `shown`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +27,18 @@ from .fileio import read_bytes
 from .paths import Paths
 
 ENVIRONMENT = "environment"
-LEVEL_ORDER = ("user", "project", "local")  # lowest precedence first (after the environment)
+ADMIN = "admin"  # managed settings: an administrator's
+LEVEL_ORDER = ("user", "project", "local", ADMIN)  # lowest precedence first (after the env)
+MANAGED_DIR_ENV = "DBX_FMAPI_MANAGED_SETTINGS_DIR"
+MANAGED_DIRS = {
+    "darwin": Path("/Library/Application Support/ClaudeCode"),
+    "linux": Path("/etc/claude-code"),
+}
 
 
 @dataclass
 class Level:
-    name: str  # "user", "project" or "local"
+    name: str  # "user", "project", "local" or ADMIN
     path: Path
     exists: bool = False
     data: dict[str, Any] | None = None  # parsed, None when absent or unreadable
@@ -36,7 +47,13 @@ class Level:
 
     @property
     def label(self) -> str:
-        return f"{self.name} settings ({self.path})"
+        return _label(self.name, self.path)
+
+
+def _label(name: str, path: Path | None) -> str:
+    if name == ADMIN:
+        return f"managed settings, an administrator's ({path})"
+    return f"{name} settings ({path})"
 
 
 @dataclass(frozen=True)
@@ -52,7 +69,11 @@ class Origin:
     def label(self) -> str:
         if self.source == ENVIRONMENT:
             return "your shell environment"
-        return f"{self.source} settings ({self.path})"
+        return _label(self.source, self.path)
+
+    @property
+    def secret(self) -> bool:
+        return redact.is_secret_name(self.key)
 
     @property
     def shown(self) -> str:
@@ -64,6 +85,11 @@ class Origin:
     def remove_fix(self) -> str:
         if self.source == ENVIRONMENT:
             return f"unset {self.key}  (and remove it from your shell profile)"
+        if self.source == ADMIN:
+            return (
+                f"ask your administrator: {self.path} sets {self.key} for everyone on this "
+                "machine, and nothing you or setup write can override it"
+            )
         where = '"env"' if self.key != settings.HELPER_KEY else "the top level"
         return (
             f'"${{EDITOR:-vi}}" {shlex.quote(str(self.path))}  # delete "{self.key}" from {where}'
@@ -95,9 +121,50 @@ def project_dir(paths: Paths, managed: Path | None, cwd: Path) -> Path:
     return managed.parent.parent
 
 
-def load_levels(paths: Paths, project: Path, managed: Path | None) -> list[Level]:
-    """The three levels, lowest precedence first. The project level is left out when it is the
-    user file itself (running in the home folder)."""
+def managed_dir(environ: Mapping[str, str]) -> Path:
+    """Where an administrator's managed settings live on this machine."""
+    if environ.get(MANAGED_DIR_ENV):
+        return Path(environ[MANAGED_DIR_ENV])
+    return MANAGED_DIRS.get(sys.platform, MANAGED_DIRS["linux"])
+
+
+def admin_levels(environ: Mapping[str, str]) -> list[Level]:
+    """The managed-settings files that exist, lowest precedence first."""
+    folder = managed_dir(environ)
+    files = [folder / "managed-settings.json"]
+    with contextlib.suppress(OSError):  # no drop-in folder
+        files += sorted(
+            p for p in (folder / "managed-settings.d").iterdir() if p.name.endswith(".json")
+        )
+    out = []
+    for path in files:
+        level = Level(ADMIN, path)
+        _read_into(level)
+        if level.exists:
+            out.append(level)
+    return out
+
+
+def _read_into(level: Level) -> None:
+    try:
+        raw = read_bytes(level.path)
+    except UserError as exc:
+        level.exists, level.error = True, exc.message
+        return
+    if raw is not None:
+        level.exists = True
+        try:
+            level.data = settings.parse(raw, level.path)
+        except settings.SettingsCorrupt as exc:
+            level.error = exc.why
+
+
+def load_levels(
+    paths: Paths, project: Path, managed: Path | None, environ: Mapping[str, str] | None = None
+) -> list[Level]:
+    """The levels, lowest precedence first: user, project, local, then (given `environ`) the
+    managed settings. The project level is left out when it is the user file itself (running in
+    the home folder)."""
     candidates = [
         Level("user", paths.user_settings),
         Level("project", project / ".claude" / "settings.json"),
@@ -139,6 +206,8 @@ def load_levels(paths: Paths, project: Path, managed: Path | None) -> list[Level
             except settings.SettingsCorrupt as exc:
                 extra.error = exc.why
         out.append(extra)
+    if environ is not None:
+        out += admin_levels(environ)
     return out
 
 

@@ -41,6 +41,23 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sonnet", help="model for sonnet (ANTHROPIC_DEFAULT_SONNET_MODEL)")
     p.add_argument("--haiku", help="model for haiku (ANTHROPIC_DEFAULT_HAIKU_MODEL)")
     p.add_argument(
+        "--fable",
+        help="model for `claude --model fable` (ANTHROPIC_DEFAULT_FABLE_MODEL; default: the "
+        "newest READY fable model, when the workspace has one; none: no fable model)",
+    )
+    p.add_argument(
+        "--subagent-model",
+        metavar="ID",
+        help="model for subagents (CLAUDE_CODE_SUBAGENT_MODEL; default: the main model; none: "
+        "back to the main model)",
+    )
+    p.add_argument(
+        "--route",
+        choices=("auto", "ai-gateway", "serving-endpoints"),
+        help="where Claude Code sends requests: the workspace's AI Gateway or its serving "
+        "endpoints (default auto: the AI Gateway when it answers)",
+    )
+    p.add_argument(
         "--settings-location",
         metavar="home|cwd|PATH",
         help="where .claude/settings.json goes: home (~), cwd, or a folder (default: home)",

@@ -26,6 +26,13 @@ ENV_HAIKU = "ANTHROPIC_DEFAULT_HAIKU_MODEL"
 ENV_HEADERS = "ANTHROPIC_CUSTOM_HEADERS"
 ENV_BETAS = "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS"
 ENV_HELPER_TTL = "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"
+# Written only when there is something to say: a fable model (`claude --model fable` sends a name
+# Databricks does not have otherwise), a subagent model, and the context window of a main model
+# whose name Claude Code does not recognise (it would assume 1M tokens).
+ENV_FABLE = "ANTHROPIC_DEFAULT_FABLE_MODEL"
+ENV_SUBAGENT = "CLAUDE_CODE_SUBAGENT_MODEL"
+ENV_CONTEXT = "CLAUDE_CODE_MAX_CONTEXT_TOKENS"
+OPTIONAL_ENV_KEYS = (ENV_FABLE, ENV_SUBAGENT, ENV_CONTEXT)
 # A personal Anthropic key. Claude Code sends it as x-api-key on every request, also beside an
 # apiKeyHelper (measured): to the company workspace. An empty value in the settings we write
 # wins over the shell and over lower settings levels, and Claude Code then sends the helper's
@@ -34,7 +41,16 @@ ENV_API_KEY = "ANTHROPIC_API_KEY"
 HELPER_KEY = "apiKeyHelper"
 
 # Every env key setup may write; static-only and helper-only keys are listed separately.
-COMMON_ENV_KEYS = (ENV_MODEL, ENV_BASE_URL, ENV_OPUS, ENV_SONNET, ENV_HAIKU, ENV_HEADERS, ENV_BETAS)
+COMMON_ENV_KEYS = (
+    ENV_MODEL,
+    ENV_BASE_URL,
+    ENV_OPUS,
+    ENV_SONNET,
+    ENV_HAIKU,
+    ENV_HEADERS,
+    ENV_BETAS,
+    *OPTIONAL_ENV_KEYS,
+)
 HELPER_ENV_KEYS = (ENV_HELPER_TTL,)
 STATIC_ENV_KEYS = (ENV_TOKEN,)
 ALL_ENV_KEYS = COMMON_ENV_KEYS + HELPER_ENV_KEYS + STATIC_ENV_KEYS
@@ -167,16 +183,28 @@ def desired_env(
     ttl_seconds: int,
     token: str | None = None,
     blank_api_key: bool = False,
+    base: str | None = None,
+    fable: str | None = None,
+    subagent: str | None = None,
+    context_tokens: int | None = None,
+    disable_betas: bool = True,
 ) -> dict[str, str]:
+    """Our env keys. `base`: the route's ANTHROPIC_BASE_URL (serving endpoints when None)."""
     env = {
         ENV_MODEL: model,
-        ENV_BASE_URL: base_url(host),
+        ENV_BASE_URL: base or base_url(host),
         ENV_OPUS: opus,
         ENV_SONNET: sonnet,
         ENV_HAIKU: haiku,
         ENV_HEADERS: CODING_AGENT_HEADER,
-        ENV_BETAS: "1",
     }
+    if disable_betas:
+        env[ENV_BETAS] = "1"
+    for key, value in ((ENV_FABLE, fable), (ENV_SUBAGENT, subagent)):
+        if value:
+            env[key] = value
+    if context_tokens:
+        env[ENV_CONTEXT] = str(int(context_tokens))
     if mode == "helper":
         env[ENV_HELPER_TTL] = str(int(ttl_seconds) * 1000)
     else:
@@ -188,11 +216,26 @@ def desired_env(
     return env
 
 
-def merge(old: Mapping[str, Any], *, env: Mapping[str, str], helper: str | None) -> dict[str, Any]:
+def merge(
+    old: Mapping[str, Any],
+    *,
+    env: Mapping[str, str],
+    helper: str | None,
+    drop: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """`old` with our env keys set, the other mode's keys removed, everything else kept (order
-    too). `helper` is the apiKeyHelper command (helper mode) or None (static mode)."""
+    too). `helper` is the apiKeyHelper command (helper mode) or None (static mode). `drop`: keys
+    an earlier run wrote that this one does not want, each with the value it wrote (a value
+    someone changed since stays) or {"value": v} to put back what it replaced."""
     new = dict(old)
     merged_env = dict(old.get("env") or {})
+    for key, wrote in (drop or {}).items():
+        if key in env or key not in merged_env:
+            continue
+        if isinstance(wrote, dict):
+            merged_env[key] = wrote.get("value")
+        elif merged_env[key] == wrote:
+            merged_env.pop(key)
     stale = STATIC_ENV_KEYS if helper else HELPER_ENV_KEYS
     for key in stale:
         if key not in env:

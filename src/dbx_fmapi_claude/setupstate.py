@@ -19,6 +19,8 @@ ROLES = {
     "opus": settings.ENV_OPUS,
     "sonnet": settings.ENV_SONNET,
     "haiku": settings.ENV_HAIKU,
+    "fable": settings.ENV_FABLE,  # only when the workspace has a fable model
+    "subagent": settings.ENV_SUBAGENT,  # only when setup was given one
 }
 
 

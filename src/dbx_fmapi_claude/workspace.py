@@ -16,13 +16,20 @@ from typing import Any
 
 from .settings import base_url
 
+SETUP = "setup-fmapi-claudecode"
+EXAMPLE_HOST = "https://my-workspace.cloud.databricks.com"
+
 FAMILIES = ("opus", "sonnet", "haiku")
+# The seed's names (2025). Setup now falls back on catalogue.FALLBACKS, today's names: the seed's
+# sonnet-4-5 retires on 2026-11-30.
 SEED_DEFAULTS = {
     "opus": "databricks-claude-opus-4-6",
     "sonnet": "databricks-claude-sonnet-4-5",
     "haiku": "databricks-claude-haiku-4-5",
 }
 CLAUDE_PREFIX = "databricks-claude-"
+LONG_CONTEXT = "[1m]"  # Claude Code's suffix for a model's 1M-token variant
+CONTEXT_1M_BETA = "context-1m-2025-08-07"  # what Claude Code sends for a [1m] model
 
 
 class WorkspaceError(Exception):
@@ -35,6 +42,14 @@ class WorkspaceError(Exception):
         self.message = message
         self.body = body
         self.retry_after: str | None = None
+        self.location: str | None = None  # where a redirect pointed
+
+    @property
+    def code(self) -> str:
+        """The workspace's error code (`FEATURE_DISABLED`, …), "" when the body has none."""
+        body = self.body
+        code = body.get("error_code") if isinstance(body, dict) else None
+        return code if isinstance(code, str) else ""
 
 
 def ssl_context(env: Mapping[str, str]) -> ssl.SSLContext:
@@ -68,6 +83,14 @@ def _message(body: Any, fallback: str) -> str:
     return fallback
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer to report (an account-level URL sends a 303 to its sign-in page),
+    never one to follow: urllib would turn a POST into a GET of an HTML page."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 @dataclass
 class Workspace:
     host: str
@@ -91,8 +114,12 @@ class Workspace:
             req.add_header(k, v)
         ctx = ssl_context(self.env) if url.startswith("https:") else None
         timeout = http_timeout(self.env, self.timeout)
+        handlers: list[Any] = [_NoRedirect()]
+        if ctx is not None:
+            handlers.append(urllib.request.HTTPSHandler(context=ctx))
+        opener = urllib.request.build_opener(*handlers)
         try:
-            with urllib.request.urlopen(req, timeout=timeout, context=ctx) as resp:  # noqa: S310
+            with opener.open(req, timeout=timeout) as resp:
                 raw = resp.read()
                 return resp.status, json.loads(raw) if raw else None
         except urllib.error.HTTPError as exc:
@@ -105,6 +132,7 @@ class Workspace:
                 "http", _message(parsed, f"HTTP {exc.code} {exc.reason}"), exc.code, parsed
             )
             err.retry_after = exc.headers.get("Retry-After")
+            err.location = exc.headers.get("Location")
             raise err from None
         except urllib.error.URLError as exc:
             reason = exc.reason
@@ -146,20 +174,30 @@ class Workspace:
         )
         return body if isinstance(body, dict) else {}
 
-    def ping_model(self, model: str) -> str:
-        """One-token request through the Anthropic route; returns the reply text."""
+    def get(self, path: str) -> Any:
+        """GET `{host}{path}`: the parsed JSON answer."""
+        return self.request("GET", f"{self.host}{path}")[1]
+
+    def ping_model(self, model: str, base: str | None = None) -> str:
+        """One-token request through an Anthropic route (`base`, the serving-endpoints one when
+        None), as Claude Code sends it: a `[1m]` name goes out without its suffix and with the
+        1M-context beta. Returns the reply text."""
+        headers = {
+            "anthropic-version": "2023-06-01",
+            "x-databricks-use-coding-agent-mode": "true",
+        }
+        if model.endswith(LONG_CONTEXT):
+            model = model[: -len(LONG_CONTEXT)]
+            headers["anthropic-beta"] = CONTEXT_1M_BETA
         _, body = self.request(
             "POST",
-            f"{base_url(self.host)}/v1/messages",
+            f"{base or base_url(self.host)}/v1/messages",
             body={
                 "model": model,
                 "max_tokens": 1,
                 "messages": [{"role": "user", "content": "ping"}],
             },
-            headers={
-                "anthropic-version": "2023-06-01",
-                "x-databricks-use-coding-agent-mode": "true",
-            },
+            headers=headers,
         )
         parts = (body or {}).get("content") or []
         return "".join(p.get("text", "") for p in parts if isinstance(p, dict))
@@ -209,6 +247,33 @@ def diagnose(
         url = f"check the URL, your network or VPN: curl -sI {host}"
         return f"cannot {doing}: {msg}", network if url_checked else url
     label, low = error_label(exc), msg.lower()
+    if exc.code == "FEATURE_DISABLED":
+        return (
+            f"cannot {doing}: the AI Gateway is not enabled for this workspace ({label}: {msg})",
+            f"use serving endpoints: {SETUP} --route serving-endpoints   (or ask an account "
+            "admin to enable the AI Gateway preview, then re-run setup)",
+        )
+    if exc.status is not None and 300 <= exc.status < 400:
+        where = f" to {exc.location.split('?', 1)[0]}" if exc.location else ""
+        return (
+            f"cannot {doing}: {host} answered HTTP {exc.status} (a redirect{where}), as an "
+            "account-level URL does: it is not a workspace URL",
+            f"use the workspace's own URL (the address of the workspace in your browser, e.g. "
+            f"{EXAMPLE_HOST}): {SETUP} --host URL",
+        )
+    if exc.status == 400 and "traffic" in low:
+        return (
+            f"cannot {doing}: the endpoint splits traffic between served entities, which the "
+            f"AI Gateway's Anthropic route does not serve ({label}: {msg})",
+            f"pick an endpoint without traffic splitting ({SETUP} --model NAME; list them: "
+            f"dbx-fmapi models), or use serving endpoints: {SETUP} --route serving-endpoints",
+        )
+    if exc.status == 400 and low.strip(" .") == "invalid token":
+        return (
+            f"cannot {doing}: the AI Gateway rejected the token ({label}: {msg}); Claude Code "
+            "does not retry this, the turn fails",
+            login,
+        )
     if exc.status in (401, 403) and "invalid" in low and "token" in low:
         return f"cannot {doing}: the workspace rejected the token ({label}: {msg})", login
     if exc.status == 401:
@@ -229,6 +294,20 @@ def diagnose(
     return f"cannot {doing}: the workspace answered {label}: {msg}", "dbx-fmapi doctor --json"
 
 
+def not_ready(name: str, entry: Mapping[str, Any], roles: str = "") -> tuple[str, str]:
+    """(message, fix) for a model endpoint that exists but is not READY."""
+    state = entry.get("state") or {}
+    why = state.get("ready", "unknown") if isinstance(state, dict) else "unknown"
+    update = state.get("config_update") if isinstance(state, dict) else None
+    during = f" (config update: {update})" if update else ""
+    as_roles = f" (configured as {roles})" if roles else ""
+    return (
+        f"model endpoint {name} exists but is {why}{during}: requests to it fail until it is "
+        f"READY{as_roles}",
+        f"wait until it is READY (dbx-fmapi models), or pick another: {SETUP} --model NAME",
+    )
+
+
 # --- Claude endpoints ------------------------------------------------------------------------
 
 
@@ -241,7 +320,7 @@ def family(name: str) -> str | None:
     if not name.startswith(CLAUDE_PREFIX):
         return None
     parts = name[len(CLAUDE_PREFIX) :].split("-")
-    found = [p for p in parts if p in FAMILIES]
+    found = [p for p in parts if p in (*FAMILIES, "fable")]
     return found[0] if found else None
 
 

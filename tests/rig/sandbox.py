@@ -36,6 +36,11 @@ BLOCKED_INSTALLERS = ("curl", "npm", "brew")
 CODING_AGENT_HEADER = "x-databricks-use-coding-agent-mode: true"
 DEFAULT_MODEL = "databricks-claude-sonnet-4-5"
 LOCAL_TZ = "CET-1CEST,M3.5.0,M10.5.0/3"  # POSIX form: needs no tzdata
+# The product's "today" for model retirements (DBX_FMAPI_TODAY): before sonnet-4-5's retirement
+# week, the world the 2025 catalogue (default_endpoints) was written for. ISSUE_13_TODAY is the
+# day the current catalogue's tests run at.
+RIG_TODAY = "2026-10-01"
+ISSUE_13_TODAY = "2026-11-29"
 DATABRICKS_BIN_ENV = "DBX_TEST_DATABRICKS_BIN"
 # Knobs only the fake CLI has: the shim in front of the real one refuses to run with them set,
 # so a test that forgot use_fake_cli() fails loudly instead of testing nothing.
@@ -238,6 +243,11 @@ class Sandbox:
             # under HOME, never the machine's keyring; its host-metadata cache in the sandbox.
             "DATABRICKS_AUTH_STORAGE": "plaintext",
             "DATABRICKS_CACHE_DIR": str(self.databricks_cache),
+            # The date the model-retirement rules use: fixed, so no test changes with the
+            # calendar (tests of those rules set their own).
+            "DBX_FMAPI_TODAY": RIG_TODAY,
+            # Managed settings (an administrator's) are looked for here, not in /etc/claude-code.
+            "DBX_FMAPI_MANAGED_SETTINGS_DIR": str(self.rig / "managed-settings"),
         }
         self._update_path()
 

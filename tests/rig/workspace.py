@@ -427,6 +427,7 @@ class FakeWorkspace:
         access_token_lifetime: float = 3600,
         refresh_token_lifetime: float | None = None,
         endpoints: list[dict[str, Any]] | None = None,
+        ai_gateway: str = GATEWAY_OFF,
     ) -> None:
         self.tls = tls
         self.access_token_lifetime = access_token_lifetime
@@ -458,13 +459,13 @@ class FakeWorkspace:
         # The AI Gateway answers a token it does not accept with `400 Invalid Token` (Claude Code
         # does not retry it); 403 makes it answer like the serving-endpoints route instead.
         self.ai_gateway_invalid_token_status = 400
-        # GATEWAY_ON; GATEWAY_OFF: every /ai-gateway/ path is FEATURE_DISABLED (the gateway is not
-        # enabled for the workspace); GATEWAY_REDIRECT: 303 to a sign-in page, as an account-level
-        # custom URL answers instead of a workspace.
-        self.ai_gateway = GATEWAY_ON
-        # The newer listing APIs; one switched off answers 404 ENDPOINT_NOT_FOUND, like a
-        # workspace that does not have it yet.
-        self.listing_apis: dict[str, bool] = dict.fromkeys(LISTING_APIS, True)
+        # GATEWAY_OFF (default: the account has not enabled the AI Gateway preview): every
+        # /ai-gateway/ path is FEATURE_DISABLED; GATEWAY_ON; GATEWAY_REDIRECT: 303 to a sign-in
+        # page, as an account-level custom URL answers instead of a workspace.
+        self.ai_gateway = ai_gateway
+        # The newer listing APIs, off by default (a 2025 workspace): one switched off answers
+        # 404 ENDPOINT_NOT_FOUND, like a workspace that does not have it yet.
+        self.listing_apis: dict[str, bool] = dict.fromkeys(LISTING_APIS, False)
         # Unity Catalog listing: the first page comes back empty (with a next_page_token), as
         # when the caller's grants hide the first page's services.
         self.model_services_empty_first_page = False
@@ -564,6 +565,14 @@ class FakeWorkspace:
     @property
     def gateway_base_url(self) -> str:
         return f"{self.url}/ai-gateway/anthropic"
+
+    def modernize(self, gateway: bool = True) -> FakeWorkspace:
+        """A workspace of late 2026: today's catalogue, the newer listing APIs, the AI Gateway
+        on (or, gateway=False, not enabled)."""
+        self.set_endpoints(current_endpoints())
+        self.listing_apis = dict.fromkeys(LISTING_APIS, True)
+        self.ai_gateway = GATEWAY_ON if gateway else GATEWAY_OFF
+        return self
 
     # ------------------------------------------------------------------ test controls
 

@@ -241,7 +241,7 @@ def check_settings(r: Report, cfg: Mapping[str, Any]) -> effective.Level | None:
         r.add("settings", title, ui.FAIL, "setup recorded no settings file", SETUP)
         return None
     project = effective.project_dir(r.ctx.paths, managed, r.ctx.cwd)
-    levels = effective.load_levels(r.ctx.paths, project, managed)
+    levels = effective.load_levels(r.ctx.paths, project, managed, r.ctx.env)
     r.levels = levels
     level = next(lv for lv in levels if lv.managed)
     if not level.exists:
@@ -259,7 +259,9 @@ def check_settings(r: Report, cfg: Mapping[str, Any]) -> effective.Level | None:
     env = level.data.get("env") or {}
     mode = setupstate.token_mode(cfg)
     missing = []
-    want_url = settings.base_url(str(cfg["host"]))
+    from ..routes import for_record
+
+    want_url = for_record(cfg).base_url(str(cfg["host"]))
     if env.get(settings.ENV_BASE_URL) != want_url:
         missing.append(f"{settings.ENV_BASE_URL}={want_url}")
     for role, key in setupstate.ROLES.items():
@@ -331,6 +333,8 @@ def check_effective(r: Report, cfg: Mapping[str, Any], mine: effective.Level) ->
             if key == settings.ENV_BASE_URL
             else f"Claude Code uses {win.shown}"
         )
+        if win.source == effective.ADMIN and not win.secret:
+            effect += f", not setup's {value}"
         r.add(
             f"effective:{key}",
             title,
@@ -729,6 +733,38 @@ def _http_timeout(env: Mapping[str, str]) -> float:
     return value if value > 0 else HTTP_TIMEOUT
 
 
+def check_route(r: Report, cfg: Mapping[str, Any], ws: Any) -> bool:
+    """The route setup chose still answers: the AI Gateway's model listing (no tokens spent).
+    Serving endpoints answer wherever the workspace does; the requests below try them."""
+    from .. import routes
+    from ..workspace import WorkspaceError
+
+    route = routes.for_record(cfg)
+    host = str(cfg["host"])
+    title = "Route"
+    if route.name == routes.SERVING_NAME:
+        r.add("route", title, ui.PASS, f"{route.label}, {route.base_url(host)}")
+        return True
+    try:
+        with r.progress.step("asking the AI Gateway for its models"):
+            listed = routes.list_gateway_models(ws)
+    except WorkspaceError as exc:
+        detail, fix = _diagnose(exc, host, "reach the AI Gateway")[1:]
+        if cfg.get("route_auto") is not False:
+            fix = f"re-run setup, which picks the route that works: {SETUP}   ({fix})"
+        r.add(
+            "route",
+            title,
+            ui.FAIL,
+            f"setup chose the AI Gateway, {route.base_url(host)}, and it stopped working: "
+            f"{detail.removeprefix('cannot reach the AI Gateway: ')}",
+            fix,
+        )
+        return False
+    r.add("route", title, ui.PASS, f"{route.label}, {route.base_url(host)} ({len(listed)} models)")
+    return True
+
+
 def check_workspace(r: Report, cfg: Mapping[str, Any], tok: dbcli.Token) -> Any:
     from ..workspace import Workspace, WorkspaceError
 
@@ -761,7 +797,8 @@ class _Suggest:
         self.fetched = False
 
     def flags(self, name: str, roles: list[str]) -> str:
-        from ..workspace import WorkspaceError, claude_endpoints, family, is_ready
+        from .. import catalogue
+        from ..workspace import WorkspaceError, claude_endpoints, is_ready
 
         if not self.fetched:
             self.fetched = True
@@ -769,28 +806,57 @@ class _Suggest:
                 self.endpoints = self.ws.endpoints()
             except WorkspaceError:
                 self.endpoints = None
-        fam = family(name)
-        pick = "<name>"
-        for e in claude_endpoints(self.endpoints or []):
-            if is_ready(e) and e["name"] != name and fam and family(str(e["name"])) == fam:
-                pick = str(e["name"])
-                break
-        return " ".join(f"--{role} {pick}" for role in roles)
+        fam = catalogue.parse(name).family
+        today = catalogue.today(self.ws.env)
+        same = [
+            str(e["name"])
+            for e in claude_endpoints(self.endpoints or [])
+            if is_ready(e)
+            and e["name"] != name
+            and fam
+            and catalogue.parse(e["name"]).family == fam
+        ]
+        # Newest first; one retiring soon only when the family has nothing else, and then said.
+        fresh = [n for n in same if not catalogue.retiring(n, today)]
+        pick = (fresh or same or ["<name>"])[0]
+        flag = {"subagent": "subagent-model"}
+        flags = " ".join(f"--{flag.get(role, role)} {pick}" for role in roles)
+        note = catalogue.retirement_note(pick, today) if not fresh and same else None
+        return (
+            f"{flags}   (it {note.split(' (', 1)[0]}: the newest this workspace has)"
+            if note
+            else flags
+        )
+
+
+def _endpoint_of(name: str) -> str:
+    """The serving endpoint behind a configured name: a `[1m]` variant's base model, a Unity
+    Catalog name's pay-per-token endpoint (system.ai.claude-x -> databricks-claude-x)."""
+    from ..catalogue import base_name
+
+    name = base_name(name)
+    if name.startswith("system.ai."):
+        short = name.rsplit(".", 1)[-1]
+        return short if short.startswith("databricks-") else f"databricks-{short}"
+    return name
 
 
 def check_models(r: Report, cfg: Mapping[str, Any], ws: Any) -> list[str]:
-    """Each configured endpoint exists and is READY; returns those that are."""
+    """Each configured endpoint exists, is READY and is not retired or retiring within the week
+    (a WARN); returns those that answer."""
+    from .. import catalogue
     from ..workspace import WorkspaceError, is_ready
 
     ready: list[str] = []
     suggest = _Suggest(ws)
+    today = catalogue.today(r.ctx.env)
     for name, roles in setupstate.roles_by_model(cfg).items():
         cid = f"model:{name}"
         title = f"Model {name}"
         as_roles = ", ".join(roles)
         try:
             with r.progress.step(f"looking up serving endpoint {name}"):
-                entry = ws.endpoint(name)
+                entry = ws.endpoint(_endpoint_of(name))
         except WorkspaceError as exc:
             if exc.kind == "http" and exc.status == 404:
                 r.add(
@@ -828,22 +894,34 @@ def check_models(r: Report, cfg: Mapping[str, Any], ws: Any) -> list[str]:
                 f"{SETUP} {suggest.flags(name, roles)}",
             )
             continue
-        r.add(cid, title, ui.PASS, f"READY (configured as {as_roles})")
+        retires = catalogue.retirement_note(name, today)
+        if retires:
+            r.add(
+                cid,
+                title,
+                ui.WARN,
+                f"READY, but {retires} (configured as {as_roles}); Claude Code warns about it too",
+                f"{SETUP} {suggest.flags(name, roles)}   (all models: dbx-fmapi models)",
+            )
+        else:
+            r.add(cid, title, ui.PASS, f"READY (configured as {as_roles})")
         ready.append(name)
     return ready
 
 
 def check_requests(r: Report, cfg: Mapping[str, Any], ws: Any, names: list[str]) -> None:
+    from ..routes import for_record
     from ..workspace import WorkspaceError
 
     host = str(cfg["host"])
+    base = for_record(cfg).base_url(host)
     for name in names:
         cid = f"request:{name}"
         title = f"Request to {name}"
         started = time.monotonic()
         try:
             with r.progress.step(f"sending a one-token request to {name}"):
-                ws.ping_model(name)
+                ws.ping_model(name, base)
         except WorkspaceError as exc:
             status, detail, fix = _request_diagnosis(exc, host, name)
             r.add(cid, title, status, detail, fix)
@@ -858,6 +936,8 @@ def _request_diagnosis(exc: Any, host: str, name: str) -> tuple[str, str, str]:
 
     msg = str(exc.message)
     label = error_label(exc)
+    if exc.code == "FEATURE_DISABLED" or exc.status in (301, 302, 303, 307, 308):
+        return _diagnose(exc, host, f"send a one-token request to {name}")
     if exc.kind == "http" and exc.status == 403 and "token" not in msg.lower():
         return (
             ui.FAIL,
@@ -932,10 +1012,14 @@ def diagnose(r: Report) -> None:
         for name in models:
             r.skip(f"request:{name}", f"Request to {name}", "the workspace")
         return
+    route_ok = check_route(r, cfg, ws)
     ready = check_models(r, cfg, ws)
-    check_requests(r, cfg, ws, ready)
+    if route_ok:
+        check_requests(r, cfg, ws, ready)
     for name in models:
-        if name not in ready:
+        if not route_ok:
+            r.skip(f"request:{name}", f"Request to {name}", "a route that answers")
+        elif name not in ready:
             r.skip(f"request:{name}", f"Request to {name}", f"model {name} READY")
 
 

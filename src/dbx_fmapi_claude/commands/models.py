@@ -10,7 +10,7 @@ from .. import config, credentials, setupstate, ui, workspace
 from ..context import Context
 from ..errors import ExitCode, UserError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: family "fable", roles "fable" and "subagent", "retires"
 SETUP = "setup-fmapi-claudecode"
 
 
@@ -47,6 +47,8 @@ def collect(cfg: dict[str, Any], endpoints: list[dict[str, Any]]) -> dict[str, A
         (e for e in endpoints if str(e["name"]) not in names and _served_by_anthropic(e)),
         key=lambda e: str(e["name"]),
     )
+    from .. import catalogue  # not at import: only here
+
     rows = [
         {
             "name": str(e["name"]),
@@ -55,6 +57,9 @@ def collect(cfg: dict[str, Any], endpoints: list[dict[str, Any]]) -> dict[str, A
             "family": workspace.family(str(e["name"])),
             "kind": _kind(e),
             "configured_as": roles.get(str(e["name"]), []),
+            "retires": (
+                when.isoformat() if (when := catalogue.retirement(str(e["name"]))) else None
+            ),
         }
         for e in claude
     ]
@@ -75,7 +80,10 @@ def collect(cfg: dict[str, Any], endpoints: list[dict[str, Any]]) -> dict[str, A
 
 
 def render(ctx: Context, data: dict[str, Any]) -> None:
+    from .. import catalogue
+
     paint = ui.painter(ctx)
+    today = catalogue.today(ctx.env)
     rows = data["endpoints"]
     ctx.out(f"Claude endpoints in {data['workspace']} (* = configured):")
     if not rows:
@@ -87,6 +95,10 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
         extra = "  " + ", ".join(r["configured_as"]) if r["configured_as"] else ""
         if r["kind"] == "external":
             extra += "  (external model)"
+        retires = catalogue.retiring(r["name"], today)
+        if retires:
+            verb = "retired on" if retires == "retired" else "retires on"
+            extra += f"  ({verb} {r['retires']})"
         ctx.out(f"{mark} {r['name']:<{width}}  {state}{extra}".rstrip())
     listed = {r["name"] for r in rows}
     for c in data["configured"]:

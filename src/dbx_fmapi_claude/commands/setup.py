@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import changes as engine
 from .. import (
+    catalogue,
     config,
     credentials,
     databrickscfg,
@@ -35,9 +35,11 @@ from .. import (
     effective,
     install,
     rcblock,
+    routes,
     settings,
     tokens,
 )
+from .. import changes as engine
 from ..context import Context
 from ..errors import ExitCode, UserError
 from ..fileio import q, read_bytes
@@ -45,19 +47,16 @@ from ..hosts import EXAMPLE, normalize_host
 from ..prompts import Choice, Prompter
 from ..workspace import (
     FAMILIES,
-    SEED_DEFAULTS,
     Workspace,
     WorkspaceError,
-    claude_endpoints,
-    default_for,
     diagnose,
-    family,
     is_ready,
 )
 
 PROG = "setup-fmapi-claudecode"
 PROFILE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}")
-MODEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
+MODEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}(\[1m\])?")  # [1m]: the 1M variant
+NONE = "none"  # --fable none, --subagent-model none: write no such model
 ONBOARDING_KEY = "hasCompletedOnboarding"
 OTHER = "\x00other"
 HELPER = "helper"
@@ -125,6 +124,10 @@ class Answers:
     opus: str = ""
     sonnet: str = ""
     haiku: str = ""
+    fable: str = ""  # "" = none
+    subagent: str = ""  # "" = subagents use the main model
+    route: str = routes.SERVING_NAME
+    route_auto: bool = True
     location: str = "home"
     token_mode: str = HELPER
     ttl_seconds: int = config.DEFAULT_TTL_SECONDS
@@ -334,6 +337,8 @@ class Setup:
         self.token: dbcli.Token | None = None
         self.endpoints: list[dict[str, Any]] | None = None
         self.endpoints_error: str | None = None
+        self.catalogue = catalogue.Catalogue()
+        self.today = catalogue.today(self.env)
         self.a = Answers()
         self.profiles: dict[str, str] | None = None
         self.source: credentials.Source | None = None  # the credential: oauth, m2m or pat
@@ -374,6 +379,10 @@ class Setup:
         for name in ("model", *FAMILIES):
             if o.get(name) is not None:
                 setattr(self.a, name, check_model(str(o[name]), f"--{name}"))
+        for name, flag in (("fable", "--fable"), ("subagent", "--subagent-model")):
+            value = o.get("subagent_model" if name == "subagent" else name)
+            if value is not None and str(value).strip().lower() != NONE:
+                setattr(self.a, name, check_model(str(value), flag))
         if o.get("settings_location") is not None:
             self.a.location = check_location(str(o["settings_location"]), self.ctx.cwd)
         prev_ttl = self.prev.get("ttl_seconds")
@@ -630,53 +639,145 @@ class Setup:
     # --- 4. models --------------------------------------------------------------------------
 
     def load_endpoints(self) -> None:
+        """The catalogue, through every listing the workspace offers (catalogue.py)."""
         if self.token is None:
             return
-        try:
-            ws = Workspace(self.a.host, self.token.access_token, self.env)
-            self.endpoints = ws.endpoints()
-        except WorkspaceError as exc:
-            self.endpoints_error = exc.message
+        ws = Workspace(self.a.host, self.token.access_token, self.env)
+        self.catalogue = catalogue.discover(ws)
+        self.endpoints = self.catalogue.endpoints
+        if not self.catalogue.read:
+            exc = self.catalogue.errors.get("serving-endpoints")
+            self.endpoints_error = exc.message if exc else "no listing answered"
+            seeds = [catalogue.fallback(f, self.today) for f in FAMILIES]
             self.warn(
-                f"cannot list the workspace's models ({exc.message}); using the defaults "
-                f"{', '.join(SEED_DEFAULTS.values())}"
+                f"cannot list the workspace's models ({self.endpoints_error}); using the "
+                f"defaults {', '.join(seeds)}"
             )
 
+    # --- the route --------------------------------------------------------------------------
+
+    def choose_route(self) -> None:
+        """--route auto (the default, and what a record without a route means): the AI Gateway
+        when it answers (its model listing, else a one-token request), else serving endpoints. A
+        route the user named is taken as it is: verify says so when it does not work."""
+        asked = self.opts.get("route")
+        prev_route = self.prev.get("route")
+        if asked is None:
+            auto = self.prev.get("route_auto", True) is not False or prev_route not in routes.ROUTES
+            asked = routes.AUTO if auto else prev_route
+        self.a.route_auto = asked == routes.AUTO
+        if not self.a.route_auto:
+            self.a.route = str(asked)
+            route = routes.get(self.a.route)
+            self.out(f"  ok    route: {route.label}, {route.base_url(self.a.host)} (--route)")
+            self._add_gateway_models()
+            return
+        if self.token is None:  # a dry run that could not sign in: nothing to probe with
+            self.a.route = prev_route if prev_route in routes.ROUTES else routes.SERVING_NAME
+            return
+        ws = Workspace(self.a.host, self.token.access_token, self.env)
+        candidate = self.a.model or self.a.opus or self._default_for("opus")
+        probe = routes.probe_gateway(ws, candidate)
+        if probe.works:
+            self.a.route = routes.GATEWAY_NAME
+            if probe.models is not None:
+                self.catalogue.add_gateway_models(probe.models)
+            route = routes.GATEWAY
+            self.out(f"  ok    route: {route.label}, {route.base_url(self.a.host)}")
+            return
+        self.a.route = routes.SERVING_NAME
+        why = "it does not answer"
+        if probe.error is not None and probe.error.code == "FEATURE_DISABLED":
+            why = "not enabled for this workspace"
+        elif probe.error is not None:
+            why = diagnose(probe.error, self.a.host, "use the AI Gateway")[0].removeprefix(
+                "cannot use the AI Gateway: "
+            )
+        route = routes.SERVING
+        self.out(f"  ok    route: {route.label}, {route.base_url(self.a.host)} (AI Gateway: {why})")
+        if prev_route == routes.GATEWAY_NAME:
+            self.warn(
+                f"the AI Gateway this workspace used stopped working ({why}); switching Claude "
+                "Code to serving endpoints"
+            )
+
+    def _add_gateway_models(self) -> None:
+        if self.a.route != routes.GATEWAY_NAME or self.token is None:
+            return
+        ws = Workspace(self.a.host, self.token.access_token, self.env)
+        with contextlib.suppress(WorkspaceError):  # verify reports a gateway that does not answer
+            self.catalogue.add_gateway_models(routes.list_gateway_models(ws))
+
+    # --- 4. models --------------------------------------------------------------------------
+
     def names(self) -> set[str] | None:
-        if self.endpoints is None:
+        if not self.catalogue.read:
             return None
-        return {str(e["name"]) for e in self.endpoints}
+        names = self.catalogue.names()
+        if self.a.route == routes.GATEWAY_NAME:  # the gateway takes Unity Catalog names too
+            names |= {m.uc_name for m in self.catalogue.models if m.uc_name}
+        return names
+
+    def _known(self, name: str) -> bool:
+        names = self.names()
+        return names is None or name in names or catalogue.base_name(name) in names
 
     def _prev_model(self, key: str) -> str | None:
         value = self.prev.get(key)
         if not isinstance(value, str) or not MODEL_RE.fullmatch(value):
             return None
-        names = self.names()
-        if names is not None:
-            return value if value in names else None
+        if self.names() is not None:
+            return value if self._known(value) else None
         return value if self.prev.get("host") == self.a.host else None
+
+    def _default_for(self, fam: str) -> str:
+        """The family's default: the workspace's newest READY model that is not retiring, else
+        the newest acceptable one of a neighbouring family, else today's fallback name."""
+        if not self.catalogue.read:
+            return catalogue.fallback(fam, self.today)
+        order = {"opus": ("opus", "sonnet", "haiku"), "sonnet": ("sonnet", "opus", "haiku")}
+        for other in order.get(fam, (fam, "sonnet", "opus")):
+            name = self.catalogue.default(other, self.today)
+            if name is not None:
+                if other != fam:
+                    self.warn(
+                        f"the workspace has no {fam.capitalize()} model that is READY and not "
+                        f"retiring: {fam} uses {name}"
+                    )
+                return name
+        return catalogue.fallback(fam, self.today)
 
     def default_model(self, key: str) -> str:
         prev = self._prev_model(key)
-        if prev:
+        if prev:  # the user's earlier choice: kept; a retiring one is warned about (doctor too)
             return prev
         if key == "model":
             return self.a.opus or self.default_model("opus")
-        return default_for(key, self.endpoints)
+        return self._default_for(key)
 
     def _model_choices(self, fam: str | None, default: str) -> list[Choice]:
-        eps = claude_endpoints(self.endpoints or [])
-        if fam is not None:
-            eps = [e for e in eps if family(str(e["name"])) == fam]
-        names = [str(e["name"]) for e in eps]
-        labels = {
-            str(e["name"]): str(e["name"]) + ("" if is_ready(e) else "  (not ready)") for e in eps
-        }
-        if self.endpoints is None:
-            seeds = [SEED_DEFAULTS[fam]] if fam else list(SEED_DEFAULTS.values())
+        models = self.catalogue.claude(fam)
+        if fam is None:
+            models = [m for m in models if m.family in FAMILIES]
+        names = [m.name for m in models]
+
+        def label(m: catalogue.Model) -> str:
+            notes = []
+            if not m.ready:
+                notes.append("not ready")
+            if m.long_context:
+                notes.append("1M-token context")
+            retires = catalogue.retirement_note(m.name, self.today)
+            if retires:
+                notes.append(retires.split(" (", 1)[0])
+            return m.name + (f"  ({'; '.join(notes)})" if notes else "")
+
+        labels = {m.name: label(m) for m in models}
+        if not self.catalogue.read:
+            seeds = [catalogue.fallback(f, self.today) for f in ([fam] if fam else FAMILIES)]
             names = seeds
             labels = {n: n for n in names}
-        if default not in names and self.endpoints is None:
+        if default not in names and not self.catalogue.read:
             names.insert(0, default)
             labels[default] = default
         choices = [Choice(n, labels[n]) for n in names]
@@ -684,10 +785,9 @@ class Setup:
         return choices
 
     def _exists(self, name: str, flag: str) -> str:
-        names = self.names()
-        if names is None or name in names:
+        if self._known(name):
             return name
-        claude = [str(e["name"]) for e in claude_endpoints(self.endpoints or [])]
+        claude = [m.name for m in self.catalogue.claude() if not m.long_context]
         have = ", ".join(claude) if claude else "none (no databricks-claude-* endpoint)"
         example = claude[0] if claude else "NAME"
         raise _usage(
@@ -706,6 +806,9 @@ class Setup:
         for key in ("model", *FAMILIES):  # the flags first: an error names the flag given
             if getattr(self.a, key):
                 self._exists(getattr(self.a, key), f"--{key}")
+        for key, flag in (("fable", "--fable"), ("subagent", "--subagent-model")):
+            if getattr(self.a, key):
+                self._exists(getattr(self.a, key), flag)
         for key in ("model", *FAMILIES):
             if getattr(self.a, key):
                 continue
@@ -724,10 +827,36 @@ class Setup:
 
                 value = p.text("Endpoint name", None, valid)
             setattr(self.a, key, value)
-        for name in dict.fromkeys([self.a.model, self.a.opus, self.a.sonnet, self.a.haiku]):
-            ep = next((e for e in self.endpoints or [] if e.get("name") == name), None)
-            if ep is not None and not is_ready(ep):
+        self.ask_fable_and_subagent()
+        chosen = [self.a.model, self.a.opus, self.a.sonnet, self.a.haiku, self.a.fable]
+        for name in dict.fromkeys(n for n in chosen + [self.a.subagent] if n):
+            model = self.catalogue.find(name)
+            if model is not None and model.state == "NOT_READY":
                 self.warn(f"model endpoint {name} is not READY yet; requests to it may fail")
+            retires = catalogue.retirement_note(name, self.today)
+            if retires:
+                self.warn(f"model {name} {retires}: pick a newer one (dbx-fmapi models)")
+
+    def ask_fable_and_subagent(self) -> None:
+        """Fable: the flag, else the previous run's while the workspace has it, else the newest
+        READY fable model when the workspace has one (`claude --model fable` then answers).
+        Subagents: the flag, else the previous run's; none means they use the main model."""
+        o = self.opts
+        if not self.a.fable and str(o.get("fable") or "").lower() != NONE:
+            prev = self._prev_model("fable")
+            if prev:
+                self.a.fable = prev
+            elif self.catalogue.read:
+                self.a.fable = self.catalogue.default("fable", self.today) or ""
+        if not self.a.subagent and str(o.get("subagent_model") or "").lower() != NONE:
+            self.a.subagent = self._prev_model("subagent") or ""
+
+    def context_tokens(self) -> int | None:
+        """CLAUDE_CODE_MAX_CONTEXT_TOKENS for a main model whose name Claude Code does not
+        recognise (it would assume 1M tokens and compact too late): a Claude model's window."""
+        if catalogue.recognised(self.a.model):
+            return None
+        return catalogue.CONTEXT_TOKENS
 
     def ask_location(self) -> None:
         p = self.prompter
@@ -847,6 +976,7 @@ class Setup:
         token = None
         if a.token_mode == STATIC:
             token = self.token.access_token if self.token is not None else TOKEN_PLACEHOLDER
+        route = routes.get(a.route)
         env = settings.desired_env(
             host=a.host,
             model=a.model,
@@ -857,9 +987,15 @@ class Setup:
             ttl_seconds=a.ttl_seconds,
             token=token,
             blank_api_key=self.personal_key(target),
+            base=route.base_url(a.host),
+            fable=a.fable or None,
+            subagent=a.subagent or None,
+            context_tokens=self.context_tokens(),
+            disable_betas=route.disable_experimental_betas,
         )
+        drop = self.stale_optional_keys(env)
         helper_arg = helper_cmd if a.token_mode == HELPER else None
-        new = settings.merge(old, env=env, helper=helper_arg)
+        new = settings.merge(old, env=env, helper=helper_arg, drop=drop)
         if raw is not None and corrupt is None and new == old:
             new_bytes: bytes = raw
         else:
@@ -867,7 +1003,7 @@ class Setup:
 
         def redo_settings(now: bytes | None) -> bytes | None:
             data = settings.parse(now, target) if now is not None else {}
-            merged = settings.merge(data, env=env, helper=helper_arg)
+            merged = settings.merge(data, env=env, helper=helper_arg, drop=drop)
             return now if now is not None and merged == data else settings.dumps(merged)
 
         holds_token = isinstance((old.get("env") or {}).get(settings.ENV_TOKEN), str)
@@ -989,6 +1125,11 @@ class Setup:
             "opus": a.opus,
             "sonnet": a.sonnet,
             "haiku": a.haiku,
+            **({"fable": a.fable} if a.fable else {}),
+            **({"subagent": a.subagent} if a.subagent else {}),
+            **({"context_tokens": env_context} if (env_context := self.context_tokens()) else {}),
+            "route": a.route,
+            "route_auto": a.route_auto,
             "settings_location": a.location,
             "settings_file": str(target),
             "token_mode": a.token_mode,
@@ -1016,6 +1157,26 @@ class Setup:
             )
         )
         return plan
+
+    def stale_optional_keys(self, env: Mapping[str, str]) -> dict[str, Any]:
+        """Keys an earlier run wrote that this one does not (settings.OPTIONAL_ENV_KEYS): each
+        with the value written (a value changed by hand since stays), or what it replaced."""
+        prev = self.prev
+        wrote = {
+            settings.ENV_FABLE: prev.get("fable"),
+            settings.ENV_SUBAGENT: prev.get("subagent"),
+            settings.ENV_CONTEXT: str(prev["context_tokens"])
+            if prev.get("context_tokens")
+            else None,
+        }
+        replaced = prev.get("replaced") or {}
+        out: dict[str, Any] = {}
+        for key, value in wrote.items():
+            if key in env or not value:
+                continue
+            prior = replaced.get(key)
+            out[key] = prior if isinstance(prior, dict) and "value" in prior else str(value)
+        return out
 
     def _plan_old_settings(self, plan: Plan, path: Path) -> None:
         raw = read_bytes(path)
@@ -1057,16 +1218,26 @@ class Setup:
 
     # --- 6. verify --------------------------------------------------------------------------
 
+    def flags_for(self, model: str) -> str:
+        """The flags that chose `model` (`--sonnet NAME`, …), for a fix that names the right one."""
+        roles = [r for r in ("model", *FAMILIES, "fable") if getattr(self.a, r) == model]
+        if self.a.subagent == model:
+            roles.append("subagent-model")
+        return " ".join(f"--{r} NAME" for r in roles or ["model"])
+
     def verify(self) -> None:
         if self.opts.get("no_verify") or self.dry_run or self.token is None:
             return
         ws = Workspace(self.a.host, self.token.access_token, self.env, timeout=60.0)
-        models = list(dict.fromkeys([self.a.model, self.a.opus, self.a.sonnet, self.a.haiku]))
+        a = self.a
+        chosen = [a.model, a.opus, a.sonnet, a.haiku, a.fable, a.subagent]
+        models = list(dict.fromkeys(n for n in chosen if n))
+        base = routes.get(a.route).base_url(a.host)
         self.out("Verify: one-token request per model")
         failures: list[tuple[str, WorkspaceError]] = []
         for model in models:
             try:
-                ws.ping_model(model)
+                ws.ping_model(model, base)
             except WorkspaceError as exc:
                 if exc.status == 429:
                     self.out(f"  ok    {model} (rate limited right now, but it answers)")
@@ -1080,12 +1251,23 @@ class Setup:
         model, error = failures[0]
         keep = f"{PROG} --no-verify   (writes the files anyway)"
         login = f"{dbcli.login_command(self.a.host, self.a.profile)}   then re-run setup"
-        if error.status in (401, 403):
+        pick = f"pick another: {PROG} {self.flags_for(model)}   (list them: dbx-fmapi models)"
+        listed = next((e for e in self.endpoints or [] if e.get("name") == model), None)
+        # What the route itself says (gateway off, an account-level URL's redirect, traffic
+        # splitting, 400 Invalid Token): workspace.diagnose's words, with their own fixes.
+        if error.code == "FEATURE_DISABLED" or error.status in (301, 302, 303, 307, 308, 400):
+            message, fix = diagnose(
+                error, self.a.host, f"send a test request to {model}", login=login, retry=PROG
+            )
+        elif error.status in (401, 403):
             message = f"the workspace rejected the token for {model} (HTTP {error.status})"
             fix = login
+        elif listed is not None and not is_ready(listed):
+            message = f"model endpoint {model} is not READY (HTTP {error.status})"
+            fix = f"{pick}; or wait until it is READY and re-run setup"
         elif error.status == 404:
             message = f"model endpoint {model} does not answer (HTTP 404)"
-            fix = f"pick another: {PROG} --model NAME   (list them: dbx-fmapi models)"
+            fix = pick
         else:
             message, fix = diagnose(
                 error, self.a.host, f"send a test request to {model}", login=login, retry=PROG
@@ -1146,6 +1328,7 @@ class Setup:
         self.dependencies()
         self.authenticate()
         self.load_endpoints()
+        self.choose_route()
         self.ask_models()
         if target is None:
             self.ask_location()
@@ -1154,9 +1337,14 @@ class Setup:
             f" --profile {_sq(self.a.profile)}" if self.a.profile else ""
         )
         plan = self.plan(target, helper_cmd, wrapper_path)
+        extra = "".join(
+            f", {label} {value}"
+            for label, value in (("fable", self.a.fable), ("subagents", self.a.subagent))
+            if value
+        )
         self.out(
             f"Models: main {self.a.model}, opus {self.a.opus}, sonnet {self.a.sonnet}, "
-            f"haiku {self.a.haiku}"
+            f"haiku {self.a.haiku}{extra}"
         )
         self.verify()
         if self.dry_run:

@@ -15,7 +15,9 @@ from .. import config, credentials, effective, settings, setupstate, tokens, ui
 from ..context import Context
 from ..errors import ExitCode, UserError
 
-SCHEMA_VERSION = 2  # 2: "credential", token sources "workspace" and "credential"
+# 2: "credential", token sources "workspace" and "credential"; 3: "route", the models "fable" and
+# "subagent", the settings level "admin" (managed settings, an administrator's)
+SCHEMA_VERSION = 3
 
 
 def _token_from_settings(path: Path) -> str | None:
@@ -142,7 +144,7 @@ def collect(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
     mode = setupstate.token_mode(cfg)
     managed = setupstate.managed_settings(cfg)
     project = effective.project_dir(ctx.paths, managed, ctx.cwd)
-    levels = effective.load_levels(ctx.paths, project, managed)
+    levels = effective.load_levels(ctx.paths, project, managed, ctx.env)
     files = []
     for level in levels:
         if not level.exists and not level.managed:
@@ -170,6 +172,9 @@ def collect(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
         "block": rc is not None and setupstate.block_state(rc) == "present",
     }
     ttl = cfg.get("ttl_seconds")
+    from ..routes import for_record  # not at import: status stays light
+
+    route = for_record(cfg)
     return {
         "version": SCHEMA_VERSION,
         "configured": True,
@@ -177,6 +182,11 @@ def collect(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
         "profile": str(cfg["profile"]),
         "credential": str(cfg.get("auth") or credentials.OAUTH),
         "models": setupstate.configured_models(cfg),
+        "route": {
+            "name": route.name,
+            "base_url": route.base_url(str(cfg["host"])),
+            "auto": cfg.get("route_auto") is not False,
+        },
         "token_mode": mode,
         "ttl_seconds": int(ttl) if mode == "helper" and ttl else None,
         "settings_file": str(managed) if managed else None,
@@ -201,10 +211,14 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
     first = True
     for role in setupstate.ROLES:
         if role in models:
-            row("Models" if first else "", f"{role:<7}{models[role]}")
+            row("Models" if first else "", f"{role + ' ':<7}{models[role]}")
             first = False
     if first:
         row("Models", "none configured")
+    route = data["route"]
+    how = "chosen by setup" if route["auto"] else "as asked with --route"
+    label = "AI Gateway" if route["name"] == "ai-gateway" else "serving endpoints"
+    row("Route", f"{label}, {route['base_url']} ({how})")
     mode = data["token_mode"]
     if mode == "helper":
         ttl = data["ttl_seconds"]

@@ -1,0 +1,345 @@
+"""The workspace's Claude models: discovered through the newest listing the workspace offers, read
+by name (family, version, Unity Catalog names, `[1m]` variants), and the default per family.
+
+Discovery, newest first (docs/databricks-shapes.md has each shape and its source):
+  1. Unity Catalog model services, `GET /api/2.1/unity-catalog/model-services` with
+     `parent=schemas/system.ai` (names like `system.ai.claude-opus-4-8`; no READY state);
+  2. `GET /api/2.0/serving-endpoints:foundation-models` (state, and whether the AI Gateway serves
+     each model);
+  3. `GET /api/2.0/serving-endpoints`, the fallback, and the only one that lists external and
+     custom endpoints;
+  4. on the AI Gateway route, its model listing, which also names the 1M-token variants.
+Nothing readable: the seed's names (workspace.SEED_DEFAULTS), each one that retires soon replaced
+by today's (FALLBACKS): the seed's sonnet-4-5 retires on 2026-11-30.
+
+A family's default is its newest READY model that is neither retired nor retiring within a week
+(RETIREMENTS). Not on the hot path.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .workspace import LONG_CONTEXT, SEED_DEFAULTS, Workspace, WorkspaceError
+
+FAMILIES = ("opus", "sonnet", "haiku", "fable")
+# The late-2026 pay-per-token names (../shared/notes/databricks.md), for a seed name that retires
+# soon when no listing can be read. No fable: a name nobody listed is a guess.
+FALLBACKS = {
+    "opus": "databricks-claude-opus-4-8",
+    "sonnet": "databricks-claude-sonnet-4-6",
+    "haiku": "databricks-claude-haiku-4-5",
+}
+# Claude Code's own retirement table (first-party dates), copied from the Claude Code 2.1.332
+# binary, where its `…claude-sonnet-4-5 retires on 2026-11-30` warning comes from. Keyed by
+# (family, major, minor); a model absent here has no known retirement.
+RETIREMENTS: dict[tuple[str, int, int], _dt.date] = {
+    ("sonnet", 4, 5): _dt.date(2026, 11, 30),
+    ("opus", 4, 5): _dt.date(2027, 1, 22),
+    ("opus", 4, 1): _dt.date(2026, 8, 5),
+    ("opus", 4, 0): _dt.date(2026, 6, 15),
+    ("sonnet", 4, 0): _dt.date(2026, 6, 15),
+    ("haiku", 3, 0): _dt.date(2026, 4, 20),
+    ("sonnet", 3, 7): _dt.date(2026, 2, 19),
+    ("haiku", 3, 5): _dt.date(2026, 2, 19),
+    ("opus", 3, 0): _dt.date(2026, 1, 5),
+    ("sonnet", 3, 5): _dt.date(2025, 10, 28),
+    ("sonnet", 3, 0): _dt.date(2025, 7, 21),
+}
+SOURCE = "Claude Code 2.1.332's model retirement table"
+SOON = _dt.timedelta(days=7)  # "retiring this week": never offered as a default
+CONTEXT_TOKENS = 200_000  # the context window of a Claude model without the 1M variant
+TODAY_ENV = "DBX_FMAPI_TODAY"  # YYYY-MM-DD: the date the retirement rules use (tests)
+
+_NAME = re.compile(
+    r"claude-(?:(?P<fam>opus|sonnet|haiku|fable)-(?P<a>\d+)(?:-(?P<b>\d+))?"
+    r"|(?P<a2>\d+)(?:-(?P<b2>\d+))?-(?P<fam2>opus|sonnet|haiku|fable))(?:$|[-.\[])"
+)
+
+
+def today(env: Mapping[str, str] | None = None) -> _dt.date:
+    text = (env or {}).get(TODAY_ENV, "")
+    try:
+        return _dt.date.fromisoformat(text) if text else _dt.date.today()
+    except ValueError:
+        return _dt.date.today()
+
+
+@dataclass(frozen=True)
+class Name:
+    family: str | None
+    version: tuple[int, int]
+    long_context: bool
+
+
+def parse(name: str) -> Name:
+    """`databricks-claude-opus-4-8[1m]`, `system.ai.claude-opus-4-8`, `claude-3-7-sonnet`, … ->
+    family, (major, minor), and whether it is a 1M-token variant."""
+    long_context = name.endswith(LONG_CONTEXT)
+    m = _NAME.search(name.lower())
+    if m is None:
+        return Name(None, (0, 0), long_context)
+    fam = m.group("fam") or m.group("fam2")
+    a = m.group("a") or m.group("a2")
+    b = m.group("b") if m.group("fam") else m.group("b2")
+    return Name(fam, (int(a), int(b or 0)), long_context)
+
+
+def base_name(name: str) -> str:
+    return name[: -len(LONG_CONTEXT)] if name.endswith(LONG_CONTEXT) else name
+
+
+def recognised(name: str) -> bool:
+    """Does Claude Code know this model by its name (and so its context window)? Measured with
+    2.1.332: `databricks-claude-…`, `system.ai.claude-…` and `claude-…` names of a Claude family
+    are; anything else gets a warning and an assumed 1M-token window."""
+    return parse(name).family is not None
+
+
+def retirement(name: str) -> _dt.date | None:
+    n = parse(name)
+    if n.family is None:
+        return None
+    return RETIREMENTS.get((n.family, *n.version))
+
+
+def retiring(name: str, on: _dt.date) -> str | None:
+    """ "retired", "retiring" (within SOON) or None."""
+    when = retirement(name)
+    if when is None:
+        return None
+    if when <= on:
+        return "retired"
+    return "retiring" if when - on <= SOON else None
+
+
+def retirement_note(name: str, on: _dt.date) -> str | None:
+    """`retires on 2026-11-30 (tomorrow)`-style words for people, None when not soon."""
+    state = retiring(name, on)
+    when = retirement(name)
+    if state is None or when is None:
+        return None
+    if state == "retired":
+        return f"was retired on {when.isoformat()} ({SOURCE})"
+    days = (when - on).days
+    return f"retires on {when.isoformat()}, in {days} day{'s' if days != 1 else ''} ({SOURCE})"
+
+
+@dataclass
+class Model:
+    name: str  # what goes into the settings: an endpoint name, a UC name, or `<name>[1m]`
+    family: str | None
+    version: tuple[int, int]
+    state: str = "UNKNOWN"  # READY, NOT_READY or UNKNOWN (a listing without state)
+    kind: str = "foundation"  # foundation, external or other
+    long_context: bool = False
+    sources: list[str] = field(default_factory=list)
+    gateway: bool | None = None  # served by the AI Gateway (foundation-models listing)
+    uc_name: str | None = None
+    entry: dict[str, Any] | None = None  # the serving-endpoints entry, when listed there
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "READY"
+
+
+@dataclass
+class Catalogue:
+    models: list[Model] = field(default_factory=list)
+    source: str = "seed"  # the newest listing that answered
+    sources: list[str] = field(default_factory=list)  # every listing that answered
+    errors: dict[str, WorkspaceError] = field(default_factory=dict)  # listing -> why not
+    endpoints: list[dict[str, Any]] | None = None  # /api/2.0/serving-endpoints, when read
+
+    @property
+    def read(self) -> bool:
+        """Something could be read (else the seed names stand in)."""
+        return bool(self.sources)
+
+    def find(self, name: str) -> Model | None:
+        return next((m for m in self.models if m.name == name), None)
+
+    def add(self, name: str, source: str) -> Model:
+        """The model named `name`, added when new; `source` noted."""
+        model = self.find(name)
+        if model is None:
+            n = parse(name)
+            model = Model(name, n.family, n.version, long_context=n.long_context)
+            self.models.append(model)
+        if source not in model.sources:
+            model.sources.append(source)
+        return model
+
+    def add_gateway_models(self, items: Iterable[Mapping[str, Any]]) -> None:
+        """The AI Gateway's own listing: its Claude ids, `[1m]` variants included (a variant is
+        as READY as its base model)."""
+        if "ai-gateway" not in self.sources:
+            self.sources.append("ai-gateway")
+        for item in items:
+            name = str(item.get("id"))
+            if parse(name).family is None:
+                continue
+            model = self.add(name, "ai-gateway")
+            base = self.find(base_name(name))
+            if model.state == "UNKNOWN":
+                model.state = base.state if base is not None and base is not model else "READY"
+            model.gateway = True
+        if self.source == "seed":
+            self.source = "ai-gateway"
+
+    def names(self) -> set[str]:
+        return {m.name for m in self.models}
+
+    def has(self, name: str) -> bool:
+        """The workspace knows `name` (a `[1m]` name: its base model)."""
+        names = self.names()
+        return name in names or base_name(name) in names
+
+    def claude(self, family: str | None = None) -> list[Model]:
+        """Claude models (by name), READY first, newest first (families mixed, as offered)."""
+        found = [m for m in self.models if m.family is not None]
+        if family is not None:
+            found = [m for m in found if m.family == family]
+        return sorted(
+            found,
+            key=lambda m: (
+                not m.ready,
+                tuple(-v for v in m.version),
+                m.long_context,
+                m.name,
+            ),
+        )
+
+    def default(self, family: str, on: _dt.date) -> str | None:
+        """The newest READY endpoint of `family` that is neither retired nor retiring within
+        SOON; None when there is none. Never a 1M variant (it costs more; offered, not chosen)."""
+        for m in self.claude(family):
+            if not m.ready or m.long_context or m.kind != "foundation":
+                continue
+            if retiring(m.name, on) is None:
+                return m.name
+        return None
+
+
+def _paged_model_services(ws: Workspace) -> list[str]:
+    names: list[str] = []
+    token = ""
+    for _ in range(20):  # a page may be empty while later ones are not; bounded all the same
+        query = "parent=schemas/system.ai&page_size=1000"
+        body = ws.get(
+            f"/api/2.1/unity-catalog/model-services?{query}"
+            + (f"&page_token={token}" if token else "")
+        )
+        items = body.get("model_services") if isinstance(body, dict) else None
+        for item in items if isinstance(items, list) else []:
+            name = item.get("name") if isinstance(item, dict) else None
+            if isinstance(name, str) and name:
+                names.append(name.removeprefix("model-services/"))
+        nxt = body.get("next_page_token") if isinstance(body, dict) else None
+        if not isinstance(nxt, str) or not nxt:
+            break
+        token = nxt
+    return names
+
+
+def _endpoint_name_of(uc: str) -> str:
+    """system.ai.claude-opus-4-8 (or system.ai.databricks-claude-opus-4-8) -> the pay-per-token
+    endpoint databricks-claude-opus-4-8."""
+    short = uc.rsplit(".", 1)[-1]
+    return short if short.startswith("databricks-") else f"databricks-{short}"
+
+
+def _state(entry: Mapping[str, Any]) -> str:
+    state = entry.get("state") or {}
+    value = state.get("ready") if isinstance(state, dict) else None
+    return str(value) if value in ("READY", "NOT_READY") else "UNKNOWN"
+
+
+def _kind(entry: Mapping[str, Any]) -> str:
+    return {"FOUNDATION_MODEL_API": "foundation", "EXTERNAL_MODEL": "external"}.get(
+        str(entry.get("endpoint_type") or ""), "other"
+    )
+
+
+def external_model(entry: Mapping[str, Any] | None) -> str | None:
+    """The Anthropic model an external-model endpoint serves (`claude-sonnet-4-5`), if any."""
+    for e in ((entry or {}).get("config") or {}).get("served_entities") or []:
+        ext = e.get("external_model") if isinstance(e, dict) else None
+        if isinstance(ext, dict) and ext.get("provider") == "anthropic":
+            name = ext.get("name")
+            return name if isinstance(name, str) else None
+    return None
+
+
+def _is_anthropic(entry: Mapping[str, Any]) -> bool:
+    if _kind(entry) == "external":
+        return external_model(entry) is not None
+    return "claude" in str(entry.get("name") or "")
+
+
+def discover(ws: Workspace, gateway_models: Iterable[Mapping[str, Any]] | None = None) -> Catalogue:
+    """Read every listing the workspace offers (never raises: a listing that fails is noted in
+    `errors`); `gateway_models`: the AI Gateway's own listing, when the route is the gateway."""
+    cat = Catalogue()
+    add = cat.add
+
+    uc: list[str] | None = None
+    try:
+        uc = _paged_model_services(ws)
+        cat.sources.append("model-services")
+    except WorkspaceError as exc:
+        cat.errors["model-services"] = exc
+    fm: list[dict[str, Any]] | None = None
+    try:
+        body = ws.get("/api/2.0/serving-endpoints:foundation-models")
+        items = (body or {}).get("endpoints") if isinstance(body, dict) else None
+        fm = [e for e in items or [] if isinstance(e, dict) and isinstance(e.get("name"), str)]
+        cat.sources.append("foundation-models")
+    except WorkspaceError as exc:
+        cat.errors["foundation-models"] = exc
+    try:
+        cat.endpoints = ws.endpoints()
+        cat.sources.append("serving-endpoints")
+    except WorkspaceError as exc:
+        cat.errors["serving-endpoints"] = exc
+
+    for entry in cat.endpoints or []:
+        if not _is_anthropic(entry):
+            continue
+        model = add(str(entry["name"]), "serving-endpoints")
+        model.state, model.kind, model.entry = _state(entry), _kind(entry), entry
+    for entry in fm or []:
+        if "claude" not in str(entry["name"]):
+            continue
+        model = add(str(entry["name"]), "foundation-models")
+        if model.state == "UNKNOWN":
+            model.state = _state(entry)
+        for entity in (entry.get("config") or {}).get("served_entities") or []:
+            fmodel = entity.get("foundation_model") if isinstance(entity, dict) else None
+            if isinstance(fmodel, dict) and "ai_gateway_v2_supported" in fmodel:
+                model.gateway = bool(fmodel["ai_gateway_v2_supported"])
+    for uc_name in uc or []:
+        if parse(uc_name).family is None:
+            continue
+        model = add(_endpoint_name_of(uc_name), "model-services")
+        model.uc_name = uc_name
+        if model.state == "UNKNOWN":
+            model.state = "READY"  # a system-provided service exists only for a served model
+    if gateway_models is not None:
+        cat.add_gateway_models(gateway_models)
+    for newest in ("model-services", "foundation-models", "serving-endpoints", "ai-gateway"):
+        if newest in cat.sources:
+            cat.source = newest
+            break
+    return cat
+
+
+def fallback(family: str, on: _dt.date) -> str:
+    """The name for `family` when nothing could be read: the seed's, unless it retires soon (the
+    seed's sonnet-4-5 retires on 2026-11-30), then today's (FALLBACKS)."""
+    name = SEED_DEFAULTS[family]
+    return name if retiring(name, on) is None else FALLBACKS[family]
