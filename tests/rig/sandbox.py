@@ -4,8 +4,9 @@
 `databricks` on the sandbox's PATH is a /bin/sh shim that logs each call (databricks_calls())
 and execs the real CLI ($DBX_TEST_DATABRICKS_BIN, built by scripts/test). use_fake_cli() swaps
 in the fake CLI (tests/rig/fake_databricks.py), only for faults the real one cannot be made to
-show: hanging, garbage output, a CLI too old for --force-refresh. With DBX_TEST_DATABRICKS_BIN
-unset (pytest run directly) every sandbox falls back to the fake; conftest says so in the header.
+show: hanging, garbage output, a CLI too old for --force-refresh, a failing keyring. With
+DBX_TEST_DATABRICKS_BIN unset (pytest run directly) every sandbox falls back to the fake;
+conftest says so in pytest's header and summary.
 """
 
 from __future__ import annotations
