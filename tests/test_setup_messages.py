@@ -1,0 +1,49 @@
+"""Setup's messages name the right thing (issue 12, item 7)."""
+
+from __future__ import annotations
+
+from tests.rig.sandbox import Sandbox
+from tests.rig.workspace import FakeWorkspace
+
+NOT_READY = "databricks-claude-sonnet-4-6-preview"
+
+
+def test_a_not_ready_sonnet_is_named_with_the_sonnet_flag(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    sandbox.login(workspace)
+    out = sandbox.run(
+        [
+            "setup-fmapi-claudecode",
+            "--host",
+            workspace.url,
+            "--skip-install",
+            "--shell",
+            "none",
+            "--sonnet",
+            NOT_READY,
+        ],
+        timeout=120,
+    )
+    assert out.code == 1, out
+    assert f"model endpoint {NOT_READY} is not READY (HTTP 404)" in out.stderr
+    assert "fix: pick another: setup-fmapi-claudecode --sonnet NAME" in out.stderr
+    assert "--model NAME" not in out.stderr
+    assert "nothing was written" in out.stderr
+    assert not (sandbox.home / ".claude").exists()
+
+
+def test_an_unreachable_workspace_is_said_once_per_line(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    sandbox.login(workspace)
+    setup = ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--shell", "none"]
+    assert sandbox.run(setup, timeout=120).code == 0
+    workspace.stop()
+    for argv in (setup, ["dbx-fmapi", "models"], ["dbx-fmapi", "doctor"]):
+        out = sandbox.run(argv, timeout=120)
+        assert out.code == 1, out
+        assert "Connection refused" in out.output, out
+        for line in out.output.splitlines():
+            assert line.count("cannot reach") <= 1, line
+            assert line.count("Connection refused") <= 1, line
