@@ -268,7 +268,7 @@ MODELS = {
     "not a Claude model": (
         "--model",
         "databricks-meta-llama-3-3-70b-instruct",
-        Refused(1, "does not answer (HTTP 404)"),
+        Refused(2, "is not a Claude model endpoint"),
     ),
     "empty": ("--model", "", Refused(2, "invalid model endpoint name")),
     "blank": ("--sonnet", "  ", Refused(2, "invalid model endpoint name")),

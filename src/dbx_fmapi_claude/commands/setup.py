@@ -790,8 +790,15 @@ class Setup:
         claude = [m.name for m in self.catalogue.claude() if not m.long_context]
         have = ", ".join(claude) if claude else "none (no databricks-claude-* endpoint)"
         example = claude[0] if claude else "NAME"
+        listed = any(e.get("name") == name for e in self.endpoints or [])
+        what = (
+            f"{name!r} is not a Claude model endpoint (Claude Code needs one that speaks the "
+            "Anthropic Messages API)"
+            if listed
+            else f"the workspace has no model endpoint {name!r}"
+        )
         raise _usage(
-            f"the workspace has no model endpoint {name!r}; its Claude endpoints: {have}",
+            f"{what}; its Claude endpoints: {have}",
             f"{PROG} {flag} {example}   (list them: dbx-fmapi models)",
         )
 
