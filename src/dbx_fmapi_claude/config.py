@@ -83,6 +83,7 @@ FIELDS: dict[str, tuple[tuple[type, ...] | frozenset[str], str]] = {
     "margin_seconds": (_NUMBER, "a number of seconds, 0 or more"),
     "shell": (frozenset({"zsh", "bash", "fish", "none"}), '"zsh", "bash", "fish" or "none"'),
     "rc_file": (_STR, "a path"),
+    "git_exclude": (_STR, "a path"),
     "executable": (_STR, "a path"),
     "api_key_helper": (_STR, "a command"),
     "replaced": ((dict,), 'an object of {"value": ...} objects'),

@@ -314,6 +314,34 @@ def git_exposed(path: Path, env: Mapping[str, str]) -> bool:
     return ignored is not None and ignored[0] == 1
 
 
+def git_exclude_for(path: Path, env: Mapping[str, str]) -> tuple[Path, str] | None:
+    """The repository's own, never-committed ignore file (`.git/info/exclude`, worktrees
+    included) and the pattern that ignores `path`; None outside a work tree."""
+    folder = path.parent
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    top = _git(["rev-parse", "--show-toplevel"], folder, env)
+    where = _git(["rev-parse", "--git-path", "info/exclude"], folder, env)
+    if top is None or where is None or top[0] != 0 or where[0] != 0:
+        return None
+    root = Path(os.fsdecode(top[1].strip()))
+    exclude = Path(os.fsdecode(where[1].strip()))
+    if not exclude.is_absolute():
+        exclude = Path(os.path.normpath(folder / exclude))
+    try:
+        rel = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return None
+    return exclude, "/" + rel.as_posix()
+
+
+def exclude_block(pattern: str) -> str:
+    return (
+        f"{rcblock.BEGIN}\n# Added by dbx-fmapi-claude setup: static mode keeps a token in this "
+        f"file; `dbx-fmapi uninstall` removes this block.\n{pattern}\n{rcblock.END}"
+    )
+
+
 def onboarding_bytes(raw: bytes | None) -> bytes | None:
     """~/.claude.json with the onboarding flag added, every other byte kept; None when nothing
     is to change. The rule lives in onboarding.py: dbx-fmapi-claude puts the flag back too."""
@@ -343,6 +371,7 @@ class Setup:
         self.profiles: dict[str, str] | None = None
         self.source: credentials.Source | None = None  # the credential: oauth, m2m or pat
         self._noted_key: set[str] | None = None  # where a personal ANTHROPIC_API_KEY was seen
+        self.exclude: tuple[Path, str] | None = None  # (.git/info/exclude, pattern), static mode
 
     # output
     def out(self, line: str = "") -> None:
@@ -897,12 +926,15 @@ class Setup:
         if self.a.token_mode != STATIC:
             return path
         if not git_tracked(path, self.env):
-            if git_exposed(path, self.env):
-                self.warn(
-                    f"{path} is inside a git repository and not ignored: never commit it (it "
-                    f"will hold your token); ignore it with: echo .claude/{path.name} >> "
-                    f"{q(path.parent.parent / '.gitignore')}"
-                )
+            ours = self.prev.get("git_exclude") and self.prev.get("settings_file") == str(path)
+            if ours or git_exposed(path, self.env):  # a re-run keeps the block it added
+                self.exclude = git_exclude_for(path, self.env)
+                if self.exclude is None:
+                    self.warn(
+                        f"{path} is inside a git repository and not ignored: never commit it "
+                        f"(it will hold your token); ignore it with: echo .claude/{path.name} "
+                        f">> {q(path.parent.parent / '.gitignore')}"
+                    )
             return path
         local = path.with_name("settings.local.json")
         if self.a.location == "home":
@@ -1122,6 +1154,28 @@ class Setup:
         if isinstance(prev_rc, str) and prev_rc and prev_rc != (str(rc) if rc else None):
             self._plan_old_rc(plan, Path(prev_rc))
 
+        # Static mode in a git work tree: the token file goes into the repository's own
+        # exclude file (never committed, never shared), so no `git add .` picks it up.
+        if self.exclude is not None:
+            exclude, block = self.exclude[0], exclude_block(self.exclude[1])
+
+            def with_exclude(now: bytes | None) -> bytes:
+                text = (now or b"").decode("utf-8", "surrogateescape")
+                return rcblock.upsert_block(text, block).encode("utf-8", "surrogateescape")
+
+            ex_raw = read_bytes(exclude)
+            plan.add(
+                Change(
+                    exclude,
+                    ex_raw,
+                    with_exclude(ex_raw),
+                    "git exclude: the static token file stays out of commits",
+                    keep_original=True,
+                    redo=with_exclude,
+                )
+            )
+            plan.notes.append(f"{target} holds a token: git now ignores it ({exclude})")
+
         # Our record.
         plan.record = {
             "version": 1,
@@ -1144,6 +1198,7 @@ class Setup:
             "margin_seconds": a.margin_seconds,
             "shell": a.shell,
             "rc_file": str(rc) if rc else None,
+            **({"git_exclude": str(self.exclude[0])} if self.exclude else {}),
             "executable": executable,
             "api_key_helper": helper_cmd,
             "replaced": replaced,
@@ -1375,6 +1430,14 @@ class Setup:
                 verb = "removed" if ch.new is None else "wrote" if ch.old is None else "updated"
                 self.out(f"  {verb} {_tilde(ch.path, self.paths.home)} ({ch.what})")
             self.out(f"Settings: {settings_file} ({mode})")
+        if self.a.token_mode == STATIC:
+            self.out(
+                "  note  static mode: a running claude keeps the token it started with, so a "
+                "session cannot outlive it (about an hour: then requests fail with 403, and "
+                "Claude Code's advice to run /login does not apply); start sessions with "
+                "dbx-fmapi-claude, or use the token helper, which refreshes inside a session: "
+                f"{PROG} --token-mode helper"
+            )
         rc = plan.record.get("rc_file")
         if rc:
             self.out(

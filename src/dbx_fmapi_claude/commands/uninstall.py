@@ -195,6 +195,8 @@ def _json_equals(raw: bytes, want: dict[str, Any]) -> bool:
 def plan_rc(ctx: Context, cfg: dict[str, Any] | None, plan: Plan) -> None:
     recorded = setupstate.rc_file(cfg)
     candidates = ([recorded] if recorded else []) + ctx.paths.rc_candidates(ctx.env)
+    if cfg and cfg.get("git_exclude"):  # static mode's block in the repository's exclude file
+        candidates.append(Path(str(cfg["git_exclude"])))
     seen: set[str] = set()
     for path in candidates:
         real = os.path.realpath(path)
