@@ -47,3 +47,23 @@ def test_an_unreachable_workspace_is_said_once_per_line(
         for line in out.output.splitlines():
             assert line.count("cannot reach") <= 1, line
             assert line.count("Connection refused") <= 1, line
+
+
+def test_switching_the_shell_removes_an_rc_file_setup_created(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    sandbox.login(workspace)
+    base = ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
+    assert sandbox.run([*base, "--shell", "zsh"], timeout=120).code == 0
+    assert (sandbox.home / ".zshrc").exists()  # setup created it for the block
+    (sandbox.home / ".bashrc").write_text("export MINE=1\n")
+    out = sandbox.run([*base, "--shell", "fish"], timeout=120)
+    assert out.code == 0, out
+    assert not (sandbox.home / ".zshrc").exists()
+    assert (sandbox.home / ".config/fish/functions/dbx-fmapi-claude.fish").exists()
+    assert (sandbox.home / ".bashrc").read_text() == "export MINE=1\n"
+    # a user's own rc file loses only the block
+    (sandbox.home / ".zshrc").write_text("setopt autocd\n")
+    assert sandbox.run([*base, "--shell", "zsh"], timeout=120).code == 0
+    assert sandbox.run([*base, "--shell", "bash"], timeout=120).code == 0
+    assert (sandbox.home / ".zshrc").read_text() == "setopt autocd\n"

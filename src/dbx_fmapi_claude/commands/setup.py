@@ -1274,9 +1274,14 @@ class Setup:
             self.warn(f"{path} has a half dbx-fmapi-claude block; left as it is")
             return
         new: bytes | None = cleaned.encode("utf-8", "surrogateescape")
-        if not cleaned.strip() and path.suffix == ".fish":
-            new = None
-        plan.add(Change(path, raw, new, "previous shell function"))
+        known, original = config.load_original(self.paths, path)
+        if known and original is not None and new == original:
+            what = "previous shell function (the file as it was before setup)"
+        elif not cleaned.strip() and (path.suffix == ".fish" or (known and original is None)):
+            new, what = None, "previous shell function (a file setup created: deleted)"
+        else:
+            what = "previous shell function"
+        plan.add(Change(path, raw, new, what))
 
     # --- 6. verify --------------------------------------------------------------------------
 
