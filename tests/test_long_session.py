@@ -6,12 +6,18 @@ must have 330 s left. The real CLI refreshes by itself only below 300 s, so each
 our own early one (`auth token --force-refresh`), about every 70 s. The fake model answers with a
 `sleep` tool call per turn; each session runs about four and a half minutes, crossing several
 refreshes. Both sessions run at once on the same profile.
+
+Run on both routes. On the AI Gateway a token the workspace rejects is `400 Invalid Token`,
+which Claude Code never retries: the turn fails. There the guarantee alone keeps the session up,
+so every request must have succeeded.
 """
 
 from __future__ import annotations
 
 import threading
 from typing import Any
+
+import pytest
 
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
@@ -36,10 +42,12 @@ def tool_loop(body: dict[str, Any]) -> str | dict[str, Any]:
     return "all done"
 
 
+@pytest.mark.parametrize("route", ["serving-endpoints", "ai-gateway"])
 def test_sessions_across_several_expiries_only_send_fresh_tokens(
-    sandbox: Sandbox, workspace: FakeWorkspace
+    sandbox: Sandbox, workspace: FakeWorkspace, route: str
 ) -> None:
     workspace.access_token_lifetime = LIFETIME
+    workspace.ai_gateway = "on" if route == "ai-gateway" else "off"
     sandbox.login(workspace)
     setup = sandbox.run(
         [
@@ -54,6 +62,8 @@ def test_sessions_across_several_expiries_only_send_fresh_tokens(
             "10s",
             "--margin",
             f"{MARGIN}s",
+            "--route",
+            route,
         ]
     )
     assert setup.code == 0, setup
@@ -82,6 +92,8 @@ def test_sessions_across_several_expiries_only_send_fresh_tokens(
         assert result.code == 0 and "all done" in result.stdout, (name, result)
     msgs = workspace.messages_requests()
     assert len(msgs) >= 2 * (TURNS + 1)
+    assert all(r.path == f"/{route}/anthropic/v1/messages" for r in msgs)
+    assert [r for r in msgs if r.status != 200] == []  # zero failed requests
     refs = [r.token for r in msgs]
     assert all(ref is not None for ref in refs)
     states = {ref.state for ref in refs if ref is not None}

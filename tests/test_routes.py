@@ -186,6 +186,27 @@ def test_setup_on_an_account_level_url_says_it_is_not_a_workspace_url(
     assert "answered HTTP 303" in auto.stdout
 
 
+def test_doctor_explains_a_gateway_that_redirects_or_is_switched_off(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    workspace.modernize()
+    assert setup(sandbox, workspace, "--route", "ai-gateway").code == 0
+    fake_claude(sandbox)
+    workspace.ai_gateway = "redirect"
+    report = doctor(sandbox, env=TODAY)
+    assert report.code == 1, report
+    status, detail, fix = find_check(report, "Route")
+    assert status == "FAIL" and "answered HTTP 303" in detail
+    assert "it is not a workspace URL" in detail
+    assert fix is not None and f"{PROG} --host URL" in fix
+    workspace.ai_gateway = "off"
+    report = doctor(sandbox, env=TODAY)
+    status, detail, fix = find_check(report, "Route")
+    assert status == "FAIL" and "the AI Gateway is not enabled for this workspace" in detail
+    # the route was asked for: the fix is the other route, not a re-run
+    assert fix is not None and fix.startswith(f"use serving endpoints: {PROG} --route serving-")
+
+
 def test_traffic_splitting_is_explained_by_setup_and_doctor(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:

@@ -294,20 +294,6 @@ def diagnose(
     return f"cannot {doing}: the workspace answered {label}: {msg}", "dbx-fmapi doctor --json"
 
 
-def not_ready(name: str, entry: Mapping[str, Any], roles: str = "") -> tuple[str, str]:
-    """(message, fix) for a model endpoint that exists but is not READY."""
-    state = entry.get("state") or {}
-    why = state.get("ready", "unknown") if isinstance(state, dict) else "unknown"
-    update = state.get("config_update") if isinstance(state, dict) else None
-    during = f" (config update: {update})" if update else ""
-    as_roles = f" (configured as {roles})" if roles else ""
-    return (
-        f"model endpoint {name} exists but is {why}{during}: requests to it fail until it is "
-        f"READY{as_roles}",
-        f"wait until it is READY (dbx-fmapi models), or pick another: {SETUP} --model NAME",
-    )
-
-
 # --- Claude endpoints ------------------------------------------------------------------------
 
 
