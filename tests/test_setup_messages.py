@@ -67,3 +67,28 @@ def test_switching_the_shell_removes_an_rc_file_setup_created(
     assert sandbox.run([*base, "--shell", "zsh"], timeout=120).code == 0
     assert sandbox.run([*base, "--shell", "bash"], timeout=120).code == 0
     assert (sandbox.home / ".zshrc").read_text() == "setopt autocd\n"
+
+
+def test_setup_colours_its_status_words_on_a_terminal_only(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    import pexpect
+
+    sandbox.login(workspace)
+    argv = ["--host", workspace.url, "--skip-install", "--shell", "none"]
+    for env, coloured in (({"TERM": "xterm-256color"}, True), ({"NO_COLOR": "1"}, False)):
+        child = pexpect.spawn(
+            str(sandbox.bin / "setup-fmapi-claudecode"),
+            argv,
+            env=dict(sandbox.env, **env),
+            cwd=str(sandbox.home),
+            encoding="utf-8",
+            timeout=60,
+        )
+        child.expect(pexpect.EOF)
+        child.close()
+        text = child.before or ""
+        assert child.exitstatus == 0, text
+        assert ("\x1b[32mok\x1b[0m" in text) is coloured, text
+    piped = sandbox.run(["setup-fmapi-claudecode", *argv], timeout=120)
+    assert piped.code == 0 and "\x1b[" not in piped.output, piped

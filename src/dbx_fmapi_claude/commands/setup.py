@@ -38,6 +38,7 @@ from .. import (
     routes,
     settings,
     tokens,
+    ui,
 )
 from .. import changes as engine
 from ..context import Context
@@ -61,6 +62,7 @@ ONBOARDING_KEY = "hasCompletedOnboarding"
 OTHER = "\x00other"
 HELPER = "helper"
 STATIC = "static"
+_STATUS_COLOURS = (("ok", "green"), ("FAIL", "red"), ("note", "yellow"))
 ENV_VARS = {
     "m2m": "DATABRICKS_CLIENT_ID=… DATABRICKS_CLIENT_SECRET=…",
     "pat": "DATABRICKS_TOKEN=…",
@@ -375,11 +377,16 @@ class Setup:
 
     # output
     def out(self, line: str = "") -> None:
+        for word, colour in _STATUS_COLOURS:  # as the other commands: on a terminal only
+            if line.startswith(f"  {word} "):
+                line = "  " + ui.painter(self.ctx)(word, colour) + line[2 + len(word) :]
+                break
         self.ctx.out(line)
         self.ctx.stdout.flush()
 
     def warn(self, line: str) -> None:
-        self.ctx.err(f"{PROG}: warning: {line}")
+        label = ui.Painter(ui.stderr_color(self.ctx))("warning", "yellow")
+        self.ctx.err(f"{PROG}: {label}: {line}")
 
     def info(self, line: str) -> None:
         self.ctx.err(line)
