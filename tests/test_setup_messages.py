@@ -92,3 +92,27 @@ def test_setup_colours_its_status_words_on_a_terminal_only(
         assert ("\x1b[32mok\x1b[0m" in text) is coloured, text
     piped = sandbox.run(["setup-fmapi-claudecode", *argv], timeout=120)
     assert piped.code == 0 and "\x1b[" not in piped.output, piped
+
+
+def test_setup_shows_what_it_waits_for_on_a_terminal_only(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    import pexpect
+
+    sandbox.login(workspace)
+    workspace.set_latency("/serving-endpoints/anthropic", 1.0)  # a slow model check
+    argv = ["--host", workspace.url, "--skip-install", "--shell", "none"]
+    child = pexpect.spawn(
+        str(sandbox.bin / "setup-fmapi-claudecode"),
+        argv,
+        env=dict(sandbox.env, TERM="xterm-256color"),
+        cwd=str(sandbox.home),
+        encoding="utf-8",
+        timeout=60,
+    )
+    child.expect_exact("one-token request to databricks-claude-")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    piped = sandbox.run(["setup-fmapi-claudecode", *argv], timeout=120)
+    assert piped.code == 0 and "one-token request to" not in piped.output, piped

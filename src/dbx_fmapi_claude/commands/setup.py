@@ -372,6 +372,7 @@ class Setup:
         self.a = Answers()
         self.profiles: dict[str, str] | None = None
         self.source: credentials.Source | None = None  # the credential: oauth, m2m or pat
+        self.progress = ui.Progress(ctx)  # a transient line on stderr while we wait, TTY only
         self._noted_key: set[str] | None = None  # where a personal ANTHROPIC_API_KEY was seen
         self.exclude: tuple[Path, str] | None = None  # (.git/info/exclude, pattern), static mode
 
@@ -635,7 +636,8 @@ class Setup:
 
         if not login:
             try:
-                self.token = fetch()
+                with self.progress.step(f"getting a token for profile {profile}"):
+                    self.token = fetch()
             except dbcli.CliError as exc:
                 if exc.kind not in ("login", "profile"):
                     raise
@@ -679,7 +681,8 @@ class Setup:
         if self.token is None:
             return
         ws = Workspace(self.a.host, self.token.access_token, self.env)
-        self.catalogue = catalogue.discover(ws)
+        with self.progress.step(f"reading the models {self.a.host} serves"):
+            self.catalogue = catalogue.discover(ws)
         self.endpoints = self.catalogue.endpoints
         if not self.catalogue.read:
             exc = self.catalogue.errors.get("serving-endpoints")
@@ -713,7 +716,8 @@ class Setup:
             return
         ws = Workspace(self.a.host, self.token.access_token, self.env)
         candidate = self.a.model or self.a.opus or self._default_for("opus")
-        probe = routes.probe_gateway(ws, candidate)
+        with self.progress.step("checking whether the workspace serves the AI Gateway route"):
+            probe = routes.probe_gateway(ws, candidate)
         if probe.works:
             self.a.route = routes.GATEWAY_NAME
             if probe.models is not None:
@@ -1311,7 +1315,8 @@ class Setup:
         failures: list[tuple[str, WorkspaceError]] = []
         for model in models:
             try:
-                ws.ping_model(model, base)
+                with self.progress.step(f"one-token request to {model}"):
+                    ws.ping_model(model, base)
             except WorkspaceError as exc:
                 if exc.status == 429:
                     self.out(f"  ok    {model} (rate limited right now, but it answers)")
