@@ -304,7 +304,8 @@ def test_setup_while_real_claude_sessions_run(
     assert all("pong" in r.stdout for r in results[1:])
     assert json.loads(claude_json.read_text())["numStartups"] >= 12  # Claude's own, kept
     launch = sandbox.run(WRAPPER)
-    assert launch.code == 0 and CLAUDE_VERSION.split()[0] in launch.stdout, launch
+    real = sandbox.run(["claude", "--version"]).stdout.split()[0]  # whichever release is pinned
+    assert launch.code == 0 and real in launch.stdout, launch
     cj = json.loads(claude_json.read_text())
     assert cj["hasCompletedOnboarding"] is True
     assert cj["numStartups"] >= 12  # Claude's own counter survived (it started at 12)
