@@ -831,7 +831,12 @@ def test_a_hostile_project_folder_in_static_mode(
     assert result.code == 0, result
     path = project / ".claude" / "settings.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert "not ignored" in result.stderr  # the git check ran on that folder
+    # the git check ran on that folder: the token file is in its own exclude file now
+    assert "git exclude" in result.stdout
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", ".claude/settings.json"], cwd=project, check=False
+    )
+    assert ignored.returncode == 0
     out = sandbox.run(["dbx-fmapi-claude", "--version"], cwd=project)
     assert out.code == 0, out
     assert pwned(tmp_path) == []
