@@ -406,9 +406,11 @@ def test_a_corrupt_setup_record_is_rewritten_with_a_warning(
     assert config_of(sandbox)["host"] == workspace.url
 
 
-def test_static_mode_warns_about_an_unignored_file_in_a_repository(
+def test_static_mode_keeps_its_token_file_out_of_a_repository(
     sandbox: Sandbox, workspace: FakeWorkspace, tmp_path: Path
 ) -> None:
+    """An unignored token file in a git work tree goes into the repository's own exclude file
+    (it used to be only a warning); a file the user's .gitignore already covers is left to it."""
     sandbox.login(workspace)
     project = tmp_path / "repo"
     project.mkdir()
@@ -416,11 +418,21 @@ def test_static_mode_warns_about_an_unignored_file_in_a_repository(
     args = ["--host", workspace.url, "--settings-location", str(project), "--token-mode", "static"]
     result = setup(sandbox, *args, "--no-verify")
     assert result.code == 0, result
-    assert "inside a git repository and not ignored" in result.stderr
-    (project / ".gitignore").write_text(".claude/settings.json\n")
-    result = setup(sandbox, *args, "--no-verify")
+    assert "git exclude" in result.stdout and "not ignored" not in result.stderr
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", ".claude/settings.json"], cwd=project, check=False
+    )
+    assert ignored.returncode == 0
+    other = tmp_path / "repo2"
+    other.mkdir()
+    git(other, "init", "-q")
+    (other / ".gitignore").write_text(".claude/settings.json\n")
+    exclude = (other / ".git" / "info" / "exclude").read_bytes()
+    args2 = ["--host", workspace.url, "--settings-location", str(other), "--token-mode", "static"]
+    result = setup(sandbox, *args2, "--no-verify")
     assert result.code == 0, result
-    assert "not ignored" not in result.stderr
+    assert "git exclude" not in result.stdout and "not ignored" not in result.stderr
+    assert (other / ".git" / "info" / "exclude").read_bytes() == exclude
 
 
 def test_a_cli_printing_garbage_is_an_error_with_no_change(
