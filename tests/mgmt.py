@@ -33,6 +33,16 @@ def set_up(sandbox: Sandbox, workspace: FakeWorkspace, *args: str, **kw: Any) ->
     return result
 
 
+def run_setup(sandbox: Sandbox, workspace: FakeWorkspace, *args: str, **kw: Any) -> Result:
+    """`setup-fmapi-claudecode --host <workspace> --skip-install` (--shell none unless given),
+    not checked: for tests of what setup says and refuses."""
+    argv = ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install"]
+    if "--shell" not in args:
+        argv += ["--shell", "none"]
+    kw.setdefault("timeout", 120)
+    return sandbox.run([*argv, *args], **kw)
+
+
 def config_of(sandbox: Sandbox) -> dict[str, Any]:
     return dict(json.loads((sandbox.home / ".config/dbx-fmapi-claude/config.json").read_text()))
 

@@ -13,6 +13,7 @@ import pytest
 
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
+from tests.test_long_session import sleep_turns
 
 SP_ID, SP_SECRET = "test-sp", "test-sp-secret"
 DESKTOP = {"DISPLAY": ":0"}
@@ -196,19 +197,26 @@ def test_twenty_concurrent_helpers_on_a_service_principal_make_one_token_request
 ) -> None:
     write_profile(sandbox, "sp", host=workspace.url, client_id=SP_ID, client_secret=SP_SECRET)
     env = {**sandbox.env, "HOME": str(sandbox.home)}
-    procs = [
-        subprocess.Popen(
-            ["dbx-fmapi", "token", "--profile", "sp"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=str(sandbox.home),
-        )
-        for _ in range(20)
-    ]
-    outs = [p.communicate(timeout=120) for p in procs]
-    assert all(p.returncode == 0 for p in procs), outs
+
+    def twenty_helpers() -> list[tuple[str, str]]:
+        """Twenty `dbx-fmapi token` at once; each must succeed."""
+        argv = ["dbx-fmapi", "token", "--profile", "sp"]
+        procs = [
+            subprocess.Popen(
+                argv,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=str(sandbox.home),
+            )
+            for _ in range(20)
+        ]
+        outs = [p.communicate(timeout=120) for p in procs]
+        assert all(p.returncode == 0 for p in procs), outs
+        return outs
+
+    outs = twenty_helpers()
     tokens = {o.strip() for o, _ in outs}
     assert len(tokens) == 1
     assert workspace.token_requests == [("client_credentials", True)]
@@ -219,19 +227,7 @@ def test_twenty_concurrent_helpers_on_a_service_principal_make_one_token_request
         entry["expiry"] = entry["expiry"] - 3600 + 60
     cache.write_text(json.dumps(data))
     os.chmod(cache, 0o600)
-    procs = [
-        subprocess.Popen(
-            ["dbx-fmapi", "token", "--profile", "sp"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=str(sandbox.home),
-        )
-        for _ in range(20)
-    ]
-    outs = [p.communicate(timeout=120) for p in procs]
-    assert all(p.returncode == 0 for p in procs), outs
+    outs = twenty_helpers()
     assert len({o.strip() for o, _ in outs}) == 1
     assert workspace.token_requests == [("client_credentials", True)] * 2
 
@@ -262,20 +258,6 @@ M2M_LIFETIME = 60  # seconds: no CLI refresh window to stay out of, so tokens ca
 M2M_TURNS, M2M_SLEEP = 8, 16  # about two minutes per session: two expiries or more
 
 
-def _m2m_tool_loop(body: dict) -> object:
-    done = sum(
-        1
-        for m in body.get("messages", [])
-        if m.get("role") == "user"
-        and isinstance(m.get("content"), list)
-        and any(isinstance(c, dict) and c.get("type") == "tool_result" for c in m["content"])
-    )
-    if done < M2M_TURNS:
-        command = f"sleep {M2M_SLEEP}"
-        return {"tool_use": {"name": "Bash", "input": {"command": command, "description": "wait"}}}
-    return "all done"
-
-
 @pytest.mark.e2e
 def test_m2m_sessions_across_several_expiries_only_send_fresh_tokens(
     sandbox: Sandbox, workspace: FakeWorkspace, claude_bin: str
@@ -300,7 +282,7 @@ def test_m2m_sessions_across_several_expiries_only_send_fresh_tokens(
         "30s",
     )
     assert result.code == 0, result
-    workspace.reply = _m2m_tool_loop
+    workspace.reply = sleep_turns(M2M_TURNS, M2M_SLEEP)
     (sandbox.home / "plain").mkdir()
     (sandbox.home / "wrapped").mkdir()
     args = ["-p", "wait a while", "--allowedTools", "Bash"]

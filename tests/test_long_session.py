@@ -15,6 +15,7 @@ so every request must have succeeded.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,18 +29,27 @@ LIFETIME = 400  # seconds; the CLI's own refresh window is 300 s
 MARGIN = 320  # + the 10 s TTL: our helper refreshes at 330 s left, before the CLI would
 
 
-def tool_loop(body: dict[str, Any]) -> str | dict[str, Any]:
-    done = sum(
-        1
-        for m in body.get("messages", [])
-        if m.get("role") == "user"
-        and isinstance(m.get("content"), list)
-        and any(isinstance(c, dict) and c.get("type") == "tool_result" for c in m["content"])
-    )
-    if done < TURNS:
-        command = f"sleep {SLEEP}"
-        return {"tool_use": {"name": "Bash", "input": {"command": command, "description": "wait"}}}
-    return "all done"
+def sleep_turns(turns: int, seconds: int) -> Callable[[dict[str, Any]], str | dict[str, Any]]:
+    """The fake model's answer for a long session: a `sleep` tool call per turn, `turns` times,
+    then "all done"."""
+
+    def reply(body: dict[str, Any]) -> str | dict[str, Any]:
+        done = sum(
+            1
+            for m in body.get("messages", [])
+            if m.get("role") == "user"
+            and isinstance(m.get("content"), list)
+            and any(isinstance(c, dict) and c.get("type") == "tool_result" for c in m["content"])
+        )
+        if done < turns:
+            call = {"command": f"sleep {seconds}", "description": "wait"}
+            return {"tool_use": {"name": "Bash", "input": call}}
+        return "all done"
+
+    return reply
+
+
+tool_loop = sleep_turns(TURNS, SLEEP)
 
 
 @pytest.mark.parametrize("route", ["serving-endpoints", "ai-gateway"])

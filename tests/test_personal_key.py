@@ -11,29 +11,17 @@ import json
 
 import pytest
 
-from tests.rig.sandbox import Sandbox
+from tests.mgmt import run_setup
+from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 
 KEY = "sk-ant-api03-" + "PERSONAL" * 6
 QUICK = {"CLAUDE_CODE_MAX_RETRIES": "0"}
 
 
-def setup(sandbox: Sandbox, workspace: FakeWorkspace, *args: str, **env: str) -> object:
+def setup(sandbox: Sandbox, workspace: FakeWorkspace, *args: str, **env: str) -> Result:
     sandbox.login(workspace)
-    out = sandbox.run(
-        [
-            "setup-fmapi-claudecode",
-            "--host",
-            workspace.url,
-            "--skip-install",
-            "--shell",
-            "none",
-            *args,
-        ],
-        env=env,
-        timeout=120,
-    )
-    return out
+    return run_setup(sandbox, workspace, *args, env=env)
 
 
 def api_keys_sent(workspace: FakeWorkspace) -> list[str]:
@@ -51,9 +39,9 @@ def test_a_key_in_the_shell_never_reaches_the_workspace(
     sandbox: Sandbox, workspace: FakeWorkspace, claude_bin: str
 ) -> None:
     out = setup(sandbox, workspace, ANTHROPIC_API_KEY=KEY)
-    assert out.code == 0, out  # type: ignore[attr-defined]
-    assert "a personal ANTHROPIC_API_KEY is set in your shell environment" in out.stdout  # type: ignore[attr-defined]
-    assert KEY not in out.stdout + out.stderr  # type: ignore[attr-defined]
+    assert out.code == 0, out
+    assert "a personal ANTHROPIC_API_KEY is set in your shell environment" in out.stdout
+    assert KEY not in out.stdout + out.stderr
     data = json.loads((sandbox.home / ".claude/settings.json").read_text())
     assert data["env"]["ANTHROPIC_API_KEY"] == ""
     workspace.clear_log()  # setup's own checks send no x-api-key
@@ -69,7 +57,7 @@ def test_a_key_in_the_shell_never_reaches_the_workspace(
     assert KEY not in doctor.output
     # Without the key any more, a re-run drops the blank.
     again = setup(sandbox, workspace)
-    assert again.code == 0, again  # type: ignore[attr-defined]
+    assert again.code == 0, again
     data = json.loads((sandbox.home / ".claude/settings.json").read_text())
     assert "ANTHROPIC_API_KEY" not in data["env"]
 
@@ -85,9 +73,9 @@ def test_a_key_in_the_users_settings_is_blanked_and_uninstall_restores_the_file(
     ).encode()
     path.write_bytes(original)
     dry = setup(sandbox, workspace, "--dry-run")
-    assert dry.code == 0 and KEY not in dry.stdout + dry.stderr, dry  # type: ignore[attr-defined]
+    assert dry.code == 0 and KEY not in dry.stdout + dry.stderr, dry
     out = setup(sandbox, workspace)
-    assert out.code == 0, out  # type: ignore[attr-defined]
+    assert out.code == 0, out
     data = json.loads(path.read_text())
     assert data["env"]["ANTHROPIC_API_KEY"] == "" and data["env"]["FOO"] == "1"
     assert data["theme"] == "dark"
@@ -111,21 +99,7 @@ def test_a_key_above_the_settings_setup_writes_is_named_with_its_fix(
     local.parent.mkdir(parents=True)
     local.write_text(json.dumps({"env": {"ANTHROPIC_API_KEY": KEY}}))
     sandbox.login(workspace)
-    out = sandbox.run(
-        [
-            "setup-fmapi-claudecode",
-            "--host",
-            workspace.url,
-            "--skip-install",
-            "--shell",
-            "none",
-            "--settings-location",
-            "cwd",
-            "--no-verify",
-        ],
-        cwd=project,
-        timeout=120,
-    )
+    out = run_setup(sandbox, workspace, "--settings-location", "cwd", "--no-verify", cwd=project)
     assert out.code == 0, out
     assert "which Claude Code reads after the settings setup writes" in out.stderr
     assert f'remove it: "${{EDITOR:-vi}}" {local}' in out.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.mgmt import run_setup
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -12,19 +13,7 @@ def test_a_not_ready_sonnet_is_named_with_the_sonnet_flag(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     sandbox.login(workspace)
-    out = sandbox.run(
-        [
-            "setup-fmapi-claudecode",
-            "--host",
-            workspace.url,
-            "--skip-install",
-            "--shell",
-            "none",
-            "--sonnet",
-            NOT_READY,
-        ],
-        timeout=120,
-    )
+    out = run_setup(sandbox, workspace, "--sonnet", NOT_READY)
     assert out.code == 1, out
     assert f"model endpoint {NOT_READY} is not READY (HTTP 404)" in out.stderr
     assert "fix: pick another: setup-fmapi-claudecode --sonnet NAME" in out.stderr

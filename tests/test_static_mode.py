@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
+from tests.mgmt import run_setup
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -21,22 +22,15 @@ def test_the_static_token_file_is_git_ignored_and_uninstall_restores_the_exclude
     exclude = repo / ".git" / "info" / "exclude"
     before = exclude.read_bytes()
     sandbox.login(workspace)
-    out = sandbox.run(
-        [
-            "setup-fmapi-claudecode",
-            "--host",
-            workspace.url,
-            "--skip-install",
-            "--shell",
-            "none",
-            "--settings-location",
-            "cwd",
-            "--token-mode",
-            "static",
-            "--no-verify",
-        ],
+    out = run_setup(
+        sandbox,
+        workspace,
+        "--settings-location",
+        "cwd",
+        "--token-mode",
+        "static",
+        "--no-verify",
         cwd=repo,
-        timeout=120,
     )
     assert out.code == 0, out
     assert "a session cannot outlive it" in out.stdout
@@ -44,22 +38,15 @@ def test_the_static_token_file_is_git_ignored_and_uninstall_restores_the_exclude
     assert git(repo, "check-ignore", "-q", ".claude/settings.json").returncode == 0
     assert git(repo, "status", "--porcelain", "--untracked-files=all").stdout == ""
     assert exclude.read_bytes().startswith(before)
-    again = sandbox.run(
-        [
-            "setup-fmapi-claudecode",
-            "--host",
-            workspace.url,
-            "--skip-install",
-            "--shell",
-            "none",
-            "--settings-location",
-            "cwd",
-            "--token-mode",
-            "static",
-            "--no-verify",
-        ],
+    again = run_setup(
+        sandbox,
+        workspace,
+        "--settings-location",
+        "cwd",
+        "--token-mode",
+        "static",
+        "--no-verify",
         cwd=repo,
-        timeout=120,
     )
     assert again.code == 0 and "already configured" in again.stdout, again
     assert exclude.read_text().count("dbx-fmapi-claude >>>") == 1
@@ -74,21 +61,7 @@ def test_helper_mode_leaves_git_alone(sandbox: Sandbox, workspace: FakeWorkspace
     git(repo, "init", "-q")
     before = (repo / ".git" / "info" / "exclude").read_bytes()
     sandbox.login(workspace)
-    out = sandbox.run(
-        [
-            "setup-fmapi-claudecode",
-            "--host",
-            workspace.url,
-            "--skip-install",
-            "--shell",
-            "none",
-            "--settings-location",
-            "cwd",
-            "--no-verify",
-        ],
-        cwd=repo,
-        timeout=120,
-    )
+    out = run_setup(sandbox, workspace, "--settings-location", "cwd", "--no-verify", cwd=repo)
     assert out.code == 0, out
     assert "cannot outlive" not in out.stdout
     assert (repo / ".git" / "info" / "exclude").read_bytes() == before

@@ -175,36 +175,14 @@ def load_levels(
         if any(_same(level.path, seen.path) for seen in out):
             continue
         level.managed = managed is not None and _same(level.path, managed)
-        try:
-            raw = read_bytes(level.path)
-        except UserError as exc:
-            level.exists = True
-            level.error = exc.message
-            out.append(level)
-            continue
-        if raw is not None:
-            level.exists = True
-            try:
-                level.data = settings.parse(raw, level.path)
-            except settings.SettingsCorrupt as exc:
-                level.error = exc.why
+        _read_into(level)
         out.append(level)
     if managed is not None and not any(level.managed for level in out):
         # Setup manages a file outside this project (a folder given to --settings-location):
         # show it anyway, as a level of its own kind.
         extra = Level("local" if managed.name == "settings.local.json" else "project", managed)
         extra.managed = True
-        try:
-            raw = read_bytes(managed)
-        except UserError as exc:
-            raw = None
-            extra.exists, extra.error = True, exc.message
-        if raw is not None:
-            extra.exists = True
-            try:
-                extra.data = settings.parse(raw, managed)
-            except settings.SettingsCorrupt as exc:
-                extra.error = exc.why
+        _read_into(extra)
         out.append(extra)
     if environ is not None:
         out += admin_levels(environ)
