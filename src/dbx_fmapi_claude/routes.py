@@ -84,13 +84,6 @@ def for_record(cfg: Mapping[str, Any] | None) -> Route:
     return get((cfg or {}).get("route"))
 
 
-def of_base_url(url: Any, host: str) -> Route | None:
-    """The route a settings file's ANTHROPIC_BASE_URL points at, None when it is neither."""
-    if not isinstance(url, str):
-        return None
-    return next((r for r in ROUTES.values() if url.rstrip("/") == r.base_url(host)), None)
-
-
 @dataclass
 class Probe:
     """Whether the AI Gateway answers for this workspace, and what it lists."""

@@ -40,7 +40,7 @@ SETUP = "setup-fmapi-claudecode"
 LOGIN = "dbx-fmapi login"
 VERSION_TIMEOUT = 20.0
 HELPER_TIMEOUT = 90.0
-HTTP_TIMEOUT = 20.0
+HTTP_TIMEOUT = 20.0  # per request; Workspace applies DBX_FMAPI_HTTP_TIMEOUT over it
 # Process-environment variables that change where or how Claude Code authenticates.
 WATCHED_ENV = (
     "ANTHROPIC_API_KEY",
@@ -573,7 +573,7 @@ def check_pat(host: str, token: str, env: Mapping[str, str]) -> tuple[str, str] 
     from ..workspace import Workspace, WorkspaceError
 
     try:
-        Workspace(host, token, env, timeout=_http_timeout(env)).me()
+        Workspace(host, token, env, timeout=HTTP_TIMEOUT).me()
     except WorkspaceError as exc:
         if exc.kind == "http" and exc.status in (401, 403):
             return (
@@ -724,15 +724,6 @@ def _diagnose(exc: Any, host: str, doing: str) -> tuple[str, str, str]:
     return (ui.WARN if exc.status == 429 else ui.FAIL, detail, fix)
 
 
-def _http_timeout(env: Mapping[str, str]) -> float:
-    """Seconds to wait for each workspace request: DBX_FMAPI_HTTP_TIMEOUT, else 20."""
-    try:
-        value = float(env.get("DBX_FMAPI_HTTP_TIMEOUT", ""))
-    except ValueError:
-        return HTTP_TIMEOUT
-    return value if value > 0 else HTTP_TIMEOUT
-
-
 def check_route(r: Report, cfg: Mapping[str, Any], ws: Any) -> bool:
     """The route setup chose still answers: the AI Gateway's model listing (no tokens spent).
     Serving endpoints answer wherever the workspace does; the requests below try them."""
@@ -769,7 +760,7 @@ def check_workspace(r: Report, cfg: Mapping[str, Any], tok: dbcli.Token) -> Any:
     from ..workspace import Workspace, WorkspaceError
 
     host = str(cfg["host"])
-    ws = Workspace(host, tok.access_token, r.ctx.env, timeout=_http_timeout(r.ctx.env))
+    ws = Workspace(host, tok.access_token, r.ctx.env, timeout=HTTP_TIMEOUT)
     try:
         with r.progress.step(f"contacting {host}"):
             me = ws.me()

@@ -58,7 +58,6 @@ PROG = "setup-fmapi-claudecode"
 PROFILE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}")
 MODEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}(\[1m\])?")  # [1m]: the 1M variant
 NONE = "none"  # --fable none, --subagent-model none: write no such model
-ONBOARDING_KEY = "hasCompletedOnboarding"
 OTHER = "\x00other"
 HELPER = "helper"
 STATIC = "static"

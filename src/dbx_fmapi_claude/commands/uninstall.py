@@ -22,12 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import changes as engine
-from .. import config, effective, rcblock, settings, setupstate
+from .. import config, effective, onboarding, rcblock, settings, setupstate
 from ..context import Context
 from ..errors import ExitCode, UserError
 from ..fileio import q, read_bytes
 
-ONBOARDING_KEY = "hasCompletedOnboarding"
 PROG = "dbx-fmapi uninstall"
 
 
@@ -131,7 +130,7 @@ def _parses_to(raw: bytes, path: Path, want: dict[str, Any]) -> bool:
 def without_onboarding(text: str, expected: dict[str, Any]) -> str | None:
     """`text` with our `"hasCompletedOnboarding": true` member cut out, every other byte kept;
     None when no textual cut gives exactly `expected`."""
-    key = re.escape(json.dumps(ONBOARDING_KEY))
+    key = re.escape(json.dumps(onboarding.KEY))
     patterns = (
         rf"{key}\s*:\s*true\s*,\s*",  # a first or middle member (how setup inserts it)
         rf",\s*{key}\s*:\s*true(?=\s*}})",  # the last member
@@ -161,9 +160,9 @@ def plan_onboarding(ctx: Context, cfg: dict[str, Any], plan: Plan) -> None:
     except (UnicodeDecodeError, ValueError):
         plan.notes.append(f"{path} is not valid JSON; left as it is (Claude Code owns it)")
         return
-    if not isinstance(data, dict) or data.get(ONBOARDING_KEY) is not True:
+    if not isinstance(data, dict) or data.get(onboarding.KEY) is not True:
         return
-    expected = {k: v for k, v in data.items() if k != ONBOARDING_KEY}
+    expected = {k: v for k, v in data.items() if k != onboarding.KEY}
     known, original = config.load_original(ctx.paths, path)
     new: bytes | None
     if known and original is None and not expected:
@@ -177,7 +176,7 @@ def plan_onboarding(ctx: Context, cfg: dict[str, Any], plan: Plan) -> None:
             cut = json.dumps(expected, indent=2, ensure_ascii=False)
             if text.endswith("\n"):
                 cut += "\n"
-        new, what = cut.encode("utf-8"), f'remove "{ONBOARDING_KEY}" (setup added it)'
+        new, what = cut.encode("utf-8"), f'remove "{onboarding.KEY}" (setup added it)'
     if new != raw:
         plan.changes.append(_change(path, raw, new, what))
 
