@@ -102,7 +102,7 @@ fi
 if [ "$help" = 1 ] && [ ! -x "$VENV/bin/setup-fmapi-claudecode" ]; then
   # Help needs no install: run the parser straight from the clone.
   PYTHONPATH=$REPO/src exec "$PY" -c \
-    'import sys; sys.argv[0] = "setup-fmapi-claudecode"; from dbx_fmapi_claude.main import setup_main; setup_main()' "$@"
+    'import sys; sys.argv[0] = "setup-fmapi-claudecode"; from dbx_fmapi_claude.cli.main import setup_main; setup_main()' "$@"
 fi
 
 # --- 2. the isolated environment -------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The catalogue's rules in-process (src/dbx_fmapi_claude/catalogue.py): names read into family,
-version and 1M variant; retirement by Claude Code's table; the default per family."""
+"""The catalogue's rules in-process (src/dbx_fmapi_claude/workspace/catalogue.py): names read
+into family, version and 1M variant; retirement by Claude Code's table; the default per family."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from dbx_fmapi_claude import catalogue
-from dbx_fmapi_claude.catalogue import Catalogue, Name
+from dbx_fmapi_claude.workspace import catalogue
+from dbx_fmapi_claude.workspace.catalogue import Catalogue, Name
 
 DAY = dt.date(2026, 11, 29)
 

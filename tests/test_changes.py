@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from dbx_fmapi_claude import changes, config
-from dbx_fmapi_claude.changes import Change, Plan
-from dbx_fmapi_claude.errors import UserError
-from dbx_fmapi_claude.paths import Paths
+from dbx_fmapi_claude.changes import engine as changes
+from dbx_fmapi_claude.changes.engine import Change, Plan
+from dbx_fmapi_claude.core.errors import UserError
+from dbx_fmapi_claude.core.paths import Paths
+from dbx_fmapi_claude.record import config
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from dbx_fmapi_claude import databrickscfg, dbcli
+from dbx_fmapi_claude.auth import databrickscfg, dbcli
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 

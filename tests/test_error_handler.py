@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dbx_fmapi_claude.errors import ExitCode
+from dbx_fmapi_claude.core.errors import ExitCode
 from tests.rig.sandbox import REPO_ROOT, Sandbox
 
 # A JWT-shaped string: it must never reach the terminal or the log.
@@ -40,7 +40,10 @@ ENTRY_POINTS = {
     "dbx-fmapi status": (["dbx-fmapi", "status"], "dbx_fmapi_claude.commands.status:run"),
     "dbx-fmapi doctor": (["dbx-fmapi", "doctor"], "dbx_fmapi_claude.commands.doctor:run"),
     "dbx-fmapi token": (["dbx-fmapi", "token"], "dbx_fmapi_claude.commands.token:run"),
-    "dbx-fmapi-claude": (["dbx-fmapi-claude", "--version"], "dbx_fmapi_claude.wrapper:run"),
+    "dbx-fmapi-claude": (
+        ["dbx-fmapi-claude", "--version"],
+        "dbx_fmapi_claude.agents.claude.wrapper:run",
+    ),
     "setup-fmapi-claudecode": (
         ["setup-fmapi-claudecode", "--host", "https://x.cloud.databricks.com", "--skip-install"],
         "dbx_fmapi_claude.commands.setup:run",
@@ -97,7 +100,7 @@ def test_debug_shows_the_traceback_too(
 ) -> None:
     target = {
         "dbx-fmapi": "dbx_fmapi_claude.commands.status:run",
-        "dbx-fmapi-claude": "dbx_fmapi_claude.wrapper:run",
+        "dbx-fmapi-claude": "dbx_fmapi_claude.agents.claude.wrapper:run",
         "setup-fmapi-claudecode": "dbx_fmapi_claude.commands.setup:run",
     }[argv[0]]
     result = sandbox.run(argv, env=_breaking(sandbox, target, **env))

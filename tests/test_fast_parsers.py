@@ -17,9 +17,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from dbx_fmapi_claude import jsonread
-from dbx_fmapi_claude.dbcli import parse_expiry
-from dbx_fmapi_claude.tokens import jwt_expiry
+from dbx_fmapi_claude.auth.dbcli import parse_expiry
+from dbx_fmapi_claude.auth.tokens import jwt_expiry
+from dbx_fmapi_claude.core import jsonread
 
 VALID_JSON: list[str | bytes] = [
     '{"access_token": "eyJx.eyJy.sig", "token_type": "Bearer", "expiry": "2026-11-25T01:20:09Z"}',
@@ -93,7 +93,7 @@ def test_jsonread_does_not_import_json() -> None:
     """The point of the module: reading valid JSON loads neither json nor re (a fresh process,
     since this one has both already)."""
     code = (
-        "import sys; from dbx_fmapi_claude.jsonread import loads; "
+        "import sys; from dbx_fmapi_claude.core.jsonread import loads; "
         "assert loads(b'{\"a\": [1, \"\\\\u00e9\"]}') == {'a': [1, 'é']}; "
         "print(sorted(m for m in ('json', 're', 'enum') if m in sys.modules))"
     )

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from dbx_fmapi_claude import config
-from dbx_fmapi_claude.paths import Paths
+from dbx_fmapi_claude.core.paths import Paths
+from dbx_fmapi_claude.record import config
 from tests.mgmt import ANSI, VOLATILE, fake_claude
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from dbx_fmapi_claude import dbcli, effective, redact, workspace
-from dbx_fmapi_claude.paths import Paths
+from dbx_fmapi_claude.agents.claude import effective
+from dbx_fmapi_claude.auth import dbcli
+from dbx_fmapi_claude.core import redact
+from dbx_fmapi_claude.core.paths import Paths
+from dbx_fmapi_claude.workspace import client as workspace
 
 # --- whose apiKeyHelper ---------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from dbx_fmapi_claude import settings
+from dbx_fmapi_claude.agents.claude import settings
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 

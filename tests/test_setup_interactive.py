@@ -13,7 +13,7 @@ from typing import Any
 import pexpect
 import pytest
 
-from dbx_fmapi_claude.workspace import claude_endpoints
+from dbx_fmapi_claude.workspace.client import claude_endpoints
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 from tests.test_setup import VOLATILE

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from dbx_fmapi_claude import rcblock, settings
-from dbx_fmapi_claude.config import parse_duration
-from dbx_fmapi_claude.dbcli import parse_expiry, scrub
-from dbx_fmapi_claude.errors import UserError
-from dbx_fmapi_claude.hosts import normalize_host
-from dbx_fmapi_claude.workspace import claude_endpoints, default_for
+from dbx_fmapi_claude.agents.claude import settings
+from dbx_fmapi_claude.auth.dbcli import parse_expiry, scrub
+from dbx_fmapi_claude.core.errors import UserError
+from dbx_fmapi_claude.record.config import parse_duration
+from dbx_fmapi_claude.shell import rcblock
+from dbx_fmapi_claude.workspace.client import claude_endpoints, default_for
+from dbx_fmapi_claude.workspace.hosts import normalize_host
 
 BLOCK = rcblock.render("bash", "/home/u/.local/bin/dbx-fmapi-claude")
 

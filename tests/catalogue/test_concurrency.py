@@ -138,7 +138,7 @@ def test_one_refresh_per_expiry_over_several_expiries(
     issues tokens that live 1000 s longer than round k-1's and needs 500 s less than that, so
     the last round's token falls 500 s short and the new one has 500 s to spare. Counts and
     order only: nothing depends on how fast the machine is."""
-    from dbx_fmapi_claude.tokens import jwt_expiry
+    from dbx_fmapi_claude.auth.tokens import jwt_expiry
 
     configured(sandbox, workspace, "--token-mode", mode)
     refreshes = workspace.refresh_count()

@@ -19,20 +19,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .. import (
-    config,
-    credentials,
-    databrickscfg,
-    dbcli,
-    effective,
-    settings,
-    setupstate,
-    tokens,
-    ui,
-)
-from ..context import Context
-from ..errors import ExitCode, UserError
-from ..fileio import q
+from ..agents.claude import effective, settings
+from ..auth import credentials, databrickscfg, dbcli, tokens
+from ..core import ui
+from ..core.context import Context
+from ..core.errors import ExitCode, UserError
+from ..core.fileio import q
+from ..record import config, setupstate
 
 SCHEMA_VERSION = 1
 CLAUDE_INSTALL = "curl -fsSL https://claude.ai/install.sh | bash"
@@ -131,7 +124,7 @@ def _version_of(exe: str, env: Mapping[str, str]) -> tuple[str | None, str | Non
 
 
 def check_claude(r: Report) -> None:
-    from ..wrapper import find_claude
+    from ..agents.claude.wrapper import find_claude
 
     exe = find_claude(r.ctx.env, r.ctx.paths.home)
     if exe is None:
@@ -259,7 +252,7 @@ def check_settings(r: Report, cfg: Mapping[str, Any]) -> effective.Level | None:
     env = level.data.get("env") or {}
     mode = setupstate.token_mode(cfg)
     missing = []
-    from ..routes import for_record
+    from ..workspace.routes import for_record
 
     want_url = for_record(cfg).base_url(str(cfg["host"]))
     if env.get(settings.ENV_BASE_URL) != want_url:
@@ -492,7 +485,7 @@ def check_shell(r: Report, cfg: Mapping[str, Any]) -> None:
 
 
 def check_profile(r: Report, cfg: Mapping[str, Any]) -> None:
-    from ..hosts import normalize_host
+    from ..workspace.hosts import normalize_host
 
     if not cfg.get("profile"):  # CI: setup was given DATABRICKS_* variables, no profile
         source = credentials.from_env(r.ctx.env)
@@ -570,7 +563,7 @@ def check_profile(r: Report, cfg: Mapping[str, Any]) -> None:
 
 def check_pat(host: str, token: str, env: Mapping[str, str]) -> tuple[str, str] | None:
     """None when the workspace accepts a personal access token, else (message, fix)."""
-    from ..workspace import Workspace, WorkspaceError
+    from ..workspace.client import Workspace, WorkspaceError
 
     try:
         Workspace(host, token, env, timeout=HTTP_TIMEOUT).me()
@@ -718,7 +711,7 @@ def check_static_token(r: Report, cfg: Mapping[str, Any], mine: effective.Level)
 def _diagnose(exc: Any, host: str, doing: str) -> tuple[str, str, str]:
     """(status, detail, fix) for a WorkspaceError while trying to `doing`: workspace.diagnose's
     reading; a rate limit is a WARN (Claude Code waits and retries), anything else a FAIL."""
-    from ..workspace import diagnose
+    from ..workspace.client import diagnose
 
     detail, fix = diagnose(exc, host, doing, login=LOGIN)
     return (ui.WARN if exc.status == 429 else ui.FAIL, detail, fix)
@@ -727,8 +720,8 @@ def _diagnose(exc: Any, host: str, doing: str) -> tuple[str, str, str]:
 def check_route(r: Report, cfg: Mapping[str, Any], ws: Any) -> bool:
     """The route setup chose still answers: the AI Gateway's model listing (no tokens spent).
     Serving endpoints answer wherever the workspace does; the requests below try them."""
-    from .. import routes
-    from ..workspace import WorkspaceError
+    from ..workspace import routes
+    from ..workspace.client import WorkspaceError
 
     route = routes.for_record(cfg)
     host = str(cfg["host"])
@@ -757,7 +750,7 @@ def check_route(r: Report, cfg: Mapping[str, Any], ws: Any) -> bool:
 
 
 def check_workspace(r: Report, cfg: Mapping[str, Any], tok: dbcli.Token) -> Any:
-    from ..workspace import Workspace, WorkspaceError
+    from ..workspace.client import Workspace, WorkspaceError
 
     host = str(cfg["host"])
     ws = Workspace(host, tok.access_token, r.ctx.env, timeout=HTTP_TIMEOUT)
@@ -788,8 +781,8 @@ class _Suggest:
         self.fetched = False
 
     def flags(self, name: str, roles: list[str]) -> str:
-        from .. import catalogue
-        from ..workspace import WorkspaceError, claude_endpoints, is_ready
+        from ..workspace import catalogue
+        from ..workspace.client import WorkspaceError, claude_endpoints, is_ready
 
         if not self.fetched:
             self.fetched = True
@@ -823,7 +816,7 @@ class _Suggest:
 def _endpoint_of(name: str) -> str:
     """The serving endpoint behind a configured name: a `[1m]` variant's base model, a Unity
     Catalog name's pay-per-token endpoint (system.ai.claude-x -> databricks-claude-x)."""
-    from ..catalogue import base_name
+    from ..workspace.catalogue import base_name
 
     name = base_name(name)
     if name.startswith("system.ai."):
@@ -835,8 +828,8 @@ def _endpoint_of(name: str) -> str:
 def check_models(r: Report, cfg: Mapping[str, Any], ws: Any) -> list[str]:
     """Each configured endpoint exists, is READY and is not retired or retiring within the week
     (a WARN); returns those that answer."""
-    from .. import catalogue
-    from ..workspace import WorkspaceError, is_ready
+    from ..workspace import catalogue
+    from ..workspace.client import WorkspaceError, is_ready
 
     ready: list[str] = []
     suggest = _Suggest(ws)
@@ -901,8 +894,8 @@ def check_models(r: Report, cfg: Mapping[str, Any], ws: Any) -> list[str]:
 
 
 def check_requests(r: Report, cfg: Mapping[str, Any], ws: Any, names: list[str]) -> None:
-    from ..routes import for_record
-    from ..workspace import WorkspaceError
+    from ..workspace.client import WorkspaceError
+    from ..workspace.routes import for_record
 
     host = str(cfg["host"])
     base = for_record(cfg).base_url(host)
@@ -923,7 +916,7 @@ def check_requests(r: Report, cfg: Mapping[str, Any], ws: Any, names: list[str])
 
 def _request_diagnosis(exc: Any, host: str, name: str) -> tuple[str, str, str]:
     """What the Anthropic route's own answers mean; anything else as any workspace error."""
-    from ..workspace import error_label
+    from ..workspace.client import error_label
 
     msg = str(exc.message)
     label = error_label(exc)

@@ -9,10 +9,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import config, credentials, databrickscfg, dbcli, settings, setupstate, tokens, ui
-from ..context import Context
-from ..errors import ExitCode, UserError
-from ..hosts import normalize_host
+from ..agents.claude import settings
+from ..auth import credentials, databrickscfg, dbcli, tokens
+from ..core import ui
+from ..core.context import Context
+from ..core.errors import ExitCode, UserError
+from ..record import config, setupstate
+from ..workspace.hosts import normalize_host
 
 
 def _host_for(ctx: Context, profile: str) -> str | None:

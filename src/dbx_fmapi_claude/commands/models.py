@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import config, credentials, setupstate, ui, workspace
-from ..context import Context
-from ..errors import ExitCode, UserError
+from ..auth import credentials
+from ..core import ui
+from ..core.context import Context
+from ..core.errors import ExitCode, UserError
+from ..record import config, setupstate
+from ..workspace import client as workspace
 
 SCHEMA_VERSION = 2  # 2: family "fable", roles "fable" and "subagent", "retires"
 SETUP = "setup-fmapi-claudecode"
@@ -47,7 +50,7 @@ def collect(cfg: dict[str, Any], endpoints: list[dict[str, Any]]) -> dict[str, A
         (e for e in endpoints if str(e["name"]) not in names and _served_by_anthropic(e)),
         key=lambda e: str(e["name"]),
     )
-    from .. import catalogue  # not at import: only here
+    from ..workspace import catalogue  # not at import: only here
 
     rows = [
         {
@@ -80,7 +83,7 @@ def collect(cfg: dict[str, Any], endpoints: list[dict[str, Any]]) -> dict[str, A
 
 
 def render(ctx: Context, data: dict[str, Any]) -> None:
-    from .. import catalogue
+    from ..workspace import catalogue
 
     paint = ui.painter(ctx)
     today = catalogue.today(ctx.env)

@@ -26,33 +26,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import (
-    catalogue,
-    config,
-    credentials,
-    databrickscfg,
-    dbcli,
-    effective,
-    install,
-    rcblock,
-    routes,
-    settings,
-    tokens,
-    ui,
-)
-from .. import changes as engine
-from ..context import Context
-from ..errors import ExitCode, UserError
-from ..fileio import q, read_bytes
-from ..hosts import EXAMPLE, normalize_host
-from ..prompts import Choice, Prompter
-from ..workspace import (
-    FAMILIES,
-    Workspace,
-    WorkspaceError,
-    diagnose,
-    is_ready,
-)
+from ..agents.claude import effective, settings
+from ..auth import credentials, databrickscfg, dbcli, tokens
+from ..changes import engine
+from ..cli.prompts import Choice, Prompter
+from ..core import ui
+from ..core.context import Context
+from ..core.errors import ExitCode, UserError
+from ..core.fileio import q, read_bytes
+from ..record import config
+from ..setup import install
+from ..shell import rcblock
+from ..workspace import catalogue, routes
+from ..workspace.client import FAMILIES, Workspace, WorkspaceError, diagnose, is_ready
+from ..workspace.hosts import EXAMPLE, normalize_host
 
 PROG = "setup-fmapi-claudecode"
 PROFILE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}")
@@ -346,7 +333,7 @@ def exclude_block(pattern: str) -> str:
 def onboarding_bytes(raw: bytes | None) -> bytes | None:
     """~/.claude.json with the onboarding flag added, every other byte kept; None when nothing
     is to change. The rule lives in onboarding.py: dbx-fmapi-claude puts the flag back too."""
-    from ..onboarding import with_flag
+    from ..agents.claude.onboarding import with_flag
 
     return with_flag(raw)
 

@@ -11,9 +11,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import config, credentials, effective, settings, setupstate, tokens, ui
-from ..context import Context
-from ..errors import ExitCode, UserError
+from ..agents.claude import effective, settings
+from ..auth import credentials, tokens
+from ..core import ui
+from ..core.context import Context
+from ..core.errors import ExitCode, UserError
+from ..record import config, setupstate
 
 # 2: "credential", token sources "workspace" and "credential"; 3: "route", the models "fable" and
 # "subagent", the settings level "admin" (managed settings, an administrator's)
@@ -44,7 +47,7 @@ def token_info(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]
     }
     expiry: float | None = None
     if check:
-        from .. import dbcli
+        from ..auth import dbcli
 
         try:
             source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
@@ -172,7 +175,7 @@ def collect(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
         "block": rc is not None and setupstate.block_state(rc) == "present",
     }
     ttl = cfg.get("ttl_seconds")
-    from ..routes import for_record  # not at import: status stays light
+    from ..workspace.routes import for_record  # not at import: status stays light
 
     route = for_record(cfg)
     return {

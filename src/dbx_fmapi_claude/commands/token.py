@@ -8,9 +8,10 @@ was given only DATABRICKS_* variables (CI), those variables.
 
 from __future__ import annotations
 
-from .. import config, credentials
-from ..context import Context
-from ..errors import ExitCode
+from ..auth import credentials
+from ..core.context import Context
+from ..core.errors import ExitCode
+from ..record import config
 
 
 def run(*, ctx: Context, profile: str | None) -> int:

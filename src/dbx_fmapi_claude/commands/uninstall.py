@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import changes as engine
-from .. import config, effective, onboarding, rcblock, settings, setupstate
-from ..context import Context
-from ..errors import ExitCode, UserError
-from ..fileio import q, read_bytes
+from ..agents.claude import effective, onboarding, settings
+from ..changes import engine
+from ..core.context import Context
+from ..core.errors import ExitCode, UserError
+from ..core.fileio import q, read_bytes
+from ..record import config, setupstate
+from ..shell import rcblock
 
 PROG = "dbx-fmapi uninstall"
 

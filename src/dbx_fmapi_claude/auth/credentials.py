@@ -18,16 +18,16 @@ from __future__ import annotations
 import os
 import time
 
-from .errors import ExitCode, UserError
-from .jsonread import loads
+from ..core.errors import ExitCode, UserError
+from ..core.jsonread import loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import IO, Any
 
+    from ..core.paths import Paths
     from .dbcli import Token
-    from .paths import Paths
     from .tokens import TokenRequest
 
 OAUTH, M2M, PAT = "oauth", "m2m", "pat"
@@ -216,7 +216,7 @@ def _write_cache(paths: Paths, key: str, tok: Token) -> None:
     import json
     from pathlib import Path
 
-    from .fileio import atomic_write
+    from ..core.fileio import atomic_write
 
     cache = _read_cache(paths)
     now = time.time()
@@ -289,7 +289,7 @@ def _post_form(
     import urllib.parse
     import urllib.request
 
-    from .workspace import http_timeout, ssl_context
+    from ..workspace.client import http_timeout, ssl_context
 
     data = None if not form else urllib.parse.urlencode(form).encode()
     req = urllib.request.Request(url, data=data, method="POST" if data else "GET")  # noqa: S310

@@ -8,10 +8,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import databrickscfg, rcblock, settings
-from .errors import UserError
-from .fileio import read_bytes
-from .paths import Paths
+from ..agents.claude import settings
+from ..auth import databrickscfg
+from ..core.errors import UserError
+from ..core.fileio import read_bytes
+from ..core.paths import Paths
+from ..shell import rcblock
 
 # role in config.json -> the settings env key that carries it
 ROLES = {

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .settings import base_url
+from ..agents.claude.settings import base_url
 
 SETUP = "setup-fmapi-claudecode"
 EXAMPLE_HOST = "https://my-workspace.cloud.databricks.com"

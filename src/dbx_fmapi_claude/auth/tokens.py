@@ -11,10 +11,10 @@ import os
 import sys
 import time
 
-from .config import DEFAULT_MARGIN_SECONDS, DEFAULT_TTL_SECONDS
-from .errors import ExitCode, UserError
-from .fileio import atomic_write
-from .jsonread import loads
+from ..core.errors import ExitCode, UserError
+from ..core.fileio import atomic_write
+from ..core.jsonread import loads
+from ..record.config import DEFAULT_MARGIN_SECONDS, DEFAULT_TTL_SECONDS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the hot path skips typing; dbcli is imported where a CLI call needs it
@@ -22,8 +22,8 @@ if TYPE_CHECKING:  # the hot path skips typing; dbcli is imported where a CLI ca
     from types import TracebackType
     from typing import IO, Any
 
+    from ..core.paths import Paths
     from . import dbcli
-    from .paths import Paths
 
 LOCK_TIMEOUT = 600.0
 TOKEN_CALL_TIMEOUT = 60.0  # per `databricks auth token` call; DBX_FMAPI_CLI_TIMEOUT_SECONDS

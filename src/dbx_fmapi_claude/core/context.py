@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import IO, Any
 
-    from .tokens import TokenRequest
+    from ..auth.tokens import TokenRequest
 
 
 class Context:
@@ -82,7 +82,7 @@ class Context:
         """How this command asks for tokens: our paths, its environment and stderr (unless
         `err`); a token must outlive the helper TTL plus margin (the environment's, else the
         record `cfg`'s) unless `need` says otherwise; no browser login unless `allow_login`."""
-        from .tokens import TokenRequest, needed_lifetime
+        from ..auth.tokens import TokenRequest, needed_lifetime
 
         return TokenRequest(
             self.paths,

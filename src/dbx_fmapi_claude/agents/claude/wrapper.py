@@ -9,9 +9,11 @@ import os
 import sys
 import time
 
-from . import config, onboarding, settings, tokens
-from .errors import ExitCode, UserError
-from .paths import Paths, which
+from ...auth import tokens
+from ...core.errors import ExitCode, UserError
+from ...core.paths import Paths, which
+from ...record import config
+from . import onboarding, settings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -76,7 +78,7 @@ def ensure_helper_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
 
 def _ensure_source_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, Any]) -> None:
     """A service principal: its cached token when it lives long enough, else a fresh one."""
-    from . import credentials
+    from ...auth import credentials
 
     source = credentials.for_record(cfg, env, paths.home_path)
     need = tokens.needed_lifetime(env, cfg)
@@ -127,7 +129,7 @@ def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
                 request = tokens.TokenRequest(paths, env, sys.stderr, need=need, allow_login=True)
                 new = tokens.get_token(request, profile, str(cfg["host"]), locked=True)
             else:  # a service principal (setup refuses static mode for a PAT)
-                from . import credentials
+                from ...auth import credentials
 
                 source = credentials.for_record(cfg, env, paths.home_path)
                 new = credentials.token(
@@ -227,7 +229,7 @@ def main() -> None:
         sys.stderr.write(f"{PROG}: error: cannot start claude: {exc.strerror or exc}\n")
         code = ExitCode.ERROR
     except Exception as exc:  # noqa: BLE001 - a bug of ours: one line and exit 3, no traceback
-        from .errorhandler import report  # only now: its imports stay off the launch path
+        from ...core.errorhandler import report  # only now: its imports stay off the launch path
 
         code = report(PROG, exc)
     sys.exit(int(code))

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .workspace import LONG_CONTEXT, SEED_DEFAULTS, Workspace, WorkspaceError
+from .client import LONG_CONTEXT, SEED_DEFAULTS, Workspace, WorkspaceError
 
 FAMILIES = ("opus", "sonnet", "haiku", "fable")
 # The late-2026 pay-per-token names (../shared/notes/databricks.md), for a seed name that retires

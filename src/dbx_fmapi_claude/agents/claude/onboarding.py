@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-    from .paths import Paths
+    from ...core.paths import Paths
 
 KEY = "hasCompletedOnboarding"
 _KEY_BYTES = b'"hasCompletedOnboarding"'
@@ -84,7 +84,7 @@ def restore(paths: Paths, cfg: Mapping[str, Any]) -> bool:
             continue
         from pathlib import Path  # only to write: the check above stays pathlib-free
 
-        from .fileio import atomic_write
+        from ...core.fileio import atomic_write
 
         atomic_write(Path(path), new)
         return True

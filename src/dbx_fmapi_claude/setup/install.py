@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import dbcli
-from .errors import UserError
-from .wrapper import find_claude
+from ..agents.claude.wrapper import find_claude
+from ..auth import dbcli
+from ..core.errors import UserError
 
 CLAUDE_CURL = "curl -fsSL https://claude.ai/install.sh | bash"
 CLAUDE_NPM = "npm install -g @anthropic-ai/claude-code"

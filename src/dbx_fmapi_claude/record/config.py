@@ -35,9 +35,9 @@ byte-identical when nothing else changed in it since.
 
 from __future__ import annotations
 
-from .errors import UserError
-from .fileio import atomic_write, q
-from .jsonread import loads
+from ..core.errors import UserError
+from ..core.fileio import atomic_write, q
+from ..core.jsonread import loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-    from .paths import Paths
+    from ..core.paths import Paths
 
 DEFAULT_TTL_SECONDS = 15 * 60
 DEFAULT_MARGIN_SECONDS = 5 * 60

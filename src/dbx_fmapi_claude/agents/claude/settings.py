@@ -5,9 +5,9 @@ Stdlib only: the wrapper uses it in static token mode.
 
 from __future__ import annotations
 
-from .errors import UserError
-from .fileio import atomic_write, read_bytes
-from .jsonread import loads
+from ...core.errors import UserError
+from ...core.fileio import atomic_write, read_bytes
+from ...core.jsonread import loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import sys
 
-from . import __version__
-from .context import Context
-from .errors import ExitCode, UserError
+from .. import __version__
+from ..core.context import Context
+from ..core.errors import ExitCode, UserError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 def dispatch(command: str, ctx: Context, options: dict[str, object]) -> int:
     # __import__, not importlib.import_module: importlib (and warnings) cost the token helper
     # an import on every call; a non-empty fromlist makes it return the submodule itself.
-    module = __import__(f"{__package__}.commands.{command}", fromlist=["run"])
+    module = __import__(f"dbx_fmapi_claude.commands.{command}", fromlist=["run"])
     return int(module.run(ctx=ctx, **options))
 
 
@@ -163,7 +163,7 @@ def _guarded(prog: str, name: str, options: dict[str, object], debug: bool) -> i
 
 
 def _what_changed() -> str:
-    tokens = sys.modules.get(f"{__package__}.tokens")
+    tokens = sys.modules.get("dbx_fmapi_claude.auth.tokens")
     done = list(dict.fromkeys(getattr(tokens, "LOGGED_IN", [])))
     if not done:
         return "nothing was changed"
@@ -175,7 +175,7 @@ def _what_changed() -> str:
 
 
 def _unexpected(prog: str, exc: BaseException, debug: bool) -> int:
-    from .errorhandler import report  # only now: its imports stay off the token fast path
+    from ..core.errorhandler import report  # only now: its imports stay off the token fast path
 
     return report(prog, exc, debug=debug)
 

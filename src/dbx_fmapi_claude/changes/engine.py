@@ -21,15 +21,26 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO
 
-from . import config, redact, settings
-from .errors import UserError
-from .fileio import Pending, atomic_write, backup, check_writable, prepare, q, read_bytes, resolve
+from ..agents.claude import settings
+from ..core import redact
+from ..core.errors import UserError
+from ..core.fileio import (
+    Pending,
+    atomic_write,
+    backup,
+    check_writable,
+    prepare,
+    q,
+    read_bytes,
+    resolve,
+)
+from ..record import config
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from .paths import Paths
+    from ..core.paths import Paths
 
 # Members that hold a secret of ours: a backup keeps the user's data, never one of these.
 OUR_SECRETS = (settings.ENV_TOKEN,)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import time
 
-from .errors import ExitCode, UserError
-from .jsonread import loads
-from .paths import which
+from ..core.errors import ExitCode, UserError
+from ..core.jsonread import loads
+from ..core.paths import which
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def scrub(text: str) -> str:
     line = " ".join(text.split())
     if line.lower().startswith("error:"):
         line = line[6:].strip()
-    from .redact import message  # only on the error path: it imports re
+    from ..core.redact import message  # only on the error path: it imports re
 
     return message(line)[:400]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import urllib.parse
 
-from .errors import ExitCode, UserError
+from ..core.errors import ExitCode, UserError
 
 EXAMPLE = "https://my-workspace.cloud.databricks.com"
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .workspace import Workspace, WorkspaceError
+from .client import Workspace, WorkspaceError
 
 AUTO = "auto"
 GATEWAY_NAME = "ai-gateway"

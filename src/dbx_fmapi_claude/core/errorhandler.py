@@ -32,7 +32,7 @@ def debug_from_env(env: Mapping[str, str]) -> bool:
 def _scrub(line: str) -> str:
     """`line` as it is, or redacted (then on one line) when something in it looks like a token:
     the one redaction rule, dbcli's."""
-    from .dbcli import scrub
+    from ..auth.dbcli import scrub
 
     flat = " ".join(line.split())
     safe = scrub(flat)
@@ -59,7 +59,7 @@ def _write_log(path: str, prog: str, text: str) -> bool:
     """Write the report atomically, 0600 (it is ours, and no one else's to read)."""
     import time
 
-    from . import __version__
+    from .. import __version__
 
     header = [
         f"{prog} {__version__}: unexpected error at {time.strftime('%Y-%m-%d %H:%M:%S %z')}",

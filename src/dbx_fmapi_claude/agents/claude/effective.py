@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import redact, settings
-from .errors import UserError
-from .fileio import read_bytes
-from .paths import Paths
+from ...core import redact
+from ...core.errors import UserError
+from ...core.fileio import read_bytes
+from ...core.paths import Paths
+from . import settings
 
 ENVIRONMENT = "environment"
 ADMIN = "admin"  # managed settings: an administrator's
