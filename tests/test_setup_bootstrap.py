@@ -57,7 +57,7 @@ def test_fresh_home_installs_links_and_runs_setup_then_upgrades_in_place(
         assert out.code == 0 and "pong" in out.stdout, out
 
     # Re-run: the same environment, upgraded in place, the same links, nothing else changes.
-    installed = next(venv.glob("lib/python*/site-packages/dbx_fmapi_claude/commands/setup.py"))
+    installed = next(venv.glob("lib/python*/site-packages/dbx_fmapi_claude/setup/flow.py"))
     installed.write_text("# stale copy\n")
     inode = (venv / "bin" / "python").lstat().st_ino
     again = bootstrap(sandbox, "--host", workspace.url, "--skip-install")
@@ -65,7 +65,7 @@ def test_fresh_home_installs_links_and_runs_setup_then_upgrades_in_place(
     assert "Upgrading" in again.stderr
     assert "already configured" in again.stdout
     assert (venv / "bin" / "python").lstat().st_ino == inode
-    src = REPO_ROOT / "src/dbx_fmapi_claude/commands/setup.py"
+    src = REPO_ROOT / "src/dbx_fmapi_claude/setup/flow.py"
     assert installed.read_bytes() == src.read_bytes()
 
 

@@ -1,0 +1,236 @@
+"""Setup's answers: the flags checked, the defaults (previous run, then built-in), and the
+small text helpers its messages share."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..auth import databrickscfg
+from ..changes import engine
+from ..core.context import Context
+from ..core.errors import ExitCode, UserError
+from ..core.fileio import q
+from ..record import config
+from ..workspace import routes
+from ..workspace.hosts import normalize_host
+from . import install
+
+PROG = "setup-fmapi-claudecode"
+PROFILE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}")
+MODEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}(\[1m\])?")  # [1m]: the 1M variant
+NONE = "none"  # --fable none, --subagent-model none: write no such model
+OTHER = "\x00other"
+HELPER = "helper"
+STATIC = "static"
+_STATUS_COLOURS = (("ok", "green"), ("FAIL", "red"), ("note", "yellow"))
+ENV_VARS = {
+    "m2m": "DATABRICKS_CLIENT_ID=… DATABRICKS_CLIENT_SECRET=…",
+    "pat": "DATABRICKS_TOKEN=…",
+    "oauth": "",
+}
+MAX_NEED_SECONDS = 55 * 60  # OAuth access tokens live about an hour
+TOKEN_PLACEHOLDER = "<the token from databricks auth token>"  # noqa: S105 - dry-run text
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def _usage(message: str, fix: str) -> UserError:
+    return UserError(message, fix, ExitCode.USAGE)
+
+
+def _sq(text: str) -> str:
+    """Single-quote for /bin/sh, always (the apiKeyHelper string is read by people too)."""
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def _tilde(path: Path, home: Path) -> str:
+    try:
+        return "~/" + str(path.relative_to(home))
+    except ValueError:
+        return str(path)
+
+
+def _span(seconds: float) -> str:
+    s = max(int(seconds), 0)
+    if s < 90:
+        return f"{s}s"
+    if s < 5400:
+        return f"{round(s / 60)}m"
+    return f"{s // 3600}h {s % 3600 // 60:02d}m"
+
+
+def _duration_text(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60}m"
+    return f"{seconds}s"
+
+
+def _same_host(a: str, b: str) -> bool:
+    try:
+        return normalize_host(a) == normalize_host(b)
+    except UserError:
+        return a.rstrip("/") == b.rstrip("/")
+
+
+# --- answers ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Answers:
+    host: str = ""
+    profile: str = ""
+    model: str = ""
+    opus: str = ""
+    sonnet: str = ""
+    haiku: str = ""
+    fable: str = ""  # "" = none
+    subagent: str = ""  # "" = subagents use the main model
+    route: str = routes.SERVING_NAME
+    route_auto: bool = True
+    location: str = "home"
+    token_mode: str = HELPER
+    ttl_seconds: int = config.DEFAULT_TTL_SECONDS
+    margin_seconds: int = config.DEFAULT_MARGIN_SECONDS
+    shell: str = "none"
+
+
+def check_profile(value: str) -> str:
+    value = value.strip()
+    if not PROFILE_RE.fullmatch(value):
+        raise _usage(
+            f"invalid profile name {value!r} (letters, digits and . _ - @ + only)",
+            f"{PROG} --profile my-workspace",
+        )
+    return value
+
+
+def check_model(value: str, flag: str = "--model") -> str:
+    value = value.strip()
+    if not MODEL_RE.fullmatch(value):
+        raise _usage(
+            f"invalid model endpoint name {value!r} (letters, digits and . _ - only)",
+            f"list the workspace's models with: dbx-fmapi models   (then {PROG} {flag} NAME)",
+        )
+    return value
+
+
+def check_location(value: str, cwd: Path) -> str:
+    """`home`, `cwd`, or an existing folder (returned absolute)."""
+    text = value.strip()
+    if text in ("home", "cwd"):
+        return text
+    if not text:
+        raise _usage("the settings location is empty", f"{PROG} --settings-location home")
+    folder = Path(os.path.expanduser(text))
+    if not folder.is_absolute():
+        folder = cwd / folder
+    folder = Path(os.path.normpath(folder))
+    if folder.exists() and not folder.is_dir():
+        raise _usage(
+            f"settings location {folder} is a file, not a folder",
+            f"pass the folder that should hold .claude/: {PROG} --settings-location "
+            f"{q(folder.parent)}",
+        )
+    if not folder.is_dir():
+        raise _usage(
+            f"settings location {folder} does not exist",
+            f"create it first: mkdir -p {q(folder)}",
+        )
+    return str(folder)
+
+
+def _duration(value: str, flag: str) -> int:
+    try:
+        return config.parse_duration(value)
+    except ValueError as exc:
+        raise _usage(f"{flag} {value!r}: {exc}", f"{PROG} {flag} 15m") from None
+
+
+def _default_shell(env: Mapping[str, str]) -> str:
+    name = os.path.basename(env.get("SHELL", "")).strip()
+    if name in ("zsh", "bash", "fish"):
+        return name
+    return "zsh" if install.platform(env) == "darwin" else "bash"
+
+
+def read_profiles(ctx: Context) -> dict[str, str] | None:
+    """{profile: host} from ~/.databrickscfg ({} when absent, None when unreadable)."""
+    try:
+        sections = databrickscfg.load(str(ctx.paths.home), ctx.env)
+    except (OSError, UnicodeDecodeError, databrickscfg.ParseError):
+        return None
+    return {
+        name: databrickscfg.host_of(keys) or ""
+        for name, keys in databrickscfg.profiles(sections or {}).items()
+    }
+
+
+def default_profile(prev: Mapping[str, Any], host: str, profiles: Mapping[str, str] | None) -> str:
+    if prev.get("profile") and prev.get("host") == host:
+        return str(prev["profile"])
+    known = dict(profiles or {})
+    if known.get("DEFAULT") and _same_host(known["DEFAULT"], host):
+        return "DEFAULT"
+    for name, h in known.items():
+        if h and _same_host(h, host) and PROFILE_RE.fullmatch(name):
+            return name
+    if not known.get("DEFAULT"):
+        return "DEFAULT"
+    label = host.split("://", 1)[-1].split(".", 1)[0].split(":", 1)[0]
+    label = re.sub(r"[^A-Za-z0-9_.-]", "-", label).strip("-") or "workspace"
+    name, n = label, 1
+    while name in known:
+        n += 1
+        name = f"{label}-{n}"
+    return name
+
+
+def default_location(prev: Mapping[str, Any], cwd: Path) -> str:
+    loc = prev.get("settings_location")
+    if not isinstance(loc, str) or not loc:
+        return "home"
+    if loc == "cwd":
+        folder = Path(str(prev.get("settings_file") or "")).parent.parent
+        if not prev.get("settings_file") or folder == cwd:
+            return "cwd"
+        return str(folder) if folder.is_dir() else "cwd"
+    if loc != "home" and not os.path.isdir(loc):
+        return "home"
+    return loc
+
+
+def find_installed(name: str, env: Mapping[str, str], home: Path) -> str | None:
+    """Absolute path of our executable `name`: next to this Python, next to argv[0], or on
+    PATH; the ~/.local/bin link instead when it points at the same file (a stable path)."""
+    candidates = [Path(sys.executable).parent / name]
+    if sys.argv and os.sep in sys.argv[0]:
+        candidates.append(Path(os.path.abspath(sys.argv[0])).parent / name)
+    import shutil
+
+    on_path = shutil.which(name, path=env.get("PATH"))
+    if on_path:
+        candidates.append(Path(os.path.abspath(on_path)))
+    found = next((c for c in candidates if c.is_file() and os.access(c, os.X_OK)), None)
+    if found is None:
+        return None
+    local = home / ".local" / "bin" / name
+    with contextlib.suppress(OSError):
+        if local.exists() and os.path.samefile(local, found):
+            return str(local)
+    return str(found)
+
+
+# --- the plan: new bytes for every file ------------------------------------------------------
+
+
+Change = engine.Change

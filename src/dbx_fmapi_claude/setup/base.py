@@ -1,0 +1,53 @@
+"""The state every setup step shares, and its output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..auth import credentials, dbcli
+from ..cli.prompts import Prompter
+from ..core import ui
+from ..core.context import Context
+from ..workspace import catalogue
+from .answers import _STATUS_COLOURS, PROG, Answers
+
+
+class SetupBase:
+    def __init__(self, ctx: Context, opts: dict[str, Any]) -> None:
+        self.ctx = ctx
+        self.opts = opts
+        self.env: dict[str, str] = dict(ctx.env)
+        self.paths = ctx.paths
+        self.dry_run = bool(opts.get("dry_run"))
+        self.prev: dict[str, Any] = {}
+        self.prompter: Prompter | None = None
+        self.token: dbcli.Token | None = None
+        self.endpoints: list[dict[str, Any]] | None = None
+        self.endpoints_error: str | None = None
+        self.catalogue = catalogue.Catalogue()
+        self.today = catalogue.today(self.env)
+        self.a = Answers()
+        self.profiles: dict[str, str] | None = None
+        self.source: credentials.Source | None = None  # the credential: oauth, m2m or pat
+        self.progress = ui.Progress(ctx)  # a transient line on stderr while we wait, TTY only
+        self._noted_key: set[str] | None = None  # where a personal ANTHROPIC_API_KEY was seen
+        self.exclude: tuple[Path, str] | None = None  # (.git/info/exclude, pattern), static mode
+
+    # output
+    def out(self, line: str = "") -> None:
+        for word, colour in _STATUS_COLOURS:  # as the other commands: on a terminal only
+            if line.startswith(f"  {word} "):
+                line = "  " + ui.painter(self.ctx)(word, colour) + line[2 + len(word) :]
+                break
+        self.ctx.out(line)
+        self.ctx.stdout.flush()
+
+    def warn(self, line: str) -> None:
+        label = ui.Painter(ui.stderr_color(self.ctx))("warning", "yellow")
+        self.ctx.err(f"{PROG}: {label}: {line}")
+
+    def info(self, line: str) -> None:
+        self.ctx.err(line)
+
+    # --- 1. answers -------------------------------------------------------------------------

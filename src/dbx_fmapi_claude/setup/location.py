@@ -1,0 +1,120 @@
+"""Where the settings go: the location asked, static mode's git checks, a personal
+ANTHROPIC_API_KEY that would reach the workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..agents.claude import effective, settings
+from ..cli.prompts import Choice
+from ..core.fileio import q
+from .answers import PROG, STATIC, _tilde, _usage, check_location, default_location
+from .base import SetupBase
+from .gitignore import git_exclude_for, git_exposed, git_tracked
+
+
+class LocationSteps(SetupBase):
+    def ask_location(self) -> None:
+        p = self.prompter
+        if self.opts.get("settings_location") is not None:
+            return
+        default = default_location(self.prev, self.ctx.cwd)
+        if p is None:
+            self.a.location = default
+            return
+        home_file = self.paths.settings_file_for("home", self.ctx.cwd)
+        cwd_file = self.paths.settings_file_for("cwd", self.ctx.cwd)
+        choices = [
+            Choice("home", f"home directory ({_tilde(home_file, self.paths.home)})"),
+            Choice("cwd", f"current directory ({cwd_file})"),
+            Choice("custom", "custom path (a folder; .claude/settings.json goes inside it)"),
+        ]
+        index = {"home": 0, "cwd": 1}.get(default, 2)
+        value = p.choose("Settings location", choices, index)
+        if value == "custom":
+            value = p.text(
+                "Folder for .claude/settings.json",
+                default if index == 2 else None,
+                lambda v: check_location(v, self.ctx.cwd),
+            )
+        self.a.location = value
+
+    # --- 5. the plan ------------------------------------------------------------------------
+
+    def settings_target(self) -> Path:
+        path = self.paths.settings_file_for(self.a.location, self.ctx.cwd)
+        if self.a.token_mode != STATIC:
+            return path
+        if not git_tracked(path, self.env):
+            ours = self.prev.get("git_exclude") and self.prev.get("settings_file") == str(path)
+            if ours or git_exposed(path, self.env):  # a re-run keeps the block it added
+                self.exclude = git_exclude_for(path, self.env)
+                if self.exclude is None:
+                    self.warn(
+                        f"{path} is inside a git repository and not ignored: never commit it "
+                        f"(it will hold your token); ignore it with: echo .claude/{path.name} "
+                        f">> {q(path.parent.parent / '.gitignore')}"
+                    )
+            return path
+        local = path.with_name("settings.local.json")
+        if self.a.location == "home":
+            raise _usage(
+                f"{_tilde(path, self.paths.home)} is tracked by git; static mode would commit "
+                "your token",
+                f"use the token helper instead (no token in the file): {PROG} --token-mode helper",
+            )
+        if git_tracked(local, self.env):
+            raise _usage(
+                f"{path} and {local.name} are tracked by git; static mode would commit your token",
+                f"use the token helper instead: {PROG} --token-mode helper",
+            )
+        use_local = bool(self.opts.get("yes"))
+        if self.prompter is not None:
+            self.prompter.say(f"  {path} is tracked by git: a token must not go there.")
+            use_local = self.prompter.confirm(f"Put the token in {local} instead?", True)
+        if not use_local:
+            raise _usage(
+                f"{path} is tracked by git; static mode would commit your token",
+                f"accept {local.name} instead with --yes, or use the token helper: "
+                f"{PROG} --token-mode helper",
+            )
+        self.out(f"  note  {path} is tracked by git: the token goes to {local}")
+        return local
+
+    def personal_key(self, target: Path) -> bool:
+        """A personal ANTHROPIC_API_KEY in the shell or a settings level would go to the
+        workspace as x-api-key on every request: say where, and whether our blank in `target`
+        stops it (it cannot beat a level above `target`)."""
+        levels = effective.load_levels(
+            self.paths, effective.project_dir(self.paths, target, self.ctx.cwd), target
+        )
+        rank = next((i for i, lv in enumerate(levels) if lv.managed), len(levels))
+        found = False
+        if self.env.get(settings.ENV_API_KEY):
+            found = True
+            self.note_key("your shell environment", blocked=True)
+        for i, level in enumerate(levels):
+            value = ((level.data or {}).get("env") or {}).get(settings.ENV_API_KEY)
+            if not isinstance(value, str) or not value:
+                continue
+            found = True
+            self.note_key(level.label, blocked=i <= rank, fix=f'"${{EDITOR:-vi}}" {q(level.path)}')
+        return found
+
+    def note_key(self, where: str, *, blocked: bool, fix: str = "") -> None:
+        if self._noted_key is None:
+            self._noted_key = set()
+        if where in self._noted_key:
+            return
+        self._noted_key.add(where)
+        if blocked:
+            self.out(
+                f"  note  a personal ANTHROPIC_API_KEY is set in {where}: Claude Code would send "
+                "it to the workspace with every request; the settings setup writes blank it "
+                "(uninstall undoes that)"
+            )
+        else:
+            self.warn(
+                f"a personal ANTHROPIC_API_KEY is set in {where}, which Claude Code reads after "
+                f"the settings setup writes: it would still reach the workspace; remove it: {fix}"
+            )

@@ -1,0 +1,307 @@
+"""Step 4 and 6: the route, the models (checked against the workspace's live catalogue), and
+the one-token request per model before anything is written."""
+
+from __future__ import annotations
+
+import contextlib
+
+from ..auth import dbcli
+from ..cli.prompts import Choice
+from ..core.errors import UserError
+from ..workspace import catalogue, routes
+from ..workspace.client import FAMILIES, Workspace, WorkspaceError, diagnose, is_ready
+from .answers import MODEL_RE, NONE, OTHER, PROG, _usage, check_model
+from .base import SetupBase
+
+
+class ModelSteps(SetupBase):
+    def load_endpoints(self) -> None:
+        """The catalogue, through every listing the workspace offers (catalogue.py)."""
+        if self.token is None:
+            return
+        ws = Workspace(self.a.host, self.token.access_token, self.env)
+        with self.progress.step(f"reading the models {self.a.host} serves"):
+            self.catalogue = catalogue.discover(ws)
+        self.endpoints = self.catalogue.endpoints
+        if not self.catalogue.read:
+            exc = self.catalogue.errors.get("serving-endpoints")
+            self.endpoints_error = exc.message if exc else "no listing answered"
+            seeds = [catalogue.fallback(f, self.today) for f in FAMILIES]
+            self.warn(
+                f"cannot list the workspace's models ({self.endpoints_error}); using the "
+                f"defaults {', '.join(seeds)}"
+            )
+
+    # --- the route --------------------------------------------------------------------------
+
+    def choose_route(self) -> None:
+        """--route auto (the default, and what a record without a route means): the AI Gateway
+        when it answers (its model listing, else a one-token request), else serving endpoints. A
+        route the user named is taken as it is: verify says so when it does not work."""
+        asked = self.opts.get("route")
+        prev_route = self.prev.get("route")
+        if asked is None:
+            auto = self.prev.get("route_auto", True) is not False or prev_route not in routes.ROUTES
+            asked = routes.AUTO if auto else prev_route
+        self.a.route_auto = asked == routes.AUTO
+        if not self.a.route_auto:
+            self.a.route = str(asked)
+            route = routes.get(self.a.route)
+            self.out(f"  ok    route: {route.label}, {route.base_url(self.a.host)} (--route)")
+            self._add_gateway_models()
+            return
+        if self.token is None:  # a dry run that could not sign in: nothing to probe with
+            self.a.route = prev_route if prev_route in routes.ROUTES else routes.SERVING_NAME
+            return
+        ws = Workspace(self.a.host, self.token.access_token, self.env)
+        candidate = self.a.model or self.a.opus or self._default_for("opus")
+        with self.progress.step("checking whether the workspace serves the AI Gateway route"):
+            probe = routes.probe_gateway(ws, candidate)
+        if probe.works:
+            self.a.route = routes.GATEWAY_NAME
+            if probe.models is not None:
+                self.catalogue.add_gateway_models(probe.models)
+            route = routes.GATEWAY
+            self.out(f"  ok    route: {route.label}, {route.base_url(self.a.host)}")
+            return
+        self.a.route = routes.SERVING_NAME
+        why = "it does not answer"
+        if probe.error is not None and probe.error.code == "FEATURE_DISABLED":
+            why = "not enabled for this workspace"
+        elif probe.error is not None:
+            why = diagnose(probe.error, self.a.host, "use the AI Gateway")[0].removeprefix(
+                "cannot use the AI Gateway: "
+            )
+        route = routes.SERVING
+        self.out(f"  ok    route: {route.label}, {route.base_url(self.a.host)} (AI Gateway: {why})")
+        if prev_route == routes.GATEWAY_NAME:
+            self.warn(
+                f"the AI Gateway this workspace used stopped working ({why}); switching Claude "
+                "Code to serving endpoints"
+            )
+
+    def _add_gateway_models(self) -> None:
+        if self.a.route != routes.GATEWAY_NAME or self.token is None:
+            return
+        ws = Workspace(self.a.host, self.token.access_token, self.env)
+        with contextlib.suppress(WorkspaceError):  # verify reports a gateway that does not answer
+            self.catalogue.add_gateway_models(routes.list_gateway_models(ws))
+
+    # --- 4. models --------------------------------------------------------------------------
+
+    def names(self) -> set[str] | None:
+        if not self.catalogue.read:
+            return None
+        names = self.catalogue.names()
+        if self.a.route == routes.GATEWAY_NAME:  # the gateway takes Unity Catalog names too
+            names |= {m.uc_name for m in self.catalogue.models if m.uc_name}
+        return names
+
+    def _known(self, name: str) -> bool:
+        names = self.names()
+        return names is None or name in names or catalogue.base_name(name) in names
+
+    def _prev_model(self, key: str) -> str | None:
+        value = self.prev.get(key)
+        if not isinstance(value, str) or not MODEL_RE.fullmatch(value):
+            return None
+        if self.names() is not None:
+            return value if self._known(value) else None
+        return value if self.prev.get("host") == self.a.host else None
+
+    def _default_for(self, fam: str) -> str:
+        """The family's default: the workspace's newest READY model that is not retiring, else
+        the newest acceptable one of a neighbouring family, else today's fallback name."""
+        if not self.catalogue.read:
+            return catalogue.fallback(fam, self.today)
+        order = {"opus": ("opus", "sonnet", "haiku"), "sonnet": ("sonnet", "opus", "haiku")}
+        for other in order.get(fam, (fam, "sonnet", "opus")):
+            name = self.catalogue.default(other, self.today)
+            if name is not None:
+                if other != fam:
+                    self.warn(
+                        f"the workspace has no {fam.capitalize()} model that is READY and not "
+                        f"retiring: {fam} uses {name}"
+                    )
+                return name
+        return catalogue.fallback(fam, self.today)
+
+    def default_model(self, key: str) -> str:
+        prev = self._prev_model(key)
+        if prev:  # the user's earlier choice: kept; a retiring one is warned about (doctor too)
+            return prev
+        if key == "model":
+            return self.a.opus or self.default_model("opus")
+        return self._default_for(key)
+
+    def _model_choices(self, fam: str | None, default: str) -> list[Choice]:
+        models = self.catalogue.claude(fam)
+        if fam is None:
+            models = [m for m in models if m.family in FAMILIES]
+        names = [m.name for m in models]
+
+        def label(m: catalogue.Model) -> str:
+            notes = []
+            if not m.ready:
+                notes.append("not ready")
+            if m.long_context:
+                notes.append("1M-token context")
+            retires = catalogue.retirement_note(m.name, self.today)
+            if retires:
+                notes.append(retires.split(" (", 1)[0])
+            return m.name + (f"  ({'; '.join(notes)})" if notes else "")
+
+        labels = {m.name: label(m) for m in models}
+        if not self.catalogue.read:
+            seeds = [catalogue.fallback(f, self.today) for f in ([fam] if fam else FAMILIES)]
+            names = seeds
+            labels = {n: n for n in names}
+        if default not in names and not self.catalogue.read:
+            names.insert(0, default)
+            labels[default] = default
+        choices = [Choice(n, labels[n]) for n in names]
+        choices.append(Choice(OTHER, "other (type an endpoint name)"))
+        return choices
+
+    def _exists(self, name: str, flag: str) -> str:
+        if self._known(name):
+            return name
+        claude = [m.name for m in self.catalogue.claude() if not m.long_context]
+        have = ", ".join(claude) if claude else "none (no databricks-claude-* endpoint)"
+        example = claude[0] if claude else "NAME"
+        listed = any(e.get("name") == name for e in self.endpoints or [])
+        what = (
+            f"{name!r} is not a Claude model endpoint (Claude Code needs one that speaks the "
+            "Anthropic Messages API)"
+            if listed
+            else f"the workspace has no model endpoint {name!r}"
+        )
+        raise _usage(
+            f"{what}; its Claude endpoints: {have}",
+            f"{PROG} {flag} {example}   (list them: dbx-fmapi models)",
+        )
+
+    def ask_models(self) -> None:
+        p = self.prompter
+        labels = {
+            "model": "Model (ANTHROPIC_MODEL)",
+            "opus": "Opus model",
+            "sonnet": "Sonnet model",
+            "haiku": "Haiku model",
+        }
+        for key in ("model", *FAMILIES):  # the flags first: an error names the flag given
+            if getattr(self.a, key):
+                self._exists(getattr(self.a, key), f"--{key}")
+        for key, flag in (("fable", "--fable"), ("subagent", "--subagent-model")):
+            if getattr(self.a, key):
+                self._exists(getattr(self.a, key), flag)
+        for key in ("model", *FAMILIES):
+            if getattr(self.a, key):
+                continue
+            default = self.default_model(key)
+            if p is None:
+                setattr(self.a, key, self._exists(default, f"--{key}"))
+                continue
+            choices = self._model_choices(None if key == "model" else key, default)
+            index = next((i for i, c in enumerate(choices) if c.value == default), 0)
+            value = p.choose(labels[key], choices, index)
+            if value == OTHER:
+                flag = f"--{key}"
+
+                def valid(v: str, flag: str = flag) -> str:
+                    return self._exists(check_model(v, flag), flag)
+
+                value = p.text("Endpoint name", None, valid)
+            setattr(self.a, key, value)
+        self.ask_fable_and_subagent()
+        chosen = [self.a.model, self.a.opus, self.a.sonnet, self.a.haiku, self.a.fable]
+        for name in dict.fromkeys(n for n in chosen + [self.a.subagent] if n):
+            model = self.catalogue.find(name)
+            if model is not None and model.state == "NOT_READY":
+                self.warn(f"model endpoint {name} is not READY yet; requests to it may fail")
+            retires = catalogue.retirement_note(name, self.today)
+            if retires:
+                self.warn(f"model {name} {retires}: pick a newer one (dbx-fmapi models)")
+
+    def ask_fable_and_subagent(self) -> None:
+        """Fable: the flag, else the previous run's while the workspace has it, else the newest
+        READY fable model when the workspace has one (`claude --model fable` then answers).
+        Subagents: the flag, else the previous run's; none means they use the main model."""
+        o = self.opts
+        if not self.a.fable and str(o.get("fable") or "").lower() != NONE:
+            prev = self._prev_model("fable")
+            if prev:
+                self.a.fable = prev
+            elif self.catalogue.read:
+                self.a.fable = self.catalogue.default("fable", self.today) or ""
+        if not self.a.subagent and str(o.get("subagent_model") or "").lower() != NONE:
+            self.a.subagent = self._prev_model("subagent") or ""
+
+    def context_tokens(self) -> int | None:
+        """CLAUDE_CODE_MAX_CONTEXT_TOKENS for a main model whose name Claude Code does not
+        recognise (it would assume 1M tokens and compact too late): a Claude model's window."""
+        if catalogue.recognised(self.a.model):
+            return None
+        return catalogue.CONTEXT_TOKENS
+
+    def flags_for(self, model: str) -> str:
+        """The flags that chose `model` (`--sonnet NAME`, …), for a fix that names the right one."""
+        roles = [r for r in ("model", *FAMILIES, "fable") if getattr(self.a, r) == model]
+        if self.a.subagent == model:
+            roles.append("subagent-model")
+        return " ".join(f"--{r} NAME" for r in roles or ["model"])
+
+    def verify(self) -> None:
+        if self.opts.get("no_verify") or self.dry_run or self.token is None:
+            return
+        ws = Workspace(self.a.host, self.token.access_token, self.env, timeout=60.0)
+        a = self.a
+        chosen = [a.model, a.opus, a.sonnet, a.haiku, a.fable, a.subagent]
+        models = list(dict.fromkeys(n for n in chosen if n))
+        base = routes.get(a.route).base_url(a.host)
+        self.out("Verify: one-token request per model")
+        failures: list[tuple[str, WorkspaceError]] = []
+        for model in models:
+            try:
+                with self.progress.step(f"one-token request to {model}"):
+                    ws.ping_model(model, base)
+            except WorkspaceError as exc:
+                if exc.status == 429:
+                    self.out(f"  ok    {model} (rate limited right now, but it answers)")
+                    continue
+                self.out(f"  FAIL  {model}: {exc.message}")
+                failures.append((model, exc))
+                continue
+            self.out(f"  ok    {model}")
+        if not failures:
+            return
+        model, error = failures[0]
+        keep = f"{PROG} --no-verify   (writes the files anyway)"
+        login = f"{dbcli.login_command(self.a.host, self.a.profile)}   then re-run setup"
+        pick = f"pick another: {PROG} {self.flags_for(model)}   (list them: dbx-fmapi models)"
+        listed = next((e for e in self.endpoints or [] if e.get("name") == model), None)
+        # What the route itself says (gateway off, an account-level URL's redirect, traffic
+        # splitting, 400 Invalid Token): workspace.diagnose's words, with their own fixes.
+        if error.code == "FEATURE_DISABLED" or error.status in (301, 302, 303, 307, 308, 400):
+            message, fix = diagnose(
+                error, self.a.host, f"send a test request to {model}", login=login, retry=PROG
+            )
+        elif error.status in (401, 403):
+            message = f"the workspace rejected the token for {model} (HTTP {error.status})"
+            fix = login
+        elif listed is not None and not is_ready(listed):
+            message = f"model endpoint {model} is not READY (HTTP {error.status})"
+            fix = f"{pick}; or wait until it is READY and re-run setup"
+        elif error.status == 404:
+            message = f"model endpoint {model} does not answer (HTTP 404)"
+            fix = pick
+        else:
+            message, fix = diagnose(
+                error, self.a.host, f"send a test request to {model}", login=login, retry=PROG
+            )
+            if error.kind != "tls":
+                fix = f"{fix}; or {keep}"
+        names = ", ".join(m for m, _ in failures)
+        raise UserError(f"{message}; failed: {names}; nothing was written", fix)
+
+    # --- 7. write ---------------------------------------------------------------------------

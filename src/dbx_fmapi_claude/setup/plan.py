@@ -1,0 +1,323 @@
+"""Step 5, the plan: the new bytes of every file setup touches, computed in memory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..agents.claude import effective, settings
+from ..auth import credentials
+from ..changes import engine
+from ..core.errors import UserError
+from ..core.fileio import q, read_bytes
+from ..record import config
+from ..shell import rcblock
+from ..workspace import routes
+from .answers import HELPER, STATIC, TOKEN_PLACEHOLDER, Change
+from .gitignore import exclude_block
+from .location import LocationSteps
+from .models import ModelSteps
+
+
+@dataclass
+class Plan(engine.Plan):
+    record: dict[str, Any] = field(default_factory=dict)  # config.json, as this run leaves it
+
+
+def onboarding_bytes(raw: bytes | None) -> bytes | None:
+    """~/.claude.json with the onboarding flag added, every other byte kept; None when nothing
+    is to change. The rule lives in onboarding.py: dbx-fmapi-claude puts the flag back too."""
+    from ..agents.claude.onboarding import with_flag
+
+    return with_flag(raw)
+
+
+class PlanSteps(LocationSteps, ModelSteps):
+    def plan(self, target: Path, helper_cmd: str, executable: str) -> Plan:
+        plan = Plan()
+        a, prev = self.a, self.prev
+        prev_file = prev.get("settings_file")
+        first_time = not prev or prev_file != str(target)
+
+        # Claude settings.
+        raw = read_bytes(target)
+        corrupt: settings.SettingsCorrupt | None = None
+        try:
+            old = settings.parse(raw, target) if raw is not None else {}
+        except settings.SettingsCorrupt as exc:
+            corrupt, old = exc, dict(exc.salvage)
+        token = None
+        if a.token_mode == STATIC:
+            token = self.token.access_token if self.token is not None else TOKEN_PLACEHOLDER
+        route = routes.get(a.route)
+        env = settings.desired_env(
+            host=a.host,
+            model=a.model,
+            opus=a.opus,
+            sonnet=a.sonnet,
+            haiku=a.haiku,
+            mode=a.token_mode,
+            ttl_seconds=a.ttl_seconds,
+            token=token,
+            blank_api_key=self.personal_key(target),
+            base=route.base_url(a.host),
+            fable=a.fable or None,
+            subagent=a.subagent or None,
+            context_tokens=self.context_tokens(),
+            disable_betas=route.disable_experimental_betas,
+        )
+        drop = self.stale_optional_keys(env)
+        helper_arg = helper_cmd if a.token_mode == HELPER else None
+        new = settings.merge(old, env=env, helper=helper_arg, drop=drop)
+        if raw is not None and corrupt is None and new == old:
+            new_bytes: bytes = raw
+        else:
+            new_bytes = settings.dumps(new)
+
+        def redo_settings(now: bytes | None) -> bytes | None:
+            data = settings.parse(now, target) if now is not None else {}
+            merged = settings.merge(data, env=env, helper=helper_arg, drop=drop)
+            return now if now is not None and merged == data else settings.dumps(merged)
+
+        holds_token = isinstance((old.get("env") or {}).get(settings.ENV_TOKEN), str)
+        plan.add(
+            Change(
+                target,
+                raw,
+                new_bytes,
+                "Claude settings",
+                secret=a.token_mode == STATIC,
+                # A file read past its comments is kept too: uninstall puts those bytes back.
+                keep_original=(corrupt is None or corrupt.relaxed) and not holds_token,
+                backup_first=corrupt is not None,
+                redo=redo_settings,
+            )
+        )
+        if corrupt is not None:
+            plan.notes.append(f"{target} is not valid ({corrupt.why}): it is backed up first")
+        if raw is None or first_time:
+            # What setup replaces is judged against the file as it was before our first change:
+            # the saved original, when a run that was killed halfway already changed the file.
+            base, base_raw = old, raw
+            known, original = config.load_original(self.paths, target)
+            if known:
+                base_raw = original
+                try:
+                    base = settings.parse(original, target) if original is not None else {}
+                except settings.SettingsCorrupt as exc:
+                    base = dict(exc.salvage)
+            replaced: dict[str, Any] = {}
+            old_env = base.get("env") or {}
+            for key in settings.ALL_ENV_KEYS:
+                if key != settings.ENV_TOKEN and key in old_env:
+                    replaced[key] = {"value": old_env[key]}
+            helper = base.get(settings.HELPER_KEY)
+            if settings.HELPER_KEY in base and not effective.is_our_helper(
+                helper, prev.get("api_key_helper")
+            ):
+                replaced[settings.HELPER_KEY] = {"value": base[settings.HELPER_KEY]}
+            env_existed = "env" in base
+            created = base_raw is None
+        else:
+            replaced = dict(prev.get("replaced") or {})
+            env_existed = bool(prev.get("env_existed"))
+            created = bool(prev.get("settings_created"))
+
+        # The settings file of an earlier run, when it moved: our keys leave it.
+        if isinstance(prev_file, str) and prev_file and prev_file != str(target):
+            self._plan_old_settings(plan, Path(prev_file))
+
+        # ~/.claude.json: the onboarding flag, only when absent.
+        claude_json = self.paths.claude_json
+        cj_raw = read_bytes(claude_json)
+        cj_new = onboarding_bytes(cj_raw)
+        onboarding_added = bool(prev.get("onboarding_added"))
+        if not onboarding_added and cj_new is None:  # added by a run killed halfway?
+            known, original = config.load_original(self.paths, claude_json)
+            onboarding_added = known and onboarding_bytes(original) is not None
+        if cj_new is not None:
+            plan.add(
+                Change(
+                    claude_json,
+                    cj_raw,
+                    cj_new,
+                    "onboarding flag",
+                    keep_original=True,
+                    redo=lambda now: onboarding_bytes(now) or now,
+                )
+            )
+            onboarding_added = True
+        elif cj_raw is not None:
+            try:
+                json.loads(cj_raw)
+            except ValueError:
+                self.warn(
+                    f"{claude_json} is not valid JSON; leaving it alone (Claude Code owns it). "
+                    "The first launch may show its onboarding screens."
+                )
+
+        # Shell wrapper block.
+        rc = self.paths.rc_file(a.shell, self.env)
+        if rc is not None:
+            rc_path, block = rc, rcblock.render(a.shell, executable)
+
+            def with_block(now: bytes | None) -> bytes:
+                text = (now or b"").decode("utf-8", "surrogateescape")
+                try:
+                    new_text = rcblock.upsert_block(text, block)
+                except rcblock.HalfBlock as exc:
+                    raise UserError(
+                        f"{rc_path} has {exc}: cannot tell where the dbx-fmapi-claude block ends",
+                        f"remove the stray marker line, then re-run setup: grep -n "
+                        f"'dbx-fmapi-claude <<<\\|dbx-fmapi-claude >>>' {q(rc_path)}",
+                    ) from None
+                return new_text.encode("utf-8", "surrogateescape")
+
+            rc_raw = read_bytes(rc)
+            plan.add(
+                Change(
+                    rc,
+                    rc_raw,
+                    with_block(rc_raw),
+                    "shell function dbx-fmapi-claude",
+                    keep_original=True,
+                    redo=with_block,
+                )
+            )
+        prev_rc = prev.get("rc_file")
+        if isinstance(prev_rc, str) and prev_rc and prev_rc != (str(rc) if rc else None):
+            self._plan_old_rc(plan, Path(prev_rc))
+
+        # Static mode in a git work tree: the token file goes into the repository's own
+        # exclude file (never committed, never shared), so no `git add .` picks it up.
+        if self.exclude is not None:
+            exclude, block = self.exclude[0], exclude_block(self.exclude[1])
+
+            def with_exclude(now: bytes | None) -> bytes:
+                text = (now or b"").decode("utf-8", "surrogateescape")
+                return rcblock.upsert_block(text, block).encode("utf-8", "surrogateescape")
+
+            ex_raw = read_bytes(exclude)
+            plan.add(
+                Change(
+                    exclude,
+                    ex_raw,
+                    with_exclude(ex_raw),
+                    "git exclude: the static token file stays out of commits",
+                    keep_original=True,
+                    redo=with_exclude,
+                )
+            )
+            plan.notes.append(f"{target} holds a token: git now ignores it ({exclude})")
+
+        # Our record.
+        plan.record = {
+            "version": 1,
+            "host": a.host,
+            "profile": a.profile,
+            "auth": self.source.kind if self.source else credentials.OAUTH,
+            "model": a.model,
+            "opus": a.opus,
+            "sonnet": a.sonnet,
+            "haiku": a.haiku,
+            **({"fable": a.fable} if a.fable else {}),
+            **({"subagent": a.subagent} if a.subagent else {}),
+            **({"context_tokens": env_context} if (env_context := self.context_tokens()) else {}),
+            "route": a.route,
+            "route_auto": a.route_auto,
+            "settings_location": a.location,
+            "settings_file": str(target),
+            "token_mode": a.token_mode,
+            "ttl_seconds": a.ttl_seconds,
+            "margin_seconds": a.margin_seconds,
+            "shell": a.shell,
+            "rc_file": str(rc) if rc else None,
+            **({"git_exclude": str(self.exclude[0])} if self.exclude else {}),
+            "executable": executable,
+            "api_key_helper": helper_cmd,
+            "replaced": replaced,
+            "env_existed": env_existed,
+            "settings_created": created,
+            "onboarding_added": onboarding_added,
+        }
+        cfg_raw = read_bytes(self.paths.config_file)
+        cfg_new = (json.dumps(plan.record, indent=2, sort_keys=True) + "\n").encode()
+        plan.add(
+            Change(
+                self.paths.config_file,
+                cfg_raw,
+                cfg_new,
+                "setup record",
+                True,
+                redo=lambda now: cfg_new,
+            )
+        )
+        return plan
+
+    def stale_optional_keys(self, env: Mapping[str, str]) -> dict[str, Any]:
+        """Keys an earlier run wrote that this one does not (settings.OPTIONAL_ENV_KEYS): each
+        with the value written (a value changed by hand since stays), or what it replaced."""
+        prev = self.prev
+        wrote = {
+            settings.ENV_FABLE: prev.get("fable"),
+            settings.ENV_SUBAGENT: prev.get("subagent"),
+            settings.ENV_CONTEXT: str(prev["context_tokens"])
+            if prev.get("context_tokens")
+            else None,
+        }
+        replaced = prev.get("replaced") or {}
+        out: dict[str, Any] = {}
+        for key, value in wrote.items():
+            if key in env or not value:
+                continue
+            prior = replaced.get(key)
+            out[key] = prior if isinstance(prior, dict) and "value" in prior else str(value)
+        return out
+
+    def _plan_old_settings(self, plan: Plan, path: Path) -> None:
+        raw = read_bytes(path)
+        if raw is None:
+            return
+        try:
+            data = settings.parse(raw, path)
+        except settings.SettingsCorrupt:
+            self.warn(f"{path} (used by the previous setup) is not valid JSON; left as it is")
+            return
+        replaced = {
+            **(self.prev.get("replaced") or {}),
+            "env_existed": self.prev.get("env_existed"),
+        }
+        helper = data.get(settings.HELPER_KEY)
+        ours = effective.is_our_helper(helper, self.prev.get("api_key_helper"))
+        cleaned = settings.remove_ours(data, replaced=replaced, helper_is_ours=ours)
+        if cleaned == data:
+            return
+        new: bytes | None = settings.dumps(cleaned)
+        if not cleaned and self.prev.get("settings_created"):
+            new = None
+        plan.add(Change(path, raw, new, "previous Claude settings"))
+
+    def _plan_old_rc(self, plan: Plan, path: Path) -> None:
+        raw = read_bytes(path)
+        if raw is None:
+            return
+        text = raw.decode("utf-8", "surrogateescape")
+        try:
+            cleaned = rcblock.remove_block(text)
+        except rcblock.HalfBlock:
+            self.warn(f"{path} has a half dbx-fmapi-claude block; left as it is")
+            return
+        new: bytes | None = cleaned.encode("utf-8", "surrogateescape")
+        known, original = config.load_original(self.paths, path)
+        if known and original is not None and new == original:
+            what = "previous shell function (the file as it was before setup)"
+        elif not cleaned.strip() and (path.suffix == ".fish" or (known and original is None)):
+            new, what = None, "previous shell function (a file setup created: deleted)"
+        else:
+            what = "previous shell function"
+        plan.add(Change(path, raw, new, what))
+
+    # --- 6. verify --------------------------------------------------------------------------

@@ -1,0 +1,316 @@
+"""Steps 1-3: the answers (flags, prompts, defaults), the dependencies, signing in."""
+
+from __future__ import annotations
+
+import time
+
+from ..auth import credentials, dbcli, tokens
+from ..core.errors import ExitCode, UserError
+from ..record import config
+from ..workspace.client import FAMILIES
+from ..workspace.hosts import EXAMPLE, normalize_host
+from . import install
+from .answers import (
+    ENV_VARS,
+    HELPER,
+    MAX_NEED_SECONDS,
+    NONE,
+    PROG,
+    STATIC,
+    _default_shell,
+    _duration,
+    _duration_text,
+    _same_host,
+    _span,
+    _usage,
+    check_location,
+    check_model,
+    check_profile,
+    default_profile,
+    read_profiles,
+)
+from .base import SetupBase
+
+
+class SignIn(SetupBase):
+    def load_previous(self) -> None:
+        try:
+            prev, dropped = config.salvage(self.paths)  # a damaged key: only that one is lost
+        except config.RecordTooNew:
+            raise  # rewriting a newer release's record would lose what it holds
+        except UserError as exc:
+            self.warn(f"{exc.message}; starting from the defaults")
+            self.prev = {}
+            return
+        self.prev = prev or {}
+        for note in dropped:
+            self.warn(note)
+
+    def check_flags(self) -> None:
+        o = self.opts
+        if o.get("host") is not None:
+            self.a.host = normalize_host(str(o["host"]))
+        if o.get("profile") is not None:
+            self.a.profile = check_profile(str(o["profile"]))
+        for name in ("model", *FAMILIES):
+            if o.get(name) is not None:
+                setattr(self.a, name, check_model(str(o[name]), f"--{name}"))
+        for name, flag in (("fable", "--fable"), ("subagent", "--subagent-model")):
+            value = o.get("subagent_model" if name == "subagent" else name)
+            if value is not None and str(value).strip().lower() != NONE:
+                setattr(self.a, name, check_model(str(value), flag))
+        if o.get("settings_location") is not None:
+            self.a.location = check_location(str(o["settings_location"]), self.ctx.cwd)
+        prev_ttl = self.prev.get("ttl_seconds")
+        if o.get("ttl") is not None:
+            self.a.ttl_seconds = _duration(str(o["ttl"]), "--ttl")
+        elif isinstance(prev_ttl, int) and prev_ttl > 0:
+            self.a.ttl_seconds = prev_ttl
+        prev_margin = self.prev.get("margin_seconds")
+        if o.get("margin") is not None:
+            self.a.margin_seconds = _duration(str(o["margin"]), "--margin")
+        elif isinstance(prev_margin, int) and prev_margin >= 0:
+            self.a.margin_seconds = prev_margin
+        if self.a.ttl_seconds + self.a.margin_seconds > MAX_NEED_SECONDS:
+            raise _usage(
+                f"--ttl {_duration_text(self.a.ttl_seconds)} plus the "
+                f"{_duration_text(self.a.margin_seconds)} margin is longer than a Databricks "
+                "token lives (about 1h): every helper call would force a refresh",
+                f"{PROG} --ttl 15m",
+            )
+        mode = o.get("token_mode") or self.prev.get("token_mode") or "helper"
+        self.a.token_mode = mode if mode in ("helper", "static") else "helper"
+        shell = o.get("shell") or self.prev.get("shell") or _default_shell(self.env)
+        self.a.shell = shell if shell in ("zsh", "bash", "fish", "none") else "none"
+
+    def interactive(self) -> bool:
+        return (
+            self.opts.get("host") is None and not self.opts.get("yes") and self.ctx.stdin_is_tty()
+        )
+
+    def ask_host_and_profile(self) -> None:
+        p = self.prompter
+        if not self.a.host:
+            prev_host = self.prev.get("host")
+            if p is not None:
+                self.a.host = p.text(
+                    "Workspace URL",
+                    str(prev_host) if prev_host else None,
+                    normalize_host,
+                    hint=None if prev_host else f"(e.g. {EXAMPLE})",
+                )
+            elif self.env_credential() is not None:
+                # CI: DATABRICKS_HOST with a token or client id/secret names the workspace.
+                self.a.host = normalize_host(self.env["DATABRICKS_HOST"])
+            elif isinstance(prev_host, str) and prev_host and self.ctx.stdin_is_tty():
+                # --yes on a terminal keeps the previous workspace; without a terminal the
+                # contract wants the workspace named (scripts must say what they configure).
+                self.a.host = normalize_host(prev_host)
+            else:
+                why = (
+                    "stdin is not a terminal"
+                    if not self.ctx.stdin_is_tty()
+                    else "--yes turns the prompts off"
+                )
+                raise _usage(
+                    f"--host is required: {why}, so setup cannot ask for the workspace URL",
+                    f"{PROG} --host {EXAMPLE}",
+                )
+        self.profiles = read_profiles(self.ctx)
+        env_source = self.env_credential()
+        if (
+            not self.a.profile
+            and env_source is not None
+            and self.opts.get("auth")
+            in (
+                None,
+                env_source.kind,
+            )
+        ):
+            self.use_env_credential(env_source)
+            return
+        if not self.a.profile:
+            default = default_profile(self.prev, self.a.host, self.profiles)
+            if p is not None:
+                self.a.profile = p.text(
+                    "Databricks CLI profile name",
+                    default,
+                    lambda v: self.profile_for_host(check_profile(v)),
+                )
+            else:
+                self.a.profile = default
+        self.profile_for_host(self.a.profile)
+        self.source = self.profile_credential(self.a.profile)
+
+    def env_credential(self) -> credentials.Source | None:
+        """DATABRICKS_HOST plus a token or a client id/secret: enough for CI, no profile."""
+        source = credentials.from_env(self.env)
+        return source if source is not None and source.host else None
+
+    def use_env_credential(self, source: credentials.Source) -> None:
+        if source.host != self.a.host:
+            raise _usage(
+                f"DATABRICKS_HOST is {source.host}, not the --host {self.a.host}: its "
+                "credential belongs to another workspace",
+                f"{PROG} --host {source.host}",
+            )
+        self.a.profile = ""  # the helper reads the same variables when Claude Code runs it
+        self.source = source
+        self.check_mode()
+
+    def profile_credential(self, profile: str) -> credentials.Source:
+        """What the profile holds (a new profile: OAuth, a login creates it), checked against
+        --auth."""
+        auth = self.opts.get("auth")
+        known = profile in (self.profiles or {})
+        source = (
+            credentials.resolve(profile, self.env, self.paths.home_path)
+            if known
+            else credentials.Source(credentials.OAUTH, self.a.host, profile)
+        )
+        if auth and auth != source.kind:
+            if not known:
+                raise _usage(
+                    f"--auth {auth} needs a profile holding a {credentials.NAMES[auth]}, or "
+                    f"DATABRICKS_HOST with {ENV_VARS[auth]}; profile {profile!r} is not in "
+                    "~/.databrickscfg",
+                    f"export DATABRICKS_HOST={self.a.host} {ENV_VARS[auth]}, then re-run setup",
+                )
+            raise _usage(
+                f"profile {profile!r} holds a {credentials.NAMES[source.kind]}, not the "
+                f"--auth {auth} asked for",
+                f"{PROG} --host {self.a.host} --profile {profile} --auth {source.kind}",
+            )
+        source.host = self.a.host
+        self.source = source
+        self.check_mode()
+        return source
+
+    def check_mode(self) -> None:
+        if self.source is not None and self.source.kind == credentials.PAT:
+            if self.opts.get("token_mode") == STATIC:
+                raise _usage(
+                    "static mode would copy your personal access token into a settings file; "
+                    "helper mode hands it to Claude Code without copying it",
+                    f"{PROG} --token-mode helper",
+                )
+            self.a.token_mode = HELPER
+
+    def profile_for_host(self, profile: str) -> str:
+        """`profile`, unless ~/.databrickscfg has it for another workspace."""
+        known = (self.profiles or {}).get(profile)
+        if known and not _same_host(known, self.a.host):
+            raise _usage(
+                f"profile {profile!r} in ~/.databrickscfg is for {known}, not {self.a.host}",
+                f"use another profile name: {PROG} --host {self.a.host} --profile NEW-NAME",
+            )
+        if known:  # a credential we cannot use (azure-cli, basic...) is refused at once
+            credentials.resolve(profile, self.env, self.paths.home_path)
+        return profile
+
+    # --- 2. dependencies --------------------------------------------------------------------
+
+    def dependencies(self) -> None:
+        self.install_dependencies()
+        if dbcli.find(self.env) is not None:
+            warning = dbcli.too_old_warning(dbcli.version(self.env))
+            if warning:
+                self.warn(warning)
+
+    def install_dependencies(self) -> None:
+        if self.opts.get("skip_install"):
+            if install.find_claude(self.env, self.paths.home) is None:
+                self.warn(f"Claude Code is not installed; install it with: {install.CLAUDE_CURL}")
+            return
+        for step in (
+            install.claude_code(self.env, self.paths.home, dry_run=self.dry_run, err=self.info),
+            install.databricks_cli(self.env, self.paths.home, dry_run=self.dry_run, err=self.info),
+        ):
+            if step.action == "found":
+                self.out(f"  ok    {step.name}: {step.path}")
+            elif step.action == "installed":
+                self.out(f"  ok    {step.name}: installed ({step.path})")
+                self.env = install.with_extra_path(self.env, self.paths.home)
+            else:
+                self.out(f"  would install {step.name}: {step.command}")
+
+    # --- 3. authentication ------------------------------------------------------------------
+
+    def need_seconds(self) -> float:
+        env = {k: v for k, v in self.env.items() if k != "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"}
+        cfg = {"ttl_seconds": self.a.ttl_seconds, "margin_seconds": self.a.margin_seconds}
+        return tokens.needed_lifetime(env, cfg)
+
+    def token_request(self) -> tokens.TokenRequest:
+        """How setup asks for tokens: in its own environment (an install may have grown PATH),
+        for the lifetime its answers need, never with a login (setup runs that itself)."""
+        return tokens.TokenRequest(self.paths, self.env, self.ctx.stderr, need=self.need_seconds())
+
+    def can_login(self) -> bool:
+        browser = self.env.get("BROWSER", "")
+        return (
+            self.ctx.stdin_is_tty()
+            or tokens.has_display(self.env)
+            or bool(browser and browser != "none")
+        )
+
+    def authenticate(self) -> None:
+        if self.source is not None and self.source.kind != credentials.OAUTH:
+            return self.authenticate_without_browser(self.source)
+        host, profile = self.a.host, self.a.profile
+        if dbcli.find(self.env) is None:
+            raise dbcli.CliError(
+                "missing",
+                "the Databricks CLI (`databricks`) is not installed",
+                dbcli.install_hint(),
+            )
+        profiles = self.profiles
+        known = None if profiles is None else profiles.get(profile)
+        login = profiles is not None and not known
+
+        def fetch() -> dbcli.Token:
+            if self.dry_run:  # read-only: no lock file, no token-state record
+                return dbcli.auth_token(profile, env=self.env, host=host)
+            return tokens.get_token(self.token_request(), profile, host)
+
+        if not login:
+            try:
+                with self.progress.step(f"getting a token for profile {profile}"):
+                    self.token = fetch()
+            except dbcli.CliError as exc:
+                if exc.kind not in ("login", "profile"):
+                    raise
+                login = True
+        if login:
+            command = dbcli.login_command(host, profile)
+            if self.dry_run:
+                self.out(f"  would log in: {command}")
+                return
+            if not self.can_login():
+                raise dbcli.CliError(
+                    "login",
+                    f"Databricks login needed for profile {profile!r} and there is no terminal "
+                    "or browser here to do it",
+                    command,
+                    ExitCode.AUTH_NEEDED,
+                )
+            tokens.login(host, profile, self.env, self.ctx.stderr)
+            self.token = fetch()
+        left = self.token.expiry - time.time() if self.token else 0.0
+        self.out(f"  ok    signed in: profile {profile} (token valid for {_span(left)})")
+
+    def authenticate_without_browser(self, source: credentials.Source) -> None:
+        """A service principal or a PAT: a token straight away, never a login (a dry run
+        fetches one without keeping it)."""
+        if self.dry_run and source.kind == credentials.M2M:
+            self.token = credentials._fetch(source, self.env)
+        else:
+            self.token = credentials.token(source, self.token_request())
+        what = f"{credentials.NAMES[source.kind]} from {source.origin}"
+        if self.token.expiry == credentials.NO_EXPIRY:
+            self.out(f"  ok    credential: {what} (no expiry known)")
+        else:
+            left = self.token.expiry - time.time()
+            self.out(f"  ok    credential: {what} (token valid for {_span(left)})")
+
+    # --- 4. models --------------------------------------------------------------------------
