@@ -12,9 +12,9 @@ workspace with `Authorization: Bearer <token()>`.
 
 What it guarantees:
 - it listens on 127.0.0.1 only, on a port the system picks;
-- a client must present the per-launch secret (`Authorization: Bearer`, `x-api-key` or
-  `x-goog-api-key`, whichever its agent sends); anything else is answered 401 and never forwarded,
-  so another local user cannot borrow the user's identity;
+- a client must present the per-launch secret (`Authorization: Bearer`, `x-api-key`,
+  `x-goog-api-key` or `?key=`, whichever its agent sends); anything else is answered 401 and
+  never forwarded, so another local user cannot borrow the user's identity;
 - the client's credential headers never reach the workspace;
 - responses stream as they arrive (SSE event by event), never buffered whole;
 - a workspace that cannot be reached, or stops answering, gets a one-line JSON error (502, 504)
@@ -38,6 +38,7 @@ import logging
 import os
 import re
 import secrets as _secrets
+import selectors
 import socket
 import socketserver
 import ssl
@@ -47,6 +48,7 @@ from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from types import TracebackType
+from urllib.parse import parse_qsl, urlencode
 
 from .upstream import Upstream
 
@@ -99,17 +101,23 @@ class Proxy:
     def secret(self) -> str:
         return self._server.secret
 
+    @property
+    def address(self) -> tuple[str, int]:
+        """Where the listening socket is bound (always 127.0.0.1)."""
+        host, port = self._server.socket.getsockname()[:2]
+        return str(host), int(port)
+
     def stop(self) -> None:
         """Stop accepting, cut open connections, close the listening socket. Idempotent."""
         server = self._server
         if server.stopped:
             return
         server.stopped = True
-        server.shutdown()
+        server.wake()
+        self._thread.join()
         server.upstream.close()
         server.close_clients()
         server.server_close()
-        self._thread.join()
 
     def __enter__(self) -> Proxy:
         return self
@@ -153,7 +161,7 @@ def start(
         read_timeout=read_timeout,
     )
     server = _Server(up, token, secret)
-    thread = threading.Thread(target=server.serve_forever, name="dbx-fmapi-proxy", daemon=True)
+    thread = threading.Thread(target=server.serve, name="dbx-fmapi-proxy", daemon=True)
     thread.start()
     return Proxy(server, thread)
 
@@ -173,6 +181,31 @@ class _Server(socketserver.TCPServer):
         self.stopped = False
         self._clients: dict[socket.socket, threading.Thread] = {}
         self._lock = threading.Lock()
+        self._wake_r, self._wake_w = socket.socketpair()
+
+    def serve(self) -> None:
+        """Accept until stop() wakes us: serve_forever would poll, and make stop() wait for
+        the next poll when the agent exits."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.socket, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            while not self.stopped:
+                for key, _ in selector.select():
+                    if key.fileobj is self._wake_r:
+                        return
+                    try:
+                        request, client_address = self.get_request()
+                    except OSError:
+                        continue  # the client gave up before we accepted it
+                    self.process_request(request, client_address)
+
+    def wake(self) -> None:
+        self._wake_w.send(b"\0")
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_r.close()
+        self._wake_w.close()
 
     def secret_matches(self, presented: str) -> bool:
         return hmac.compare_digest(presented.encode("utf-8", "replace"), self._secret_bytes)
@@ -257,7 +290,8 @@ class _Handler(BaseHTTPRequestHandler):
         """BaseHTTPRequestHandler writes request lines to stderr; ours go to debug logs only."""
 
     def _proxy(self) -> int | str:
-        if not self._authorized():
+        path, in_query = _without_key(self.path)
+        if not self._authorized(in_query):
             self._discard_small_body()
             self.close_connection = True  # never forwarded, and never another request
             return self._answer(
@@ -270,13 +304,15 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
             bearer = self._token()
-            return self._forward(body, bearer)
+            return self._forward(path, body, bearer)
         except _Failure as failure:
             log.warning("proxy: %s", failure.message)
             return self._answer(failure.status, failure.message)
 
-    def _authorized(self) -> bool:
+    def _authorized(self, in_query: list[str]) -> bool:
         ok = False
+        for value in in_query:
+            ok = self.server.secret_matches(value) or ok
         for name in _CREDENTIAL_HEADERS:
             for value in self.headers.get_all(name) or ():
                 if name == "authorization":
@@ -360,11 +396,11 @@ class _Handler(BaseHTTPRequestHandler):
             out.append(("Content-Length", str(len(body or b""))))
         return out
 
-    def _forward(self, body: bytes | None, bearer: str) -> int | str:
+    def _forward(self, path: str, body: bytes | None, bearer: str) -> int | str:
         up = self.server.upstream
         headers = self._headers_out(bearer, body)
         has_encoding = any(name.lower() == "accept-encoding" for name, _ in headers)
-        target = up.target(self.path)
+        target = up.target(path)
         for attempt in (1, 2):
             conn, reused = up.get()
             try:
@@ -421,6 +457,9 @@ class _Handler(BaseHTTPRequestHandler):
             if chunked:
                 self.wfile.write(b"0\r\n\r\n")
             complete = True
+            # http.client marks a Content-Length response done only on a read past its end;
+            # closing it here (the connection stays open) lets the connection carry the next.
+            response.close()
         except (OSError, http.client.HTTPException) as exc:
             # Headers are gone: the only honest signal left is to cut the connection, so the
             # agent sees a broken stream, not a short one that looks complete.
@@ -461,6 +500,18 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True  # the client left; nothing to tell it
         return status
+
+
+def _without_key(path: str) -> tuple[str, list[str]]:
+    """Google's clients may pass their API key as `?key=`: take it as a presented secret, and
+    keep it out of what is forwarded."""
+    base, sep, query = path.partition("?")
+    if "key=" not in query:
+        return path, []
+    pairs = parse_qsl(query, keep_blank_values=True)
+    keys = [value for name, value in pairs if name == "key"]
+    rest = urlencode([(name, value) for name, value in pairs if name != "key"])
+    return (f"{base}?{rest}" if rest else base), keys
 
 
 def _send_parts(sock: socket.socket, parts: tuple[bytes, ...]) -> None:
