@@ -567,6 +567,9 @@ def test_no_token_or_secret_in_any_log_output(
     assert "proxy: POST" in caplog.text and "cannot reach" in caplog.text  # logs were written
     assert secret not in shown
     assert "eyJhbGci" not in shown
+    # Nothing on the agent's terminal either when the program configured no logging at all.
+    handlers = logging.getLogger("dbx_fmapi_claude.agents.proxy").handlers
+    assert any(isinstance(h, logging.NullHandler) for h in handlers)
 
 
 # --- TLS ----------------------------------------------------------------------------------------

@@ -115,6 +115,10 @@ def start(
     where the CA settings are read. Raises ValueError for an upstream that is not https (or
     http://127.0.0.1) and OSError when no loopback port can be had.
     """
+    if not log.handlers:
+        # Without any handler, logging's last resort prints warnings on stderr, which is the
+        # agent's terminal; `run` attaches its own handler (a debug log) when it wants one.
+        log.addHandler(logging.NullHandler())
     if secret is None:
         secret = _secrets.token_urlsafe(32)
     if not secret or not secret.isascii() or any(c.isspace() for c in secret):
