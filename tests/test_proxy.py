@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import socket
+import socketserver
 import ssl
 import threading
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from dbx_fmapi_claude.agents import proxy
+from dbx_fmapi_claude.agents import proxy, upstream
 
 GUARD = 10.0  # seconds a test's server waits for the test before giving up: a failure, not a pace
 BASE = "/ai-gateway/gemini"
@@ -581,7 +582,7 @@ def tls_workspace(tmp_path: Path) -> Iterator[tuple[Workspace, Path]]:
 
     ca = trustme.CA()
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(ctx)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(ctx)
     ca_file = tmp_path / "company-ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     ws = Workspace(tls=ctx)
@@ -611,3 +612,82 @@ def test_https_workspace_with_an_unknown_ca_is_a_502_with_the_fix(
     assert "certificate" in message
     assert "SSL_CERT_FILE" in message
     assert ws.seen == []
+
+
+class _Tunnel(socketserver.ThreadingTCPServer):
+    """A company's HTTP proxy: CONNECT host:port, then bytes both ways; records each CONNECT."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _TunnelHandler)
+        self.asked: list[tuple[str, list[str]]] = []
+        self.thread = threading.Thread(target=self.serve_forever, args=(0.01,), daemon=True)
+        self.thread.start()
+
+
+class _TunnelHandler(socketserver.StreamRequestHandler):
+    server: _Tunnel
+
+    def handle(self) -> None:
+        request = self.rfile.readline().decode()
+        headers = []
+        while (line := self.rfile.readline()) not in (b"\r\n", b""):
+            headers.append(line.decode().strip())
+        self.server.asked.append((request.strip(), headers))
+        host, _, port = request.split()[1].rpartition(":")
+        with socket.create_connection((host, int(port)), timeout=GUARD) as far:
+            self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            back = threading.Thread(target=_pump, args=(far, self.connection), daemon=True)
+            back.start()
+            _pump(self.connection, far)
+            back.join(GUARD)
+
+
+def _pump(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+        dst.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass  # the other side closed first
+
+
+def test_https_workspace_through_the_company_proxy(
+    tls_workspace: tuple[Workspace, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws, ca_file = tls_workspace
+    tunnel = _Tunnel()
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+        monkeypatch.setenv("https_proxy", f"http://me:p%40ss@127.0.0.1:{tunnel.server_address[1]}")
+        monkeypatch.setenv("no_proxy", "internal.example.com")
+        workspace_url = ws.url.replace("127.0.0.1", "localhost")
+        with proxy.start(workspace_url, lambda: "via-proxy") as p:
+            status, body = _post(p)
+            assert status == 200, body
+            assert _post(p)[0] == 200  # the tunnel is kept alive like any connection
+    finally:
+        tunnel.shutdown()
+        tunnel.server_close()
+    ((request, headers),) = tunnel.asked
+    assert request.startswith(f"CONNECT localhost:{ws.server_address[1]} HTTP/1.")
+    assert "Proxy-Authorization: Basic bWU6cEBzcw==" in headers  # me:p@ss
+    assert [s.header("Authorization") for s in ws.seen] == [["Bearer via-proxy"]] * 2
+
+
+@pytest.mark.parametrize(
+    "env, via",
+    [
+        ({}, None),
+        ({"HTTPS_PROXY": "proxy.corp:3128"}, ("proxy.corp", 3128, {})),
+        ({"https_proxy": "http://proxy.corp", "no_proxy": ".example.com"}, None),
+        ({"https_proxy": "http://proxy.corp", "NO_PROXY": "other.org, ws.example.com"}, None),
+        ({"https_proxy": "http://proxy.corp", "no_proxy": "*"}, None),
+        ({"https_proxy": "http://proxy.corp", "no_proxy": "example.org"}, ("proxy.corp", 80, {})),
+    ],
+)
+def test_which_workspaces_go_through_the_company_proxy(
+    env: dict[str, str], via: tuple[str, int, dict[str, str]] | None
+) -> None:
+    assert upstream.https_proxy_for("ws.example.com", env) == via

@@ -20,6 +20,8 @@ What it guarantees:
 - a workspace that cannot be reached, or stops answering, gets a one-line JSON error (502, 504)
   naming the workspace, within the connect / read timeouts; a token that cannot be had gets 401
   (login needed) or 503 with the fix;
+- the workspace is trusted with the company CA from SSL_CERT_FILE / REQUESTS_CA_BUNDLE, and
+  reached through the company's HTTP proxy when https_proxy says so (no_proxy honoured);
 - no token and no secret in any log record or message.
 
 `token` is called once per request, on the request's thread, so it should answer from a cache

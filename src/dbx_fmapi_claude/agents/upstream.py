@@ -1,4 +1,5 @@
-"""The proxy's side towards the workspace: where it is, how to trust it, kept-alive connections.
+"""The proxy's side towards the workspace: where it is, how to trust it, how to get there (a
+company's HTTP proxy from https_proxy), kept-alive connections.
 
 Standard library only (http.client): the proxy runs inside `dbx-fmapi run` for the agent's
 whole life, and the bootstrap installs the package with no dependencies.
@@ -6,13 +7,14 @@ whole life, and the bootstrap installs the package with no dependencies.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import socket
 import ssl
 import threading
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 # Connections kept open between requests. Agents make a few calls in parallel (a model call, a
 # token count, a title); more idle connections than that only hold sockets open.
@@ -77,6 +79,7 @@ class Upstream:
         # What messages name: the workspace, never a path with a query or anything secret.
         netloc = host if parts.port is None else f"{host}:{parts.port}"
         self.origin = f"{parts.scheme}://{netloc}"
+        self._via = https_proxy_for(host, env) if self._ctx is not None else None
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._idle: list[http.client.HTTPConnection] = []
@@ -103,6 +106,10 @@ class Upstream:
         conn: _HTTP | _HTTPS
         if self._ctx is None:
             conn = _HTTP(self.host, self.port, timeout=self.connect_timeout)
+        elif self._via is not None:
+            via_host, via_port, headers = self._via
+            conn = _HTTPS(via_host, via_port, timeout=self.connect_timeout, context=self._ctx)
+            conn.set_tunnel(self.host, self.port, headers)  # CONNECT, then TLS to the workspace
         else:
             conn = _HTTPS(self.host, self.port, timeout=self.connect_timeout, context=self._ctx)
         conn.read_timeout = self.read_timeout
@@ -131,6 +138,26 @@ class Upstream:
             self._idle.clear()
         for conn in conns:
             _shutdown(conn)
+
+
+def https_proxy_for(host: str, env: Mapping[str, str]) -> tuple[str, int, dict[str, str]] | None:
+    """The company's HTTP proxy for `host` from https_proxy / no_proxy (curl's reading of them),
+    as (host, port, CONNECT headers); None to connect directly."""
+    url = env.get("https_proxy") or env.get("HTTPS_PROXY")
+    if not url:
+        return None
+    for entry in (env.get("no_proxy") or env.get("NO_PROXY") or "").split(","):
+        suffix = entry.strip().lstrip(".").lower()
+        if suffix == "*" or (suffix and (host == suffix or host.endswith("." + suffix))):
+            return None
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme != "http" or not parts.hostname:
+        raise ValueError(f"https_proxy must be an http:// proxy URL, not {parts.scheme}://…")
+    headers = {}
+    if parts.username is not None:
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        headers["Proxy-Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+    return parts.hostname, parts.port or 80, headers
 
 
 def _shutdown(conn: http.client.HTTPConnection) -> None:
