@@ -1,0 +1,218 @@
+"""A loopback proxy that puts a fresh Databricks token on every request an agent makes.
+
+Gemini CLI (and OpenCode) read their API key once, at start, and a workspace token lives about an
+hour. `dbx-fmapi run AGENT` starts this proxy in a thread of its own process, points the agent at
+`proxy.url` with `proxy.secret` as the agent's API key, and the proxy forwards each request to the
+workspace with `Authorization: Bearer <token()>`.
+
+    with proxy.start("https://host/ai-gateway/gemini", token=source.token) as p:
+        env["GOOGLE_GEMINI_BASE_URL"] = p.url
+        env["GEMINI_API_KEY"] = p.secret
+        subprocess.run(["gemini", *args], env=env)
+
+What it guarantees:
+- it listens on 127.0.0.1 only, on a port the system picks;
+- a client must present the per-launch secret (`Authorization: Bearer`, `x-api-key`,
+  `x-goog-api-key` or `?key=`, whichever its agent sends); anything else is answered 401 and
+  never forwarded, so another local user cannot borrow the user's identity;
+- the client's credential headers never reach the workspace;
+- responses stream as they arrive (SSE event by event), never buffered whole;
+- a workspace that cannot be reached, or stops answering, gets a one-line JSON error (502, 504)
+  naming the workspace, within the connect / read timeouts; a token that cannot be had gets 401
+  (login needed) or 503 with the fix;
+- the workspace is trusted with the company CA from SSL_CERT_FILE / REQUESTS_CA_BUNDLE, and
+  reached through the company's HTTP proxy when https_proxy says so (no_proxy honoured);
+- no token and no secret in any log record or message.
+
+`token` is called once per request, on the request's thread, so it should answer from a cache
+while the token has life left (the project's token source does).
+
+Standard library only: threads plus http.client met the budget in benchmarks/proxy.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import logging
+import os
+import secrets as _secrets
+import selectors
+import socket
+import socketserver
+import threading
+from collections.abc import Callable, Mapping
+from types import TracebackType
+
+from .relay import Handler
+from .upstream import Upstream
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 10.0
+# Between two reads of a response, not for the whole response: a stream that keeps sending may
+# last as long as it likes, while a model that has not answered for this long is taken as gone.
+READ_TIMEOUT = 300.0
+
+
+class Proxy:
+    """A running proxy. `url` is its base URL, `secret` what clients present; `stop()` ends it."""
+
+    def __init__(self, server: Server, thread: threading.Thread) -> None:
+        self._server = server
+        self._thread = thread
+        self.port: int = server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    @property
+    def secret(self) -> str:
+        return self._server.secret
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """Where the listening socket is bound (always 127.0.0.1)."""
+        host, port = self._server.socket.getsockname()[:2]
+        return str(host), int(port)
+
+    def stop(self) -> None:
+        """Stop accepting, cut open connections, close the listening socket. Idempotent."""
+        server = self._server
+        if server.stopped:
+            return
+        server.stopped = True
+        server.wake()
+        self._thread.join()
+        server.upstream.close()
+        server.close_clients()
+        server.server_close()
+
+    def __enter__(self) -> Proxy:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:  # never the secret
+        return f"<Proxy {self.url} -> {self._server.upstream.origin}>"
+
+
+def start(
+    upstream: str,
+    token: Callable[[], str],
+    secret: str | None = None,
+    *,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    read_timeout: float = READ_TIMEOUT,
+    env: Mapping[str, str] | None = None,
+) -> Proxy:
+    """Start a proxy to the workspace base URL `upstream` in a background thread.
+
+    `token()` gives the bearer token for each request; it may raise (see relay._token_error).
+    `secret` defaults to a fresh `secrets.token_urlsafe(32)`. `env` (default: os.environ) is
+    where the CA settings are read. Raises ValueError for an upstream that is not https (or
+    http://127.0.0.1) and OSError when no loopback port can be had.
+    """
+    if not log.handlers:
+        # Without any handler, logging's last resort prints warnings on stderr, which is the
+        # agent's terminal; `run` attaches its own handler (a debug log) when it wants one.
+        log.addHandler(logging.NullHandler())
+    if secret is None:
+        secret = _secrets.token_urlsafe(32)
+    if not secret or not secret.isascii() or any(c.isspace() for c in secret):
+        raise ValueError("the proxy secret must be a non-empty ASCII string without spaces")
+    up = Upstream(
+        upstream,
+        env=os.environ if env is None else env,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+    )
+    server = Server(up, token, secret)
+    thread = threading.Thread(target=server.serve, name="dbx-fmapi-proxy", daemon=True)
+    thread.start()
+    return Proxy(server, thread)
+
+
+class Server(socketserver.TCPServer):
+    address_family = socket.AF_INET
+    allow_reuse_address = False
+    request_queue_size = 64
+
+    def __init__(self, upstream: Upstream, token: Callable[[], str], secret: str) -> None:
+        # Loopback only, never 0.0.0.0 or ::; port 0: the system picks a free one.
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.upstream = upstream
+        self.token = token
+        self.secret = secret
+        self._secret_bytes = secret.encode()
+        self.stopped = False
+        self._clients: dict[socket.socket, threading.Thread] = {}
+        self._lock = threading.Lock()
+        self._wake_r, self._wake_w = socket.socketpair()
+
+    def serve(self) -> None:
+        """Accept until stop() wakes us: serve_forever would poll, and make stop() wait for
+        the next poll when the agent exits."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.socket, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            while not self.stopped:
+                for key, _ in selector.select():
+                    if key.fileobj is self._wake_r:
+                        return
+                    try:
+                        request, client_address = self.get_request()
+                    except OSError:
+                        continue  # the client gave up before we accepted it
+                    self.process_request(request, client_address)
+
+    def wake(self) -> None:
+        self._wake_w.send(b"\0")
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def secret_matches(self, presented: str) -> bool:
+        return hmac.compare_digest(presented.encode("utf-8", "replace"), self._secret_bytes)
+
+    # One thread per client connection (agents keep connections alive and make parallel calls).
+    def process_request(
+        self,
+        request: socket.socket | tuple[bytes, socket.socket],
+        client_address: tuple[str, int] | str,
+    ) -> None:
+        assert isinstance(request, socket.socket)  # a TCP server: always a socket
+        thread = threading.Thread(
+            target=self._serve_client,
+            args=(request, client_address),
+            name="dbx-fmapi-proxy-client",
+            daemon=True,
+        )
+        with self._lock:
+            self._clients[request] = thread
+        thread.start()
+
+    def _serve_client(self, request: socket.socket, client_address: tuple[str, int] | str) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            log.debug("proxy: client connection ended with an error", exc_info=True)
+        finally:
+            with self._lock:
+                self._clients.pop(request, None)
+            self.shutdown_request(request)
+
+    def close_clients(self) -> None:
+        with self._lock:
+            clients = list(self._clients.items())
+        for sock, _ in clients:
+            with contextlib.suppress(OSError):  # the client already went away
+                sock.shutdown(socket.SHUT_RDWR)
+        for _, thread in clients:
+            thread.join(timeout=5)  # a token() call in progress is not ours to cut short

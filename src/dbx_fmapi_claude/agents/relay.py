@@ -1,0 +1,360 @@
+"""The proxy's request handler: check the secret, put a fresh token on the request, send it to
+the workspace, relay the answer as it arrives, and turn failures into one-line JSON errors.
+One handler per client connection, on its own thread (see proxy.py for the guarantees)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import re
+import socket
+import ssl
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qsl, urlencode
+
+from .upstream import Upstream
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .proxy import Server
+
+log = logging.getLogger("dbx_fmapi_claude.agents.proxy")  # one logger for the whole proxy
+
+_READ_SIZE = 64 * 1024
+_DISCARD_LIMIT = 1024 * 1024
+_CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key"})
+# Per connection, never forwarded (RFC 9110 7.6.1), plus what the proxy sets itself.
+_DROPPED = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        "expect",  # the proxy answers 100-continue itself and sends the body whole
+    }
+)
+# Credential-shaped strings, in case a token source's error message quotes one.
+_TOKEN_SHAPES = re.compile(r"eyJ[\w-]{8,}\.[\w.-]*|dapi[0-9a-f]{16,}|dose\w{16,}|doau\w{16,}")
+_RETRYABLE_ON_REUSE = (
+    http.client.RemoteDisconnected,
+    BrokenPipeError,
+    ConnectionResetError,
+    ConnectionAbortedError,
+)
+
+
+class _Failure(Exception):
+    """A request the proxy answers itself, with a status and a one-line message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def handle_one_request(self) -> None:
+        self.raw_requestline = self.rfile.readline(65537)
+        if not self.raw_requestline:
+            self.close_connection = True
+            return
+        if len(self.raw_requestline) > 65536:
+            self.close_connection = True
+            self.requestline = self.command = self.path = ""
+            self._answer(HTTPStatus.REQUEST_URI_TOO_LONG, "request line too long")
+            return
+        if not self.parse_request():
+            return  # parse_request has answered (400/505) already
+        started = time.perf_counter()
+        status = self._proxy()
+        log.debug(
+            "proxy: %s %s -> %s in %.1f ms",
+            self.command,
+            self.path.split("?", 1)[0],  # a query may carry a key: never logged
+            status,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
+        """BaseHTTPRequestHandler writes request lines to stderr; ours go to debug logs only."""
+
+    def _proxy(self) -> int | str:
+        path, in_query = _without_key(self.path)
+        if not self._authorized(in_query):
+            self._discard_small_body()
+            self.close_connection = True  # never forwarded, and never another request
+            return self._answer(
+                HTTPStatus.UNAUTHORIZED,
+                "missing or wrong proxy key: start the agent with `dbx-fmapi run AGENT`",
+            )
+        if not self.path.startswith("/"):
+            self.close_connection = True
+            return self._answer(HTTPStatus.BAD_REQUEST, "request target must be a path")
+        try:
+            body = self._read_body()
+            bearer = self._token()
+            return self._forward(path, body, bearer)
+        except _Failure as failure:
+            log.warning("proxy: %s", failure.message)
+            return self._answer(failure.status, failure.message)
+
+    def _authorized(self, in_query: list[str]) -> bool:
+        ok = False
+        for value in in_query:
+            ok = self.server.secret_matches(value) or ok
+        for name in _CREDENTIAL_HEADERS:
+            for value in self.headers.get_all(name) or ():
+                if name == "authorization":
+                    scheme, _, value = value.partition(" ")
+                    if scheme.lower() != "bearer":
+                        continue
+                # No short-circuit: every presented value is compared, in constant time.
+                ok = self.server.secret_matches(value.strip()) or ok
+        return ok
+
+    def _discard_small_body(self) -> None:
+        """Read what a refused client sent, when it is small: closing a socket with unread data
+        resets the connection, and the client could lose the 401 that says what is wrong."""
+        try:
+            size = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return
+        if 0 < size <= _DISCARD_LIMIT:
+            self.rfile.read(size)
+
+    def _read_body(self) -> bytes | None:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunked()
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return None
+        try:
+            size = int(length)
+            if size < 0:
+                raise ValueError
+        except ValueError:
+            self.close_connection = True
+            raise _Failure(HTTPStatus.BAD_REQUEST, "bad Content-Length") from None
+        body = self.rfile.read(size)
+        if len(body) != size:
+            self.close_connection = True
+            raise _Failure(HTTPStatus.BAD_REQUEST, "request body cut short")
+        return body
+
+    def _read_chunked(self) -> bytes:
+        parts = []
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                self.close_connection = True
+                raise _Failure(HTTPStatus.BAD_REQUEST, "bad chunked request body") from None
+            if size == 0:
+                break
+            parts.append(self.rfile.read(size))
+            self.rfile.readline(1024)  # the CRLF after the chunk
+        while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+            pass  # trailers: not forwarded
+        return b"".join(parts)
+
+    def _token(self) -> str:
+        try:
+            value = self.server.token()
+        except Exception as exc:
+            raise _token_error(exc, self.server.secret) from None
+        if not isinstance(value, str) or not value or any(c in value for c in "\r\n"):
+            raise _Failure(HTTPStatus.SERVICE_UNAVAILABLE, "the token source gave no usable token")
+        return value
+
+    def _headers_out(self, bearer: str, body: bytes | None) -> list[tuple[str, str]]:
+        listed = {
+            t.strip().lower()
+            for v in self.headers.get_all("Connection") or ()
+            for t in v.split(",")
+        }
+        out = [
+            (name, value)
+            for name, value in self.headers.items()
+            if (low := name.lower()) not in _DROPPED
+            and low not in _CREDENTIAL_HEADERS
+            and low not in listed
+        ]
+        out.append(("Authorization", f"Bearer {bearer}"))
+        if body is not None or self.command in ("POST", "PUT", "PATCH"):
+            out.append(("Content-Length", str(len(body or b""))))
+        return out
+
+    def _forward(self, path: str, body: bytes | None, bearer: str) -> int | str:
+        up = self.server.upstream
+        headers = self._headers_out(bearer, body)
+        has_encoding = any(name.lower() == "accept-encoding" for name, _ in headers)
+        target = up.target(path)
+        for attempt in (1, 2):
+            conn, reused = up.get()
+            try:
+                conn.putrequest(self.command, target, skip_accept_encoding=has_encoding)
+                for name, value in headers:
+                    conn.putheader(name, value)
+                conn.endheaders(body)
+                response = conn.getresponse()
+            except _RETRYABLE_ON_REUSE as exc:
+                up.discard(conn)
+                if reused and attempt == 1:
+                    continue  # the workspace closed this idle connection: a new one, once
+                raise _upstream_failure(up, exc) from None
+            except (OSError, http.client.HTTPException) as exc:
+                up.discard(conn)
+                raise _upstream_failure(up, exc) from None
+            return self._relay(conn, response)
+        raise AssertionError("unreachable: the second attempt returns or raises")
+
+    def _relay(self, conn: http.client.HTTPConnection, response: http.client.HTTPResponse) -> int:
+        """Send the workspace's answer on as it arrives."""
+        up = self.server.upstream
+        no_body = self.command == "HEAD" or response.status in (204, 304) or response.status < 200
+        chunked = False
+        self.send_response_only(response.status, response.reason)
+        for name, value in response.getheaders():
+            if name.lower() not in _DROPPED:
+                self.send_header(name, value)
+        if no_body:
+            length = response.getheader("Content-Length")
+            if length is not None:
+                self.send_header("Content-Length", length)
+        elif response.length is not None and not response.chunked:
+            self.send_header("Content-Length", str(response.length))
+        elif self.request_version != "HTTP/1.0":
+            self.send_header("Transfer-Encoding", "chunked")
+            chunked = True
+        else:
+            self.close_connection = True  # an HTTP/1.0 client: the end of the body is the close
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        complete = False
+        try:
+            self.end_headers()
+            while not no_body:
+                data = response.read1(_READ_SIZE)
+                if not data:
+                    break
+                # Written at once (unbuffered socket, TCP_NODELAY): no event waits for the next.
+                if chunked:
+                    _send_parts(self.connection, (b"%x\r\n" % len(data), data, b"\r\n"))
+                else:
+                    self.connection.sendall(data)
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
+            complete = True
+            # http.client marks a Content-Length response done only on a read past its end;
+            # closing it here (the connection stays open) lets the connection carry the next.
+            response.close()
+        except (OSError, http.client.HTTPException) as exc:
+            # Headers are gone: the only honest signal left is to cut the connection, so the
+            # agent sees a broken stream, not a short one that looks complete.
+            self.close_connection = True
+            if isinstance(exc, TimeoutError):
+                log.warning("proxy: %s stopped sending mid-response (read timeout)", up.origin)
+            else:
+                log.info("proxy: response from %s not relayed to the end: %s", up.origin, exc)
+        finally:
+            if complete and not response.will_close:
+                up.put(conn)
+            else:
+                up.discard(conn)
+        return response.status
+
+    def _answer(self, status: int, message: str) -> int:
+        """The proxy's own JSON error: Google, OpenAI and Anthropic clients all read
+        error.message; the prefix tells the user the proxy, not the model, said it."""
+        reason = HTTPStatus(status).phrase
+        body = json.dumps(
+            {
+                "error": {
+                    "code": status,
+                    "message": f"dbx-fmapi proxy: {message}",
+                    "status": reason.upper().replace(" ", "_"),
+                    "type": "dbx_fmapi_proxy_error",
+                }
+            }
+        ).encode()
+        try:
+            self.send_response_only(status, reason)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            self.close_connection = True  # the client left; nothing to tell it
+        return status
+
+
+def _without_key(path: str) -> tuple[str, list[str]]:
+    """Google's clients may pass their API key as `?key=`: take it as a presented secret, and
+    keep it out of what is forwarded."""
+    base, sep, query = path.partition("?")
+    if "key=" not in query:
+        return path, []
+    pairs = parse_qsl(query, keep_blank_values=True)
+    keys = [value for name, value in pairs if name == "key"]
+    rest = urlencode([(name, value) for name, value in pairs if name != "key"])
+    return (f"{base}?{rest}" if rest else base), keys
+
+
+def _send_parts(sock: socket.socket, parts: tuple[bytes, ...]) -> None:
+    """Frame and data in one vectored write: copying each chunk into a framed buffer was the
+    largest part of the proxy's CPU per byte on a long stream (benchmarks/proxy.py)."""
+    sent = sock.sendmsg(parts)
+    if sent < sum(map(len, parts)):
+        sock.sendall(b"".join(parts)[sent:])
+
+
+def _upstream_failure(up: Upstream, exc: BaseException) -> _Failure:
+    if isinstance(exc, TimeoutError):
+        return _Failure(
+            HTTPStatus.GATEWAY_TIMEOUT,
+            f"the workspace {up.origin} did not answer in time; check the network or VPN and retry",
+        )
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        reason = (
+            f"{exc.verify_message}; if your company inspects TLS, export SSL_CERT_FILE="
+            "/path/to/company-ca.pem"
+        )
+    elif isinstance(exc, socket.gaierror):
+        reason = "cannot resolve its host name (DNS)"
+    else:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        reason = reason or type(exc).__name__
+    return _Failure(HTTPStatus.BAD_GATEWAY, f"cannot reach the workspace {up.origin}: {reason}")
+
+
+def _token_error(exc: Exception, secret: str) -> _Failure:
+    """The token source's failure, as the agent will show it. The project's UserError carries
+    `message`, `fix` and `code` (4: a login is needed); anything else is reported by its text."""
+    message = str(getattr(exc, "message", "") or exc) or type(exc).__name__
+    fix = getattr(exc, "fix", None)
+    if fix:
+        message = f"{message}; run: {fix}"
+    message = _TOKEN_SHAPES.sub("[redacted]", message.replace(secret, "[redacted]"))
+    message = " ".join(message.split())  # one line
+    status = HTTPStatus.UNAUTHORIZED if getattr(exc, "code", None) == 4 else 503
+    return _Failure(status, f"no Databricks token: {message}")
