@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from dbx_fmapi_claude.record import config
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -43,8 +44,20 @@ def run_setup(sandbox: Sandbox, workspace: FakeWorkspace, *args: str, **kw: Any)
     return sandbox.run([*argv, *args], **kw)
 
 
+RECORD = Path(".config/dbx-fmapi-claude/config.json")
+
+
+def record_of(sandbox: Sandbox) -> dict[str, Any]:
+    """Setup's record as written: every configuration."""
+    return dict(json.loads((sandbox.home / RECORD).read_text()))
+
+
 def config_of(sandbox: Sandbox) -> dict[str, Any]:
-    return dict(json.loads((sandbox.home / ".config/dbx-fmapi-claude/config.json").read_text()))
+    """The configuration setup wrote last, flat, as the commands read it (its keys and the
+    shared ones)."""
+    data = record_of(sandbox)
+    shared = {k: data[k] for k in config.SHARED if k in data}
+    return {**shared, **data["configs"][-1]}
 
 
 def settings_path(sandbox: Sandbox) -> Path:

@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 
+from tests.mgmt import config_of
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 from tests.test_long_session import sleep_turns
@@ -72,7 +73,7 @@ def test_a_service_principal_profile_works_end_to_end_without_the_cli(
     assert [c for c in sandbox.databricks_calls() if c["argv"][:2] == ["auth", "token"]] == []
     no_login_happened(sandbox)
     assert (sandbox.home / ".databrickscfg").read_bytes() == cfg
-    record = json.loads((sandbox.home / ".config/dbx-fmapi-claude/config.json").read_text())
+    record = config_of(sandbox)
     assert record["auth"] == "m2m" and SP_SECRET not in json.dumps(record)
     cache = sandbox.home / ".config/dbx-fmapi-claude/m2m-tokens.json"
     assert (cache.stat().st_mode & 0o777) == 0o600

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
+from dbx_fmapi_claude.core.errors import UserError
 from dbx_fmapi_claude.core.paths import Paths
 from dbx_fmapi_claude.record import config
-from tests.mgmt import ANSI, VOLATILE, fake_claude
+from tests.mgmt import ANSI, VOLATILE, config_of, fake_claude, record_of
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -28,7 +29,8 @@ UPGRADE = (
     "fix: update dbx-fmapi-claude: git pull in your clone, then bash setup-fmapi-claudecode.sh"
 )
 
-# A record as setup writes it today (version 1), for the in-process checks.
+# A record as release 8e2686a wrote it (version 1: one configuration, flat), for the in-process
+# checks; it migrates to version 2 in memory.
 TODAY: dict[str, Any] = {
     "api_key_helper": "'/home/u/.local/bin/dbx-fmapi' token --profile 'DEFAULT'",
     "env_existed": False,
@@ -64,25 +66,100 @@ def _paths(tmp_path: Path, record: Any) -> Paths:
 # --- the fast layer: load, migrate, check ---------------------------------------------------------
 
 
-def test_todays_record_loads_as_it_is_and_is_never_rewritten(tmp_path: Path) -> None:
+def _flat(record: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 record as readers see it: one configuration, without the version key."""
+    return {k: v for k, v in record.items() if k != "version"}
+
+
+def test_a_version_1_record_migrates_in_memory_and_is_never_rewritten(tmp_path: Path) -> None:
     paths = _paths(tmp_path, TODAY)
     before = paths.config_file.read_bytes()
-    assert config.load(paths) == TODAY
-    assert config.salvage(paths) == (TODAY, [])
+    assert config.load(paths) == _flat(TODAY)
+    home_u = Paths(home="/home/u", config_dir=paths.config_dir)  # the home TODAY was set up in
+    assert config.in_effect(config.load_record(paths), home_u, "/srv") == _flat(TODAY)
+    shared = {k: TODAY[k] for k in config.SHARED}
+    one = {k: v for k, v in _flat(TODAY).items() if k not in config.SHARED}
+    assert config.load_record(paths) == {**shared, "version": 2, "configs": [one]}
+    assert config.salvage(paths) == ({**shared, "version": 2, "configs": [one]}, [])
     assert paths.config_file.read_bytes() == before
 
 
 def test_a_record_without_a_version_is_version_1(tmp_path: Path) -> None:
-    legacy = {k: v for k, v in TODAY.items() if k != "version"}
+    legacy = _flat(TODAY)
     paths = _paths(tmp_path, legacy)
     before = paths.config_file.read_bytes()
-    assert config.load(paths) == {**legacy, "version": 1}
+    assert config.load(paths) == legacy
+    assert config.load_record(paths)["version"] == 2
     assert paths.config_file.read_bytes() == before  # migrated in memory only
 
 
 def test_null_means_not_recorded_and_unknown_keys_are_kept(tmp_path: Path) -> None:
     record = {**TODAY, "model": None, "ttl_seconds": None, "added_later": [1, 2]}
-    assert config.load(_paths(tmp_path, record)) == record
+    assert config.load(_paths(tmp_path, record)) == _flat(record)
+
+
+def _two(tmp_path: Path) -> dict[str, Any]:
+    """Version 2 with two configurations: the home one (workspace A) and a project's (B)."""
+    shared = {k: TODAY[k] for k in config.SHARED}
+    home = {k: v for k, v in _flat(TODAY).items() if k not in config.SHARED}
+    project = {
+        **home,
+        "host": "https://b.cloud.databricks.com",
+        "profile": "b",
+        "settings_location": str(tmp_path / "proj"),
+        "settings_file": str(tmp_path / "proj/.claude/settings.json"),
+    }
+    home["settings_file"] = str(tmp_path / ".claude/settings.json")
+    return {**shared, "version": 2, "configs": [home, project]}
+
+
+def test_the_configuration_in_effect_is_the_one_claude_code_reads_there(tmp_path: Path) -> None:
+    record = _two(tmp_path)
+    paths = _paths(tmp_path, record)
+    (tmp_path / "proj/sub").mkdir(parents=True)
+    assert config.load(paths, tmp_path / "proj")["host"] == "https://b.cloud.databricks.com"
+    # Claude Code reads project settings from the folder it starts in only: a subfolder and any
+    # other folder get the home configuration.
+    for cwd in (tmp_path / "proj/sub", tmp_path, "/"):
+        assert config.load(paths, cwd)["host"] == "https://x.cloud.databricks.com"
+    assert config.load(paths)["profile"] == "b"  # without a folder: the one written last
+    views = config.views(config.load_record(paths))
+    assert [v["profile"] for v in views] == ["DEFAULT", "b"]
+    assert all(v["executable"] == TODAY["executable"] for v in views)  # shared keys in each
+    local = tmp_path / "proj/.claude/settings.local.json"
+    record["configs"][1]["settings_file"] = str(local)  # static mode's git-ignored file
+    paths = _paths(tmp_path, record)
+    assert config.load(paths, tmp_path / "proj")["profile"] == "b"
+
+
+def test_without_a_home_configuration_another_folder_has_none(tmp_path: Path) -> None:
+    record = _two(tmp_path)
+    del record["configs"][0]
+    paths = _paths(tmp_path, record)
+    assert config.load(paths, tmp_path) is None
+    with pytest.raises(UserError) as info:
+        config.require(paths, tmp_path)
+    assert info.value.message == (
+        f"no dbx-fmapi-claude setup applies in {tmp_path}: Claude Code here reads none of the "
+        f"settings files set up ({tmp_path}/proj/.claude/settings.json)"
+    )
+    assert info.value.fix.startswith(f"cd {tmp_path}/proj, or set this folder up: ")
+
+
+def test_a_damaged_key_of_one_of_several_configurations_says_whose(tmp_path: Path) -> None:
+    record = _two(tmp_path)
+    record["configs"][1]["ttl_seconds"] = "abc"
+    paths = _paths(tmp_path, record)
+    with pytest.raises(config.RecordDamaged) as info:
+        config.load(paths, tmp_path)
+    where = tmp_path / "proj/.claude/settings.json"
+    assert info.value.message == (
+        f'{paths.config_path} is damaged: "ttl_seconds" (the configuration for {where}) must be '
+        "a number of seconds above 0, not a string"
+    )
+    salvaged, notes = config.salvage(paths)
+    assert "ttl_seconds" not in salvaged["configs"][1]
+    assert salvaged["configs"][0] == record["configs"][0] and len(notes) == 1
 
 
 def test_a_newer_version_is_refused(tmp_path: Path) -> None:
@@ -90,8 +167,8 @@ def test_a_newer_version_is_refused(tmp_path: Path) -> None:
     with pytest.raises(config.RecordTooNew) as info:
         config.load(paths)
     assert info.value.message == (
-        f"{paths.config_path} was written by a newer dbx-fmapi-claude (record version 2; this one "
-        "reads up to version 1); nothing was changed"
+        f"{paths.config_path} was written by a newer dbx-fmapi-claude (record version 3; this one "
+        "reads up to version 2); nothing was changed"
     )
     assert info.value.code == 1
     with pytest.raises(config.RecordTooNew):
@@ -128,7 +205,7 @@ def test_a_bad_value_names_the_file_the_key_and_the_fix(tmp_path: Path, key: str
     assert info.value.code == 1 and info.value.key == key
     if key != "version":
         salvaged, notes = config.salvage(paths)
-        assert salvaged == {k: v for k, v in TODAY.items() if k != key}
+        assert config.views(salvaged) == [{k: v for k, v in _flat(TODAY).items() if k != key}]
         assert notes == [f'{paths.config_path}: "{key}" {says} (left out)']
 
 
@@ -137,7 +214,7 @@ def test_static_mode_needs_its_settings_file(tmp_path: Path) -> None:
     paths = _paths(tmp_path, {**record, "token_mode": "static"})
     with pytest.raises(config.RecordDamaged, match='"settings_file" is missing, and static'):
         config.load(paths)
-    assert config.load(_paths(tmp_path, record)) == record  # helper mode does without it
+    assert config.load(_paths(tmp_path, record)) == _flat(record)  # helper mode does without it
 
 
 @pytest.mark.parametrize("text", ["NaN", "Infinity", "0", "true"])
@@ -170,12 +247,20 @@ def _edit(sandbox: Sandbox, change: Callable[[dict[str, Any]], None]) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+def _holder(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """Where `key` lives in a version-2 record: the top level, or the configuration."""
+    if key == "version" or key in config.SHARED:
+        return data
+    configs: list[dict[str, Any]] = data["configs"]
+    return configs[-1]
+
+
 def _set(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    return lambda data: data.__setitem__(key, value)
+    return lambda data: _holder(data, key).__setitem__(key, value)
 
 
 def _static_without_settings_file(data: dict[str, Any]) -> None:
-    del data["settings_file"]
+    del data["configs"][-1]["settings_file"]
 
 
 # case -> (token mode of the setup, the damage, what the error line says)
@@ -204,7 +289,7 @@ DAMAGE: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
         "helper",
         _set("version", 7),
         "was written by a newer dbx-fmapi-claude (record version 7; this one reads up to "
-        "version 1); nothing was changed",
+        "version 2); nothing was changed",
     ),
 }
 
@@ -264,8 +349,8 @@ def test_setup_repairs_a_damaged_record_keeping_the_rest(
     assert result.code == 0, result
     path = sandbox.home / RECORD
     assert f'warning: {path}: "ttl_seconds" must be a number of seconds' in result.stderr
-    record = json.loads(path.read_text())
-    assert record["ttl_seconds"] == 900 and record["version"] == 1
+    record = config_of(sandbox)
+    assert record["ttl_seconds"] == 900 and record_of(sandbox)["version"] == 2
     assert record["sonnet"] == "databricks-claude-sonnet-4" and record["host"] == workspace.url
     assert sandbox.run(["dbx-fmapi", "status"]).code == 0
 
@@ -274,10 +359,10 @@ def test_setup_and_uninstall_refuse_a_record_from_a_newer_release(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     _set_up(sandbox, workspace)
-    _edit(sandbox, _set("version", 2))
+    _edit(sandbox, _set("version", 3))
     before = sandbox.snapshot(exclude=VOLATILE)
     path = sandbox.home / RECORD
-    says = "was written by a newer dbx-fmapi-claude (record version 2; this one reads up to"
+    says = "was written by a newer dbx-fmapi-claude (record version 3; this one reads up to"
     for argv in (
         ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"],
         ["dbx-fmapi", "uninstall", "--yes"],

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.json_shapes import MODELS_SHAPE, STATUS_SHAPE, assert_shape
+from tests.mgmt import config_of as record_of
 from tests.mgmt import doctor, doctor_json, fake_claude, find_check
 from tests.rig.sandbox import ISSUE_13_TODAY, Result, Sandbox
 from tests.rig.workspace import FakeWorkspace, endpoint
@@ -35,10 +36,6 @@ def setup(sandbox: Sandbox, workspace: FakeWorkspace, *args: str) -> Result:
 
 def env_of(sandbox: Sandbox) -> dict[str, str]:
     return dict(json.loads((sandbox.home / ".claude/settings.json").read_text())["env"])
-
-
-def record_of(sandbox: Sandbox) -> dict[str, Any]:
-    return dict(json.loads((sandbox.home / ".config/dbx-fmapi-claude/config.json").read_text()))
 
 
 def ask_claude(

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.mgmt import config_of, record_of
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -43,10 +44,6 @@ def setup(sandbox: Sandbox, *args: str, **kw: Any) -> Result:
 def settings_of(sandbox: Sandbox, path: Path | None = None) -> dict[str, Any]:
     target = path or sandbox.home / ".claude" / "settings.json"
     return dict(json.loads(target.read_text()))
-
-
-def config_of(sandbox: Sandbox) -> dict[str, Any]:
-    return dict(json.loads((sandbox.home / ".config/dbx-fmapi-claude/config.json").read_text()))
 
 
 def assert_claude_works(
@@ -308,7 +305,8 @@ def test_settings_in_the_current_directory_and_in_a_custom_folder(
     assert r.code == 0, r
     assert set(settings_of(sandbox, project / ".claude/settings.json")["env"]) >= SEED_KEYS
     assert not (sandbox.home / ".claude" / "settings.json").exists()
-    # Moving to another folder takes our keys out of the first file (which we created).
+    # Another folder is another configuration: the first one stays as it is (issue 12).
+    first = (project / ".claude/settings.json").read_bytes()
     other = tmp_path / "other"
     other.mkdir()
     r = setup(
@@ -322,8 +320,15 @@ def test_settings_in_the_current_directory_and_in_a_custom_folder(
     )
     assert r.code == 0, r
     assert set(settings_of(sandbox, other / ".claude/settings.json")["env"]) >= SEED_KEYS
-    assert not (project / ".claude" / "settings.json").exists()
+    assert (project / ".claude" / "settings.json").read_bytes() == first
     assert config_of(sandbox)["settings_file"] == str(other / ".claude/settings.json")
+    # Re-running for the first folder updates its configuration in place: still two.
+    r = setup(
+        sandbox, "--host", workspace.url, "--settings-location", "cwd", "--no-verify", cwd=project
+    )
+    assert r.code == 0 and "already configured" in r.stdout, r
+    files = [c["settings_file"] for c in record_of(sandbox)["configs"]]
+    assert files == [str(project / ".claude/settings.json"), str(other / ".claude/settings.json")]
 
 
 def test_dry_run_prints_diffs_and_writes_nothing(

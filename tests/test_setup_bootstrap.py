@@ -11,6 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from tests.mgmt import config_of
 from tests.rig.sandbox import REPO_ROOT, Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -45,7 +46,7 @@ def test_fresh_home_installs_links_and_runs_setup_then_upgrades_in_place(
     # Setup ran from the new install and points everything at the stable ~/.local/bin links.
     data = json.loads((sandbox.home / ".claude/settings.json").read_text())
     assert shlex.split(data["apiKeyHelper"])[0] == str(local_bin / "dbx-fmapi")
-    cfg = json.loads((sandbox.home / ".config/dbx-fmapi-claude/config.json").read_text())
+    cfg = config_of(sandbox)
     assert cfg["executable"] == str(local_bin / "dbx-fmapi-claude")
     helper = sandbox.run(["/bin/sh", "-c", data["apiKeyHelper"]])
     assert helper.code == 0 and helper.stdout.strip() == sandbox.cached_token()

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.mgmt import config_of
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace, endpoint
-from tests.test_setup import VOLATILE, config_of, settings_of, setup
+from tests.test_setup import VOLATILE, settings_of, setup
 
 
 def assert_refused(

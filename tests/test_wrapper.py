@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.mgmt import config_of
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -290,7 +291,7 @@ def test_an_onboarding_flag_that_is_not_ours_to_restore_is_left_alone(
     if case == "setup did not add it":  # it was there before setup: the user's, not ours
         _claude_rewrites_its_file(sandbox, {**CLAUDE_STATE, "hasCompletedOnboarding": True})
     configure(sandbox, workspace)
-    cfg = json.loads((sandbox.home / ".config/dbx-fmapi-claude/config.json").read_text())
+    cfg = config_of(sandbox)
     assert cfg["onboarding_added"] is (case != "setup did not add it")
     path = _claude_json(sandbox)
     contents = {

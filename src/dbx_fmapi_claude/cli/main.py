@@ -111,6 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="default: the configured profile")
 
     p = sub.add_parser("uninstall", help="remove exactly what setup added")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--settings-location",
+        metavar="home|cwd|PATH",
+        help="the configuration to remove (default: the one Claude Code uses in this folder)",
+    )
+    which.add_argument("--all", action="store_true", help="remove every configuration")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
     return parser

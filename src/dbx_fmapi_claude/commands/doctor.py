@@ -210,9 +210,13 @@ def _token_storage(r: Report, version: tuple[int, int, int] | None) -> str:
 
 def check_config(r: Report) -> dict[str, Any] | None:
     try:
-        cfg = config.load(r.ctx.paths)
+        cfg = config.load(r.ctx.paths, r.ctx.cwd)  # the configuration Claude Code uses here
+        away = config.elsewhere(r.ctx.paths, r.ctx.cwd) if cfg is None else None
     except UserError as exc:
         r.add("config", "Setup", ui.FAIL, exc.message, exc.fix)
+        return None
+    if away is not None:
+        r.add("config", "Setup", ui.FAIL, away.message, away.fix)
         return None
     if cfg is None or not config.is_set_up(cfg):
         r.add("config", "Setup", ui.FAIL, "dbx-fmapi-claude is not set up on this machine", SETUP)

@@ -71,9 +71,9 @@ def _check_non_browser(ctx: Context, source: credentials.Source, cfg: Any) -> in
 
 
 def run(*, ctx: Context, profile: str | None = None) -> int:
-    cfg = config.load(ctx.paths)
+    cfg = config.load(ctx.paths, ctx.cwd)
     if profile is None:
-        cfg = config.require(ctx.paths)
+        cfg = config.require(ctx.paths, ctx.cwd)
         if not cfg.get("profile"):  # CI: the DATABRICKS_* variables are the credential
             source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
             return _check_non_browser(ctx, source, cfg)

@@ -129,7 +129,7 @@ def check_configured(ctx: Context, data: dict[str, Any]) -> int:
 
 
 def run(*, ctx: Context, json: bool = False, validate: bool = False) -> int:
-    cfg = config.require(ctx.paths)
+    cfg = config.require(ctx.paths, ctx.cwd)
     host = str(cfg["host"])
     progress = ui.Progress(ctx)
     with progress.step("getting a token"):

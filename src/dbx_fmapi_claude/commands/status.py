@@ -249,24 +249,53 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
         row("Shell", f"{shell['name']}: {where} {shell['rc_file']}")
     else:
         row("Shell", "no shell wrapper (--shell none)")
+    for i, other in enumerate(data.get("elsewhere") or []):
+        who = f"profile {other['profile']}" if other["profile"] else "DATABRICKS_* variables"
+        row(
+            "Also set up" if i == 0 else "",
+            f"{other['settings_file']}: {other['workspace']} ({who})",
+        )
     if data["token"]["state"] in ("login_needed", "missing", "error") and data["token"]["fix"]:
         ctx.out(f"\nfix: {data['token']['fix']}")
     ctx.out("\nFull check: dbx-fmapi doctor")
 
 
+def others(record: dict[str, Any] | None, cfg: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Every configuration but the one in effect here: where, which workspace and profile."""
+    return [
+        {
+            "settings_file": v.get("settings_file"),
+            "workspace": v.get("host"),
+            "profile": v.get("profile") or None,
+        }
+        for v in config.views(record)
+        if config.is_set_up(v)
+        and (cfg is None or v.get("settings_file") != cfg.get("settings_file"))
+    ]
+
+
 def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
-    cfg = config.load(ctx.paths)
+    record = config.load_record(ctx.paths)
+    cfg = config.in_effect(record, ctx.paths, ctx.cwd)
+    elsewhere = others(record, cfg)
     if cfg is None or not config.is_set_up(cfg):
         if json:
-            ctx.out(_dumps({"version": SCHEMA_VERSION, "configured": False}))
+            data: dict[str, Any] = {"version": SCHEMA_VERSION, "configured": False}
+            if elsewhere:  # set up, but for other folders: Claude Code here uses none of it
+                data["elsewhere"] = elsewhere
+            ctx.out(_dumps(data))
             return ExitCode.ERROR
-        raise UserError("dbx-fmapi-claude is not set up yet", "setup-fmapi-claudecode")
+        raise config.elsewhere(ctx.paths, ctx.cwd) or UserError(
+            "dbx-fmapi-claude is not set up yet", "setup-fmapi-claudecode"
+        )
     if check:
         progress = ui.Progress(ctx)
         with progress.step("asking the Databricks CLI for the token"):
             data = collect(ctx, cfg, check)
     else:
         data = collect(ctx, cfg, check)
+    if elsewhere:  # several configurations: the others too (a single one reads as before)
+        data["elsewhere"] = elsewhere
     if json:
         ctx.out(_dumps(data))
     else:

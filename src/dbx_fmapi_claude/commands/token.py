@@ -15,13 +15,18 @@ from ..record import config
 
 
 def run(*, ctx: Context, profile: str | None) -> int:
-    cfg = config.load(ctx.paths)
+    record = config.load_record(ctx.paths)
+    cfg = config.in_effect(record, ctx.paths, ctx.cwd_path)
     if profile is None:
-        if cfg is None and credentials.from_env(ctx.env) is not None:
+        if record is None and credentials.from_env(ctx.env) is not None:
             pass  # CI: the environment alone is the credential
         else:
-            cfg = config.require(ctx.paths)
+            cfg = config.require(ctx.paths, ctx.cwd_path)
             profile = str(cfg["profile"]) if cfg.get("profile") else None
+    elif cfg is None or cfg.get("profile") != profile:
+        # Claude Code runs the helper of the settings file it uses, with that file's profile:
+        # that configuration's TTL and workspace.
+        cfg = next((v for v in config.views(record) if v.get("profile") == profile), cfg)
     source = credentials.resolve(profile, ctx.env, ctx.paths.home_path)
     if cfg and cfg.get("profile") == profile and cfg.get("host"):
         source.host = str(cfg["host"])  # the workspace setup verified wins over a stale profile

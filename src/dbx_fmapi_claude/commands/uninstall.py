@@ -1,4 +1,5 @@
-"""`dbx-fmapi uninstall [--yes] [--dry-run]`: remove exactly what setup added.
+"""`dbx-fmapi uninstall [--settings-location home|cwd|PATH | --all] [--yes] [--dry-run]`: remove
+exactly what setup added, for the configuration in effect here (or the one named, or all).
 
 Works from setup's record (config.json: `replaced`, `env_existed`, `settings_created`,
 `onboarding_added`, `rc_file`, `api_key_helper`) and the originals it saved: our settings keys
@@ -36,6 +37,8 @@ PROG = "dbx-fmapi uninstall"
 class Plan(engine.Plan):
     state: list[Path] = field(default_factory=list)  # our own files to delete
     state_dirs: list[Path] = field(default_factory=list)  # ours, removed when left empty
+    forget: list[Path] = field(default_factory=list)  # settings files of configurations removed
+    staying: int = 0  # configurations left after a partial uninstall
 
     def empty(self) -> bool:
         return not self.changes and not self.state
@@ -193,11 +196,14 @@ def _json_equals(raw: bytes, want: dict[str, Any]) -> bool:
 # --- shell blocks ------------------------------------------------------------------------------
 
 
-def plan_rc(ctx: Context, cfg: dict[str, Any] | None, plan: Plan) -> None:
-    recorded = setupstate.rc_file(cfg)
-    candidates = ([recorded] if recorded else []) + ctx.paths.rc_candidates(ctx.env)
-    if cfg and cfg.get("git_exclude"):  # static mode's block in the repository's exclude file
-        candidates.append(Path(str(cfg["git_exclude"])))
+def plan_rc(ctx: Context, cfgs: list[dict[str, Any]], plan: Plan, *, rc: bool = True) -> None:
+    """Our block out of the rc files (`rc`: the shell block is one for every configuration) and
+    out of the git exclude files static mode wrote for `cfgs`."""
+    recorded = setupstate.rc_file(cfgs[-1]) if cfgs and rc else None
+    candidates = ([recorded] if recorded else []) + (ctx.paths.rc_candidates(ctx.env) if rc else [])
+    for cfg in cfgs:
+        if cfg.get("git_exclude"):  # static mode's block in the repository's exclude file
+            candidates.append(Path(str(cfg["git_exclude"])))
     seen: set[str] = set()
     for path in candidates:
         real = os.path.realpath(path)
@@ -298,26 +304,97 @@ def apply(ctx: Context, plan: Plan) -> None:
             folder.rmdir()  # only when empty: anything else in there is not ours
 
 
-def build(ctx: Context) -> Plan:
+def _listing(views: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{v.get('settings_file')} ({v.get('host')})" for v in views)
+
+
+def choose(
+    ctx: Context, record: dict[str, Any] | None, location: str | None, every: bool
+) -> list[dict[str, Any]]:
+    """The configurations to remove: `--all`, the one for `--settings-location`, else the one in
+    effect here (or the only one there is)."""
+    views = config.views(record)
+    if every or not views:
+        return views
+    if location is not None:
+        target = ctx.paths.settings_file_for(location, ctx.cwd)
+        found = config.view_for(record, target) or config.view_for(
+            record, target.with_name("settings.local.json")
+        )
+        if found is None:
+            raise UserError(
+                f"nothing is set up for {target}; set up: {_listing(views)}; nothing was changed",
+                "dbx-fmapi uninstall --settings-location FOLDER   (or --all; dbx-fmapi status "
+                "lists them)",
+                ExitCode.USAGE,
+            )
+        return [found]
+    here = config.in_effect(record, ctx.paths, ctx.cwd)
+    if here is not None:
+        return [here]
+    if len(views) == 1:
+        return views
+    raise UserError(
+        f"several configurations are set up and none applies in {ctx.cwd}: {_listing(views)}; "
+        "nothing was changed",
+        "dbx-fmapi uninstall --settings-location FOLDER   (or --all for every one)",
+        ExitCode.USAGE,
+    )
+
+
+def plan_record(
+    ctx: Context, record: dict[str, Any], gone: list[dict[str, Any]], plan: Plan
+) -> None:
+    """The record without the configurations that go; the others stay as they are."""
+    files = [str(g.get("settings_file")) for g in gone]
+    rest = [c for c in record.get("configs") or [] if str(c.get("settings_file")) not in files]
+    raw = read_bytes(ctx.paths.config_file) or b""
+    new = (json.dumps({**record, "configs": rest}, indent=2, sort_keys=True) + "\n").encode()
+    what = "setup record: " + ", ".join(f"the configuration for {f} leaves" for f in files)
+    plan.changes.append(_change(ctx.paths.config_file, raw, new, what))
+    plan.forget = [Path(f) for f in files]
+    plan.staying = len(rest)
+
+
+def build(ctx: Context, *, location: str | None = None, every: bool = False) -> Plan:
     plan = Plan()
     try:
-        cfg, dropped = config.salvage(ctx.paths)  # a damaged key costs only what it records
+        record, dropped = config.salvage(ctx.paths)  # a damaged key costs only what it records
     except config.RecordTooNew:
         raise  # a newer release's record: removing it could lose what that release restores
     except UserError as exc:
-        cfg, dropped = None, []
+        record, dropped = None, []
         plan.notes.append(f"{exc.message}; only the shell block and our state can be removed")
     plan.notes.extend(dropped)
-    if cfg is not None:
+    views = config.views(record)
+    gone = choose(ctx, record, location, every)
+    if record is not None and gone and len(gone) < len(views):
+        # One configuration of several: its settings and its git exclude block leave; the
+        # shell block, the onboarding flag and our state serve the others.
+        for cfg in gone:
+            plan_settings(ctx, cfg, plan)
+        plan_rc(ctx, gone, plan, rc=False)
+        plan_record(ctx, record, gone, plan)
+        return plan
+    shared = {k: record[k] for k in config.SHARED if k in record} if record else {}
+    for cfg in views:
         plan_settings(ctx, cfg, plan)
-        plan_onboarding(ctx, cfg, plan)
-    plan_rc(ctx, cfg, plan)
+    if record is not None:
+        plan_onboarding(ctx, views[-1] if views else shared, plan)
+    plan_rc(ctx, views or ([shared] if shared else []), plan)
     plan_state(ctx, plan)
     return plan
 
 
-def run(*, ctx: Context, yes: bool = False, dry_run: bool = False) -> int:
-    plan = build(ctx)
+def run(
+    *,
+    ctx: Context,
+    yes: bool = False,
+    dry_run: bool = False,
+    settings_location: str | None = None,
+    all: bool = False,
+) -> int:
+    plan = build(ctx, location=settings_location, every=all)
     if plan.empty():
         ctx.out("Nothing to remove: dbx-fmapi-claude is not set up here.")
         for note in plan.notes:
@@ -340,6 +417,15 @@ def run(*, ctx: Context, yes: bool = False, dry_run: bool = False) -> int:
             ctx.out("Cancelled: nothing was changed.")
             return ExitCode.USAGE
     apply(ctx, plan)
+    for path in plan.forget:
+        config.drop_original(ctx.paths, path)
+    if plan.forget:
+        files = ", ".join(str(p) for p in plan.forget)
+        ctx.out(
+            f"Done: the configuration for {files} is removed; {plan.staying} other"
+            f"{'s' if plan.staying != 1 else ''} stay (dbx-fmapi status lists them)."
+        )
+        return ExitCode.OK
     ctx.out("Done: dbx-fmapi-claude's changes are removed. Open a new terminal so the shell")
     ctx.out("function is gone there too. The dbx-fmapi programs themselves stay installed.")
     return ExitCode.OK

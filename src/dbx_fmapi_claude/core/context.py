@@ -37,6 +37,11 @@ class Context:
         self.paths = paths
 
     @property
+    def cwd_path(self) -> str:
+        """The working directory as a string (the `*_path` convention of paths.py): no pathlib."""
+        return self._cwd
+
+    @property
     def cwd(self) -> Path:
         from pathlib import Path  # not at import: the token helper never needs it
 

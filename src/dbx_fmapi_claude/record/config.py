@@ -5,7 +5,16 @@ which checks it (FIELDS says the type of each key), migrates an older version in
 record with no version is version 1) and refuses a version newer than this code reads: a damaged
 or unknown record is one line naming the file, the key and the fix, never a traceback.
 
-    version            RECORD_VERSION (1)
+Version 2 holds several configurations, one per settings file (each its own workspace, profile,
+route, models and token mode), in the order they were first set up, and the keys they share (SHARED: the one shell
+block, the one onboarding flag). Readers get a configuration as one flat dict of version 1's keys
+(`view`): the one Claude Code uses in a folder (`in_effect`: the same precedence Claude Code
+applies: `<cwd>/.claude/settings.local.json`, `<cwd>/.claude/settings.json`, then
+`~/.claude/settings.json`; measured: Claude Code reads project settings from the folder it
+starts in, not from the git root), or the one for a settings file (`view_for`).
+
+    version            RECORD_VERSION (2)
+    configs            [configuration, ...]: the keys below but SHARED, one per settings_file
     host               normalised workspace URL, e.g. "https://x.cloud.databricks.com"
     profile            Databricks CLI profile name
     model, opus, sonnet, haiku       endpoint names
@@ -18,15 +27,16 @@ or unknown record is one line naming the file, the key and the fix, never a trac
     settings_file      absolute path of the .claude/settings.json we manage (as given, not resolved)
     token_mode         "helper" or "static"
     ttl_seconds        apiKeyHelper TTL; margin_seconds: extra lifetime beyond it
-    shell              "zsh", "bash", "fish" or "none"; rc_file: the file holding our block or null
-    executable         absolute path of dbx-fmapi-claude that the rc block calls
+    shell              (shared) "zsh", "bash", "fish" or "none"; rc_file: the file holding our
+                       block or null
+    executable         (shared) absolute path of dbx-fmapi-claude that the rc block calls
     api_key_helper     the apiKeyHelper command setup wrote (helper mode; kept in static mode)
     replaced           {key: {"value": previous}} for settings keys (env names, "apiKeyHelper")
                        whose earlier value setup overwrote, recorded the first time only; an
                        earlier ANTHROPIC_AUTH_TOKEN is never recorded (it is a secret)
     env_existed        the settings file had an "env" object before setup
     settings_created   setup created the settings file
-    onboarding_added   setup added hasCompletedOnboarding to ~/.claude.json
+    onboarding_added   (shared) setup added hasCompletedOnboarding to ~/.claude.json
 
 `<config_dir>/originals/`: the bytes (and permission bits) of each user file as it was before
 setup first changed it (never for a file holding a token), so uninstall can restore it
@@ -42,6 +52,7 @@ from ..core.jsonread import loads
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from os import PathLike
     from pathlib import Path
     from typing import Any
 
@@ -51,7 +62,9 @@ DEFAULT_TTL_SECONDS = 15 * 60
 DEFAULT_MARGIN_SECONDS = 5 * 60
 
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2
+# Keys of the whole record, not of one configuration: there is one shell block and one flag.
+SHARED = ("shell", "rc_file", "executable", "onboarding_added")
 REPAIR = "re-run setup to rewrite it: setup-fmapi-claudecode"
 UPGRADE = "update dbx-fmapi-claude: git pull in your clone, then bash setup-fmapi-claudecode.sh"
 
@@ -157,8 +170,15 @@ def _from_unversioned(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "version": 1}
 
 
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 held one configuration, flat: it becomes the only one of `configs`."""
+    shared = {k: data[k] for k in SHARED if k in data}
+    one = {k: v for k, v in data.items() if k not in SHARED and k != "version"}
+    return {**shared, "version": 2, "configs": [one] if one else []}
+
+
 # version -> the step that turns a record of that version into the next one's.
-_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
 
 
 def migrate(data: dict[str, Any], path: str) -> dict[str, Any]:
@@ -178,13 +198,36 @@ def migrate(data: dict[str, Any], path: str) -> dict[str, Any]:
     return data
 
 
-def problems(data: dict[str, Any]) -> list[tuple[str, str]]:
-    """(key, why) for each value no setup writes, and for keys that contradict each other."""
+def _config_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     out = [(key, why) for key, value in data.items() if (why := _problem(key, value)) is not None]
     static = data.get("token_mode") == "static"
     if static and not data.get("settings_file") and all(k != "settings_file" for k, _ in out):
         out.append(("settings_file", "is missing, and static token mode needs it"))
     return out
+
+
+def problems(data: dict[str, Any]) -> list[tuple[int | None, str, str]]:
+    """(configuration index or None for a shared key, key, why) for each value no setup writes,
+    and for keys that contradict each other. `configs` itself must be a list of objects."""
+    out: list[tuple[int | None, str, str]] = [
+        (None, key, why) for key in SHARED if (why := _problem(key, data.get(key))) is not None
+    ]
+    configs = data.get("configs")
+    if configs is None:
+        return out
+    if not isinstance(configs, list) or not all(isinstance(c, dict) for c in configs):
+        return [*out, (None, "configs", f"must be a list of objects, not {_json_type(configs)}")]
+    for i, one in enumerate(configs):
+        out += [(i, key, why) for key, why in _config_problems(one)]
+    return out
+
+
+def _detail(data: Mapping[str, Any], index: int | None, why: str) -> str:
+    """`why`, saying whose key it is when the record holds several configurations."""
+    configs = data.get("configs") or []
+    if index is None or len(configs) < 2:
+        return why
+    return f"(the configuration for {configs[index].get('settings_file') or index}) {why}"
 
 
 def _read(paths: Paths) -> dict[str, Any] | None:
@@ -208,42 +251,141 @@ def _read(paths: Paths) -> dict[str, Any] | None:
     return migrate(data, path)
 
 
-def load(paths: Paths) -> dict[str, Any] | None:
-    """The saved configuration, None when setup never ran; UserError when it is unreadable,
-    damaged (RecordDamaged) or from a newer release (RecordTooNew). Reading never writes."""
+def load_record(paths: Paths) -> dict[str, Any] | None:
+    """The whole record (every configuration), None when setup never ran; UserError when it is
+    unreadable, damaged (RecordDamaged) or from a newer release (RecordTooNew). Reading never
+    writes."""
     data = _read(paths)
     if data is not None:
         found = problems(data)
         if found:
-            key, why = found[0]
-            raise RecordDamaged(paths.config_path, key, why)
+            index, key, why = found[0]
+            raise RecordDamaged(paths.config_path, key, _detail(data, index, why))
     return data
 
 
+def views(record: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Each configuration as one flat dict (version 1's keys: its own and the shared ones),
+    oldest first."""
+    if not record:
+        return []
+    shared = {k: record[k] for k in SHARED if k in record}
+    return [{**shared, **one} for one in record.get("configs") or []]
+
+
+def _same_file(a: str, b: str) -> bool:
+    import os
+
+    if os.path.normpath(os.path.expanduser(a)) == os.path.normpath(b):
+        return True
+    try:
+        return os.path.samefile(os.path.expanduser(a), b)
+    except OSError:
+        return False
+
+
+def view_for(
+    record: Mapping[str, Any] | None, settings_file: str | PathLike[str]
+) -> dict[str, Any] | None:
+    """The configuration that manages `settings_file`, None when none does."""
+    import os
+
+    wanted = os.fspath(settings_file)
+    for one in views(record):
+        if one.get("settings_file") and _same_file(str(one["settings_file"]), wanted):
+            return one
+    return None
+
+
+def in_effect(
+    record: Mapping[str, Any] | None, paths: Paths, cwd: str | PathLike[str]
+) -> dict[str, Any] | None:
+    """The configuration Claude Code started in `cwd` uses: of the settings files it reads there,
+    the one with the highest precedence that one of ours manages. Strings, not pathlib: the
+    token helper and the wrapper call this."""
+    import os
+
+    folder = os.path.join(os.fspath(cwd), ".claude")
+    for candidate in (
+        os.path.join(folder, "settings.local.json"),
+        os.path.join(folder, "settings.json"),
+        os.path.join(paths.home_path, ".claude", "settings.json"),
+    ):
+        found = view_for(record, candidate)
+        if found is not None:
+            return found
+    return None
+
+
+def latest(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The configuration set up last (a re-run keeps a configuration where it was)."""
+    every = views(record)
+    return every[-1] if every else None
+
+
+def load(paths: Paths, cwd: str | PathLike[str] | None = None) -> dict[str, Any] | None:
+    """One configuration, flat: the one in effect in `cwd` (None when none is), or without `cwd`
+    the one set up last. None when setup never ran. Raises as load_record does."""
+    record = load_record(paths)
+    return latest(record) if cwd is None else in_effect(record, paths, cwd)
+
+
+def elsewhere(paths: Paths, cwd: str | PathLike[str]) -> UserError | None:
+    """When configurations exist but none is in effect in `cwd`: the error that says where
+    they are; None otherwise (not set up at all, or one is in effect)."""
+    from pathlib import Path
+
+    record = load_record(paths)
+    every = [v for v in views(record) if is_set_up(v)]
+    if not every or in_effect(record, paths, cwd) is not None:
+        return None
+    where = ", ".join(str(v.get("settings_file")) for v in every)
+    folder = str(Path(str(every[-1].get("settings_file"))).parent.parent)
+    return UserError(
+        f"no dbx-fmapi-claude setup applies in {cwd}: Claude Code here reads none of the "
+        f"settings files set up ({where})",
+        f"cd {q(folder)}, or set this folder up: setup-fmapi-claudecode --settings-location cwd",
+    )
+
+
 def salvage(paths: Paths) -> tuple[dict[str, Any] | None, list[str]]:
-    """For the commands that repair or remove (uninstall): the record without the keys that are
-    damaged, and a note for each one dropped. Unreadable or too new still raises."""
+    """For the commands that repair or remove (setup, uninstall): the whole record without the
+    keys that are damaged, and a note for each one dropped. Unreadable or too new still
+    raises."""
     data = _read(paths)
     if data is None:
         return None, []
     notes = []
-    for key, why in problems(data):
-        data.pop(key, None)
-        notes.append(f'{paths.config_path}: "{key}" {why} (left out)')
+    found = problems(data)
+    for index, key, why in found:
+        notes.append(f'{paths.config_path}: "{key}" {_detail(data, index, why)} (left out)')
+    for index, key, _why in reversed(found):
+        if index is None:
+            data.pop(key, None)
+        else:
+            data["configs"][index].pop(key, None)
+    if not isinstance(data.get("configs"), list):
+        data["configs"] = []
     return data, notes
 
 
 def is_set_up(cfg: Mapping[str, Any] | None) -> bool:
-    """A record a setup finished: a workspace, and a profile unless the credential is a service
-    principal or a PAT given as DATABRICKS_* variables (CI)."""
+    """A configuration a setup finished: a workspace, and a profile unless the credential is a
+    service principal or a PAT given as DATABRICKS_* variables (CI)."""
     if not cfg or not cfg.get("host"):
         return False
     return bool(cfg.get("profile")) or cfg.get("auth") in ("m2m", "pat")
 
 
-def require(paths: Paths) -> dict[str, Any]:
-    cfg = load(paths)
+def require(paths: Paths, cwd: str | PathLike[str] | None = None) -> dict[str, Any]:
+    """The configuration in effect in `cwd` (or the latest), or the error that says how to get
+    one."""
+    cfg = load(paths, cwd)
     if cfg is None or not is_set_up(cfg):
+        if cwd is not None:
+            away = elsewhere(paths, cwd)
+            if away is not None:
+                raise away
         raise UserError("dbx-fmapi-claude is not set up yet", "setup-fmapi-claudecode")
     return cfg
 

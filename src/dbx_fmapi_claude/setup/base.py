@@ -20,7 +20,8 @@ class SetupBase:
         self.env: dict[str, str] = dict(ctx.env)
         self.paths = ctx.paths
         self.dry_run = bool(opts.get("dry_run"))
-        self.prev: dict[str, Any] = {}
+        self.record: dict[str, Any] = {}  # config.json: every configuration (record v2)
+        self.prev: dict[str, Any] = {}  # the defaults: the configuration in effect, or the latest
         self.prompter: Prompter | None = None
         self.token: dbcli.Token | None = None
         self.endpoints: list[dict[str, Any]] | None = None

@@ -22,7 +22,6 @@ from ..changes import engine
 from ..cli.prompts import Prompter
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
-from ..record import config
 from .answers import HELPER, PROG, STATIC, _duration_text, _sq, _tilde, find_installed
 from .plan import Plan, PlanSteps
 from .signin import SignIn
@@ -46,9 +45,6 @@ class Setup(SignIn, PlanSteps):
         # setup for this profile writes in between.
         with tokens.profile_lock(self.paths, self.a.profile):
             engine.apply(plan, paths=self.paths, say=self.out, name="setup", again=PROG)
-            for ch in plan.changes:
-                if ch.what.startswith("previous Claude settings"):
-                    config.drop_original(self.paths, ch.path)
 
     # --- the whole thing --------------------------------------------------------------------
 
@@ -107,7 +103,7 @@ class Setup(SignIn, PlanSteps):
             if self.a.token_mode == HELPER
             else "static token (refreshed by dbx-fmapi-claude)"
         )
-        settings_file = Path(str(plan.record["settings_file"]))
+        settings_file = plan.settings_file or target
         if not plan.changes:
             self.out(
                 f"Everything is already configured: no file changed ({settings_file}, {mode})."

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..agents.claude import effective, settings
 from ..cli.prompts import Choice
 from ..core.fileio import q
+from ..record import config
 from .answers import PROG, STATIC, _tilde, _usage, check_location, default_location
 from .base import SetupBase
 from .gitignore import git_exclude_for, git_exposed, git_tracked
@@ -46,7 +47,7 @@ class LocationSteps(SetupBase):
         if self.a.token_mode != STATIC:
             return path
         if not git_tracked(path, self.env):
-            ours = self.prev.get("git_exclude") and self.prev.get("settings_file") == str(path)
+            ours = (config.view_for(self.record, path) or {}).get("git_exclude")
             if ours or git_exposed(path, self.env):  # a re-run keeps the block it added
                 self.exclude = git_exclude_for(path, self.env)
                 if self.exclude is None:

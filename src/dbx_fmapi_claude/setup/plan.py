@@ -25,6 +25,7 @@ from .models import ModelSteps
 @dataclass
 class Plan(engine.Plan):
     record: dict[str, Any] = field(default_factory=dict)  # config.json, as this run leaves it
+    settings_file: Path | None = None  # the settings file of the configuration written
 
 
 def onboarding_bytes(raw: bytes | None) -> bytes | None:
@@ -37,12 +38,74 @@ def onboarding_bytes(raw: bytes | None) -> bytes | None:
 
 class PlanSteps(LocationSteps, ModelSteps):
     def plan(self, target: Path, helper_cmd: str, executable: str) -> Plan:
+        """Every change, in memory. The configuration for `target` is this run's; every other
+        configuration (another settings location, another workspace) is left as it is."""
         plan = Plan()
-        a, prev = self.a, self.prev
-        prev_file = prev.get("settings_file")
-        first_time = not prev or prev_file != str(target)
+        here = config.view_for(self.record, target) or {}
+        kept = self._plan_settings(plan, target, here, helper_cmd)
+        onboarding_added = self._plan_onboarding(plan)
+        rc = self._plan_rc(plan, executable)
+        self._plan_exclude(plan, target)
+        a = self.a
+        one = {
+            "host": a.host,
+            "profile": a.profile,
+            "auth": self.source.kind if self.source else credentials.OAUTH,
+            "model": a.model,
+            "opus": a.opus,
+            "sonnet": a.sonnet,
+            "haiku": a.haiku,
+            **({"fable": a.fable} if a.fable else {}),
+            **({"subagent": a.subagent} if a.subagent else {}),
+            **({"context_tokens": env_context} if (env_context := self.context_tokens()) else {}),
+            "route": a.route,
+            "route_auto": a.route_auto,
+            "settings_location": a.location,
+            "settings_file": str(target),
+            "token_mode": a.token_mode,
+            "ttl_seconds": a.ttl_seconds,
+            "margin_seconds": a.margin_seconds,
+            **({"git_exclude": str(self.exclude[0])} if self.exclude else {}),
+            "api_key_helper": helper_cmd,
+            **kept,
+        }
+        # Re-running for a settings file updates its configuration where it is; a new one goes
+        # last (the latest).
+        configs = list(self.record.get("configs") or [])
+        at = next(
+            (i for i, c in enumerate(configs) if config.view_for({"configs": [c]}, target)),
+            len(configs),
+        )
+        configs[at : at + 1] = [one]
+        plan.record = {
+            "version": config.RECORD_VERSION,
+            "shell": a.shell,
+            "rc_file": str(rc) if rc else None,
+            "executable": executable,
+            "onboarding_added": onboarding_added,
+            "configs": configs,
+        }
+        plan.settings_file = target
+        cfg_raw = read_bytes(self.paths.config_file)
+        cfg_new = (json.dumps(plan.record, indent=2, sort_keys=True) + "\n").encode()
+        plan.add(
+            Change(
+                self.paths.config_file,
+                cfg_raw,
+                cfg_new,
+                "setup record",
+                True,
+                redo=lambda now: cfg_new,
+            )
+        )
+        return plan
 
-        # Claude settings.
+    def _plan_settings(
+        self, plan: Plan, target: Path, here: Mapping[str, Any], helper_cmd: str
+    ) -> dict[str, Any]:
+        """Claude Code's settings file; returns what the record must keep to undo it
+        (`replaced`, `env_existed`, `settings_created`)."""
+        a = self.a
         raw = read_bytes(target)
         corrupt: settings.SettingsCorrupt | None = None
         try:
@@ -69,7 +132,7 @@ class PlanSteps(LocationSteps, ModelSteps):
             context_tokens=self.context_tokens(),
             disable_betas=route.disable_experimental_betas,
         )
-        drop = self.stale_optional_keys(env)
+        drop = self.stale_optional_keys(env, here)
         helper_arg = helper_cmd if a.token_mode == HELPER else None
         new = settings.merge(old, env=env, helper=helper_arg, drop=drop)
         if raw is not None and corrupt is None and new == old:
@@ -98,46 +161,48 @@ class PlanSteps(LocationSteps, ModelSteps):
         )
         if corrupt is not None:
             plan.notes.append(f"{target} is not valid ({corrupt.why}): it is backed up first")
-        if raw is None or first_time:
-            # What setup replaces is judged against the file as it was before our first change:
-            # the saved original, when a run that was killed halfway already changed the file.
-            base, base_raw = old, raw
-            known, original = config.load_original(self.paths, target)
-            if known:
-                base_raw = original
-                try:
-                    base = settings.parse(original, target) if original is not None else {}
-                except settings.SettingsCorrupt as exc:
-                    base = dict(exc.salvage)
-            replaced: dict[str, Any] = {}
-            old_env = base.get("env") or {}
-            for key in settings.ALL_ENV_KEYS:
-                if key != settings.ENV_TOKEN and key in old_env:
-                    replaced[key] = {"value": old_env[key]}
-            helper = base.get(settings.HELPER_KEY)
-            if settings.HELPER_KEY in base and not effective.is_our_helper(
-                helper, prev.get("api_key_helper")
-            ):
-                replaced[settings.HELPER_KEY] = {"value": base[settings.HELPER_KEY]}
-            env_existed = "env" in base
-            created = base_raw is None
-        else:
-            replaced = dict(prev.get("replaced") or {})
-            env_existed = bool(prev.get("env_existed"))
-            created = bool(prev.get("settings_created"))
+        if raw is not None and here:
+            return {
+                "replaced": dict(here.get("replaced") or {}),
+                "env_existed": bool(here.get("env_existed")),
+                "settings_created": bool(here.get("settings_created")),
+            }
+        # What setup replaces is judged against the file as it was before our first change: the
+        # saved original, when a run that was killed halfway already changed the file.
+        base, base_raw = old, raw
+        known, original = config.load_original(self.paths, target)
+        if known:
+            base_raw = original
+            try:
+                base = settings.parse(original, target) if original is not None else {}
+            except settings.SettingsCorrupt as exc:
+                base = dict(exc.salvage)
+        replaced: dict[str, Any] = {}
+        old_env = base.get("env") or {}
+        for key in settings.ALL_ENV_KEYS:
+            if key != settings.ENV_TOKEN and key in old_env:
+                replaced[key] = {"value": old_env[key]}
+        helper = base.get(settings.HELPER_KEY)
+        if settings.HELPER_KEY in base and not effective.is_our_helper(
+            helper, here.get("api_key_helper")
+        ):
+            replaced[settings.HELPER_KEY] = {"value": base[settings.HELPER_KEY]}
+        return {
+            "replaced": replaced,
+            "env_existed": "env" in base,
+            "settings_created": base_raw is None,
+        }
 
-        # The settings file of an earlier run, when it moved: our keys leave it.
-        if isinstance(prev_file, str) and prev_file and prev_file != str(target):
-            self._plan_old_settings(plan, Path(prev_file))
-
-        # ~/.claude.json: the onboarding flag, only when absent.
+    def _plan_onboarding(self, plan: Plan) -> bool:
+        """~/.claude.json: the onboarding flag, only when absent. Returns whether setup added it
+        (this run or an earlier one)."""
         claude_json = self.paths.claude_json
         cj_raw = read_bytes(claude_json)
         cj_new = onboarding_bytes(cj_raw)
-        onboarding_added = bool(prev.get("onboarding_added"))
-        if not onboarding_added and cj_new is None:  # added by a run killed halfway?
+        added = bool(self.record.get("onboarding_added"))
+        if not added and cj_new is None:  # added by a run killed halfway?
             known, original = config.load_original(self.paths, claude_json)
-            onboarding_added = known and onboarding_bytes(original) is not None
+            added = known and onboarding_bytes(original) is not None
         if cj_new is not None:
             plan.add(
                 Change(
@@ -149,8 +214,8 @@ class PlanSteps(LocationSteps, ModelSteps):
                     redo=lambda now: onboarding_bytes(now) or now,
                 )
             )
-            onboarding_added = True
-        elif cj_raw is not None:
+            return True
+        if cj_raw is not None:
             try:
                 json.loads(cj_raw)
             except ValueError:
@@ -158,8 +223,12 @@ class PlanSteps(LocationSteps, ModelSteps):
                     f"{claude_json} is not valid JSON; leaving it alone (Claude Code owns it). "
                     "The first launch may show its onboarding screens."
                 )
+        return added
 
-        # Shell wrapper block.
+    def _plan_rc(self, plan: Plan, executable: str) -> Path | None:
+        """The shell block (one for every configuration: the wrapper finds the one in effect);
+        a block in the rc file of another shell chosen before leaves it."""
+        a = self.a
         rc = self.paths.rc_file(a.shell, self.env)
         if rc is not None:
             rc_path, block = rc, rcblock.render(a.shell, executable)
@@ -187,80 +256,41 @@ class PlanSteps(LocationSteps, ModelSteps):
                     redo=with_block,
                 )
             )
-        prev_rc = prev.get("rc_file")
+        prev_rc = self.record.get("rc_file")
         if isinstance(prev_rc, str) and prev_rc and prev_rc != (str(rc) if rc else None):
             self._plan_old_rc(plan, Path(prev_rc))
+        return rc
 
-        # Static mode in a git work tree: the token file goes into the repository's own
-        # exclude file (never committed, never shared), so no `git add .` picks it up.
-        if self.exclude is not None:
-            exclude, block = self.exclude[0], exclude_block(self.exclude[1])
+    def _plan_exclude(self, plan: Plan, target: Path) -> None:
+        """Static mode in a git work tree: the token file goes into the repository's own exclude
+        file (never committed, never shared), so no `git add .` picks it up."""
+        if self.exclude is None:
+            return
+        exclude, block = self.exclude[0], exclude_block(self.exclude[1])
 
-            def with_exclude(now: bytes | None) -> bytes:
-                text = (now or b"").decode("utf-8", "surrogateescape")
-                return rcblock.upsert_block(text, block).encode("utf-8", "surrogateescape")
+        def with_exclude(now: bytes | None) -> bytes:
+            text = (now or b"").decode("utf-8", "surrogateescape")
+            return rcblock.upsert_block(text, block).encode("utf-8", "surrogateescape")
 
-            ex_raw = read_bytes(exclude)
-            plan.add(
-                Change(
-                    exclude,
-                    ex_raw,
-                    with_exclude(ex_raw),
-                    "git exclude: the static token file stays out of commits",
-                    keep_original=True,
-                    redo=with_exclude,
-                )
-            )
-            plan.notes.append(f"{target} holds a token: git now ignores it ({exclude})")
-
-        # Our record.
-        plan.record = {
-            "version": 1,
-            "host": a.host,
-            "profile": a.profile,
-            "auth": self.source.kind if self.source else credentials.OAUTH,
-            "model": a.model,
-            "opus": a.opus,
-            "sonnet": a.sonnet,
-            "haiku": a.haiku,
-            **({"fable": a.fable} if a.fable else {}),
-            **({"subagent": a.subagent} if a.subagent else {}),
-            **({"context_tokens": env_context} if (env_context := self.context_tokens()) else {}),
-            "route": a.route,
-            "route_auto": a.route_auto,
-            "settings_location": a.location,
-            "settings_file": str(target),
-            "token_mode": a.token_mode,
-            "ttl_seconds": a.ttl_seconds,
-            "margin_seconds": a.margin_seconds,
-            "shell": a.shell,
-            "rc_file": str(rc) if rc else None,
-            **({"git_exclude": str(self.exclude[0])} if self.exclude else {}),
-            "executable": executable,
-            "api_key_helper": helper_cmd,
-            "replaced": replaced,
-            "env_existed": env_existed,
-            "settings_created": created,
-            "onboarding_added": onboarding_added,
-        }
-        cfg_raw = read_bytes(self.paths.config_file)
-        cfg_new = (json.dumps(plan.record, indent=2, sort_keys=True) + "\n").encode()
+        ex_raw = read_bytes(exclude)
         plan.add(
             Change(
-                self.paths.config_file,
-                cfg_raw,
-                cfg_new,
-                "setup record",
-                True,
-                redo=lambda now: cfg_new,
+                exclude,
+                ex_raw,
+                with_exclude(ex_raw),
+                "git exclude: the static token file stays out of commits",
+                keep_original=True,
+                redo=with_exclude,
             )
         )
-        return plan
+        plan.notes.append(f"{target} holds a token: git now ignores it ({exclude})")
 
-    def stale_optional_keys(self, env: Mapping[str, str]) -> dict[str, Any]:
+    def stale_optional_keys(
+        self, env: Mapping[str, str], here: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """Keys an earlier run wrote that this one does not (settings.OPTIONAL_ENV_KEYS): each
         with the value written (a value changed by hand since stays), or what it replaced."""
-        prev = self.prev
+        prev = here
         wrote = {
             settings.ENV_FABLE: prev.get("fable"),
             settings.ENV_SUBAGENT: prev.get("subagent"),
@@ -276,29 +306,6 @@ class PlanSteps(LocationSteps, ModelSteps):
             prior = replaced.get(key)
             out[key] = prior if isinstance(prior, dict) and "value" in prior else str(value)
         return out
-
-    def _plan_old_settings(self, plan: Plan, path: Path) -> None:
-        raw = read_bytes(path)
-        if raw is None:
-            return
-        try:
-            data = settings.parse(raw, path)
-        except settings.SettingsCorrupt:
-            self.warn(f"{path} (used by the previous setup) is not valid JSON; left as it is")
-            return
-        replaced = {
-            **(self.prev.get("replaced") or {}),
-            "env_existed": self.prev.get("env_existed"),
-        }
-        helper = data.get(settings.HELPER_KEY)
-        ours = effective.is_our_helper(helper, self.prev.get("api_key_helper"))
-        cleaned = settings.remove_ours(data, replaced=replaced, helper_is_ours=ours)
-        if cleaned == data:
-            return
-        new: bytes | None = settings.dumps(cleaned)
-        if not cleaned and self.prev.get("settings_created"):
-            new = None
-        plan.add(Change(path, raw, new, "previous Claude settings"))
 
     def _plan_old_rc(self, plan: Plan, path: Path) -> None:
         raw = read_bytes(path)

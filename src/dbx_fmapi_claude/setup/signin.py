@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from ..auth import credentials, dbcli, tokens
 from ..core.errors import ExitCode, UserError
@@ -35,14 +36,16 @@ from .base import SetupBase
 class SignIn(SetupBase):
     def load_previous(self) -> None:
         try:
-            prev, dropped = config.salvage(self.paths)  # a damaged key: only that one is lost
+            record, dropped = config.salvage(self.paths)  # a damaged key: only that one is lost
         except config.RecordTooNew:
             raise  # rewriting a newer release's record would lose what it holds
         except UserError as exc:
             self.warn(f"{exc.message}; starting from the defaults")
-            self.prev = {}
+            self.record, self.prev = {}, {}
             return
-        self.prev = prev or {}
+        self.record = record or {}
+        here = config.in_effect(self.record, self.paths, self.ctx.cwd)
+        self.prev = here or config.latest(self.record) or {}
         for note in dropped:
             self.warn(note)
 
@@ -61,6 +64,8 @@ class SignIn(SetupBase):
                 setattr(self.a, name, check_model(str(value), flag))
         if o.get("settings_location") is not None:
             self.a.location = check_location(str(o["settings_location"]), self.ctx.cwd)
+            # Re-running for a location: its own configuration gives the defaults.
+            self.prev = self.config_at(self.a.location) or self.prev
         prev_ttl = self.prev.get("ttl_seconds")
         if o.get("ttl") is not None:
             self.a.ttl_seconds = _duration(str(o["ttl"]), "--ttl")
@@ -82,6 +87,14 @@ class SignIn(SetupBase):
         self.a.token_mode = mode if mode in ("helper", "static") else "helper"
         shell = o.get("shell") or self.prev.get("shell") or _default_shell(self.env)
         self.a.shell = shell if shell in ("zsh", "bash", "fish", "none") else "none"
+
+    def config_at(self, location: str) -> dict[str, Any] | None:
+        """The configuration whose settings file is in `location` (settings.json, or the
+        settings.local.json static mode uses in a git-tracked folder)."""
+        path = self.paths.settings_file_for(location, self.ctx.cwd)
+        return config.view_for(self.record, path) or config.view_for(
+            self.record, path.with_name("settings.local.json")
+        )
 
     def interactive(self) -> bool:
         return (

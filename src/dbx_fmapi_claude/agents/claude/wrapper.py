@@ -182,15 +182,18 @@ def _say_refreshing() -> None:
 
 def run(argv: list[str], env: Mapping[str, str]) -> int:
     paths = Paths.from_env(env)
+    # The configuration Claude Code will use here: a folder set up for another workspace has
+    # its own (setup's record holds one per settings file).
+    cwd = os.getcwd()
     if _asks_help(argv):  # help needs no token: ours first (stderr), then claude's
-        cfg = config.load(paths)
+        cfg = config.load(paths, cwd)
         sys.stderr.write(_help_header(cfg if config.is_set_up(cfg) else None))
         claude = find_claude(env, paths.home_path)
         if claude is None:
             raise UserError("Claude Code (`claude`) is not installed", CLAUDE_INSTALL)
         sys.stderr.flush()
         os.execv(claude, [claude, *argv])  # noqa: S606 - claude prints its help
-    cfg = config.require(paths)
+    cfg = config.require(paths, cwd)
     claude = find_claude(env, paths.home_path)
     if claude is None:
         raise UserError("Claude Code (`claude`) is not installed", CLAUDE_INSTALL)
