@@ -346,6 +346,8 @@ def test_opencode_reads_its_config_once(
     assert calls == ["tool"]
     after = [r for r in workspace.log if any(m.get("role") == "tool" for m in r.json["messages"])]
     assert after, [r.json["messages"][-1] for r in workspace.log]
+    tool_output = [m for m in after[0].json["messages"] if m.get("role") == "tool"]
+    assert SHELL_PROOF in json.dumps(tool_output)  # the command ran
     for req in after:
         assert req.token is not None and req.token.matches(old)
         assert req.headers["x-rig-config"] == "first"
