@@ -38,6 +38,7 @@ from tests.catalogue.helpers import (
     signed_in,
     unprivileged,
 )
+from tests.mgmt import config_of
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -156,8 +157,7 @@ def test_browser_junk_and_loopback_forms_are_accepted_and_stripped(
     expected = want.format(**values)
     assert result.code == 0, result
     no_traceback(result)
-    cfg = json_file(sandbox.home / ".config/dbx-fmapi-claude/config.json")
-    assert cfg["host"] == expected
+    assert config_of(sandbox)["host"] == expected
     env = json_file(sandbox.home / ".claude/settings.json")["env"]
     assert env["ANTHROPIC_BASE_URL"] == f"{expected}/serving-endpoints/anthropic"
     assert_only_ours_changed(sandbox, before)

@@ -24,6 +24,7 @@ from tests.catalogue.helpers import (
     settings_without_ours,
     setup,
 )
+from tests.mgmt import config_of
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -329,7 +330,7 @@ def test_setups_racing_each_other_leave_one_consistent_result(
     for r in finish(procs):
         assert r.code == 0, r
     settings = user_keys_kept(sandbox)
-    cfg = json.loads((sandbox.home / ".config/dbx-fmapi-claude/config.json").read_bytes())
+    cfg = config_of(sandbox)
     sonnet = settings["env"]["ANTHROPIC_DEFAULT_SONNET_MODEL"]
     assert sonnet in models and cfg["sonnet"] == sonnet  # the record matches the file
     assert (sandbox.home / ".bashrc").read_text().count("# >>> dbx-fmapi-claude >>>") == 1

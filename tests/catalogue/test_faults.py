@@ -96,9 +96,9 @@ def _move_workspace(sandbox: Sandbox, ws: FakeWorkspace, url: str) -> None:
     """The configured workspace (setup's record and the CLI profile) is now at `url`; the CLI
     still holds its token for the profile."""
     cfg_path = sandbox.home / ".config/dbx-fmapi-claude/config.json"
-    cfg = json.loads(cfg_path.read_text())
-    cfg["host"] = url
-    cfg_path.write_text(json.dumps(cfg))
+    record = json.loads(cfg_path.read_text())
+    record["configs"][-1]["host"] = url
+    cfg_path.write_text(json.dumps(record))
     dbcfg = sandbox.home / ".databrickscfg"
     dbcfg.write_text(dbcfg.read_text().replace(ws.url, url))
 

@@ -233,9 +233,9 @@ def scan(j: Journey, marker: str) -> tuple[list[str], list[str]]:
     allowed = {home / ".databricks" / "token-cache.json"}
     cfg_path = home / ".config/dbx-fmapi-claude/config.json"
     if cfg_path.exists():
-        cfg = json.loads(cfg_path.read_text())
-        if cfg.get("token_mode") == "static":
-            allowed.add(Path(cfg["settings_file"]))
+        for cfg in json.loads(cfg_path.read_text()).get("configs", []):
+            if cfg.get("token_mode") == "static":
+                allowed.add(Path(cfg["settings_file"]))
     leaks, hits = [], []
     for dirpath, _dirs, files in os.walk(j.sandbox.root):
         for name in files:
