@@ -14,6 +14,11 @@ Measures, as whole processes, interleaved round-robin so machine drift hits all 
 Budgets (../shared/PRODUCT.md): wrapper overhead over claude-direct <= 50 ms median; token-helper
 minus cli-token <= 50 ms median.
 
+--real-cli uses the real Databricks CLI (DBX_TEST_DATABRICKS_BIN, as ./scripts/test builds it)
+instead of the rig's fake. --baseline DIR adds the same wrapper and helper cases for an earlier
+release's source tree (e.g. `git worktree add /tmp/base <commit>`), set up in HOMEs of its own
+and interleaved with ours, so "before" and "after" are measured side by side in one run.
+
 Usage: .venv/bin/python benchmarks/launch.py [--runs 30]   (after ./scripts/test installed things)
 """
 
@@ -78,6 +83,39 @@ def run_setup(env: dict[str, str], host: str, mode: str, cwd: Path) -> None:
         sys.exit(f"setup failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
 
 
+def baseline_scripts(tree: Path, bin_dir: Path) -> None:
+    """The release in `tree` as installed scripts: its bin/ files with its src/ first on the
+    path, run by this Python (the same interpreter and startup as ours)."""
+    for name in ("dbx-fmapi", "dbx-fmapi-claude", "setup-fmapi-claudecode"):
+        body = (tree / "bin" / name).read_text().split("\n", 1)[1]
+        script = bin_dir / name
+        script.write_text(
+            f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(tree / 'src')!r})\n{body}"
+        )
+        script.chmod(0o755)
+    import compileall
+
+    compileall.compile_dir(tree / "src", quiet=1)  # both sides start from compiled files
+
+
+def set_up_homes(
+    tmp: Path, tag: str, bin_dir: Path, base_env: dict[str, str], login_home: Path, url: str
+) -> tuple[dict[str, str], Path, dict[str, str], Path]:
+    """A helper-mode HOME and a static-mode HOME for the scripts in `bin_dir`, sharing the CLI
+    login made in `login_home`."""
+    out: list[tuple[dict[str, str], Path]] = []
+    for mode in ("helper", "static"):
+        home = tmp / f"{tag}-{mode}-home"
+        if home != login_home:
+            home.mkdir(exist_ok=True)
+            shutil.copytree(login_home / ".databricks", home / ".databricks", dirs_exist_ok=True)
+            shutil.copy2(login_home / ".databrickscfg", home / ".databrickscfg")
+        env = dict(base_env, HOME=str(home), PATH=f"{bin_dir}:{base_env['PATH']}")
+        run_setup(env, url, mode, home)
+        out.append((env, home))
+    return out[0][0], out[0][1], out[1][0], out[1][1]
+
+
 def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
     start = time.perf_counter()
     proc = subprocess.run(
@@ -93,7 +131,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--latency", type=float, default=0.100, help="seed's validation round trip")
+    ap.add_argument("--real-cli", action="store_true", help="the real Databricks CLI")
+    ap.add_argument("--baseline", type=Path, help="an earlier release's source tree")
     args = ap.parse_args()
+    real_cli = os.environ.get("DBX_TEST_DATABRICKS_BIN") if args.real_cli else None
+    if args.real_cli and not real_cli:
+        sys.exit("--real-cli: set DBX_TEST_DATABRICKS_BIN (./scripts/test builds the CLI)")
 
     claude = os.environ.get("DBX_TEST_CLAUDE_BIN") or shutil.which("claude")
     if not claude:
@@ -106,7 +149,10 @@ def main() -> None:
         home.mkdir()
         bin_dir.mkdir()
         os.symlink(claude, bin_dir / "claude")
-        install_fake_databricks(bin_dir)
+        if real_cli:
+            os.symlink(real_cli, bin_dir / "databricks")
+        else:
+            install_fake_databricks(bin_dir)
         browser = install_browser(Path(tmp))
         for name in ("dbx-fmapi", "dbx-fmapi-claude", "setup-fmapi-claudecode"):
             os.symlink(venv_bin / name, bin_dir / name)
@@ -119,6 +165,9 @@ def main() -> None:
             "DISABLE_AUTOUPDATER": "1",
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
             "BROWSER": str(browser),
+            # The real CLI: tokens in its plaintext file in this HOME, its cache here too.
+            "DATABRICKS_AUTH_STORAGE": "plaintext",
+            "DATABRICKS_CACHE_DIR": str(Path(tmp) / "cli-cache"),
         }
         subprocess.run(
             ["databricks", "auth", "login", "--host", ws.url, "--profile", "DEFAULT"],
@@ -136,6 +185,19 @@ def main() -> None:
         shutil.copy2(home / ".databrickscfg", static_home / ".databrickscfg")
         static_env = dict(env, HOME=str(static_home))
         run_setup(static_env, ws.url, "static", static_home)
+        baseline: dict[str, tuple[list[str], dict[str, str], Path]] = {}
+        if args.baseline is not None:
+            base_bin = Path(tmp) / "baseline-bin"
+            base_bin.mkdir()
+            baseline_scripts(args.baseline.resolve(), base_bin)
+            b_env, b_home, bs_env, bs_home = set_up_homes(
+                Path(tmp), "baseline", base_bin, env, home, ws.url
+            )
+            baseline = {
+                "wrapper-helper@base": (["dbx-fmapi-claude", "--version"], b_env, b_home),
+                "wrapper-static@base": (["dbx-fmapi-claude", "--version"], bs_env, bs_home),
+                "token-helper@base": (["dbx-fmapi", "token"], b_env, b_home),
+            }
         ws.set_latency("/api/2.0/preview/scim", args.latency)
 
         cases = {
@@ -149,6 +211,7 @@ def main() -> None:
                 env,
                 home,
             ),
+            **baseline,
         }
         for argv, e, cwd in cases.values():  # warm-up: page cache, bytecode
             for _ in range(3):
@@ -161,11 +224,11 @@ def main() -> None:
 
     med = {k: statistics.median(v) * 1000 for k, v in samples.items()}
     print(f"{args.runs} runs each, interleaved; milliseconds")
-    print(f"{'case':16} {'median':>8} {'min':>8} {'p25':>8} {'p75':>8} {'max':>8}")
+    print(f"{'case':20} {'median':>8} {'min':>8} {'p25':>8} {'p75':>8} {'max':>8}")
     for name, vals in samples.items():
         ms = sorted(v * 1000 for v in vals)
         q = statistics.quantiles(ms, n=4)
-        print(f"{name:16} {med[name]:8.1f} {ms[0]:8.1f} {q[0]:8.1f} {q[2]:8.1f} {ms[-1]:8.1f}")
+        print(f"{name:20} {med[name]:8.1f} {ms[0]:8.1f} {q[0]:8.1f} {q[2]:8.1f} {ms[-1]:8.1f}")
     base = med["claude-direct"]
     print()
     print(f"wrapper overhead, helper mode : {med['wrapper-helper'] - base:6.1f} ms (budget 50)")
@@ -176,6 +239,9 @@ def main() -> None:
         " (budget 50)"
     )
     print(f"seed / ours (launch, helper)  : {med['seed-wrapper'] / med['wrapper-helper']:6.2f}x")
+    if args.baseline is not None:
+        for name in ("wrapper-helper", "wrapper-static", "token-helper"):
+            print(f"{name} ours / baseline : {med[name] / med[name + '@base']:6.2f}")
     print(f"token refreshes during the run: {refreshes}")
 
 
