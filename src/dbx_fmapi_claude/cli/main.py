@@ -75,6 +75,19 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
         help="extra lifetime a token must have beyond the TTL (default 5m)",
     )
     p.add_argument("--shell", choices=("zsh", "bash", "fish", "none"), help="rc file to edit")
+    p.add_argument(
+        "--agents",
+        metavar="claude,codex,gemini,opencode",
+        help="the coding agents to set up (default: the previous run's, else claude; Claude "
+        "Code is always set up)",
+    )
+    p.add_argument("--codex-model", metavar="ID", help="Codex's model (default: newest GPT)")
+    p.add_argument(
+        "--gemini-model", metavar="ID", help="Gemini CLI's model (default: newest Gemini)"
+    )
+    p.add_argument(
+        "--opencode-model", metavar="ID", help="OpenCode's model (default: the main model)"
+    )
     p.add_argument("--skip-install", action="store_true", help="do not install dependencies")
     p.add_argument("--no-verify", action="store_true", help="skip the per-model test request")
     p.add_argument("--yes", "-y", action="store_true", help="accept defaults, no prompts")
