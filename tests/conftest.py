@@ -10,6 +10,11 @@ Contract (other tests code against these names):
 - `databricks_bin`: path of the real Databricks CLI (DBX_TEST_DATABRICKS_BIN, built by
   scripts/test); every sandbox runs it behind a logging shim. Unset: sandboxes fall back to the
   fake CLI and the pytest header says so.
+- `codex_bin`, `gemini_bin`, `opencode_bin`: the real agents (DBX_TEST_CODEX_BIN, ...,
+  installed by scripts/test); `agents`: tests.rig.agents.Agents on the test's sandbox, behind a
+  NetTrap (`net_trap`) that records every connection an agent tries beyond 127.0.0.1.
+- A test whose binary is missing skips with the reason; under CI (CI=true) it fails instead,
+  so CI never passes by skipping.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from tests.rig.agents import Agents, NetTrap, agent_bin
 from tests.rig.sandbox import Sandbox, databricks_version, real_databricks_bin
 from tests.rig.workspace import FakeWorkspace
 
@@ -148,10 +154,19 @@ def _claude_bin_path() -> str | None:
     return os.environ.get("DBX_TEST_CLAUDE_BIN") or None
 
 
+def _missing(variable: str) -> None:
+    """Skip a test whose real binary is missing; under CI, fail it."""
+    reason = f"{variable} is unset: run the suite through ./scripts/test"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{reason} (CI runs every test: nothing may skip for a missing binary)")
+    pytest.skip(reason)
+
+
 @pytest.fixture
 def claude_bin(_claude_bin_path: str | None) -> str:
     if not _claude_bin_path:
-        pytest.skip("DBX_TEST_CLAUDE_BIN is unset: run the suite through ./scripts/test")
+        _missing("DBX_TEST_CLAUDE_BIN")
+    assert _claude_bin_path is not None
     return _claude_bin_path
 
 
@@ -159,8 +174,43 @@ def claude_bin(_claude_bin_path: str | None) -> str:
 def databricks_bin() -> str:
     exe = real_databricks_bin()
     if not exe:
-        pytest.skip("DBX_TEST_DATABRICKS_BIN is unset: run the suite through ./scripts/test")
+        _missing("DBX_TEST_DATABRICKS_BIN")
+    assert exe is not None
     return exe
+
+
+def _agent_bin(name: str) -> str:
+    exe = agent_bin(name)
+    if not exe:
+        _missing(f"DBX_TEST_{name.upper()}_BIN")
+    assert exe is not None
+    return exe
+
+
+@pytest.fixture
+def codex_bin() -> str:
+    return _agent_bin("codex")
+
+
+@pytest.fixture
+def gemini_bin() -> str:
+    return _agent_bin("gemini")
+
+
+@pytest.fixture
+def opencode_bin() -> str:
+    return _agent_bin("opencode")
+
+
+@pytest.fixture
+def net_trap() -> Iterator[NetTrap]:
+    with NetTrap() as trap:
+        yield trap
+
+
+@pytest.fixture
+def agents(sandbox: Sandbox, net_trap: NetTrap) -> Agents:
+    return Agents(sandbox, net_trap)
 
 
 @pytest.fixture

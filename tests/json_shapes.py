@@ -143,6 +143,7 @@ STATUS_SHAPE = {
         "message": Nullable(str),
         "fix": Nullable(str),
     },
+    Opt("elsewhere"): ListOf({"settings_file": str, "workspace": str, "profile": Nullable(str)}),
 }
 
 # `dbx-fmapi doctor --json`

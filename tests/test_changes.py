@@ -14,7 +14,7 @@ from dbx_fmapi_claude.changes import engine as changes
 from dbx_fmapi_claude.changes.engine import Change, Plan
 from dbx_fmapi_claude.core.errors import UserError
 from dbx_fmapi_claude.core.paths import Paths
-from dbx_fmapi_claude.record import config
+from dbx_fmapi_claude.record import originals
 
 
 @pytest.fixture
@@ -61,8 +61,8 @@ def test_apply_writes_every_change_and_keeps_originals(paths: Paths, tmp_path: P
     _apply(plan, paths)
     assert a.read_bytes() == b"new a\n" and b.read_bytes() == b"token\n" and not c.exists()
     assert stat.S_IMODE(os.stat(b).st_mode) == 0o600
-    assert config.load_original(paths, a) == (True, b"old a\n")
-    assert config.load_original(paths, b) == (True, None)
+    assert originals.load_original(paths, a) == (True, b"old a\n")
+    assert originals.load_original(paths, b) == (True, None)
 
 
 def test_a_failure_halfway_puts_everything_back(

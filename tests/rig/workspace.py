@@ -58,6 +58,19 @@ _CLAUDE_API_TYPES = [
 ]
 
 
+def _api_types(name: str) -> list[str]:
+    """The APIs a foundation model endpoint answers on, by its name."""
+    from tests.rig.agent_routes import GEMINI_API_TYPES, GPT_API_TYPES
+
+    if "claude" in name:
+        return list(_CLAUDE_API_TYPES)
+    if "gpt" in name:
+        return list(GPT_API_TYPES)
+    if "gemini" in name:
+        return list(GEMINI_API_TYPES)
+    return ["mlflow/v1/chat/completions"]
+
+
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -167,6 +180,8 @@ def endpoint(
 
 
 def default_endpoints() -> list[dict[str, Any]]:
+    """The 2025 catalogue: Claude families, a NOT_READY preview, an external and a custom model,
+    a Llama model, and GPT and Gemini models for Codex, Gemini CLI and OpenCode."""
     return [
         endpoint("databricks-claude-opus-4-6"),
         endpoint("databricks-claude-opus-4-5"),
@@ -179,13 +194,18 @@ def default_endpoints() -> list[dict[str, Any]]:
         endpoint("anthropic-external-claude", kind="external"),
         endpoint("my-custom-model", kind="custom"),
         endpoint("databricks-meta-llama-3-3-70b-instruct"),
+        endpoint("databricks-gpt-5"),
+        endpoint("databricks-gpt-5-mini"),
+        endpoint("databricks-gemini-2-5-pro"),
+        endpoint("databricks-gemini-2-5-flash"),
     ]
 
 
 def current_endpoints() -> list[dict[str, Any]]:
     """The catalogue of late 2026 (../shared/notes/databricks.md): opus-4-8 and sonnet-4-6 with
     1M-token variants, opus-4-7, haiku-4-5, a fable family (5-2 READY, 5-3 still coming), opus-4-5
-    (retires 2027-01-22) and sonnet-4-5 (retires 2026-11-30), plus the external and custom kinds."""
+    (retires 2027-01-22) and sonnet-4-5 (retires 2026-11-30), plus the external and custom kinds,
+    and GPT and Gemini models for the other agents (one GPT model still coming)."""
     return [
         endpoint("databricks-claude-opus-4-8", long_context=True),
         endpoint("databricks-claude-opus-4-7"),
@@ -198,6 +218,11 @@ def current_endpoints() -> list[dict[str, Any]]:
         endpoint("anthropic-external-claude", kind="external"),
         endpoint("my-custom-model", kind="custom"),
         endpoint("databricks-meta-llama-3-3-70b-instruct"),
+        endpoint("databricks-gpt-5-5"),
+        endpoint("databricks-gpt-5-2"),
+        endpoint("databricks-gpt-5-1-codex-max", ready=False),
+        endpoint("databricks-gemini-3-1-pro"),
+        endpoint("databricks-gemini-2-5-flash"),
     ]
 
 
@@ -286,8 +311,10 @@ class RequestRecord:
     headers: dict[str, str]
     model: str | None = None
     token: TokenRef | None = None  # from Authorization: Bearer
-    api_key: TokenRef | None = None  # from x-api-key (sent by claude with an apiKeyHelper)
+    api_key: TokenRef | None = None  # from x-api-key (claude's apiKeyHelper) or x-goog-api-key
     json: Any = None  # parsed JSON body (not kept for the OIDC routes)
+    # Authorization was exactly "Bearer <token>" (no padding around the token); None: no bearer
+    bearer_exact: bool | None = None
     status: int = 0
     time: float = field(default_factory=time.time)
 
@@ -757,9 +784,11 @@ class FakeWorkspace:
             else:
                 headers["authorization"] = "<redacted>"
         api_key: TokenRef | None = None
-        if "x-api-key" in headers:
-            api_key = self.token_ref(headers["x-api-key"])
-            headers["x-api-key"] = repr(api_key)
+        # x-api-key: Claude Code with an apiKeyHelper; x-goog-api-key: Gemini CLI.
+        for key_header in ("x-api-key", "x-goog-api-key"):
+            if key_header in headers:
+                api_key = self.token_ref(headers[key_header])
+                headers[key_header] = repr(api_key)
         for secret_header in ("cookie",):
             if secret_header in headers:
                 headers[secret_header] = "<redacted>"
@@ -778,6 +807,7 @@ class FakeWorkspace:
             token=token,
             api_key=api_key,
             json=None if path.startswith("/oidc/") else parsed,
+            bearer_exact=None if bearer is None else auth == f"Bearer {bearer}",
         )
         with self._lock:
             self.log.append(record)
@@ -952,6 +982,10 @@ class FakeWorkspace:
                 self._messages(h, record, parsed, gateway)
             if path == f"{base}/v1/messages/count_tokens" and method == "POST":
                 self._count_tokens(parsed, gateway)
+        # OpenAI Responses, Gemini and chat completions (tests/rig/agent_routes.py).
+        from tests.rig import agent_routes
+
+        agent_routes.route(self, method, path, query, parsed, record)
         raise _Response(
             404,
             {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No API found for '{method} {path}'"},
@@ -991,9 +1025,7 @@ class FakeWorkspace:
             for entity in e.get("config", {}).get("served_entities", []):
                 fm = entity.setdefault("foundation_model", {})
                 fm["ai_gateway_v2_supported"] = claude
-                fm["api_types"] = (
-                    list(_CLAUDE_API_TYPES) if claude else ["mlflow/v1/chat/completions"]
-                )
+                fm["api_types"] = _api_types(e["name"])
         return entries
 
     def _model_services(self, query: dict[str, str]) -> dict[str, Any]:
@@ -1022,9 +1054,7 @@ class FakeWorkspace:
                 "comment": f"{_display_name(n)}, served by Databricks (pay-per-token)",
                 "config": {"routing": {"destinations": [{"foundation_model": {"name": n}}]}},
                 "etag": uuid.uuid5(uuid.NAMESPACE_DNS, n).hex[:16],
-                "supported_api_types": list(_CLAUDE_API_TYPES)
-                if "claude" in n
-                else ["mlflow/v1/chat/completions"],
+                "supported_api_types": _api_types(n),
             }
             for n in names
         ]

@@ -26,7 +26,7 @@ from typing import Any
 from ..changes import engine
 from ..core.fileio import read_bytes
 from ..core.paths import Paths, which
-from ..record import config
+from ..record import originals
 
 GATEWAY = "ai-gateway"
 SERVING = "serving-endpoints"
@@ -156,7 +156,7 @@ def created_before(paths: Paths, target: Path, state: Mapping[str, Any], raw: by
     (a run killed halfway), else whether it exists now."""
     if state.get("file") and state.get("created") is not None:
         return bool(state["created"])
-    known, original = config.load_original(paths, target)
+    known, original = originals.load_original(paths, target)
     if known:
         return original is None
     return raw is None
@@ -168,12 +168,12 @@ def restore_change(
     """Uninstall's change for an agent file: the bytes from before setup when `cleaned` (ours
     taken out) is what they held, the file gone when setup created it and nothing else is left,
     else `cleaned`. None when nothing changes."""
-    known, original = config.load_original(paths, target)
+    known, original = originals.load_original(paths, target)
     mode = None
     if known and original is not None and cleaned == original:
         new: bytes | None = original
         what = f"{what}: restore as it was before setup"
-        mode = config.original_mode(paths, target)
+        mode = originals.original_mode(paths, target)
     elif (cleaned is None or not cleaned.strip()) and (created or (known and original is None)):
         new, what = None, f"{what}: delete (setup created it)"
         if os.path.islink(target):

@@ -13,7 +13,7 @@ from ..changes import engine
 from ..core.errors import UserError
 from ..core.fileio import read_bytes
 from ..core.paths import Paths
-from ..record import config
+from ..record import originals
 from . import jsonfile
 from .base import Agent, AgentSetup, created_before, restore_change
 
@@ -61,7 +61,7 @@ class JsonAgent(Agent):
         )
         # What setup replaces is judged against the file before our first change.
         replaced = dict(s.state.get("replaced") or {}) if s.state.get("file") else {}
-        known, original = config.load_original(s.paths, path)
+        known, original = originals.load_original(s.paths, path)
         base = data
         if not s.state.get("file") and known:
             base = jsonfile.parse(original, path, self.label) if original is not None else {}
@@ -102,7 +102,7 @@ class JsonAgent(Agent):
             )
         if cleaned == data:
             return
-        known, original = config.load_original(paths, path)
+        known, original = originals.load_original(paths, path)
         new: bytes | None = jsonfile.dumps(cleaned)
         if known and original is not None and _parses_to(original, cleaned):
             new = original

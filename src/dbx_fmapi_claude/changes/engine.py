@@ -34,7 +34,7 @@ from ..core.fileio import (
     read_bytes,
     resolve,
 )
-from ..record import config
+from ..record import originals
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ def apply(plan: Plan, *, paths: Paths, say: Callable[[str], None], name: str, ag
                 why = " (its token blanked out)" if blanked is not None else ""
                 say(f"  saved the unreadable {ch.path} as {saved}{why}")
             if ch.keep_original:  # also after a backup: a file read past its comments
-                record = config.save_original(paths, ch.path, ch.old)
+                record = originals.save_original(paths, ch.path, ch.old)
                 if record is not None:
                     ours.append(record)
         for ch in changes:

@@ -27,7 +27,7 @@ from ..changes import engine
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..core.fileio import q, read_bytes
-from ..record import config, setupstate
+from ..record import config, originals, setupstate
 from ..shell import rcblock
 
 PROG = "dbx-fmapi uninstall"
@@ -86,7 +86,7 @@ def plan_settings(ctx: Context, cfg: dict[str, Any], plan: Plan) -> None:
         replaced=replaced,
         helper_is_ours=helper is None or effective.is_our_helper(helper, cfg.get("api_key_helper")),
     )
-    known, original = config.load_original(ctx.paths, path)
+    known, original = originals.load_original(ctx.paths, path)
     new: bytes | None
     what: str
     if known and original is not None and _parses_to(original, path, cleaned):
@@ -104,7 +104,7 @@ def plan_settings(ctx: Context, cfg: dict[str, Any], plan: Plan) -> None:
         return
     if new is None and os.path.islink(path):
         new = b"{}\n"  # keep the user's link; leave an empty settings object behind it
-    mode = config.original_mode(ctx.paths, path) if new is not None and new == original else None
+    mode = originals.original_mode(ctx.paths, path) if new is not None and new == original else None
     plan.changes.append(_change(path, raw, new, what, mode))
 
 
@@ -168,7 +168,7 @@ def plan_onboarding(ctx: Context, cfg: dict[str, Any], plan: Plan) -> None:
     if not isinstance(data, dict) or data.get(onboarding.KEY) is not True:
         return
     expected = {k: v for k, v in data.items() if k != onboarding.KEY}
-    known, original = config.load_original(ctx.paths, path)
+    known, original = originals.load_original(ctx.paths, path)
     new: bytes | None
     if known and original is None and not expected:
         new = None
@@ -228,7 +228,7 @@ def plan_rc(ctx: Context, cfgs: list[dict[str, Any]], plan: Plan, *, rc: bool = 
                 ) from None
             plan.notes.append(f"{path} has {exc}; left as it is")
             continue
-        known, original = config.load_original(ctx.paths, path)
+        known, original = originals.load_original(ctx.paths, path)
         new: bytes | None = cleaned.encode("utf-8", "surrogateescape")
         what = "remove the dbx-fmapi-claude block"
         if known and original is not None and new == original:
@@ -418,7 +418,7 @@ def run(
             return ExitCode.USAGE
     apply(ctx, plan)
     for path in plan.forget:
-        config.drop_original(ctx.paths, path)
+        originals.drop_original(ctx.paths, path)
     if plan.forget:
         files = ", ".join(str(p) for p in plan.forget)
         ctx.out(

@@ -13,7 +13,7 @@ from ..auth import credentials
 from ..changes import engine
 from ..core.errors import UserError
 from ..core.fileio import q, read_bytes
-from ..record import config
+from ..record import config, originals
 from ..shell import rcblock
 from ..workspace import routes
 from .agentsteps import AgentSteps
@@ -176,7 +176,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         # What setup replaces is judged against the file as it was before our first change: the
         # saved original, when a run that was killed halfway already changed the file.
         base, base_raw = old, raw
-        known, original = config.load_original(self.paths, target)
+        known, original = originals.load_original(self.paths, target)
         if known:
             base_raw = original
             try:
@@ -207,7 +207,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         cj_new = onboarding_bytes(cj_raw)
         added = bool(self.record.get("onboarding_added"))
         if not added and cj_new is None:  # added by a run killed halfway?
-            known, original = config.load_original(self.paths, claude_json)
+            known, original = originals.load_original(self.paths, claude_json)
             added = known and onboarding_bytes(original) is not None
         if cj_new is not None:
             plan.add(
@@ -324,7 +324,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             self.warn(f"{path} has a half dbx-fmapi-claude block; left as it is")
             return
         new: bytes | None = cleaned.encode("utf-8", "surrogateescape")
-        known, original = config.load_original(self.paths, path)
+        known, original = originals.load_original(self.paths, path)
         if known and original is not None and new == original:
             what = "previous shell function (the file as it was before setup)"
         elif not cleaned.strip() and (path.suffix == ".fish" or (known and original is None)):
