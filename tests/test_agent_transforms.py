@@ -181,7 +181,8 @@ CASES = {
     "codex": (".codex/config.toml", b'# mine\nmodel = "o3"\n\n[profiles.x]\nmodel = "gpt-5"\n'),
     "gemini": (
         ".gemini/settings.json",
-        b'{\n    "theme": "Dracula",\n    "security": {"auth": {"selectedType": "oauth-personal"}}\n}',
+        b'{\n    "theme": "Dracula",\n'
+        b'    "security": {"auth": {"selectedType": "oauth-personal"}}\n}',
     ),
     "opencode": (
         ".config/opencode/opencode.json",
@@ -297,7 +298,8 @@ def test_record_agent_fields() -> None:
         (
             0,
             "agents",
-            'must be a list of "claude", "codex", "gemini", "opencode", not a list holding "cursor"',
+            'must be a list of "claude", "codex", "gemini", "opencode", '
+            'not a list holding "cursor"',
         )
     ]
     bad = {"configs": [{"codex": {"file": 3}}]}
