@@ -13,12 +13,11 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.mgmt import set_up
-from tests.rig.agents import Agents, NetTrap, gemini_settings, seed_opencode_plugin
+from tests.rig.agents import Agents, NetTrap
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
