@@ -13,11 +13,12 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from tests.mgmt import set_up
-from tests.rig.agents import Agents, NetTrap
+from tests.mgmt import config_of, set_up
+from tests.rig.agents import Agents, NetTrap, gemini_settings, seed_opencode_plugin
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -148,3 +149,144 @@ def test_setup_refuses_an_agent_model_the_workspace_lacks_and_changes_nothing(
     assert "fix:" in result.stderr
     assert config_toml.read_text() == CODEX_USER
     assert not (sandbox.home / ".claude" / "settings.json").exists()
+
+
+# --------------------------------------------------------------------------- Gemini CLI
+
+GEMINI = "databricks-gemini-2-5-pro"
+SHELL_PROOF = "rig-tool-ran"
+
+
+def gemini_env(agents: Agents) -> dict[str, str | None]:
+    """Gemini CLI isolated as the rig runs it, but without a base URL or key: `run` sets them."""
+    env = agents.gemini_env(None, "")
+    for key in ("GOOGLE_GEMINI_BASE_URL", "GEMINI_API_KEY", "GEMINI_API_KEY_AUTH_MECHANISM"):
+        env[key] = None
+    return env
+
+
+def users_gemini_settings(agents: Agents) -> Path:
+    """The user's own settings: the rig's switches (no update check, no telemetry), a theme,
+    and a Google login that setup replaces and uninstall puts back."""
+    settings = gemini_settings()
+    settings["security"]["auth"]["selectedType"] = "oauth-personal"
+    settings["ui"] = {"theme": "Dracula"}
+    path = agents.gemini_home / ".gemini" / "settings.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=4))
+    return path
+
+
+def test_gemini_runs_through_the_proxy_and_uninstall_restores_its_settings(
+    sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, net_trap: NetTrap, gemini_bin: str
+) -> None:
+    link(sandbox, "gemini", gemini_bin)
+    settings = users_gemini_settings(agents)
+    before = settings.read_bytes()
+    env = gemini_env(agents)
+    workspace.reply_text = "pong from the workspace"
+    set_up(sandbox, workspace, "--agents", "claude,gemini", env=env)
+    assert json.loads(settings.read_text())["security"]["auth"]["selectedType"] == "gemini-api-key"
+    assert json.loads(settings.read_text())["ui"] == {"theme": "Dracula"}
+
+    result = sandbox.run(
+        ["dbx-fmapi", "run", "gemini", "-p", "say hi"], env=env, cwd=agents.project, timeout=120
+    )
+    assert result.code == 0, result
+    assert result.stdout.strip() == "pong from the workspace"
+    [req] = [r for r in workspace.log if ":streamGenerateContent" in r.path]
+    assert req.status == 200 and req.model == config_of(sandbox)["gemini"]["model"]
+    assert str(req.model).startswith("databricks-gemini-")  # the newest READY one by default
+    assert req.token is not None and req.token.valid and req.bearer_exact
+    assert req.api_key is None  # the proxy's secret never reaches the workspace
+    assert net_trap.hosts() == []
+
+    uninstall(sandbox, env)
+    assert settings.read_bytes() == before
+
+
+def gemini_slow_tool(body: dict[str, object]) -> str | dict[str, object]:
+    """First turn: a shell command that outlasts the token; then answer with its output."""
+    contents = body.get("contents") or []
+    done = any(
+        "functionResponse" in part
+        for c in contents
+        if isinstance(c, dict)
+        for part in c.get("parts") or []
+        if isinstance(part, dict)
+    )
+    if done:
+        return "tool finished"
+    command = f"sleep 14; echo {SHELL_PROOF}"
+    return {"tool_use": {"name": "run_shell_command", "input": {"command": command}}}
+
+
+def test_gemini_session_outlives_its_first_token(
+    sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, gemini_bin: str
+) -> None:
+    """One Gemini CLI run whose tool turn lasts past the token's life: its second request still
+    reaches the workspace with a valid token (Gemini alone would end the run on a 403)."""
+    link(sandbox, "gemini", gemini_bin)
+    users_gemini_settings(agents)
+    env = gemini_env(agents)
+    workspace.access_token_lifetime = 12
+    set_up(
+        sandbox,
+        workspace,
+        "--agents",
+        "claude,gemini",
+        "--gemini-model",
+        GEMINI,
+        "--ttl",
+        "3s",
+        "--margin",
+        "3s",
+        env=env,
+    )
+    workspace.log.clear()
+    workspace.reply = gemini_slow_tool
+    result = sandbox.run(
+        ["dbx-fmapi", "run", "gemini", "--yolo", "-p", "run it"],
+        env=env,
+        cwd=agents.project,
+        timeout=180,
+    )
+    assert result.code == 0, result
+    assert "tool finished" in result.stdout
+    reqs = [r for r in workspace.log if ":streamGenerateContent" in r.path]
+    assert [r.status for r in reqs] == [200, 200]
+    assert all(r.token is not None and r.token.valid and r.model == GEMINI for r in reqs)
+    assert reqs[0].token.id != reqs[1].token.id  # type: ignore[union-attr]  # checked above
+
+
+# --------------------------------------------------------------------------- OpenCode
+
+
+def test_opencode_runs_through_the_proxy_and_uninstall_restores_its_config(
+    sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, net_trap: NetTrap, opencode_bin: str
+) -> None:
+    link(sandbox, "opencode", opencode_bin)
+    path = agents.xdg["XDG_CONFIG_HOME"] / "opencode" / "opencode.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        '{\n  "$schema": "https://opencode.ai/config.json",\n  "autoupdate": false,\n'
+        '  "share": "disabled"\n}\n'
+    )
+    seed_opencode_plugin(path.parent, agents.version("opencode"))
+    before = path.read_bytes()
+    env = agents.opencode_env()
+    workspace.reply_text = "pong from the workspace"
+    set_up(sandbox, workspace, "--agents", "claude,opencode", "--opencode-model", GPT, env=env)
+
+    result = sandbox.run(
+        ["dbx-fmapi", "run", "opencode", "run", "say hi"], env=env, cwd=agents.project, timeout=180
+    )
+    assert result.code == 0, result
+    assert result.stdout.strip() == "pong from the workspace"
+    reqs = [r for r in workspace.log if r.path.endswith("/chat/completions") and r.stream]
+    assert reqs and all(r.status == 200 and r.model == GPT for r in reqs)
+    assert all(r.token is not None and r.token.valid and r.bearer_exact for r in reqs)
+    assert net_trap.hosts() == []
+
+    uninstall(sandbox, env)
+    assert path.read_bytes() == before

@@ -95,6 +95,8 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser_class = _parser_class()
     parser = parser_class(prog=PROG, description="Claude Code on Databricks FMAPI.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -122,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("token", help="print a fresh access token (Claude Code's apiKeyHelper)")
     p.add_argument("--profile", help="default: the configured profile")
+
+    p = sub.add_parser(
+        "run", help="start a coding agent with fresh credentials (claude, codex, gemini, opencode)"
+    )
+    p.add_argument("agent", choices=("claude", "codex", "gemini", "opencode"))
+    p.add_argument("args", nargs=argparse.REMAINDER, help="passed to the agent as they are")
 
     p = sub.add_parser("uninstall", help="remove exactly what setup added")
     which = p.add_mutually_exclusive_group()
