@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from dbx_fmapi_claude.agents import proxy, upstream
+from dbx_fmapi_claude.core.errors import UserError
 
 GUARD = 10.0  # seconds a test's server waits for the test before giving up: a failure, not a pace
 BASE = "/ai-gateway/gemini"
@@ -431,16 +432,6 @@ def test_a_workspace_that_does_not_answer_is_a_504_after_the_read_timeout(tokens
     assert f"the workspace http://127.0.0.1:{port} did not answer in time" in _message(body)
 
 
-class _LoginNeeded(Exception):
-    """Shaped like the project's UserError: message, fix, code (4 = authentication needed)."""
-
-    def __init__(self) -> None:
-        super().__init__("no valid token for profile DEFAULT")
-        self.message = "no valid token for profile DEFAULT"
-        self.fix = "dbx-fmapi login"
-        self.code = 4
-
-
 def _raise(exc: Exception) -> Callable[[], str]:
     def token() -> str:
         raise exc
@@ -451,7 +442,11 @@ def _raise(exc: Exception) -> Callable[[], str]:
 @pytest.mark.parametrize(
     "exc, status, words",
     [
-        (_LoginNeeded(), 401, "no valid token for profile DEFAULT; run: dbx-fmapi login"),
+        (
+            UserError("no valid token for profile DEFAULT", "dbx-fmapi login", 4),
+            401,
+            "no valid token for profile DEFAULT; run: dbx-fmapi login",
+        ),
         (OSError("cannot reach the token endpoint"), 503, "cannot reach the token endpoint"),
         (RuntimeError("refresh failed for eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"), 503, "["),
     ],

@@ -7,7 +7,6 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import re
 import socket
 import ssl
 import time
@@ -15,6 +14,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlencode
 
+from ..core import redact
+from ..core.errors import ExitCode
 from .upstream import Upstream
 
 TYPE_CHECKING = False
@@ -44,7 +45,6 @@ _DROPPED = frozenset(
     }
 )
 # Credential-shaped strings, in case a token source's error message quotes one.
-_TOKEN_SHAPES = re.compile(r"eyJ[\w-]{8,}\.[\w.-]*|dapi[0-9a-f]{16,}|dose\w{16,}|doau\w{16,}")
 _RETRYABLE_ON_REUSE = (
     http.client.RemoteDisconnected,
     BrokenPipeError,
@@ -354,7 +354,7 @@ def _token_error(exc: Exception, secret: str) -> _Failure:
     fix = getattr(exc, "fix", None)
     if fix:
         message = f"{message}; run: {fix}"
-    message = _TOKEN_SHAPES.sub("[redacted]", message.replace(secret, "[redacted]"))
+    message = redact.message(message.replace(secret, redact.MESSAGE_MARK))
     message = " ".join(message.split())  # one line
-    status = HTTPStatus.UNAUTHORIZED if getattr(exc, "code", None) == 4 else 503
+    status = HTTPStatus.UNAUTHORIZED if getattr(exc, "code", None) == ExitCode.AUTH_NEEDED else 503
     return _Failure(status, f"no Databricks token: {message}")

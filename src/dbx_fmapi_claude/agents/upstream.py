@@ -16,20 +16,11 @@ import threading
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
+from ..workspace.client import ssl_context
+
 # Connections kept open between requests. Agents make a few calls in parallel (a model call, a
 # token count, a title); more idle connections than that only hold sockets open.
 MAX_IDLE = 8
-
-
-def ssl_context(env: Mapping[str, str]) -> ssl.SSLContext:
-    """Default trust, plus a company CA from REQUESTS_CA_BUNDLE / SSL_CERT_FILE / SSL_CERT_DIR
-    (the same rule as the rest of the tool: a TLS-inspecting proxy re-signs with its own CA)."""
-    cafile = env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE") or None
-    capath = env.get("SSL_CERT_DIR") or None
-    ctx = ssl.create_default_context()
-    if cafile or capath:
-        ctx.load_verify_locations(cafile=cafile, capath=capath)
-    return ctx
 
 
 # Connect with one bound, then read with another: a workspace that does not accept the

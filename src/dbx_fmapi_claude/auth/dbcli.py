@@ -154,7 +154,8 @@ def _days_from_civil(year: int, month: int, day: int) -> int:
 def parse_expiry(text: str) -> float:
     """RFC 3339 (`2026-11-25T10:00:00.123456789+01:00`: fraction optional, any number of its
     digits, `Z`, an offset with or without the colon, or none for UTC) -> epoch seconds, to the
-    microsecond, equal to what datetime gives. Without re and datetime: ~10 ms on the helper."""
+    microsecond, equal to what datetime gives. Without re and datetime, which the helper would
+    otherwise import on every call."""
     s = text.strip()
     try:
         if len(s) < 19 or s[4] + s[7] + s[10] + s[13] + s[16] != "--T::":
@@ -212,7 +213,7 @@ def _spawn(
     """Run argv with stdin from /dev/null, capturing stdout and stderr, killed after `timeout`.
 
     os.posix_spawn + select instead of subprocess: importing subprocess (threading, signal,
-    selectors…) costs the token helper ~15 ms on every call, more than everything else it does.
+    selectors…) costs the token helper more on every call than everything else it does.
     `probe` runs once if the program is still going after PROBE_AFTER seconds; a reason it
     returns kills the program and raises Unreachable(reason). Raises TimeoutError or OSError.
     """

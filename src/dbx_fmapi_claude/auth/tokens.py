@@ -69,7 +69,7 @@ def needed_lifetime(env: Mapping[str, str], cfg: Mapping[str, Any] | None) -> fl
 
 def jwt_expiry(token: str) -> float | None:
     """`exp` of a JWT-shaped token, None when it is not one. Signature is not checked.
-    binascii, not base64: base64 imports re (~8 ms on the wrapper's static-mode path)."""
+    binascii, not base64: base64 imports re, a cost on the wrapper's static-mode path."""
     parts = token.split(".")
     if len(parts) != 3:
         return None
@@ -115,7 +115,7 @@ def _record(paths: Paths, profile: str, token: dbcli.Token) -> None:
         return  # the same token (expiry to the nanosecond): no need to hash it again
     state[profile] = {"expiry": token.expiry, "fp": fingerprint(token.access_token)}
     import contextlib
-    import json  # only when the token changed: json costs the helper ~15 ms to import
+    import json  # only when the token changed: importing json is most of the helper's own time
 
     with contextlib.suppress(UserError):  # a cache we cannot write only costs speed
         atomic_write(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class ExitCode:
-    """Plain ints, not an IntEnum: importing enum costs the token helper ~5 ms a call."""
+    """Plain ints, not an IntEnum: importing enum would cost the token helper on every call."""
 
     OK = 0
     ERROR = 1

@@ -1,7 +1,7 @@
 """Every path the tool reads or writes, in one place, with environment overrides for tests.
 
 Stdlib only, and pathlib only on demand: the wrapper and the token helper import this, and
-importing pathlib (urllib.parse, ipaddress, fnmatch…) costs them ~5–10 ms a launch. The `*_path`
+importing pathlib (urllib.parse, ipaddress, fnmatch…) costs them time on every launch. The `*_path`
 members are plain strings for those hot paths; everything else uses the `Path` properties.
 """
 

@@ -432,7 +432,7 @@ def require(paths: Paths, cwd: str | PathLike[str] | None = None) -> dict[str, A
 
 
 def save(paths: Paths, cfg: dict[str, Any]) -> None:
-    import json  # not at import: reading needs only jsonread, and json costs the helper ~15 ms
+    import json  # not at import: reading needs only jsonread; json is costly on the helper path
 
     text = json.dumps(cfg, indent=2, sort_keys=True) + "\n"
     atomic_write(paths.config_file, text.encode(), secret=True)
