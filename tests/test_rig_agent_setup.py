@@ -98,6 +98,12 @@ def test_codex_set_up_answers_and_uninstall_restores_its_file(
     assert all(r.token is not None and r.token.valid for r in answered)
     assert net_trap.hosts() == []
 
+    status = sandbox.run(["dbx-fmapi", "status", "--json"], env=env)
+    assert status.code == 0, status
+    [row] = json.loads(status.stdout)["agents"]
+    assert row["name"] == "codex" and row["model"] == GPT and row["problem"] is None
+    assert row["file"] == str(config_toml)
+
     uninstall(sandbox, env)
     assert config_toml.read_bytes() == before
 
