@@ -73,6 +73,11 @@ class AgentSteps(SetupBase):
         p = self.prompter
         if p is None or self.opts.get("agents") is not None:
             return
+        # Asked only when there is something to choose: an agent beside Claude Code installed
+        # here or set up before (--agents names any other, and installs it).
+        present = [n for n in agents.NAMES[1:] if agents.get(n).find(self.env, self.paths.home)]
+        if not present and self.agents == ["claude"]:
+            return
         choices = [Choice(n, agents.get(n).label) for n in agents.NAMES]
         picked = p.choose_many(
             "Coding agents to set up (Claude Code always)", choices, set(self.agents)
