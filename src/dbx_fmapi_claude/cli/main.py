@@ -75,6 +75,19 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
         help="extra lifetime a token must have beyond the TTL (default 5m)",
     )
     p.add_argument("--shell", choices=("zsh", "bash", "fish", "none"), help="rc file to edit")
+    p.add_argument(
+        "--agents",
+        metavar="claude,codex,gemini,opencode",
+        help="the coding agents to set up (default: the previous run's, else claude; Claude "
+        "Code is always set up)",
+    )
+    p.add_argument("--codex-model", metavar="ID", help="Codex's model (default: newest GPT)")
+    p.add_argument(
+        "--gemini-model", metavar="ID", help="Gemini CLI's model (default: newest Gemini)"
+    )
+    p.add_argument(
+        "--opencode-model", metavar="ID", help="OpenCode's model (default: the main model)"
+    )
     p.add_argument("--skip-install", action="store_true", help="do not install dependencies")
     p.add_argument("--no-verify", action="store_true", help="skip the per-model test request")
     p.add_argument("--yes", "-y", action="store_true", help="accept defaults, no prompts")
@@ -82,6 +95,8 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser_class = _parser_class()
     parser = parser_class(prog=PROG, description="Claude Code on Databricks FMAPI.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -109,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("token", help="print a fresh access token (Claude Code's apiKeyHelper)")
     p.add_argument("--profile", help="default: the configured profile")
+
+    p = sub.add_parser(
+        "run", help="start a coding agent with fresh credentials (claude, codex, gemini, opencode)"
+    )
+    p.add_argument("agent", choices=("claude", "codex", "gemini", "opencode"))
+    p.add_argument("args", nargs=argparse.REMAINDER, help="passed to the agent as they are")
 
     p = sub.add_parser("uninstall", help="remove exactly what setup added")
     which = p.add_mutually_exclusive_group()

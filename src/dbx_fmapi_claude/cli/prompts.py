@@ -125,6 +125,24 @@ class Prompter:
             return self._choose_arrows(label, choices, default)
         return self._choose_numbered(label, choices, default)
 
+    def choose_many(self, label: str, choices: Sequence[Choice], chosen: set[str]) -> set[str]:
+        """Several of `choices` (their values): a numbered list with the preselected ones
+        marked; Enter keeps them, numbers separated by commas or spaces pick others."""
+        self.say(f"{self._style('?', '36')} {label}")
+        for i, c in enumerate(choices, 1):
+            mark = "[x]" if c.value in chosen else "[ ]"
+            self.say(f"  {i:>2}) {mark} {c.label}")
+        default = ",".join(str(i) for i, c in enumerate(choices, 1) if c.value in chosen)
+
+        def pick(answer: str) -> str:
+            words = [w for w in answer.replace(",", " ").split() if w]
+            if not words or not all(w.isdigit() and 1 <= int(w) <= len(choices) for w in words):
+                raise UserError(f"numbers from 1 to {len(choices)}, e.g. 1,2")
+            return ",".join(words)
+
+        answer = self.text("Choose (numbers, e.g. 1,2)", default or "1", pick)
+        return {choices[int(w) - 1].value for w in answer.split(",")}
+
     # --- single choice ------------------------------------------------------------------------
 
     def _arrow_capable(self) -> bool:

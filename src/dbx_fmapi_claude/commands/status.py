@@ -249,6 +249,12 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
         row("Shell", f"{shell['name']}: {where} {shell['rc_file']}")
     else:
         row("Shell", "no shell wrapper (--shell none)")
+    for i, agent in enumerate(data.get("agents") or []):
+        line = f"{agent['label']}: {agent['model']} at {agent['base_url']}; {agent['file']}"
+        line += f"; {agent['tokens']}; start: {agent['launch']}"
+        if agent["problem"]:
+            line += "; " + paint(agent["problem"], "red")
+        row("Agents" if i == 0 else "", line)
     for i, other in enumerate(data.get("elsewhere") or []):
         who = f"profile {other['profile']}" if other["profile"] else "DATABRICKS_* variables"
         row(
@@ -258,6 +264,34 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
     if data["token"]["state"] in ("login_needed", "missing", "error") and data["token"]["fix"]:
         ctx.out(f"\nfix: {data['token']['fix']}")
     ctx.out("\nFull check: dbx-fmapi doctor")
+
+
+def agent_rows(ctx: Context, cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    """The agents beside Claude Code this configuration set up: their file, model, route, how
+    their tokens stay fresh, how to start them, and what is wrong with their file (None: it
+    holds what setup wrote)."""
+    from .. import agents
+
+    rows = []
+    for name in config.agents_of(cfg):
+        state = cfg.get(name)
+        if name == "claude" or not isinstance(state, dict):
+            continue
+        agent = agents.get(name)
+        rows.append(
+            {
+                "name": name,
+                "label": agent.label,
+                "file": state.get("file"),
+                "model": state.get("model"),
+                "route": state.get("route"),
+                "base_url": state.get("base_url"),
+                "tokens": agent.freshness,
+                "launch": agent.launch,
+                "problem": agent.in_effect(state, ctx.paths),
+            }
+        )
+    return rows
 
 
 def others(record: dict[str, Any] | None, cfg: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -296,6 +330,9 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
         data = collect(ctx, cfg, check)
     if elsewhere:  # several configurations: the others too (a single one reads as before)
         data["elsewhere"] = elsewhere
+    extra = agent_rows(ctx, cfg)
+    if extra:  # only when agents beside Claude Code are set up: the shape stays as it was
+        data["agents"] = extra
     if json:
         ctx.out(_dumps(data))
     else:

@@ -38,6 +38,7 @@ class Plan(engine.Plan):
     state: list[Path] = field(default_factory=list)  # our own files to delete
     state_dirs: list[Path] = field(default_factory=list)  # ours, removed when left empty
     forget: list[Path] = field(default_factory=list)  # settings files of configurations removed
+    agent_files: list[Path] = field(default_factory=list)  # their agents' files (originals go)
     staying: int = 0  # configurations left after a partial uninstall
 
     def empty(self) -> bool:
@@ -356,6 +357,19 @@ def plan_record(
     plan.staying = len(rest)
 
 
+def plan_agents(ctx: Context, cfg: dict[str, Any], plan: Plan) -> None:
+    """Each agent beside Claude Code that the configuration set up: setup's part out of its
+    config file (the agent's own plan_uninstall)."""
+    from .. import agents
+
+    for name in config.agents_of(cfg):
+        state = cfg.get(name)
+        if name == "claude" or not isinstance(state, dict) or not state.get("file"):
+            continue
+        agents.get(name).plan_uninstall(ctx.paths, ctx.env, state, plan)
+        plan.agent_files.append(Path(str(state["file"])))
+
+
 def build(ctx: Context, *, location: str | None = None, every: bool = False) -> Plan:
     plan = Plan()
     try:
@@ -373,12 +387,14 @@ def build(ctx: Context, *, location: str | None = None, every: bool = False) -> 
         # shell block, the onboarding flag and our state serve the others.
         for cfg in gone:
             plan_settings(ctx, cfg, plan)
+            plan_agents(ctx, cfg, plan)
         plan_rc(ctx, gone, plan, rc=False)
         plan_record(ctx, record, gone, plan)
         return plan
     shared = {k: record[k] for k in config.SHARED if k in record} if record else {}
     for cfg in views:
         plan_settings(ctx, cfg, plan)
+        plan_agents(ctx, cfg, plan)
     if record is not None:
         plan_onboarding(ctx, views[-1] if views else shared, plan)
     plan_rc(ctx, views or ([shared] if shared else []), plan)
@@ -417,7 +433,7 @@ def run(
             ctx.out("Cancelled: nothing was changed.")
             return ExitCode.USAGE
     apply(ctx, plan)
-    for path in plan.forget:
+    for path in [*plan.forget, *plan.agent_files]:
         originals.drop_original(ctx.paths, path)
     if plan.forget:
         files = ", ".join(str(p) for p in plan.forget)

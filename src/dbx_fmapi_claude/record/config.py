@@ -37,6 +37,12 @@ starts in, not from the git root), or the one for a settings file (`view_for`).
     env_existed        the settings file had an "env" object before setup
     settings_created   setup created the settings file
     onboarding_added   (shared) setup added hasCompletedOnboarding to ~/.claude.json
+    agents             the coding agents this configuration set up, Claude Code first
+                       (agents/__init__.py NAMES); absent: ["claude"], as before agents existed
+    codex, gemini, opencode
+                       each agent's state (AGENT_KEYS): its config `file`, whether setup
+                       `created` it, the `model`, the `route` and `base_url` on the workspace,
+                       its `provider` id, and what setup replaced in the file (`replaced`)
 
 The bytes of each user file as it was before setup first changed it: originals.py.
 """
@@ -100,7 +106,30 @@ FIELDS: dict[str, tuple[tuple[type, ...] | frozenset[str], str]] = {
     "env_existed": ((bool,), "true or false"),
     "settings_created": ((bool,), "true or false"),
     "onboarding_added": ((bool,), "true or false"),
+    "agents": ((list,), 'a list of "claude", "codex", "gemini", "opencode"'),
+    "codex": ((dict,), "an object (the Codex state)"),
+    "gemini": ((dict,), "an object (the Gemini CLI state)"),
+    "opencode": ((dict,), "an object (the OpenCode state)"),
 }
+AGENT_NAMES = ("claude", "codex", "gemini", "opencode")  # agents/__init__.py's registry order
+# What each agent's state may hold: key -> the JSON types allowed.
+AGENT_KEYS: dict[str, tuple[type, ...]] = {
+    "file": (str,),
+    "created": (bool,),
+    "model": (str,),
+    "route": (str,),
+    "base_url": (str,),
+    "provider": (str,),
+    "replaced": (dict,),
+}
+
+
+def agents_of(cfg: Mapping[str, Any] | None) -> list[str]:
+    """The agents a configuration set up; a record from before agents existed: Claude Code."""
+    found = (cfg or {}).get("agents")
+    if not isinstance(found, list) or not found:
+        return ["claude"]
+    return [a for a in AGENT_NAMES if a in found]
 
 
 class RecordDamaged(UserError):
@@ -149,6 +178,21 @@ def _problem(key: str, value: Any) -> str | None:
         ok = ok and (value > 0 if key in ("ttl_seconds", "context_tokens") else value >= 0)
     elif key == "replaced":
         ok = isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
+    elif key == "agents":
+        ok = isinstance(value, list) and all(v in AGENT_NAMES for v in value)
+        if not ok and isinstance(value, list):
+            bad = next((v for v in value if v not in AGENT_NAMES), None)
+            shown = f'"{bad}"' if isinstance(bad, str) and len(bad) <= 20 else _json_type(bad)
+            return f"must be {what}, not a list holding {shown}"
+    elif key in ("codex", "gemini", "opencode"):
+        ok = isinstance(value, dict) and all(
+            v is None or isinstance(v, AGENT_KEYS.get(k, (object,))) for k, v in value.items()
+        )
+        if not ok and isinstance(value, dict):
+            k = next(
+                k for k, v in value.items() if v is not None and not isinstance(v, AGENT_KEYS[k])
+            )
+            return f'must be {what}: its "{k}" holds {_json_type(value[k])}'
     else:
         ok = isinstance(value, allowed)
     if ok:

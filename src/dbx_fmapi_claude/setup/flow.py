@@ -58,6 +58,8 @@ class Setup(SignIn, PlanSteps):
                 "Ctrl-C cancels (nothing is written until the end)."
             )
         self.ask_host_and_profile()
+        self.agent_answers()
+        self.ask_agents()
         helper_path = find_installed("dbx-fmapi", self.env, self.paths.home)
         wrapper_path = find_installed("dbx-fmapi-claude", self.env, self.paths.home)
         if helper_path is None or wrapper_path is None:
@@ -74,17 +76,20 @@ class Setup(SignIn, PlanSteps):
         else:
             self.out(f"Workspace: {self.a.host}   credential: DATABRICKS_* variables")
         self.dependencies()
+        self.agent_dependencies()
         self.authenticate()
         self.load_endpoints()
         self.choose_route()
         self.ask_models()
+        self.ask_agent_models()
+        self.choose_agent_routes()
         if target is None:
             self.ask_location()
             target = self.settings_target()
         helper_cmd = f"{_sq(helper_path)} token" + (
             f" --profile {_sq(self.a.profile)}" if self.a.profile else ""
         )
-        plan = self.plan(target, helper_cmd, wrapper_path)
+        plan = self.plan(target, helper_cmd, wrapper_path, helper_path)
         extra = "".join(
             f", {label} {value}"
             for label, value in (("fable", self.a.fable), ("subagents", self.a.subagent))

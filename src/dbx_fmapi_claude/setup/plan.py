@@ -16,6 +16,7 @@ from ..core.fileio import q, read_bytes
 from ..record import config, originals
 from ..shell import rcblock
 from ..workspace import routes
+from .agentsteps import AgentSteps
 from .answers import HELPER, STATIC, TOKEN_PLACEHOLDER, Change
 from .gitignore import exclude_block
 from .location import LocationSteps
@@ -36,8 +37,10 @@ def onboarding_bytes(raw: bytes | None) -> bytes | None:
     return with_flag(raw)
 
 
-class PlanSteps(LocationSteps, ModelSteps):
-    def plan(self, target: Path, helper_cmd: str, executable: str) -> Plan:
+class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
+    def plan(
+        self, target: Path, helper_cmd: str, executable: str, helper: str | None = None
+    ) -> Plan:
         """Every change, in memory. The configuration for `target` is this run's; every other
         configuration (another settings location, another workspace) is left as it is."""
         plan = Plan()
@@ -71,11 +74,14 @@ class PlanSteps(LocationSteps, ModelSteps):
         }
         # Re-running for a settings file updates its configuration where it is; a new one goes
         # last (the latest).
-        configs = list(self.record.get("configs") or [])
+        configs = [dict(c) for c in self.record.get("configs") or []]
         at = next(
             (i for i, c in enumerate(configs) if config.view_for({"configs": [c]}, target)),
             len(configs),
         )
+        if helper is not None and (self.agents != ["claude"] or "agents" in here):
+            own = configs[at] if at < len(configs) else here
+            one.update(self.plan_agents(plan, own, helper, configs))
         configs[at : at + 1] = [one]
         plan.record = {
             "version": config.RECORD_VERSION,

@@ -39,19 +39,20 @@ def render(shell: str, executable: str) -> str:
     return f"{BEGIN}\n{NOTE}\n{body}\n{END}"
 
 
-def _spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) character spans of each complete block, end including its line break."""
+def _spans(text: str, begin: str = BEGIN, end: str = END) -> list[tuple[int, int]]:
+    """(start, end) character spans of each complete block, end including its line break.
+    `begin`/`end`: another pair of markers (an agent's config file holds blocks of its own)."""
     spans: list[tuple[int, int]] = []
     lines = text.splitlines(keepends=True)
     pos = 0
     start: int | None = None
     for line in lines:
         stripped = line.strip()
-        if stripped == BEGIN:
+        if stripped == begin:
             if start is not None:
                 raise HalfBlock("a begin marker without its end marker")
             start = pos
-        elif stripped == END:
+        elif stripped == end:
             if start is None:
                 raise HalfBlock("an end marker without its begin marker")
             spans.append((start, pos + len(line)))
@@ -62,48 +63,57 @@ def _spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def has_block(text: str) -> bool:
-    return bool(_spans(text))
+def has_block(text: str, begin: str = BEGIN, end: str = END) -> bool:
+    return bool(_spans(text, begin, end))
 
 
-def upsert_block(text: str, block: str) -> str:
+def upsert_block(
+    text: str, block: str, begin: str = BEGIN, end: str = END, *, at_start: bool = False
+) -> str:
     """Replace our block in place (the first one; further copies are removed), or append it.
     Every byte outside our block is kept. The block's lines always end in LF, even in a CRLF
     file: bash and zsh read a carriage return as part of a word, so a CRLF block would not
-    define the function."""
+    define the function. `at_start`: a new block goes first, one blank line before the rest (a
+    TOML file's top-level keys must come before its first table)."""
     nl = "\n"
     rendered = block + nl
-    spans = _spans(text)
+    spans = _spans(text, begin, end)
     if not spans:
         if not text:
             return rendered
+        if at_start:
+            return rendered + nl + text
         # After a final newline this leaves one blank line before the block; after a last line
         # without one, it only ends that line: remove_block tells the two apart and undoes both.
         return text + nl + rendered
     out = []
     prev = 0
-    for i, (start, end) in enumerate(spans):
+    for i, (start, stop) in enumerate(spans):
         out.append(text[prev:start])
         if i == 0:
             out.append(rendered)
-        prev = end
+        prev = stop
     out.append(text[prev:])
     return "".join(out)
 
 
-def remove_block(text: str) -> str:
-    """Remove every block of ours (and the blank line we put before an appended one)."""
-    spans = _spans(text)
+def remove_block(text: str, begin: str = BEGIN, end: str = END, *, at_start: bool = False) -> str:
+    """Remove every block of ours (and the blank line we put before an appended one, or with
+    `at_start`, after one put first)."""
+    spans = _spans(text, begin, end)
     if not spans:
         return text
     nl = "\n"
     out = []
     prev = 0
-    for start, end in spans:
+    for start, stop in spans:
         before = text[prev:start]
-        if before.endswith(nl + nl) or (end == len(text) and before.endswith(nl)):
+        if at_start and start == 0:
+            if text[stop:].startswith(nl):
+                stop += len(nl)
+        elif before.endswith(nl + nl) or (stop == len(text) and before.endswith(nl)):
             before = before[: -len(nl)]
         out.append(before)
-        prev = end
+        prev = stop
     out.append(text[prev:])
     return "".join(out)

@@ -154,6 +154,9 @@ class Catalogue:
     sources: list[str] = field(default_factory=list)  # every listing that answered
     errors: dict[str, WorkspaceError] = field(default_factory=dict)  # listing -> why not
     endpoints: list[dict[str, Any]] | None = None  # /api/2.0/serving-endpoints, when read
+    # Every model any listing names, Claude or not (GPT, Gemini, ...): name -> state, for the
+    # other agents (setup/agentsteps.py).
+    every: dict[str, str] = field(default_factory=dict)
 
     @property
     def read(self) -> bool:
@@ -307,6 +310,13 @@ def discover(ws: Workspace, gateway_models: Iterable[Mapping[str, Any]] | None =
     except WorkspaceError as exc:
         cat.errors["serving-endpoints"] = exc
 
+    for entry in [*(cat.endpoints or []), *(fm or [])]:
+        if _kind(entry) != "other" or entry in (fm or []):
+            state = _state(entry)
+            if cat.every.get(str(entry["name"]), "UNKNOWN") == "UNKNOWN":
+                cat.every[str(entry["name"])] = state
+    for uc_name in uc or []:
+        cat.every.setdefault(_endpoint_name_of(uc_name), "READY")
     for entry in cat.endpoints or []:
         if not _is_anthropic(entry):
             continue

@@ -1,0 +1,189 @@
+"""The Agent seam: what setup, uninstall, status, doctor and `run` need to know about a coding
+agent, so that each of them handles every agent the same way.
+
+An agent has a name (`--agents`, `dbx-fmapi run NAME`, the record), a program found on PATH
+(with the version it needs), an API it speaks (`Wire`: where the workspace serves it, on the AI
+Gateway or on serving endpoints), the models it can use (`model_prefix`), its own config file,
+which setup merges into (`plan_setup` adds a change to the plan and returns what the record must
+keep) and uninstall takes back out (`plan_uninstall`: the bytes the user had, when nothing else
+changed since), and how it gets fresh tokens (`freshness`, and `launch_env` for the agents that
+`run` starts behind the loopback proxy).
+
+Claude Code is the first agent; its files are planned by setup/plan.py and commands/uninstall.py,
+as before the seam existed (agents/claude/agent.py says so).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..changes import engine
+from ..core.fileio import read_bytes
+from ..core.paths import Paths, which
+from ..record import originals
+
+GATEWAY = "ai-gateway"
+SERVING = "serving-endpoints"
+VERSION_RE = re.compile(r"(\d+)\.(\d+)\.(\d+)")
+
+
+@dataclass(frozen=True)
+class Wire:
+    """One API, and the paths under the workspace URL that serve it, best first."""
+
+    name: str  # "responses", "gemini", "chat"
+    gateway: tuple[str, ...]
+    serving: tuple[str, ...]
+
+    def candidates(self, route: str, forced: bool) -> list[tuple[str, str]]:
+        """(route name, path) to try: `route`'s first; with `forced` (--route) only its own."""
+        own = [(GATEWAY, p) for p in self.gateway] if route == GATEWAY else []
+        other = [(SERVING, p) for p in self.serving]
+        if route != GATEWAY:
+            own, other = other, [(GATEWAY, p) for p in self.gateway]
+        return own if forced else own + other
+
+
+@dataclass
+class AgentSetup:
+    """What an agent's setup needs from the setup run: the workspace, the credential command,
+    the model and the route chosen, and this configuration's earlier state for the agent."""
+
+    paths: Paths
+    env: Mapping[str, str]
+    host: str
+    profile: str | None
+    helper: str  # absolute path of the installed dbx-fmapi
+    model: str
+    route: str
+    base_url: str
+    ttl_seconds: int
+    state: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def token_command(self) -> list[str]:
+        """The argv that prints a fresh token (no shell: every word as it is)."""
+        return [self.helper, "token", *(["--profile", self.profile] if self.profile else [])]
+
+
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    m = VERSION_RE.search(text or "")
+    return (int(m[1]), int(m[2]), int(m[3])) if m else None
+
+
+class Agent:
+    """Defaults shared by the agents; each module's AGENT overrides what differs."""
+
+    name = ""
+    label = ""
+    program = ""
+    package: str | None = None  # the npm package setup installs it from
+    min_version: tuple[int, int, int] = (0, 0, 0)  # oldest release with what we rely on
+    tested = ""  # the release the rig tests run
+    wire: Wire | None = None
+    model_prefix: str | None = None  # the workspace's models it is offered by default
+    model_flag = ""  # setup's flag that picks its model
+    freshness = ""  # how tokens stay fresh, for status and the README
+    launch = ""  # how to start it
+
+    # --- the program ----------------------------------------------------------------------
+
+    def find(self, env: Mapping[str, str], home: str | os.PathLike[str]) -> str | None:
+        return which(self.program, env)
+
+    def version(self, exe: str, env: Mapping[str, str]) -> str | None:
+        """What `exe --version` says (its x.y.z), None when it does not answer."""
+        try:
+            out = subprocess.run(
+                [exe, "--version"],
+                capture_output=True,
+                text=True,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                timeout=60,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        v = parse_version(out.stdout) or parse_version(out.stderr)
+        return ".".join(map(str, v)) if v else None
+
+    def supported(self, version: str | None) -> bool:
+        v = parse_version(version or "")
+        return v is not None and v >= self.min_version
+
+    @property
+    def install_command(self) -> str | None:
+        return f"npm install -g {self.package}" if self.package else None
+
+    # --- its files ------------------------------------------------------------------------
+
+    def config_file(self, paths: Paths, env: Mapping[str, str]) -> Path | None:
+        """The user file setup merges into (None: none of its own)."""
+        return None
+
+    def plan_setup(self, s: AgentSetup, plan: engine.Plan) -> dict[str, Any]:
+        """Add the change to its config file to `plan`; return the record's state for it."""
+        return {}
+
+    def plan_uninstall(
+        self, paths: Paths, env: Mapping[str, str], state: Mapping[str, Any], plan: engine.Plan
+    ) -> None:
+        """Add the change that takes setup's part back out of its config file."""
+
+    def in_effect(self, state: Mapping[str, Any], paths: Paths) -> str | None:
+        """Why its config file does not hold what setup wrote (None: it does)."""
+        return None
+
+    # --- launching ------------------------------------------------------------------------
+
+    def launch_env(self, state: Mapping[str, Any], url: str, secret: str) -> dict[str, str]:
+        """Environment for a run behind the loopback proxy at `url` with its `secret`."""
+        return {}
+
+    def ping(self, ws: Any, base_url: str, model: str) -> None:
+        """One-token request through its API at `base_url` (raises WorkspaceError)."""
+
+
+def created_before(paths: Paths, target: Path, state: Mapping[str, Any], raw: bytes | None) -> bool:
+    """Did setup create `target`? An earlier run's record says so, else the saved original
+    (a run killed halfway), else whether it exists now."""
+    if state.get("file") and state.get("created") is not None:
+        return bool(state["created"])
+    known, original = originals.load_original(paths, target)
+    if known:
+        return original is None
+    return raw is None
+
+
+def restore_change(
+    paths: Paths, target: Path, raw: bytes, cleaned: bytes | None, created: bool, what: str
+) -> engine.Change | None:
+    """Uninstall's change for an agent file: the bytes from before setup when `cleaned` (ours
+    taken out) is what they held, the file gone when setup created it and nothing else is left,
+    else `cleaned`. None when nothing changes."""
+    known, original = originals.load_original(paths, target)
+    mode = None
+    if known and original is not None and cleaned == original:
+        new: bytes | None = original
+        what = f"{what}: restore as it was before setup"
+        mode = originals.original_mode(paths, target)
+    elif (cleaned is None or not cleaned.strip()) and (created or (known and original is None)):
+        new, what = None, f"{what}: delete (setup created it)"
+        if os.path.islink(target):
+            new = b"" if cleaned is None else cleaned  # keep the user's link
+    else:
+        new, what = cleaned, f"{what}: remove what setup added"
+    if new == raw:
+        return None
+    return engine.Change(target, raw, new, what, mode=mode, redo=lambda now: new)
+
+
+def current(target: Path) -> bytes | None:
+    return read_bytes(target)

@@ -1,0 +1,163 @@
+"""Codex: `$CODEX_HOME/config.toml` (default `~/.codex/config.toml`) gets a Responses provider on
+the workspace whose bearer token comes from `dbx-fmapi token` (Codex's `auth.command`), so plain
+`codex` refreshes its token by itself: it runs the command again before the next request once
+`refresh_interval_ms` has passed, and the command prints a token that outlives that interval
+plus the margin (measured with Codex 0.171.0: docs/agents.md). A 403 or 400 from Databricks
+does not make Codex run the command again, so the interval is what keeps it fresh.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ...changes import engine
+from ...core.errors import UserError
+from ...core.fileio import q, read_bytes
+from ...core.paths import Paths
+from ..base import Agent, AgentSetup, Wire, created_before, restore_change
+from . import configtoml
+
+# The command may refresh through the Databricks CLI (seconds) or wait for another process's
+# refresh under our lock: well above Codex's 5 s default.
+TIMEOUT_MS = 60_000
+
+
+class Codex(Agent):
+    name = "codex"
+    label = "Codex"
+    program = "codex"
+    package = "@openai/codex"
+    min_version = (0, 118, 0)  # model_providers.<id>.auth (the token command) came in 0.118
+    tested = "0.171.0"
+    wire = Wire(
+        "responses",
+        gateway=("/ai-gateway/codex/v1", "/ai-gateway/openai/v1"),
+        serving=("/serving-endpoints/openai/v1",),
+    )
+    model_prefix = "databricks-gpt-"
+    model_flag = "--codex-model"
+    freshness = "its auth command (dbx-fmapi token) runs again every TTL"
+    launch = "codex"
+
+    def config_file(self, paths: Paths, env: Mapping[str, str]) -> Path:
+        home = env.get("CODEX_HOME")
+        folder = Path(home) if home and os.path.isabs(home) else paths.home / ".codex"
+        return folder / "config.toml"
+
+    def _text(self, raw: bytes | None, path: Path) -> str:
+        try:
+            return (raw or b"").decode("utf-8")
+        except UnicodeDecodeError:
+            raise UserError(
+                f"{path} is not UTF-8 text, so it is not a Codex config file setup can edit; "
+                "nothing was changed",
+                f'repair it (or move it away), then re-run setup: "${{EDITOR:-vi}}" {q(path)}',
+            ) from None
+
+    def plan_setup(self, s: AgentSetup, plan: engine.Plan) -> dict[str, Any]:
+        path = self.config_file(s.paths, s.env)
+        raw = read_bytes(path)
+        text = self._text(raw, path)
+        why = configtoml.check(configtoml.unmerge(text))
+        if why is not None:
+            raise UserError(
+                f"{path} is not valid TOML ({why}); setup leaves it alone and nothing was changed",
+                f'repair it, then re-run setup: "${{EDITOR:-vi}}" {q(path)}',
+            )
+        provider = str(s.state.get("provider") or "") or configtoml.provider_id(text)
+        if provider in configtoml.users_providers(text):
+            provider = configtoml.provider_id(text)
+        top = configtoml.render_top(provider, s.model)
+        block = configtoml.render_provider(
+            provider,
+            s.base_url,
+            s.token_command,
+            timeout_ms=TIMEOUT_MS,
+            refresh_interval_ms=s.ttl_seconds * 1000,
+        )
+
+        def merged(now: bytes | None) -> bytes:
+            try:
+                new_text = configtoml.merge(self._text(now, path), top, block)
+            except configtoml.HalfBlock as exc:
+                raise UserError(
+                    f"{path} has {exc}: cannot tell where setup's block ends; nothing was changed",
+                    f"remove the stray marker line, then re-run setup: grep -n "
+                    f"'dbx-fmapi-claude' {q(path)}",
+                ) from None
+            problem = configtoml.check(new_text)
+            if problem is not None:
+                raise UserError(
+                    f"cannot add the Databricks provider to {path}: the result would not be "
+                    f"valid TOML ({problem}); nothing was changed",
+                    f"look for a model_providers table written inline, then re-run setup: "
+                    f'"${{EDITOR:-vi}}" {q(path)}',
+                )
+            return new_text.encode("utf-8")
+
+        new = merged(raw)
+        plan.add(engine.Change(path, raw, new, "Codex config", keep_original=True, redo=merged))
+        replaced = {
+            line.split("=", 1)[0].strip(): {"value": line.split("=", 1)[1].strip()}
+            for line in configtoml.parked(new.decode("utf-8"))
+            if "=" in line
+        }
+        return {
+            "file": str(path),
+            "created": created_before(s.paths, path, s.state, raw),
+            "model": s.model,
+            "route": s.route,
+            "base_url": s.base_url,
+            "provider": provider,
+            **({"replaced": replaced} if replaced else {}),
+        }
+
+    def plan_uninstall(
+        self, paths: Paths, env: Mapping[str, str], state: Mapping[str, Any], plan: engine.Plan
+    ) -> None:
+        path = Path(str(state.get("file") or self.config_file(paths, env)))
+        raw = read_bytes(path)
+        if raw is None:
+            return
+        text = raw.decode("utf-8", "surrogateescape")
+        try:
+            if not configtoml.has_ours(text) and configtoml.PARKED not in text:
+                return
+            cleaned = configtoml.unmerge(text).encode("utf-8", "surrogateescape")
+        except configtoml.HalfBlock as exc:
+            raise UserError(
+                f"{path} has {exc}: cannot tell where setup's block ends; nothing was changed",
+                f"remove the stray marker line, then run dbx-fmapi uninstall again: grep -n "
+                f"'dbx-fmapi-claude' {q(path)}",
+            ) from None
+        change = restore_change(
+            paths, path, raw, cleaned, bool(state.get("created")), "Codex config"
+        )
+        if change is not None:
+            plan.changes.append(change)
+
+    def in_effect(self, state: Mapping[str, Any], paths: Paths) -> str | None:
+        path = Path(str(state.get("file") or ""))
+        raw = read_bytes(path)
+        if raw is None:
+            return f"{path} is gone"
+        text = raw.decode("utf-8", "replace")
+        if not configtoml.has_ours(text):
+            return f"{path} no longer holds setup's Databricks provider"
+        why = configtoml.check(text)
+        if why is not None:
+            return f"{path} is not valid TOML ({why})"
+        return None
+
+    def ping(self, ws: Any, base_url: str, model: str) -> None:
+        ws.request(
+            "POST",
+            f"{base_url}/responses",
+            body={"model": model, "input": "ping", "max_output_tokens": 16, "stream": False},
+        )
+
+
+AGENT = Codex()

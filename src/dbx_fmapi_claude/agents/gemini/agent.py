@@ -1,0 +1,67 @@
+"""Gemini CLI: `$GEMINI_CLI_HOME/.gemini/settings.json` (default `~/.gemini/settings.json`) gets
+`security.auth.selectedType = "gemini-api-key"`; `dbx-fmapi run gemini` points it at the loopback
+proxy (GOOGLE_GEMINI_BASE_URL, the per-launch secret as GEMINI_API_KEY sent as a bearer token)
+and picks the model (GEMINI_MODEL, unless `-m` is given). Gemini CLI reads its key once and ends
+the run on the first rejected one (measured with 0.61.0: docs/agents.md), so no token of ours
+ever reaches it: the proxy puts a fresh one on each request.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ...core.paths import Paths
+from ..base import AgentSetup, Wire
+from ..jsonagent import JsonAgent
+
+AUTH = ("security", "auth", "selectedType")
+
+
+class Gemini(JsonAgent):
+    name = "gemini"
+    label = "Gemini CLI"
+    program = "gemini"
+    package = "@google/gemini-cli"
+    min_version = (0, 61, 0)  # the oldest measured with GEMINI_API_KEY_AUTH_MECHANISM=bearer
+    tested = "0.61.0"
+    wire = Wire("gemini", gateway=("/ai-gateway/gemini",), serving=("/serving-endpoints/gemini",))
+    model_prefix = "databricks-gemini-"
+    model_flag = "--gemini-model"
+    launch = "dbx-fmapi run gemini"
+
+    def config_file(self, paths: Paths, env: Mapping[str, str]) -> Path:
+        home = env.get("GEMINI_CLI_HOME")
+        base = Path(home) if home and os.path.isabs(home) else paths.home
+        return base / ".gemini" / "settings.json"
+
+    def members(self, s: AgentSetup, provider: str) -> dict[tuple[str, ...], Any]:
+        return {AUTH: "gemini-api-key"}
+
+    def owned(self, state: Mapping[str, Any]) -> list[tuple[str, ...]]:
+        return [AUTH]
+
+    def launch_env(self, state: Mapping[str, Any], url: str, secret: str) -> dict[str, str]:
+        return {
+            "GOOGLE_GEMINI_BASE_URL": url,
+            "GEMINI_API_KEY": secret,
+            "GEMINI_API_KEY_AUTH_MECHANISM": "bearer",
+            "GEMINI_MODEL": str(state.get("model") or ""),
+        }
+
+    def ping(self, ws: Any, base_url: str, model: str) -> None:
+        from urllib.parse import quote
+
+        ws.request(
+            "POST",
+            f"{base_url}/v1beta/models/{quote(model, safe='')}:generateContent",
+            body={
+                "contents": [{"role": "user", "parts": [{"text": "ping"}]}],
+                "generationConfig": {"maxOutputTokens": 1},
+            },
+        )
+
+
+AGENT = Gemini()

@@ -1,0 +1,314 @@
+"""Setup's steps for the coding agents beside Claude Code (`--agents`, issue 15): which agents,
+their programs, their models from the live catalogue, the route each one's API answers on (a
+one-token request, which is also its verify), and the changes to their config files.
+
+Claude Code is always configured: each configuration is anchored to its settings file.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .. import agents
+from ..agents.base import Agent, AgentSetup
+from ..changes import engine
+from ..cli.prompts import Choice
+from ..core.errors import UserError
+from ..record import config
+from ..workspace import routes
+from ..workspace.client import Workspace, WorkspaceError, diagnose
+from .answers import MODEL_RE, OTHER, PROG, _usage, check_model
+from .base import SetupBase
+
+_NUM = re.compile(r"\d+")
+
+
+def parse_agents(text: str) -> list[str]:
+    """`claude,codex` -> the agents in registry order, Claude Code always first."""
+    names = [n.strip().lower() for n in str(text).replace(" ", ",").split(",") if n.strip()]
+    unknown = [n for n in names if n not in agents.NAMES]
+    if unknown:
+        raise _usage(
+            f"unknown agent {unknown[0]!r} (choose from {', '.join(agents.NAMES)})",
+            f"{PROG} --agents claude,codex,gemini,opencode",
+        )
+    return [n for n in agents.NAMES if n in names or n == "claude"]
+
+
+def _newest_first(names: list[str]) -> list[str]:
+    """Newest version first (`gpt-5-5` before `gpt-5-2` before `gpt-5`), then the plain name
+    before its variants (`gpt-5` before `gpt-5-mini`)."""
+
+    def key(name: str) -> tuple[Any, ...]:
+        numbers = tuple(-int(n) for n in _NUM.findall(name))
+        return (numbers + (0,) * (4 - len(numbers)), len(name), name)
+
+    return sorted(names, key=key)
+
+
+class AgentSteps(SetupBase):
+    # --- which agents ---------------------------------------------------------------------
+
+    def agent_answers(self) -> None:
+        """--agents, else the previous run's agents for this configuration, else Claude Code;
+        the model flags checked (their models are checked against the workspace later)."""
+        o = self.opts
+        if o.get("agents") is not None:
+            self.agents = parse_agents(str(o["agents"]))
+        else:
+            self.agents = config.agents_of(self.prev)
+        for name in agents.NAMES[1:]:
+            value = o.get(f"{name}_model")
+            if value is not None:
+                self.agent_models[name] = check_model(str(value), f"--{name}-model")
+                if o.get("agents") is None and name not in self.agents:
+                    self.agents.append(name)  # a model for an agent asks for the agent
+        self.agents = [n for n in agents.NAMES if n in self.agents]
+
+    def ask_agents(self) -> None:
+        p = self.prompter
+        if p is None or self.opts.get("agents") is not None:
+            return
+        # Asked only when there is something to choose: an agent beside Claude Code installed
+        # here or set up before (--agents names any other, and installs it).
+        present = [n for n in agents.NAMES[1:] if agents.get(n).find(self.env, self.paths.home)]
+        if not present and self.agents == ["claude"]:
+            return
+        choices = [Choice(n, agents.get(n).label) for n in agents.NAMES]
+        picked = p.choose_many(
+            "Coding agents to set up (Claude Code always)", choices, set(self.agents)
+        )
+        self.agents = [n for n in agents.NAMES if n in picked or n == "claude"]
+
+    def others(self) -> list[Agent]:
+        return [agents.get(n) for n in self.agents if n != "claude"]
+
+    # --- their programs ---------------------------------------------------------------------
+
+    def agent_dependencies(self) -> None:
+        """Each chosen agent's program: found (its version checked), else installed from npm
+        when the user agrees (a prompt, or no --skip-install without one), else a warning: its
+        files are configured all the same, for when it is installed."""
+        for agent in self.others():
+            exe = agent.find(self.env, self.paths.home)
+            if exe is None and not self.opts.get("skip_install") and agent.install_command:
+                exe = self._install(agent)
+            if exe is None:
+                self.warn(
+                    f"{agent.label} is not installed; setup configures it anyway. Install it "
+                    f"with: {agent.install_command}"
+                )
+                continue
+            version = agent.version(exe, self.env)
+            if not agent.supported(version):
+                low = ".".join(map(str, agent.min_version))
+                self.warn(
+                    f"{agent.label} {version or '(version unknown)'} is older than {low}, the "
+                    f"oldest this setup works with; update it: {agent.install_command}"
+                )
+            self.out(f"  ok    {agent.label}: {exe}" + (f" ({version})" if version else ""))
+
+    def _install(self, agent: Agent) -> str | None:
+        command = str(agent.install_command)
+        if self.dry_run:
+            self.out(f"  would install {agent.label}: {command}")
+            return None
+        if self.prompter is not None and not self.prompter.confirm(
+            f"{agent.label} is not installed. Install it now ({command})?", True
+        ):
+            return None
+        npm = self.find_program("npm")
+        if npm is None:
+            raise UserError(
+                f"cannot install {agent.label}: npm is not installed",
+                f"install Node.js (which brings npm), then: {command}   (or leave it out: "
+                f"{PROG} --agents {','.join(a for a in self.agents if a != agent.name)})",
+            )
+        self.info(f"  running: {command}")
+        try:
+            done = subprocess.run(
+                [npm, "install", "-g", str(agent.package)],
+                env=dict(self.env),
+                stdin=subprocess.DEVNULL,
+                stdout=2,
+                timeout=15 * 60,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            done = None
+        exe = agent.find(self.env, self.paths.home)
+        if done is None or done.returncode != 0 or exe is None:
+            raise UserError(
+                f"could not install {agent.label} ({command} failed); nothing was written",
+                f"install it by hand, then re-run setup: {command}",
+            )
+        return exe
+
+    def find_program(self, name: str) -> str | None:
+        from ..core.paths import which
+
+        return which(name, self.env)
+
+    # --- their models -----------------------------------------------------------------------
+
+    def agent_model_names(self, agent: Agent) -> list[str]:
+        """The workspace's models for `agent`: READY ones first, newest first."""
+        every = self.catalogue.every
+        prefix = agent.model_prefix
+        names = [n for n in every if prefix is None or n.startswith(prefix)]
+        ready = _newest_first([n for n in names if every[n] != "NOT_READY"])
+        return ready + _newest_first([n for n in names if every[n] == "NOT_READY"])
+
+    def _agent_default(self, agent: Agent) -> str | None:
+        prev = (self.prev.get(agent.name) or {}).get("model")
+        known = self.catalogue.every
+        if isinstance(prev, str) and MODEL_RE.fullmatch(prev) and (not known or prev in known):
+            return prev
+        if agent.model_prefix is None:
+            return self.a.model or None
+        names = self.agent_model_names(agent)
+        return names[0] if names and known.get(names[0]) != "NOT_READY" else None
+
+    def _check_agent_model(self, agent: Agent, name: str) -> str:
+        known = self.catalogue.every
+        if not self.catalogue.read or name in known:
+            return name
+        have = ", ".join(self.agent_model_names(agent)) or "none"
+        raise _usage(
+            f"the workspace has no model endpoint {name!r} for {agent.label}; its models: {have}",
+            f"{PROG} {agent.model_flag} NAME   (list them: dbx-fmapi models)",
+        )
+
+    def ask_agent_models(self) -> None:
+        for agent in self.others():
+            chosen = self.agent_models.get(agent.name)
+            if chosen:
+                self._check_agent_model(agent, chosen)
+                continue
+            default = self._agent_default(agent)
+            p = self.prompter
+            if p is not None:
+                names = self.agent_model_names(agent)
+                if default and default not in names:
+                    names.insert(0, default)
+                choices = [Choice(n, n) for n in names] + [Choice(OTHER, "other (type a name)")]
+                index = names.index(default) if default in names else 0
+                value = p.choose(f"{agent.label} model", choices, index)
+                if value == OTHER:
+
+                    def valid(v: str, agent: Agent = agent) -> str:
+                        return self._check_agent_model(agent, check_model(v, agent.model_flag))
+
+                    value = p.text("Endpoint name", None, valid)
+                default = value
+            if not default:
+                have = ", ".join(self.agent_model_names(agent)) or "none"
+                raise _usage(
+                    f"the workspace lists no READY model for {agent.label} "
+                    f"({agent.model_prefix}*; it has: {have})",
+                    f"name one: {PROG} {agent.model_flag} NAME, or leave {agent.label} out: "
+                    f"{PROG} --agents {','.join(a for a in self.agents if a != agent.name)}",
+                )
+            self.agent_models[agent.name] = default
+
+    # --- their routes (and the verify) ------------------------------------------------------
+
+    def choose_agent_routes(self) -> None:
+        """For each agent, the first of its API's routes that answers a one-token request with
+        its model (the Claude route's kind first; --route allows only its own). --no-verify, a
+        dry run that could not sign in: the first route, unprobed."""
+        self.agent_routes = {}
+        for agent in self.others():
+            assert agent.wire is not None
+            model = self.agent_models[agent.name]
+            forced = not self.a.route_auto
+            candidates = agent.wire.candidates(self.a.route, forced)
+            host = self.a.host.rstrip("/")
+            if self.opts.get("no_verify") or self.token is None:
+                route, path = candidates[0]
+                self.agent_routes[agent.name] = (route, f"{host}{path}")
+                continue
+            ws = Workspace(self.a.host, self.token.access_token, self.env, timeout=60.0)
+            failures: list[tuple[str, WorkspaceError]] = []
+            for route, path in candidates:
+                base = f"{host}{path}"
+                try:
+                    with self.progress.step(f"one-token request to {model} ({agent.label})"):
+                        agent.ping(ws, base, model)
+                except WorkspaceError as exc:
+                    if exc.status != 429:
+                        failures.append((path, exc))
+                        continue
+                self.agent_routes[agent.name] = (route, base)
+                label = routes.get(route).label
+                self.out(f"  ok    {agent.label}: {model} on the {label}, {base}")
+                break
+            else:
+                self._agent_failed(agent, model, failures)
+
+    def _agent_failed(
+        self, agent: Agent, model: str, failures: list[tuple[str, WorkspaceError]]
+    ) -> None:
+        for path, exc in failures:
+            self.out(f"  FAIL  {agent.label}: {model} at {path}: {exc.message}")
+        path, error = failures[-1] if failures else ("", WorkspaceError("http", "no route"))
+        message, fix = diagnose(error, self.a.host, f"reach {model} for {agent.label}", retry=PROG)
+        rest = ",".join(a for a in self.agents if a != agent.name)
+        raise UserError(
+            f"{message}; nothing was written",
+            f"{fix}; or pick another model: {PROG} {agent.model_flag} NAME; or leave "
+            f"{agent.label} out: {PROG} --agents {rest}",
+        )
+
+    # --- their files ------------------------------------------------------------------------
+
+    def plan_agents(
+        self, plan: engine.Plan, here: Mapping[str, Any], helper: str, configs: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The changes to each chosen agent's config file, and to those of agents this
+        configuration drops; returns the record's fields for this configuration. An agent file
+        another configuration set up moves to this one (one file cannot serve two), with what
+        that one recorded (so uninstall still restores the user's bytes)."""
+        fields: dict[str, Any] = {"agents": list(self.agents)}
+        for agent in self.others():
+            state = dict(here.get(agent.name) or {})
+            path = str(agent.config_file(self.paths, self.env))
+            for other in configs:
+                theirs = other.get(agent.name)
+                if other is here or not isinstance(theirs, dict) or theirs.get("file") != path:
+                    continue
+                if not state:
+                    state = dict(theirs)
+                other.pop(agent.name, None)
+                other["agents"] = [a for a in config.agents_of(other) if a != agent.name]
+                self.warn(
+                    f"{agent.label}'s {path} served the configuration for "
+                    f"{other.get('settings_file')}; it now serves this one"
+                )
+            route, base = self.agent_routes[agent.name]
+            setup = AgentSetup(
+                paths=self.paths,
+                env=self.env,
+                host=self.a.host,
+                profile=self.a.profile or None,
+                helper=helper,
+                model=self.agent_models[agent.name],
+                route=route,
+                base_url=base,
+                ttl_seconds=self.a.ttl_seconds,
+                state=state,
+            )
+            fields[agent.name] = agent.plan_setup(setup, plan)
+        for name in config.agents_of(here):
+            dropped = here.get(name)
+            if name in self.agents or not isinstance(dropped, dict):
+                continue
+            agents.get(name).plan_uninstall(self.paths, self.env, dropped, plan)
+        return fields
+
+    def agent_files(self) -> list[Path]:
+        return [Path(str(agent.config_file(self.paths, self.env))) for agent in self.others()]
