@@ -26,6 +26,22 @@ def test_fresh_token_is_reused_while_it_has_life_left() -> None:
     assert "tok" not in repr(fresh)
 
 
+def test_the_token_fetched_at_launch_is_used_only_while_it_outlives_keep() -> None:
+    """`dbx-fmapi run` gets a token before the agent starts (a login happens on the terminal
+    then); an agent slow to start must not send it once it is inside `keep` (with short-lived
+    tokens it had expired by OpenCode's first request)."""
+    issued: list[str] = []
+
+    def fetch() -> Token:
+        issued.append(f"new-{len(issued)}")
+        return Token(issued[-1], time.time() + 3600)
+
+    long_lived = FreshToken(fetch, keep=30, held=Token("at-launch", time.time() + 3600))
+    assert long_lived() == "at-launch" and long_lived.fetches == 0
+    nearly_dead = FreshToken(fetch, keep=30, held=Token("at-launch", time.time() + 5))
+    assert nearly_dead() == "new-0" and nearly_dead.fetches == 1
+
+
 def test_fresh_token_refreshes_one_that_is_about_to_expire_once_for_many_callers() -> None:
     issued: list[str] = []
     gate = threading.Event()

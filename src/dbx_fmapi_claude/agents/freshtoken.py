@@ -17,12 +17,15 @@ from ..auth.dbcli import Token
 
 class FreshToken:
     """Callable: `token()` -> the access token. `fetch()` gets a new one (it guarantees the
-    lifetime the configuration asks for); `keep`: the life a held token must still have."""
+    lifetime the configuration asks for); `keep`: the life a held token must still have;
+    `held`: one fetched before (at launch), used on the same terms as any held token: only
+    while it still outlives `keep` (an agent can take longer to start than a short-lived token
+    lives)."""
 
-    def __init__(self, fetch: Callable[[], Token], keep: float) -> None:
+    def __init__(self, fetch: Callable[[], Token], keep: float, held: Token | None = None) -> None:
         self._fetch = fetch
         self._keep = keep
-        self._held: Token | None = None
+        self._held: Token | None = held
         self._lock = threading.Lock()
         self.fetches = 0
 

@@ -72,15 +72,13 @@ def _behind_proxy(
     from ..auth.tokens import margin_seconds
 
     source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
+    # The login (if any) happens here, on the terminal, before the agent starts.
     first = credentials.token(source, ctx.token_request(cfg, allow_login=True))
-    held = [first]  # the login (if any) happened above, on the terminal, before the agent
 
     def fetch() -> Any:
-        if held:
-            return held.pop()
         return credentials.token(source, ctx.token_request(cfg, err=quiet()))
 
-    fresh = FreshToken(fetch, keep=max(margin_seconds(ctx.env, cfg), 30.0))
+    fresh = FreshToken(fetch, keep=max(margin_seconds(ctx.env, cfg), 30.0), held=first)
     agent = agents.get(name)
     base = str(state.get("base_url") or "")
     with proxy.start(base, token=fresh, env=ctx.env) as p:
