@@ -94,9 +94,13 @@ STATUS = OneOf("PASS", "WARN", "FAIL", "SKIP")
 ENDPOINT_STATE = OneOf("READY", "NOT_READY", "UNKNOWN")
 
 # `dbx-fmapi status --json`
-STATUS_NOT_SET_UP = {"version": OneOf(3), "configured": OneOf(False)}
+STATUS_NOT_SET_UP = {
+    "version": OneOf(4),
+    "configured": OneOf(False),
+    Opt("elsewhere"): ListOf({"settings_file": str, "workspace": str, "profile": Nullable(str)}),
+}
 STATUS_SHAPE = {
-    "version": OneOf(3),
+    "version": OneOf(4),
     "configured": OneOf(True),
     "workspace": str,
     "profile": str,
@@ -144,6 +148,19 @@ STATUS_SHAPE = {
         "fix": Nullable(str),
     },
     Opt("elsewhere"): ListOf({"settings_file": str, "workspace": str, "profile": Nullable(str)}),
+    Opt("agents"): ListOf(
+        {
+            "name": OneOf("codex", "gemini", "opencode"),
+            "label": str,
+            "file": Nullable(str),
+            "model": Nullable(str),
+            "route": Nullable(OneOf("ai-gateway", "serving-endpoints")),
+            "base_url": Nullable(str),
+            "tokens": str,
+            "launch": str,
+            "problem": Nullable(str),
+        }
+    ),
 }
 
 # `dbx-fmapi doctor --json`
@@ -157,16 +174,16 @@ DOCTOR_SHAPE = {
 }
 
 # `dbx-fmapi models --json`
-ROLES = ("model", "opus", "sonnet", "haiku", "fable", "subagent")
+ROLES = ("model", "opus", "sonnet", "haiku", "fable", "subagent", "codex", "gemini", "opencode")
 MODELS_SHAPE = {
-    "version": OneOf(2),
+    "version": OneOf(3),
     "workspace": str,
     "endpoints": ListOf(
         {
             "name": str,
             "state": ENDPOINT_STATE,
             "ready": bool,
-            "family": Nullable(OneOf("opus", "sonnet", "haiku", "fable")),
+            "family": Nullable(OneOf("opus", "sonnet", "haiku", "fable", "gpt", "gemini")),
             "kind": OneOf("foundation", "external", "other"),
             "configured_as": ListOf(OneOf(*ROLES)),
             "retires": ISO_OR_NULL,

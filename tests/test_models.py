@@ -118,3 +118,93 @@ def test_login_needed_without_a_terminal_exits_4(
     result = sandbox.run(["dbx-fmapi", "models"], env={"BROWSER": None})
     assert result.code == 4, result
     assert f"databricks auth login --host {workspace.url} --profile DEFAULT" in result.stderr
+
+
+# --------------------------------------------------------------------------- the other agents
+
+GPT = "databricks-gpt-5"
+GEMINI = "databricks-gemini-2-5-pro"
+EVERY_AGENT = ("--agents", "claude,codex,gemini,opencode", "--codex-model", GPT)
+
+
+def test_lists_gpt_and_gemini_endpoints_for_the_agents_set_up(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    """Codex, Gemini CLI and OpenCode set up: their families are listed too, each in its own
+    part, each agent's model marked with the agent's name (OpenCode's defaults to Claude's)."""
+    set_up(sandbox, workspace, *EVERY_AGENT, "--gemini-model", GEMINI)
+    result = sandbox.run(["dbx-fmapi", "models"])
+    assert result.code == 0, result
+    out = ANSI.sub("", result.stdout)
+    lines = out.splitlines()
+    gpt_at = lines.index("GPT endpoints (for Codex and OpenCode):")
+    gemini_at = lines.index("Gemini endpoints (for Gemini CLI and OpenCode):")
+    assert 0 < gpt_at < gemini_at
+    gpt_part, gemini_part = lines[gpt_at + 1 : gemini_at], lines[gemini_at + 1 :]
+    assert any(line.startswith(f"* {GPT} ") and line.endswith("codex") for line in gpt_part)
+    assert any(line.lstrip().startswith("databricks-gpt-5-mini") for line in gpt_part)
+    assert any(line.startswith(f"* {GEMINI} ") and line.endswith("gemini") for line in gemini_part)
+    [opus] = [line for line in lines[:gpt_at] if "databricks-claude-opus-4-6 " in line]
+    assert opus.rstrip().endswith("model, opus, opencode")
+    assert sandbox.cached_token() not in result.output
+
+    data = json.loads(sandbox.run(["dbx-fmapi", "models", "--json"]).stdout)
+    assert_shape(data, MODELS_SHAPE)
+    rows = {r["name"]: r for r in data["endpoints"]}
+    assert rows[GPT]["family"] == "gpt" and rows[GPT]["configured_as"] == ["codex"]
+    assert rows[GEMINI]["family"] == "gemini" and rows[GEMINI]["configured_as"] == ["gemini"]
+    assert rows["databricks-claude-opus-4-6"]["configured_as"] == ["model", "opus", "opencode"]
+    roles = [(c["role"], c["name"], c["state"]) for c in data["configured"]]
+    assert roles[-3:] == [
+        ("codex", GPT, "READY"),
+        ("gemini", GEMINI, "READY"),
+        ("opencode", "databricks-claude-opus-4-6", "READY"),
+    ]
+    assert data["valid"] is True
+    validate = sandbox.run(["dbx-fmapi", "models", "--validate"])
+    assert validate.code == 0 and "All configured models are READY." in validate.stdout
+
+
+def test_lists_only_the_families_the_agents_set_up_use(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    set_up(sandbox, workspace, "--agents", "claude,codex", "--codex-model", GPT)
+    out = ANSI.sub("", sandbox.run(["dbx-fmapi", "models"]).stdout)
+    assert "GPT endpoints (for Codex):" in out
+    assert "Gemini endpoints" not in out and "databricks-gemini-" not in out
+
+
+def test_claude_alone_lists_no_gpt_or_gemini_endpoint(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    set_up(sandbox, workspace)
+    result = sandbox.run(["dbx-fmapi", "models", "--json"])
+    data = json.loads(result.stdout)
+    assert_shape(data, MODELS_SHAPE)
+    assert not [r for r in data["endpoints"] if r["family"] in ("gpt", "gemini")]
+    assert "databricks-gpt-" not in sandbox.run(["dbx-fmapi", "models"]).stdout
+
+
+def test_validate_covers_each_agents_model(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
+    """An agent's model gone from the workspace, another's not READY: --validate names each
+    agent, says what is wrong, and gives the flag that picks another model."""
+    set_up(sandbox, workspace, *EVERY_AGENT, "--gemini-model", GEMINI)
+    workspace.set_endpoints(
+        [e for e in workspace.endpoints if e["name"] not in (GPT, GEMINI)]
+        + [endpoint(GEMINI, ready=False)]
+    )
+    result = sandbox.run(["dbx-fmapi", "models", "--validate"])
+    assert result.code == 1, result
+    assert f"Codex's model {GPT} does not exist" in result.stderr
+    assert f"Gemini CLI's model {GEMINI} is NOT_READY" in result.stderr
+    assert "fix: setup-fmapi-claudecode --codex-model NAME --gemini-model NAME" in result.stderr
+    assert "OpenCode" not in result.stderr  # its model is still there
+    out = ANSI.sub("", result.stdout)
+    assert f"! {GPT}" in out and "MISSING" in out
+    as_json = sandbox.run(["dbx-fmapi", "models", "--validate", "--json"])
+    assert as_json.code == 1
+    data = json.loads(as_json.stdout)
+    assert_shape(data, MODELS_SHAPE)
+    assert data["valid"] is False
+    assert {"role": "codex", "name": GPT, "state": "MISSING"} in data["configured"]
+    assert {"role": "gemini", "name": GEMINI, "state": "NOT_READY"} in data["configured"]

@@ -165,3 +165,33 @@ def test_no_colour_unless_a_tty(sandbox: Sandbox, workspace: FakeWorkspace) -> N
     child = pexpect.spawn("dbx-fmapi", ["status"], env=env, encoding="utf-8", timeout=60)
     child.expect(pexpect.EOF)
     assert "\x1b[" not in (child.before or "") and "Workspace" in (child.before or "")
+
+
+def test_json_lists_the_agents_beside_claude_code(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    """`agents`: one entry per agent set up, in the documented shape, absent with Claude Code
+    alone; an agent file edited after setup shows up as its problem."""
+    set_up(sandbox, workspace)
+    assert "agents" not in json.loads(status(sandbox, "--json")[1])
+    set_up(sandbox, workspace, "--agents", "claude,codex,gemini,opencode")
+    code, out, _ = status(sandbox, "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert_shape(data, STATUS_SHAPE)
+    rows = {a["name"]: a for a in data["agents"]}
+    assert list(rows) == ["codex", "gemini", "opencode"]
+    assert rows["codex"]["file"] == str(sandbox.home / ".codex" / "config.toml")
+    assert rows["codex"]["model"].startswith("databricks-gpt-")
+    assert rows["codex"]["launch"] == "codex"
+    assert rows["gemini"]["launch"] == "dbx-fmapi run gemini"
+    assert rows["opencode"]["model"] == data["models"]["model"]  # Claude's main model
+    assert all(a["problem"] is None and a["route"] == data["route"]["name"] for a in rows.values())
+    assert all(a["base_url"].startswith(workspace.url) for a in rows.values())
+    assert sandbox.cached_token() not in out
+
+    (sandbox.home / ".gemini" / "settings.json").write_text("{}\n")
+    data = json.loads(status(sandbox, "--json")[1])
+    assert_shape(data, STATUS_SHAPE)
+    gemini = next(a for a in data["agents"] if a["name"] == "gemini")
+    assert gemini["problem"] and "security.auth.selectedType" in gemini["problem"]

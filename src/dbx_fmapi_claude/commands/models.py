@@ -1,5 +1,7 @@
 """`dbx-fmapi models [--json] [--validate]`: the workspace's Claude endpoints, configured ones
-marked. `--validate` exits 1 when a configured model is missing or not READY."""
+marked; with Codex, Gemini CLI or OpenCode set up, its GPT and Gemini endpoints too (Codex: GPT,
+Gemini CLI: Gemini, OpenCode: both, since it speaks chat completions to any model). `--validate`
+exits 1 when a configured model (Claude's roles and each agent's) is missing or not READY."""
 
 from __future__ import annotations
 
@@ -13,8 +15,25 @@ from ..core.errors import ExitCode, UserError
 from ..record import config, setupstate
 from ..workspace import client as workspace
 
-SCHEMA_VERSION = 2  # 2: family "fable", roles "fable" and "subagent", "retires"
+SCHEMA_VERSION = 3  # 2: family "fable", roles "fable" and "subagent", "retires"; 3: the
+# agents' models (families "gpt" and "gemini", roles "codex", "gemini" and "opencode")
 SETUP = "setup-fmapi-claudecode"
+# family -> the endpoint names it covers, and the agents beside Claude Code that use it.
+AGENT_FAMILIES = {
+    "gpt": ("databricks-gpt-", ("codex", "opencode")),
+    "gemini": ("databricks-gemini-", ("gemini", "opencode")),
+}
+AGENT_ROLES = ("codex", "gemini", "opencode")
+
+
+def agent_models(cfg: dict[str, Any]) -> dict[str, str]:
+    """agent name -> its configured model, for the agents beside Claude Code set up here."""
+    out = {}
+    for name in config.agents_of(cfg):
+        state = cfg.get(name)
+        if name in AGENT_ROLES and isinstance(state, dict) and state.get("model"):
+            out[name] = str(state["model"])
+    return out
 
 
 def _served_by_anthropic(entry: dict[str, Any]) -> bool:
@@ -40,8 +59,25 @@ def _kind(entry: dict[str, Any]) -> str:
     )
 
 
+def _row(
+    e: dict[str, Any], family: str | None, roles: list[str], retires: str | None
+) -> dict[str, Any]:
+    return {
+        "name": str(e["name"]),
+        "state": _state(e),
+        "ready": workspace.is_ready(e),
+        "family": family,
+        "kind": _kind(e),
+        "configured_as": roles,
+        "retires": retires,
+    }
+
+
 def collect(cfg: dict[str, Any], endpoints: list[dict[str, Any]]) -> dict[str, Any]:
     roles = setupstate.roles_by_model(cfg)
+    theirs = agent_models(cfg)
+    for agent, name in theirs.items():
+        roles.setdefault(name, []).append(agent)
     claude = workspace.claude_endpoints(endpoints)  # READY first, newest first
     order = {fam: i for i, fam in enumerate(workspace.FAMILIES)}
     claude.sort(key=lambda e: order.get(workspace.family(str(e["name"])) or "", len(order)))
@@ -53,22 +89,34 @@ def collect(cfg: dict[str, Any], endpoints: list[dict[str, Any]]) -> dict[str, A
     from ..workspace import catalogue  # not at import: only here
 
     rows = [
-        {
-            "name": str(e["name"]),
-            "state": _state(e),
-            "ready": workspace.is_ready(e),
-            "family": workspace.family(str(e["name"])),
-            "kind": _kind(e),
-            "configured_as": roles.get(str(e["name"]), []),
-            "retires": (
-                when.isoformat() if (when := catalogue.retirement(str(e["name"]))) else None
-            ),
-        }
+        _row(
+            e,
+            workspace.family(str(e["name"])),
+            roles.get(str(e["name"]), []),
+            when.isoformat() if (when := catalogue.retirement(str(e["name"]))) else None,
+        )
         for e in claude
     ]
     by_name = {str(e["name"]): e for e in endpoints}
+    # The agents' families, when an agent that uses them is set up: READY first, newest first.
+    for fam, (prefix, users) in AGENT_FAMILIES.items():
+        if not any(a in theirs for a in users):
+            continue
+        found = [n for n in by_name if n.startswith(prefix)]
+        ready = [n for n in found if workspace.is_ready(by_name[n])]
+        ordered = workspace.newest_first(ready) + workspace.newest_first(
+            [n for n in found if n not in ready]
+        )
+        rows += [_row(by_name[n], fam, roles.get(n, []), None) for n in ordered]
+    # An agent's model of no family listed above (OpenCode on another chat model).
+    listed = {r["name"] for r in rows}
+    for name in dict.fromkeys(theirs.values()):
+        if name not in listed and name in by_name:
+            rows.append(_row(by_name[name], None, roles.get(name, []), None))
+            listed.add(name)
     configured = []
-    for role, name in setupstate.configured_models(cfg).items():
+    wanted = [*setupstate.configured_models(cfg).items(), *theirs.items()]
+    for role, name in wanted:
         entry = by_name.get(name)
         configured.append(
             {"role": role, "name": name, "state": "MISSING" if entry is None else _state(entry)}
@@ -82,17 +130,23 @@ def collect(cfg: dict[str, Any], endpoints: list[dict[str, Any]]) -> dict[str, A
     }
 
 
+AGENT_LABELS = {"codex": "Codex", "gemini": "Gemini CLI", "opencode": "OpenCode"}
+TITLES = {"gpt": "GPT endpoints", "gemini": "Gemini endpoints"}
+
+
 def render(ctx: Context, data: dict[str, Any]) -> None:
     from ..workspace import catalogue
 
     paint = ui.painter(ctx)
     today = catalogue.today(ctx.env)
     rows = data["endpoints"]
+    claude = [r for r in rows if r["family"] not in AGENT_FAMILIES and _claude_row(r)]
     ctx.out(f"Claude endpoints in {data['workspace']} (* = configured):")
-    if not rows:
+    if not claude:
         ctx.out("  none: this workspace serves no Claude model you can see")
     width = max([len(r["name"]) for r in rows] + [len(c["name"]) for c in data["configured"]])
-    for r in rows:
+
+    def line(r: dict[str, Any]) -> None:
         mark = paint("*", "bold") if r["configured_as"] else " "
         state = paint(f"{r['state']:<9}", "green" if r["ready"] else "yellow")
         extra = "  " + ", ".join(r["configured_as"]) if r["configured_as"] else ""
@@ -103,6 +157,25 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
             verb = "retired on" if retires == "retired" else "retires on"
             extra += f"  ({verb} {r['retires']})"
         ctx.out(f"{mark} {r['name']:<{width}}  {state}{extra}".rstrip())
+
+    for r in claude:
+        line(r)
+    set_up = {c["role"] for c in data["configured"]}
+    for fam, (_prefix, users) in AGENT_FAMILIES.items():
+        using = [AGENT_LABELS[a] for a in users if a in set_up]
+        if not using:
+            continue
+        ctx.out(f"{TITLES[fam]} (for {' and '.join(using)}):")
+        part = [r for r in rows if r["family"] == fam]
+        if not part:
+            ctx.out("  none: this workspace serves none you can see")
+        for r in part:
+            line(r)
+    other = [r for r in rows if r not in claude and r["family"] not in AGENT_FAMILIES]
+    if other:
+        ctx.out("Other endpoints:")
+        for r in other:
+            line(r)
     listed = {r["name"] for r in rows}
     for c in data["configured"]:
         if c["state"] == "MISSING" and c["name"] not in listed:
@@ -113,6 +186,10 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
             )
 
 
+def _claude_row(r: dict[str, Any]) -> bool:
+    return r["family"] is not None or r["kind"] == "external"
+
+
 def check_configured(ctx: Context, data: dict[str, Any]) -> int:
     bad = [c for c in data["configured"] if c["state"] != "READY"]
     if not bad:
@@ -121,8 +198,12 @@ def check_configured(ctx: Context, data: dict[str, Any]) -> int:
     ready = [r["name"] for r in data["endpoints"] if r["ready"]]
     for c in bad:
         why = "does not exist" if c["state"] == "MISSING" else f"is {c['state']}"
-        ctx.err(f"dbx-fmapi: {c['role']} model {c['name']} {why} in {data['workspace']}")
-    flags = " ".join(f"--{c['role']} NAME" for c in bad)
+        whose = f"{AGENT_LABELS[c['role']]}'s" if c["role"] in AGENT_ROLES else c["role"]
+        ctx.err(f"dbx-fmapi: {whose} model {c['name']} {why} in {data['workspace']}")
+    flags = " ".join(
+        f"--{c['role']}-model NAME" if c["role"] in AGENT_ROLES else f"--{c['role']} NAME"
+        for c in bad
+    )
     hint = f" (READY: {', '.join(ready[:6])})" if ready else ""
     ctx.err(f"  fix: {SETUP} {flags}{hint}")
     return ExitCode.ERROR

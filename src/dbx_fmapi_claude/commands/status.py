@@ -20,7 +20,7 @@ from ..record import config, setupstate
 
 # 2: "credential", token sources "workspace" and "credential"; 3: "route", the models "fable" and
 # "subagent", the settings level "admin" (managed settings, an administrator's)
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: "agents" (Codex, Gemini CLI, OpenCode beside Claude Code)
 
 
 def _token_from_settings(path: Path) -> str | None:

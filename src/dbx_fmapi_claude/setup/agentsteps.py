@@ -7,7 +7,6 @@ Claude Code is always configured: each configuration is anchored to its settings
 
 from __future__ import annotations
 
-import re
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,11 +19,9 @@ from ..cli.prompts import Choice
 from ..core.errors import UserError
 from ..record import config
 from ..workspace import routes
-from ..workspace.client import Workspace, WorkspaceError, diagnose
+from ..workspace.client import Workspace, WorkspaceError, diagnose, newest_first
 from .answers import MODEL_RE, OTHER, PROG, _usage, check_model
 from .base import SetupBase
-
-_NUM = re.compile(r"\d+")
 
 
 def parse_agents(text: str) -> list[str]:
@@ -37,17 +34,6 @@ def parse_agents(text: str) -> list[str]:
             f"{PROG} --agents claude,codex,gemini,opencode",
         )
     return [n for n in agents.NAMES if n in names or n == "claude"]
-
-
-def _newest_first(names: list[str]) -> list[str]:
-    """Newest version first (`gpt-5-5` before `gpt-5-2` before `gpt-5`), then the plain name
-    before its variants (`gpt-5` before `gpt-5-mini`)."""
-
-    def key(name: str) -> tuple[Any, ...]:
-        numbers = tuple(-int(n) for n in _NUM.findall(name))
-        return (numbers + (0,) * (4 - len(numbers)), len(name), name)
-
-    return sorted(names, key=key)
 
 
 class AgentSteps(SetupBase):
@@ -160,8 +146,8 @@ class AgentSteps(SetupBase):
         every = self.catalogue.every
         prefix = agent.model_prefix
         names = [n for n in every if prefix is None or n.startswith(prefix)]
-        ready = _newest_first([n for n in names if every[n] != "NOT_READY"])
-        return ready + _newest_first([n for n in names if every[n] == "NOT_READY"])
+        ready = newest_first([n for n in names if every[n] != "NOT_READY"])
+        return ready + newest_first([n for n in names if every[n] == "NOT_READY"])
 
     def _agent_default(self, agent: Agent) -> str | None:
         prev = (self.prev.get(agent.name) or {}).get("model")

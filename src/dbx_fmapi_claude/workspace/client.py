@@ -330,6 +330,17 @@ def claude_endpoints(endpoints: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
 
 
+def newest_first(names: list[str]) -> list[str]:
+    """Newest version first (`gpt-5-5` before `gpt-5-2` before `gpt-5`), then the plain name
+    before its variants (`gpt-5` before `gpt-5-mini`)."""
+
+    def key(name: str) -> tuple[Any, ...]:
+        numbers = tuple(-int(n) for n in re.findall(r"\d+", name))
+        return (numbers + (0,) * (4 - len(numbers)), len(name), name)
+
+    return sorted(names, key=key)
+
+
 def default_for(family_name: str, endpoints: list[dict[str, Any]] | None) -> str:
     """Newest READY `databricks-claude-<family>-*`, else the seed's default."""
     for e in claude_endpoints(endpoints or []):
