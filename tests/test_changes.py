@@ -50,6 +50,32 @@ def test_show_is_a_unified_diff_with_secrets_redacted(tmp_path: Path) -> None:
     assert "same" not in text
 
 
+def test_show_redacts_the_secrets_of_the_other_agents_files(tmp_path: Path) -> None:
+    """Codex's TOML and OpenCode's JSON hold credentials under names of their own (apiKey,
+    experimental_bearer_token, a header): never shown; a reference or a variable's name is."""
+    toml = (
+        b'[model_providers.mine]\nexperimental_bearer_token = "bearer-0123456789"\n'
+        b'env_key = "MINE_API_KEY"\nhttp_headers = { "X-Api-Key" = "hdr-0123456789" }\n'
+    )
+    opencode = (
+        b'{"provider": {"openai": {"options": {"apiKey": "not-shaped-0123456789"}}},\n'
+        b' "mine": {"options": {"apiKey": "{env:MINE_KEY}", "baseURL": "https://x"}},\n'
+        b' "google": {"key": "AIzaSyA1234567890abcdefghijklmnopqrstuv"},\n'
+        b' "note": "sk-proj-abcdefghijklmnopqrstuvwxyz012345"}\n'
+    )
+    plan = Plan()
+    plan.add(Change(tmp_path / "config.toml", toml, toml + b"# ours\n", "codex"))
+    plan.add(Change(tmp_path / "opencode.json", opencode, b"{}\n", "opencode"))
+    out = io.StringIO()
+    changes.show(plan, out, [])
+    text = out.getvalue()
+    for secret in ("bearer-0123456789", "hdr-0123456789", "not-shaped", "AIza", "sk-proj"):
+        assert secret not in text, secret
+    assert 'experimental_bearer_token = "<redacted>"' in text
+    assert '"X-Api-Key" = "<redacted>"' in text and '"apiKey": "<redacted>"' in text
+    assert 'env_key = "MINE_API_KEY"' in text and '"apiKey": "{env:MINE_KEY}"' in text
+
+
 def test_apply_writes_every_change_and_keeps_originals(paths: Paths, tmp_path: Path) -> None:
     a, b, c = tmp_path / "a", tmp_path / "sub" / "b", tmp_path / "c"
     a.write_bytes(b"old a\n")

@@ -6,7 +6,12 @@ Secret are
   `doau…`), an Anthropic API key (`sk-ant-…`);
 - the value of any variable whose name says it holds one (ends in _TOKEN, _KEY or _SECRET, so
   _API_KEY too), as a JSON member (`"ANTHROPIC_API_KEY": "…"`) or a shell assignment
-  (`export ANTHROPIC_API_KEY=…`), whatever the value looks like.
+  (`export ANTHROPIC_API_KEY=…`), whatever the value looks like;
+- in the other agents' files, a string whose name ends in key, token, secret, password or
+  authorization, as a JSON member or a TOML key (OpenCode's `"apiKey": "…"`, Codex's
+  `experimental_bearer_token = "…"`, a header `"X-Api-Key" = "…"`), unless the value is a
+  reference (`{env:NAME}`, `{file:PATH}`) or the name of a variable (`env_key = "MY_API_KEY"`);
+  and keys shaped like OpenAI's (`sk-…`) and Google's (`AIza…`).
 
 Imported only once something is about to be shown or backed up: `re` stays off the token
 helper's and the wrapper's paths.
@@ -30,11 +35,22 @@ _SHAPES = re.compile(
     r"|dose[0-9a-f]{16,}"
     r"|doau\w{16,}"
     r"|sk-ant-[\w-]{8,}"
+    r"|(?<![\w-])sk-[\w-]{20,}"
+    r"|AIza[\w-]{30,}"
 )
 _HOLDER = r"[A-Za-z0-9_]*(?:_TOKEN|_KEY|_SECRET)"  # names of variables that hold one
 # A JSON string member whose name says secret; the value may be cut off by the end of the line
 # (a diff line) or of the file (a file that is not valid JSON).
 _MEMBER = re.compile(rf'("{_HOLDER}"\s*:\s*")(?:[^"\\\n]|\\.)*("|\\?$)', re.I | re.M)
+# A string named like a credential in an agent's JSON or TOML file (camelCase and header names
+# too), not a reference or a variable's name; cut off by the end of a line as _MEMBER is.
+_NAMED = r"[\w.-]*(?:key|token|secret|password|authorization)"
+_KEYED = re.compile(
+    rf'((?:"{_NAMED}"|(?<![\w."-]){_NAMED})\s*[:=]\s*")'
+    r'(?!\{(?:env|file):)(?!(?-i:[A-Z][A-Z0-9_]*)")'
+    r'(?:[^"\\\n]|\\.)*("|\\?$)',
+    re.I | re.M,
+)
 _ASSIGNMENT = re.compile(rf"""(\b{_HOLDER}=)(?:"[^"\n]*"?|'[^'\n]*'?|[^\s;&|)]+)""", re.I)
 
 
@@ -55,6 +71,7 @@ def text(text: str, secrets: Iterable[str] = ()) -> str:
         if secret:
             text = text.replace(secret, DIFF_MARK)
     text = _MEMBER.sub(lambda m: m[1] + DIFF_MARK + m[2], text)
+    text = _KEYED.sub(lambda m: m[1] + DIFF_MARK + m[2], text)
     text = _ASSIGNMENT.sub(lambda m: m[1] + DIFF_MARK, text)
     return _SHAPES.sub(DIFF_MARK, text)
 
