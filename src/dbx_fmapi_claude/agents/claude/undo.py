@@ -1,0 +1,160 @@
+"""Uninstall for Claude Code's own files: our keys out of the settings file (the values setup
+replaced back; the original bytes when nothing else changed), and the onboarding flag out of
+~/.claude.json when setup added it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from ...changes import engine
+from ...core.context import Context
+from ...core.errors import UserError
+from ...core.fileio import q, read_bytes
+from ...record import originals, setupstate
+from . import effective, onboarding, settings
+
+
+def change(
+    path: Path, old: bytes, new: bytes | None, what: str, mode: int | None = None
+) -> engine.Change:
+    """A change that writes what uninstall planned, even when the file changed meanwhile (the
+    user took a while to confirm)."""
+    return engine.Change(path, old, new, what, mode=mode, redo=lambda now: new)
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+def plan_settings(ctx: Context, cfg: dict[str, Any], plan: engine.Plan) -> None:
+    path = setupstate.managed_settings(cfg)
+    if path is None:
+        return
+    raw = read_bytes(path)
+    if raw is None:
+        return
+    try:
+        data = settings.parse(raw, path)
+    except settings.SettingsCorrupt as exc:
+        raise UserError(
+            f"cannot take our keys out of {path}: it is not valid JSON ({exc.why}); nothing "
+            "was changed",
+            f'repair it (or move it away), then run dbx-fmapi uninstall again: "${{EDITOR:-vi}}" '
+            f"{q(path)}",
+        ) from None
+    replaced = {**(cfg.get("replaced") or {}), "env_existed": bool(cfg.get("env_existed"))}
+    # Static mode removed any apiKeyHelper: an absent one is put back like a replaced one.
+    helper = data.get(settings.HELPER_KEY)
+    cleaned = settings.remove_ours(
+        data,
+        replaced=replaced,
+        helper_is_ours=helper is None or effective.is_our_helper(helper, cfg.get("api_key_helper")),
+    )
+    known, original = originals.load_original(ctx.paths, path)
+    new: bytes | None
+    what: str
+    if known and original is not None and _parses_to(original, path, cleaned):
+        new, what = original, "restore as it was before setup"
+    elif (known and original is None) or (not known and cfg.get("settings_created")):
+        if cleaned:
+            new, what = settings.dumps(cleaned), "remove our settings (keep the ones added since)"
+        else:
+            new, what = None, "delete (setup created it)"
+    elif cleaned == data:
+        return
+    else:
+        new, what = settings.dumps(cleaned), "remove our settings, restore the values we replaced"
+    if new == raw:
+        return
+    if new is None and os.path.islink(path):
+        new = b"{}\n"  # keep the user's link; leave an empty settings object behind it
+    mode = originals.original_mode(ctx.paths, path) if new is not None and new == original else None
+    plan.changes.append(change(path, raw, new, what, mode))
+
+
+def _parses_to(raw: bytes, path: Path, want: dict[str, Any]) -> bool:
+    """Does the saved original hold what removing ours leaves? A file with comments or
+    trailing commas counts by its keys; a personal ANTHROPIC_API_KEY setup blanked counts as
+    the original's (its value is kept only there, never in our record)."""
+    try:
+        was = settings.parse(raw, path)
+    except settings.SettingsCorrupt as exc:
+        if not exc.relaxed:
+            return False
+        was = exc.salvage
+    key = settings.ENV_API_KEY
+    was_env = was.get("env") if isinstance(was.get("env"), dict) else None
+    if (
+        was_env is not None
+        and isinstance(was_env.get(key), str)
+        and key not in (want.get("env") or {})
+    ):
+        want = {**want, "env": {**(want.get("env") or {}), key: was_env[key]}}
+    return was == want
+
+
+# --- ~/.claude.json ----------------------------------------------------------------------------
+
+
+def without_onboarding(text: str, expected: dict[str, Any]) -> str | None:
+    """`text` with our `"hasCompletedOnboarding": true` member cut out, every other byte kept;
+    None when no textual cut gives exactly `expected`."""
+    key = re.escape(json.dumps(onboarding.KEY))
+    patterns = (
+        rf"{key}\s*:\s*true\s*,\s*",  # a first or middle member (how setup inserts it)
+        rf",\s*{key}\s*:\s*true(?=\s*}})",  # the last member
+        rf"(?<={{)\s*{key}\s*:\s*true\s*(?=}})",  # the only member
+    )
+    for pattern in patterns:
+        for m in re.finditer(pattern, text):
+            candidate = text[: m.start()] + text[m.end() :]
+            try:
+                if json.loads(candidate) == expected:
+                    return candidate
+            except ValueError:
+                continue
+    return None
+
+
+def plan_onboarding(ctx: Context, cfg: dict[str, Any], plan: engine.Plan) -> None:
+    if not cfg.get("onboarding_added"):
+        return
+    path = ctx.paths.claude_json
+    raw = read_bytes(path)
+    if raw is None:
+        return
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text)
+    except (UnicodeDecodeError, ValueError):
+        plan.notes.append(f"{path} is not valid JSON; left as it is (Claude Code owns it)")
+        return
+    if not isinstance(data, dict) or data.get(onboarding.KEY) is not True:
+        return
+    expected = {k: v for k, v in data.items() if k != onboarding.KEY}
+    known, original = originals.load_original(ctx.paths, path)
+    new: bytes | None
+    if known and original is None and not expected:
+        new = None
+        what = "delete (setup created it)"
+    elif known and original is not None and _json_equals(original, expected):
+        new, what = original, "restore as it was before setup"
+    else:
+        cut = without_onboarding(text, expected)
+        if cut is None:
+            cut = json.dumps(expected, indent=2, ensure_ascii=False)
+            if text.endswith("\n"):
+                cut += "\n"
+        new, what = cut.encode("utf-8"), f'remove "{onboarding.KEY}" (setup added it)'
+    if new != raw:
+        plan.changes.append(change(path, raw, new, what))
+
+
+def _json_equals(raw: bytes, want: dict[str, Any]) -> bool:
+    try:
+        return bool(json.loads(raw.decode("utf-8")) == want)
+    except (UnicodeDecodeError, ValueError):
+        return False
