@@ -6,10 +6,10 @@ record with no version is version 1) and refuses a version newer than this code 
 or unknown record is one line naming the file, the key and the fix, never a traceback.
 
 Version 2 holds several configurations, one per settings file (each its own workspace, profile,
-route, models and token mode), in the order they were first set up, and the keys they share (SHARED: the one shell
-block, the one onboarding flag). Readers get a configuration as one flat dict of version 1's keys
-(`view`): the one Claude Code uses in a folder (`in_effect`: the same precedence Claude Code
-applies: `<cwd>/.claude/settings.local.json`, `<cwd>/.claude/settings.json`, then
+route, models and token mode), in the order they were first set up, and the keys they share (SHARED:
+the one shell block, the one onboarding flag). Readers get a configuration as one flat dict of
+version 1's keys (`view`): the one Claude Code uses in a folder (`in_effect`: the same precedence
+Claude Code applies: `<cwd>/.claude/settings.local.json`, `<cwd>/.claude/settings.json`, then
 `~/.claude/settings.json`; measured: Claude Code reads project settings from the folder it
 starts in, not from the git root), or the one for a settings file (`view_for`).
 
