@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.mgmt import VOLATILE, config_of, doctor_json, set_up
+from tests.mgmt import VOLATILE, doctor_json, record_of, set_up
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -107,7 +107,7 @@ def test_uninstall_of_one_leaves_the_other_byte_identical_and_working(
     assert not (project / ".claude").exists()  # setup created it: gone again
     assert home_settings.read_bytes() == home_before
     assert (sandbox.home / ".bashrc").read_bytes() == rc_before  # the shell block serves A
-    assert [c["profile"] for c in config_of(sandbox)["configs"]] == ["a"]
+    assert [c["profile"] for c in record_of(sandbox)["configs"]] == ["a"]
     out = sandbox.run(["dbx-fmapi-claude", "-p", "hi"], cwd=project, timeout=120)
     assert out.code == 0 and "answer from A" in out.stdout, out  # ~ applies there now
 

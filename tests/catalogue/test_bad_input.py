@@ -157,7 +157,7 @@ def test_browser_junk_and_loopback_forms_are_accepted_and_stripped(
     assert result.code == 0, result
     no_traceback(result)
     cfg = json_file(sandbox.home / ".config/dbx-fmapi-claude/config.json")
-    assert cfg["host"] == expected
+    assert [c["host"] for c in cfg["configs"]] == [expected]  # record version 2
     env = json_file(sandbox.home / ".claude/settings.json")["env"]
     assert env["ANTHROPIC_BASE_URL"] == f"{expected}/serving-endpoints/anthropic"
     assert_only_ours_changed(sandbox, before)
