@@ -97,7 +97,8 @@ def _move_workspace(sandbox: Sandbox, ws: FakeWorkspace, url: str) -> None:
     still holds its token for the profile."""
     cfg_path = sandbox.home / ".config/dbx-fmapi-claude/config.json"
     cfg = json.loads(cfg_path.read_text())
-    cfg["host"] = url
+    for one in cfg["configs"]:  # record version 2: one entry per settings file
+        one["host"] = url
     cfg_path.write_text(json.dumps(cfg))
     dbcfg = sandbox.home / ".databrickscfg"
     dbcfg.write_text(dbcfg.read_text().replace(ws.url, url))
