@@ -79,7 +79,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # Modules whose tests run programs without the `sandbox` fixture.
-_SPAWNING_MODULES = {"test_cli_parity.py", "test_setup_bootstrap.py"}
+_SPAWNING_MODULES = {
+    "test_cli_parity.py",
+    "test_setup_bootstrap.py",
+    "test_login_shells.py",
+    "test_demo.py",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -127,6 +127,15 @@ def python_launcher(path: Path, module_file: Path) -> Path:
     return path
 
 
+def foreground_job() -> None:
+    """preexec_fn for a program a test types Ctrl-C into: SIGINT as a terminal's foreground job
+    has it. A test run started as a background job of a non-interactive shell (`./scripts/test &`
+    beside other suites) has SIGINT ignored, and every child inherits that; Ctrl-C then did
+    nothing and the test waited for its timeout. test_setup_interactive covers the inherited
+    case on purpose."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def install_fake_databricks(bin_dir: Path) -> Path:
     """Put an executable `databricks` (the fake CLI) into bin_dir."""
     return python_launcher(bin_dir / "databricks", RIG_DIR / "fake_databricks.py")

@@ -17,7 +17,7 @@ from ..record import config, originals
 from ..shell import rcblock
 from ..workspace import routes
 from .agentsteps import AgentSteps
-from .answers import HELPER, STATIC, TOKEN_PLACEHOLDER, Change
+from .answers import HELPER, STATIC, TOKEN_PLACEHOLDER, Change, _tilde
 from .gitignore import exclude_block
 from .location import LocationSteps
 from .models import ModelSteps
@@ -232,40 +232,44 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         return added
 
     def _plan_rc(self, plan: Plan, executable: str) -> Path | None:
-        """The shell block (one for every configuration: the wrapper finds the one in effect);
-        a block in the rc file of another shell chosen before leaves it."""
+        """The shell block (one for every configuration: the wrapper finds the one in effect)
+        and, for ~/.local/bin, the PATH block in the shell's login file; a block in a file of
+        another shell chosen before leaves it."""
         a = self.a
         rc = self.paths.rc_file(a.shell, self.env)
         if rc is not None:
-            rc_path, block = rc, rcblock.render(a.shell, executable)
-
-            def with_block(now: bytes | None) -> bytes:
-                text = (now or b"").decode("utf-8", "surrogateescape")
-                try:
-                    new_text = rcblock.upsert_block(text, block)
-                except rcblock.HalfBlock as exc:
-                    raise UserError(
-                        f"{rc_path} has {exc}: cannot tell where the dbx-fmapi-claude block ends",
-                        f"remove the stray marker line, then re-run setup: grep -n "
-                        f"'dbx-fmapi-claude <<<\\|dbx-fmapi-claude >>>' {q(rc_path)}",
-                    ) from None
-                return new_text.encode("utf-8", "surrogateescape")
-
-            rc_raw = read_bytes(rc)
-            plan.add(
-                Change(
-                    rc,
-                    rc_raw,
-                    with_block(rc_raw),
-                    "shell function dbx-fmapi-claude",
-                    keep_original=True,
-                    redo=with_block,
-                )
+            self._plan_block(
+                plan, rc, rcblock.render(a.shell, executable), "shell function dbx-fmapi-claude"
             )
+        folder = rcblock.path_folder(executable)
+        login = self.paths.login_file(a.shell, self.env) if folder else None
+        if login is not None and folder is not None and login != rc:
+            what = f"{_tilde(Path(folder), self.paths.home)} on PATH for login shells"
+            self._plan_block(plan, login, rcblock.render_path(a.shell, folder), what)
         prev_rc = self.record.get("rc_file")
         if isinstance(prev_rc, str) and prev_rc and prev_rc != (str(rc) if rc else None):
             self._plan_old_rc(plan, Path(prev_rc))
+        planned = {c.path for c in plan.changes} | {rc, login}
+        for other in self.paths.login_candidates(self.env):
+            if other not in planned:  # the shell or the login file changed since
+                self._plan_old_rc(plan, other, "previous PATH line")
         return rc
+
+    def _plan_block(self, plan: Plan, path: Path, block: str, what: str) -> None:
+        def with_block(now: bytes | None) -> bytes:
+            text = (now or b"").decode("utf-8", "surrogateescape")
+            try:
+                new_text = rcblock.upsert_block(text, block)
+            except rcblock.HalfBlock as exc:
+                raise UserError(
+                    f"{path} has {exc}: cannot tell where the dbx-fmapi-claude block ends",
+                    f"remove the stray marker line, then re-run setup: grep -n "
+                    f"'dbx-fmapi-claude <<<\\|dbx-fmapi-claude >>>' {q(path)}",
+                ) from None
+            return new_text.encode("utf-8", "surrogateescape")
+
+        raw = read_bytes(path)
+        plan.add(Change(path, raw, with_block(raw), what, keep_original=True, redo=with_block))
 
     def _plan_exclude(self, plan: Plan, target: Path) -> None:
         """Static mode in a git work tree: the token file goes into the repository's own exclude
@@ -313,12 +317,14 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             out[key] = prior if isinstance(prior, dict) and "value" in prior else str(value)
         return out
 
-    def _plan_old_rc(self, plan: Plan, path: Path) -> None:
+    def _plan_old_rc(self, plan: Plan, path: Path, what: str = "previous shell function") -> None:
         raw = read_bytes(path)
         if raw is None:
             return
         text = raw.decode("utf-8", "surrogateescape")
         try:
+            if not rcblock.has_block(text):
+                return
             cleaned = rcblock.remove_block(text)
         except rcblock.HalfBlock:
             self.warn(f"{path} has a half dbx-fmapi-claude block; left as it is")
@@ -326,11 +332,9 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         new: bytes | None = cleaned.encode("utf-8", "surrogateescape")
         known, original = originals.load_original(self.paths, path)
         if known and original is not None and new == original:
-            what = "previous shell function (the file as it was before setup)"
+            what += " (the file as it was before setup)"
         elif not cleaned.strip() and (path.suffix == ".fish" or (known and original is None)):
-            new, what = None, "previous shell function (a file setup created: deleted)"
-        else:
-            what = "previous shell function"
+            new, what = None, f"{what} (a file setup created: deleted)"
         plan.add(Change(path, raw, new, what))
 
     # --- 6. verify --------------------------------------------------------------------------
