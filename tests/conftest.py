@@ -76,6 +76,15 @@ def pytest_configure(config: pytest.Config) -> None:
         "subprocess: runs programs (set on every test that uses the `sandbox` fixture and on "
         "_SPAWNING_MODULES); `./scripts/test --fast` runs the others only",
     )
+    # A shell starts a background job (`./scripts/test &`, a CI step) with SIGINT ignored, and
+    # every program inherits that: the Ctrl-C tests' programs would never see their Ctrl-C.
+    # A handler (that ignores it here too) is reset to the default in each program we start.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, _ignore_sigint)
+
+
+def _ignore_sigint(signum: int, frame: object) -> None:
+    pass
 
 
 # Modules whose tests run programs without the `sandbox` fixture.
@@ -91,6 +100,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "sandbox" in getattr(item, "fixturenames", ()) or item.path.name in _SPAWNING_MODULES:
             item.add_marker("subprocess")
+    # The minutes-long sessions first (stable: the rest keeps its order). Under xdist
+    # (--dist loadgroup hands out one test at a time, in this order) each starts at once on a
+    # worker of its own and the other workers share out everything else meanwhile; run one
+    # after another at the end they would be the whole run's tail.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
