@@ -66,11 +66,6 @@ _SCRUB = {"BROWSER", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "NOD
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # A suite started in the background of a non-interactive shell (`./scripts/test &`) inherits
-    # SIGINT ignored, and every program it starts would too: Ctrl-C would then do nothing in the
-    # tests that press it. A handler (unlike "ignored") is reset to the default at exec.
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
     config.addinivalue_line(
         "markers",
         "subprocess: runs programs (set on every test that uses the `sandbox` fixture and on "
