@@ -517,6 +517,7 @@ class Sandbox:
         """`databricks auth login` against the workspace, so the profile and token cache exist.
         A TLS workspace's CA gets trusted first (see .trust)."""
         self.trust(workspace)
+        seen = len(self.browser_visits(wait=0))
         result = self.run(
             [
                 "databricks",
@@ -532,6 +533,11 @@ class Sandbox:
             timeout=timeout + 10,
         )
         assert result.code == 0, result
+        # The CLI is done once the browser's redirect reached it; the detached browser logs its
+        # visit just after. Wait for that record, so what a test counts next is this login's.
+        deadline = time.monotonic() + timeout
+        while len(self.browser_visits(wait=0)) <= seen and time.monotonic() < deadline:
+            time.sleep(0.02)
         return result
 
     @property

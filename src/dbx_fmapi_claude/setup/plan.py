@@ -44,8 +44,14 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         """Every change, in memory. The configuration for `target` is this run's; every other
         configuration (another settings location, another workspace) is left as it is."""
         plan = Plan()
-        here = config.view_for(self.record, target) or {}
-        kept = self._plan_settings(plan, target, here, helper_cmd)
+        # A location is one configuration whichever of its two files holds it: static mode puts
+        # the token in settings.local.json when settings.json is tracked by git, helper mode
+        # uses settings.json. Moving between the two takes our keys out of the other file.
+        here = self.config_for(target) or {}
+        moved = here.get("settings_file") and not config.view_for({"configs": [here]}, target)
+        if moved:
+            self._plan_old_settings(plan, Path(str(here["settings_file"])), here)
+        kept = self._plan_settings(plan, target, {} if moved else here, helper_cmd)
         onboarding_added = self._plan_onboarding(plan)
         rc = self._plan_rc(plan, executable)
         self._plan_exclude(plan, target)
@@ -76,7 +82,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         # last (the latest).
         configs = [dict(c) for c in self.record.get("configs") or []]
         at = next(
-            (i for i, c in enumerate(configs) if config.view_for({"configs": [c]}, target)),
+            (i for i, c in enumerate(configs) if self.config_for(target, {"configs": [c]})),
             len(configs),
         )
         if helper is not None and (self.agents != ["claude"] or "agents" in here):
@@ -316,6 +322,36 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             prior = replaced.get(key)
             out[key] = prior if isinstance(prior, dict) and "value" in prior else str(value)
         return out
+
+    def config_for(
+        self, target: Path, record: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """The configuration of `target`'s location: the one for `target`, or for the other of
+        settings.json / settings.local.json in the same folder."""
+        record = self.record if record is None else record
+        other = "settings.local.json" if target.name == "settings.json" else "settings.json"
+        return config.view_for(record, target) or config.view_for(record, target.with_name(other))
+
+    def _plan_old_settings(self, plan: Plan, path: Path, old: dict[str, Any]) -> None:
+        """Our keys out of the file the location's configuration used until now."""
+        raw = read_bytes(path)
+        if raw is None:
+            return
+        try:
+            data = settings.parse(raw, path)
+        except settings.SettingsCorrupt:
+            self.warn(f"{path} (used by the previous setup) is not valid JSON; left as it is")
+            return
+        replaced = {**(old.get("replaced") or {}), "env_existed": old.get("env_existed")}
+        helper = data.get(settings.HELPER_KEY)
+        ours = effective.is_our_helper(helper, old.get("api_key_helper"))
+        cleaned = settings.remove_ours(data, replaced=replaced, helper_is_ours=ours)
+        if cleaned == data:
+            return
+        new: bytes | None = settings.dumps(cleaned)
+        if not cleaned and old.get("settings_created"):
+            new = None
+        plan.add(Change(path, raw, new, "previous Claude settings"))
 
     def _plan_old_rc(self, plan: Plan, path: Path, what: str = "previous shell function") -> None:
         raw = read_bytes(path)
