@@ -153,6 +153,14 @@ def test_the_registry_is_a_graph_the_walk_can_run() -> None:
     validate(checks.CHECKS)
 
 
+def test_a_single_checks_id_may_have_colons(tmp_path: Path) -> None:
+    specs = [
+        Spec("x:a:one", "One", _says("FAIL"), needed_as="one"),
+        Spec("x:a:two", "Two", _says("PASS"), requires=("x:a:one",)),
+    ]
+    assert _walk(tmp_path, specs)[1] == ("x:a:two", "SKIP", "needs one")
+
+
 def _noop(r: Run) -> None:
     return None
 
@@ -176,6 +184,12 @@ def _noop(r: Run) -> None:
         ),
         ([Spec("a", "A", _noop), Spec("b", "B", _noop, requires=("a",))], "has no needed_as"),
         ([Spec("a", "A", _noop), Spec("a", "A", _noop)], "declared twice"),
+        ([Spec("a{}", "A {}", _noop, each=lambda r: [])], "holds {} or is declared twice"),
+        (
+            [Spec("m", "M {}", _noop, each=lambda r: []), Spec("m:x", "A", _noop)],
+            "'m:x' has a colon where a per-item id would",
+        ),
+        ([Spec("a:b", "A {}", _noop, each=lambda r: [])], "'a:b' has a colon"),
         ([Spec("a", "A {}", _noop)], "title, and only its"),
         (
             [

@@ -2,7 +2,9 @@
 
 Order: dependencies, our setup record, the settings as Claude Code sees them (every level plus
 the environment), the helper and shell wrapper, the CLI profile, the token, the workspace, each
-model, and a real one-token request per model. A check whose prerequisite failed is SKIP; the
+model, a real one-token request per model; then per agent beside Claude Code that the
+configuration set up, its program, its config as the agent reads it and a one-token request
+through its route. A check whose prerequisite failed is SKIP; the
 checks and what each requires are declared in doctor/checks.py. Exit 1 when anything FAILs;
 WARN alone exits 0. Never prints a token.
 """

@@ -9,8 +9,8 @@ workspace) as SKIPs; the checks that refine a configuration appear once there is
 from __future__ import annotations
 
 from ..record import setupstate
+from . import agent_checks, deps
 from . import credential_checks as cred
-from . import deps
 from . import settings_checks as sets
 from . import workspace_checks as ws
 from .graph import Spec, walk
@@ -101,6 +101,8 @@ CHECKS: tuple[Spec, ...] = (
         within=("config",),
         each=ws.configured_models,
     ),
+    # Per agent beside Claude Code: agent:<name>:binary, :config, :request.
+    *agent_checks.specs(),
 )
 
 

@@ -49,9 +49,13 @@ def validate(specs: Sequence[Spec]) -> None:
     requires it (so no cycle), in the form its kind allows. Pure: the tests run it on the
     registry, so a mistake shows there and not in a user's report."""
     by_id: dict[str, Spec] = {}
+    per_item = {spec.id for spec in specs if spec.each is not None}
     for spec in specs:
-        if not spec.id or ":" in spec.id or spec.id in by_id:
-            raise GraphError(f"check id {spec.id!r} is empty, has a colon or is declared twice")
+        if not spec.id or ITEM in spec.id or spec.id in by_id:
+            raise GraphError(f"check id {spec.id!r} is empty, holds {ITEM} or is declared twice")
+        # A per-item check's lines are "<id>:<item>": no other id may look like one of them.
+        if ":" in spec.id and (spec.each is not None or spec.id.split(":")[0] in per_item):
+            raise GraphError(f"check id {spec.id!r} has a colon where a per-item id would")
         if (spec.each is None) == (ITEM in spec.title):
             raise GraphError(f"{spec.id}: a per-item check's title, and only its, holds {ITEM}")
         by_id[spec.id] = spec
