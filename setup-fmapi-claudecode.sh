@@ -256,4 +256,6 @@ esac
 
 # --- 4. setup, with the same flags -----------------------------------------------------------
 
+rm -rf "$build"  # exec runs no EXIT trap: the build folder would stay in $TMPDIR for ever
+trap - EXIT
 exec "$BIN_DIR/setup-fmapi-claudecode" "$@"

@@ -66,26 +66,40 @@ _SCRUB = {"BROWSER", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "NOD
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # A suite started in the background of a non-interactive shell (`./scripts/test &`) inherits
-    # SIGINT ignored, and every program it starts would too: Ctrl-C would then do nothing in the
-    # tests that press it. A handler (unlike "ignored") is reset to the default at exec.
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
     config.addinivalue_line(
         "markers",
         "subprocess: runs programs (set on every test that uses the `sandbox` fixture and on "
         "_SPAWNING_MODULES); `./scripts/test --fast` runs the others only",
     )
+    # A shell starts a background job (`./scripts/test &`, a CI step) with SIGINT ignored, and
+    # every program inherits that: the Ctrl-C tests' programs would never see their Ctrl-C.
+    # A handler (that ignores it here too) is reset to the default in each program we start.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, _ignore_sigint)
+
+
+def _ignore_sigint(signum: int, frame: object) -> None:
+    pass
 
 
 # Modules whose tests run programs without the `sandbox` fixture.
-_SPAWNING_MODULES = {"test_cli_parity.py", "test_setup_bootstrap.py"}
+_SPAWNING_MODULES = {
+    "test_cli_parity.py",
+    "test_setup_bootstrap.py",
+    "test_login_shells.py",
+    "test_demo.py",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "sandbox" in getattr(item, "fixturenames", ()) or item.path.name in _SPAWNING_MODULES:
             item.add_marker("subprocess")
+    # The minutes-long sessions first (stable: the rest keeps its order). Under xdist
+    # (--dist loadgroup hands out one test at a time, in this order) each starts at once on a
+    # worker of its own and the other workers share out everything else meanwhile; run one
+    # after another at the end they would be the whole run's tail.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

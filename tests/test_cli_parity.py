@@ -16,6 +16,7 @@ CLI cannot show (hang, garbage, an old version, a failing keyring) are outside p
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
@@ -23,7 +24,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from typing import Any
 import pytest
 
 from tests.rig.fake_databricks import VERSION as FAKE_VERSION
-from tests.rig.sandbox import RIG_DIR, install_browser, python_launcher
+from tests.rig.sandbox import RIG_DIR, install_browser, login_lock, python_launcher
 from tests.rig.workspace import FakeWorkspace
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,6 +75,17 @@ def zone() -> str | None:
     """A named zone both read the same way (a local offset in every expiry), when tzdata exists;
     else None: both read /etc/localtime."""
     return ZONE_NAME if os.path.isfile(f"/usr/share/zoneinfo/{ZONE_NAME}") else None
+
+
+@contextlib.contextmanager
+def _login_lock(argv: tuple[str, ...]) -> Iterator[tuple[int, ...]]:
+    """The rig's login lock (tests.rig.sandbox.login_lock) for `auth login`, handed to the CLI:
+    both CLIs listen on the first free port of 8020-8040, shared with every other test."""
+    if argv[:2] != ("auth", "login"):
+        yield ()
+        return
+    with login_lock() as fd:
+        yield (fd,)
 
 
 # --------------------------------------------------------------------------- one side of a run
@@ -136,15 +148,17 @@ class Side:
 
         full = dict(self.env)
         full.update(env or {})
-        proc = subprocess.run(
-            ["databricks", *argv],
-            env=full,
-            cwd=self.home,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        with _login_lock(argv) as fds:
+            proc = subprocess.run(
+                ["databricks", *argv],
+                env=full,
+                cwd=self.home,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                pass_fds=fds,
+            )
         shown = " ".join(argv)
         extra = " ".join(f"{k}={v}" for k, v in sorted((env or {}).items()))
         self.note(
@@ -161,16 +175,18 @@ class Side:
 
         full = dict(self.env)
         full.update(env or {})
-        proc = subprocess.Popen(
-            ["databricks", *argv],
-            env=full,
-            cwd=self.home,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
+        with _login_lock(argv) as fds:
+            proc = subprocess.Popen(
+                ["databricks", *argv],
+                env=full,
+                cwd=self.home,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+                pass_fds=fds,
+            )
         try:
             out, err = proc.communicate(timeout=after)
             status = f"exit {proc.returncode}"

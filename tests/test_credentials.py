@@ -259,6 +259,7 @@ M2M_LIFETIME = 60  # seconds: no CLI refresh window to stay out of, so tokens ca
 M2M_TURNS, M2M_SLEEP = 8, 16  # about two minutes per session: two expiries or more
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 def test_m2m_sessions_across_several_expiries_only_send_fresh_tokens(
     sandbox: Sandbox, workspace: FakeWorkspace, claude_bin: str

@@ -54,6 +54,7 @@ def sleep_turns(turns: int, seconds: int) -> Callable[[dict[str, Any]], str | di
 tool_loop = sleep_turns(TURNS, SLEEP)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("route", ["serving-endpoints", "ai-gateway"])
 def test_sessions_across_several_expiries_only_send_fresh_tokens(
     sandbox: Sandbox, workspace: FakeWorkspace, route: str

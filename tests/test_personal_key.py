@@ -107,3 +107,91 @@ def test_a_key_above_the_settings_setup_writes_is_named_with_its_fix(
     doctor = sandbox.run(["dbx-fmapi", "doctor"], cwd=project, timeout=120)
     assert doctor.code == 1 and "ANTHROPIC_API_KEY is set in local settings" in doctor.stdout
     assert KEY not in doctor.output
+
+
+@pytest.mark.parametrize("name", ["managed-settings.json", "managed-settings.d/50-keys.json"])
+def test_a_key_in_an_administrators_managed_settings_is_named_with_who_can_remove_it(
+    sandbox: Sandbox, workspace: FakeWorkspace, name: str
+) -> None:
+    """Managed settings beat every level setup can write: our blank cannot stop that key, and
+    only an administrator can remove it. Setup and doctor say the same."""
+    managed = sandbox.rig / "managed-settings" / name
+    managed.parent.mkdir(parents=True)
+    managed.write_text(json.dumps({"env": {"ANTHROPIC_API_KEY": KEY}}))
+    sandbox.login(workspace)
+    out = run_setup(sandbox, workspace, "--no-verify")
+    assert out.code == 0, out
+    said = " ".join(out.stderr.split())
+    assert (
+        f"a personal ANTHROPIC_API_KEY is set in managed settings, an administrator's ({managed})"
+        in said
+    )
+    assert "it would still reach the workspace" in said
+    assert (
+        f"only an administrator can remove it: ask yours to delete ANTHROPIC_API_KEY from {managed}"
+        in said
+    )
+    assert "EDITOR" not in out.output  # not a file the user can fix
+    assert KEY not in out.output
+    doctor = sandbox.run(["dbx-fmapi", "doctor", "--json"], timeout=120)
+    assert doctor.code == 1, doctor
+    checks = {c["id"]: c for c in json.loads(doctor.stdout)["checks"]}
+    check = checks["effective:ANTHROPIC_API_KEY"]
+    assert check["status"] == "FAIL", check
+    assert f"managed settings, an administrator's ({managed})" in check["detail"]
+    assert "ask your administrator" in check["fix"]
+    assert KEY not in doctor.output
+
+
+SECRETS = {
+    "ANTHROPIC_API_KEY": KEY,
+    "GITHUB_TOKEN": "plain-words-github",
+    "AWS_SECRET_ACCESS_KEY": "plain-words-aws",
+    "DB_PASSWORD": "plain-words-db",
+    "MY_SECRET": "plain-words-mine",
+    "OPENAI_API_KEY": "plain-words-openai",
+    "SMTP_PASSWD": "plain-words-smtp",
+    "SLACK": "xoxb-1234567890-abcdefghij",
+    "GH": "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+    "GEMINI": "AIzaSyA1234567890abcdefghijklmnopqrstuv",
+    "OPENAI": "sk-proj-abcdefghijklmnopqrstuvwxyz012345",
+    "AWS_ID": "AKIAABCDEFGHIJKLMNOP",
+}
+
+
+@pytest.mark.parametrize("commented", [False, True], ids=["json", "with comments"])
+def test_every_secret_in_a_settings_file_is_redacted_in_every_diff_and_message(
+    sandbox: Sandbox, workspace: FakeWorkspace, commented: bool
+) -> None:
+    """Not only Databricks tokens: any value under a secret-looking name, and any string shaped
+    like a known credential, stays out of --dry-run diffs (setup and uninstall), status and
+    doctor. A file with comments is rewritten whole, so every line passes through a diff."""
+    path = sandbox.home / ".claude/settings.json"
+    path.parent.mkdir()
+    body = json.dumps({"theme": "dark", "env": {**SECRETS, "FOO": "shown"}}, indent=2)
+    path.write_text(("// mine\n" if commented else "") + body + "\n")
+    shell = {"ANTHROPIC_API_KEY": "sk-ant-api03-" + "SHELLKEY" * 4}
+    sandbox.login(workspace)
+    outputs = []
+    dry = run_setup(sandbox, workspace, "--no-verify", "--dry-run", env=shell)
+    assert dry.code == 0, dry
+    assert '"FOO": "shown"' in dry.stdout  # the diff is there, only the secrets are not
+    outputs.append(dry)
+    real = run_setup(sandbox, workspace, "--no-verify", env=shell)
+    assert real.code == 0, real
+    outputs.append(real)
+    for argv in (
+        ["dbx-fmapi", "uninstall", "--dry-run"],
+        ["dbx-fmapi", "status"],
+        ["dbx-fmapi", "status", "--json"],
+        ["dbx-fmapi", "doctor"],
+        ["dbx-fmapi", "doctor", "--json"],
+    ):
+        outputs.append(sandbox.run(argv, env=shell, timeout=120))
+    assert "<redacted>" in outputs[2].stdout  # uninstall's diff
+    for out in outputs:
+        for value in [*SECRETS.values(), shell["ANTHROPIC_API_KEY"]]:
+            assert value not in out.output, (value, out.argv)
+    un = sandbox.run(["dbx-fmapi", "uninstall", "--yes"], env=shell)
+    assert un.code == 0, un
+    assert ("// mine\n" if commented else "") + body + "\n" == path.read_text()

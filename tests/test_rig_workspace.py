@@ -443,3 +443,29 @@ def test_standalone_server() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_no_workspace_port_the_sdk_would_take_for_a_rate_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The real CLI retries for minutes any failure whose text holds "429", the URL's port
+    included: a free port such as 42913 is refused (and held until a good one comes)."""
+    from tests.rig import workspace as rig
+
+    handed: list[int] = [42913, 34290, 51234]
+    made: list[tuple[int, list[str]]] = []
+
+    class Server:
+        def __init__(self, address: tuple[str, int], handler: object) -> None:
+            self.server_address = (address[0], handed.pop(0) if address[1] == 0 else address[1])
+            self.calls: list[str] = []
+            made.append((self.server_address[1], self.calls))
+
+        def server_close(self) -> None:
+            self.calls.append("closed")
+
+    monkeypatch.setattr(rig, "_Server", Server)
+    server = rig._bind(0)
+    assert server.server_address[1] == 51234
+    assert made == [(42913, ["closed"]), (34290, ["closed"]), (51234, [])]
+    assert rig._bind(42913).server_address[1] == 42913  # a port asked for is a port given

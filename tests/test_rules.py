@@ -3,12 +3,15 @@ is redacted, how a workspace error reads, how a token is asked for. In-process a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dbx_fmapi_claude.agents.claude import effective
 from dbx_fmapi_claude.auth import dbcli
 from dbx_fmapi_claude.core import redact
 from dbx_fmapi_claude.core.paths import Paths
+from dbx_fmapi_claude.shell import rcblock
 from dbx_fmapi_claude.workspace import client as workspace
 
 # --- whose apiKeyHelper ---------------------------------------------------------------------------
@@ -58,6 +61,38 @@ def test_rc_candidates_cover_every_shell_under_this_and_the_default_environment(
     assert [str(p) for p in paths.rc_candidates({})].count("/h/.zshrc") == 1
 
 
+def test_the_login_file_is_the_one_each_login_shell_reads(tmp_path: Path) -> None:
+    paths = Paths(tmp_path, tmp_path / ".config/dbx-fmapi-claude")
+    env = {"ZDOTDIR": "/z", "XDG_CONFIG_HOME": "/x"}
+    # bash -l reads the first of these that exists; none: ~/.profile (it shadows nothing)
+    assert paths.login_file("bash", env) == tmp_path / ".profile"
+    for name in (".profile", ".bash_login", ".bash_profile"):
+        (tmp_path / name).write_text("")
+        assert paths.login_file("bash", env) == tmp_path / name
+    assert str(paths.login_file("zsh", env)) == "/z/.zshenv"
+    assert paths.login_file("zsh", {}) == tmp_path / ".zshenv"
+    assert str(paths.login_file("fish", env)) == "/x/fish/conf.d/dbx-fmapi-claude.fish"
+    assert paths.login_file("none", env) is None
+    found = paths.rc_candidates(env)  # uninstall looks in every one of them
+    for shell in ("zsh", "bash", "fish"):
+        assert paths.login_file(shell, env) in found and paths.login_file(shell, {}) in found
+    for name in (".profile", ".bash_login", ".bash_profile"):
+        assert tmp_path / name in found
+
+
+def test_the_login_block_is_posix_and_only_for_local_bin() -> None:
+    folder = "/home/Jane Doe's/.local/bin"
+    assert rcblock.path_folder(folder + "/dbx-fmapi-claude") == folder
+    assert rcblock.path_folder("/opt/venv/bin/dbx-fmapi-claude") is None
+    sh = rcblock.render_path("bash", folder)
+    assert "dbx-fmapi-claude()" not in sh  # not a valid name for sh, which reads ~/.profile
+    assert "export PATH='/home/Jane Doe'\"'\"'s/.local/bin':\"$PATH\"" in sh
+    fish = rcblock.render_path("fish", folder)
+    assert "set -gx PATH '/home/Jane Doe\\'s/.local/bin' $PATH" in fish
+    for block in (sh, fish):
+        assert rcblock.remove_block(rcblock.upsert_block("x\n", block)) == "x\n"
+
+
 # --- what is redacted ----------------------------------------------------------------------------
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
@@ -67,6 +102,12 @@ SHAPED = [
     "dose0123456789abcdef01",
     "doau_0123456789abcdef",
     "sk-ant-api03-abcdefgh",
+    "sk-proj-abcdefghijklmnopqrstuvwxyz012345",  # OpenAI (Codex)
+    "AIzaSyA1234567890abcdefghijklmnopqrstuv",  # Google (Gemini CLI)
+    "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+    "github_pat_11ABCDEFG0123456789_abcdefghijklmnop",
+    "AKIAABCDEFGHIJKLMNOP",
+    "xoxb-1234567890-abcdefghij",
 ]
 
 
@@ -84,9 +125,21 @@ def test_credential_shapes_never_shown(secret: str) -> None:
         ("ANTHROPIC_AUTH_TOKEN", True),
         ("DATABRICKS_CLIENT_SECRET", True),
         ("github_token", True),
+        ("AWS_SECRET_ACCESS_KEY", True),
+        ("DB_PASSWORD", True),
+        ("PASSWORD", True),
+        ("SMTP_PASSWD", True),
+        ("GPG_PASSPHRASE", True),
+        ("MY_SECRETS", True),
+        ("OPENAI_APIKEY", True),
+        ("refresh_token", True),
         ("ANTHROPIC_MODEL", False),
         ("CLAUDE_CODE_API_KEY_HELPER_TTL_MS", False),
+        ("CLAUDE_CODE_MAX_CONTEXT_TOKENS", False),  # a number of tokens
+        ("token_mode", False),  # the setup record's
         ("apiKeyHelper", False),
+        ("KEY", False),
+        ("PWD", False),  # the working directory
     ],
 )
 def test_secret_names(name: str, secret: bool) -> None:

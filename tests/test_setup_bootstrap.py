@@ -42,6 +42,7 @@ def test_fresh_home_installs_links_and_runs_setup_then_upgrades_in_place(
         link = local_bin / name
         assert link.is_symlink() and Path(os.readlink(link)) == venv / "bin" / name
     assert "Done." in result.stdout
+    assert list(sandbox.tmp.glob("dbx-fmapi-build.*")) == []  # its build folder is gone
 
     # Setup ran from the new install and points everything at the stable ~/.local/bin links.
     data = json.loads((sandbox.home / ".claude/settings.json").read_text())

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.mgmt import config_of
+from tests.mgmt import config_of, record_of
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace, endpoint
 from tests.test_setup import VOLATILE, settings_of, setup
@@ -379,6 +379,8 @@ def test_static_mode_refuses_a_git_tracked_settings_file_and_offers_the_local_on
     assert result.code == 0, result
     assert "apiKeyHelper" in json.loads(tracked.read_text())
     assert not local.exists()
+    # Still one configuration for the folder, now on its settings.json.
+    assert [c["settings_file"] for c in record_of(sandbox)["configs"]] == [str(tracked)]
 
 
 def test_static_mode_refuses_a_tracked_home_settings_file(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pexpect
 import pytest
 
 from dbx_fmapi_claude.workspace.client import claude_endpoints
-from tests.rig.sandbox import Sandbox
+from tests.rig.sandbox import Sandbox, foreground_job
 from tests.rig.workspace import FakeWorkspace
 from tests.test_setup import VOLATILE
 
@@ -56,7 +57,12 @@ class Session:
 def spawn(sandbox: Sandbox) -> Iterator[Any]:
     children: list[pexpect.spawn] = []
 
-    def start(*args: str, cwd: Path | None = None, term: str = "xterm-256color") -> Session:
+    def start(
+        *args: str,
+        cwd: Path | None = None,
+        term: str = "xterm-256color",
+        sigint_ignored: bool = False,
+    ) -> Session:
         env = dict(sandbox.env, TERM=term, NO_COLOR="1")
         child = pexpect.spawn(
             str(sandbox.bin / "setup-fmapi-claudecode"),
@@ -67,6 +73,7 @@ def spawn(sandbox: Sandbox) -> Iterator[Any]:
             codec_errors="replace",
             dimensions=(50, 200),
             timeout=30,
+            preexec_fn=inherits_sigint_ignored if sigint_ignored else foreground_job,
         )
         children.append(child)
         return Session(child)
@@ -75,6 +82,11 @@ def spawn(sandbox: Sandbox) -> Iterator[Any]:
     for child in children:
         if child.isalive():
             child.terminate(force=True)
+
+
+def inherits_sigint_ignored() -> None:
+    """As a background job of a script (`setup-fmapi-claudecode … &`) starts: SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def order(workspace: FakeWorkspace, fam: str | None = None) -> list[str]:
@@ -214,6 +226,27 @@ def test_ctrl_c_at_any_prompt_exits_130_with_nothing_changed(
     s.child.sendintr()
     assert s.finish() == 130, s.transcript
     assert "nothing was changed" in s.transcript
+    assert sandbox.snapshot(exclude=VOLATILE) == before
+
+
+@pytest.mark.parametrize("where", ["url", "model list"])
+def test_ctrl_c_cancels_even_when_setup_started_with_sigint_ignored(
+    sandbox: Sandbox, workspace: FakeWorkspace, spawn: Any, where: str
+) -> None:
+    """A program started with SIGINT ignored keeps it ignored: the terminal echoed ^C and the
+    prompt waited for ever (seen as a flaky timeout when the suite ran in the background)."""
+    sandbox.login(workspace)
+    before = sandbox.snapshot(exclude=VOLATILE)
+    s = spawn(sigint_ignored=True)
+    if where == "url":
+        s.expect("Workspace URL")
+    else:
+        s.answer("Workspace URL", workspace.url)
+        s.answer("Databricks CLI profile name", "")
+        s.expect("(up/down, Enter)")
+    s.child.sendintr()
+    assert s.finish() == 130, s.transcript
+    assert "interrupted; nothing was changed" in s.transcript
     assert sandbox.snapshot(exclude=VOLATILE) == before
 
 

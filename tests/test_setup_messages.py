@@ -105,3 +105,29 @@ def test_setup_shows_what_it_waits_for_on_a_terminal_only(
     assert child.exitstatus == 0
     piped = sandbox.run(["setup-fmapi-claudecode", *argv], timeout=120)
     assert piped.code == 0 and "one-token request to" not in piped.output, piped
+
+
+def test_a_500_from_the_token_endpoint_is_a_server_error_not_a_login(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    """The CLI ends almost every failure with its login trailer; a 500 while refreshing is the
+    workspace's trouble: retry later, no login, and no `databricks auth env` (the old advice)."""
+    sandbox.login(workspace)
+    out = run_setup(sandbox, workspace, "--no-verify")
+    assert out.code == 0, out
+    sandbox.set_token_expiry(-10)  # the next token request must refresh
+    (sandbox.home / ".config/dbx-fmapi-claude/token-state.json").unlink(missing_ok=True)
+    workspace.fail("/oidc", 500, times=None)
+    sandbox.fake_program("claude", "echo 2.1.332\n")  # the wrapper stops before it anyway
+    before = sandbox.snapshot()
+    logins = len(sandbox.databricks_calls())
+    headless = {"DISPLAY": None, "WAYLAND_DISPLAY": None, "SSH_CONNECTION": None}
+    for argv in (["dbx-fmapi", "token"], ["dbx-fmapi-claude", "--version"]):
+        res = sandbox.run(argv, env=headless, timeout=120)
+        assert res.code == 1, res  # not 4: nobody needs to log in
+        assert "500" in res.stderr, res
+        assert "retry" in res.stderr, res
+        assert "auth env" not in res.output and "auth login" not in res.stderr, res
+        assert res.stdout == "", res
+    assert not any("login" in c["argv"] for c in sandbox.databricks_calls()[logins:])
+    assert sandbox.snapshot() == before

@@ -271,6 +271,36 @@ def test_asks_on_a_terminal(logged_in: Sandbox, workspace: FakeWorkspace) -> Non
     assert snap(sandbox) == before
 
 
+def test_ctrl_c_at_the_question_cancels_even_when_started_with_sigint_ignored(
+    logged_in: Sandbox, workspace: FakeWorkspace
+) -> None:
+    """A background job of a script inherits SIGINT ignored; at our question Ctrl-C must still
+    cancel (the terminal used to echo ^C and wait for ever)."""
+    import signal
+
+    pexpect = pytest.importorskip("pexpect")
+    sandbox = logged_in
+    set_up(sandbox, workspace)
+    after_setup = snap(sandbox)
+    child = pexpect.spawn(
+        "dbx-fmapi",
+        ["uninstall"],
+        env=sandbox.env,
+        cwd=str(sandbox.home),
+        encoding="utf-8",
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        child.expect_exact("Proceed? [y/N]", timeout=60)
+        child.sendintr()
+        child.expect(pexpect.EOF, timeout=60)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 130, child.before
+    assert "interrupted; nothing was changed" in (child.before or "")
+    assert snap(sandbox) == after_setup
+
+
 def test_corrupt_settings_change_nothing(logged_in: Sandbox, workspace: FakeWorkspace) -> None:
     sandbox = logged_in
     set_up(sandbox, workspace)

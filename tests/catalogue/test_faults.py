@@ -35,7 +35,7 @@ from tests.catalogue.helpers import (
     tmpfs_in_userns,
     unprivileged,
 )
-from tests.rig.sandbox import Result, Sandbox
+from tests.rig.sandbox import Result, Sandbox, foreground_job
 from tests.rig.workspace import FakeWorkspace
 
 CLAUDE_VERSION = "2.1.328 (Claude Code)"
@@ -763,6 +763,7 @@ def _spawn(sandbox: Sandbox, argv: list[str], term: str = "xterm-256color") -> p
         codec_errors="replace",
         dimensions=(50, 200),
         timeout=30,
+        preexec_fn=foreground_job,
     )
 
 

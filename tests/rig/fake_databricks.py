@@ -1501,7 +1501,10 @@ def open_browser(url: str) -> None:
     ok = False
     if argv:
         try:
-            ok = subprocess.run(argv, stdin=subprocess.DEVNULL, check=False).returncode == 0
+            # close_fds=False: like the real CLI (Go), the browser inherits what the CLI
+            # inherited (the rig's login lock among them), never the CLI's own files
+            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, close_fds=False, check=False)
+            ok = proc.returncode == 0
         except OSError:
             ok = False
     if not ok:

@@ -21,8 +21,9 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
@@ -53,6 +54,15 @@ FAKE_ONLY_KNOBS = (
     "FAKE_DATABRICKS_KEYRING_FAIL",
 )
 _US, _RS = "\x1f", "\x1e"  # field and record separators of the call logs
+# `databricks auth login` listens for the browser's callback on the first free port of
+# localhost:8020-8040 (databricks-sdk-go, credentials/u2m), and so does the fake CLI: one range
+# for every login on the machine, whichever test, xdist worker or suite runs it. A browser still
+# following an earlier, killed login's redirect would hand its code to whichever login holds
+# that port by then, which fails on the state check. So logins take this lock first (one at a
+# time on the machine) and pass it down: the CLI and the browser it opens inherit the locked
+# file, so the next login starts only after both are gone.
+LOGIN_LOCK = Path(tempfile.gettempdir()) / "dbx-fmapi-tests-oauth-callback.lock"
+LOGIN_LOCK_WAIT = 60  # seconds; past that a login goes ahead anyway (the CLI tries other ports)
 
 
 def real_databricks_bin() -> str | None:
@@ -117,6 +127,41 @@ def tzif(posix: str, std: tuple[str, int], dst: tuple[str, int]) -> bytes:
     return v1 + v2 + chars + f"\n{posix}\n".encode()
 
 
+def login_lock_sh() -> str:
+    """Shell lines for a `databricks` shim: an `auth login` takes LOGIN_LOCK on fd 9 and keeps
+    it open across `exec`, so the CLI and the browser it starts hold it until they are gone."""
+    lock = shlex.quote(str(LOGIN_LOCK))
+    return (
+        'case " $* " in *" auth login "*)\n'
+        f"  if [ -x /usr/bin/flock ] && {{ command exec 9>>{lock}; }} 2>/dev/null; then\n"
+        f"    /usr/bin/flock -w {LOGIN_LOCK_WAIT} 9 || :\n"
+        "  fi ;;\n"
+        "esac\n"
+    )
+
+
+@contextlib.contextmanager
+def login_lock() -> Iterator[int]:
+    """LOGIN_LOCK held (fcntl.flock) for a login run from Python: pass the yielded fd to the
+    child (pass_fds) so that it, and the browser it opens, keep holding it after we let go."""
+    import fcntl
+
+    fd = os.open(LOGIN_LOCK, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+    try:
+        deadline = time.monotonic() + LOGIN_LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    break  # go ahead unlocked, as the shim does
+                time.sleep(0.05)
+        yield fd
+    finally:
+        os.close(fd)
+
+
 def python_launcher(path: Path, module_file: Path) -> Path:
     """Write an executable shell script at `path` that runs `module_file` with this Python."""
     script = (
@@ -125,6 +170,15 @@ def python_launcher(path: Path, module_file: Path) -> Path:
     path.write_text(script)
     path.chmod(0o755)
     return path
+
+
+def foreground_job() -> None:
+    """preexec_fn for a program a test types Ctrl-C into: SIGINT as a terminal's foreground job
+    has it. A test run started as a background job of a non-interactive shell (`./scripts/test &`
+    beside other suites) has SIGINT ignored, and every child inherits that; Ctrl-C then did
+    nothing and the test waited for its timeout. test_setup_interactive covers the inherited
+    case on purpose."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def install_fake_databricks(bin_dir: Path) -> Path:
@@ -384,6 +438,7 @@ class Sandbox:
             zone.write_bytes(tzif(LOCAL_TZ, ("CET", 3600), ("CEST", 7200)))
         # Go reads no POSIX TZ rule (it takes it for UTC): give it the same zone as a file.
         body = f'[ "${{TZ-}}" = {shlex.quote(LOCAL_TZ)} ] && TZ={shlex.quote(str(zone))}\n'
+        body += login_lock_sh()
         if self.real_cli:
             assert self.databricks_bin is not None
             knobs = "".join(f"${{{k}-}}" for k in FAKE_ONLY_KNOBS)
@@ -462,6 +517,7 @@ class Sandbox:
         """`databricks auth login` against the workspace, so the profile and token cache exist.
         A TLS workspace's CA gets trusted first (see .trust)."""
         self.trust(workspace)
+        seen = len(self.browser_visits(wait=0))
         result = self.run(
             [
                 "databricks",
@@ -477,6 +533,11 @@ class Sandbox:
             timeout=timeout + 10,
         )
         assert result.code == 0, result
+        # The CLI is done once the browser's redirect reached it; the detached browser logs its
+        # visit just after. Wait for that record, so what a test counts next is this login's.
+        deadline = time.monotonic() + timeout
+        while len(self.browser_visits(wait=0)) <= seen and time.monotonic() < deadline:
+            time.sleep(0.02)
         return result
 
     @property

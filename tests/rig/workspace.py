@@ -372,6 +372,28 @@ def databricks_error(status: int, message: str | None = None) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- server
 
+# The Databricks SDK's token client (config.go, refreshClient) retries, with backoff for
+# minutes, any failed request whose error text contains one of these, its URL included: a
+# workspace on port 34290 or 42913 turns a TLS or HTTP failure that is reported at once
+# anywhere else into a five-minute wait. A port of ours never contains one.
+SDK_TRANSIENT_MARKERS = ("429",)
+
+
+def _bind(port: int) -> _Server:
+    """A server on 127.0.0.1:port; port 0: a free port whose number contains no
+    SDK_TRANSIENT_MARKERS (the ones refused stay bound until then, so none comes back)."""
+    refused: list[_Server] = []
+    try:
+        while True:
+            server = _Server(("127.0.0.1", port), _Handler)
+            number = str(server.server_address[1])
+            if port or not any(m in number for m in SDK_TRANSIENT_MARKERS):
+                return server
+            refused.append(server)
+    finally:
+        for server in refused:
+            server.server_close()
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -520,7 +542,7 @@ class FakeWorkspace:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self, port: int = 0) -> FakeWorkspace:
-        server = _Server(("127.0.0.1", port), _Handler)
+        server = _bind(port)
         server.workspace = self
         self.port = server.server_address[1]
         if self.tls:

@@ -72,6 +72,20 @@ class AgentSetup:
         return [self.helper, "token", *(["--profile", self.profile] if self.profile else [])]
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One reason an agent's config, as the agent will read it, is not what setup wrote (doctor
+    reports each). `fix`: the command to run, where SETUP_AGAIN stands for re-running setup with
+    this configuration's agents; None means exactly that."""
+
+    detail: str
+    fix: str | None = None
+    warn: bool = False  # it still works (a model overridden), but not as set up
+
+
+SETUP_AGAIN = "{setup}"
+
+
 def parse_version(text: str) -> tuple[int, int, int] | None:
     m = VERSION_RE.search(text or "")
     return (int(m[1]), int(m[2]), int(m[3])) if m else None
@@ -140,6 +154,15 @@ class Agent:
     def in_effect(self, state: Mapping[str, Any], paths: Paths) -> str | None:
         """Why its config file does not hold what setup wrote (None: it does)."""
         return None
+
+    def findings(
+        self, state: Mapping[str, Any], paths: Paths, env: Mapping[str, str], cwd: Path
+    ) -> list[Finding]:
+        """What stops setup's config from being the one the agent uses when started here with
+        this environment (doctor): the file moved, unreadable, ours missing or changed, or
+        overridden by a file the agent reads after it. [] when ours is in effect."""
+        why = self.in_effect(state, paths)
+        return [Finding(why)] if why else []
 
     # --- launching ------------------------------------------------------------------------
 

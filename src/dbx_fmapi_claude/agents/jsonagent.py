@@ -5,17 +5,21 @@ proxy (`dbx-fmapi run NAME`), which keeps their tokens fresh: neither reads a ke
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..changes import engine
 from ..core.errors import UserError
-from ..core.fileio import read_bytes
+from ..core.fileio import q, read_bytes
 from ..core.paths import Paths
 from ..record import originals
 from . import jsonfile
-from .base import Agent, AgentSetup, created_before, restore_change
+from .base import SETUP_AGAIN, Agent, AgentSetup, Finding, created_before, restore_change
+
+ANY: Any = object()  # in `expected`: any value, as long as the member is there
 
 
 def _parses_to(raw: bytes, want: dict[str, Any]) -> bool:
@@ -29,8 +33,46 @@ def _dotted(keys: tuple[str, ...]) -> str:
     return ".".join(keys)
 
 
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def _tolerant(raw: bytes) -> dict[str, Any] | None:
+    """The object in an agent's file, read as the agent reads it (both accept `//` comments and
+    trailing commas); None when it is not one."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        from .claude.settings import _relaxed
+
+        data = _relaxed(raw.decode("utf-8", "replace"))
+    return data if isinstance(data, dict) else None
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 class JsonAgent(Agent):
     freshness = "dbx-fmapi run starts a loopback proxy that puts a fresh token on each request"
+    home_env = ""  # the variable that moves its config file
+
+    def expected(self, state: Mapping[str, Any]) -> dict[tuple[str, ...], Any]:
+        """The members setup wrote that make `dbx-fmapi run` work: path -> value (ANY: there)."""
+        raise NotImplementedError
+
+    def layers_after(
+        self, state: Mapping[str, Any], paths: Paths, env: Mapping[str, str], cwd: Path
+    ) -> list[tuple[Path, str]]:
+        """Files the agent reads after setup's, whose members win: (path, whose)."""
+        return []
+
+    def refusals(self, data: dict[str, Any], state: Mapping[str, Any]) -> list[str]:
+        """What in one of its files turns setup's part off (a provider disabled)."""
+        return []
 
     def members(self, s: AgentSetup, provider: str) -> dict[tuple[str, ...], Any]:
         """path -> the value setup writes there."""
@@ -113,6 +155,88 @@ class JsonAgent(Agent):
         )
         if change is not None:
             plan.changes.append(change)
+
+    def findings(
+        self, state: Mapping[str, Any], paths: Paths, env: Mapping[str, str], cwd: Path
+    ) -> list[Finding]:
+        recorded = str(state.get("file") or "")
+        if not recorded:
+            return [Finding(f"setup recorded no {self.label} config file")]
+        path, now = Path(recorded), self.config_file(paths, env)
+        assert now is not None
+        if os.path.abspath(now) != os.path.abspath(path):
+            value = env.get(self.home_env)
+            where = f"{self.home_env}={value}" if value else f"without {self.home_env}"
+            return [
+                Finding(
+                    f"{self.label} started here ({where}) reads {now}, but setup configured {path}",
+                    f"{SETUP_AGAIN}   (with {self.home_env} as you run {self.label}, so it "
+                    "writes that file)",
+                )
+            ]
+        raw = read_bytes(path)
+        if raw is None:
+            return [Finding(f"{path} is gone")]
+        data = _tolerant(raw)
+        if data is None:
+            return [
+                Finding(
+                    f"{path} is not a JSON object, so {self.label} cannot read it",
+                    f'repair it, then re-run setup: "${{EDITOR:-vi}}" {q(path)}',
+                )
+            ]
+        want = self.expected(state)
+        out = []
+        for keys, value in want.items():
+            have = jsonfile.get(data, keys)
+            if have is jsonfile.MISSING:
+                out.append(Finding(f"{path} no longer holds {_dotted(keys)}"))
+            elif value is not ANY and have != value:
+                out.append(
+                    Finding(
+                        f"{path} has {_dotted(keys)} = {_shown(have)}, not setup's {_shown(value)}"
+                    )
+                )
+        out += [Finding(f"{path} {why}") for why in self.refusals(data, state)]
+        for layer, whose in self.layers_after(state, paths, env, cwd):
+            if _same(layer, path):
+                continue
+            out += self._overrides(layer, whose, want, state)
+        return out
+
+    def _overrides(
+        self, layer: Path, whose: str, want: dict[tuple[str, ...], Any], state: Mapping[str, Any]
+    ) -> list[Finding]:
+        raw = read_bytes(layer)
+        if raw is None:
+            return []
+        edit = f'"${{EDITOR:-vi}}" {q(layer)}'
+        if whose.startswith("an administrator"):
+            edit = f"ask your administrator to change {layer}"
+        data = _tolerant(raw)
+        if data is None:
+            return [
+                Finding(
+                    f"{layer} ({whose}, read after setup's file) is not a JSON object; "
+                    f"{self.label} may refuse to start",
+                    edit,
+                    warn=True,
+                )
+            ]
+        out = []
+        for keys, value in want.items():
+            have = jsonfile.get(data, keys)
+            if value is not ANY and have is not jsonfile.MISSING and have != value:
+                out.append(
+                    Finding(
+                        f"{layer} ({whose}) sets {_dotted(keys)} = {_shown(have)}, which wins "
+                        f"over setup's {_shown(value)}",
+                        f"remove {_dotted(keys)} there: {edit}",
+                    )
+                )
+        for why in self.refusals(data, state):
+            out.append(Finding(f"{layer} ({whose}) {why}", f"change it there: {edit}"))
+        return out
 
     def in_effect(self, state: Mapping[str, Any], paths: Paths) -> str | None:
         path = Path(str(state.get("file") or ""))

@@ -40,6 +40,20 @@ class Cancelled(UserError):
         )
 
 
+def ctrl_c_cancels() -> None:
+    """Ctrl-C raises KeyboardInterrupt from here on, even in a program started with SIGINT
+    ignored: a background job of a non-interactive shell (`cmd &` in a script, some CI runners
+    and test harnesses) inherits SIG_IGN, and Python then leaves it so - the terminal echoes ^C
+    and nothing happens, at a prompt that waits for ever. Whoever answers our prompts is at the
+    terminal, and Ctrl-C there means cancel. Set before the first prompt is shown, so a ^C typed
+    as soon as it appears is never lost."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        with contextlib.suppress(ValueError):  # not the main thread: leave it as it is
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 class Prompter:
     """Questions on a terminal: `stdin` must be a TTY (the caller checks)."""
 
@@ -48,6 +62,7 @@ class Prompter:
         self.stdout = stdout
         self.env = env
         self.color = "NO_COLOR" not in env and env.get("TERM") != "dumb"
+        ctrl_c_cancels()
 
     # --- output -------------------------------------------------------------------------------
 

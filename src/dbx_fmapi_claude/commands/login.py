@@ -56,7 +56,7 @@ def _check_non_browser(ctx: Context, source: credentials.Source, cfg: Any) -> in
     )
     tok = credentials.token(source, ctx.token_request(cfg, need=0))
     if source.kind == credentials.PAT and source.host:
-        from .doctor import check_pat
+        from ..doctor.credential_checks import check_pat
 
         problem = check_pat(source.host, tok.access_token, ctx.env)
         if problem is not None:

@@ -127,6 +127,44 @@ class Paths:
             return base / "fish" / "functions" / "dbx-fmapi-claude.fish"
         return None
 
+    # The rc file is read by interactive shells only. A login shell that is not interactive
+    # (`bash -l -c`, `zsh -l -c`, an IDE's or a tool's shell) and bash's login shell (macOS
+    # Terminal opens one per window; bash -l reads ~/.bash_profile, ~/.bash_login or ~/.profile,
+    # the first that exists, never ~/.bashrc) would not find ~/.local/bin, where the bootstrap
+    # links dbx-fmapi & co.: that folder goes on PATH in the file every such shell reads.
+    def login_file(self, shell: str, env: Mapping[str, str]) -> Path | None:
+        """The file that gets the PATH line for `shell`'s login (and, zsh and fish: every)
+        shell: bash's first login file that exists (~/.profile when none does: it shadows
+        nothing, and sh reads it too, so the line is POSIX); zsh's .zshenv (every zsh reads it:
+        login, `zsh -c`, a command over ssh); a fish conf.d file (every fish sources those)."""
+        if shell == "bash":
+            names = (".bash_profile", ".bash_login", ".profile")
+            return next(
+                (self.home / n for n in names if (self.home / n).exists()), self.home / ".profile"
+            )
+        if shell == "zsh":
+            return _abs_or(env.get("ZDOTDIR"), self.home) / ".zshenv"
+        if shell == "fish":
+            base = _abs_or(env.get("XDG_CONFIG_HOME"), self.home / ".config")
+            return base / "fish" / "conf.d" / "dbx-fmapi-claude.fish"
+        return None
+
+    def login_candidates(self, env: Mapping[str, str]) -> list[Path]:
+        """Every file a PATH block of ours may be in (login_file, any shell, this environment
+        or the defaults)."""
+        fish_default = self.home / ".config" / "fish"
+        fish = _abs_or(env.get("XDG_CONFIG_HOME"), self.home / ".config") / "fish"
+        found = [
+            self.home / ".bash_profile",
+            self.home / ".bash_login",
+            self.home / ".profile",
+            self.home / ".zshenv",
+            _abs_or(env.get("ZDOTDIR"), self.home) / ".zshenv",
+            fish / "conf.d" / "dbx-fmapi-claude.fish",
+            fish_default / "conf.d" / "dbx-fmapi-claude.fish",
+        ]
+        return [p for i, p in enumerate(found) if p not in found[:i]]
+
     def rc_candidates(self, env: Mapping[str, str]) -> list[Path]:
         """Every file a block of ours may be in, for any --shell, under this environment or
         the plain defaults (a run with other variables, an earlier release)."""
@@ -140,6 +178,7 @@ class Paths:
             fish / "config.fish",
             fish_default / "functions" / "dbx-fmapi-claude.fish",
             self.rc_file("zsh", env),
+            *self.login_candidates(env),
         ]
         return [p for i, p in enumerate(found) if p is not None and p not in found[:i]]
 

@@ -3,15 +3,19 @@
 Secret are
 - strings shaped like a credential, wherever they appear: a Databricks OAuth access token (a JWT,
   `eyJ…`), a personal access token (`dapi…`), an OAuth secret or refresh token (`dose…`,
-  `doau…`), an Anthropic API key (`sk-ant-…`);
-- the value of any variable whose name says it holds one (ends in _TOKEN, _KEY or _SECRET, so
-  _API_KEY too), as a JSON member (`"ANTHROPIC_API_KEY": "…"`) or a shell assignment
-  (`export ANTHROPIC_API_KEY=…`), whatever the value looks like;
-- in the other agents' files, a string whose name ends in key, token, secret, password or
-  authorization, as a JSON member or a TOML key (OpenCode's `"apiKey": "…"`, Codex's
-  `experimental_bearer_token = "…"`, a header `"X-Api-Key" = "…"`), unless the value is a
-  reference (`{env:NAME}`, `{file:PATH}`) or the name of a variable (`env_key = "MY_API_KEY"`);
-  and keys shaped like OpenAI's (`sk-…`) and Google's (`AIza…`).
+  `doau…`), an Anthropic or OpenAI API key (`sk-ant-…`, `sk-proj-…`, `sk-…`), a Google API key
+  (`AIza…`), a GitHub token (`ghp_…`, `github_pat_…`), an AWS access key id (`AKIA…`), a Slack
+  token (`xoxb-…`);
+- the value of any variable whose name says it holds one: its last part (after an underscore, or
+  the whole name) is TOKEN, SECRET(S), PASSWORD, PASSWD, PASSPHRASE or APIKEY, or KEY after an
+  underscore (`ANTHROPIC_API_KEY`, `AWS_SECRET_ACCESS_KEY`, `DB_PASSWORD`, `GITHUB_TOKEN`), as a
+  JSON member (`"ANTHROPIC_API_KEY": "…"`) or a shell assignment (`export ANTHROPIC_API_KEY=…`),
+  whatever the value looks like. Not `…_TOKENS` (`CLAUDE_CODE_MAX_CONTEXT_TOKENS` is a number),
+  `token_mode` or `CLAUDE_CODE_API_KEY_HELPER_TTL_MS`: the secret word must end the name.
+- in the other agents' files, also a string whose name ends in key, token, secret, password
+  or authorization, as a JSON member or a TOML key (Codex's `experimental_bearer_token = "…"`,
+  a header `"X-Api-Key" = "…"`, OpenCode's `"apiKey": "…"`), unless the value is a reference
+  (`{env:NAME}`, `{file:PATH}`) or the name of a variable (`env_key = "MY_API_KEY"`).
 
 Imported only once something is about to be shown or backed up: `re` stays off the token
 helper's and the wrapper's paths.
@@ -35,23 +39,32 @@ _SHAPES = re.compile(
     r"|dose[0-9a-f]{16,}"
     r"|doau\w{16,}"
     r"|sk-ant-[\w-]{8,}"
-    r"|(?<![\w-])sk-[\w-]{20,}"
-    r"|AIza[\w-]{30,}"
+    r"|\bsk-[\w-]{20,}"
+    r"|\bAIza[\w-]{30,}"
+    r"|\bgh[pousr]_\w{20,}|\bgithub_pat_\w{20,}"
+    r"|\bAKIA[0-9A-Z]{16}\b"
+    r"|\bxox[abposr]-[\w-]{10,}"
 )
-_HOLDER = r"[A-Za-z0-9_]*(?:_TOKEN|_KEY|_SECRET)"  # names of variables that hold one
+# Names of variables that hold one (see above); [^\W_] is a letter or digit.
+_WORD = r"[^\W_]+"
+_HOLDER = rf"(?:{_WORD}_)*(?:TOKEN|SECRETS?|PASSWORD|PASSWD|PASSPHRASE|APIKEY)|(?:{_WORD}_)+KEY"
+# A reference to where the secret is ({env:NAME}, {file:PATH}: OpenCode's) is no secret.
+_REFERENCE = r"(?!\{(?:env|file):)"
 # A JSON string member whose name says secret; the value may be cut off by the end of the line
 # (a diff line) or of the file (a file that is not valid JSON).
-_MEMBER = re.compile(rf'("{_HOLDER}"\s*:\s*")(?:[^"\\\n]|\\.)*("|\\?$)', re.I | re.M)
+_MEMBER = re.compile(
+    rf'("(?:{_HOLDER})"\s*:\s*"){_REFERENCE}(?:[^"\\\n]|\\.)*("|\\?$)', re.I | re.M
+)
+_ASSIGNMENT = re.compile(rf"""(\b(?:{_HOLDER})=)(?:"[^"\n]*"?|'[^'\n]*'?|[^\s;&|)]+)""", re.I)
 # A string named like a credential in an agent's JSON or TOML file (camelCase and header names
 # too), not a reference or a variable's name; cut off by the end of a line as _MEMBER is.
-_NAMED = r"[\w.-]*(?:key|token|secret|password|authorization)"
+_NAMED = r"[\w.-]*(?:api[_-]?key|[_.-]key|token|secret|password|authorization)"
 _KEYED = re.compile(
     rf'((?:"{_NAMED}"|(?<![\w."-]){_NAMED})\s*[:=]\s*")'
-    r'(?!\{(?:env|file):)(?!(?-i:[A-Z][A-Z0-9_]*)")'
+    rf'{_REFERENCE}(?!(?-i:[A-Z][A-Z0-9_]*)")'
     r'(?:[^"\\\n]|\\.)*("|\\?$)',
     re.I | re.M,
 )
-_ASSIGNMENT = re.compile(rf"""(\b{_HOLDER}=)(?:"[^"\n]*"?|'[^'\n]*'?|[^\s;&|)]+)""", re.I)
 
 
 def is_secret_name(name: str) -> bool:

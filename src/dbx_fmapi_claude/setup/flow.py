@@ -22,6 +22,7 @@ from ..changes import engine
 from ..cli.prompts import Prompter
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
+from ..record import originals
 from .answers import HELPER, PROG, STATIC, _duration_text, _sq, _tilde, find_installed
 from .plan import Plan, PlanSteps
 from .signin import SignIn
@@ -45,6 +46,9 @@ class Setup(SignIn, PlanSteps):
         # setup for this profile writes in between.
         with tokens.profile_lock(self.paths, self.a.profile):
             engine.apply(plan, paths=self.paths, say=self.out, name="setup", again=PROG)
+            for ch in plan.changes:  # a file the location no longer uses: nothing to restore
+                if ch.what.startswith("previous Claude settings"):
+                    originals.drop_original(self.paths, ch.path)
 
     # --- the whole thing --------------------------------------------------------------------
 

@@ -85,9 +85,10 @@ class LocationSteps(SetupBase):
     def personal_key(self, target: Path) -> bool:
         """A personal ANTHROPIC_API_KEY in the shell or a settings level would go to the
         workspace as x-api-key on every request: say where, and whether our blank in `target`
-        stops it (it cannot beat a level above `target`)."""
+        stops it (it cannot beat a level above `target`, an administrator's managed settings
+        least of all)."""
         levels = effective.load_levels(
-            self.paths, effective.project_dir(self.paths, target, self.ctx.cwd), target
+            self.paths, effective.project_dir(self.paths, target, self.ctx.cwd), target, self.env
         )
         rank = next((i for i, lv in enumerate(levels) if lv.managed), len(levels))
         found = False
@@ -99,7 +100,15 @@ class LocationSteps(SetupBase):
             if not isinstance(value, str) or not value:
                 continue
             found = True
-            self.note_key(level.label, blocked=i <= rank, fix=f'"${{EDITOR:-vi}}" {q(level.path)}')
+            if level.name == effective.ADMIN:
+                fix = (
+                    f"only an administrator can remove it: ask yours to delete "
+                    f"{settings.ENV_API_KEY} from {q(level.path)} (managed settings beat "
+                    "everything you or setup write)"
+                )
+            else:
+                fix = f'remove it: "${{EDITOR:-vi}}" {q(level.path)}'
+            self.note_key(level.label, blocked=i <= rank, fix=fix)
         return found
 
     def note_key(self, where: str, *, blocked: bool, fix: str = "") -> None:
@@ -117,5 +126,5 @@ class LocationSteps(SetupBase):
         else:
             self.warn(
                 f"a personal ANTHROPIC_API_KEY is set in {where}, which Claude Code reads after "
-                f"the settings setup writes: it would still reach the workspace; remove it: {fix}"
+                f"the settings setup writes: it would still reach the workspace; {fix}"
             )

@@ -17,7 +17,7 @@ from ..record import config, originals
 from ..shell import rcblock
 from ..workspace import routes
 from .agentsteps import AgentSteps
-from .answers import HELPER, STATIC, TOKEN_PLACEHOLDER, Change
+from .answers import HELPER, STATIC, TOKEN_PLACEHOLDER, Change, _tilde
 from .gitignore import exclude_block
 from .location import LocationSteps
 from .models import ModelSteps
@@ -44,8 +44,14 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         """Every change, in memory. The configuration for `target` is this run's; every other
         configuration (another settings location, another workspace) is left as it is."""
         plan = Plan()
-        here = config.view_for(self.record, target) or {}
-        kept = self._plan_settings(plan, target, here, helper_cmd)
+        # A location is one configuration whichever of its two files holds it: static mode puts
+        # the token in settings.local.json when settings.json is tracked by git, helper mode
+        # uses settings.json. Moving between the two takes our keys out of the other file.
+        here = self.config_for(target) or {}
+        moved = here.get("settings_file") and not config.view_for({"configs": [here]}, target)
+        if moved:
+            self._plan_old_settings(plan, Path(str(here["settings_file"])), here)
+        kept = self._plan_settings(plan, target, {} if moved else here, helper_cmd)
         onboarding_added = self._plan_onboarding(plan)
         rc = self._plan_rc(plan, executable)
         self._plan_exclude(plan, target)
@@ -76,7 +82,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         # last (the latest).
         configs = [dict(c) for c in self.record.get("configs") or []]
         at = next(
-            (i for i, c in enumerate(configs) if config.view_for({"configs": [c]}, target)),
+            (i for i, c in enumerate(configs) if self.config_for(target, {"configs": [c]})),
             len(configs),
         )
         if helper is not None and (self.agents != ["claude"] or "agents" in here):
@@ -232,40 +238,44 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         return added
 
     def _plan_rc(self, plan: Plan, executable: str) -> Path | None:
-        """The shell block (one for every configuration: the wrapper finds the one in effect);
-        a block in the rc file of another shell chosen before leaves it."""
+        """The shell block (one for every configuration: the wrapper finds the one in effect)
+        and, for ~/.local/bin, the PATH block in the shell's login file; a block in a file of
+        another shell chosen before leaves it."""
         a = self.a
         rc = self.paths.rc_file(a.shell, self.env)
         if rc is not None:
-            rc_path, block = rc, rcblock.render(a.shell, executable)
-
-            def with_block(now: bytes | None) -> bytes:
-                text = (now or b"").decode("utf-8", "surrogateescape")
-                try:
-                    new_text = rcblock.upsert_block(text, block)
-                except rcblock.HalfBlock as exc:
-                    raise UserError(
-                        f"{rc_path} has {exc}: cannot tell where the dbx-fmapi-claude block ends",
-                        f"remove the stray marker line, then re-run setup: grep -n "
-                        f"'dbx-fmapi-claude <<<\\|dbx-fmapi-claude >>>' {q(rc_path)}",
-                    ) from None
-                return new_text.encode("utf-8", "surrogateescape")
-
-            rc_raw = read_bytes(rc)
-            plan.add(
-                Change(
-                    rc,
-                    rc_raw,
-                    with_block(rc_raw),
-                    "shell function dbx-fmapi-claude",
-                    keep_original=True,
-                    redo=with_block,
-                )
+            self._plan_block(
+                plan, rc, rcblock.render(a.shell, executable), "shell function dbx-fmapi-claude"
             )
+        folder = rcblock.path_folder(executable)
+        login = self.paths.login_file(a.shell, self.env) if folder else None
+        if login is not None and folder is not None and login != rc:
+            what = f"{_tilde(Path(folder), self.paths.home)} on PATH for login shells"
+            self._plan_block(plan, login, rcblock.render_path(a.shell, folder), what)
         prev_rc = self.record.get("rc_file")
         if isinstance(prev_rc, str) and prev_rc and prev_rc != (str(rc) if rc else None):
             self._plan_old_rc(plan, Path(prev_rc))
+        planned = {c.path for c in plan.changes} | {rc, login}
+        for other in self.paths.login_candidates(self.env):
+            if other not in planned:  # the shell or the login file changed since
+                self._plan_old_rc(plan, other, "previous PATH line")
         return rc
+
+    def _plan_block(self, plan: Plan, path: Path, block: str, what: str) -> None:
+        def with_block(now: bytes | None) -> bytes:
+            text = (now or b"").decode("utf-8", "surrogateescape")
+            try:
+                new_text = rcblock.upsert_block(text, block)
+            except rcblock.HalfBlock as exc:
+                raise UserError(
+                    f"{path} has {exc}: cannot tell where the dbx-fmapi-claude block ends",
+                    f"remove the stray marker line, then re-run setup: grep -n "
+                    f"'dbx-fmapi-claude <<<\\|dbx-fmapi-claude >>>' {q(path)}",
+                ) from None
+            return new_text.encode("utf-8", "surrogateescape")
+
+        raw = read_bytes(path)
+        plan.add(Change(path, raw, with_block(raw), what, keep_original=True, redo=with_block))
 
     def _plan_exclude(self, plan: Plan, target: Path) -> None:
         """Static mode in a git work tree: the token file goes into the repository's own exclude
@@ -313,12 +323,44 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             out[key] = prior if isinstance(prior, dict) and "value" in prior else str(value)
         return out
 
-    def _plan_old_rc(self, plan: Plan, path: Path) -> None:
+    def config_for(
+        self, target: Path, record: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """The configuration of `target`'s location: the one for `target`, or for the other of
+        settings.json / settings.local.json in the same folder."""
+        record = self.record if record is None else record
+        other = "settings.local.json" if target.name == "settings.json" else "settings.json"
+        return config.view_for(record, target) or config.view_for(record, target.with_name(other))
+
+    def _plan_old_settings(self, plan: Plan, path: Path, old: dict[str, Any]) -> None:
+        """Our keys out of the file the location's configuration used until now."""
+        raw = read_bytes(path)
+        if raw is None:
+            return
+        try:
+            data = settings.parse(raw, path)
+        except settings.SettingsCorrupt:
+            self.warn(f"{path} (used by the previous setup) is not valid JSON; left as it is")
+            return
+        replaced = {**(old.get("replaced") or {}), "env_existed": old.get("env_existed")}
+        helper = data.get(settings.HELPER_KEY)
+        ours = effective.is_our_helper(helper, old.get("api_key_helper"))
+        cleaned = settings.remove_ours(data, replaced=replaced, helper_is_ours=ours)
+        if cleaned == data:
+            return
+        new: bytes | None = settings.dumps(cleaned)
+        if not cleaned and old.get("settings_created"):
+            new = None
+        plan.add(Change(path, raw, new, "previous Claude settings"))
+
+    def _plan_old_rc(self, plan: Plan, path: Path, what: str = "previous shell function") -> None:
         raw = read_bytes(path)
         if raw is None:
             return
         text = raw.decode("utf-8", "surrogateescape")
         try:
+            if not rcblock.has_block(text):
+                return
             cleaned = rcblock.remove_block(text)
         except rcblock.HalfBlock:
             self.warn(f"{path} has a half dbx-fmapi-claude block; left as it is")
@@ -326,11 +368,9 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         new: bytes | None = cleaned.encode("utf-8", "surrogateescape")
         known, original = originals.load_original(self.paths, path)
         if known and original is not None and new == original:
-            what = "previous shell function (the file as it was before setup)"
+            what += " (the file as it was before setup)"
         elif not cleaned.strip() and (path.suffix == ".fish" or (known and original is None)):
-            new, what = None, "previous shell function (a file setup created: deleted)"
-        else:
-            what = "previous shell function"
+            new, what = None, f"{what} (a file setup created: deleted)"
         plan.add(Change(path, raw, new, what))
 
     # --- 6. verify --------------------------------------------------------------------------

@@ -20,6 +20,22 @@ def fish_quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def path_folder(executable: str) -> str | None:
+    """The folder our blocks put on PATH: ~/.local/bin, where the bootstrap links dbx-fmapi &
+    co. (many shells start without it on PATH); None for an executable elsewhere (a venv the
+    user manages)."""
+    folder = os.path.dirname(executable)
+    return folder if folder.endswith(os.sep + os.path.join(".local", "bin")) else None
+
+
+def _path_line(shell: str, folder: str) -> str:
+    if shell == "fish":
+        quoted = fish_quote(folder)
+        return f"contains -- {quoted} $PATH; or set -gx PATH {quoted} $PATH"
+    quoted = shlex.quote(folder)  # POSIX: ~/.profile is read by sh too
+    return f'case ":$PATH:" in *:{quoted}:*) ;; *) export PATH={quoted}:"$PATH" ;; esac'
+
+
 def render(shell: str, executable: str) -> str:
     """The block (no trailing newline) defining `dbx-fmapi-claude` for `shell`."""
     if shell == "fish":
@@ -28,15 +44,17 @@ def render(shell: str, executable: str) -> str:
     else:
         exe = shlex.quote(executable)
         body = f'dbx-fmapi-claude() {{\n  {exe} "$@"\n}}'
-        folder = os.path.dirname(executable)
-        if folder.endswith(os.sep + os.path.join(".local", "bin")):
-            # The bootstrap links dbx-fmapi & co. here; many shells start without it on PATH.
-            quoted = shlex.quote(folder)
-            body = (
-                f'case ":$PATH:" in *:{quoted}:*) ;; *) export PATH={quoted}:"$PATH" ;; esac\n'
-                + body
-            )
+        folder = path_folder(executable)
+        if folder is not None:
+            body = _path_line(shell, folder) + "\n" + body
     return f"{BEGIN}\n{NOTE}\n{body}\n{END}"
+
+
+def render_path(shell: str, folder: str) -> str:
+    """The block (no trailing newline) for a login file (paths.login_file): `folder` on PATH,
+    nothing else (sh reads ~/.profile too, and a function named dbx-fmapi-claude is not valid
+    there; the program of that name is in `folder`)."""
+    return f"{BEGIN}\n{NOTE}\n{_path_line(shell, folder)}\n{END}"
 
 
 def _spans(text: str, begin: str = BEGIN, end: str = END) -> list[tuple[int, int]]:

@@ -17,7 +17,7 @@ from ...changes import engine
 from ...core.errors import UserError
 from ...core.fileio import q, read_bytes
 from ...core.paths import Paths
-from ..base import Agent, AgentSetup, Wire, created_before, restore_change
+from ..base import Agent, AgentSetup, Finding, Wire, created_before, restore_change
 from . import configtoml
 
 # The command may refresh through the Databricks CLI (seconds) or wait for another process's
@@ -151,6 +151,13 @@ class Codex(Agent):
         if why is not None:
             return f"{path} is not valid TOML ({why})"
         return None
+
+    def findings(
+        self, state: Mapping[str, Any], paths: Paths, env: Mapping[str, str], cwd: Path
+    ) -> list[Finding]:
+        from . import effective
+
+        return effective.findings(state, self.config_file(paths, env), env)
 
     def ping(self, ws: Any, base_url: str, model: str) -> None:
         ws.request(

@@ -8,16 +8,26 @@ ever reaches it: the proxy puts a fresh one on each request.
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ...core.paths import Paths
+from .. import jsonfile
 from ..base import AgentSetup, Wire
 from ..jsonagent import JsonAgent
 
 AUTH = ("security", "auth", "selectedType")
+ENFORCED = ("security", "auth", "enforcedType")
+API_KEY = "gemini-api-key"
+SYSTEM_ENV = "GEMINI_CLI_SYSTEM_SETTINGS_PATH"
+SYSTEM = {
+    "darwin": Path("/Library/Application Support/GeminiCli/settings.json"),
+    "linux": Path("/etc/gemini-cli/settings.json"),
+}
 
 
 class Gemini(JsonAgent):
@@ -31,6 +41,7 @@ class Gemini(JsonAgent):
     model_prefix = "databricks-gemini-"
     model_flag = "--gemini-model"
     launch = "dbx-fmapi run gemini"
+    home_env = "GEMINI_CLI_HOME"
 
     def config_file(self, paths: Paths, env: Mapping[str, str]) -> Path:
         home = env.get("GEMINI_CLI_HOME")
@@ -38,7 +49,29 @@ class Gemini(JsonAgent):
         return base / ".gemini" / "settings.json"
 
     def members(self, s: AgentSetup, provider: str) -> dict[tuple[str, ...], Any]:
-        return {AUTH: "gemini-api-key"}
+        return {AUTH: API_KEY}
+
+    def expected(self, state: Mapping[str, Any]) -> dict[tuple[str, ...], Any]:
+        return {AUTH: API_KEY}
+
+    def layers_after(
+        self, state: Mapping[str, Any], paths: Paths, env: Mapping[str, str], cwd: Path
+    ) -> list[tuple[Path, str]]:
+        """The project's settings, then the system's: both win over the user's."""
+        system = env.get(SYSTEM_ENV)
+        return [
+            (cwd / ".gemini" / "settings.json", "this project's settings"),
+            (
+                Path(system) if system else SYSTEM.get(sys.platform, SYSTEM["linux"]),
+                "an administrator's system settings",
+            ),
+        ]
+
+    def refusals(self, data: dict[str, Any], state: Mapping[str, Any]) -> list[str]:
+        enforced = jsonfile.get(data, ENFORCED)
+        if enforced is jsonfile.MISSING or enforced in (None, API_KEY):
+            return []
+        return [f"enforces security.auth.enforcedType = {json.dumps(enforced)}: no API key"]
 
     def owned(self, state: Mapping[str, Any]) -> list[tuple[str, ...]]:
         return [AUTH]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,27 @@ from ..jsonagent import JsonAgent
 PROVIDER = "databricks"
 BASE_ENV = "DBX_FMAPI_OPENCODE_BASE_URL"
 KEY_ENV = "DBX_FMAPI_OPENCODE_API_KEY"
+NPM = "@ai-sdk/openai-compatible"
+# Where an administrator's config lives; OpenCode's own OPENCODE_TEST_MANAGED_CONFIG_DIR moves it.
+MANAGED_ENV = "OPENCODE_TEST_MANAGED_CONFIG_DIR"
+MANAGED = {
+    "darwin": Path("/Library/Application Support/opencode"),
+    "linux": Path("/etc/opencode"),
+}
+NAMES = ("opencode.json", "opencode.jsonc")
+
+
+def _project_files(cwd: Path) -> list[Path]:
+    """The project configs OpenCode finds from `cwd` up to the repository's root (it stops at
+    the git work tree; without one, at the file system's root)."""
+    out: list[Path] = []
+    folder = cwd
+    while True:
+        for sub in ("", ".opencode"):
+            out += [folder / sub / name for name in NAMES]
+        if (folder / ".git").exists() or folder.parent == folder:
+            return out
+        folder = folder.parent
 
 
 class OpenCode(JsonAgent):
@@ -34,6 +56,7 @@ class OpenCode(JsonAgent):
     model_prefix = None  # any chat model: Claude's main model by default
     model_flag = "--opencode-model"
     launch = "dbx-fmapi run opencode"
+    home_env = "XDG_CONFIG_HOME"
 
     def config_file(self, paths: Paths, env: Mapping[str, str]) -> Path:
         xdg = env.get("XDG_CONFIG_HOME")
@@ -46,12 +69,48 @@ class OpenCode(JsonAgent):
     def members(self, s: AgentSetup, provider: str) -> dict[tuple[str, ...], Any]:
         return {
             ("provider", provider): {
-                "npm": "@ai-sdk/openai-compatible",
+                "npm": NPM,
                 "name": "Databricks (dbx-fmapi run opencode)",
                 "options": {"baseURL": f"{{env:{BASE_ENV}}}", "apiKey": f"{{env:{KEY_ENV}}}"},
                 "models": {s.model: {"name": s.model}},
             }
         }
+
+    def expected(self, state: Mapping[str, Any]) -> dict[tuple[str, ...], Any]:
+        from ..jsonagent import ANY
+
+        ours = ("provider", str(state.get("provider") or PROVIDER))
+        return {
+            (*ours, "npm"): NPM,
+            (*ours, "options", "baseURL"): f"{{env:{BASE_ENV}}}",
+            (*ours, "options", "apiKey"): f"{{env:{KEY_ENV}}}",
+            (*ours, "models", str(state.get("model") or "")): ANY,
+        }
+
+    def layers_after(
+        self, state: Mapping[str, Any], paths: Paths, env: Mapping[str, str], cwd: Path
+    ) -> list[tuple[Path, str]]:
+        """What OpenCode merges over the global opencode.json, in its order."""
+        out = [(self.config_file(paths, env).with_name(NAMES[1]), "your global config")]
+        if env.get("OPENCODE_CONFIG"):
+            out.append((Path(env["OPENCODE_CONFIG"]), "the file OPENCODE_CONFIG names"))
+        out += [(p, "this project's config") for p in reversed(_project_files(cwd))]
+        managed = env.get(MANAGED_ENV)
+        folder = Path(managed) if managed else MANAGED.get(sys.platform, MANAGED["linux"])
+        out += [(folder / name, "an administrator's config") for name in NAMES]
+        return out
+
+    def refusals(self, data: dict[str, Any], state: Mapping[str, Any]) -> list[str]:
+        ours = str(state.get("provider") or PROVIDER)
+        off, only = data.get("disabled_providers"), data.get("enabled_providers")
+        if isinstance(off, list) and ours in off:
+            return [f"disables the provider {ours!r} (disabled_providers)"]
+        if isinstance(only, list) and ours not in only:
+            return [
+                f"enables only {', '.join(map(str, only)) or 'no provider'} "
+                f"(enabled_providers), not {ours!r}"
+            ]
+        return []
 
     def owned(self, state: Mapping[str, Any]) -> list[tuple[str, ...]]:
         return [("provider", str(state.get("provider") or PROVIDER))]

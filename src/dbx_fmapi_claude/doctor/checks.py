@@ -1,0 +1,110 @@
+"""Every doctor check, in the order the report lists them, with what each requires.
+
+`requires`: listed as SKIP "needs <needed_as of the first that did not hold>" until those hold.
+`within`: left out unless those hold (what it looks at exists only then). Without a setup
+record the report still lists the path to a working setup (settings file, profile, token,
+workspace) as SKIPs; the checks that refine a configuration appear once there is one.
+"""
+
+from __future__ import annotations
+
+from ..record import setupstate
+from . import agent_checks, deps
+from . import credential_checks as cred
+from . import settings_checks as sets
+from . import workspace_checks as ws
+from .graph import Spec, walk
+from .report import Run, need
+
+
+def _helper_mode(r: Run) -> bool:
+    return setupstate.token_mode(need(r.cfg)) == "helper"
+
+
+def _static_mode(r: Run) -> bool:
+    return setupstate.token_mode(need(r.cfg)) == "static"
+
+
+CHECKS: tuple[Spec, ...] = (
+    Spec("claude", "Claude Code", deps.claude, needed_as="Claude Code"),
+    Spec("databricks-cli", "Databricks CLI", deps.databricks_cli, needed_as="the Databricks CLI"),
+    Spec("config", "Setup", sets.record, needed_as="setup"),
+    Spec(
+        "settings",
+        "Settings file",
+        sets.settings_file,
+        needed_as="a valid settings file",
+        requires=("config",),
+    ),
+    Spec(
+        "effective",
+        "Effective settings",
+        sets.effective_settings,
+        requires=("settings",),
+        within=("config",),
+    ),
+    Spec(
+        "helper",
+        "apiKeyHelper",
+        sets.helper,
+        needed_as="a working apiKeyHelper",
+        requires=("settings",),
+        within=("config",),
+        when=_helper_mode,
+    ),
+    Spec("shell", "Shell wrapper", sets.shell, within=("config",)),
+    Spec("profile", "CLI profile", cred.profile, needed_as="the CLI profile", requires=("config",)),
+    Spec(
+        "token",
+        "Token",
+        cred.token,
+        needed_as="a token",
+        requires=("config", "databricks-cli", "profile"),
+    ),
+    Spec(
+        "helper-run",
+        "apiKeyHelper run",
+        cred.helper_run,
+        requires=("helper", "token"),
+        within=("config", "settings"),
+        when=_helper_mode,
+    ),
+    Spec(
+        "static-token",
+        "Token in settings",
+        cred.static_token,
+        within=("config", "settings"),
+        when=_static_mode,
+    ),
+    Spec(
+        "workspace",
+        "Workspace",
+        ws.workspace,
+        needed_as="the workspace",
+        requires=("config", "token"),
+    ),
+    Spec("route", "Route", ws.route, needed_as="a route that answers", within=("workspace",)),
+    Spec(
+        "model",
+        "Model {}",
+        ws.model,
+        needed_as="model {} READY",
+        requires=("workspace",),
+        within=("config",),
+        each=ws.configured_models,
+    ),
+    Spec(
+        "request",
+        "Request to {}",
+        ws.request,
+        requires=("workspace", "route", "model:{}"),
+        within=("config",),
+        each=ws.configured_models,
+    ),
+    # Per agent beside Claude Code: agent:<name>:binary, :config, :request.
+    *agent_checks.specs(),
+)
+
+
+def diagnose(run: Run) -> None:
+    walk(CHECKS, run)

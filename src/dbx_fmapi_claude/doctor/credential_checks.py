@@ -1,0 +1,219 @@
+"""The credential: the CLI profile (or the DATABRICKS_* variables), a token from it, and in
+helper mode the apiKeyHelper run the way Claude Code runs it; in static mode the stored token."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import time
+from collections.abc import Mapping
+
+from ..agents.claude import settings
+from ..auth import credentials, databrickscfg, dbcli, tokens
+from ..core import ui
+from ..core.errors import UserError
+from ..record import setupstate
+from .report import LOGIN, SETUP, Run, need
+
+HELPER_TIMEOUT = 90.0
+HTTP_TIMEOUT = 20.0  # per request; Workspace applies DBX_FMAPI_HTTP_TIMEOUT over it
+
+
+def profile(r: Run) -> None:
+    from ..workspace.hosts import normalize_host
+
+    cfg = need(r.cfg)
+    if not cfg.get("profile"):  # CI: setup was given DATABRICKS_* variables, no profile
+        source = credentials.from_env(r.ctx.env)
+        expected = str(cfg.get("auth") or credentials.OAUTH)
+        if source is None or source.kind != expected:
+            r.add(
+                ui.FAIL,
+                f"setup used a {credentials.NAMES.get(expected, expected)} from DATABRICKS_* "
+                "variables, and this environment has none",
+                "export DATABRICKS_TOKEN (or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET)",
+                title="Credential",
+            )
+        else:
+            r.add(
+                ui.PASS,
+                f"{credentials.NAMES[source.kind]} from DATABRICKS_* variables",
+                title="Credential",
+            )
+        return
+    name = str(cfg["profile"])
+    host = str(cfg["host"])
+    cfg_path = setupstate.databrickscfg_path(r.ctx.paths, r.ctx.env)
+    try:
+        profiles = setupstate.read_profiles(r.ctx.paths, r.ctx.env)
+    except UserError as exc:
+        r.add(ui.FAIL, exc.message, exc.fix)
+        return
+    if profiles is None or name not in profiles:
+        where = f"{cfg_path} does not exist" if profiles is None else f"not in {cfg_path}"
+        r.add(
+            ui.FAIL,
+            f"profile {name!r}: {where}",
+            f"{LOGIN}   (runs: {dbcli.login_command(host, name)})",
+        )
+        return
+    their = databrickscfg.host_of(profiles[name]) or ""
+    try:
+        same = bool(their) and normalize_host(their) == host
+    except UserError:
+        same = False
+    if not same:
+        r.add(
+            ui.FAIL,
+            f"profile {name!r} in {cfg_path} points at {their or 'no host'}, not {host}",
+            f"{LOGIN}   (runs: {dbcli.login_command(host, name)})",
+        )
+        return
+    kind = databrickscfg.credential_kind(profiles[name])
+    expected = str(cfg.get("auth") or credentials.OAUTH)
+    if kind not in credentials.KINDS:
+        refusal = dbcli.nonoauth_error(name, kind, host)
+        r.add(ui.FAIL, refusal.message, refusal.fix)
+        return
+    if kind != expected:
+        r.add(
+            ui.FAIL,
+            f"profile {name!r} now holds a {credentials.NAMES[kind]}, but setup configured "
+            f"a {credentials.NAMES[expected]} credential",
+            f"{SETUP} --profile {name}",
+        )
+        return
+    r.add(ui.PASS, f"{name!r} in {cfg_path} ({their}, {credentials.NAMES[kind]})")
+
+
+def check_pat(host: str, token: str, env: Mapping[str, str]) -> tuple[str, str] | None:
+    """None when the workspace accepts a personal access token, else (message, fix)."""
+    from ..workspace.client import Workspace, WorkspaceError
+
+    try:
+        Workspace(host, token, env, timeout=HTTP_TIMEOUT).me()
+    except WorkspaceError as exc:
+        if exc.kind == "http" and exc.status in (401, 403):
+            return (
+                f"the workspace rejected the personal access token (HTTP {exc.status}: "
+                f"{exc.message}): it was revoked, has expired or belongs to another workspace",
+                "create a new token (workspace → Settings → Developer → Access tokens), put it "
+                "in the profile's `token` (or DATABRICKS_TOKEN), then: dbx-fmapi doctor",
+            )
+        return (exc.message, "check your network or VPN, then: dbx-fmapi doctor")
+    return None
+
+
+def token(r: Run) -> None:
+    cfg = need(r.cfg)
+    name = str(cfg["profile"])
+    lifetime = tokens.needed_lifetime(r.ctx.env, cfg)
+    try:
+        source = credentials.for_record(cfg, r.ctx.env, r.ctx.paths.home_path)
+        with r.progress.step("getting a token"):
+            # err: doctor reports short lifetimes itself
+            request = r.ctx.token_request(cfg, need=lifetime, err=io.StringIO())
+            tok = credentials.token(source, request)
+    except dbcli.CliError as exc:
+        if exc.kind == "login":
+            r.add(
+                ui.FAIL,
+                f"the Databricks login for profile {name!r} has expired or was revoked; the "
+                "CLI cannot refresh it",
+                LOGIN,
+            )
+        else:
+            r.add(ui.FAIL, exc.message, exc.fix)
+        return
+    except UserError as exc:
+        r.add(ui.FAIL, exc.message, exc.fix)
+        return
+    left = tok.expiry - time.time()
+    if tok.expiry == credentials.NO_EXPIRY:
+        r.add(
+            ui.PASS,
+            "personal access token (its expiry is not known; the workspace check below tries it)",
+        )
+    elif left < lifetime:
+        r.add(
+            ui.WARN,
+            f"the workspace's tokens live {ui.duration(left)}, less than the helper TTL plus "
+            f"margin ({ui.duration(lifetime)})",
+            f"{SETUP} --ttl 5m",
+        )
+    else:
+        r.add(ui.PASS, f"obtained; valid for {ui.duration(left)}")
+    r.token = tok
+
+
+def helper_run(r: Run) -> None:
+    """Run the apiKeyHelper the way Claude Code does: /bin/sh -c, in the project folder, with
+    the settings env; it must print one line and nothing else."""
+    command, mine = need(r.helper), need(r.mine)
+    env = dict(r.ctx.env)
+    for key, value in ((mine.data or {}).get("env") or {}).items():
+        if isinstance(value, str):
+            env[key] = value
+    cwd = mine.path.parent.parent if mine.name != "user" else r.ctx.cwd
+    if not cwd.is_dir():
+        cwd = r.ctx.cwd
+    try:
+        with r.progress.step("running the apiKeyHelper"):
+            proc = subprocess.run(
+                ["/bin/sh", "-c", command],
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=HELPER_TIMEOUT,
+                check=False,
+            )
+    except subprocess.TimeoutExpired:
+        r.add(
+            ui.FAIL,
+            f"it did not finish within {HELPER_TIMEOUT:g}s",
+            f"run it yourself to see why: {command}",
+        )
+        return
+    out = proc.stdout.strip()
+    if proc.returncode != 0:
+        last = (proc.stderr or "").strip().splitlines()
+        why = dbcli.scrub(last[-1]) if last else "no message"
+        r.add(
+            ui.FAIL,
+            f"it exited with status {proc.returncode}: {why}",
+            f"run it yourself to see why: {command}",
+        )
+        return
+    if not out or any(c.isspace() for c in out):
+        r.add(
+            ui.FAIL,
+            "it printed something Claude Code cannot use as a key (empty or more than one word)",
+            f"run it yourself to see why: {command}",
+        )
+        return
+    r.add(ui.PASS, "prints a token, as Claude Code expects")
+
+
+def static_token(r: Run) -> None:
+    cfg, mine = need(r.cfg), need(r.mine)
+    raw = ((mine.data or {}).get("env") or {}).get(settings.ENV_TOKEN)
+    if not isinstance(raw, str) or not raw:
+        return  # the settings check already failed on this
+    expiry = tokens.known_expiry(r.ctx.paths, str(cfg["profile"]), raw)
+    if expiry is None:
+        expiry = tokens.jwt_expiry(raw)
+    if expiry is None:
+        r.add(ui.PASS, "present (lifetime unknown)")
+        return
+    left = expiry - time.time()
+    if left <= 0:
+        r.add(
+            ui.WARN,
+            f"expired {ui.duration(-left)} ago: plain `claude` fails until dbx-fmapi-claude "
+            "refreshes it",
+            "dbx-fmapi-claude --version   (refreshes the token, then exits)",
+        )
+        return
+    r.add(ui.PASS, f"valid for {ui.duration(left)}")

@@ -1,0 +1,279 @@
+"""Our setup record, and the settings as Claude Code sees them: the file setup manages, every
+other level and the environment that could override it, the apiKeyHelper, the shell wrapper."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from typing import Any
+
+from ..agents.claude import effective, settings
+from ..core import ui
+from ..core.context import Context
+from ..core.errors import UserError
+from ..core.fileio import q
+from ..record import config, setupstate
+from .report import SETUP, Run, need
+
+# Process-environment variables that change where or how Claude Code authenticates.
+WATCHED_ENV = (
+    "ANTHROPIC_API_KEY",
+    settings.ENV_TOKEN,
+    settings.ENV_BASE_URL,
+    "CLAUDE_CODE_USE_BEDROCK",
+    "CLAUDE_CODE_USE_VERTEX",
+    "CLAUDE_CODE_USE_FOUNDRY",
+    *settings.ALL_ENV_KEYS,
+)
+OTHER_PROVIDERS = ("CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_FOUNDRY")
+FAIL_IF_OVERRIDDEN = (settings.ENV_BASE_URL, settings.ENV_TOKEN)
+
+
+def load_config(ctx: Context) -> dict[str, Any] | None:
+    """The configuration doctor checks, the one Claude Code uses in this folder: every other
+    check reads it through this one call."""
+    return config.load(ctx.paths, ctx.cwd)
+
+
+def record(r: Run) -> None:
+    try:
+        cfg = load_config(r.ctx)
+        away = config.elsewhere(r.ctx.paths, r.ctx.cwd) if cfg is None else None
+    except UserError as exc:
+        r.add(ui.FAIL, exc.message, exc.fix)
+        return
+    if away is not None:  # set up, but for other folders: Claude Code here uses none of it
+        r.add(ui.FAIL, away.message, away.fix)
+        return
+    if cfg is None or not config.is_set_up(cfg):
+        r.add(ui.FAIL, "dbx-fmapi-claude is not set up on this machine", SETUP)
+        return
+    r.add(
+        ui.PASS,
+        f"workspace {cfg['host']}, profile {cfg['profile']}, {setupstate.token_mode(cfg)} token "
+        "mode",
+    )
+    r.cfg = cfg
+
+
+def settings_file(r: Run) -> None:
+    cfg = need(r.cfg)
+    managed = setupstate.managed_settings(cfg)
+    if managed is None:
+        r.add(ui.FAIL, "setup recorded no settings file", SETUP)
+        return
+    project = effective.project_dir(r.ctx.paths, managed, r.ctx.cwd)
+    levels = effective.load_levels(r.ctx.paths, project, managed, r.ctx.env)
+    r.levels = levels
+    level = next(lv for lv in levels if lv.managed)
+    if not level.exists:
+        r.add(ui.FAIL, f"{managed} is missing", f"{SETUP}  (recreates it)")
+        return
+    if level.error is not None or level.data is None:
+        r.add(
+            ui.FAIL,
+            f"{managed} is not a valid settings file ({level.error}); Claude Code ignores it",
+            f"{SETUP}  (saves it as a timestamped backup, then repairs it)",
+        )
+        return
+    env = level.data.get("env") or {}
+    mode = setupstate.token_mode(cfg)
+    missing = []
+    from ..workspace.routes import for_record
+
+    want_url = for_record(cfg).base_url(str(cfg["host"]))
+    if env.get(settings.ENV_BASE_URL) != want_url:
+        missing.append(f"{settings.ENV_BASE_URL}={want_url}")
+    for role, key in setupstate.ROLES.items():
+        if cfg.get(role) and env.get(key) != cfg[role]:
+            missing.append(f"{key}={cfg[role]}")
+    helper = level.data.get(settings.HELPER_KEY)
+    if mode == "helper" and not effective.is_our_helper(helper, cfg.get("api_key_helper")):
+        missing.append(f"{settings.HELPER_KEY} (dbx-fmapi token)")
+    if mode == "static" and not env.get(settings.ENV_TOKEN):
+        missing.append(settings.ENV_TOKEN)
+    if missing:
+        r.add(
+            ui.FAIL,
+            f"{managed} lacks what setup put there: {', '.join(missing)}",
+            f"{SETUP}  (puts them back, keeps your other settings)",
+        )
+        return
+    r.mine = level
+    if mode == "static":
+        try:
+            loose = stat.S_IMODE(os.stat(managed).st_mode) & 0o077
+        except OSError:
+            loose = 0
+        if loose:
+            r.add(
+                ui.WARN,
+                f"{managed} holds a token but others can read it",
+                f"chmod 600 {q(managed)}",
+            )
+            return
+    r.add(ui.PASS, f"{managed} ({level.name} level, {mode} token mode)")
+
+
+def effective_settings(r: Run) -> None:
+    cfg, mine, levels = need(r.cfg), need(r.mine), r.levels
+    eff = effective.resolve(levels, r.ctx.env, list(WATCHED_ENV))
+    mode = setupstate.token_mode(cfg)
+    ours = dict((mine.data or {}).get("env") or {})
+    found = 0
+
+    for level in levels:
+        if level.exists and level.error is not None and not level.managed:
+            found += 1
+            r.add(
+                ui.WARN,
+                f"{level.path} is not valid JSON ({level.error}); Claude Code ignores it",
+                f'"${{EDITOR:-vi}}" {q(level.path)}',
+                id=f"effective:{level.name}",
+            )
+
+    for key, value in ours.items():
+        if key not in settings.ALL_ENV_KEYS:
+            continue
+        win = eff.env.get(key)
+        if win is None or win.path is None or win.source == mine.name and win.path == mine.path:
+            continue
+        if win.value == value:
+            continue
+        found += 1
+        status = ui.FAIL if key in FAIL_IF_OVERRIDDEN else ui.WARN
+        effect = (
+            f"Claude Code sends requests to {win.shown}, not to your workspace"
+            if key == settings.ENV_BASE_URL
+            else f"Claude Code uses {win.shown}"
+        )
+        if win.source == effective.ADMIN and not win.secret:
+            effect += f", not setup's {value}"
+        r.add(
+            status,
+            f"{key} is overridden by {win.label}: {effect}",
+            win.remove_fix(),
+            id=f"effective:{key}",
+        )
+
+    helper = eff.helper
+    if (
+        mode == "helper"
+        and helper is not None
+        and helper.path != mine.path
+        and helper.value != (mine.data or {}).get(settings.HELPER_KEY)
+    ):
+        found += 1
+        r.add(
+            ui.FAIL,
+            f"apiKeyHelper is overridden by {helper.label}: Claude Code runs "
+            f"{helper.shown!r}, not `dbx-fmapi token`",
+            helper.remove_fix(),
+            id="effective:apiKeyHelper",
+        )
+    if mode == "helper" and settings.ENV_TOKEN in eff.env:
+        tok = eff.env[settings.ENV_TOKEN]
+        found += 1
+        r.add(
+            ui.FAIL,
+            f"a stale {settings.ENV_TOKEN} ({tok.label}) sits beside the apiKeyHelper; it wins "
+            "the Authorization header, so requests fail once it expires",
+            tok.remove_fix(),
+            id=f"effective:{settings.ENV_TOKEN}",
+        )
+    if mode == "static" and helper is not None:
+        found += 1
+        r.add(
+            ui.FAIL,
+            f"an apiKeyHelper ({helper.label}) sits beside the static {settings.ENV_TOKEN}; "
+            "the two must not both be in effect",
+            helper.remove_fix(),
+            id="effective:apiKeyHelper",
+        )
+    key_api = eff.env.get("ANTHROPIC_API_KEY")
+    if key_api is not None and key_api.value:  # an empty value is setup's blank over one
+        found += 1
+        r.add(
+            ui.FAIL,
+            f"ANTHROPIC_API_KEY is set in {key_api.label}: it conflicts with your Databricks "
+            "token (Claude Code asks whether to use it, and may send it instead)",
+            key_api.remove_fix(),
+            id="effective:ANTHROPIC_API_KEY",
+        )
+    for key in OTHER_PROVIDERS:
+        win = eff.env.get(key)
+        if win is not None and str(win.value).strip().lower() not in ("", "0", "false", "no"):
+            found += 1
+            r.add(
+                ui.FAIL,
+                f"{key} is set in {win.label}: Claude Code then ignores the workspace",
+                win.remove_fix(),
+                id=f"effective:{key}",
+            )
+    if not found:
+        r.add(
+            ui.PASS,
+            "no other settings level or environment variable overrides or conflicts with ours",
+        )
+
+
+def helper(r: Run) -> None:
+    """Helper mode: the apiKeyHelper's program exists, is executable, asks for our profile."""
+    cfg, mine = need(r.cfg), need(r.mine)
+    command = str((mine.data or {}).get(settings.HELPER_KEY) or "")
+    words = effective.helper_argv(command)
+    program = words[0] if words else ""
+    path: str | None
+    if "/" in program:
+        path = os.path.expanduser(program)
+    else:
+        path = shutil.which(program, path=r.ctx.env.get("PATH")) if program else None
+    if not path or not os.path.lexists(path):
+        r.add(
+            ui.FAIL,
+            f"its program {program or '(none)'} does not exist (moved or uninstalled?)",
+            f"{SETUP}  (points the helper at the installed dbx-fmapi)",
+        )
+        return
+    if not os.path.isfile(path) or not os.access(path, os.X_OK):
+        r.add(ui.FAIL, f"its program {path} is not executable", f"chmod +x {q(path)}")
+        return
+    profile = effective.helper_profile(command)
+    if profile is not None and profile != cfg.get("profile"):
+        r.add(
+            ui.FAIL,
+            f"it asks for profile {profile!r}, but setup configured {cfg.get('profile')!r}",
+            SETUP,
+        )
+        return
+    r.add(ui.PASS, command)
+    r.helper = command
+
+
+def shell(r: Run) -> None:
+    cfg = need(r.cfg)
+    rc = setupstate.rc_file(cfg)
+    if rc is None or cfg.get("shell") in (None, "none"):
+        r.add(ui.PASS, "not installed (--shell none); run dbx-fmapi-claude by path")
+        return
+    state = setupstate.block_state(rc)
+    if state == "half":
+        r.add(
+            ui.FAIL,
+            f"{rc} has only one of the dbx-fmapi-claude markers; the block is broken",
+            f'"${{EDITOR:-vi}}" {q(rc)}  # remove the partial block, then run: {SETUP}',
+        )
+        return
+    if state != "present":
+        r.add(ui.WARN, f"no dbx-fmapi-claude block in {rc}", f"{SETUP} --shell {cfg.get('shell')}")
+        return
+    exe = str(cfg.get("executable") or "")
+    if exe and not os.access(exe, os.X_OK):
+        r.add(
+            ui.FAIL,
+            f"the block in {rc} runs {exe}, which is missing or not executable",
+            f"{SETUP}  (rewrites the block)",
+        )
+        return
+    r.add(ui.PASS, f"dbx-fmapi-claude defined in {rc}")
