@@ -23,8 +23,6 @@ import pytest
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 
-pytestmark = pytest.mark.slow
-
 TURNS = 12
 SLEEP = 22  # seconds per tool call: TURNS * SLEEP = 264 s
 LIFETIME = 400  # seconds; the CLI's own refresh window is 300 s
