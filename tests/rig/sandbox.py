@@ -508,6 +508,7 @@ class Sandbox:
         """`databricks auth login` against the workspace, so the profile and token cache exist.
         A TLS workspace's CA gets trusted first (see .trust)."""
         self.trust(workspace)
+        visits = len(self.browser_visits(wait=0))
         result = self.run(
             [
                 "databricks",
@@ -523,6 +524,11 @@ class Sandbox:
             timeout=timeout + 10,
         )
         assert result.code == 0, result
+        # The CLI is done once the callback came; its detached browser logs the visit after
+        # that. Wait for the record, so a test that counts visits from here counts from after it.
+        deadline = time.monotonic() + timeout
+        while len(self.browser_visits(wait=0)) == visits and time.monotonic() < deadline:
+            time.sleep(0.02)
         return result
 
     @property
