@@ -517,7 +517,7 @@ class Sandbox:
         """`databricks auth login` against the workspace, so the profile and token cache exist.
         A TLS workspace's CA gets trusted first (see .trust)."""
         self.trust(workspace)
-        seen = len(self.browser_visits(wait=0))
+        visits = len(self.browser_visits(wait=0))
         result = self.run(
             [
                 "databricks",
@@ -533,10 +533,10 @@ class Sandbox:
             timeout=timeout + 10,
         )
         assert result.code == 0, result
-        # The CLI is done once the browser's redirect reached it; the detached browser logs its
-        # visit just after. Wait for that record, so what a test counts next is this login's.
+        # The CLI is done once the callback came; its detached browser logs the visit after
+        # that. Wait for the record, so a test that counts visits from here counts from after it.
         deadline = time.monotonic() + timeout
-        while len(self.browser_visits(wait=0)) <= seen and time.monotonic() < deadline:
+        while len(self.browser_visits(wait=0)) == visits and time.monotonic() < deadline:
             time.sleep(0.02)
         return result
 
