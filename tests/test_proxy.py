@@ -13,6 +13,7 @@ import socket
 import socketserver
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -661,6 +662,12 @@ def test_https_workspace_through_the_company_proxy(
         with proxy.start(workspace_url, lambda: "via-proxy") as p:
             status, body = _post(p)
             assert status == 200, body
+            # The client has the whole answer before the proxy's thread puts the connection
+            # back in the pool: wait for that, then the tunnel must be reused.
+            pool = p._server.upstream
+            deadline = time.monotonic() + GUARD
+            while pool.idle() == 0 and time.monotonic() < deadline:
+                time.sleep(0.005)
             assert _post(p)[0] == 200  # the tunnel is kept alive like any connection
     finally:
         tunnel.shutdown()

@@ -115,6 +115,12 @@ class Upstream:
                 return
         conn.close()
 
+    def idle(self) -> int:
+        """How many connections wait for reuse (for tests: a response the client has read may
+        still be on its way back to the pool)."""
+        with self._lock:
+            return len(self._idle)
+
     def discard(self, conn: http.client.HTTPConnection) -> None:
         """Close a connection that cannot carry another request (error, half-read response)."""
         with self._lock:
