@@ -113,11 +113,16 @@ def test_revoked_login_headless_exits_4_with_the_command(
     configure(sandbox, workspace)
     time.sleep(2.2)
     workspace.revoke_refresh_tokens()
-    start = time.monotonic()
+
+    def logins() -> int:
+        return sum(c["argv"][:2] == ["auth", "login"] for c in sandbox.databricks_calls())
+
+    visits, before = len(sandbox.browser_visits(wait=0)), logins()
     out = sandbox.run(["dbx-fmapi-claude", "-p", "hi"], env=HEADLESS_SSH)
     assert out.code == 4, out
     assert f"databricks auth login --host {workspace.url} --profile DEFAULT" in out.stderr
-    assert time.monotonic() - start < 5
+    # At once: no login was started, so nothing waits for a browser.
+    assert (len(sandbox.browser_visits(wait=0)), logins()) == (visits, before)
     assert not workspace.messages_requests()
 
 
