@@ -108,12 +108,30 @@ def known_expiry(paths: Paths, profile: str, token: str | None = None) -> float 
         return None
 
 
-def _record(paths: Paths, profile: str, token: dbcli.Token) -> None:
+def handed_out_before(paths: Paths, profile: str, token: dbcli.Token) -> dict[str, Any] | None:
+    """Our record of `token` when we handed it out before (same expiry to the nanosecond, which
+    needs no hashing), else None: a token not handed out before cannot have been rejected yet."""
+    entry = read_state(paths).get(profile)
+    if isinstance(entry, dict) and entry.get("expiry") == token.expiry and entry.get("fp"):
+        return entry
+    return None
+
+
+def _record(paths: Paths, profile: str, token: dbcli.Token, *, checked: bool = False) -> None:
+    """Remember the token handed out (expiry, fingerprint, and when it was last known good:
+    handed out fresh or accepted by a check)."""
     state = read_state(paths)
     old = state.get(profile)
     if isinstance(old, dict) and old.get("expiry") == token.expiry and old.get("fp"):
-        return  # the same token (expiry to the nanosecond): no need to hash it again
-    state[profile] = {"expiry": token.expiry, "fp": fingerprint(token.access_token)}
+        if not checked:
+            return  # the same token (expiry to the nanosecond): no need to hash it again
+        state[profile] = dict(old, ok=time.time())
+    else:
+        state[profile] = {
+            "expiry": token.expiry,
+            "fp": fingerprint(token.access_token),
+            "ok": time.time(),
+        }
     import contextlib
     import json  # only when the token changed: importing json is most of the helper's own time
 
@@ -306,10 +324,13 @@ def get_token(
     # A PAT or service-principal profile: `auth token` may hand out another profile's OAuth
     # token for the same host, or ask for a login that would overwrite the profile. Neither.
     dbcli.refuse_nonoauth(profile, host, env)
+    checked = False
     try:
         token = dbcli.auth_token(profile, env=env, host=host, timeout=timeout)
         if token.expiry - time.time() < need:
             token = _forced_or_current(token, profile, env, host, timeout, err)
+        elif host:
+            token, checked = _vetted(request, token, profile, host, timeout)
     except dbcli.CliError as exc:
         # "profile": the CLI has no such profile; a login creates it (nothing to overwrite).
         if exc.kind not in ("login", "profile") or not host:
@@ -331,5 +352,53 @@ def get_token(
             f"{need:.0f}s asked for (helper TTL + margin); lower the TTL with: "
             "setup-fmapi-claudecode --ttl 5m\n"
         )
-    _record(paths, profile, token)
+    _record(paths, profile, token, checked=checked)
     return token
+
+
+def _vetted(
+    request: TokenRequest, token: dbcli.Token, profile: str, host: str, timeout: float
+) -> tuple[dbcli.Token, bool]:
+    """`token`, or a fresh one when the workspace rejects it although its expiry says it is
+    good (revoked, rotated); and whether a check accepted it. Only a token handed out before
+    can have been rejected since: that one costs one request (auth/rejected.py), unless it was
+    handed out fresh or checked moments ago; any other costs nothing."""
+    entry = handed_out_before(request.paths, profile, token)
+    if entry is None:
+        return token, False
+    from . import dbcli, rejected
+
+    ok = entry.get("ok")
+    since = time.time() - (float(ok) if isinstance(ok, (int, float)) else 0.0)
+    if 0 <= since < rejected.FRESH_FOR:
+        return token, False
+    verdict = rejected.check(host, token.access_token, request.env)
+    if verdict != rejected.REJECTED:
+        return token, verdict == rejected.ACCEPTED  # unknown: the request itself will tell
+    request.err.write(
+        f"dbx-fmapi: the workspace rejected profile {profile!r}'s token (revoked or rotated) "
+        "although it has not expired; refreshing it\n"
+    )
+    try:
+        return dbcli.auth_token(
+            profile, env=request.env, host=host, force=True, timeout=timeout
+        ), False
+    except dbcli.CliError as exc:
+        if exc.kind != "login":
+            raise
+        if request.allow_login and can_login(request.env):
+            raise  # get_token opens the login
+        raise RejectedLogin(
+            f"the workspace rejected profile {profile!r}'s token and refused to refresh it "
+            "(the login was revoked or has expired): log in again",
+            dbcli.command("dbx-fmapi", "login", "--profile", profile),
+        ) from None
+
+
+class RejectedLogin(UserError):
+    """A rejected token whose refresh was refused too: only a new login helps (exit 4)."""
+
+    kind = "login"
+
+    def __init__(self, message: str, fix: str) -> None:
+        super().__init__(message, fix, ExitCode.AUTH_NEEDED)
