@@ -179,7 +179,8 @@ def test_status_check_asks_the_workspace(sandbox: Sandbox, workspace: FakeWorksp
     result = sandbox.run(["dbx-fmapi", "status", "--check"])
 
     assert result.code == 0, result
-    assert "rejected by the workspace" in result.stdout, result
+    assert "the workspace had rejected the token (revoked or rotated)" in result.stdout, result
+    assert "[checked with the workspace]" in result.stdout
     assert [c.status for c in workspace.requests(CHECK_PATH)][:1] == [403]
     assert sandbox.cached_token() != revoked  # replaced, as the helper would
     assert workspace.refresh_count() == 1

@@ -12,9 +12,16 @@ Stdlib only; imported only when a check is due (never on the normal helper or la
 
 from __future__ import annotations
 
+import time
+
+from ..core.errors import ExitCode, UserError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from .dbcli import Token
+    from .tokens import TokenRequest
 
 # The cheapest authenticated call every user may make: who am I.
 CHECK_PATH = "/api/2.0/preview/scim/v2/Me"
@@ -24,6 +31,7 @@ CHECK_TIMEOUT = 5.0  # seconds; a check that cannot finish hands the token out u
 # helper call.
 FRESH_FOR = 2.0
 ACCEPTED, REJECTED, UNKNOWN = "accepted", "rejected", "unknown"
+REPLACED = "replaced"  # rejected, and a fresh token replaced it
 
 
 def is_rejection(status: int, body: bytes = b"") -> bool:
@@ -70,3 +78,50 @@ def check(host: str, token: str, env: Mapping[str, str], timeout: float = CHECK_
     if 200 <= status < 300:
         return ACCEPTED
     return REJECTED if is_rejection(status, body) else UNKNOWN
+
+
+class RejectedLogin(UserError):
+    """A rejected token whose refresh was refused too: only a new login helps (exit 4)."""
+
+    kind = "login"
+
+    def __init__(self, message: str, fix: str) -> None:
+        super().__init__(message, fix, ExitCode.AUTH_NEEDED)
+
+
+def vetted(
+    request: TokenRequest, token: Token, profile: str, host: str, timeout: float
+) -> tuple[Token, bool]:
+    """`token` (handed out before, or `request.always_check`), or a fresh one when the workspace
+    rejects it although its expiry says it is good (revoked, rotated); and whether a check
+    accepted it. One request, unless the token was handed out fresh or checked moments ago.
+    Called under the profile's lock (tokens.get_token)."""
+    from . import dbcli, tokens
+
+    if not request.always_check:
+        entry = tokens.handed_out_before(request.paths, profile, token) or {}
+        ok = entry.get("ok")
+        since = time.time() - (float(ok) if isinstance(ok, (int, float)) else 0.0)
+        if 0 <= since < FRESH_FOR:
+            return token, False
+    verdict = request.verdict = check(host, token.access_token, request.env)
+    if verdict != REJECTED:
+        return token, verdict == ACCEPTED  # unknown: the agent's request itself will tell
+    request.err.write(
+        f"dbx-fmapi: the workspace rejected profile {profile!r}'s token (revoked or rotated) "
+        "although it has not expired; refreshing it\n"
+    )
+    try:
+        fresh = dbcli.auth_token(profile, env=request.env, host=host, force=True, timeout=timeout)
+    except dbcli.CliError as exc:
+        if exc.kind != "login":
+            raise
+        if request.allow_login and tokens.can_login(request.env):
+            raise  # get_token opens the login
+        raise RejectedLogin(
+            f"the workspace rejected profile {profile!r}'s token and refused to refresh it "
+            "(the login was revoked or has expired): log in again",
+            dbcli.command("dbx-fmapi", "login", "--profile", profile),
+        ) from None
+    request.verdict = REPLACED
+    return fresh, False

@@ -290,7 +290,7 @@ class TokenRequest:
     browser login may be opened. Built once per command (Context.token_request); each call then
     names only the credential it wants. A plain class: the hot paths build one."""
 
-    __slots__ = ("allow_login", "env", "err", "need", "paths")
+    __slots__ = ("allow_login", "always_check", "env", "err", "need", "paths", "verdict")
 
     def __init__(
         self,
@@ -306,6 +306,11 @@ class TokenRequest:
         self.err = err
         self.need = need
         self.allow_login = allow_login
+        # Ask the workspace about the token even when it was not handed out before (status
+        # --check); `verdict` then says what it answered: rejected.ACCEPTED, UNKNOWN, or
+        # REPLACED (it was rejected and a fresh one replaced it). None: not asked.
+        self.always_check = False
+        self.verdict: str | None = None
 
 
 def get_token(
@@ -329,8 +334,10 @@ def get_token(
         token = dbcli.auth_token(profile, env=env, host=host, timeout=timeout)
         if token.expiry - time.time() < need:
             token = _forced_or_current(token, profile, env, host, timeout, err)
-        elif host:
-            token, checked = _vetted(request, token, profile, host, timeout)
+        elif host and (request.always_check or handed_out_before(paths, profile, token)):
+            from . import rejected  # a token handed out before may have been rejected since
+
+            token, checked = rejected.vetted(request, token, profile, host, timeout)
     except dbcli.CliError as exc:
         # "profile": the CLI has no such profile; a login creates it (nothing to overwrite).
         if exc.kind not in ("login", "profile") or not host:
@@ -354,51 +361,3 @@ def get_token(
         )
     _record(paths, profile, token, checked=checked)
     return token
-
-
-def _vetted(
-    request: TokenRequest, token: dbcli.Token, profile: str, host: str, timeout: float
-) -> tuple[dbcli.Token, bool]:
-    """`token`, or a fresh one when the workspace rejects it although its expiry says it is
-    good (revoked, rotated); and whether a check accepted it. Only a token handed out before
-    can have been rejected since: that one costs one request (auth/rejected.py), unless it was
-    handed out fresh or checked moments ago; any other costs nothing."""
-    entry = handed_out_before(request.paths, profile, token)
-    if entry is None:
-        return token, False
-    from . import dbcli, rejected
-
-    ok = entry.get("ok")
-    since = time.time() - (float(ok) if isinstance(ok, (int, float)) else 0.0)
-    if 0 <= since < rejected.FRESH_FOR:
-        return token, False
-    verdict = rejected.check(host, token.access_token, request.env)
-    if verdict != rejected.REJECTED:
-        return token, verdict == rejected.ACCEPTED  # unknown: the request itself will tell
-    request.err.write(
-        f"dbx-fmapi: the workspace rejected profile {profile!r}'s token (revoked or rotated) "
-        "although it has not expired; refreshing it\n"
-    )
-    try:
-        return dbcli.auth_token(
-            profile, env=request.env, host=host, force=True, timeout=timeout
-        ), False
-    except dbcli.CliError as exc:
-        if exc.kind != "login":
-            raise
-        if request.allow_login and can_login(request.env):
-            raise  # get_token opens the login
-        raise RejectedLogin(
-            f"the workspace rejected profile {profile!r}'s token and refused to refresh it "
-            "(the login was revoked or has expired): log in again",
-            dbcli.command("dbx-fmapi", "login", "--profile", profile),
-        ) from None
-
-
-class RejectedLogin(UserError):
-    """A rejected token whose refresh was refused too: only a new login helps (exit 4)."""
-
-    kind = "login"
-
-    def __init__(self, message: str, fix: str) -> None:
-        super().__init__(message, fix, ExitCode.AUTH_NEEDED)
