@@ -129,3 +129,16 @@ def test_a_refused_refresh_tells_the_agent_to_log_in(ws: FakeWorkspace) -> None:
     assert code == 401
     assert "dbx-fmapi login --profile DEFAULT" in answer["error"]["message"]
     assert upstream(ws, GATEWAY_MESSAGES) == [(400, "revoked")]
+
+
+def test_the_check_asks_the_workspace_over_tls_and_says_unknown_when_it_cannot() -> None:
+    with FakeWorkspace(tls=True) as tls:
+        env = {"SSL_CERT_FILE": str(tls.ca_file)}
+        token = tls.issue_token()
+        assert rejected.check(tls.url, token, env) == rejected.ACCEPTED
+        assert rejected.check(tls.url, token, {}) == rejected.UNKNOWN  # CA not trusted
+        tls.revoke_token(token)
+        assert rejected.check(tls.url, token, env) == rejected.REJECTED
+        assert [r.status for r in tls.requests(rejected.CHECK_PATH)] == [200, 403]
+        port = tls.port
+    assert rejected.check(f"https://127.0.0.1:{port}", token, env, timeout=2) == rejected.UNKNOWN
