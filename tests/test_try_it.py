@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import signal
 import socket
 import subprocess
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.rig import http as rig_http
 from tests.rig.sandbox import REPO_ROOT
@@ -154,3 +157,61 @@ def test_a_port_another_program_listens_on_is_refused_with_one_line() -> None:
     assert proc.returncode == 1
     assert proc.stderr == f"port {port} is in use: pick another with --port, or leave it out\n"
     assert proc.stdout == ""
+
+
+def readme_by_hand() -> tuple[str, str]:
+    """The README's two "By hand" code blocks: the first terminal's command, the second's."""
+    text = (REPO_ROOT / "README.md").read_text()
+    section = text.split("## Try it without a Databricks workspace", 1)[1].split("\n## ", 1)[0]
+    by_hand = section.split("**By hand**", 1)[1]
+    blocks = [b.split("\n", 1)[1] for b in by_hand.split("```bash")[1:]]
+    first, second = (b.split("```", 1)[0] for b in blocks[:2])
+    return first.strip(), second
+
+
+def test_the_readme_by_hand_commands_work_without_a_test_run(
+    tmp_path: Path, _claude_bin_path: str | None
+) -> None:
+    """Pasted as they stand, with a free port and a private folder for 8765 and /tmp/fakebin
+    (tests run side by side), the system's Python and PATH, no .venv, no real CLI."""
+    if not _claude_bin_path or ".cache" not in Path(_claude_bin_path).parts:
+        pytest.skip("the pinned Claude Code is not in .cache: run the suite through ./scripts/test")
+    first, second = readme_by_hand()
+    port, fakebin = str(free_port()), str(tmp_path / "fakebin")
+    first, second = (
+        b.replace("8765", port).replace("/tmp/fakebin", fakebin) for b in (first, second)
+    )
+    assert first.startswith("python3 -m tests.rig.workspace ")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "TMPDIR": str(scratch)}
+    if shutil.which("python3", path=env["PATH"]) != plain_python():
+        pytest.skip("the system's python3 is older than 3.10")
+    server = subprocess.Popen(
+        ["bash", "-c", "exec " + first.split("#", 1)[0]],
+        cwd=REPO_ROOT,
+        env={**env, "HOME": str(tmp_path / "user-home")},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline() == f"Fake Databricks workspace: http://127.0.0.1:{port}\n"
+        proc = subprocess.run(
+            ["bash", "-e", "-c", second],
+            cwd=REPO_ROOT,
+            env={**env, "HOME": str(tmp_path / "user-home")},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        err = stop(server)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    assert proc.stdout.count("pong") == 1, proc.stdout
+    assert "Token       valid" in proc.stdout, proc.stdout
+    assert "Traceback" not in err, err
+    assert not (tmp_path / "user-home").exists()  # the user's own HOME: never touched

@@ -103,7 +103,7 @@ class Agent:
     wire: Wire | None = None
     model_prefix: str | None = None  # the workspace's models it is offered by default
     model_flag = ""  # setup's flag that picks its model
-    freshness = ""  # how tokens stay fresh, for status and the README
+    freshness = ""  # how tokens stay fresh, for status and docs/agents.md
     launch = ""  # how to start it
 
     # --- the program ----------------------------------------------------------------------
