@@ -215,3 +215,23 @@ def test_the_readme_by_hand_commands_work_without_a_test_run(
     assert "Token       valid" in proc.stdout, proc.stdout
     assert "Traceback" not in err, err
     assert not (tmp_path / "user-home").exists()  # the user's own HOME: never touched
+
+
+def test_tls_without_trustme_says_what_to_install() -> None:
+    python = plain_python()
+    if subprocess.run([python, "-c", "import trustme"], capture_output=True).returncode == 0:
+        pytest.skip(f"{python} has trustme")
+    proc = subprocess.run(
+        [python, "-m", "tests.rig.workspace", "--tls"],
+        cwd=REPO_ROOT,
+        env={"PATH": os.environ["PATH"], "LANG": "C.UTF-8"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == (
+        "--tls needs the trustme package: python3 -m pip install trustme"
+        " (or use .venv/bin/python after ./scripts/test)\n"
+    )

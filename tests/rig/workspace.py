@@ -1561,6 +1561,16 @@ def main(argv: list[str] | None = None) -> int:
         help="also write the fake `databricks` CLI and the test browser `rig-browser` into DIR",
     )
     args = ap.parse_args(argv)
+    if args.tls:
+        try:
+            import trustme  # noqa: F401  (the throw-away CA)
+        except ImportError:
+            print(
+                "--tls needs the trustme package: python3 -m pip install trustme"
+                " (or use .venv/bin/python after ./scripts/test)",
+                file=sys.stderr,
+            )
+            return 1
     ws = FakeWorkspace(tls=args.tls, access_token_lifetime=args.token_lifetime)
     ws.reply_text = args.reply
     try:
