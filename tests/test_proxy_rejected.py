@@ -47,7 +47,7 @@ class Source:
         if verdict == rejected.REJECTED:
             if self.refuse_refresh:
                 raise rejected.RejectedLogin(
-                    "the workspace rejected profile 'DEFAULT''s token and refused to refresh it",
+                    "the workspace rejected the token of profile 'DEFAULT' and refused to refresh",
                     "dbx-fmapi login --profile DEFAULT",
                 )
             self.current = Token(self.ws.issue_token(), time.time() + 3600)

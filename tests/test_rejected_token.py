@@ -161,7 +161,7 @@ def test_a_refused_refresh_names_the_login_within_one_run(
     helper = sandbox.run(["dbx-fmapi", "token"])
     assert helper.code == 4, helper
     assert helper.stdout == ""
-    assert "rejected profile 'DEFAULT''s token" in helper.stderr
+    assert "rejected the token of profile 'DEFAULT'" in helper.stderr
     assert "fix: dbx-fmapi login --profile DEFAULT" in helper.stderr
     assert sandbox.snapshot() == before
 

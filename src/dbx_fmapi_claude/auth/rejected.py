@@ -162,8 +162,8 @@ def vetted(
     if verdict != REJECTED:
         return token, verdict == ACCEPTED  # unknown: the agent's request itself will tell
     request.err.write(
-        f"dbx-fmapi: the workspace rejected profile {profile!r}'s token (revoked or rotated) "
-        "although it has not expired; refreshing it\n"
+        f"dbx-fmapi: the workspace rejected the token of profile {profile!r} (revoked or "
+        "rotated) although it has not expired; refreshing it\n"
     )
     try:
         fresh = dbcli.auth_token(profile, env=request.env, host=host, force=True, timeout=timeout)
@@ -173,8 +173,8 @@ def vetted(
         if request.allow_login and tokens.can_login(request.env):
             raise  # get_token opens the login
         raise RejectedLogin(
-            f"the workspace rejected profile {profile!r}'s token and refused to refresh it "
-            "(the login was revoked or has expired): log in again",
+            f"the workspace rejected the token of profile {profile!r} and refused to refresh "
+            "it (the login was revoked or has expired): log in again",
             dbcli.command("dbx-fmapi", "login", "--profile", profile),
         ) from None
     request.verdict = REPLACED
