@@ -184,3 +184,29 @@ def test_status_check_asks_the_workspace(sandbox: Sandbox, workspace: FakeWorksp
     assert [c.status for c in workspace.requests(CHECK_PATH)][:1] == [403]
     assert sandbox.cached_token() != revoked  # replaced, as the helper would
     assert workspace.refresh_count() == 1
+
+
+def test_status_check_reports_a_revoked_pat_as_rejected(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    pat = workspace.issue_pat()
+    (sandbox.home / ".databrickscfg").write_text(f"[pat]\nhost = {workspace.url}\ntoken = {pat}\n")
+    setup = sandbox.run(
+        ["setup-fmapi-claudecode", "--host", workspace.url, "--profile", "pat", "--skip-install"]
+        + ["--no-verify", "--shell", "none"]
+    )
+    assert setup.code == 0, setup
+    ok = sandbox.run(["dbx-fmapi", "status", "--check", "--json"])
+    assert json.loads(ok.stdout)["token"]["workspace"] == "accepted", ok
+    workspace.revoke_pat(pat)
+    before = sandbox.snapshot()
+
+    result = sandbox.run(["dbx-fmapi", "status", "--check"])
+
+    assert result.code == 0, result
+    assert "rejected — rejected by the workspace although it has not expired" in result.stdout
+    assert "fix: create a new personal access token" in result.stdout
+    assert pat not in result.output
+    data = json.loads(sandbox.run(["dbx-fmapi", "status", "--check", "--json"]).stdout)
+    assert (data["token"]["state"], data["token"]["workspace"]) == ("rejected", "rejected")
+    assert sandbox.snapshot() == before
