@@ -118,7 +118,19 @@ def test_a_refusal_that_is_not_about_the_token_reaches_the_agent_as_it_came(
         code, answer = post(p, MESSAGES)
     assert (code, answer) == (403, {"error_code": "PERMISSION_DENIED", "message": "no"})
     assert upstream(ws, MESSAGES) == [(403, "valid")]  # asked once; the token was fine
-    assert source.refetches == 1
+    assert source.refetches == 0  # a PERMISSION_DENIED is not about the token: no check
+
+
+def test_a_403_the_check_finds_is_not_about_the_token_reaches_the_agent(
+    ws: FakeWorkspace,
+) -> None:
+    source = Source(ws)
+    ws.fail(MESSAGES, 403, times=1, body={"error_code": "403", "message": "blocked"})
+    with start(ws, source) as p:
+        code, answer = post(p, MESSAGES)
+    assert (code, answer) == (403, {"error_code": "403", "message": "blocked"})
+    assert upstream(ws, MESSAGES) == [(403, "valid")]
+    assert source.refetches == 1  # asked the workspace: it accepts the token
 
 
 def test_a_refused_refresh_tells_the_agent_to_log_in(ws: FakeWorkspace) -> None:
@@ -129,6 +141,15 @@ def test_a_refused_refresh_tells_the_agent_to_log_in(ws: FakeWorkspace) -> None:
     assert code == 401
     assert "dbx-fmapi login --profile DEFAULT" in answer["error"]["message"]
     assert upstream(ws, GATEWAY_MESSAGES) == [(400, "revoked")]
+
+
+def test_what_counts_as_a_refused_token() -> None:
+    assert rejected.is_rejection(401)
+    assert rejected.is_rejection(403, b'{"error_code": "403", "message": "Invalid access token."}')
+    assert not rejected.is_rejection(403, b'{"error_code": "PERMISSION_DENIED", "message": "no"}')
+    assert rejected.is_rejection(400, b'{"error_code": "400", "message": "Invalid Token"}')
+    assert not rejected.is_rejection(400, b'{"error_code": "BAD_REQUEST", "message": "bad"}')
+    assert not rejected.is_rejection(429) and not rejected.is_rejection(404)
 
 
 def test_the_check_asks_the_workspace_over_tls_and_says_unknown_when_it_cannot() -> None:

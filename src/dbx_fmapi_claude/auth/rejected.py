@@ -35,10 +35,13 @@ REPLACED = "replaced"  # rejected, and a fresh token replaced it
 
 
 def is_rejection(status: int, body: bytes = b"") -> bool:
-    """Does this answer from the workspace say the token itself was refused? 401 and 403 (the
-    serving endpoints and REST APIs) or the AI Gateway's `400 Invalid Token`."""
-    if status in (401, 403):
+    """Does this answer from the workspace say the token itself was refused? 401, 403 (the
+    serving endpoints and REST APIs: `Invalid access token.`) unless it says PERMISSION_DENIED
+    (the token is fine, the user may not do that), or the AI Gateway's `400 Invalid Token`."""
+    if status == 401:
         return True
+    if status == 403:
+        return b"PERMISSION_DENIED" not in body[:4096]
     return status == 400 and b"invalid token" in body[:4096].lower()
 
 
