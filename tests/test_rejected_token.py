@@ -210,3 +210,31 @@ def test_status_check_reports_a_revoked_pat_as_rejected(
     data = json.loads(sandbox.run(["dbx-fmapi", "status", "--check", "--json"]).stdout)
     assert (data["token"]["state"], data["token"]["workspace"]) == ("rejected", "rejected")
     assert sandbox.snapshot() == before
+
+
+def test_a_service_principals_revoked_token_is_replaced(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    """M2M: the cached token was handed out before; once the workspace revoked it, the next
+    helper run asks the workspace and fetches a new one with the principal's secret."""
+    workspace.ai_gateway = "on"
+    (sandbox.home / ".databrickscfg").write_text(
+        f"[sp]\nhost = {workspace.url}\nclient_id = test-sp\nclient_secret = test-sp-secret\n"
+    )
+    setup = sandbox.run(
+        ["setup-fmapi-claudecode", "--host", workspace.url, "--profile", "sp", "--skip-install"]
+        + ["--no-verify", "--shell", "none", "--route", "ai-gateway"]
+    )
+    assert setup.code == 0, setup
+    first = sandbox.claude(["-p", "hi"], env=FAST)
+    assert first.code == 0 and "pong" in first.stdout, first
+    workspace.revoke_access_tokens()
+    later()
+    workspace.clear_log()
+
+    second = sandbox.claude(["-p", "hi"], env=FAST)
+
+    assert second.code == 0 and "pong" in second.stdout, second
+    assert statuses(workspace) == [(200, "valid")]
+    assert [c.status for c in workspace.requests(CHECK_PATH)] == [403]
+    assert [g for g, ok in workspace.token_requests if ok] == ["client_credentials"]
