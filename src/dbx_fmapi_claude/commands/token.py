@@ -47,13 +47,6 @@ def _refuse_elsewhere(ctx: Context, host: str | None) -> None:
         return  # not Claude Code (2.1.332 sets the first): another agent or a person
     from ..agents.claude import destination
 
-    base = destination.base_url(ctx.paths.home_path, ctx.cwd_path, env)
-    if base is None or destination.origin(base) == destination.origin(host):
-        return
-    from ..core.errors import UserError
-
-    raise UserError(
-        f"Claude Code would send this Databricks token to {destination.origin(base)} "
-        f"(ANTHROPIC_BASE_URL), not to the workspace {destination.origin(host)}; no token given",
-        "dbx-fmapi doctor   (names the settings file or variable that sets it)",
-    )
+    refused = destination.refusal(ctx.paths.home_path, ctx.cwd_path, env, host)
+    if refused is not None:
+        raise refused

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
+from ...core.errors import UserError
 from . import settings
 
 TYPE_CHECKING = False
@@ -66,3 +67,17 @@ def origin(url: str) -> str:
     """`scheme://host[:port]` of a URL, lower-cased (no urllib: the helper's budget)."""
     scheme, sep, rest = url.strip().partition("://")
     return f"{scheme}{sep}{rest.split('/', 1)[0]}".lower().rstrip(".")
+
+
+def refusal(home: str, cwd: str, environ: Mapping[str, str], host: str) -> UserError | None:
+    """Why a token for the workspace `host` must not go to Claude Code started in `cwd`: its
+    settings send requests elsewhere (a project file, a managed one, a stray variable). None
+    when they go to the workspace, or nowhere is set."""
+    base = base_url(home, cwd, environ)
+    if base is None or origin(base) == origin(host):
+        return None
+    return UserError(
+        f"Claude Code would send this Databricks token to {origin(base)} (ANTHROPIC_BASE_URL), "
+        f"not to the workspace {origin(host)}; no token given",
+        "dbx-fmapi doctor   (names the settings file or variable that sets it)",
+    )
