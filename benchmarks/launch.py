@@ -13,6 +13,8 @@ Measures, as whole processes, interleaved round-robin so machine drift hits all 
   token-again      the same, the token handed out before and last known good long ago (our record
                    aged first, outside the timing): the path with the rejected-token check, one
                    request to the workspace (with the same injected latency as the seed's)
+  helper-by-claude the same, run as Claude Code runs it (CLAUDE_CODE_ENTRYPOINT set): it also
+                   reads where Claude Code's settings send the token
   cli-token        `databricks auth token --profile P -o json` alone (the CLI's own time, which
                    the budget does not count; here it is the rig's fake CLI, a Python program)
 
@@ -61,6 +63,10 @@ SEED_WRAPPER = textwrap.dedent(
     os.execvp("claude", ["claude", *sys.argv[1:]])
     """
 )
+
+
+# What Claude Code 2.1.332 puts in its apiKeyHelper's environment that says who runs it.
+BY_CLAUDE = {"CLAUDE_CODE_ENTRYPOINT": "sdk-cli"}
 
 
 def run_setup(env: dict[str, str], host: str, mode: str, cwd: Path) -> None:
@@ -230,6 +236,7 @@ def main() -> None:
                 "token-helper@base": (["dbx-fmapi", "token"], b_env, b_home),
                 "token-new@base": (["dbx-fmapi", "token"], b_env, b_home),
                 "token-again@base": (["dbx-fmapi", "token"], b_env, b_home),
+                "helper-by-claude@base": (["dbx-fmapi", "token"], dict(b_env, **BY_CLAUDE), b_home),
             }
             HOMES[b_home] = b_env
         ws.set_latency("/api/2.0/preview/scim", args.latency)
@@ -242,6 +249,7 @@ def main() -> None:
             "token-helper": (["dbx-fmapi", "token"], env, home),
             "token-new": (["dbx-fmapi", "token"], env, home),
             "token-again": (["dbx-fmapi", "token"], env, home),
+            "helper-by-claude": (["dbx-fmapi", "token"], dict(env, **BY_CLAUDE), home),
             "cli-token": (
                 ["databricks", "auth", "token", "--profile", "DEFAULT", "-o", "json"],
                 env,
