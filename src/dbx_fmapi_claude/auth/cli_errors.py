@@ -50,6 +50,7 @@ _STORAGE_MARKERS = (
     "cache update:",
     "secure storage",
     "open file token cache",
+    "unknown storage mode",  # DATABRICKS_AUTH_STORAGE or auth_storage set to something else
 )
 
 
