@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests import mgmt
-from tests.rig.sandbox import V1_VERSION, Result, Sandbox
+from tests.cli_versions import CLI_VERSIONS, cli  # noqa: F401 - the fixture
+from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 
 VOLATILE = (".databricks/*", ".config/dbx-fmapi-claude/locks/*", "*/token-state.json")
@@ -26,14 +27,6 @@ VOLATILE = (".databricks/*", ".config/dbx-fmapi-claude/locks/*", "*/token-state.
 DESKTOP = {"DISPLAY": ":0"}
 # Our own bound far beyond the test's: only the reachability probe can end a CLI call in time.
 NO_OWN_TIMEOUT = {"DBX_FMAPI_CLI_TIMEOUT_SECONDS": "600"}
-
-
-@pytest.fixture(params=["v0.298-real", "v1-fake"])
-def cli(request: pytest.FixtureRequest, sandbox: Sandbox) -> str:
-    """The CLI the test runs: the real v0.298.0, or the fake playing v1.x (what users run)."""
-    if request.param == "v1-fake":
-        sandbox.use_fake_cli(version=V1_VERSION)
-    return str(request.param)
 
 
 def _expire(sandbox: Sandbox) -> None:
@@ -109,8 +102,9 @@ def _setup(sandbox: Sandbox, host: str, *args: str, **kw: object) -> Result:
         "https://adb-4290123.11.azuredatabricks.invalid",  # "429": the CLI would retry it
     ],
 )
+@CLI_VERSIONS
 def test_setup_with_a_host_that_does_not_resolve_says_so_and_writes_nothing(
-    cli: str, sandbox: Sandbox, host: str
+    sandbox: Sandbox, host: str
 ) -> None:
     mgmt.fake_claude(sandbox)
     before = sandbox.snapshot()
@@ -121,8 +115,8 @@ def test_setup_with_a_host_that_does_not_resolve_says_so_and_writes_nothing(
     assert sandbox.snapshot() == before
 
 
+@CLI_VERSIONS
 def test_setup_with_a_refused_port_says_cannot_connect_and_writes_nothing(
-    cli: str,
     sandbox: Sandbox,
 ) -> None:
     mgmt.fake_claude(sandbox)
@@ -134,8 +128,9 @@ def test_setup_with_a_refused_port_says_cannot_connect_and_writes_nothing(
     assert sandbox.snapshot() == before
 
 
+@CLI_VERSIONS
 def test_setup_with_an_untrusted_certificate_says_so_and_writes_nothing(
-    cli: str, sandbox: Sandbox, tls_workspace: FakeWorkspace
+    sandbox: Sandbox, tls_workspace: FakeWorkspace
 ) -> None:
     mgmt.fake_claude(sandbox)
     before = sandbox.snapshot()
@@ -146,8 +141,9 @@ def test_setup_with_an_untrusted_certificate_says_so_and_writes_nothing(
     assert sandbox.snapshot() == before
 
 
+@CLI_VERSIONS
 def test_the_clis_own_login_error_is_read_for_what_it_is_when_no_probe_can_run(
-    cli: str, sandbox: Sandbox, tls_workspace: FakeWorkspace
+    sandbox: Sandbox, tls_workspace: FakeWorkspace
 ) -> None:
     """Behind a proxy we cannot probe the workspace: the real CLI's login runs, fails on the
     certificate (Go does not proxy loopback), and its error is a network error, not "log in"."""
@@ -165,8 +161,9 @@ def test_the_clis_own_login_error_is_read_for_what_it_is_when_no_probe_can_run(
 # --- dbx-fmapi login --------------------------------------------------------------------------
 
 
+@CLI_VERSIONS
 def test_login_while_the_workspace_is_down_is_a_network_error(
-    cli: str, sandbox: Sandbox, workspace: FakeWorkspace
+    sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     mgmt.fake_claude(sandbox)
     mgmt.set_up(sandbox, workspace)
@@ -180,8 +177,9 @@ def test_login_while_the_workspace_is_down_is_a_network_error(
     assert _unchanged(sandbox, before)
 
 
+@CLI_VERSIONS
 def test_login_on_a_429_port_with_an_untrusted_certificate_ends_at_once(
-    cli: str, sandbox: Sandbox, tls_workspace_429: FakeWorkspace
+    sandbox: Sandbox, tls_workspace_429: FakeWorkspace
 ) -> None:
     ws = tls_workspace_429
     mgmt.fake_claude(sandbox)
@@ -198,8 +196,9 @@ def test_login_on_a_429_port_with_an_untrusted_certificate_ends_at_once(
 
 
 @pytest.mark.parametrize("env", [{}, DESKTOP], ids=["headless", "desktop"])
+@CLI_VERSIONS
 def test_token_with_nothing_cached_and_the_workspace_down_is_not_a_login(
-    cli: str, sandbox: Sandbox, workspace: FakeWorkspace, env: dict[str, str]
+    sandbox: Sandbox, workspace: FakeWorkspace, env: dict[str, str]
 ) -> None:
     """The CLI says "OAuth is not configured" (log in); a login cannot reach the workspace."""
     mgmt.fake_claude(sandbox)
@@ -240,8 +239,9 @@ def test_a_refresh_the_cli_would_retry_for_minutes_is_ended_by_our_bound(
 
 
 @COMMANDS
+@CLI_VERSIONS
 def test_a_refresh_on_a_429_host_with_an_untrusted_certificate_is_a_network_error(
-    cli: str, sandbox: Sandbox, tls_workspace_429: FakeWorkspace, command: list[str]
+    sandbox: Sandbox, tls_workspace_429: FakeWorkspace, command: list[str]
 ) -> None:
     """The CLI's trailer says "Try logging in again"; the x509 failure is not a login problem."""
     ws = tls_workspace_429
