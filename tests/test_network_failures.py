@@ -257,3 +257,23 @@ def test_a_refresh_on_a_429_host_with_an_untrusted_certificate_is_a_network_erro
     assert "report this issue" not in result.stderr
     assert _logins(sandbox) == logins
     assert ["-p", "hi"] not in sandbox.calls("claude")
+
+
+# --- the probe's trust is the CLI's --------------------------------------------------------------
+
+
+def test_the_probe_trusts_what_go_trusts(
+    tls_workspace: FakeWorkspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Linux: the system bundle Go reads, SSL_CERT_FILE replacing it (the folders still count).
+    macOS: Go asks the Keychain, which we cannot: an untrusted-looking certificate is left to the
+    CLI to judge, so a company CA installed there never blocks a login."""
+    from dbx_fmapi_claude.auth import reach
+
+    url = tls_workspace.url
+    assert "is not trusted here" in (reach.reachable(url, {}) or "")
+    assert reach.reachable(url, {"SSL_CERT_FILE": str(tls_workspace.ca_file)}) is None
+    monkeypatch.setattr("sys.platform", "darwin")
+    assert reach.reachable(url, {}) is None
+    assert "is not trusted here" in (reach.reachable(url, {"SSL_CERT_DIR": "/nonexistent"}) or "")
+    assert "cannot connect" in (reach.reachable(f"https://127.0.0.1:{_closed_port()}", {}) or "")

@@ -42,14 +42,39 @@ def reachable(host: str, env: Mapping[str, str], timeout: float = 3.0) -> str | 
         return _tls_problem(sock, name, env)
 
 
-def _tls_problem(sock: socket.socket, name: str, env: Mapping[str, str]) -> str | None:
-    """A TLS handshake on `sock` with the trust the CLI has (the system's, or SSL_CERT_FILE /
-    SSL_CERT_DIR, which Go reads): why it fails, None when it does not."""
-    import ssl
+# Where Go looks for the system's CAs on Linux (crypto/x509 root_linux.go), first file found;
+# SSL_CERT_FILE and SSL_CERT_DIR replace them. Python's own default paths may differ (a Python
+# built elsewhere), so the probe trusts what the CLI trusts, not what Python would.
+GO_CERT_FILES = (
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/tls/cacert.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+)
+GO_CERT_DIRS = ("/etc/ssl/certs", "/etc/pki/tls/certs")
 
-    ctx = ssl.create_default_context()
+
+def _tls_problem(sock: socket.socket, name: str, env: Mapping[str, str]) -> str | None:
+    """A TLS handshake on `sock` with the trust the CLI has: why it fails, None when it does
+    not, or when we cannot tell (on macOS Go asks the Keychain, which Python cannot: a company
+    CA installed there would look untrusted to us)."""
+    import os
+    import ssl
+    import sys
+
     cafile, capath = env.get("SSL_CERT_FILE") or None, env.get("SSL_CERT_DIR") or None
+    if sys.platform == "darwin" and not (cafile or capath):
+        return None
     try:
+        if sys.platform.startswith("linux"):
+            # Go: SSL_CERT_FILE replaces the files, SSL_CERT_DIR the folders, each on its own
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            cafile = cafile or next((f for f in GO_CERT_FILES if os.path.isfile(f)), None)
+            capath = capath or ":".join(d for d in GO_CERT_DIRS if os.path.isdir(d)) or None
+        else:
+            ctx = ssl.create_default_context()
         if cafile or capath:
             ctx.load_verify_locations(cafile=cafile, capath=capath)
         with ctx.wrap_socket(sock, server_hostname=name):
@@ -60,4 +85,4 @@ def _tls_problem(sock: socket.socket, name: str, env: Mapping[str, str]) -> str 
     except ssl.SSLError as exc:
         return f"the TLS handshake with {name} failed ({exc.reason or exc})"
     except (OSError, ValueError):
-        return None  # a reset or a slow answer: the CLI's own error will say
+        return None  # a reset, a slow answer, an unreadable CA file: the CLI's own error will say
