@@ -35,7 +35,7 @@ def reachable(host: str, env: Mapping[str, str], timeout: float = 3.0) -> str | 
     except TimeoutError:
         return f"cannot connect to {name}:{port} (no answer within {timeout:g}s)"
     except OSError as exc:
-        return f"cannot connect to {name}:{port} ({(exc.strerror or str(exc)).lower()})"
+        return f"cannot connect to {name}:{port} ({exc.strerror or exc})"
     with sock:
         if parts.scheme != "https":
             return None
