@@ -88,6 +88,12 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--opencode-model", metavar="ID", help="OpenCode's model (default: the main model)"
     )
+    p.add_argument(
+        "--team",
+        metavar="SOURCE",
+        help="set up from a team file: a path, an https:// URL, /Workspace/... or /Volumes/... "
+        "(its values are the defaults; its locked keys cannot be changed)",
+    )
     p.add_argument("--skip-install", action="store_true", help="do not install dependencies")
     p.add_argument("--no-verify", action="store_true", help="skip the per-model test request")
     p.add_argument("--yes", "-y", action="store_true", help="accept defaults, no prompts")
