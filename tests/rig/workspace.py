@@ -42,6 +42,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
+from tests.rig import mcp_api
+
 CLI_CLIENT_ID = "databricks-cli"
 DEFAULT_WORKSPACE_ID = "1234567890123456"
 DEFAULT_ACCOUNT_ID = "7f3e8c2a-5b1d-4e9f-a6c0-2d8b4f1e9a37"
@@ -521,6 +523,9 @@ class FakeWorkspace:
         # Endpoints with traffic splitting across served entities: the AI Gateway's Anthropic
         # route refuses them with a 400.
         self.traffic_split: set[str] = set()
+        # Managed MCP servers (tests/rig/mcp_api.py): what they answer from, and their server.
+        self.mcp = mcp_api.McpState()
+        self._mcp_host: mcp_api.McpHost | None = None
         # Records.
         self.log: list[RequestRecord] = []
         self.token_requests: list[tuple[str, bool]] = []
@@ -591,6 +596,9 @@ class FakeWorkspace:
 
     def stop(self) -> None:
         self.down()
+        if self._mcp_host is not None:
+            self._mcp_host.stop()
+            self._mcp_host = None
         self.port = 0
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
@@ -979,6 +987,9 @@ class FakeWorkspace:
                 },
             )
 
+        if mcp_api.is_mcp_path(path):
+            self._mcp_route(h, record, method, path, body)
+            return
         if path == "/api/2.0/preview/scim/v2/Me" and method == "GET":
             raise _Response(200, self._me(), {"X-Databricks-Org-Id": self.workspace_id})
         if path == "/api/2.0/serving-endpoints" and method == "GET":
@@ -1535,6 +1546,36 @@ class FakeWorkspace:
             {"Cache-Control": "no-cache"},
             content_type="text/event-stream; charset=utf-8",
         )
+
+    def _mcp_route(
+        self, h: _Handler, record: RequestRecord, method: str, path: str, body: bytes
+    ) -> None:
+        service = path.removeprefix("/ai-gateway/mcp-services/")
+        if service in self.mcp.suspended_services:
+            raise _Response(
+                400,
+                {
+                    "error_code": "BAD_REQUEST",
+                    "message": "The MCP service is administratively suspended. Use the "
+                    "workspace endpoint /api/2.0/mcp/sql instead.",
+                },
+            )
+        try:
+            mcp_api.tools_for(self.mcp, path)
+        except mcp_api.NotFound:
+            raise _Response(
+                404,
+                {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"No MCP server at {path}"},
+            ) from None
+        with self._lock:
+            if self._mcp_host is None:
+                self._mcp_host = mcp_api.McpHost(self.mcp)
+            host = self._mcp_host
+        record.status = 200
+        host.forward(h, method, path, body)
+
+    def mcp_requests(self) -> list[RequestRecord]:
+        return [r for r in self.requests() if mcp_api.is_mcp_path(r.path)]
 
     def _count_tokens(self, parsed: Any, gateway: bool = False) -> None:
         self._model_endpoint(parsed, gateway)
