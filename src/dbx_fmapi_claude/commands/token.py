@@ -4,6 +4,9 @@ The profile's credential decides where the token comes from (credentials.py): th
 CLI for an OAuth login, the workspace's token endpoint for a service principal, the profile
 itself for a personal access token. Without --profile: the configured profile, or, when setup
 was given only DATABRICKS_* variables (CI), those variables.
+
+With --mcp-headers (the headersHelper of the MCP servers `dbx-fmapi mcp add` configures): the
+same token as one JSON object, `{"Authorization": "Bearer TOKEN"}`.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from ..core.errors import ExitCode
 from ..record import config
 
 
-def run(*, ctx: Context, profile: str | None) -> int:
+def run(*, ctx: Context, profile: str | None, mcp_headers: bool = False) -> int:
     record = config.load_record(ctx.paths)
     cfg = config.in_effect(record, ctx.paths, ctx.cwd_path)
     if profile is None:
@@ -31,6 +34,20 @@ def run(*, ctx: Context, profile: str | None) -> int:
     if cfg and cfg.get("profile") == profile and cfg.get("host"):
         source.host = str(cfg["host"])  # the workspace setup verified wins over a stale profile
     token = credentials.token(source, ctx.token_request(cfg, allow_login=True))
+    if mcp_headers:  # an MCP server's headersHelper: one JSON object of headers
+        ctx.stdout.write(_headers(token.access_token) + "\n")
+        ctx.stdout.flush()
+        return ExitCode.OK
     ctx.stdout.write(token.access_token + "\n")
     ctx.stdout.flush()
     return ExitCode.OK
+
+
+def _headers(token: str) -> str:
+    """`{"Authorization": "Bearer TOKEN"}` without importing json (the helper's hot path): a
+    token is printable ASCII without quotes or backslashes; anything else goes through json."""
+    if token.isascii() and token.isprintable() and '"' not in token and "\\" not in token:
+        return '{"Authorization": "Bearer ' + token + '"}'
+    import json
+
+    return json.dumps({"Authorization": f"Bearer {token}"})
