@@ -92,6 +92,27 @@ def _where(folder: str | None) -> str:
     )
 
 
+def _trusted(raw: bytes | None, folder: str) -> bool:
+    """Has the user accepted Claude Code's trust dialog for `folder` (or a folder above it)?"""
+    import os
+
+    try:
+        projects = claudejson.load(raw, "").get("projects")
+    except UserError:
+        return False
+    if not isinstance(projects, dict):
+        return False
+    here = folder
+    while True:
+        entry = projects.get(here)
+        if isinstance(entry, dict) and entry.get("hasTrustDialogAccepted") is True:
+            return True
+        parent = os.path.dirname(here)
+        if parent == here:
+            return False
+        here = parent
+
+
 def add(ctx: Context, kind: str, arg: str | None, name: str | None, dry_run: bool) -> int:
     try:  # before anything is read: the same answer whether set up or not
         if kind not in servers.KINDS:
@@ -108,10 +129,8 @@ def add(ctx: Context, kind: str, arg: str | None, name: str | None, dry_run: boo
         raise _bad(exc) from None
     url = servers.url_of(host, server.entry())
     mine = {e["name"]: e for e in servers.entries(cfg)}
-    if server.name in mine:
-        if mine[server.name]["path"] == server.path:
-            ctx.out(f"MCP server {server.name} is already configured ({url}); nothing to do.")
-            return ExitCode.OK
+    again = mine.get(server.name, {}).get("path") == server.path
+    if server.name in mine and not again:
         raise UserError(
             f"an MCP server called {server.name} is already configured "
             f"({servers.url_of(host, mine[server.name])}); nothing was changed",
@@ -122,6 +141,9 @@ def add(ctx: Context, kind: str, arg: str | None, name: str | None, dry_run: boo
     target = ctx.paths.claude_json
     raw = read_bytes(target)
     theirs = claudejson.servers(claudejson.load(raw, str(target)), folder).get(server.name)
+    if again and claudejson.is_ours(theirs):
+        ctx.out(f"MCP server {server.name} is already configured ({url}); nothing to do.")
+        return ExitCode.OK
     if theirs is not None and not claudejson.is_ours(theirs):
         raise UserError(
             f"{target} already has an MCP server called {server.name} (not one of ours); "
@@ -143,13 +165,19 @@ def add(ctx: Context, kind: str, arg: str | None, name: str | None, dry_run: boo
             target, raw, put(raw), "Claude Code: MCP server", keep_original=True, redo=put
         )
     )
-    plan.add(_record_change(ctx, cfg, lambda found: [*found, server.entry()]))
+    if not again:  # else only put back what a Claude Code session wrote away
+        plan.add(_record_change(ctx, cfg, lambda found: [*found, server.entry()]))
     if not _finish(ctx, plan, dry_run):
         return ExitCode.OK
     ctx.out(f"Added MCP server {server.name}: {url}")
     ctx.out(
         f"  Claude Code: {_where(folder)}, with a fresh token from dbx-fmapi on each connection"
     )
+    if folder is not None and not _trusted(read_bytes(target), folder):
+        ctx.out(
+            "  Claude Code runs its helper here only once you trust this folder: start claude "
+            "in it once and accept"
+        )
     others = [a for a in config.agents_of(cfg) if a != "claude"]
     if others:
         ctx.out(f"  note: {NOT_YET}")
