@@ -22,10 +22,14 @@ from ..core.fileio import read_bytes
 from ..mcp import claudejson, servers
 from ..record import config
 
-# The agents beside Claude Code and why they do not get the servers yet (docs/mcp.md).
-NOT_YET = (
-    "Codex, Gemini CLI and OpenCode do not get MCP servers from dbx-fmapi yet: none of them can "
-    "take a fresh token in the middle of a session (docs/mcp.md)"
+# The agents that do not get the servers yet, and why (docs/mcp.md).
+NOT_YET = {
+    "gemini": "Gemini CLI",
+    "opencode": "OpenCode",
+}
+WHY_NOT = (
+    "get no MCP servers from dbx-fmapi yet: neither can take a fresh token in the middle of a "
+    "session (docs/mcp.md)"
 )
 
 
@@ -113,6 +117,48 @@ def _trusted(raw: bytes | None, folder: str) -> bool:
         here = parent
 
 
+def _codex_change(
+    ctx: Context, cfg: dict[str, Any], after: list[dict[str, Any]], helper: str
+) -> engine.Change | None:
+    """Codex's config.toml with our MCP block holding `after` (none: the block goes), when
+    this configuration set Codex up."""
+    from pathlib import Path
+
+    from ..agents.codex import configtoml
+
+    state = cfg.get("codex")
+    if "codex" not in config.agents_of(cfg) or not isinstance(state, dict):
+        return None
+    if not state.get("file"):
+        return None
+    path = Path(str(state["file"]))
+    raw = read_bytes(path)
+    if raw is None:
+        return None
+    host = str(cfg["host"])
+    pairs = [(str(e["name"]), servers.url_of(host, e)) for e in after]
+    block = configtoml.render_mcp(pairs, helper) if pairs else None
+
+    def put(now: bytes | None) -> bytes:
+        text = (now or b"").decode("utf-8", "surrogateescape")
+        return configtoml.with_mcp(text, block).encode("utf-8", "surrogateescape")
+
+    return engine.Change(path, raw, put(raw), "Codex: MCP servers", redo=put)
+
+
+def _helper(ctx: Context, cfg: dict[str, Any]) -> str:
+    exe = shutil.which("dbx-fmapi", path=ctx.env.get("PATH")) or "dbx-fmapi"
+    return claudejson.helper_command(cfg, exe)
+
+
+def _say_agents(ctx: Context, cfg: dict[str, Any], codex: engine.Change | None) -> None:
+    if codex is not None:
+        ctx.out(f"  Codex: {codex.path} (its http_headers_helper runs dbx-fmapi)")
+    missing = [NOT_YET[a] for a in config.agents_of(cfg) if a in NOT_YET]
+    if missing:
+        ctx.out(f"  note: {' and '.join(missing)} {WHY_NOT}")
+
+
 def add(ctx: Context, kind: str, arg: str | None, name: str | None, dry_run: bool) -> int:
     try:  # before anything is read: the same answer whether set up or not
         if kind not in servers.KINDS:
@@ -153,8 +199,8 @@ def add(ctx: Context, kind: str, arg: str | None, name: str | None, dry_run: boo
             ),
             ExitCode.USAGE,
         )
-    exe = shutil.which("dbx-fmapi", path=ctx.env.get("PATH")) or "dbx-fmapi"
-    value = claudejson.member(url, claudejson.helper_command(cfg, exe))
+    helper = _helper(ctx, cfg)
+    value = claudejson.member(url, helper)
 
     def put(now: bytes | None) -> bytes:
         return claudejson.with_server(now, str(target), folder, server.name, value)
@@ -165,8 +211,12 @@ def add(ctx: Context, kind: str, arg: str | None, name: str | None, dry_run: boo
             target, raw, put(raw), "Claude Code: MCP server", keep_original=True, redo=put
         )
     )
+    codex = None
     if not again:  # else only put back what a Claude Code session wrote away
         plan.add(_record_change(ctx, cfg, lambda found: [*found, server.entry()]))
+        codex = _codex_change(ctx, cfg, [*servers.entries(cfg), server.entry()], helper)
+        if codex is not None:
+            plan.add(codex)
     if not _finish(ctx, plan, dry_run):
         return ExitCode.OK
     ctx.out(f"Added MCP server {server.name}: {url}")
@@ -178,9 +228,7 @@ def add(ctx: Context, kind: str, arg: str | None, name: str | None, dry_run: boo
             "  Claude Code runs its helper here only once you trust this folder: start claude "
             "in it once and accept"
         )
-    others = [a for a in config.agents_of(cfg) if a != "claude"]
-    if others:
-        ctx.out(f"  note: {NOT_YET}")
+    _say_agents(ctx, cfg, codex)
     ctx.out(f"  It needs {servers.PERMISSIONS[server.kind]}. Check it: dbx-fmapi doctor")
     return ExitCode.OK
 
@@ -210,6 +258,10 @@ def remove(ctx: Context, name: str, dry_run: bool) -> int:
     plan = engine.Plan()
     plan.add(engine.Change(target, raw, take(raw), "Claude Code: MCP server", redo=take))
     plan.add(_record_change(ctx, cfg, lambda found: [e for e in found if e["name"] != name]))
+    rest = [e for e in servers.entries(cfg) if e["name"] != name]
+    codex = _codex_change(ctx, cfg, rest, _helper(ctx, cfg))
+    if codex is not None:
+        plan.add(codex)
     if _finish(ctx, plan, dry_run):
         ctx.out(f"Removed MCP server {name}.")
     return ExitCode.OK
