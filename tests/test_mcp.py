@@ -250,6 +250,22 @@ def test_doctor_says_when_claude_code_wrote_the_server_away(
     assert checks_by_id(doctor_json(genie_doctor)[1])["mcp:sales"]["status"] == "PASS"
 
 
+def _wait_for_tools_list(workspace: FakeWorkspace) -> None:
+    """Until an MCP tools/list has been answered (at most 60 s: the run's own bound is 120 s)."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for r in workspace.mcp_requests():
+            if (
+                r.status == 200
+                and isinstance(r.json, dict)
+                and r.json.get("method") == "tools/list"
+            ):
+                return
+        time.sleep(0.05)
+
+
 def _has_rejected_check() -> bool:
     import importlib.util
 
@@ -278,7 +294,8 @@ def test_a_claude_session_gets_the_genie_answer_also_after_every_token_was_rejec
         ):
             [result] = [c for c in content if c.get("type") == "tool_result"]
             return "ANSWER " + json.dumps(result["content"])
-        if revoke:
+        if revoke:  # once Claude Code is connected (it connects beside the first request)
+            _wait_for_tools_list(workspace)
             workspace.revoke_access_tokens()
         return {"tool_use": {"name": tool, "input": {"question": "orders?"}}}
 
