@@ -13,24 +13,15 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ..changes import engine
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..core.fileio import read_bytes
-from ..mcp import claudejson, servers
+from ..mcp import agentfiles, claudejson, servers
 from ..record import config
-
-# The agents that do not get the servers yet, and why (docs/mcp.md).
-NOT_YET = {
-    "gemini": "Gemini CLI",
-    "opencode": "OpenCode",
-}
-WHY_NOT = (
-    "get no MCP servers from dbx-fmapi yet: neither can take a fresh token in the middle of a "
-    "session (docs/mcp.md)"
-)
 
 
 def _bad(exc: servers.BadInput) -> UserError:
@@ -122,8 +113,6 @@ def _codex_change(
 ) -> engine.Change | None:
     """Codex's config.toml with our MCP block holding `after` (none: the block goes), when
     this configuration set Codex up."""
-    from pathlib import Path
-
     from ..agents.codex import configtoml
 
     state = cfg.get("codex")
@@ -146,6 +135,23 @@ def _codex_change(
     return engine.Change(path, raw, put(raw), "Codex: MCP servers", redo=put)
 
 
+def _json_changes(cfg: dict[str, Any], after: list[dict[str, Any]]) -> list[engine.Change]:
+    """Gemini CLI's and OpenCode's config with `after` as our servers (mcp/agentfiles.py)."""
+    out = []
+    for agent in agentfiles.AGENTS:
+        path = agentfiles.state_file(cfg, agent)
+        raw = agentfiles.current(path) if path is not None else None
+        if path is None or raw is None:
+            continue
+
+        def put(now: bytes | None, path: Path = path, agent: str = agent) -> bytes | None:
+            return agentfiles.put(now, path, agent, after)
+
+        label = agentfiles.AGENTS[agent][0]
+        out.append(engine.Change(path, raw, put(raw), f"{label}: MCP servers", redo=put))
+    return out
+
+
 def _helper(ctx: Context, cfg: dict[str, Any]) -> str:
     exe = shutil.which("dbx-fmapi", path=ctx.env.get("PATH")) or "dbx-fmapi"
     return claudejson.helper_command(cfg, exe)
@@ -154,9 +160,10 @@ def _helper(ctx: Context, cfg: dict[str, Any]) -> str:
 def _say_agents(ctx: Context, cfg: dict[str, Any], codex: engine.Change | None) -> None:
     if codex is not None:
         ctx.out(f"  Codex: {codex.path} (its http_headers_helper runs dbx-fmapi)")
-    missing = [NOT_YET[a] for a in config.agents_of(cfg) if a in NOT_YET]
-    if missing:
-        ctx.out(f"  note: {' and '.join(missing)} {WHY_NOT}")
+    for agent, (label, _key) in agentfiles.AGENTS.items():
+        path = agentfiles.state_file(cfg, agent)
+        if path is not None:
+            ctx.out(f"  {label}: {path}, when started with: dbx-fmapi run {agent}")
 
 
 def add(ctx: Context, kind: str, arg: str | None, name: str | None, dry_run: bool) -> int:
@@ -214,9 +221,12 @@ def add(ctx: Context, kind: str, arg: str | None, name: str | None, dry_run: boo
     codex = None
     if not again:  # else only put back what a Claude Code session wrote away
         plan.add(_record_change(ctx, cfg, lambda found: [*found, server.entry()]))
-        codex = _codex_change(ctx, cfg, [*servers.entries(cfg), server.entry()], helper)
-        if codex is not None:
-            plan.add(codex)
+        after = [*servers.entries(cfg), server.entry()]
+        codex = _codex_change(ctx, cfg, after, helper)
+        for change in [codex] if codex is not None else []:
+            plan.add(change)
+        for change in _json_changes(cfg, after):
+            plan.add(change)
     if not _finish(ctx, plan, dry_run):
         return ExitCode.OK
     ctx.out(f"Added MCP server {server.name}: {url}")
@@ -260,8 +270,8 @@ def remove(ctx: Context, name: str, dry_run: bool) -> int:
     plan.add(_record_change(ctx, cfg, lambda found: [e for e in found if e["name"] != name]))
     rest = [e for e in servers.entries(cfg) if e["name"] != name]
     codex = _codex_change(ctx, cfg, rest, _helper(ctx, cfg))
-    if codex is not None:
-        plan.add(codex)
+    for change in [*([codex] if codex is not None else []), *_json_changes(cfg, rest)]:
+        plan.add(change)
     if _finish(ctx, plan, dry_run):
         ctx.out(f"Removed MCP server {name}.")
     return ExitCode.OK

@@ -252,6 +252,7 @@ def build(ctx: Context, *, location: str | None = None, every: bool = False) -> 
             plan_settings(ctx, cfg, plan)
             plan_agents(ctx, cfg, plan)
         mcp_undo.plan_uninstall(ctx, gone, plan)
+        mcp_undo.plan_agent_files(ctx, gone, plan)
         plan_rc(ctx, gone, plan, rc=False)
         plan_record(ctx, record, gone, plan)
         return plan
@@ -262,6 +263,7 @@ def build(ctx: Context, *, location: str | None = None, every: bool = False) -> 
     if record is not None:
         plan_onboarding(ctx, views[-1] if views else shared, plan)
         mcp_undo.plan_uninstall(ctx, views, plan)
+        mcp_undo.plan_agent_files(ctx, views, plan)
     plan_rc(ctx, views or ([shared] if shared else []), plan)
     plan_state(ctx, plan)
     return plan

@@ -4,6 +4,7 @@ the file held before our first change, its original bytes come back."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..changes import engine
@@ -45,3 +46,47 @@ def plan_uninstall(ctx: Context, cfgs: list[dict[str, Any]], plan: engine.Plan) 
         plan.changes.append(
             engine.Change(path, raw, new, "remove the MCP servers dbx-fmapi mcp added", redo=take)
         )
+
+
+def plan_agent_files(ctx: Context, cfgs: list[dict[str, Any]], plan: engine.Plan) -> None:
+    """Our MCP members out of Gemini CLI's and OpenCode's config (composed with the agent's own
+    uninstall change of the same file, when it made one)."""
+    from pathlib import Path
+
+    from . import agentfiles
+
+    for cfg in cfgs:
+        if not servers.entries(cfg):
+            continue
+        for agent in agentfiles.AGENTS:
+            path = agentfiles.state_file(cfg, agent)
+            if path is None:
+                continue
+            state = cfg.get(agent)
+            created = isinstance(state, dict) and state.get("created") is True
+
+            def take(
+                now: bytes | None, path: Path = path, agent: str = agent, created: bool = created
+            ) -> bytes | None:
+                if now is None:
+                    return None
+                try:
+                    new = agentfiles.put(now, path, agent, [])
+                except Exception:  # noqa: BLE001 - not JSON: the agent's own uninstall says so
+                    return now
+                if new is not None and created and not json.loads(new or b"{}"):
+                    return None  # setup created it and nothing else is left
+                return agentfiles.restored(ctx.paths, path, new)
+
+            earlier = next((c for c in plan.changes if c.path == path), None)
+            if earlier is not None:
+                first = earlier.redo
+                earlier.new = take(earlier.new)
+                earlier.redo = lambda now, f=first, t=take: t(f(now) if f else now)
+                continue
+            raw = read_bytes(path)
+            new = take(raw)
+            if new != raw:
+                plan.changes.append(
+                    engine.Change(path, raw, new, "remove the MCP servers", redo=take)
+                )
