@@ -43,6 +43,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from tests.rig import mcp_api
+from tests.rig import files_api
 
 CLI_CLIENT_ID = "databricks-cli"
 DEFAULT_WORKSPACE_ID = "1234567890123456"
@@ -526,6 +527,8 @@ class FakeWorkspace:
         # Managed MCP servers (tests/rig/mcp_api.py): what they answer from, and their server.
         self.mcp = mcp_api.McpState()
         self._mcp_host: mcp_api.McpHost | None = None
+        # Workspace and volume files (tests/rig/files_api.py).
+        self.files = files_api.Files()
         # Records.
         self.log: list[RequestRecord] = []
         self.token_requests: list[tuple[str, bool]] = []
@@ -990,6 +993,9 @@ class FakeWorkspace:
         if mcp_api.is_mcp_path(path):
             self._mcp_route(h, record, method, path, body)
             return
+        answer = files_api.handle(self.files, method, path, query, body, parsed)
+        if answer is not None:
+            raise _Response(answer[0], answer[1], content_type=answer[2])
         if path == "/api/2.0/preview/scim/v2/Me" and method == "GET":
             raise _Response(200, self._me(), {"X-Databricks-Org-Id": self.workspace_id})
         if path == "/api/2.0/serving-endpoints" and method == "GET":
