@@ -42,8 +42,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from tests.rig import mcp_api
-from tests.rig import files_api
+from tests.rig import files_api, mcp_api
 
 CLI_CLIENT_ID = "databricks-cli"
 DEFAULT_WORKSPACE_ID = "1234567890123456"
