@@ -306,3 +306,26 @@ def test_a_claude_session_gets_the_genie_answer_also_after_every_token_was_rejec
     assert [c[1] for c in workspace.mcp.calls] == [f"query_space_{SPACE}"]
     statuses = [r.status for r in workspace.mcp_requests()]
     assert (403 in statuses) == revoke and statuses[-1] == 200, statuses
+
+
+def test_setup_takes_the_team_files_mcp_servers(
+    sandbox: Sandbox, workspace: FakeWorkspace, tmp_path: Path
+) -> None:
+    team = tmp_path / "team.json"
+    servers = [{"kind": "genie", "target": SPACE, "name": "sales"}, {"kind": "sql"}]
+    team.write_text(json.dumps({"version": 1, "host": workspace.url, "mcp": servers}))
+    first = set_up(sandbox, workspace, "--team", str(team))
+    assert "Added MCP server sales" in first.stdout, first
+    assert set(claude_json(sandbox)["mcpServers"]) == {"sales", "databricks-sql"}
+    before = snap(sandbox)
+    again = set_up(sandbox, workspace)  # a plain re-run reads the team file again
+    assert "MCP server sales is already configured" in again.stdout, again
+    assert snap(sandbox)[".claude.json"] == before[".claude.json"]
+
+    servers[1] = {"kind": "functions", "target": "main"}
+    team.write_text(json.dumps({"version": 1, "host": workspace.url, "mcp": servers}))
+    before = snap(sandbox)
+    bad = sandbox.run(["setup-fmapi-claudecode", "--skip-install", "--shell", "bash"])
+    assert bad.code == 2, bad
+    assert "the team file's mcp[1]: 'main' is not CATALOG.SCHEMA" in bad.stderr
+    assert snap(sandbox) == before

@@ -166,7 +166,15 @@ def _say_agents(ctx: Context, cfg: dict[str, Any], codex: engine.Change | None) 
             ctx.out(f"  {label}: {path}, when started with: dbx-fmapi run {agent}")
 
 
-def add(ctx: Context, kind: str, arg: str | None, name: str | None, dry_run: bool) -> int:
+def add(
+    ctx: Context,
+    kind: str,
+    arg: str | None,
+    name: str | None,
+    dry_run: bool,
+    cfg: dict[str, Any] | None = None,
+) -> int:
+    """`mcp add` on the configuration in effect here, or on `cfg` (setup's, from a team file)."""
     try:  # before anything is read: the same answer whether set up or not
         if kind not in servers.KINDS:
             servers.parse(kind, arg, name, "")
@@ -174,7 +182,8 @@ def add(ctx: Context, kind: str, arg: str | None, name: str | None, dry_run: boo
             servers.check_name(name)
     except servers.BadInput as exc:
         raise _bad(exc) from None
-    cfg = config.require(ctx.paths, ctx.cwd_path)
+    if cfg is None:
+        cfg = config.require(ctx.paths, ctx.cwd_path)
     host = str(cfg["host"])
     try:
         server = servers.parse(kind, arg, name, host)
