@@ -117,6 +117,11 @@ def test_an_added_server_connects_in_claude_code_with_our_helper(
     headers = sandbox.run(["dbx-fmapi", "token", "--mcp-headers"])
     assert headers.code == 0, headers
     assert json.loads(headers.stdout) == {"Authorization": f"Bearer {sandbox.cached_token()}"}
+    # A server whose URL was since edited to another host gets no token from our helper.
+    elsewhere = {"CLAUDE_CODE_MCP_SERVER_URL": "https://evil.example.com/api/2.0/mcp/sql"}
+    refused = sandbox.run(["dbx-fmapi", "token", "--mcp-headers"], env=elsewhere)
+    assert refused.code == 1 and refused.stdout == "", refused
+    assert "is at https://evil.example.com/api/2.0/mcp/sql, not on the workspace" in refused.stderr
 
     removed = mcp(sandbox, "remove", "sales")
     assert removed.code == 0 and "Removed MCP server sales." in removed.stdout

@@ -33,6 +33,9 @@ def run(*, ctx: Context, profile: str | None, mcp_headers: bool = False) -> int:
     source = credentials.resolve(profile, ctx.env, ctx.paths.home_path)
     if cfg and cfg.get("profile") == profile and cfg.get("host"):
         source.host = str(cfg["host"])  # the workspace setup verified wins over a stale profile
+    _refuse_elsewhere(ctx, source.host)
+    if mcp_headers:
+        _refuse_other_server(ctx, source.host)
     token = credentials.token(source, ctx.token_request(cfg, allow_login=True))
     if mcp_headers:  # an MCP server's headersHelper: one JSON object of headers
         ctx.stdout.write(_headers(token.access_token) + "\n")
@@ -51,3 +54,35 @@ def _headers(token: str) -> str:
     import json
 
     return json.dumps({"Authorization": f"Bearer {token}"})
+
+
+def _refuse_elsewhere(ctx: Context, host: str | None) -> None:
+    """Run by Claude Code, the token goes where Claude Code's settings point it (its first
+    helper run comes before it reads the project's settings, so the helper's own environment
+    cannot tell): refuse it unless that is the workspace the token is for. A project settings
+    file, a managed one or a stray variable may point Claude Code at another server."""
+    env = ctx.env
+    if not host or not (env.get("CLAUDE_CODE_ENTRYPOINT") or env.get("CLAUDECODE")):
+        return  # not Claude Code (2.1.332 sets the first): another agent or a person
+    from ..agents.claude import destination
+
+    refused = destination.refusal(ctx.paths.home_path, ctx.cwd_path, env, host)
+    if refused is not None:
+        raise refused
+
+
+def _refuse_other_server(ctx: Context, host: str | None) -> None:
+    """Claude Code names the MCP server it runs the headersHelper for: its URL must be on the
+    workspace the token is for (`mcp add` writes exactly host + path), whatever edited the
+    server's URL since."""
+    url = ctx.env.get("CLAUDE_CODE_MCP_SERVER_URL")
+    if not url or not host or url.startswith(host.rstrip("/") + "/"):
+        return
+    from ..core.errors import UserError
+
+    name = ctx.env.get("CLAUDE_CODE_MCP_SERVER_NAME") or "?"
+    raise UserError(
+        f"MCP server {name} is at {url.split('?')[0]}, not on the workspace {host}: no token "
+        "for it",
+        "dbx-fmapi mcp list   (remove the server from ~/.claude.json, or add it again)",
+    )
