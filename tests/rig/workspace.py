@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from tests.rig import files_api
+from tests.rig import files_api, mcp_api
 
 CLI_CLIENT_ID = "databricks-cli"
 DEFAULT_WORKSPACE_ID = "1234567890123456"
@@ -523,6 +523,9 @@ class FakeWorkspace:
         # Endpoints with traffic splitting across served entities: the AI Gateway's Anthropic
         # route refuses them with a 400.
         self.traffic_split: set[str] = set()
+        # Managed MCP servers (tests/rig/mcp_api.py): what they answer from, and their server.
+        self.mcp = mcp_api.McpState()
+        self._mcp_host: mcp_api.McpHost | None = None
         # Workspace and volume files (tests/rig/files_api.py).
         self.files = files_api.Files()
         # Records.
@@ -595,6 +598,9 @@ class FakeWorkspace:
 
     def stop(self) -> None:
         self.down()
+        if self._mcp_host is not None:
+            self._mcp_host.stop()
+            self._mcp_host = None
         self.port = 0
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
@@ -983,6 +989,9 @@ class FakeWorkspace:
                 },
             )
 
+        if mcp_api.is_mcp_path(path):
+            self._mcp_route(h, record, method, path, body)
+            return
         answer = files_api.handle(self.files, method, path, query, body, parsed)
         if answer is not None:
             raise _Response(answer[0], answer[1], content_type=answer[2])
@@ -1542,6 +1551,36 @@ class FakeWorkspace:
             {"Cache-Control": "no-cache"},
             content_type="text/event-stream; charset=utf-8",
         )
+
+    def _mcp_route(
+        self, h: _Handler, record: RequestRecord, method: str, path: str, body: bytes
+    ) -> None:
+        service = path.removeprefix("/ai-gateway/mcp-services/")
+        if service in self.mcp.suspended_services:
+            raise _Response(
+                400,
+                {
+                    "error_code": "BAD_REQUEST",
+                    "message": "The MCP service is administratively suspended. Use the "
+                    "workspace endpoint /api/2.0/mcp/sql instead.",
+                },
+            )
+        try:
+            mcp_api.tools_for(self.mcp, path)
+        except mcp_api.NotFound:
+            raise _Response(
+                404,
+                {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"No MCP server at {path}"},
+            ) from None
+        with self._lock:
+            if self._mcp_host is None:
+                self._mcp_host = mcp_api.McpHost(self.mcp)
+            host = self._mcp_host
+        record.status = 200
+        host.forward(h, method, path, body)
+
+    def mcp_requests(self) -> list[RequestRecord]:
+        return [r for r in self.requests() if mcp_api.is_mcp_path(r.path)]
 
     def _count_tokens(self, parsed: Any, gateway: bool = False) -> None:
         self._model_endpoint(parsed, gateway)
