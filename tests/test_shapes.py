@@ -22,7 +22,7 @@ import pytest
 
 from dbx_fmapi_claude.workspace import catalogue, routes
 from dbx_fmapi_claude.workspace.client import Workspace, WorkspaceError, diagnose
-from tests.mgmt import run_setup
+from tests.mgmt import doctor, fake_claude, find_check, run_setup, set_up
 from tests.rig.sandbox import ISSUE_13_TODAY, Sandbox
 from tests.rig.workspace import FakeWorkspace, current_endpoints, scim_error
 
@@ -221,3 +221,16 @@ def test_a_scim_403_keeps_its_words_and_its_fix(workspace: FakeWorkspace) -> Non
     with pytest.raises(WorkspaceError) as broken:
         ws.me()
     assert broken.value.message == "SCIM API Internal Error"
+
+
+def test_doctor_keeps_the_hint_of_a_scim_403(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
+    fake_claude(sandbox)
+    set_up(sandbox, workspace)
+    workspace.fail(
+        "/api/2.0/preview/scim/v2/Me", 403, body=scim_error(403, "Invalid access token.")
+    )
+    report = doctor(sandbox)
+    assert report.code == 1, report
+    status, detail, fix = find_check(report, "Workspace")
+    assert status == "FAIL" and "Invalid access token." in detail
+    assert fix == "dbx-fmapi login"
