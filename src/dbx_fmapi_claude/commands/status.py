@@ -184,6 +184,7 @@ def collect(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
         "workspace": str(cfg["host"]),
         "profile": str(cfg["profile"]),
         "credential": str(cfg.get("auth") or credentials.OAUTH),
+        **({"team": str(cfg["team"])} if cfg.get("team") else {}),
         "models": setupstate.configured_models(cfg),
         "route": {
             "name": route.name,
@@ -210,6 +211,8 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
         row("Profile", data["profile"])
     where = f"profile {data['profile']}" if data["profile"] else "DATABRICKS_* variables"
     row("Credential", f"{credentials.NAMES[data['credential']]}, {where}")
+    if data.get("team"):
+        row("Team file", f"{data['team']} (setup-fmapi-claudecode --yes reads it again)")
     models = data["models"]
     first = True
     for role in setupstate.ROLES:

@@ -30,7 +30,23 @@ def run(*, ctx: Context, profile: str | None) -> int:
     source = credentials.resolve(profile, ctx.env, ctx.paths.home_path)
     if cfg and cfg.get("profile") == profile and cfg.get("host"):
         source.host = str(cfg["host"])  # the workspace setup verified wins over a stale profile
+    _refuse_elsewhere(ctx, source.host)
     token = credentials.token(source, ctx.token_request(cfg, allow_login=True))
     ctx.stdout.write(token.access_token + "\n")
     ctx.stdout.flush()
     return ExitCode.OK
+
+
+def _refuse_elsewhere(ctx: Context, host: str | None) -> None:
+    """Run by Claude Code, the token goes where Claude Code's settings point it (its first
+    helper run comes before it reads the project's settings, so the helper's own environment
+    cannot tell): refuse it unless that is the workspace the token is for. A project settings
+    file, a managed one or a stray variable may point Claude Code at another server."""
+    env = ctx.env
+    if not host or not (env.get("CLAUDE_CODE_ENTRYPOINT") or env.get("CLAUDECODE")):
+        return  # not Claude Code (2.1.332 sets the first): another agent or a person
+    from ..agents.claude import destination
+
+    refused = destination.refusal(ctx.paths.home_path, ctx.cwd_path, env, host)
+    if refused is not None:
+        raise refused

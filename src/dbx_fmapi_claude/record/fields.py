@@ -44,6 +44,7 @@ FIELDS: dict[str, tuple[tuple[type, ...] | frozenset[str], str]] = {
     "git_exclude": (_STR, "a path"),
     "executable": (_STR, "a path"),
     "api_key_helper": (_STR, "a command"),
+    "team": (_STR, "a team file source"),
     "replaced": ((dict,), 'an object of {"value": ...} objects'),
     "env_existed": ((bool,), "true or false"),
     "settings_created": ((bool,), "true or false"),

@@ -145,4 +145,10 @@ class Setup(SignIn, PlanSteps):
 
 
 def run(*, ctx: Context, **options: Any) -> int:
+    from . import team
+
+    def warn(line: str) -> None:
+        ctx.err(f"{PROG}: warning: {line}")
+
+    options = team.apply(ctx, options, ctx.out, warn)
     return Setup(ctx, options).run()

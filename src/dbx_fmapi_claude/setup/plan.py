@@ -76,6 +76,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             "margin_seconds": a.margin_seconds,
             **({"git_exclude": str(self.exclude[0])} if self.exclude else {}),
             "api_key_helper": helper_cmd,
+            **({"team": str(self.opts["team"])} if self.opts.get("team") else {}),
             **kept,
         }
         # Re-running for a settings file updates its configuration where it is; a new one goes
