@@ -29,6 +29,7 @@ from ..changes import engine
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..core.fileio import q, read_bytes
+from ..mcp import undo as mcp_undo
 from ..record import config, originals, setupstate
 from ..shell import rcblock
 
@@ -271,6 +272,8 @@ def build(ctx: Context, *, location: str | None = None, every: bool = False) -> 
         for cfg in gone:
             plan_settings(ctx, cfg, plan)
             plan_agents(ctx, cfg, plan)
+        mcp_undo.plan_uninstall(ctx, gone, plan)
+        mcp_undo.plan_agent_files(ctx, gone, plan)
         plan_rc(ctx, gone, plan, rc=False)
         plan_record(ctx, record, gone, plan)
         return plan
@@ -280,6 +283,8 @@ def build(ctx: Context, *, location: str | None = None, every: bool = False) -> 
         plan_agents(ctx, cfg, plan)
     if record is not None:
         plan_onboarding(ctx, views[-1] if views else shared, plan)
+        mcp_undo.plan_uninstall(ctx, views, plan)
+        mcp_undo.plan_agent_files(ctx, views, plan)
     plan_rc(ctx, views or ([shared] if shared else []), plan)
     plan_state(ctx, plan)
     return plan

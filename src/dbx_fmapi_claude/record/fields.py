@@ -53,6 +53,7 @@ FIELDS: dict[str, tuple[tuple[type, ...] | frozenset[str], str]] = {
     "codex": ((dict,), "an object (the Codex state)"),
     "gemini": ((dict,), "an object (the Gemini CLI state)"),
     "opencode": ((dict,), "an object (the OpenCode state)"),
+    "mcp": ((list,), "a list of MCP servers (dbx-fmapi mcp add)"),
 }
 AGENT_NAMES = ("claude", "codex", "gemini", "opencode")  # agents/__init__.py's registry order
 # What each agent's state may hold: key -> the JSON types allowed.

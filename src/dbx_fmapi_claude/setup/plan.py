@@ -89,6 +89,8 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         if helper is not None and (self.agents != ["claude"] or "agents" in here):
             own = configs[at] if at < len(configs) else here
             one.update(self.plan_agents(plan, own, helper, configs))
+        if at < len(configs) and configs[at].get("mcp"):
+            one["mcp"] = configs[at]["mcp"]  # `dbx-fmapi mcp add`'s servers stay
         configs[at : at + 1] = [one]
         plan.record = {
             "version": config.RECORD_VERSION,

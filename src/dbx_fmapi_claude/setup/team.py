@@ -150,6 +150,8 @@ def apply(ctx: Context, opts: dict[str, Any], say: Any, warn: Any) -> dict[str, 
             kept["host"] = prev["host"]  # the workspace of that last reading
         return kept
     out = dict(opts, team=source)
+    if team.get("mcp"):  # added after setup wrote the rest (setup/flow.py), checked before
+        out["team_mcp"] = list(team.get("mcp"))
     for key, option, value in _answers(team):
         mine = opts.get(option)
         if mine is not None and not _same(option, mine, value):
