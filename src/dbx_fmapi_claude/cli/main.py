@@ -88,6 +88,12 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--opencode-model", metavar="ID", help="OpenCode's model (default: the main model)"
     )
+    p.add_argument(
+        "--statusline",
+        choices=("on", "off"),
+        help="our status line (tokens, cost, budget) and budget hook in Claude Code; on "
+        "(default) adds them when you have no status line of your own",
+    )
     p.add_argument("--skip-install", action="store_true", help="do not install dependencies")
     p.add_argument("--no-verify", action="store_true", help="skip the per-model test request")
     p.add_argument("--yes", "-y", action="store_true", help="accept defaults, no prompts")

@@ -53,6 +53,9 @@ def plan_settings(ctx: Context, cfg: dict[str, Any], plan: engine.Plan) -> None:
         replaced=replaced,
         helper_is_ours=helper is None or effective.is_our_helper(helper, cfg.get("api_key_helper")),
     )
+    from . import statusline
+
+    cleaned = statusline.remove(cleaned, cfg)
     known, original = originals.load_original(ctx.paths, path)
     new: bytes | None
     what: str
