@@ -161,3 +161,18 @@ def files_under(home: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(home)): p.read_bytes() for p in sorted(home.rglob("*")) if p.is_file()
     }
+
+
+def pat_setup(sandbox: Any, workspace: Any, *args: str) -> Any:
+    """Setup with a personal access token profile (no browser login: the machine-wide login
+    lock stays free), helper mode, no shell block, no verify request."""
+    cfg = sandbox.home / ".databrickscfg"
+    if not cfg.exists():
+        cfg.write_text(f"[DEFAULT]\nhost = {workspace.url}\ntoken = {workspace.issue_pat()}\n")
+    result = sandbox.run(
+        ["setup-fmapi-claudecode", "--skip-install", "--host", workspace.url, "--shell", "none"]
+        + ["--no-verify", *args],
+        timeout=120,
+    )
+    assert result.code == 0, result
+    return result

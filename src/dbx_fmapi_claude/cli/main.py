@@ -163,6 +163,11 @@ def _add_usage_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--by", choices=("model", "agent", "day", "session"), default="model")
     p.add_argument("--json", action="store_true")
     p.add_argument("--prices", metavar="FILE", help="prices per million tokens (docs/usage.md)")
+    p.add_argument(
+        "--workspace",
+        action="store_true",
+        help="also the workspace's own figures (system tables, through a SQL warehouse)",
+    )
 
     p = sub.add_parser("statusline", help="Claude Code's status line (reads its JSON on stdin)")
     p.add_argument("--prices", metavar="FILE", help="prices per million tokens (docs/usage.md)")

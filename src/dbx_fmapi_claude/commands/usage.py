@@ -20,6 +20,7 @@ def run(
     by: str,
     json: bool,  # noqa: A002 - the flag's name
     prices: str | None,
+    workspace: bool = False,
 ) -> int:
     now = time.time()
     start = report.since_epoch(since, now)
@@ -27,6 +28,10 @@ def run(
     found = sources.requests(ctx.paths.home, ctx.env, start)
     result = report.build(found, by=by, since=start, prices=price_list)
     ws_view = None
+    if workspace:
+        from ..usage import workspace_view
+
+        ws_view = workspace_view.fetch(ctx, start)
     if json:
         out = result.as_json()
         if ws_view is not None:
