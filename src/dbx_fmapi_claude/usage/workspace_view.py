@@ -125,7 +125,7 @@ class View:
                 continue
             out.append(f"  {titles[r.name]}:")
             header = [c.upper().replace("_", " ") for c in r.columns]
-            cells = [[v if v is not None else "-" for v in row] for row in r.rows]
+            cells = [[_cell(v) for v in row] for row in r.rows]
             widths = [max(len(x[i]) for x in [header, *cells]) for i in range(len(header))]
             for row in [header, *cells]:
                 text = "  ".join(
@@ -134,6 +134,17 @@ class View:
                 )
                 out.append("    " + text.rstrip())
         return out
+
+
+def _cell(value: str | None) -> str:
+    """A value as the table shows it: decimals (DBUs, costs) to 4 places."""
+    if value is None:
+        return "-"
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return f"{number:.4f}".rstrip("0").rstrip(".") if "." in value else value
 
 
 def fetch(ctx: Context, since: float) -> View:
