@@ -220,3 +220,30 @@ def test_a_moved_executable_replaces_our_old_commands() -> None:
     assert new["statusLine"]["command"] == LINE
     assert [g["hooks"][0]["command"] for g in new["hooks"]["UserPromptSubmit"]] == [HOOK]
     assert statusline.remove(new, rec2) == {}
+
+
+def test_the_session_counts_each_answer_once_across_refreshes(tmp_path: Path) -> None:
+    """Refreshes between lines: an answer written again with fuller counts replaces its counts,
+    a copy of an old answer (past the recent ones kept with counts) is not counted again, and
+    a transcript that was rewritten (shorter) is read again from the start."""
+    from dbx_fmapi_claude.usage.transcript import RECENT, session_totals
+
+    cache = str(tmp_path / "cache.json")
+    path = write_transcript(
+        tmp_path, "s1", [claude_line("a", SONNET, {"input_tokens": 10, "output_tokens": 1}, NOW)]
+    )
+    assert session_totals(str(path), cache) == {SONNET: [1, 10, 1, 0, 0]}
+    write_transcript(
+        tmp_path, "s1", [claude_line("a", SONNET, {"input_tokens": 10, "output_tokens": 7}, NOW)]
+    )
+    assert session_totals(str(path), cache) == {SONNET: [1, 10, 7, 0, 0]}
+    more = [claude_line(f"m{i}", OPUS, {"output_tokens": 1}, NOW) for i in range(RECENT + 5)]
+    write_transcript(tmp_path, "s1", more)
+    assert session_totals(str(path), cache)[OPUS] == [RECENT + 5, 0, RECENT + 5, 0, 0]
+    copy = claude_line("a", SONNET, {"input_tokens": 10, "output_tokens": 7}, NOW)
+    write_transcript(tmp_path, "s1", [copy, more[0]])
+    totals = session_totals(str(path), cache)
+    assert totals[SONNET] == [1, 10, 7, 0, 0] and totals[OPUS][0] == RECENT + 5
+
+    path.write_text(json.dumps(copy) + "\n")  # rewritten
+    assert session_totals(str(path), cache) == {SONNET: [1, 10, 7, 0, 0]}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.json_shapes import USAGE_SHAPE, assert_shape
 from tests.usage_world import (
     OPUS,
     SONNET,
@@ -28,7 +29,9 @@ NOW = time.time()
 def usage_json(home: Path, *args: str) -> dict:
     code, out, err = run(home, "usage", "--json", *args)
     assert code == 0, err
-    return dict(json.loads(out))
+    data = dict(json.loads(out))
+    assert_shape(data, USAGE_SHAPE)  # docs/json.md
+    return data
 
 
 def test_each_claude_answer_counts_once(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.json_shapes import USAGE_SHAPE, assert_shape, usage_reads_ok
 from tests.rig import sql_api
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import DEFAULT_USER, FakeWorkspace
@@ -45,7 +46,10 @@ def test_the_users_own_figures_from_each_table(
 ) -> None:
     result = usage_ws(sandbox, "--json", "--since", "7d")
     assert result.code == 0, result
-    ws = json.loads(result.stdout)["workspace"]
+    data = json.loads(result.stdout)
+    assert_shape(data, USAGE_SHAPE)
+    ws = data["workspace"]
+    assert usage_reads_ok(ws) == []
     assert ws["user"] == DEFAULT_USER and ws["warehouse"]["id"] == "wh0001"
     assert ws["serving"]["rows"] == [
         {"model": OPUS, "requests": "1", "input_tokens": "50", "output_tokens": "5"},
@@ -84,6 +88,7 @@ def test_a_refused_read_names_the_grant_and_the_others_still_show(
     ) in result.stdout
     assert "  serving endpoints:" in result.stdout  # read on its own
     data = json.loads(usage_ws(sandbox, "--json").stdout)["workspace"]
+    assert usage_reads_ok(data) == []
     assert data["gateway"]["grant"].startswith("GRANT USE CATALOG")
     assert len(data["serving"]["rows"]) == 2
 
