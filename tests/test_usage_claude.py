@@ -137,11 +137,7 @@ def test_setup_installs_the_status_line_and_it_prints_one_line(
     assert line.code == 0 and line.stderr == "", line
     assert line.stdout.startswith("Opus 4.6 · session ") and line.stdout.count("\n") == 1
     # Today's and the month's figures come from a summary made in the background.
-    summary = sandbox.home / CONFIG / "usage-summary.json"
-    for _ in range(300):
-        if summary.exists() and not (summary.parent / (summary.name + ".refreshing")).exists():
-            break
-        time.sleep(0.1)
+    summary = wait_for_summary(sandbox.home)
     data = json.loads(summary.read_text())
     assert data["today"]["requests"] == 1
     line = sandbox.run(["/bin/sh", "-c", command], input=json.dumps(payload))
@@ -229,3 +225,27 @@ def test_uninstall_removes_exactly_ours(sandbox: Sandbox, workspace: FakeWorkspa
     result = sandbox.run(["dbx-fmapi", "uninstall", "--yes"])
     assert result.code == 0, result
     assert settings_path(sandbox).read_text() == before
+
+
+def wait_for_summary(home: Path) -> Path:
+    summary = home / CONFIG / "usage-summary.json"
+    marker = summary.parent / (summary.name + ".refreshing")
+    for _ in range(300):
+        if summary.exists() and not marker.exists():
+            break
+        time.sleep(0.1)
+    return summary
+
+
+def test_the_background_refresh_never_imports_from_the_project_folder(sandbox: Sandbox) -> None:
+    """Claude Code runs the status line in the user's project: a json.py there must not be
+    imported instead of the standard library's by the refresh it starts."""
+    project = sandbox.root / "project"
+    project.mkdir()
+    proof = sandbox.root / "imported-from-the-project"
+    (project / "json.py").write_text(f"open({str(proof)!r}, 'w').close()\nraise SystemExit(9)\n")
+    result = sandbox.run(["dbx-fmapi", "statusline"], input="{}", cwd=project)
+    assert result.code == 0 and result.stdout.count("\n") == 1, result
+    summary = wait_for_summary(sandbox.home)
+    assert json.loads(summary.read_text())["today"]["requests"] == 0
+    assert not proof.exists()

@@ -86,7 +86,10 @@ def spawn_refresh(config_dir: str, prices_path: str | None, env: dict[str, str])
         os.close(fd)
     except OSError:
         return
-    argv = [sys.executable, "-m", "dbx_fmapi_claude.usage.refresh", config_dir, prices_path or ""]
+    # -I: the status line runs in the user's project folder, and `-m` would put that folder first
+    # on sys.path (a json.py there would be imported instead of the standard library's).
+    argv = [sys.executable, "-I", "-m", "dbx_fmapi_claude.usage.refresh", config_dir]
+    argv.append(prices_path or "")
     devnull = os.open(os.devnull, os.O_RDWR)
     try:
         os.posix_spawn(
