@@ -247,3 +247,16 @@ def test_the_session_counts_each_answer_once_across_refreshes(tmp_path: Path) ->
 
     path.write_text(json.dumps(copy) + "\n")  # rewritten
     assert session_totals(str(path), cache) == {SONNET: [1, 10, 7, 0, 0]}
+
+
+def test_without_a_budget_no_hook_and_an_earlier_one_of_ours_goes() -> None:
+    mine = {"hooks": [{"type": "command", "command": "my-check"}]}
+    first, rec = statusline.add(
+        {"hooks": {"UserPromptSubmit": [mine]}}, line=LINE, hook=HOOK, before={}
+    )
+    new, rec2 = statusline.add(first, line=LINE, hook=None, before=rec)
+    assert new["hooks"] == {"UserPromptSubmit": [mine]}
+    assert rec2 == {"statusline_command": LINE}
+    assert statusline.add({}, line=LINE, hook=None, before={})[0] == {
+        "statusLine": {"type": "command", "padding": 0, "command": LINE}
+    }

@@ -27,6 +27,10 @@ def _need_claude(claude_bin: str) -> None:
     """Skips (with the reason) when DBX_TEST_CLAUDE_BIN is unset."""
 
 
+def with_budget(sandbox: Sandbox, monthly: float) -> Path:
+    return write_prices(sandbox.home / CONFIG / "prices.json", budget={"monthly": monthly})
+
+
 def transcripts(home: Path) -> list[Path]:
     return sorted((home / ".claude" / "projects").rglob("*.jsonl"))
 
@@ -121,8 +125,7 @@ def test_setup_installs_the_status_line_and_it_prints_one_line(
     settings = json.loads(settings_path(sandbox).read_text())
     command = settings["statusLine"]["command"]
     assert command.endswith(" statusline")
-    [group] = settings["hooks"]["UserPromptSubmit"]
-    assert group["hooks"][0]["command"].endswith(" budget --hook")
+    assert "hooks" not in settings  # no budget: no hook to run on every prompt
     result = sandbox.claude(["-p", "say hi"])
     assert result.code == 0, result
     [transcript] = transcripts(sandbox.home)
@@ -148,6 +151,7 @@ def test_a_users_own_status_line_stays_and_off_removes_ours(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     mine = {"type": "command", "command": "echo mine"}
+    with_budget(sandbox, 100)
     settings_path(sandbox).parent.mkdir(parents=True, exist_ok=True)
     settings_path(sandbox).write_text(json.dumps({"statusLine": mine}))
     result = pat_setup(sandbox, workspace)
@@ -168,7 +172,9 @@ def test_a_users_own_status_line_stays_and_off_removes_ours(
 
 
 def test_budget_hook_with_the_real_claude(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
+    with_budget(sandbox, 1_000_000)
     pat_setup(sandbox, workspace)
+    assert "UserPromptSubmit" in json.loads(settings_path(sandbox).read_text())["hooks"]
     first = sandbox.claude(["-p", "say hi"])
     assert (first.code, first.stdout.strip()) == (0, "pong"), first
     [(model, _)] = unique_answers(sandbox.home).values()
@@ -218,6 +224,7 @@ def test_uninstall_removes_exactly_ours(sandbox: Sandbox, workspace: FakeWorkspa
     mine = {"UserPromptSubmit": [{"hooks": [{"type": "command", "command": "my-check"}]}]}
     before = json.dumps({"hooks": mine}, indent=2) + "\n"
     settings_path(sandbox).write_text(before)
+    with_budget(sandbox, 100)
     pat_setup(sandbox, workspace)
     settings = json.loads(settings_path(sandbox).read_text())
     commands = [g["hooks"][0]["command"] for g in settings["hooks"]["UserPromptSubmit"]]

@@ -222,7 +222,10 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         if choice == "off" or not helper:
             return statusline.remove(data, here)
         line, hook = statusline.commands(helper)
-        new, recorded = statusline.add(data, line=line, hook=hook, before=here)
+        budget, problem = statusline.wants_hook(self.paths.config_dir_path)
+        if problem and not quiet:
+            self.warn(f"{problem}: no budget hook until it is fixed (docs/usage.md)")
+        new, recorded = statusline.add(data, line=line, hook=hook if budget else None, before=here)
         self.statusline_record.update(recorded)
         theirs = statusline.theirs(new, recorded)
         if theirs and not quiet:

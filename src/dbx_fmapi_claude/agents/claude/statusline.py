@@ -2,8 +2,9 @@
 
 `statusLine` is one command per settings file: ours goes in only when there is none; a user's
 own is never replaced (setup says how to show ours beside it: docs/usage.md). The budget hook is
-one entry of `hooks.UserPromptSubmit`, added beside whatever hooks are there. Uninstall removes
-exactly the entries whose command is the one setup recorded.
+one entry of `hooks.UserPromptSubmit`, added beside whatever hooks are there, when the prices
+file in the configuration folder sets a budget (without one it would do nothing on every
+prompt). Uninstall removes exactly the entries whose command is the one setup recorded.
 """
 
 from __future__ import annotations
@@ -37,15 +38,18 @@ def _their_status(settings: Mapping[str, Any], ours: set[str]) -> bool:
 
 
 def add(
-    settings: Mapping[str, Any], *, line: str, hook: str, before: Mapping[str, Any]
+    settings: Mapping[str, Any], *, line: str, hook: str | None, before: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """`settings` with our status line (when the user has none) and our hook; returns the new
-    settings and what to record ({"statusline_command", "prompt_hook"}, each only when ours is
-    in the file). `before`: the configuration's previous record (its commands are ours too, e.g.
-    from before the executable moved)."""
+    """`settings` with our status line (when the user has none) and our hook (None: none, and
+    an earlier one of ours goes); returns the new settings and what to record
+    ({"statusline_command", "prompt_hook"}, each only when ours is in the file). `before`: the
+    configuration's previous record (its commands are ours too, e.g. from before the
+    executable moved)."""
     new = dict(settings)
     ours_line = {c for c in (before.get("statusline_command"), line) if isinstance(c, str)}
-    ours_hook = {c for c in (before.get("prompt_hook"), hook) if isinstance(c, str)}
+    ours_hook: set[str | None] = {
+        c for c in (before.get("prompt_hook"), hook) if isinstance(c, str)
+    }
     recorded: dict[str, str] = {}
     if not _their_status(new, ours_line):
         current = new.get(STATUS_KEY)
@@ -54,6 +58,8 @@ def add(
         new[STATUS_KEY] = entry
         recorded["statusline_command"] = line
     new = _without_hooks(new, ours_hook - {hook})
+    if hook is None:
+        return new, recorded
     hooks = dict(new.get(HOOKS_KEY) or {})
     groups = list(hooks.get(EVENT) or [])
     present = any(
@@ -67,14 +73,14 @@ def add(
     return new, recorded
 
 
-def _without_hooks(settings: dict[str, Any], commands_: set[str]) -> dict[str, Any]:
+def _without_hooks(settings: dict[str, Any], commands_: set[str | None]) -> dict[str, Any]:
     hooks = settings.get(HOOKS_KEY)
     if not commands_ or not isinstance(hooks, dict) or not isinstance(hooks.get(EVENT), list):
         return settings
     groups = []
     for group in hooks[EVENT]:
         if isinstance(group, dict) and isinstance(group.get("hooks"), list):
-            kept = [h for h in group["hooks"] if not any(_is(h, c) for c in commands_)]
+            kept = [h for h in group["hooks"] if not any(_is(h, c) for c in commands_ if c)]
             if not kept and group["hooks"]:
                 continue  # a group that held only ours
             group = {**group, "hooks": kept}
@@ -100,6 +106,17 @@ def remove(settings: Mapping[str, Any], cfg: Mapping[str, Any]) -> dict[str, Any
         new.pop(STATUS_KEY)
     hook = cfg.get("prompt_hook")
     return _without_hooks(new, {hook} if isinstance(hook, str) else set())
+
+
+def wants_hook(config_dir: str) -> tuple[bool, str | None]:
+    """(whether the prices file in the configuration folder sets a budget, a problem with it)."""
+    from ...usage import prices
+
+    try:
+        found = prices.find(None, config_dir)
+    except prices.PricesError as exc:
+        return False, exc.message
+    return found is not None and found.budget is not None, None
 
 
 def theirs(settings: Mapping[str, Any], cfg: Mapping[str, Any]) -> str | None:
