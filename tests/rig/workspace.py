@@ -42,6 +42,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
+from tests.rig import files_api
+
 CLI_CLIENT_ID = "databricks-cli"
 DEFAULT_WORKSPACE_ID = "1234567890123456"
 DEFAULT_ACCOUNT_ID = "7f3e8c2a-5b1d-4e9f-a6c0-2d8b4f1e9a37"
@@ -522,6 +524,8 @@ class FakeWorkspace:
         # Endpoints with traffic splitting across served entities: the AI Gateway's Anthropic
         # route refuses them with a 400.
         self.traffic_split: set[str] = set()
+        # Workspace and volume files (tests/rig/files_api.py).
+        self.files = files_api.Files()
         # Records.
         self.log: list[RequestRecord] = []
         self.token_requests: list[tuple[str, bool]] = []
@@ -980,6 +984,9 @@ class FakeWorkspace:
                 },
             )
 
+        answer = files_api.handle(self.files, method, path, query, body, parsed)
+        if answer is not None:
+            raise _Response(answer[0], answer[1], content_type=answer[2])
         if path == "/api/2.0/preview/scim/v2/Me" and method == "GET":
             raise _Response(200, self._me(), {"X-Databricks-Org-Id": self.workspace_id})
         if path == "/api/2.0/serving-endpoints" and method == "GET":
