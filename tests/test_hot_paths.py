@@ -97,7 +97,7 @@ def test_statusline_imports_only_the_standard_library(sandbox: Sandbox, tmp_path
     transcript.write_text(json.dumps(line) + "\n")
     config = sandbox.home / ".config" / "dbx-fmapi-claude"
     config.mkdir(parents=True)
-    prices = {"prices": {"currency": "USD", "models": {"m": {"input": 1, "output": 2}}}}
+    prices = {"version": 1, "prices": {"m": {"input": 1, "output": 2}}}
     (config / "prices.json").write_text(json.dumps({**prices, "budget": {"monthly": 5}}))
     payload = {"session_id": "s", "transcript_path": str(transcript), "model": {"id": "m"}}
     script = Path(sys.executable).parent / "dbx-fmapi"

@@ -98,9 +98,7 @@ def test_usage_totals_are_the_transcripts_unique_answers_priced(
     [model] = {m for m, _ in answers.values()}
     prices = sandbox.root / "prices.json"
     per = {"input": 3.0, "output": 15.0, "cache_read": 0.3, "cache_write": 3.75}
-    prices.write_text(
-        json.dumps({"version": 1, "prices": {"currency": "USD", "models": {model: per}}})
-    )
+    prices.write_text(json.dumps({"version": 1, "prices": {model: per}}))
     data = usage(sandbox, "--prices", str(prices))
     sums = [sum(c[i] for _, c in answers.values()) for i in range(4)]
     assert sums[0] == sum(i for i, _ in from_workspace)  # what the workspace counted
@@ -182,7 +180,7 @@ def test_budget_hook_with_the_real_claude(sandbox: Sandbox, workspace: FakeWorks
 
     def budget(**b: Any) -> None:
         data = json.loads(json.dumps(PRICES))
-        data["prices"]["models"] = {model: {"input": 1000.0, "output": 1000.0}}
+        data["prices"] = {model: {"input": 1000.0, "output": 1000.0}}
         data["budget"] = {"contact": "#ml-platform", **b}
         prices.write_text(json.dumps(data))
 

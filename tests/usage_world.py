@@ -17,16 +17,14 @@ from dbx_fmapi_claude.core.paths import Paths
 
 SONNET = "databricks-claude-sonnet-4-5"
 OPUS = "databricks-claude-opus-4-6"
-PRICES = {
+PRICES = {  # a team file with prices only (docs/teams.md)
     "version": 1,
     "prices": {
-        "currency": "USD",
-        "models": {
-            SONNET: {"input": 3.0, "output": 15.0, "cache_read": 0.3, "cache_write": 3.75},
-            OPUS: {"input": 5.0, "output": 25.0, "cache_read": 0.5, "cache_write": 6.25},
-        },
+        SONNET: {"input": 3.0, "output": 15.0, "cache_read": 0.3, "cache_write": 3.75},
+        OPUS: {"input": 5.0, "output": 25.0, "cache_read": 0.5, "cache_write": 6.25,
+               "currency": "USD"},
     },
-}
+}  # fmt: skip
 
 
 def iso(epoch: float) -> str:

@@ -1,18 +1,18 @@
 """The prices (and budget) file: what the company pays per million tokens, per model.
 
-The file is shaped like the team file (PRODUCT.md, "Teams and fleets"), whose `prices` and
-`budget` keys it is, so a team file can be given as it is (its other keys are not read here):
+It is a team file (docs/teams.md), of which only `prices` and `budget` are read here, so the
+team's own file can be given as it is, and a file with only those keys is a valid team file:
 
     {"version": 1,
-     "prices": {"currency": "USD",
-                "models": {"databricks-claude-sonnet-4-5":
-                           {"input": 3.0, "output": 15.0, "cache_read": 0.3, "cache_write": 3.75}}},
-     "budget": {"monthly": 200, "warn": 80, "block": 100, "contact": "#platform-help"}}
+     "prices": {"databricks-claude-sonnet-4-5":
+                {"input": 3.0, "output": 15.0, "cache_read": 0.3, "cache_write": 3.75,
+                 "currency": "USD"}},
+     "budget": {"monthly": 200, "warn": 80, "block": true, "contact": "#platform-help"}}
 
-Prices are per million tokens; a model without prices has no cost (never a guess). `budget`: per
-developer per calendar month in the prices' currency; `warn` (percent, default 80) and `block`
-(percent, or true for 100; absent: never block). Standard library only, jsonread not json: the
-status line reads this file on every refresh.
+Prices are per million tokens. A kind a model has no price for (say `cache_write`) makes a
+request that used tokens of that kind unpriced: never a guess. `budget`: per developer per
+calendar month; `warn` a percentage (default 80); `block: true` refuses new prompts at 100%.
+Standard library only, jsonread not json: the status line reads this file on every refresh.
 """
 
 from __future__ import annotations
@@ -44,21 +44,21 @@ class Budget:
     def __init__(self, monthly: float, warn: float, block: float | None, contact: str) -> None:
         self.monthly = monthly
         self.warn = warn
-        self.block = block
+        self.block = block  # the percentage from which prompts are refused, None: never
         self.contact = contact
 
 
+Per = tuple[float | None, float | None, float | None, float | None]
+
+
 class Prices:
-    """models: {model: (input, output, cache_read, cache_write)} per million tokens."""
+    """models: {model: (input, output, cache_read, cache_write)} per million tokens, None where
+    the file gives no price."""
 
     __slots__ = ("currency", "models", "budget", "source")
 
     def __init__(
-        self,
-        currency: str,
-        models: dict[str, tuple[float, float, float, float]],
-        budget: Budget | None,
-        source: str,
+        self, currency: str, models: dict[str, Per], budget: Budget | None, source: str
     ) -> None:
         self.currency = currency
         self.models = models
@@ -66,15 +66,26 @@ class Prices:
         self.source = source
 
     def cost(self, model: str, tokens: tuple[int, int, int, int]) -> float | None:
-        """The cost of (input, output, cache_read, cache_write) tokens, None without prices."""
+        """The cost of (input, output, cache_read, cache_write) tokens; None when the model, or
+        a kind of token used, has no price."""
         per = self.models.get(model)
         if per is None:
             return None
-        return sum(n * p for n, p in zip(tokens, per, strict=True)) / 1_000_000
+        total = 0.0
+        for n, p in zip(tokens, per, strict=True):
+            if n:
+                if p is None:
+                    return None
+                total += n * p
+        return total / 1_000_000
 
 
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+
+
+def _currency(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 3 and value.isalpha() and value.isupper()
 
 
 def parse(raw: bytes, path: str) -> Prices:
@@ -87,68 +98,63 @@ def parse(raw: bytes, path: str) -> Prices:
     version = data.get("version", 1)
     if version != 1:
         raise PricesError(path, f"version {version!r} is not one this version reads (1)")
-    block = data.get("prices")
-    if not isinstance(block, dict):
-        raise PricesError(path, 'no "prices" object')
-    unknown = sorted(set(block) - {"currency", "models"})
-    if unknown:
-        raise PricesError(path, f'unknown key "prices.{unknown[0]}"')
-    currency = block.get("currency")
-    if currency not in CURRENCIES:
-        raise PricesError(path, f'"prices.currency" must be one of {", ".join(CURRENCIES)}')
-    entries = block.get("models")
+    entries = data.get("prices")
     if not isinstance(entries, dict) or not entries:
-        raise PricesError(path, '"prices.models" must map model names to prices')
-    models: dict[str, tuple[float, float, float, float]] = {}
+        raise PricesError(path, 'no "prices" object (model name -> prices per million tokens)')
+    models: dict[str, Per] = {}
     for name, per in entries.items():
-        where = f'"prices.models.{name}"'
+        where = f"prices.{name}"
         if not isinstance(per, dict):
-            raise PricesError(path, f"{where} must be an object")
-        extra = sorted(set(per) - set(KINDS))
-        if extra:
-            raise PricesError(path, f'unknown key "{extra[0]}" in {where}')
-        missing = [k for k in KINDS[:2] if k not in per]
-        if missing:
-            raise PricesError(path, f'{where} has no "{missing[0]}" price')
-        for kind in KINDS:
-            if kind in per and not _number(per[kind]):
-                raise PricesError(path, f"{where}.{kind} must be a number >= 0")
-        # A model without cache prices: cache reads and writes cost what input costs.
-        inp = float(per["input"])
-        models[name] = (
-            inp,
-            float(per["output"]),
-            float(per.get("cache_read", inp)),
-            float(per.get("cache_write", inp)),
-        )
-    return Prices(str(currency), models, _budget(data.get("budget"), path), path)
+            raise PricesError(path, f"{where} must be an object with {', '.join(KINDS)}")
+        for key, value in per.items():
+            if key == "currency":
+                if not _currency(value):
+                    raise PricesError(path, f"{where}.currency = {value!r}: not a currency code")
+                if value not in CURRENCIES:
+                    raise PricesError(
+                        path,
+                        f"{where}.currency = {value!r}: only {', '.join(CURRENCIES)} prices can "
+                        "be used (usage reports cost_usd)",
+                    )
+            elif key not in KINDS:
+                raise PricesError(
+                    path, f"{where}.{key}: unknown key (known: {', '.join(KINDS)}, currency)"
+                )
+            elif not _number(value):
+                raise PricesError(path, f"{where}.{key} = {value!r}: must be a number >= 0")
+        i, o, r, w = (None if per.get(k) is None else float(per[k]) for k in KINDS)
+        models[name] = (i, o, r, w)
+    return Prices(CURRENCIES[0], models, _budget(data.get("budget"), path), path)
 
 
 def _budget(value: Any, path: str) -> Budget | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise PricesError(path, '"budget" must be an object')
-    unknown = sorted(set(value) - {"monthly", "warn", "block", "contact"})
-    if unknown:
-        raise PricesError(path, f'unknown key "budget.{unknown[0]}"')
+        raise PricesError(path, 'budget must be an object such as {"monthly": 200}')
+    for key in value:
+        if key not in ("monthly", "warn", "block", "currency", "contact"):
+            raise PricesError(
+                path, f"budget.{key}: unknown key (known: monthly, warn, block, currency, contact)"
+            )
     monthly = value.get("monthly")
     if not _number(monthly) or not monthly:
-        raise PricesError(path, '"budget.monthly" must be a number > 0')
+        raise PricesError(path, 'budget needs "monthly" (a number > 0: per developer per month)')
     warn = value.get("warn", 80)
-    if not _number(warn):
-        raise PricesError(path, '"budget.warn" must be a percentage')
-    block = value.get("block")
-    if block is True:
-        block = 100
-    elif block is False:
-        block = None
-    elif block is not None and not _number(block):
-        raise PricesError(path, '"budget.block" must be true, false or a percentage')
+    if not _number(warn) or warn > 100:
+        raise PricesError(path, f"budget.warn = {warn!r}: a percentage of the monthly budget")
+    block = value.get("block", False)
+    if not isinstance(block, bool):
+        raise PricesError(path, f"budget.block = {block!r}: must be true or false")
+    currency = value.get("currency", CURRENCIES[0])
+    if currency not in CURRENCIES:
+        raise PricesError(
+            path, f"budget.currency = {currency!r}: only {', '.join(CURRENCIES)} can be used"
+        )
     contact = value.get("contact", "")
     if not isinstance(contact, str):
-        raise PricesError(path, '"budget.contact" must be text')
-    return Budget(float(monthly), float(warn), None if block is None else float(block), contact)
+        raise PricesError(path, f"budget.contact = {contact!r}: must be text")
+    return Budget(float(monthly), float(warn), 100.0 if block else None, contact)
 
 
 def load(path: str) -> Prices:
