@@ -207,3 +207,51 @@ MODELS_SHAPE = {
     ),
     "valid": bool,
 }
+
+# `dbx-fmapi usage --json`
+_COUNTS = {
+    "requests": int,
+    "input_tokens": int,
+    "output_tokens": int,
+    "cache_read_tokens": int,
+    "cache_write_tokens": int,
+    "cost_usd": Nullable(float),
+}
+_READ_OK = {"rows": ListOf(MapOf(Nullable(str)))}
+_READ_FAILED = {"error": str, "grant": Nullable(str)}
+USAGE_SHAPE = {
+    "version": OneOf(1),
+    "since": str,
+    "by": OneOf("model", "agent", "day", "session"),
+    "currency": Nullable(OneOf("USD")),
+    "prices": Nullable(str),
+    "rows": ListOf(
+        {
+            "model": Nullable(str),
+            "agent": Nullable(OneOf("claude", "codex", "gemini", "opencode")),
+            Opt("day"): str,
+            Opt("session"): str,
+            **_COUNTS,
+        }
+    ),
+    "total": _COUNTS,
+    Opt("unpriced_models"): ListOf(str),
+    Opt("workspace"): {
+        "host": str,
+        "user": str,
+        "warehouse": {"id": str, "name": str},
+        "serving": MapOf(object),
+        "gateway": MapOf(object),
+        "billing": MapOf(object),
+    },
+}
+
+
+def usage_reads_ok(workspace: dict[str, Any]) -> list[str]:
+    """Each of --workspace's reads is one of its two documented shapes."""
+    out: list[str] = []
+    for name in ("serving", "gateway", "billing"):
+        read = workspace[name]
+        shape = _READ_FAILED if "error" in read else _READ_OK
+        out += check(read, shape, f"$.workspace.{name}")
+    return out

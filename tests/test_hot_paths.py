@@ -1,8 +1,10 @@
-"""The wrapper and the token helper run on every launch and every TTL: standard library only.
+"""The wrapper and the token helper run on every launch and every TTL, the status line on every
+Claude Code refresh: standard library only.
 
 Runs the installed entry points under `python -X importtime` in the sandbox and checks every
 module they load is the standard library's or ours (no rich, questionary, databricks-sdk,
-requests, httpx, …). Speed itself is measured by benchmarks/launch.py, not asserted here.
+requests, httpx, …). Speed itself is measured by benchmarks/launch.py and
+benchmarks/statusline.py, not asserted here.
 """
 
 from __future__ import annotations
@@ -19,6 +21,30 @@ from tests.rig.workspace import FakeWorkspace
 
 ALLOWED_NON_STDLIB = {"dbx_fmapi_claude", "_distutils_hack", "sitecustomize", "usercustomize"}
 TOKEN_RECORD = ".config/dbx-fmapi-claude/token-state.json"
+# Costly standard modules no hot path needs (measured on the development machine, where
+# Python itself starts in ~19 ms: json with re, enum and functools ~15 ms, subprocess ~15 ms,
+# pathlib 5-10 ms, argparse ~5 ms, datetime ~2 ms). With a valid token both paths read their
+# JSON through jsonread (json's own C scanner) and need nothing beyond os, fcntl and select.
+HEAVY = {
+    "dataclasses",
+    "typing",
+    "subprocess",
+    "ssl",
+    "urllib",
+    "asyncio",
+    "argparse",
+    "pathlib",
+    "json",
+    "re",
+    "enum",
+    "functools",
+    "collections",
+    "contextlib",
+    "datetime",
+    "importlib",
+    "warnings",
+    "hashlib",
+}
 
 
 def imported(stderr: str) -> set[str]:
@@ -66,31 +92,35 @@ def test_hot_path_imports_only_the_standard_library(
     assert "dbx_fmapi_claude" in top
     foreign = {m for m in top if m not in sys.stdlib_module_names} - ALLOWED_NON_STDLIB
     assert not foreign, f"{argv[0]} imported non-stdlib modules: {sorted(foreign)}"
-    # Costly standard modules neither path needs (measured on the development machine, where
-    # Python itself starts in ~19 ms: json with re, enum and functools ~15 ms, subprocess ~15 ms,
-    # pathlib 5-10 ms, argparse ~5 ms, datetime ~2 ms). With a valid token both paths read their
-    # JSON through jsonread (json's own C scanner) and need nothing beyond os, fcntl and select.
-    heavy = {
-        "dataclasses",
-        "typing",
-        "subprocess",
-        "ssl",
-        "urllib",
-        "asyncio",
-        "argparse",
-        "pathlib",
-        "json",
-        "re",
-        "enum",
-        "functools",
-        "collections",
-        "contextlib",
-        "datetime",
-        "importlib",
-        "warnings",
-        "hashlib",
+    assert not modules & HEAVY, f"{argv[0]} imported {sorted(modules & HEAVY)}"
+
+
+def test_statusline_imports_only_the_standard_library(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The status line runs on every Claude Code refresh: the same rule, for a payload with a
+    transcript and a prices file with a budget (and no summary yet: the background refresh it
+    starts runs in a process of its own)."""
+    transcript = tmp_path / "session.jsonl"
+    line = {
+        "type": "assistant",
+        "timestamp": "2026-12-06T07:00:00.000Z",
+        "message": {"id": "m1", "model": "m", "usage": {"input_tokens": 1}},
     }
-    assert not modules & heavy, f"{argv[0]} imported {sorted(modules & heavy)}"
+    transcript.write_text(json.dumps(line) + "\n")
+    config = sandbox.home / ".config" / "dbx-fmapi-claude"
+    config.mkdir(parents=True)
+    prices = {"version": 1, "prices": {"m": {"input": 1, "output": 2}}}
+    (config / "prices.json").write_text(json.dumps({**prices, "budget": {"monthly": 5}}))
+    payload = {"session_id": "s", "transcript_path": str(transcript), "model": {"id": "m"}}
+    script = Path(sys.executable).parent / "dbx-fmapi"
+    out = sandbox.run(
+        [sys.executable, "-X", "importtime", str(script), "statusline"], input=json.dumps(payload)
+    )
+    assert out.code == 0 and out.stdout.startswith("m · session 1 tok $0.00"), out
+    modules = imported(out.stderr)
+    assert "dbx_fmapi_claude.commands.statusline" in modules
+    foreign = {m.split(".")[0] for m in modules} - set(sys.stdlib_module_names)
+    assert not foreign - ALLOWED_NON_STDLIB, f"statusline imported {sorted(foreign)}"
+    assert not modules & HEAVY, f"statusline imported {sorted(modules & HEAVY)}"
 
 
 def test_the_rejected_token_check_stays_standard_library(

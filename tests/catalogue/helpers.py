@@ -152,7 +152,7 @@ def assert_unchanged(
 
 def settings_without_ours(data: Mapping[str, Any]) -> dict[str, Any]:
     """A settings object minus what setup adds (our env keys, our apiKeyHelper, an env object
-    left empty)."""
+    left empty, our status line)."""
     out = dict(data)
     env = {k: v for k, v in (data.get("env") or {}).items() if k not in OUR_ENV_KEYS}
     if env:
@@ -162,6 +162,10 @@ def settings_without_ours(data: Mapping[str, Any]) -> dict[str, Any]:
     helper = out.get("apiKeyHelper")
     if isinstance(helper, str) and "dbx-fmapi" in helper:
         out.pop("apiKeyHelper")
+    line = out.get("statusLine")
+    command = str(line.get("command", "")) if isinstance(line, dict) else ""
+    if "dbx-fmapi" in command and command.endswith(" statusline"):
+        out.pop("statusLine")  # our status line (docs/usage.md)
     return out
 
 

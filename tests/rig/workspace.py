@@ -546,6 +546,7 @@ class FakeWorkspace:
         self.rotate_refresh_tokens = True  # each refresh returns a new refresh token
         self.single_use_refresh_tokens = False  # ...and revokes the one it was given
         self.reply_text = "pong"
+        self.usage_extra: dict[str, int] = {}  # into every answer's usage: cache reads/writes
         # Put into every access token's signature and every refresh token, so a leak scan can
         # find any of them, or a piece of one, anywhere (letters only: valid in both).
         self.token_marker = ""
@@ -1085,6 +1086,10 @@ class FakeWorkspace:
                 self._messages(h, record, parsed, gateway)
             if path == f"{base}/v1/messages/count_tokens" and method == "POST":
                 self._count_tokens(parsed, gateway)
+        if path.startswith("/api/2.0/sql/"):  # warehouses, statements (tests/rig/sql_api.py)
+            from tests.rig import sql_api
+
+            sql_api.route(self, method, path, parsed)
         # OpenAI Responses, Gemini and chat completions (tests/rig/agent_routes.py).
         from tests.rig import agent_routes
 
@@ -1528,7 +1533,8 @@ class FakeWorkspace:
                     "content": [{"type": "text", "text": text}],
                     "stop_reason": "end_turn",
                     "stop_sequence": None,
-                    "usage": {"input_tokens": in_tokens, "output_tokens": out_tokens},
+                    "usage": {"input_tokens": in_tokens, "output_tokens": out_tokens}
+                    | self.usage_extra,
                 },
             )
         events: list[tuple[str, dict[str, Any]]] = [
@@ -1544,7 +1550,7 @@ class FakeWorkspace:
                         "content": [],
                         "stop_reason": None,
                         "stop_sequence": None,
-                        "usage": {"input_tokens": in_tokens, "output_tokens": 1},
+                        "usage": {"input_tokens": in_tokens, "output_tokens": 1} | self.usage_extra,
                     },
                 },
             ),

@@ -90,6 +90,12 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
         "--opencode-model", metavar="ID", help="OpenCode's model (default: the main model)"
     )
     p.add_argument(
+        "--statusline",
+        choices=("on", "off"),
+        help="our status line (tokens, cost, budget) and budget hook in Claude Code; on "
+        "(default) adds them when you have no status line of your own",
+    )
+    p.add_argument(
         "--team",
         metavar="SOURCE",
         help="set up from a team file: a path, an https:// URL, /Workspace/... or /Volumes/... "
@@ -168,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("agent", choices=("claude", "codex", "gemini", "opencode"))
     p.add_argument("args", nargs=argparse.REMAINDER, help="passed to the agent as they are")
 
+    _add_usage_commands(sub)
+
     p = sub.add_parser(
         "team", help="team files for platform teams: validate, publish, managed settings"
     )
@@ -213,6 +221,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
     return parser
+
+
+def _add_usage_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("usage", help="tokens and cost of your agent sessions")
+    p.add_argument(
+        "--since",
+        default="month",
+        metavar="today|7d|month|DATE",
+        help="from the start of today, N days, this month (default) or a date (2026-12-01)",
+    )
+    p.add_argument("--by", choices=("model", "agent", "day", "session"), default="model")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--prices", metavar="FILE", help="prices per million tokens (docs/usage.md)")
+    p.add_argument(
+        "--workspace",
+        action="store_true",
+        help="also the workspace's own figures (system tables, through a SQL warehouse)",
+    )
+
+    p = sub.add_parser("statusline", help="Claude Code's status line (reads its JSON on stdin)")
+    p.add_argument("--prices", metavar="FILE", help="prices per million tokens (docs/usage.md)")
+
+    p = sub.add_parser("budget", help="this month's spend against the budget")
+    p.add_argument("--prices", metavar="FILE", help="the prices and budget file")
+    p.add_argument("--hook", action="store_true", help="run as Claude Code's UserPromptSubmit hook")
 
 
 def _add_team_where(p: argparse.ArgumentParser) -> None:
@@ -302,6 +335,18 @@ def _token_fast_path(argv: Sequence[str]) -> dict[str, object] | None:
     return None
 
 
+def _statusline_fast_path(argv: Sequence[str]) -> dict[str, object] | None:
+    """`statusline [--prices FILE]` without argparse: Claude Code runs it on every refresh."""
+    if argv[:1] != ["statusline"]:
+        return None
+    rest = list(argv[1:])
+    if not rest:
+        return {"prices": None}
+    if len(rest) == 2 and rest[0] == "--prices" and rest[1] and not rest[1].startswith("-"):
+        return {"prices": rest[1]}
+    return None
+
+
 def _debug_asked(argv: Sequence[str]) -> bool:
     """--debug before any `--`: for a failure before argparse has read it."""
     for arg in argv:
@@ -316,7 +361,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         fast = _token_fast_path(args)
-        code = _guarded(PROG, "token", fast, False) if fast is not None else _run(args, PROG)
+        line = _statusline_fast_path(args) if fast is None else None
+        if fast is not None:
+            code = _guarded(PROG, "token", fast, False)
+        elif line is not None:
+            code = _guarded(PROG, "statusline", line, False)
+        else:
+            code = _run(args, PROG)
     except KeyboardInterrupt:
         code = ExitCode.INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - outside a command (argparse, say): still exit 3

@@ -44,6 +44,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         """Every change, in memory. The configuration for `target` is this run's; every other
         configuration (another settings location, another workspace) is left as it is."""
         plan = Plan()
+        self.dbx_fmapi = helper
         # A location is one configuration whichever of its two files holds it: static mode puts
         # the token in settings.local.json when settings.json is tracked by git, helper mode
         # uses settings.json. Moving between the two takes our keys out of the other file.
@@ -78,6 +79,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             "api_key_helper": helper_cmd,
             **({"team": str(self.opts["team"])} if self.opts.get("team") else {}),
             **kept,
+            **self.statusline_record,
         }
         # Re-running for a settings file updates its configuration where it is; a new one goes
         # last (the latest).
@@ -149,7 +151,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         )
         drop = self.stale_optional_keys(env, here)
         helper_arg = helper_cmd if a.token_mode == HELPER else None
-        new = settings.merge(old, env=env, helper=helper_arg, drop=drop)
+        new = self.with_statusline(settings.merge(old, env=env, helper=helper_arg, drop=drop), here)
         if raw is not None and corrupt is None and new == old:
             new_bytes: bytes = raw
         else:
@@ -157,7 +159,9 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
 
         def redo_settings(now: bytes | None) -> bytes | None:
             data = settings.parse(now, target) if now is not None else {}
-            merged = settings.merge(data, env=env, helper=helper_arg, drop=drop)
+            merged = self.with_statusline(
+                settings.merge(data, env=env, helper=helper_arg, drop=drop), here, quiet=True
+            )
             return now if now is not None and merged == data else settings.dumps(merged)
 
         holds_token = isinstance((old.get("env") or {}).get(settings.ENV_TOKEN), str)
@@ -207,6 +211,32 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             "env_existed": "env" in base,
             "settings_created": base_raw is None,
         }
+
+    def with_statusline(
+        self, data: dict[str, Any], here: Mapping[str, Any], quiet: bool = False
+    ) -> dict[str, Any]:
+        """Our status line (when the user has none) and budget hook, or, with `--statusline
+        off`, neither (agents/claude/statusline.py); sets what the record keeps of them."""
+        from ..agents.claude import statusline
+
+        choice = str(self.opts.get("statusline") or here.get("statusline") or "on")
+        self.statusline_record: dict[str, Any] = {"statusline": choice}
+        helper = getattr(self, "dbx_fmapi", None)
+        if choice == "off" or not helper:
+            return statusline.remove(data, here)
+        line, hook = statusline.commands(helper)
+        budget, problem = statusline.wants_hook(self.paths.config_dir_path)
+        if problem and not quiet:
+            self.warn(f"{problem}: no budget hook until it is fixed (docs/usage.md)")
+        new, recorded = statusline.add(data, line=line, hook=hook if budget else None, before=here)
+        self.statusline_record.update(recorded)
+        theirs = statusline.theirs(new, recorded)
+        if theirs and not quiet:
+            self.out(
+                f"  note  your own status line stays ({theirs}); to show ours beside it, see "
+                "docs/usage.md (Status line)"
+            )
+        return new
 
     def _plan_onboarding(self, plan: Plan) -> bool:
         """~/.claude.json: the onboarding flag, only when absent. Returns whether setup added it
@@ -349,6 +379,9 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         helper = data.get(settings.HELPER_KEY)
         ours = effective.is_our_helper(helper, old.get("api_key_helper"))
         cleaned = settings.remove_ours(data, replaced=replaced, helper_is_ours=ours)
+        from ..agents.claude import statusline
+
+        cleaned = statusline.remove(cleaned, old)
         if cleaned == data:
             return
         new: bytes | None = settings.dumps(cleaned)

@@ -79,6 +79,9 @@ def _settings_edit(
         replaced=replaced,
         helper_is_ours=helper is None or effective.is_our_helper(helper, cfg.get("api_key_helper")),
     )
+    from . import statusline
+
+    cleaned = statusline.remove(cleaned, cfg)
     known, original = originals.load_original(ctx.paths, path)
     new: bytes | None
     what: str
