@@ -24,7 +24,11 @@ def profile(r: Run) -> None:
 
     cfg = need(r.cfg)
     if not cfg.get("profile"):  # CI: setup was given DATABRICKS_* variables, no profile
-        source = credentials.from_env(r.ctx.env)
+        try:
+            source = credentials.from_env(r.ctx.env)
+        except UserError as exc:  # two credentials at once, a bad DATABRICKS_HOST
+            r.add(ui.FAIL, exc.message, exc.fix, title="Credential")
+            return
         expected = str(cfg.get("auth") or credentials.OAUTH)
         if source is None or source.kind != expected:
             r.add(
