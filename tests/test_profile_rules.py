@@ -280,3 +280,12 @@ def test_the_helpers_quick_host_check_agrees_with_the_full_rule(text: str) -> No
     # The token helper recognises a canonical host without urllib: never one the rule changes.
     if hosts.is_canonical(text):
         assert hosts.normalize_host(text) == text
+
+
+def test_databricks_host_beside_a_cli_login_profile_keeps_the_profiles_host(
+    tmp_path: Path,
+) -> None:
+    # No secret of ours goes anywhere: the Databricks CLI gets the token for the profile.
+    cfg = f"[p]\nhost = {A}\nauth_type = databricks-cli\n"
+    got = verdict(tmp_path, cfg, {"DATABRICKS_HOST": B}, "p")
+    assert got["kind"] == "oauth" and got["host"] == A

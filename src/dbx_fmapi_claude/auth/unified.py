@@ -10,8 +10,9 @@ verdicts):
   value for its key;
 - two authorization methods at once without an auth_type (DATABRICKS_AUTH_TYPE or the profile's
   `auth_type`) are refused.
-Where we differ, on purpose: DATABRICKS_HOST naming another workspace than the profile is
-refused (the SDKs would send the profile's secret there); hosts follow our one host rule.
+Where we differ, on purpose: DATABRICKS_HOST naming another workspace than a profile holding a
+token or a client secret is refused (the SDKs would send that secret there); hosts follow our
+one host rule.
 Stdlib only: the token helper resolves a profile on every call.
 """
 
@@ -154,8 +155,9 @@ def resolve(profile: str | None, env: Mapping[str, str], home: str) -> Source:
     Beside a profile, a DATABRICKS_* credential variable replaces the profile's value for that
     key (as in the SDKs: the environment is read first, the profile fills the gaps), so a
     variable of another kind is two methods at once and refused; DATABRICKS_AUTH_TYPE chooses.
-    DATABRICKS_HOST naming another workspace than the profile is refused (the SDKs would send
-    the profile's secret to the variable's host)."""
+    DATABRICKS_HOST naming another workspace than a token or service-principal profile is
+    refused (the SDKs would send the profile's secret to the variable's host); a CLI-login
+    profile keeps its own host (the Databricks CLI gets its token)."""
     from . import databrickscfg, dbcli
 
     file = databrickscfg.path(home, env)
@@ -188,18 +190,18 @@ def resolve(profile: str | None, env: Mapping[str, str], home: str) -> Source:
             f"pass the profile to use: --profile NAME (or fix {why})",
         )
     host = databrickscfg.profile_host(section, named, file)
+    values = env_values(env)
+    where = {k: ENV_VARS[k] for k in values if k != "host"}
+    merged = {**section, **{k: v for k, v in values.items() if k != "host"}}
+    kind = _kind(merged, where, named)
     env_host = _env_host(env)
-    if env_host and host and env_host != host:
+    if env_host and host and env_host != host and kind in (PAT, M2M):
         raise CredentialError(
             "conflict",
             f"DATABRICKS_HOST is {env_host}, but profile {named!r} is for {host}: the profile's "
             "credential is not sent to another workspace",
             f"unset DATABRICKS_HOST (or set it to {host}), or use another profile",
         )
-    values = env_values(env)
-    where = {k: ENV_VARS[k] for k in values if k != "host"}
-    merged = {**section, **{k: v for k, v in values.items() if k != "host"}}
-    kind = _kind(merged, where, named)
     host = host or env_host
     if kind == PAT:
         return Source(PAT, host, named, None, merged.get("token"))
