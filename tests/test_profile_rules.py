@@ -129,15 +129,24 @@ def test_an_auth_type_we_do_not_use_is_refused(tmp_path: Path) -> None:
     assert got["code"] == "1" and "DATABRICKS_AUTH_TYPE=nonsense" in str(got["error"])
 
 
-@pytest.mark.parametrize("keys", ["client_id = cid\nclient_secret = sec\n", "client_id = cid\n"])
-def test_two_credentials_in_one_profile_are_refused_naming_both(tmp_path: Path, keys: str) -> None:
+@pytest.mark.parametrize(
+    "keys, named",
+    [
+        ("client_id = cid\nclient_secret = sec\n", "client_id/client_secret"),
+        ("client_id = cid\n", "client_id"),
+    ],
+)
+def test_two_credentials_in_one_profile_are_refused_naming_both(
+    tmp_path: Path, keys: str, named: str
+) -> None:
     # SDK: "more than one authorization method configured: oauth and pat" (a client id alone
     # counts too).
     got = verdict(tmp_path, f"[p]\nhost = {A}\ntoken = dapiA\n{keys}", profile="p")
     message = str(got["error"])
     assert "more than one authorization method configured" in message
     assert "(token in profile 'p')" in message
-    assert "(client_id/client_secret in profile 'p')" in message
+    assert f"({named} in profile 'p')" in message
+    assert "add `auth_type = pat` (or oauth-m2m) to profile 'p'" in str(got["fix"])
     # Never a login over it (a login would rewrite the profile):
     section = databrickscfg.parse(f"[p]\ntoken = t\n{keys}")["p"]
     assert databrickscfg.credential_kind(section) == databrickscfg.OTHER
@@ -289,3 +298,13 @@ def test_databricks_host_beside_a_cli_login_profile_keeps_the_profiles_host(
     cfg = f"[p]\nhost = {A}\nauth_type = databricks-cli\n"
     got = verdict(tmp_path, cfg, {"DATABRICKS_HOST": B}, "p")
     assert got["kind"] == "oauth" and got["host"] == A
+
+
+def test_a_username_alone_in_the_environment_is_no_credential(tmp_path: Path) -> None:
+    # Basic auth is not one we use: the variables hold no credential for us (as before).
+    env = {"DATABRICKS_HOST": A, "DATABRICKS_USERNAME": "u", "DATABRICKS_PASSWORD": "p"}
+    assert credentials.from_env(env) is None
+    env["DATABRICKS_TOKEN"] = "dapiE"  # SDK: "more than one authorization method: basic and pat"
+    assert "a username/password (DATABRICKS_USERNAME, DATABRICKS_PASSWORD)" in str(
+        verdict(tmp_path, None, env)["error"]
+    )

@@ -81,12 +81,12 @@ def _kind(values: Mapping[str, str], where: Mapping[str, str], profile: str | No
         )
     methods = databrickscfg.auth_methods(values)
     if len(methods) > 1:
-        said = [f"{_METHOD_NAMES.get(m, m)} ({_origin(m, where, profile)})" for m in methods]
-        pick = "oauth-m2m" if "oauth" in methods else "pat"
-        fix = (
-            f"keep one of them, or choose with: export DATABRICKS_AUTH_TYPE={pick} (or pat, "
-            "oauth-m2m)"
-        )
+        said = [
+            f"{_METHOD_NAMES.get(m, m)} ({_origin(m, values, where, profile)})" for m in methods
+        ]
+        fix = "keep one of them, or choose one: export DATABRICKS_AUTH_TYPE=pat (or oauth-m2m)"
+        if profile is not None:
+            fix += f", or add `auth_type = pat` (or oauth-m2m) to profile {profile!r}"
         raise CredentialError(
             "conflict",
             "more than one authorization method configured: "
@@ -103,12 +103,17 @@ def _kind(values: Mapping[str, str], where: Mapping[str, str], profile: str | No
     return OAUTH if profile is not None else None
 
 
-def _origin(method: str, where: Mapping[str, str], profile: str | None) -> str:
+def _origin(
+    method: str, values: Mapping[str, str], where: Mapping[str, str], profile: str | None
+) -> str:
+    """Where a method's values come from: the variables' names, or the profile's keys."""
     from .databrickscfg import AUTH_METHODS
 
-    keys = dict(AUTH_METHODS)[method]
+    keys = [k for k in dict(AUTH_METHODS)[method] if values.get(k, "").strip()]
     envs = [where[k] for k in keys if k in where]
-    return ", ".join(envs) if envs else f"{'/'.join(keys)} in profile {profile!r}"
+    mine = [k for k in keys if k not in where]
+    said = envs + ([f"{'/'.join(mine)} in profile {profile!r}"] if mine else [])
+    return ", ".join(said)
 
 
 def from_env(env: Mapping[str, str]) -> Source | None:
@@ -117,8 +122,10 @@ def from_env(env: Mapping[str, str]) -> Source | None:
     values = env_values(env)
     where = {k: ENV_VARS[k] for k in values}
     kind = _kind(values, where, None)
-    if kind is None or kind == OAUTH:
-        return None  # DATABRICKS_AUTH_TYPE=databricks-cli: a profile's login, not the variables
+    if kind not in (PAT, M2M):
+        # DATABRICKS_AUTH_TYPE=databricks-cli: a profile's login, not the variables; a
+        # username/password alone is no credential we use (as before: ignored).
+        return None
     if kind == M2M:
         cid, secret = values.get("client_id"), values.get("client_secret")
         return Source(M2M, _env_host(env), None, cid, secret)
