@@ -84,3 +84,20 @@ def test_two_credentials_at_once_are_refused_by_setup_and_the_helper(
     assert "(token in profile 'pat')" in helper.stderr
     assert (sandbox.home / ".databrickscfg").read_bytes() == cfg
     no_login_happened(sandbox)
+
+
+def test_doctor_names_both_credentials_of_a_profile(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    pat = workspace.issue_pat()
+    write_profile(sandbox, "pat", host=workspace.url, token=pat)
+    assert setup(sandbox, "--host", workspace.url, "--profile", "pat", "--no-verify").code == 0
+    cfg = sandbox.home / ".databrickscfg"
+    cfg.write_text(cfg.read_text() + f"client_id = {SP_ID}\nclient_secret = {SP_SECRET}\n")
+    before = cfg.read_bytes()
+    doctor = sandbox.run(["dbx-fmapi", "doctor"], timeout=120)
+    assert doctor.code == 1, doctor
+    assert "more than one authorization method configured" in doctor.stdout
+    assert "uses a non-OAuth credential" not in doctor.stdout
+    assert pat not in doctor.output and SP_SECRET not in doctor.output
+    assert cfg.read_bytes() == before

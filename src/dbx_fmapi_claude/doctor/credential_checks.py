@@ -75,6 +75,13 @@ def profile(r: Run) -> None:
         return
     kind = databrickscfg.credential_kind(profiles[name])
     expected = str(cfg.get("auth") or credentials.OAUTH)
+    try:
+        credentials.resolve(name, r.ctx.env, r.ctx.paths.home_path)
+    except credentials.CredentialError as exc:  # two credentials at once, their two hosts
+        r.add(ui.FAIL, exc.message, exc.fix)
+        return
+    except UserError:
+        pass  # a credential we cannot use: said below
     if kind not in credentials.KINDS:
         refusal = dbcli.nonoauth_error(name, kind, host)
         r.add(ui.FAIL, refusal.message, refusal.fix)
