@@ -308,3 +308,11 @@ def test_a_username_alone_in_the_environment_is_no_credential(tmp_path: Path) ->
     assert "a username/password (DATABRICKS_USERNAME, DATABRICKS_PASSWORD)" in str(
         verdict(tmp_path, None, env)["error"]
     )
+
+
+def test_a_databrickscfg_that_is_a_folder_says_so(tmp_path: Path) -> None:
+    (tmp_path / ".databrickscfg").mkdir()
+    with pytest.raises(UserError) as exc:
+        credentials.resolve("p", {}, str(tmp_path))
+    assert exc.value.message.startswith(f"{tmp_path / '.databrickscfg'} cannot be read: ")
+    assert exc.value.fix == f"check it: ls -l {tmp_path / '.databrickscfg'}"

@@ -150,8 +150,9 @@ def unreadable(file: str, exc: Exception) -> UserError:
         why, line = str(exc), exc.line
     elif isinstance(exc, UnicodeDecodeError):
         why, line = "it is not UTF-8 text", 0
-    else:
-        why, line = getattr(exc, "strerror", None) or str(exc), 0
+    else:  # permissions, a folder in its place: not a matter of its text
+        why = getattr(exc, "strerror", None) or str(exc)
+        return UserError(f"{file} cannot be read: {why}", f"check it: ls -l {file}")
     where = f"line {line} of it" if line else "it"
     return UserError(
         f"{file} cannot be read: {why} (the Databricks CLI refuses it too)",
