@@ -8,6 +8,8 @@ Measures, as whole processes, interleaved round-robin so machine drift hits all 
                    request to the workspace (here with 100 ms injected latency, a typical
                    laptop-to-workspace round trip), then `claude --version`
   token-helper     `dbx-fmapi token` with a valid cached token
+  helper-by-claude the same, run as Claude Code runs it (CLAUDE_CODE_ENTRYPOINT set): it also
+                   reads where Claude Code's settings send the token
   cli-token        `databricks auth token --profile P -o json` alone (the CLI's own time, which
                    the budget does not count; here it is the rig's fake CLI, a Python program)
 
@@ -56,6 +58,10 @@ SEED_WRAPPER = textwrap.dedent(
     os.execvp("claude", ["claude", *sys.argv[1:]])
     """
 )
+
+
+# What Claude Code 2.1.332 puts in its apiKeyHelper's environment that says who runs it.
+BY_CLAUDE = {"CLAUDE_CODE_ENTRYPOINT": "sdk-cli"}
 
 
 def run_setup(env: dict[str, str], host: str, mode: str, cwd: Path) -> None:
@@ -197,6 +203,7 @@ def main() -> None:
                 "wrapper-helper@base": (["dbx-fmapi-claude", "--version"], b_env, b_home),
                 "wrapper-static@base": (["dbx-fmapi-claude", "--version"], bs_env, bs_home),
                 "token-helper@base": (["dbx-fmapi", "token"], b_env, b_home),
+                "helper-by-claude@base": (["dbx-fmapi", "token"], dict(b_env, **BY_CLAUDE), b_home),
             }
         ws.set_latency("/api/2.0/preview/scim", args.latency)
 
@@ -206,6 +213,7 @@ def main() -> None:
             "wrapper-static": (["dbx-fmapi-claude", "--version"], static_env, static_home),
             "seed-wrapper": (["seed-wrapper", "--version"], static_env, static_home),
             "token-helper": (["dbx-fmapi", "token"], env, home),
+            "helper-by-claude": (["dbx-fmapi", "token"], dict(env, **BY_CLAUDE), home),
             "cli-token": (
                 ["databricks", "auth", "token", "--profile", "DEFAULT", "-o", "json"],
                 env,

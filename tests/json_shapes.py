@@ -105,6 +105,7 @@ STATUS_SHAPE = {
     "workspace": str,
     "profile": str,
     "credential": OneOf("oauth", "m2m", "pat"),
+    Opt("team"): str,
     "models": {
         Opt("model"): str,
         Opt("opus"): str,

@@ -32,10 +32,11 @@ def imported(stderr: str) -> set[str]:
     "argv, mode",
     [
         (["dbx-fmapi", "token"], "helper"),
+        (["dbx-fmapi", "token", "--mcp-headers"], "helper"),
         (["dbx-fmapi-claude", "--version"], "helper"),
         (["dbx-fmapi-claude", "--version"], "static"),
     ],
-    ids=["token-helper", "wrapper", "wrapper-static"],
+    ids=["token-helper", "mcp-headers-helper", "wrapper", "wrapper-static"],
 )
 def test_hot_path_imports_only_the_standard_library(
     sandbox: Sandbox, workspace: FakeWorkspace, argv: list[str], mode: str

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from ..core import redact
 from ..core.errors import ExitCode
+from . import guard
 from .upstream import Upstream
 
 TYPE_CHECKING = False
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("dbx_fmapi_claude.agents.proxy")  # one logger for the whole proxy
 
 _READ_SIZE = 64 * 1024
-_DISCARD_LIMIT = 1024 * 1024
 _CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key"})
 # Per connection, never forwarded (RFC 9110 7.6.1), plus what the proxy sets itself.
 _DROPPED = frozenset(
@@ -71,6 +71,9 @@ class Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def handle_one_request(self) -> None:
+        # A client that sends nothing, or drips its headers, is cut (guard.py): TimeoutError
+        # ends the connection (proxy.Server._serve_client).
+        self.connection.settimeout(self.server.idle_timeout)
         self.raw_requestline = self.rfile.readline(65537)
         if not self.raw_requestline:
             self.close_connection = True
@@ -80,7 +83,16 @@ class Handler(BaseHTTPRequestHandler):
             self.requestline = self.command = self.path = ""
             self._answer(HTTPStatus.REQUEST_URI_TOO_LONG, "request line too long")
             return
-        if not self.parse_request():
+        rfile = self.rfile
+        self.rfile = guard.Deadline(  # type: ignore[assignment]  # readline is all it needs
+            rfile, self.connection, time.monotonic() + self.server.header_timeout
+        )
+        try:
+            parsed = self.parse_request()
+        finally:
+            self.rfile = rfile
+            self.connection.settimeout(self.server.upstream.read_timeout)
+        if not parsed:
             return  # parse_request has answered (400/505) already
         started = time.perf_counter()
         status = self._proxy()
@@ -98,15 +110,28 @@ class Handler(BaseHTTPRequestHandler):
     def _proxy(self) -> int | str:
         path, in_query = _without_key(self.path)
         if not self._authorized(in_query):
-            self._discard_small_body()
-            self.close_connection = True  # never forwarded, and never another request
+            # Never forwarded, never another request, and its body never read: a stranger
+            # gets no thread that waits on what it may never send.
+            self.close_connection = True
             return self._answer(
                 HTTPStatus.UNAUTHORIZED,
                 "missing or wrong proxy key: start the agent with `dbx-fmapi run AGENT`",
             )
+        if not self.server.trust(self.connection):
+            self.close_connection = True
+            return self._answer(
+                HTTPStatus.SERVICE_UNAVAILABLE, "too many connections to the proxy; retry"
+            )
         if not self.path.startswith("/"):
             self.close_connection = True
             return self._answer(HTTPStatus.BAD_REQUEST, "request target must be a path")
+        if not guard.safe_path(path):
+            self.close_connection = True
+            return self._answer(
+                HTTPStatus.BAD_REQUEST,
+                "the path must stay under the agent's route (no '.' or '..' segment, no "
+                "encoded dot or slash)",
+            )
         try:
             body = self._read_body()
             bearer = self._token()
@@ -128,16 +153,6 @@ class Handler(BaseHTTPRequestHandler):
                 # No short-circuit: every presented value is compared, in constant time.
                 ok = self.server.secret_matches(value.strip()) or ok
         return ok
-
-    def _discard_small_body(self) -> None:
-        """Read what a refused client sent, when it is small: closing a socket with unread data
-        resets the connection, and the client could lose the 401 that says what is wrong."""
-        try:
-            size = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            return
-        if 0 < size <= _DISCARD_LIMIT:
-            self.rfile.read(size)
 
     def _read_body(self) -> bytes | None:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():

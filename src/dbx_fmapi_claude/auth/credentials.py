@@ -225,39 +225,11 @@ def _fix_secret(source: Source) -> str:
     )
 
 
-def _post_form(
-    url: str, form: Mapping[str, str], auth: str | None, env: Mapping[str, str]
-) -> tuple[int, Any]:
-    import json
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
-    from ..workspace.client import http_timeout, ssl_context
-
-    data = None if not form else urllib.parse.urlencode(form).encode()
-    req = urllib.request.Request(url, data=data, method="POST" if data else "GET")  # noqa: S310
-    req.add_header("User-Agent", "dbx-fmapi-claude")
-    if data is not None:
-        req.add_header("Content-Type", "application/x-www-form-urlencoded")
-    if auth:
-        req.add_header("Authorization", auth)
-    ctx = ssl_context(env) if url.startswith("https:") else None
-    try:
-        with urllib.request.urlopen(req, timeout=http_timeout(env, 20.0), context=ctx) as resp:  # noqa: S310
-            status, raw = resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        status, raw = exc.code, exc.read()
-    try:
-        return status, json.loads(raw) if raw else None
-    except ValueError:
-        return status, None
-
-
 def _fetch(source: Source, env: Mapping[str, str]) -> Token:
     import base64
     import urllib.error
 
+    from . import oauthhttp
     from .dbcli import Token
 
     host = source.host
@@ -273,12 +245,12 @@ def _fetch(source: Source, env: Mapping[str, str]) -> Token:
         )
     basic = base64.b64encode(f"{source.client_id}:{source._secret}".encode()).decode()
     try:
-        status, meta = _post_form(
+        status, meta = oauthhttp.post_form(
             f"{host}/oidc/.well-known/oauth-authorization-server", {}, None, env
         )
         endpoint = meta.get("token_endpoint") if status == 200 and isinstance(meta, dict) else None
-        status, body = _post_form(
-            str(endpoint or f"{host}/oidc/v1/token"),
+        status, body = oauthhttp.post_form(
+            oauthhttp.token_endpoint(host, endpoint),
             {"grant_type": "client_credentials", "scope": "all-apis"},
             f"Basic {basic}",
             env,
@@ -296,6 +268,14 @@ def _fetch(source: Source, env: Mapping[str, str]) -> Token:
     desc = ""
     if isinstance(body, dict):
         desc = ": ".join(str(body[k]) for k in ("error", "error_description") if body.get(k))
+    if 300 <= status < 400:
+        raise CredentialError(
+            "unsafe",
+            f"the workspace's token endpoint answered HTTP {status} (a redirect), which is not "
+            "followed: the service principal's secret is sent only to the workspace itself",
+            "check that the profile's host (or DATABRICKS_HOST) is your workspace's own URL, "
+            "https://<workspace>.cloud.databricks.com",
+        )
     if status in (400, 401, 403):
         raise CredentialError(
             "rejected",

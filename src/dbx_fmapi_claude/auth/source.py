@@ -13,7 +13,8 @@ NO_EXPIRY = float("inf")  # a PAT's expiry is not known from the token
 
 class CredentialError(UserError):
     """`kind`: "rejected" (the workspace refused the secret), "network", "missing", "conflict"
-    (two credentials, or two workspaces, at once), "unsupported" (an auth type we do not use)."""
+    (two credentials, or two workspaces, at once), "unsupported" (an auth type we do not use),
+    "unsafe" (the secret would go somewhere other than the workspace: refused)."""
 
     def __init__(self, kind: str, message: str, fix: str | None, code: int = ExitCode.ERROR):
         super().__init__(message, fix, code)

@@ -16,6 +16,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
+    from typing import Any
 
 PROG = "dbx-fmapi"
 
@@ -88,10 +89,39 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--opencode-model", metavar="ID", help="OpenCode's model (default: the main model)"
     )
+    p.add_argument(
+        "--team",
+        metavar="SOURCE",
+        help="set up from a team file: a path, an https:// URL, /Workspace/... or /Volumes/... "
+        "(its values are the defaults; its locked keys cannot be changed)",
+    )
     p.add_argument("--skip-install", action="store_true", help="do not install dependencies")
     p.add_argument("--no-verify", action="store_true", help="skip the per-model test request")
     p.add_argument("--yes", "-y", action="store_true", help="accept defaults, no prompts")
     p.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
+
+
+def _add_mcp(sub: Any) -> None:
+    p = sub.add_parser(
+        "mcp", help="the workspace's MCP servers (Genie, SQL, functions, AI Search) in the agents"
+    )
+    act = p.add_subparsers(dest="action", metavar="<action>")
+    act.required = True
+    a = act.add_parser("add", help="give the agents one of the workspace's managed MCP servers")
+    a.add_argument(
+        "kind",
+        metavar="KIND",
+        help="genie [SPACE_ID] | sql | functions CATALOG.SCHEMA | ai-search CATALOG.SCHEMA.INDEX "
+        "| external CONNECTION | url URL",
+    )
+    a.add_argument("arg", nargs="?", metavar="ARG")
+    a.add_argument("--name", help="the server's name in the agents (default: from KIND/ARG)")
+    a.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
+    r = act.add_parser("remove", help="take one back out of the agents")
+    r.add_argument("name", metavar="NAME")
+    r.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
+    li = act.add_parser("list", help="the MCP servers of the configuration in effect here")
+    li.add_argument("--json", action="store_true", dest="as_json")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,12 +154,53 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("token", help="print a fresh access token (Claude Code's apiKeyHelper)")
     p.add_argument("--profile", help="default: the configured profile")
+    p.add_argument(
+        "--mcp-headers",
+        action="store_true",
+        help='print {"Authorization": "Bearer TOKEN"} (an MCP server\'s headersHelper)',
+    )
+
+    _add_mcp(sub)
 
     p = sub.add_parser(
         "run", help="start a coding agent with fresh credentials (claude, codex, gemini, opencode)"
     )
     p.add_argument("agent", choices=("claude", "codex", "gemini", "opencode"))
     p.add_argument("args", nargs=argparse.REMAINDER, help="passed to the agent as they are")
+
+    p = sub.add_parser(
+        "team", help="team files for platform teams: validate, publish, managed settings"
+    )
+    team = p.add_subparsers(dest="action", metavar="<action>", parser_class=parser_class)
+    team.required = True
+    t = team.add_parser("validate", help="check a team file as setup would")
+    t.add_argument("source", help="a path, an https:// URL, /Workspace/... or /Volumes/...")
+    t.add_argument("--offline", action="store_true", help="do not ask the workspace about models")
+    _add_team_where(t)
+    t = team.add_parser("publish", help="validate, then upload a team file to the workspace")
+    t.add_argument("file", help="the team file on this machine")
+    t.add_argument("--to", required=True, metavar="/Workspace/...|/Volumes/...")
+    t.add_argument("--dry-run", action="store_true", help="check everything, upload nothing")
+    _add_team_where(t)
+    t = team.add_parser(
+        "managed-settings", help="render Claude Code's managed settings for a fleet (into --out)"
+    )
+    t.add_argument("source", help="a path, an https:// URL, /Workspace/... or /Volumes/...")
+    t.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    t.add_argument("--os", choices=("linux", "macos", "windows"), default="linux")
+    t.add_argument(
+        "--route",
+        choices=("ai-gateway", "serving-endpoints"),
+        help="the route, when the team file says auto",
+    )
+    t.add_argument(
+        "--helper",
+        default="dbx-fmapi",
+        metavar="PROGRAM",
+        help="dbx-fmapi as the helper runs it: on PATH (default) or an absolute path",
+    )
+    t.add_argument("--dry-run", action="store_true", help="print the files, write nothing")
+    _add_team_where(t)
 
     p = sub.add_parser("uninstall", help="remove exactly what setup added")
     which = p.add_mutually_exclusive_group()
@@ -142,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
     return parser
+
+
+def _add_team_where(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", help="the workspace (needed for /Workspace and /Volumes paths)")
+    p.add_argument("--profile", help="your Databricks CLI profile for that workspace")
 
 
 def dispatch(command: str, ctx: Context, options: dict[str, object]) -> int:
@@ -214,12 +290,15 @@ def _token_fast_path(argv: Sequence[str]) -> dict[str, object] | None:
     rest = list(argv[1:]) if argv[:1] == ["token"] else None
     if rest is None:
         return None
+    headers = "--mcp-headers" in rest[-1:]  # an MCP server's headersHelper: last, as we write it
+    if headers:
+        rest = rest[:-1]
     if not rest:
-        return {"profile": None}
+        return {"profile": None, "mcp_headers": headers}
     if len(rest) == 2 and rest[0] == "--profile" and rest[1] and not rest[1].startswith("-"):
-        return {"profile": rest[1]}
+        return {"profile": rest[1], "mcp_headers": headers}
     if len(rest) == 1 and rest[0].startswith("--profile=") and len(rest[0]) > 10:
-        return {"profile": rest[0][10:]}
+        return {"profile": rest[0][10:], "mcp_headers": headers}
     return None
 
 

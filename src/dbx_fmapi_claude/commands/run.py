@@ -81,9 +81,20 @@ def _behind_proxy(
     fresh = FreshToken(fetch, keep=max(margin_seconds(ctx.env, cfg), 30.0), held=first)
     agent = agents.get(name)
     base = str(state.get("base_url") or "")
-    with proxy.start(base, token=fresh, env=ctx.env) as p:
+    with contextlib.ExitStack() as stack:
+        p = stack.enter_context(proxy.start(base, token=fresh, env=ctx.env))
         env = launch_env(ctx.env, agent.launch_env(state, p.url, p.secret))
+        if _has_mcp(cfg):  # the MCP servers in its config point here (mcp/agentfiles.py)
+            from ..mcp import agentfiles
+
+            root = stack.enter_context(proxy.start(str(cfg["host"]), token=fresh, env=ctx.env))
+            env.update({agentfiles.ENV_URL: root.url, agentfiles.ENV_KEY: root.secret})
         return _foreground([exe, *args], env)
+
+
+def _has_mcp(cfg: dict[str, Any]) -> bool:
+    found = cfg.get("mcp")
+    return isinstance(found, list) and bool(found)
 
 
 # The user's own choice of model in the environment wins over the configured one (a `-m` flag

@@ -184,6 +184,7 @@ def collect(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
         "workspace": str(cfg["host"]),
         "profile": str(cfg["profile"]),
         "credential": str(cfg.get("auth") or credentials.OAUTH),
+        **({"team": str(cfg["team"])} if cfg.get("team") else {}),
         "models": setupstate.configured_models(cfg),
         "route": {
             "name": route.name,
@@ -210,6 +211,8 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
         row("Profile", data["profile"])
     where = f"profile {data['profile']}" if data["profile"] else "DATABRICKS_* variables"
     row("Credential", f"{credentials.NAMES[data['credential']]}, {where}")
+    if data.get("team"):
+        row("Team file", f"{data['team']} (setup-fmapi-claudecode --yes reads it again)")
     models = data["models"]
     first = True
     for role in setupstate.ROLES:
@@ -255,6 +258,9 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
         if agent["problem"]:
             line += "; " + paint(agent["problem"], "red")
         row("Agents" if i == 0 else "", line)
+    for i, server in enumerate(data.get("mcp") or []):
+        where = "Claude Code" if server["claude"] else paint("missing from ~/.claude.json", "red")
+        row("MCP servers" if i == 0 else "", f"{server['name']}: {server['url']} ({where})")
     for i, other in enumerate(data.get("elsewhere") or []):
         who = f"profile {other['profile']}" if other["profile"] else "DATABRICKS_* variables"
         row(
@@ -333,11 +339,40 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
     extra = agent_rows(ctx, cfg)
     if extra:  # only when agents beside Claude Code are set up: the shape stays as it was
         data["agents"] = extra
+    servers = mcp_rows(ctx, cfg)
+    if servers:  # only when `dbx-fmapi mcp add` gave the agents some
+        data["mcp"] = servers
     if json:
         ctx.out(_dumps(data))
     else:
         render(ctx, data)
     return ExitCode.OK
+
+
+def mcp_rows(ctx: Context, cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    """The MCP servers of this configuration: name, kind, URL, and whether Claude Code's
+    ~/.claude.json still holds ours (read only: no request)."""
+    from ..core.fileio import read_bytes
+    from ..mcp import claudejson, servers
+
+    entries = servers.entries(cfg)
+    if not entries:
+        return []
+    folder = claudejson.scope_folder(cfg, ctx.paths.home_path)
+    try:
+        raw = read_bytes(ctx.paths.claude_json)
+        found = claudejson.servers(claudejson.load(raw, str(ctx.paths.claude_json)), folder)
+    except UserError:
+        found = {}
+    return [
+        {
+            "name": e["name"],
+            "kind": e.get("kind"),
+            "url": servers.url_of(str(cfg["host"]), e),
+            "claude": claudejson.is_ours(found.get(e["name"])),
+        }
+        for e in entries
+    ]
 
 
 def _dumps(data: dict[str, Any]) -> str:

@@ -73,6 +73,9 @@ def http_timeout(env: Mapping[str, str], default: float) -> float:
 
 
 def _message(body: Any, fallback: str) -> str:
+    """The error's words: Databricks' `message` (OAuth's `error_description`, API 1.2's `error`),
+    else a SCIM error's `detail` after its `scimType` (RFC 7644 3.12), read as both SDKs do
+    (databricks-sdk-go apierr, databricks-sdk-py DatabricksError)."""
     if isinstance(body, dict):
         for key in ("message", "error_description", "error"):
             value = body.get(key)
@@ -80,6 +83,11 @@ def _message(body: Any, fallback: str) -> str:
                 return value
             if isinstance(value, dict) and isinstance(value.get("message"), str):
                 return str(value["message"])
+        detail = body.get("detail")
+        if isinstance(detail, str) and detail:
+            detail = "SCIM API Internal Error" if detail == "null" else detail
+            scim_type = body.get("scimType")
+            return f"{scim_type if isinstance(scim_type, str) else ''} {detail}".strip()
     return fallback
 
 
@@ -105,11 +113,31 @@ class Workspace:
         self, method: str, url: str, body: Any = None, headers: Mapping[str, str] | None = None
     ) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
+        status, raw = self._send(method, url, data, headers, "application/json")
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            raise WorkspaceError(
+                "http", f"{self.host} answered with something that is not JSON"
+            ) from None
+
+    def request_bytes(self, method: str, url: str, data: bytes | None = None) -> tuple[int, bytes]:
+        """Like `request`, for APIs that take and answer raw bytes (the Files API)."""
+        return self._send(method, url, data, None, "application/octet-stream")
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        data: bytes | None,
+        headers: Mapping[str, str] | None,
+        content_type: str,
+    ) -> tuple[int, bytes]:
         req = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - https/loopback
         req.add_header("Authorization", f"Bearer {self.token}")
         req.add_header("User-Agent", "dbx-fmapi-claude")
         if data is not None:
-            req.add_header("Content-Type", "application/json")
+            req.add_header("Content-Type", content_type)
         for k, v in (headers or {}).items():
             req.add_header(k, v)
         ctx = ssl_context(self.env) if url.startswith("https:") else None
@@ -120,17 +148,17 @@ class Workspace:
         opener = urllib.request.build_opener(*handlers)
         try:
             with opener.open(req, timeout=timeout) as resp:
-                raw = resp.read()
-                return resp.status, json.loads(raw) if raw else None
+                return resp.status, resp.read()
         except urllib.error.HTTPError as exc:
             raw = exc.read()
             try:
                 parsed: Any = json.loads(raw)
             except ValueError:
                 parsed = raw.decode("utf-8", "replace")[:200]
-            err = WorkspaceError(
-                "http", _message(parsed, f"HTTP {exc.code} {exc.reason}"), exc.code, parsed
-            )
+            # A body without words: the reason Databricks puts in a header, else the status.
+            phrase = exc.headers.get("X-Databricks-Reason-Phrase") if exc.headers else None
+            fallback = phrase or f"HTTP {exc.code} {exc.reason}".strip()
+            err = WorkspaceError("http", _message(parsed, fallback), exc.code, parsed)
             err.retry_after = exc.headers.get("Retry-After")
             err.location = exc.headers.get("Location")
             raise err from None
@@ -153,10 +181,6 @@ class Workspace:
             raise WorkspaceError("tls", f"TLS failure talking to {self.host}: {exc}") from None
         except (ConnectionError, OSError) as exc:
             raise WorkspaceError("unreachable", f"cannot reach {self.host}: {exc}") from None
-        except ValueError:
-            raise WorkspaceError(
-                "http", f"{self.host} answered with something that is not JSON"
-            ) from None
 
     def me(self) -> Any:
         return self.request("GET", f"{self.host}/api/2.0/preview/scim/v2/Me")[1]
