@@ -139,12 +139,20 @@ STATUS_SHAPE = {
     },
     "token": {
         "state": OneOf(
-            "valid", "expiring", "expired", "unknown", "missing", "login_needed", "error"
+            "valid",
+            "expiring",
+            "expired",
+            "unknown",
+            "missing",
+            "login_needed",
+            "error",
+            "rejected",
         ),
         "source": Nullable(OneOf("record", "settings", "cli", "workspace", "credential")),
         "expires_at": ISO_OR_NULL,
         "seconds_left": Nullable(int),
         "checked": bool,
+        "workspace": Nullable(OneOf("accepted", "replaced", "rejected", "unknown")),
         "message": Nullable(str),
         "fix": Nullable(str),
     },

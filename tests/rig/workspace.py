@@ -557,6 +557,9 @@ class FakeWorkspace:
         # The AI Gateway answers a token it does not accept with `400 Invalid Token` (Claude Code
         # does not retry it); 403 makes it answer like the serving-endpoints route instead.
         self.ai_gateway_invalid_token_status = 400
+        # What the REST APIs and serving endpoints answer a token they do not accept: 403
+        # `Invalid access token.` (as measured); 401 for the tests of Claude Code's 401 path.
+        self.invalid_token_status = 403
         # GATEWAY_OFF (default: the account has not enabled the AI Gateway preview): every
         # /ai-gateway/ path is FEATURE_DISABLED; GATEWAY_ON; GATEWAY_REDIRECT: 303 to a sign-in
         # page, as an account-level custom URL answers instead of a workspace.
@@ -748,6 +751,11 @@ class FakeWorkspace:
 
     def issue_refresh_token(self, client_id: str = CLI_CLIENT_ID) -> str:
         return self._new_refresh_token(client_id)
+
+    def revoke_token(self, raw: str) -> None:
+        """The workspace stops accepting this one access token (revoked), whatever its expiry
+        says; its refresh token still works. revoke_access_tokens(): all of them (rotated)."""
+        self.revoke_pat(raw)
 
     def revoke_access_tokens(self) -> None:
         with self._lock:
@@ -1413,6 +1421,12 @@ class FakeWorkspace:
         if token.state != "valid":
             if gateway and self.ai_gateway_invalid_token_status == 400:
                 raise _Response(400, {"error_code": "400", "message": "Invalid Token"})
+            if self.invalid_token_status == 401:
+                raise _Response(
+                    401,
+                    {"error_code": "401", "message": "Invalid access token."},
+                    {"WWW-Authenticate": 'Bearer realm="DatabricksRealm"'},
+                )
             raise _Response(403, {"error_code": "403", "message": "Invalid access token."})
 
     def _me(self) -> dict[str, Any]:

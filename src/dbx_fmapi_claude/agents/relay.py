@@ -14,6 +14,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlencode
 
+from ..auth.rejected import is_rejection
 from ..core import redact
 from ..core.errors import ExitCode
 from . import guard
@@ -44,6 +45,10 @@ _DROPPED = frozenset(
         "expect",  # the proxy answers 100-continue itself and sends the body whole
     }
 )
+# Answers that may mean the token was refused (auth/rejected.py), and the largest error body
+# held to find out (the workspace's are a few hundred bytes).
+_REJECTIONS = frozenset({400, 401, 403})
+_ERROR_BODY_LIMIT = 64 * 1024
 # Credential-shaped strings, in case a token source's error message quotes one.
 _RETRYABLE_ON_REUSE = (
     http.client.RemoteDisconnected,
@@ -218,6 +223,20 @@ class Handler(BaseHTTPRequestHandler):
         return out
 
     def _forward(self, path: str, body: bytes | None, bearer: str) -> int | str:
+        conn, response = self._send(path, body, bearer)
+        if response.status in _REJECTIONS:
+            # The token refused although its expiry says good (revoked, rotated)? Nothing has
+            # gone to the client yet: a replacement token, and the request once more.
+            retry = self._after_rejection(conn, response, bearer)
+            if isinstance(retry, str):
+                conn, response = self._send(path, body, retry)
+            elif retry is not None:
+                return self._relay_buffered(response, retry)
+        return self._relay(conn, response)
+
+    def _send(
+        self, path: str, body: bytes | None, bearer: str
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         up = self.server.upstream
         headers = self._headers_out(bearer, body)
         has_encoding = any(name.lower() == "accept-encoding" for name, _ in headers)
@@ -229,7 +248,7 @@ class Handler(BaseHTTPRequestHandler):
                 for name, value in headers:
                     conn.putheader(name, value)
                 conn.endheaders(body)
-                response = conn.getresponse()
+                return conn, conn.getresponse()
             except _RETRYABLE_ON_REUSE as exc:
                 up.discard(conn)
                 if reused and attempt == 1:
@@ -238,8 +257,54 @@ class Handler(BaseHTTPRequestHandler):
             except (OSError, http.client.HTTPException) as exc:
                 up.discard(conn)
                 raise _upstream_failure(up, exc) from None
-            return self._relay(conn, response)
         raise AssertionError("unreachable: the second attempt returns or raises")
+
+    def _after_rejection(
+        self, conn: http.client.HTTPConnection, response: http.client.HTTPResponse, bearer: str
+    ) -> str | bytes | None:
+        """A 400/401/403 from the workspace: its (small) body read, then a replacement token
+        when it refused `bearer` (str), else the body to relay as it came (bytes); None when
+        it is too large to hold (relayed as any answer)."""
+        replace = getattr(self.server.token, "replace", None)
+        if replace is None or response.length is None or response.length > _ERROR_BODY_LIMIT:
+            return None
+        up = self.server.upstream
+        try:
+            data = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            up.discard(conn)
+            raise _upstream_failure(up, exc) from None
+        if response.will_close:
+            up.discard(conn)
+        else:
+            up.put(conn)
+        if not is_rejection(response.status, data):
+            return data
+        try:
+            new = replace(bearer)
+        except Exception as exc:
+            raise _token_error(exc, self.server.secret) from None
+        if not isinstance(new, str) or not new or any(c in new for c in "\r\n"):
+            return data  # the workspace still accepts the token: its refusal is about else
+        log.info("proxy: the workspace refused the token; retrying once with a fresh one")
+        return new
+
+    def _relay_buffered(self, response: http.client.HTTPResponse, data: bytes) -> int:
+        """Send on an answer whose body was read already."""
+        self.send_response_only(response.status, response.reason)
+        for name, value in response.getheaders():
+            if name.lower() not in _DROPPED:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        try:
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+        except OSError:
+            self.close_connection = True  # the client left
+        return response.status
 
     def _relay(self, conn: http.client.HTTPConnection, response: http.client.HTTPResponse) -> int:
         """Send the workspace's answer on as it arrives."""

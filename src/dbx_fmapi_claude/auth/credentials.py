@@ -95,7 +95,12 @@ def token(source: Source, request: TokenRequest) -> Token:
         return _pat(source)
     if source.kind == M2M:
         return m2m_token(
-            source, paths=request.paths, env=request.env, need=request.need, err=request.err
+            source,
+            paths=request.paths,
+            env=request.env,
+            need=request.need,
+            err=request.err,
+            request=request,
         )
     from . import tokens
 
@@ -165,7 +170,8 @@ def _write_cache(paths: Paths, key: str, tok: Token) -> None:
     cache = _read_cache(paths)
     now = time.time()
     cache = {k: v for k, v in cache.items() if isinstance(v, dict) and v.get("expiry", 0) > now}
-    cache[key] = {"access_token": tok.access_token, "expiry": tok.expiry}
+    # ok: when it was last known good (fetched, or accepted by a rejected-token check)
+    cache[key] = {"access_token": tok.access_token, "expiry": tok.expiry, "ok": now}
     import contextlib
 
     with contextlib.suppress(UserError):  # a cache we cannot write costs a request per run
@@ -185,19 +191,48 @@ def _cached(paths: Paths, key: str, need: float) -> Token | None:
     return tok if tok.expiry - time.time() > need else None
 
 
+def _known_good_lately(paths: Paths, key: str) -> bool:
+    from .rejected import FRESH_FOR
+
+    entry = _read_cache(paths).get(key)
+    ok = entry.get("ok") if isinstance(entry, dict) else None
+    return isinstance(ok, (int, float)) and 0 <= time.time() - ok < FRESH_FOR
+
+
 def m2m_token(
-    source: Source, *, paths: Paths, env: Mapping[str, str], need: float, err: IO[str]
+    source: Source,
+    *,
+    paths: Paths,
+    env: Mapping[str, str],
+    need: float,
+    err: IO[str],
+    request: TokenRequest | None = None,
 ) -> Token:
     """A service principal's access token that outlives `need`: the cached one, else one fresh
-    from the token endpoint, fetched by one process at a time."""
+    from the token endpoint, fetched by one process at a time. The cached one was handed out
+    before: unless known good moments ago, one request asks the workspace whether it still
+    accepts it (auth/rejected.py), and a rejected one (revoked) is replaced."""
     from .tokens import profile_lock
 
+    always = request is not None and request.always_check
     key = _cache_key(source)
     tok = _cached(paths, key, need)
-    if tok is not None:
+    if tok is not None and not always and _known_good_lately(paths, key):
         return tok
     with profile_lock(paths, source.lock_name):
         tok = _cached(paths, key, need)  # another helper may have fetched it while we waited
+        if tok is not None and (always or not _known_good_lately(paths, key)) and source.host:
+            from . import rejected
+
+            verdict = rejected.check(source.host, tok.access_token, env)
+            if request is not None:
+                request.verdict = verdict
+            if verdict == rejected.ACCEPTED:
+                _write_cache(paths, key, tok)  # known good now
+            elif verdict == rejected.REJECTED:
+                tok = None
+                if request is not None:
+                    request.verdict = rejected.REPLACED
         if tok is not None:
             return tok
         tok = _fetch(source, env)

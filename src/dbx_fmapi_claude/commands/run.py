@@ -78,7 +78,13 @@ def _behind_proxy(
     def fetch() -> Any:
         return credentials.token(source, ctx.token_request(cfg, err=quiet()))
 
-    fresh = FreshToken(fetch, keep=max(margin_seconds(ctx.env, cfg), 30.0), held=first)
+    def refetch() -> Any:  # the workspace refused the held token: ask it, refresh if rejected
+        request = ctx.token_request(cfg, err=quiet())
+        request.always_check = True
+        return credentials.token(source, request)
+
+    keep = max(margin_seconds(ctx.env, cfg), 30.0)
+    fresh = FreshToken(fetch, keep=keep, held=first, refetch=refetch)
     agent = agents.get(name)
     base = str(state.get("base_url") or "")
     with contextlib.ExitStack() as stack:

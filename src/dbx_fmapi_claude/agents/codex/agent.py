@@ -3,7 +3,8 @@ the workspace whose bearer token comes from `dbx-fmapi token` (Codex's `auth.com
 `codex` refreshes its token by itself: it runs the command again before the next request once
 `refresh_interval_ms` has passed, and the command prints a token that outlives that interval
 plus the margin (measured with Codex 0.171.0: docs/agents.md). A 403 or 400 from Databricks
-does not make Codex run the command again, so the interval is what keeps it fresh.
+does not make Codex run the command again, so the interval is what keeps it fresh; a 401 does
+(at once), and the command then replaces a token the workspace rejected (docs/rejected-tokens.md).
 """
 
 from __future__ import annotations
