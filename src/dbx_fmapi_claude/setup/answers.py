@@ -164,12 +164,10 @@ def _default_shell(env: Mapping[str, str]) -> str:
 
 
 def read_profiles(ctx: Context) -> dict[str, str] | None:
-    """{profile: host} from ~/.databrickscfg (None when absent). A file the CLI cannot read
+    """{profile: host} from ~/.databrickscfg ({} when absent). A file the CLI cannot read
     either is an error naming the file and line (UserError, exit 1): treating it as empty would
     start a login that fails on the same file."""
-    sections = databrickscfg.read(str(ctx.paths.home), ctx.env)
-    if sections is None:
-        return None
+    sections = databrickscfg.read(str(ctx.paths.home), ctx.env) or {}
     return {
         name: databrickscfg.host_of(keys) or ""
         for name, keys in databrickscfg.profiles(sections).items()
