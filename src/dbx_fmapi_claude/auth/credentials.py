@@ -18,8 +18,31 @@ from __future__ import annotations
 import os
 import time
 
-from ..core.errors import ExitCode, UserError
+from ..core.errors import UserError
 from ..core.jsonread import loads
+from .source import KINDS, M2M, NAMES, NO_EXPIRY, OAUTH, PAT, CredentialError, Source
+from .unified import ENV_VARS, PROFILE_VAR, chosen_profile, env_values, from_env, resolve
+
+__all__ = [
+    "ENV_VARS",
+    "KINDS",
+    "M2M",
+    "NAMES",
+    "NO_EXPIRY",
+    "OAUTH",
+    "PAT",
+    "PROFILE_VAR",
+    "CredentialError",
+    "Source",
+    "chosen_profile",
+    "env_values",
+    "for_record",
+    "from_env",
+    "known_expiry",
+    "m2m_token",
+    "resolve",
+    "token",
+]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,96 +53,6 @@ if TYPE_CHECKING:
     from .dbcli import Token
     from .tokens import TokenRequest
 
-OAUTH, M2M, PAT = "oauth", "m2m", "pat"
-KINDS = (OAUTH, M2M, PAT)
-ENV_ORIGIN = "env"  # the credential comes from DATABRICKS_* variables, not a profile
-NO_EXPIRY = float("inf")  # a PAT's expiry is not known from the token
-
-
-class CredentialError(UserError):
-    """`kind`: "rejected" (the workspace refused the secret), "network", "missing", "unsafe"
-    (the secret would go somewhere other than the workspace: refused)."""
-
-    def __init__(self, kind: str, message: str, fix: str | None, code: int = ExitCode.ERROR):
-        super().__init__(message, fix, code)
-        self.kind = kind
-
-
-class Source:
-    """A resolved credential. Holds secrets only in memory; its repr never shows them."""
-
-    __slots__ = ("kind", "host", "profile", "client_id", "_secret")
-
-    def __init__(
-        self,
-        kind: str,
-        host: str | None,
-        profile: str | None,
-        client_id: str | None = None,
-        secret: str | None = None,
-    ) -> None:
-        self.kind = kind
-        self.host = host
-        self.profile = profile  # None: from the environment
-        self.client_id = client_id
-        self._secret = secret  # the client secret (m2m) or the token (pat)
-
-    @property
-    def origin(self) -> str:
-        return f"profile {self.profile!r}" if self.profile else "DATABRICKS_* variables"
-
-    @property
-    def lock_name(self) -> str:
-        return f"{self.kind}-{self.profile}" if self.profile else f"{self.kind}-{ENV_ORIGIN}"
-
-    def __repr__(self) -> str:
-        return f"Source(kind={self.kind!r}, host={self.host!r}, profile={self.profile!r})"
-
-
-def from_env(env: Mapping[str, str]) -> Source | None:
-    """CI without a config file: DATABRICKS_HOST with a client id/secret (m2m) or a token."""
-    from .databrickscfg import normalize_host
-
-    host = normalize_host(env.get("DATABRICKS_HOST", "")) or None
-    cid, secret = env.get("DATABRICKS_CLIENT_ID"), env.get("DATABRICKS_CLIENT_SECRET")
-    if cid and secret:
-        return Source(M2M, host, None, cid, secret)
-    if env.get("DATABRICKS_TOKEN"):
-        return Source(PAT, host, None, None, env["DATABRICKS_TOKEN"])
-    return None
-
-
-def resolve(profile: str | None, env: Mapping[str, str], home: str) -> Source:
-    """The credential for a profile (its kind as the CLI sees it), or, with no profile, the
-    DATABRICKS_* variables. A profile whose credential we cannot use is a clear error."""
-    from . import databrickscfg, dbcli
-
-    if profile is None:
-        source = from_env(env)
-        if source is None:
-            raise CredentialError(
-                "missing",
-                "no Databricks credential in the environment (DATABRICKS_TOKEN, or "
-                "DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET)",
-                "export DATABRICKS_HOST and DATABRICKS_TOKEN (or the client id/secret), or pass "
-                "--profile",
-            )
-        return source
-    try:
-        sections = databrickscfg.load(home, env) or {}
-    except (OSError, ValueError):
-        sections = {}
-    section = sections.get(profile) or {}
-    kind = databrickscfg.credential_kind(section)
-    host = databrickscfg.host_of(section)
-    if kind == databrickscfg.PAT:
-        return Source(PAT, host, profile, None, section.get("token"))
-    if kind == databrickscfg.M2M:
-        return Source(M2M, host, profile, section.get("client_id"), section.get("client_secret"))
-    if kind == databrickscfg.OTHER:
-        raise dbcli.nonoauth_error(profile, kind, host)
-    return Source(OAUTH, host, profile)
-
 
 def for_record(cfg: Mapping[str, Any], env: Mapping[str, str], home: str) -> Source:
     """The credential a setup recorded: its kind, its profile (none: DATABRICKS_* variables),
@@ -129,7 +62,20 @@ def for_record(cfg: Mapping[str, Any], env: Mapping[str, str], home: str) -> Sou
     host = str(cfg.get("host") or "") or None
     if kind == OAUTH and profile is not None:
         return Source(OAUTH, host, profile)
-    source = resolve(profile, env, home)
+    if profile is None:
+        # The variables setup was given, never a profile DATABRICKS_CONFIG_PROFILE names later.
+        found = from_env(env)
+        if found is None:
+            raise CredentialError(
+                "missing",
+                "no Databricks credential in the environment (DATABRICKS_TOKEN, or "
+                "DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET)",
+                "export DATABRICKS_HOST and DATABRICKS_TOKEN (or the client id/secret), or pass "
+                "--profile",
+            )
+        source = found
+    else:
+        source = resolve(profile, env, home)
     if source.kind != kind:
         where = f"profile {profile!r}" if profile else "the DATABRICKS_* variables"
         raise CredentialError(
@@ -140,9 +86,6 @@ def for_record(cfg: Mapping[str, Any], env: Mapping[str, str], home: str) -> Sou
         )
     source.host = host or source.host
     return source
-
-
-NAMES = {OAUTH: "OAuth (browser login)", M2M: "service principal", PAT: "personal access token"}
 
 
 def token(source: Source, request: TokenRequest) -> Token:

@@ -24,7 +24,11 @@ def profile(r: Run) -> None:
 
     cfg = need(r.cfg)
     if not cfg.get("profile"):  # CI: setup was given DATABRICKS_* variables, no profile
-        source = credentials.from_env(r.ctx.env)
+        try:
+            source = credentials.from_env(r.ctx.env)
+        except UserError as exc:  # two credentials at once, a bad DATABRICKS_HOST
+            r.add(ui.FAIL, exc.message, exc.fix, title="Credential")
+            return
         expected = str(cfg.get("auth") or credentials.OAUTH)
         if source is None or source.kind != expected:
             r.add(
@@ -71,6 +75,13 @@ def profile(r: Run) -> None:
         return
     kind = databrickscfg.credential_kind(profiles[name])
     expected = str(cfg.get("auth") or credentials.OAUTH)
+    try:
+        credentials.resolve(name, r.ctx.env, r.ctx.paths.home_path)
+    except credentials.CredentialError as exc:  # two credentials at once, their two hosts
+        r.add(ui.FAIL, exc.message, exc.fix)
+        return
+    except UserError:
+        pass  # a credential we cannot use: said below
     if kind not in credentials.KINDS:
         refusal = dbcli.nonoauth_error(name, kind, host)
         r.add(ui.FAIL, refusal.message, refusal.fix)

@@ -164,21 +164,34 @@ def _default_shell(env: Mapping[str, str]) -> str:
 
 
 def read_profiles(ctx: Context) -> dict[str, str] | None:
-    """{profile: host} from ~/.databrickscfg ({} when absent, None when unreadable)."""
-    try:
-        sections = databrickscfg.load(str(ctx.paths.home), ctx.env)
-    except (OSError, UnicodeDecodeError, databrickscfg.ParseError):
-        return None
+    """{profile: host} from ~/.databrickscfg ({} when absent). A file the CLI cannot read
+    either is an error naming the file and line (UserError, exit 1): treating it as empty would
+    start a login that fails on the same file."""
+    sections = databrickscfg.read(str(ctx.paths.home), ctx.env) or {}
     return {
         name: databrickscfg.host_of(keys) or ""
-        for name, keys in databrickscfg.profiles(sections or {}).items()
+        for name, keys in databrickscfg.profiles(sections).items()
     }
 
 
-def default_profile(prev: Mapping[str, Any], host: str, profiles: Mapping[str, str] | None) -> str:
+def switched_profile(ctx: Context) -> str | None:
+    """`[__settings__] default_profile` (`databricks auth switch`, the first login)."""
+    return databrickscfg.default_profile(databrickscfg.read(str(ctx.paths.home), ctx.env) or {})
+
+
+def default_profile(
+    prev: Mapping[str, Any],
+    host: str,
+    profiles: Mapping[str, str] | None,
+    switched: str | None = None,
+) -> str:
+    """The profile offered for `host`: the previous run's, else the CLI's default profile
+    (`switched`), else DEFAULT, else any profile of that workspace, when they are for it."""
     if prev.get("profile") and prev.get("host") == host:
         return str(prev["profile"])
     known = dict(profiles or {})
+    if switched and known.get(switched) and _same_host(known[switched], host):
+        return switched
     if known.get("DEFAULT") and _same_host(known["DEFAULT"], host):
         return "DEFAULT"
     for name, h in known.items():

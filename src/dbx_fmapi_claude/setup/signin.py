@@ -29,6 +29,7 @@ from .answers import (
     check_profile,
     default_profile,
     read_profiles,
+    switched_profile,
 )
 from .base import SetupBase
 
@@ -112,9 +113,10 @@ class SignIn(SetupBase):
                     normalize_host,
                     hint=None if prev_host else f"(e.g. {EXAMPLE})",
                 )
-            elif self.env_credential() is not None:
-                # CI: DATABRICKS_HOST with a token or client id/secret names the workspace.
-                self.a.host = normalize_host(self.env["DATABRICKS_HOST"])
+            elif (found := self.env_credential()) is not None:
+                # CI: DATABRICKS_HOST with a token or client id/secret names the workspace
+                # (read under the one host rule, as every source's host).
+                self.a.host = str(found.host)
             elif isinstance(prev_host, str) and prev_host and self.ctx.stdin_is_tty():
                 # --yes on a terminal keeps the previous workspace; without a terminal the
                 # contract wants the workspace named (scripts must say what they configure).
@@ -130,6 +132,11 @@ class SignIn(SetupBase):
                     f"{PROG} --host {EXAMPLE}",
                 )
         self.profiles = read_profiles(self.ctx)
+        named = self.env.get(credentials.PROFILE_VAR, "").strip()
+        if not self.a.profile and named:
+            # The SDKs take DATABRICKS_CONFIG_PROFILE as a named profile, the variables'
+            # credential merging into it (credentials.resolve).
+            self.a.profile = check_profile(named)
         env_source = self.env_credential()
         if (
             not self.a.profile
@@ -143,7 +150,8 @@ class SignIn(SetupBase):
             self.use_env_credential(env_source)
             return
         if not self.a.profile:
-            default = default_profile(self.prev, self.a.host, self.profiles)
+            switched = switched_profile(self.ctx) if self.profiles else None
+            default = default_profile(self.prev, self.a.host, self.profiles, switched)
             if p is not None:
                 self.a.profile = p.text(
                     "Databricks CLI profile name",

@@ -1,16 +1,22 @@
-"""Workspace URL rules: https required, http only for loopback, browser junk stripped."""
+"""Workspace URL rules: https required, http only for loopback, browser junk stripped.
+
+The one host rule for every source: the --host flag and the prompt (`normalize_host`), a
+profile's `host` and DATABRICKS_HOST (`host_from`). The token helper reads a profile's host on
+every call, so a host already in canonical form is recognised with string methods alone;
+urllib.parse and ipaddress load only for anything else.
+"""
 
 from __future__ import annotations
-
-import ipaddress
-import urllib.parse
 
 from ..core.errors import ExitCode, UserError
 
 EXAMPLE = "https://my-workspace.cloud.databricks.com"
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
 
 
 def _is_loopback(hostname: str) -> bool:
+    import ipaddress
+
     if hostname == "localhost":
         return True
     try:
@@ -21,6 +27,8 @@ def _is_loopback(hostname: str) -> bool:
 
 def normalize_host(raw: str) -> str:
     """`https://host[:port]` from what a user typed or pasted; UserError (exit 2) otherwise."""
+    import urllib.parse
+
     text = raw.strip()
     fix = f"pass the full URL, e.g. --host {EXAMPLE}"
     if not text:
@@ -67,3 +75,43 @@ def normalize_host(raw: str) -> str:
     if len(netloc) > 253 + 6:
         raise UserError("Workspace URL is too long", fix, ExitCode.USAGE)
     return f"{scheme}://{netloc}"
+
+
+def is_canonical(text: str) -> bool:
+    """True when `normalize_host(text)` is `text` itself: `https://name[:port]` in lower case,
+    or `http://127.0.0.1[:port]`. String methods only (the token helper's path)."""
+    for scheme in ("https://", "http://"):
+        if text.startswith(scheme):
+            netloc = text[len(scheme) :]
+            break
+    else:
+        return False
+    name, colon, port = netloc.partition(":")
+    if colon and not (port.isdigit() and port.isascii() and port[0] != "0" and int(port) < 65536):
+        return False
+    if scheme == "http://":
+        return name == "127.0.0.1"
+    labels = name.split(".")
+    return (
+        0 < len(netloc) <= 253
+        and set(name) <= _HOST_CHARS
+        and all(labels)
+        and not any(label.startswith("-") or label.endswith("-") for label in labels)
+        and not name.replace(".", "").isdigit()  # an IP address: the full rule decides
+    )
+
+
+def host_from(raw: str, where: str, fix: str) -> str:
+    """A host from a profile or an environment variable, under the same rule as --host: the SDKs
+    add `https://` to a host without a scheme; a path, `?o=…` or `#…` is dropped; `http://` only
+    for a local test server. UserError (exit 1) naming `where`, with `fix`."""
+    text = raw.strip()
+    if text and "://" not in text:
+        text = "https://" + text
+    if is_canonical(text):
+        return text
+    try:
+        return normalize_host(text)
+    except UserError as exc:
+        reason = exc.message[:1].lower() + exc.message[1:]
+        raise UserError(f"{where}: {reason}", fix, ExitCode.ERROR) from None
