@@ -6,6 +6,8 @@ blames the other."""
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 from typing import Any
 
 from tests.mgmt import VOLATILE, doctor, fake_claude, find_check, run_setup
@@ -105,3 +107,91 @@ def test_a_serving_endpoints_failure_does_not_blame_the_ai_gateway(
     assert "nothing was written" in result.stderr
     after = sandbox.snapshot(exclude=VOLATILE)
     assert after == before
+
+
+# --- a project whose .claude/settings.json git tracks -------------------------------------------
+
+
+def git(cwd: object, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "-c", "user.email=dev@example.com", "-c", "user.name=dev", *args],
+        cwd=str(cwd),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def team_repo(sandbox: Sandbox) -> Path:
+    """A repository whose team committed .claude/settings.json (its own permissions)."""
+    repo = sandbox.home / "work" / "team repo"
+    (repo / ".claude").mkdir(parents=True)
+    (repo / ".claude" / "settings.json").write_text(
+        '{\n  "permissions": {"allow": ["Bash(make test)"]}\n}\n'
+    )
+    assert git(repo, "init", "-q").returncode == 0
+    assert git(repo, "add", ".claude/settings.json").returncode == 0
+    assert git(repo, "commit", "-qm", "team settings").returncode == 0
+    return repo
+
+
+def test_a_tracked_project_settings_file_gets_no_personal_values_and_claude_answers(
+    sandbox: Sandbox, workspace: FakeWorkspace, claude_bin: str
+) -> None:
+    repo = team_repo(sandbox)
+    shared = repo / ".claude" / "settings.json"
+    local = repo / ".claude" / "settings.local.json"
+    shared_before = shared.read_bytes()
+    exclude = repo / ".git" / "info" / "exclude"
+    exclude_before = exclude.read_bytes()
+    sandbox.login(workspace, profile="fake")
+    out = run_setup(sandbox, workspace, "--profile", "fake", "--settings-location", "cwd", cwd=repo)
+    assert out.code == 0, out
+    assert shared.read_bytes() == shared_before  # nothing personal (or at all) in the team's file
+    assert f"{shared} is tracked by git" in out.stdout and str(local) in out.stdout
+    mine = json.loads(local.read_text())
+    assert mine["apiKeyHelper"].endswith("dbx-fmapi' token --profile 'fake'")
+    assert mine["env"]["ANTHROPIC_BASE_URL"].startswith(workspace.url)
+    # git shows nothing to commit: the personal file is ignored like static mode's token file
+    assert git(repo, "status", "--porcelain", "--untracked-files=all").stdout == ""
+    # the real Claude Code, in the project, answers through the workspace with the helper
+    workspace.reply_text = "from the team repo"
+    fast = {"CLAUDE_CODE_MAX_RETRIES": "0"}
+    answer = sandbox.run(["claude", "-p", "hi"], cwd=repo, timeout=120, env=fast)
+    assert answer.code == 0 and "from the team repo" in answer.stdout, answer
+    # status and doctor name the file in effect; a re-run changes nothing
+    status = sandbox.run(["dbx-fmapi", "status"], cwd=repo)
+    assert status.code == 0 and str(local) in status.stdout, status
+    report = doctor(sandbox, cwd=repo)
+    assert report.code == 0 and "FAIL" not in report.stdout, report
+    again = run_setup(
+        sandbox, workspace, "--profile", "fake", "--settings-location", "cwd", cwd=repo
+    )
+    assert again.code == 0 and "already configured" in again.stdout, again
+    # uninstall restores both files
+    un = sandbox.run(["dbx-fmapi", "uninstall", "--yes"], cwd=repo, timeout=120)
+    assert un.code == 0, un
+    assert shared.read_bytes() == shared_before and not local.exists()
+    assert exclude.read_bytes() == exclude_before
+
+
+def test_a_re_run_takes_personal_values_out_of_a_tracked_file_an_earlier_run_wrote(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    repo = sandbox.home / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    sandbox.login(workspace)
+    first = run_setup(sandbox, workspace, "--settings-location", "cwd", "--no-verify", cwd=repo)
+    assert first.code == 0, first
+    shared = repo / ".claude" / "settings.json"
+    assert "apiKeyHelper" in json.loads(shared.read_text())  # not tracked yet: written there
+    git(repo, "add", ".claude/settings.json")
+    git(repo, "commit", "-qm", "oops")
+    again = run_setup(sandbox, workspace, "--settings-location", "cwd", "--no-verify", cwd=repo)
+    assert again.code == 0, again
+    # setup created it: with our keys out nothing is left, so it goes (git shows the deletion)
+    assert not shared.exists()
+    assert "removed" in again.stdout and "previous Claude settings" in again.stdout
+    local = json.loads((repo / ".claude" / "settings.local.json").read_text())
+    assert "apiKeyHelper" in local

@@ -282,7 +282,8 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         file (never committed, never shared), so no `git add .` picks it up."""
         if self.exclude is None:
             return
-        exclude, block = self.exclude[0], exclude_block(self.exclude[1])
+        static = self.a.token_mode == STATIC
+        exclude, block = self.exclude[0], exclude_block(self.exclude[1], static)
 
         def with_exclude(now: bytes | None) -> bytes:
             text = (now or b"").decode("utf-8", "surrogateescape")
@@ -294,12 +295,15 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
                 exclude,
                 ex_raw,
                 with_exclude(ex_raw),
-                "git exclude: the static token file stays out of commits",
+                "git exclude: "
+                + ("the static token file" if static else "your own settings file")
+                + " stays out of commits",
                 keep_original=True,
                 redo=with_exclude,
             )
         )
-        plan.notes.append(f"{target} holds a token: git now ignores it ({exclude})")
+        what = "a token" if static else "your own settings"
+        plan.notes.append(f"{target} holds {what}: git now ignores it ({exclude})")
 
     def stale_optional_keys(
         self, env: Mapping[str, str], here: Mapping[str, Any]
