@@ -134,7 +134,12 @@ class Agent:
 
     @property
     def install_command(self) -> str | None:
-        return f"npm install -g {self.package}" if self.package else None
+        return f"npm install -g {self.pinned_package}" if self.package else None
+
+    @property
+    def pinned_package(self) -> str:
+        """The npm package at the version this release was tested with."""
+        return f"{self.package}@{self.tested}" if self.tested else str(self.package)
 
     # --- its files ------------------------------------------------------------------------
 
