@@ -195,3 +195,59 @@ def test_a_re_run_takes_personal_values_out_of_a_tracked_file_an_earlier_run_wro
     assert "removed" in again.stdout and "previous Claude settings" in again.stdout
     local = json.loads((repo / ".claude" / "settings.local.json").read_text())
     assert "apiKeyHelper" in local
+
+
+# --- messages -------------------------------------------------------------------------------------
+
+
+def test_token_for_a_profile_that_is_not_there_says_so_with_the_fix(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    sandbox.login(workspace)
+    assert run_setup(sandbox, workspace, "--no-verify").code == 0
+    before = sandbox.snapshot(exclude=VOLATILE)
+    result = sandbox.run(["dbx-fmapi", "token", "--profile", "nope"])
+    assert result.code == 1 and result.stdout == "", result
+    assert "profile 'nope' is not in ~/.databrickscfg (its profiles: DEFAULT)" in result.stderr
+    assert "databricks auth login --host https://<workspace-url> --profile nope" in result.stderr
+    assert "--host" not in result.stderr.split("fix:")[0]  # not the CLI's "specify a host"
+    assert sandbox.snapshot(exclude=VOLATILE) == before
+
+
+def test_a_re_run_without_host_suggests_the_configured_workspace(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    sandbox.login(workspace)
+    assert run_setup(sandbox, workspace, "--no-verify").code == 0
+    before = sandbox.snapshot(exclude=VOLATILE)
+    result = sandbox.run(["setup-fmapi-claudecode", "--skip-install"])  # no terminal, no --host
+    assert result.code == 2, result
+    assert f"fix: {PROG} --host {workspace.url}" in result.stderr
+    assert "my-workspace" not in result.stderr
+    assert sandbox.snapshot(exclude=VOLATILE) == before
+
+
+def test_status_says_overridden_for_keys_another_level_wins(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    project = sandbox.home / "proj"
+    project.mkdir()
+    sandbox.login(workspace)
+    assert run_setup(sandbox, workspace, "--settings-location", "cwd", cwd=project).code == 0
+    user = sandbox.home / ".claude" / "settings.json"
+    user.parent.mkdir(exist_ok=True)
+    user.write_text('{"env": {"ANTHROPIC_MODEL": "mine", "ANTHROPIC_BASE_URL": "https://x"}}')
+    local = project / ".claude" / "settings.local.json"
+    local.write_text('{"env": {"ANTHROPIC_DEFAULT_HAIKU_MODEL": "my-haiku"}}')
+    status = sandbox.run(["dbx-fmapi", "status"], cwd=project)
+    assert status.code == 0, status
+    [user_line] = [line for line in status.stdout.splitlines() if str(user) in line]
+    assert "also sets" not in user_line, user_line
+    assert "ANTHROPIC_MODEL, ANTHROPIC_BASE_URL overridden by the project settings" in user_line
+    [local_line] = [line for line in status.stdout.splitlines() if str(local) in line]
+    assert "also sets ANTHROPIC_DEFAULT_HAIKU_MODEL" in local_line
+    [ours] = [line for line in status.stdout.splitlines() if "managed by setup" in line]
+    assert "ANTHROPIC_DEFAULT_HAIKU_MODEL overridden by the local settings" in ours
+    data = json.loads(sandbox.run(["dbx-fmapi", "status", "--json"], cwd=project).stdout)
+    [u] = [f for f in data["settings_files"] if f["path"] == str(user)]
+    assert u["overridden_by"] == {"ANTHROPIC_MODEL": "project", "ANTHROPIC_BASE_URL": "project"}

@@ -125,9 +125,11 @@ class SignIn(SetupBase):
                     if not self.ctx.stdin_is_tty()
                     else "--yes turns the prompts off"
                 )
+                host = normalize_host(prev_host) if isinstance(prev_host, str) and prev_host else ""
                 raise _usage(
                     f"--host is required: {why}, so setup cannot ask for the workspace URL",
-                    f"{PROG} --host {EXAMPLE}",
+                    f"{PROG} --host {host or EXAMPLE}"
+                    + ("   (the workspace configured here)" if host else ""),
                 )
         self.profiles = read_profiles(self.ctx)
         env_source = self.env_credential()
