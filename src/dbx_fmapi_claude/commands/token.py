@@ -30,7 +30,10 @@ def run(*, ctx: Context, profile: str | None) -> int:
     source = credentials.resolve(profile, ctx.env, ctx.paths.home_path)
     named = bool(cfg and cfg.get("profile") == profile and cfg.get("host"))
     if profile is not None and source.host is None and not named:
-        _require_profile(ctx, profile)
+        from ..auth import dbcli
+
+        if dbcli.find(ctx.env) is not None:  # without the CLI, that is the first thing to say
+            _require_profile(ctx, profile)
     if cfg and cfg.get("profile") == profile and cfg.get("host"):
         source.host = str(cfg["host"])  # the workspace setup verified wins over a stale profile
     token = credentials.token(source, ctx.token_request(cfg, allow_login=True))
