@@ -248,10 +248,16 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
                 plan, rc, rcblock.render(a.shell, executable), "shell function dbx-fmapi-claude"
             )
         folder = rcblock.path_folder(executable)
-        login = self.paths.login_file(a.shell, self.env) if folder else None
+        # bash login shells never read ~/.bashrc: the program's folder on PATH there, or (an
+        # executable elsewhere) the function itself.
+        function = folder is None and a.shell == "bash"
+        login = self.paths.login_file(a.shell, self.env) if folder or function else None
         if login is not None and folder is not None and login != rc:
             what = f"{_tilde(Path(folder), self.paths.home)} on PATH for login shells"
             self._plan_block(plan, login, rcblock.render_path(a.shell, folder), what)
+        elif login is not None and function and login != rc:
+            what = "shell function dbx-fmapi-claude for bash login shells"
+            self._plan_block(plan, login, rcblock.render_login_function(executable), what)
         prev_rc = self.record.get("rc_file")
         if isinstance(prev_rc, str) and prev_rc and prev_rc != (str(rc) if rc else None):
             self._plan_old_rc(plan, Path(prev_rc))
