@@ -129,7 +129,7 @@ STATUS_SHAPE = {
             "valid": bool,
             "managed": bool,
             "keys": ListOf(str),
-            "overridden_by": MapOf(OneOf("user", "project", "local", "admin")),
+            Opt("overridden_by"): MapOf(OneOf("user", "project", "local", "admin")),
         }
     ),
     "shell": {

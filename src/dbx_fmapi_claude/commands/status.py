@@ -175,7 +175,7 @@ def collect(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
                 "valid": level.exists and level.error is None,
                 "managed": level.managed,
                 "keys": keys,
-                "overridden_by": overridden,
+                **({"overridden_by": overridden} if overridden else {}),
             }
         )
     rc = setupstate.rc_file(cfg)
