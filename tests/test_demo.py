@@ -1,6 +1,7 @@
-"""README, "Trying it without a Databricks workspace": `scripts/demo` works in a fresh clone where
-the test suite never ran (no .venv, no Databricks CLI built: the rig's fake CLI stands in), with
-the system's Python and only the pinned Claude Code in .cache, and leaves nothing behind."""
+"""README, "Try it without a Databricks workspace": `scripts/demo` works in a fresh clone where
+the test suite never ran (no .venv, no Databricks CLI built: the tests' fake CLI stands in), with
+the system's Python and only the pinned agents in .cache, shows all four agents answering, and
+leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -12,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.rig.agents import BIN_ENV
 from tests.rig.sandbox import REPO_ROOT
+
+# The demo's step for each other agent, and the .cache folder scripts/test installs it into.
+AGENT_STEPS = {
+    "codex": ("codex", 'codex exec --skip-git-repo-check "say hi"'),
+    "gemini": ("gemini-cli", 'dbx-fmapi run gemini -p "say hi"'),
+    "opencode": ("opencode", 'dbx-fmapi run opencode run "say hi"'),
+}
 
 
 def plain_python() -> str:
@@ -60,6 +69,18 @@ def test_the_demo_runs_in_a_clone_where_the_tests_never_ran(
     cached = clone / ".cache" / "claude-code" / prefix.name
     cached.parent.mkdir(parents=True)
     cached.symlink_to(prefix)  # installed once already; the demo's npm step is skipped
+    shown = []
+    for agent, (folder, _) in AGENT_STEPS.items():
+        exe = os.environ.get(BIN_ENV[agent], "")
+        parts = Path(exe).parts
+        if ".cache" not in parts:
+            continue
+        at = parts.index(".cache")  # .cache/<folder>/<version>/node_modules/...
+        (clone / ".cache" / folder).mkdir()
+        (clone / ".cache" / folder / parts[at + 2]).symlink_to(Path(*parts[: at + 3]))
+        shown.append(agent)
+    if os.environ.get("CI") == "true":
+        assert shown == list(AGENT_STEPS)
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     env = {
@@ -80,8 +101,13 @@ def test_the_demo_runs_in_a_clone_where_the_tests_never_ran(
         timeout=300,
     )
     assert proc.returncode == 0, (proc.stdout, proc.stderr)
-    assert proc.stdout.count("pong") == 2, proc.stdout  # dbx-fmapi-claude, then plain claude
-    assert "the rig's fake" in proc.stderr
+    # dbx-fmapi-claude, plain claude, then each other agent that is installed
+    assert proc.stdout.count("pong") == 2 + len(shown), (proc.stdout, proc.stderr)
+    assert "the tests' fake" in proc.stderr
+    for agent, (_, step) in AGENT_STEPS.items():
+        assert (f"== {step}" in proc.stderr) == (agent in shown), proc.stderr
+    if shown:
+        assert f"--agents claude,{','.join(shown)}" in proc.stderr
     assert "Token       valid" in proc.stdout, proc.stdout  # dbx-fmapi status
     # The throw-away HOME and the bootstrap's build folder are gone (Claude Code's own
     # cc-socks and claude-<uid> folders in TMPDIR are not ours to remove).

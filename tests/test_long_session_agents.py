@@ -4,7 +4,7 @@ request with a stale token and has no request fail.
 
 Access tokens live LIFETIME (15 s); setup's TTL is 3 s and its margin 6 s, so every token handed
 out has at least 9 s left. Each session is TURNS tool calls of `sleep SLEEP` (6 x 9 s = 54 s of
-sleeping, more than three lifetimes), set up with our own setup and started the way the README
+sleeping, more than three lifetimes), set up with our own setup and started the way docs/agents.md
 says: plain `codex` (it runs `dbx-fmapi token` itself every TTL), `dbx-fmapi run gemini` and
 `dbx-fmapi run opencode` (the loopback proxy puts a fresh token on each request).
 

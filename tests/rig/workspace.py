@@ -22,13 +22,13 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import secrets
 import shutil
 import signal
-import socket
 import ssl
 import sys
 import tempfile
@@ -41,6 +41,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+from tests.rig import files_api
 
 CLI_CLIENT_ID = "databricks-cli"
 DEFAULT_WORKSPACE_ID = "1234567890123456"
@@ -521,6 +523,8 @@ class FakeWorkspace:
         # Endpoints with traffic splitting across served entities: the AI Gateway's Anthropic
         # route refuses them with a 400.
         self.traffic_split: set[str] = set()
+        # Workspace and volume files (tests/rig/files_api.py).
+        self.files = files_api.Files()
         # Records.
         self.log: list[RequestRecord] = []
         self.token_requests: list[tuple[str, bool]] = []
@@ -979,6 +983,9 @@ class FakeWorkspace:
                 },
             )
 
+        answer = files_api.handle(self.files, method, path, query, body, parsed)
+        if answer is not None:
+            raise _Response(answer[0], answer[1], content_type=answer[2])
         if path == "/api/2.0/preview/scim/v2/Me" and method == "GET":
             raise _Response(200, self._me(), {"X-Databricks-Org-Id": self.workspace_id})
         if path == "/api/2.0/serving-endpoints" and method == "GET":
@@ -1544,15 +1551,6 @@ class FakeWorkspace:
 # --------------------------------------------------------------------------- standalone
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m tests.rig.workspace",
@@ -1570,12 +1568,30 @@ def main(argv: list[str] | None = None) -> int:
         help="also write the fake `databricks` CLI and the test browser `rig-browser` into DIR",
     )
     args = ap.parse_args(argv)
-    if args.port and not _port_free(args.port):
-        print(f"port {args.port} is in use", file=sys.stderr)
-        return 1
+    if args.tls:
+        try:
+            import trustme  # noqa: F401  (the throw-away CA)
+        except ImportError:
+            print(
+                "--tls needs the trustme package: python3 -m pip install trustme"
+                " (or use .venv/bin/python after ./scripts/test)",
+                file=sys.stderr,
+            )
+            return 1
     ws = FakeWorkspace(tls=args.tls, access_token_lifetime=args.token_lifetime)
     ws.reply_text = args.reply
-    ws.start(port=args.port)
+    try:
+        # The server binds with SO_REUSEADDR (_Server.allow_reuse_address): the port of a run
+        # stopped a moment ago is free again although its closed connections linger.
+        ws.start(port=args.port)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        print(
+            f"port {args.port} is in use: pick another with --port, or leave it out",
+            file=sys.stderr,
+        )
+        return 1
     print(f"Fake Databricks workspace: {ws.url}", flush=True)
     if ws.ca_file:
         print(f"CA certificate: {ws.ca_file}", flush=True)
@@ -1605,4 +1621,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as `python -m tests.rig.workspace`, this file is the module `__main__`; the routes in
+    # agent_routes.py import `tests.rig.workspace`, a second copy whose _Response the first
+    # copy's handler would never catch. Serve from that one copy instead.
+    from tests.rig.workspace import main as _main
+
+    sys.exit(_main())

@@ -1,4 +1,4 @@
-"""The Agent seam: what setup, uninstall, status, doctor and `run` need to know about a coding
+"""The Agent interface: what setup, uninstall, status, doctor and `run` need to know about a coding
 agent, so that each of them handles every agent the same way.
 
 An agent has a name (`--agents`, `dbx-fmapi run NAME`, the record), a program found on PATH
@@ -9,8 +9,8 @@ keep) and uninstall takes back out (`plan_uninstall`: the bytes the user had, wh
 changed since), and how it gets fresh tokens (`freshness`, and `launch_env` for the agents that
 `run` starts behind the loopback proxy).
 
-Claude Code is the first agent; its files are planned by setup/plan.py and commands/uninstall.py,
-as before the seam existed (agents/claude/agent.py says so).
+Claude Code is the first agent, with one difference: its files are planned by setup/plan.py and
+taken back by commands/uninstall.py, not by its Agent (agents/claude/agent.py).
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class Agent:
     wire: Wire | None = None
     model_prefix: str | None = None  # the workspace's models it is offered by default
     model_flag = ""  # setup's flag that picks its model
-    freshness = ""  # how tokens stay fresh, for status and the README
+    freshness = ""  # how tokens stay fresh, for status and docs/agents.md
     launch = ""  # how to start it
 
     # --- its own first-run checks (agents/firstrun.py) ------------------------------------

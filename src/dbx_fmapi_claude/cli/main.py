@@ -139,6 +139,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("agent", choices=("claude", "codex", "gemini", "opencode"))
     p.add_argument("args", nargs=argparse.REMAINDER, help="passed to the agent as they are")
 
+    p = sub.add_parser(
+        "team", help="team files for platform teams: validate, publish, managed settings"
+    )
+    team = p.add_subparsers(dest="action", metavar="<action>", parser_class=parser_class)
+    team.required = True
+    t = team.add_parser("validate", help="check a team file as setup would")
+    t.add_argument("source", help="a path, an https:// URL, /Workspace/... or /Volumes/...")
+    t.add_argument("--offline", action="store_true", help="do not ask the workspace about models")
+    _add_team_where(t)
+    t = team.add_parser("publish", help="validate, then upload a team file to the workspace")
+    t.add_argument("file", help="the team file on this machine")
+    t.add_argument("--to", required=True, metavar="/Workspace/...|/Volumes/...")
+    t.add_argument("--dry-run", action="store_true", help="check everything, upload nothing")
+    _add_team_where(t)
+    t = team.add_parser(
+        "managed-settings", help="render Claude Code's managed settings for a fleet (into --out)"
+    )
+    t.add_argument("source", help="a path, an https:// URL, /Workspace/... or /Volumes/...")
+    t.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    t.add_argument("--os", choices=("linux", "macos", "windows"), default="linux")
+    t.add_argument(
+        "--route",
+        choices=("ai-gateway", "serving-endpoints"),
+        help="the route, when the team file says auto",
+    )
+    t.add_argument(
+        "--helper",
+        default="dbx-fmapi",
+        metavar="PROGRAM",
+        help="dbx-fmapi as the helper runs it: on PATH (default) or an absolute path",
+    )
+    t.add_argument("--dry-run", action="store_true", help="print the files, write nothing")
+    _add_team_where(t)
+
     p = sub.add_parser("uninstall", help="remove exactly what setup added")
     which = p.add_mutually_exclusive_group()
     which.add_argument(
@@ -150,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
     return parser
+
+
+def _add_team_where(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", help="the workspace (needed for /Workspace and /Volumes paths)")
+    p.add_argument("--profile", help="your Databricks CLI profile for that workspace")
 
 
 def dispatch(command: str, ctx: Context, options: dict[str, object]) -> int:

@@ -1,7 +1,7 @@
 """`loads`: json.loads without importing json, for the hot paths.
 
 `import json` pulls in re, enum, functools and collections: most of what the token helper
-would spend beyond Python's own start (README, Performance). The parsing itself is
+would spend beyond Python's own start (docs/performance.md). The parsing itself is
 done by `_json`, the C scanner that json.loads uses, so every document it accepts gives exactly
 json.loads's result. Anything it does not accept (invalid JSON, a byte-order mark, non-UTF-8
 bytes) goes to json.loads itself, which then returns or raises exactly as it always would.

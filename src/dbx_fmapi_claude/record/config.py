@@ -38,7 +38,8 @@ starts in, not from the git root), or the one for a settings file (`view_for`).
     settings_created   setup created the settings file
     onboarding_added   (shared) setup added hasCompletedOnboarding to ~/.claude.json
     agents             the coding agents this configuration set up, Claude Code first
-                       (agents/__init__.py NAMES); absent: ["claude"], as before agents existed
+                       (agents/__init__.py NAMES); absent: ["claude"] (a record from a release
+                       that set up Claude Code only)
     codex, gemini, opencode
                        each agent's state (AGENT_KEYS): its config `file`, whether setup
                        `created` it, the `model`, the `route` and `base_url` on the workspace,

@@ -111,11 +111,31 @@ class Workspace:
         self, method: str, url: str, body: Any = None, headers: Mapping[str, str] | None = None
     ) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
+        status, raw = self._send(method, url, data, headers, "application/json")
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            raise WorkspaceError(
+                "http", f"{self.host} answered with something that is not JSON"
+            ) from None
+
+    def request_bytes(self, method: str, url: str, data: bytes | None = None) -> tuple[int, bytes]:
+        """Like `request`, for APIs that take and answer raw bytes (the Files API)."""
+        return self._send(method, url, data, None, "application/octet-stream")
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        data: bytes | None,
+        headers: Mapping[str, str] | None,
+        content_type: str,
+    ) -> tuple[int, bytes]:
         req = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - https/loopback
         req.add_header("Authorization", f"Bearer {self.token}")
         req.add_header("User-Agent", "dbx-fmapi-claude")
         if data is not None:
-            req.add_header("Content-Type", "application/json")
+            req.add_header("Content-Type", content_type)
         for k, v in (headers or {}).items():
             req.add_header(k, v)
         ctx = ssl_context(self.env) if url.startswith("https:") else None
@@ -126,8 +146,7 @@ class Workspace:
         opener = urllib.request.build_opener(*handlers)
         try:
             with opener.open(req, timeout=timeout) as resp:
-                raw = resp.read()
-                return resp.status, json.loads(raw) if raw else None
+                return resp.status, resp.read()
         except urllib.error.HTTPError as exc:
             raw = exc.read()
             try:
@@ -160,10 +179,6 @@ class Workspace:
             raise WorkspaceError("tls", f"TLS failure talking to {self.host}: {exc}") from None
         except (ConnectionError, OSError) as exc:
             raise WorkspaceError("unreachable", f"cannot reach {self.host}: {exc}") from None
-        except ValueError:
-            raise WorkspaceError(
-                "http", f"{self.host} answered with something that is not JSON"
-            ) from None
 
     def me(self) -> Any:
         return self.request("GET", f"{self.host}/api/2.0/preview/scim/v2/Me")[1]

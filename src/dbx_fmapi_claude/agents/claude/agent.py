@@ -1,6 +1,6 @@
-"""Claude Code in the Agent seam. Its files (the settings, ~/.claude.json, the shell block) are
-planned by setup/plan.py and taken back by commands/uninstall.py, as before the seam existed, so
-this agent only names it, finds it and says how it stays fresh."""
+"""Claude Code as an Agent. Its files (the settings, ~/.claude.json, the shell block) are planned
+by setup/plan.py and taken back by commands/uninstall.py, not here, so this agent only names
+Claude Code, finds it and says how it stays fresh."""
 
 from __future__ import annotations
 
