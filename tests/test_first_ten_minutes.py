@@ -209,7 +209,10 @@ def test_token_for_a_profile_that_is_not_there_says_so_with_the_fix(
     result = sandbox.run(["dbx-fmapi", "token", "--profile", "nope"])
     assert result.code == 1 and result.stdout == "", result
     assert "profile 'nope' is not in ~/.databrickscfg (its profiles: DEFAULT)" in result.stderr
-    assert "databricks auth login --host https://<workspace-url> --profile nope" in result.stderr
+    assert "fix: databricks auth profiles   (then use one of them; or create this one: " in (
+        result.stderr
+    )
+    assert "databricks auth login --host <workspace-url> --profile nope)" in result.stderr
     assert "--host" not in result.stderr.split("fix:")[0]  # not the CLI's "specify a host"
     assert sandbox.snapshot(exclude=VOLATILE) == before
 

@@ -58,8 +58,10 @@ def _require_profile(ctx: Context, profile: str) -> None:
     home = ctx.paths.home_path
     shown = "~" + where[len(home) :] if where.startswith(home + "/") else where
     have = ", ".join(sorted(databrickscfg.profiles(sections or {}))) or "none"
+    import shlex
+
     raise UserError(
         f"profile {profile!r} is not in {shown} (its profiles: {have})",
-        "use one of them (list: databricks auth profiles), or create it: databricks auth login "
-        f"--host https://<workspace-url> --profile {profile}",
+        "databricks auth profiles   (then use one of them; or create this one: databricks auth "
+        f"login --host <workspace-url> --profile {shlex.quote(profile)})",
     )

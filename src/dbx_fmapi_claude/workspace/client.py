@@ -269,7 +269,9 @@ def diagnose(
         url = f"check the URL, your network or VPN: curl -sI {host}"
         return f"cannot {doing}: {msg}", network if url_checked else url
     label, low = error_label(exc), msg.lower()
-    serving = exc.url is not None and not exc.on_gateway and "/serving-endpoints" in exc.url
+    # The serving-endpoints route's own requests (not the REST API's listing of endpoints).
+    url = exc.url or ""
+    serving = not exc.on_gateway and "/serving-endpoints/" in url and "/api/" not in url
     if exc.code == "FEATURE_DISABLED" and serving:
         return (
             f"cannot {doing}: the workspace's serving endpoints route refused it as a feature "
