@@ -8,6 +8,13 @@ Measures, as whole processes, interleaved round-robin so machine drift hits all 
                    request to the workspace (here with 100 ms injected latency, a typical
                    laptop-to-workspace round trip), then `claude --version`
   token-helper     `dbx-fmapi token` with a valid cached token
+  token-new        the same, the token not handed out before (our token record removed first,
+                   outside the timing): the normal path, where the rejected-token check adds nothing
+  token-again      the same, the token handed out before and last known good long ago (our record
+                   aged first, outside the timing): the path with the rejected-token check, one
+                   request to the workspace (with the same injected latency as the seed's)
+  helper-by-claude the same, run as Claude Code runs it (CLAUDE_CODE_ENTRYPOINT set): it also
+                   reads where Claude Code's settings send the token
   cli-token        `databricks auth token --profile P -o json` alone (the CLI's own time, which
                    the budget does not count; here it is the rig's fake CLI, a Python program)
 
@@ -56,6 +63,10 @@ SEED_WRAPPER = textwrap.dedent(
     os.execvp("claude", ["claude", *sys.argv[1:]])
     """
 )
+
+
+# What Claude Code 2.1.332 puts in its apiKeyHelper's environment that says who runs it.
+BY_CLAUDE = {"CLAUDE_CODE_ENTRYPOINT": "sdk-cli"}
 
 
 def run_setup(env: dict[str, str], host: str, mode: str, cwd: Path) -> None:
@@ -114,6 +125,32 @@ def set_up_homes(
         run_setup(env, url, mode, home)
         out.append((env, home))
     return out[0][0], out[0][1], out[1][0], out[1][1]
+
+
+def token_record(home: Path) -> Path:
+    return home / ".config" / "dbx-fmapi-claude" / "token-state.json"
+
+
+def forget(home: Path) -> None:
+    """The next `dbx-fmapi token` hands out a token it did not hand out before."""
+    token_record(home).unlink(missing_ok=True)
+
+
+def age(home: Path) -> None:
+    """The next `dbx-fmapi token` hands out a token it handed out long ago (it checks it)."""
+    import json
+
+    path = token_record(home)
+    if not path.exists():
+        subprocess.run(["dbx-fmapi", "token"], env=HOMES[home], cwd=home, capture_output=True)
+    state = json.loads(path.read_text())
+    for entry in state.values():
+        if isinstance(entry, dict):
+            entry["ok"] = 0
+    path.write_text(json.dumps(state))
+
+
+HOMES: dict[Path, dict[str, str]] = {}
 
 
 def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
@@ -197,7 +234,11 @@ def main() -> None:
                 "wrapper-helper@base": (["dbx-fmapi-claude", "--version"], b_env, b_home),
                 "wrapper-static@base": (["dbx-fmapi-claude", "--version"], bs_env, bs_home),
                 "token-helper@base": (["dbx-fmapi", "token"], b_env, b_home),
+                "token-new@base": (["dbx-fmapi", "token"], b_env, b_home),
+                "token-again@base": (["dbx-fmapi", "token"], b_env, b_home),
+                "helper-by-claude@base": (["dbx-fmapi", "token"], dict(b_env, **BY_CLAUDE), b_home),
             }
+            HOMES[b_home] = b_env
         ws.set_latency("/api/2.0/preview/scim", args.latency)
 
         cases = {
@@ -206,6 +247,9 @@ def main() -> None:
             "wrapper-static": (["dbx-fmapi-claude", "--version"], static_env, static_home),
             "seed-wrapper": (["seed-wrapper", "--version"], static_env, static_home),
             "token-helper": (["dbx-fmapi", "token"], env, home),
+            "token-new": (["dbx-fmapi", "token"], env, home),
+            "token-again": (["dbx-fmapi", "token"], env, home),
+            "helper-by-claude": (["dbx-fmapi", "token"], dict(env, **BY_CLAUDE), home),
             "cli-token": (
                 ["databricks", "auth", "token", "--profile", "DEFAULT", "-o", "json"],
                 env,
@@ -213,12 +257,20 @@ def main() -> None:
             ),
             **baseline,
         }
-        for argv, e, cwd in cases.values():  # warm-up: page cache, bytecode
+        HOMES[home] = env
+        # Prepared outside the timing: which token record the helper finds.
+        preps = {"token-new": forget, "token-again": age, "token-new@base": forget}
+        preps["token-again@base"] = age
+        for name, (argv, e, cwd) in cases.items():  # warm-up: page cache, bytecode
             for _ in range(3):
+                if name in preps:
+                    preps[name](cwd)
                 timed(argv, e, cwd)
         samples: dict[str, list[float]] = {name: [] for name in cases}
         for _ in range(args.runs):
             for name, (argv, e, cwd) in cases.items():
+                if name in preps:
+                    preps[name](cwd)
                 samples[name].append(timed(argv, e, cwd))
         refreshes = ws.refresh_count()
 
@@ -239,8 +291,19 @@ def main() -> None:
         " (budget 50)"
     )
     print(f"seed / ours (launch, helper)  : {med['seed-wrapper'] / med['wrapper-helper']:6.2f}x")
+    print(
+        f"rejected-token check (token-again - token-new): "
+        f"{med['token-again'] - med['token-new']:6.1f} ms, of which the injected round trip "
+        f"{args.latency * 1000:.0f} ms"
+    )
     if args.baseline is not None:
-        for name in ("wrapper-helper", "wrapper-static", "token-helper"):
+        for name in (
+            "wrapper-helper",
+            "wrapper-static",
+            "token-helper",
+            "token-new",
+            "token-again",
+        ):
             print(f"{name} ours / baseline : {med[name] / med[name + '@base']:6.2f}")
     print(f"token refreshes during the run: {refreshes}")
 

@@ -105,6 +105,7 @@ STATUS_SHAPE = {
     "workspace": str,
     "profile": str,
     "credential": OneOf("oauth", "m2m", "pat"),
+    Opt("team"): str,
     "models": {
         Opt("model"): str,
         Opt("opus"): str,
@@ -139,12 +140,20 @@ STATUS_SHAPE = {
     },
     "token": {
         "state": OneOf(
-            "valid", "expiring", "expired", "unknown", "missing", "login_needed", "error"
+            "valid",
+            "expiring",
+            "expired",
+            "unknown",
+            "missing",
+            "login_needed",
+            "error",
+            "rejected",
         ),
         "source": Nullable(OneOf("record", "settings", "cli", "workspace", "credential")),
         "expires_at": ISO_OR_NULL,
         "seconds_left": Nullable(int),
         "checked": bool,
+        "workspace": Nullable(OneOf("accepted", "replaced", "rejected", "unknown")),
         "message": Nullable(str),
         "fix": Nullable(str),
     },

@@ -7,7 +7,9 @@ requests, httpx, …). Speed itself is measured by benchmarks/launch.py, not ass
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
 ALLOWED_NON_STDLIB = {"dbx_fmapi_claude", "_distutils_hack", "sitecustomize", "usercustomize"}
+TOKEN_RECORD = ".config/dbx-fmapi-claude/token-state.json"
 
 
 def imported(stderr: str) -> set[str]:
@@ -32,10 +35,11 @@ def imported(stderr: str) -> set[str]:
     "argv, mode",
     [
         (["dbx-fmapi", "token"], "helper"),
+        (["dbx-fmapi", "token", "--mcp-headers"], "helper"),
         (["dbx-fmapi-claude", "--version"], "helper"),
         (["dbx-fmapi-claude", "--version"], "static"),
     ],
-    ids=["token-helper", "wrapper", "wrapper-static"],
+    ids=["token-helper", "mcp-headers-helper", "wrapper", "wrapper-static"],
 )
 def test_hot_path_imports_only_the_standard_library(
     sandbox: Sandbox, workspace: FakeWorkspace, argv: list[str], mode: str
@@ -46,6 +50,14 @@ def test_hot_path_imports_only_the_standard_library(
         + ["--shell", "none", "--token-mode", mode]
     )
     assert setup.code == 0, setup
+    # The token setup handed out, as known good moments ago: no rejected-token check (a token
+    # handed out before and not lately is checked with one request:
+    # test_the_rejected_token_check_stays_standard_library).
+    record = sandbox.home / TOKEN_RECORD
+    state = json.loads(record.read_text())
+    for entry in state.values():
+        entry["ok"] = time.time()
+    record.write_text(json.dumps(state))
     script = Path(sys.executable).parent / argv[0]
     out = sandbox.run([sys.executable, "-X", "importtime", str(script), *argv[1:]])
     assert out.code == 0, out
@@ -79,3 +91,30 @@ def test_hot_path_imports_only_the_standard_library(
         "hashlib",
     }
     assert not modules & heavy, f"{argv[0]} imported {sorted(modules & heavy)}"
+
+
+def test_the_rejected_token_check_stays_standard_library(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    """A token handed out before (and not moments ago) is checked with one request: http.client
+    then, still no third-party module."""
+    sandbox.login(workspace)
+    setup = sandbox.run(
+        ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
+        + ["--shell", "none"]
+    )
+    assert setup.code == 0, setup
+    assert sandbox.run(["dbx-fmapi", "token"]).code == 0
+    record = sandbox.home / TOKEN_RECORD
+    state = json.loads(record.read_text())
+    for entry in state.values():
+        entry["ok"] = 0  # last known good long ago
+    record.write_text(json.dumps(state))
+    workspace.clear_log()
+    script = Path(sys.executable).parent / "dbx-fmapi"
+    out = sandbox.run([sys.executable, "-X", "importtime", str(script), "token"])
+    assert out.code == 0, out
+    assert [r.status for r in workspace.requests("/api/2.0/preview/scim/v2/Me")] == [200]
+    top = {m.split(".")[0] for m in imported(out.stderr)}
+    foreign = {m for m in top if m not in sys.stdlib_module_names} - ALLOWED_NON_STDLIB
+    assert not foreign, f"the check imported non-stdlib modules: {sorted(foreign)}"

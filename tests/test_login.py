@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 
+from tests.cli_versions import CLI_VERSIONS, cli  # noqa: F401 - the fixture
 from tests.mgmt import checks_by_id, doctor_json, fake_claude, set_up, settings_path
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
@@ -15,6 +16,7 @@ def login_calls(sandbox: Sandbox) -> list[list[str]]:
     return [c["argv"] for c in sandbox.databricks_calls() if c["argv"][:2] == ["auth", "login"]]
 
 
+@CLI_VERSIONS
 def test_login_repairs_a_revoked_login(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
     fake_claude(sandbox)
     set_up(sandbox, workspace)
@@ -41,6 +43,7 @@ def test_login_repairs_a_revoked_login(sandbox: Sandbox, workspace: FakeWorkspac
     assert code == 0 and checks_by_id(report)["token"]["status"] == "PASS"
 
 
+@CLI_VERSIONS
 def test_denied_login_exits_4_with_the_command(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
     set_up(sandbox, workspace)
     workspace.deny_login = True

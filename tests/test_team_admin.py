@@ -56,7 +56,9 @@ def test_an_admin_publishes_a_team_file_and_a_developer_reads_it_back(
     )
     assert result.code == 0, result
     assert f"published {file} to {to} in {workspace.url}" in result.stdout
-    assert f"setup-fmapi-claudecode --host {workspace.url} --team {to}" in result.stdout
+    assert (
+        f"setup-fmapi-claudecode --host {workspace.url} --profile acme --team {to}" in result.stdout
+    )
     stored = workspace.files.workspace.get(to) or workspace.files.volumes.get(to)
     assert stored == file.read_bytes()
     result = sandbox.run(

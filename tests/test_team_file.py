@@ -194,3 +194,49 @@ def test_managed_settings_need_a_fixed_route() -> None:
         managed.render(team, "linux", route="serving-endpoints")["managed-settings.json"]
     )
     assert data["env"]["ANTHROPIC_BASE_URL"].endswith("/serving-endpoints/anthropic")
+
+
+def test_a_team_file_from_a_url_pinned_by_its_hash(tmp_path: Any) -> None:
+    import hashlib
+    import http.server
+    import threading
+    from pathlib import Path
+
+    from dbx_fmapi_claude.team import sources
+
+    body = json.dumps({"version": 1, "profile": "acme"}).encode()
+    (Path(tmp_path) / "team.json").write_bytes(body)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a: Any, **kw: Any) -> None:
+            super().__init__(*a, directory=str(tmp_path), **kw)
+
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/team.json"
+        env: dict[str, str] = {}
+        got = sources.read(url, env=env, cwd=Path(tmp_path), ws=None)
+        assert got.data == body
+        good = f"{url}#sha256={hashlib.sha256(body).hexdigest()}"
+        assert schema.parse(sources.read(good, env=env, cwd=Path(tmp_path), ws=None).data, good)
+        bad = f"{url}#sha256={'0' * 64}"
+        with pytest.raises(UserError) as info:
+            sources.read(bad, env=env, cwd=Path(tmp_path), ws=None)
+        assert (
+            f"has sha256 {hashlib.sha256(body).hexdigest()}, not the pinned" in info.value.message
+        )
+        with pytest.raises(UserError) as info:
+            sources.read(
+                url.replace("team.json", "nope.json"), env=env, cwd=Path(tmp_path), ws=None
+            )
+        assert "not found (HTTP 404)" in info.value.message
+    finally:
+        server.shutdown()
+        server.server_close()
+    with pytest.raises(UserError) as info:
+        sources.read("http://intranet.example.com/team.json", env={}, cwd=Path(tmp_path), ws=None)
+    assert "is not https://" in info.value.message and info.value.code == 2

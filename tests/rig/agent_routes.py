@@ -239,6 +239,8 @@ def _responses(model: str, parsed: dict[str, Any], answer: str | dict[str, Any])
             "arguments": args,
             "status": "completed",
         }
+        if tool.get("namespace"):  # a tool inside a `namespace` tool (Codex's MCP servers)
+            item["namespace"] = tool["namespace"]
     else:
         text = str(answer)
         item = {

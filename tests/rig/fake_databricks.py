@@ -36,6 +36,29 @@ Knobs (environment):
                                     is no --force-refresh (cobra's "unknown flag" and usage, exit 1)
                                     and a token is refreshed only at expiry
   FAKE_DATABRICKS_KEYRING_FAIL=1    play v1.x's keyring failing (see KEYRING_ERROR)
+  FAKE_DATABRICKS_VERSION=1.13.0    play v1.x (any 1.x), read from its source (databricks/cli
+                                    v1.13.0; no binary can be built here): see "v1.x" below
+  FAKE_DATABRICKS_KEYRING=path      v1.x: the OS keyring, a JSON file {"service/account": secret}
+  FAKE_DATABRICKS_KEYRING_FAIL=unreachable|timeout
+                                    v1.x: every keyring operation fails like zalando/go-keyring on a
+                                    Linux box without Secret Service, or times out (3 s in the CLI;
+                                    at once here)
+
+v1.x (FAKE_DATABRICKS_VERSION >= 1): libs/auth/storage and cmd/auth of v1.13.0 -
+- token storage: DATABRICKS_AUTH_STORAGE > [__settings__] auth_storage > the OS keyring
+  ("secure", the default). Reads in default mode fall back to the plaintext file when the keyring
+  cannot be reached (not on a timeout); an explicit "secure" never does. A login in default mode
+  with no keyring uses the file and pins `auth_storage = plaintext` before the browser; a login
+  that stored into the keyring pins `auth_storage = secure` (PinSecureMode). The keyring holds
+  tokens under the profile only (no host key); the file keeps the host key on login.
+- `auth token --profile P` never falls back to the token cached under the host URL.
+- nothing cached: `cache: databricks OAuth is not configured for this host. no cached
+  credentials; run `databricks auth login` to sign in` (no trailer), or the "older CLI versions"
+  hint in secure mode when the plaintext file holds tokens.
+- keyring lookup failures: `OS keyring unreachable: <err> (set DATABRICKS_AUTH_STORAGE=plaintext
+  or run `databricks auth login` to use file-based token storage)`.
+- inside Claude Code (CLAUDECODE set) every command first prints the aitools hint on stderr, once
+  an hour per CLAUDE_CODE_SESSION_ID (its marker in the CLI's cache folder).
 
 Stdlib only: it runs as `python -I fake_databricks.py`. Network, browser and login modules are
 imported where they are used, so `auth token` with a valid cached token stays a fast start.
@@ -74,6 +97,19 @@ DISCOVERY_TIP = (
 # here (the Go module proxy refuses every v1.x), so this wording is from the notes
 # (../shared/notes/databricks.md), not read off a binary; the SDK's wrapping around it is v0.298's.
 KEYRING_ERROR = "exit status 45"
+V1_VERSION = "1.13.0"  # the v1.x this fake's v1 mode was read from
+KEYRING_SERVICE = "databricks-cli"
+# zalando/go-keyring on Linux when no Secret Service answers on D-Bus (the usual SSH box / CI)
+KEYRING_UNREACHABLE = "The name org.freedesktop.secrets was not provided by any .service files"
+AITOOLS_HINT = (
+    "Databricks skills are not installed. To work with Databricks reliably, first run: "
+    "databricks aitools install"
+)
+NO_CACHED_CREDENTIALS = "no cached credentials; run `databricks auth login` to sign in"
+OLDER_CLI_CREDENTIALS = (
+    "stored credentials from older CLI versions are no longer used; run `databricks auth login` "
+    "to sign in again, or set DATABRICKS_AUTH_STORAGE=plaintext to keep using the file cache"
+)
 
 # ConfigAttributes of databricks-sdk-go in declaration order: the order in which a login writes
 # new keys into a profile.
@@ -269,6 +305,10 @@ def version_tuple(text: str) -> tuple[int, ...]:
         digits = "".join(c for c in piece if c.isdigit())
         parts.append(int(digits or 0))
     return tuple(parts)
+
+
+def is_v1() -> bool:
+    return version_tuple(version()) >= (1, 0, 0)
 
 
 def has_force_refresh() -> bool:
@@ -747,6 +787,11 @@ def save_profile(profile: str, values: dict[str, str], clear: list[str]) -> None
             section.set(key, values[key])
     if first and profile:
         cfg.new_section("__settings__").set("default_profile", profile)
+    write_config(path, cfg, original)
+
+
+def write_config(path: str, cfg: IniFile, original: str) -> None:
+    """writeConfigFile: the DEFAULT comment, a .bak of the old text, the new text."""
     default = cfg.sections[0]
     if not default.keys and not default.comment:
         default.comment = DEFAULT_COMMENT
@@ -892,6 +937,187 @@ class TokenCache:
                 os.unlink(tmp)
 
 
+# --------------------------------------------------------------------------- v1.x token storage
+
+
+class KeyringError(SdkError):
+    """A failed keyring operation (go-keyring's error, or the CLI's TimeoutError)."""
+
+    def __init__(self, message: str, timeout: bool = False) -> None:
+        super().__init__(message)
+        self.timeout = timeout
+
+
+class NotFoundHint(NotFound):
+    """storage.notFoundHint: ErrNotFound with the hint the CLI prints instead of its trailer."""
+
+
+class KeyringStore:
+    """libs/auth/storage/keyring.go over a JSON file standing in for the OS keyring."""
+
+    def __init__(self) -> None:
+        self.path = os.environ.get("FAKE_DATABRICKS_KEYRING") or os.path.join(
+            home(), ".fake-os-keyring.json"
+        )
+
+    def _op(self, op: str) -> None:
+        fault = os.environ.get("FAKE_DATABRICKS_KEYRING_FAIL", "")
+        if fault == "timeout":
+            raise KeyringError(f"keyring {op} timed out", timeout=True)
+        if fault == "unreachable":
+            raise KeyringError(KEYRING_UNREACHABLE)
+        if fault == "1" and op == "set":
+            raise KeyringError(KEYRING_ERROR)
+
+    def _items(self) -> dict[str, str]:
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                return dict(json.load(f))
+        except (OSError, ValueError):
+            return {}
+
+    def _save(self, items: dict[str, str]) -> None:
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(items, f)
+
+    def probe_read(self) -> None:
+        self._op("get")
+
+    def probe_write(self) -> None:
+        try:
+            self._op("set")
+        except KeyringError as exc:
+            raise KeyringError(f"write: {exc}", exc.timeout) from None
+
+    def lookup(self, key: str) -> Token:
+        try:
+            self._op("get")
+        except KeyringError as exc:
+            raise SdkError(
+                f"OS keyring unreachable: {exc} (set DATABRICKS_AUTH_STORAGE=plaintext or run "
+                "`databricks auth login` to use file-based token storage)"
+            ) from None
+        raw = self._items().get(f"{KEYRING_SERVICE}/{key}")
+        if raw is None:
+            raise NotFound("token not found")
+        return Token.from_json(json.loads(raw).get("token"))
+
+    def store(self, key: str, token: Token) -> None:
+        self._op("set")
+        items = self._items()
+        items[f"{KEYRING_SERVICE}/{key}"] = json.dumps({"token": token.to_json()})
+        self._save(items)
+
+
+def storage_mode() -> tuple[str, bool]:
+    """storage.ResolveStorageModeWithSource: (mode, explicit)."""
+    raw = os.environ.get("DATABRICKS_AUTH_STORAGE", "")
+    source = "DATABRICKS_AUTH_STORAGE"
+    if not raw:
+        cfg = load_config()
+        settings = cfg.section("__settings__") if cfg is not None else None
+        raw, source = (settings.get("auth_storage") if settings else ""), "auth_storage"
+    if not raw:
+        return "secure", False
+    mode = raw.strip().lower()
+    if mode not in ("plaintext", "secure"):
+        fail(f"{source}: unknown storage mode {go_quote(raw)} (want plaintext or secure)")
+    return mode, True
+
+
+def file_store() -> TokenCache:
+    try:
+        return TokenCache()
+    except SdkError as exc:
+        fail(f"open file token cache: {exc}")
+
+
+def resolve_store_for_read() -> tuple[Any, str]:
+    """storage.ResolveStore: (store, mode) for `auth token`."""
+    mode, explicit = storage_mode()
+    if mode == "plaintext":
+        return file_store(), mode
+    keyring = KeyringStore()
+    if not explicit:
+        try:
+            keyring.probe_read()
+        except KeyringError as exc:
+            if not exc.timeout:
+                return file_store(), "plaintext"
+    return keyring, mode
+
+
+def resolve_store_for_login() -> tuple[Any, str, bool]:
+    """storage.ResolveStoreForLogin: (store, mode, explicit); the plaintext fallback is pinned
+    into the config file at once (persistPlaintextFallback)."""
+    mode, explicit = storage_mode()
+    if mode == "plaintext":
+        return file_store(), mode, explicit
+    keyring = KeyringStore()
+    try:
+        keyring.probe_write()
+    except KeyringError as exc:
+        if exc.timeout:
+            return keyring, mode, explicit
+        if explicit:
+            fail(f"secure storage was requested but the OS keyring is not reachable: {exc}")
+        store = file_store()
+        set_auth_storage("plaintext")
+        return store, "plaintext", explicit
+    return keyring, mode, explicit
+
+
+def set_auth_storage(value: str) -> None:
+    """databrickscfg.SetConfiguredAuthStorage: [__settings__] auth_storage, written like every
+    config write of the CLI (.bak of a non-empty file, the DEFAULT comment)."""
+    path = config_path()
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            original = f.read()
+    except FileNotFoundError:
+        original = ""
+    try:
+        cfg = IniFile.parse(path, original)
+    except IniError as exc:
+        fail(f"parse {path}: {exc}")
+    cfg.new_section("__settings__").set("auth_storage", value)
+    write_config(path, cfg, original)
+
+
+def not_found_hint(mode: str) -> NotFoundHint:
+    if mode == "secure":
+        try:
+            with open(token_cache_path(), encoding="utf-8") as f:
+                legacy = json.load(f).get("tokens")
+        except (OSError, ValueError, AttributeError):
+            legacy = None
+        if legacy:
+            return NotFoundHint(OLDER_CLI_CREDENTIALS)
+    return NotFoundHint(NO_CACHED_CREDENTIALS)
+
+
+def maybe_aitools_hint(words: list[str]) -> None:
+    """libs/aitools/agents/hint.go MaybeHint: inside Claude Code, unless the tooling is there or
+    this session was hinted within the hour (a marker in the CLI's cache folder)."""
+    if not is_v1() or not os.environ.get("CLAUDECODE") or words[:1] == ["aitools"]:
+        return
+    skills = os.path.join(home(), ".databricks", "aitools", "skills")
+    if os.path.isdir(skills) and any(n.startswith("databricks") for n in os.listdir(skills)):
+        return
+    session = os.environ.get("CLAUDE_CODE_SESSION_ID", "")
+    marker = FileCache("aitools-hint", 3600.0)
+    if session:
+        import hashlib
+
+        key = hashlib.sha256(go_json(session, indent=False).encode()).hexdigest()
+        if marker.get(key) is not None:
+            return
+    sys.stderr.write(AITOOLS_HINT + "\n")
+    if session:
+        marker.put(key, b"true")
+
+
 def go_os_error(op: str, path: str, exc: OSError) -> str:
     reason = (exc.strerror or str(exc) or "").lower()
     return f"{op} {path}: {reason}"
@@ -923,9 +1149,13 @@ def http_request(
         body = urllib.parse.urlencode(form).encode()
         headers["Content-Type"] = "application/x-www-form-urlencoded"
     req = urllib.request.Request(url, data=body, method=method, headers=headers)
+    handlers: list[Any] = [urllib.request.HTTPSHandler(context=ssl.create_default_context())]
+    name = urllib.parse.urlsplit(url).hostname or ""
+    if name == "localhost" or name.startswith("127.") or name == "::1":
+        handlers.append(urllib.request.ProxyHandler({}))  # Go never proxies loopback
     try:
-        with urllib.request.urlopen(  # noqa: S310
-            req, timeout=max(timeout, 0.001), context=ssl.create_default_context()
+        with urllib.request.build_opener(*handlers).open(  # noqa: S310
+            req, timeout=max(timeout, 0.001)
         ) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
@@ -1286,11 +1516,14 @@ def token_from_response(body: bytes, old_refresh: str = "") -> Token:
 class PersistentAuth:
     """databricks-sdk-go credentials/u2m.PersistentAuth for a workspace host."""
 
-    def __init__(self, host: str, profile: str, deadline: float) -> None:
+    def __init__(
+        self, host: str, profile: str, deadline: float, store: Any = None, mode: str = ""
+    ) -> None:
         self.host = host
         self.profile = profile
         self.deadline = deadline
-        self.cache = TokenCache()
+        self.cache = store if store is not None else TokenCache()
+        self.mode = mode  # v1.x: the storage mode ("" before v1)
 
     @property
     def key(self) -> str:
@@ -1304,6 +1537,8 @@ class PersistentAuth:
             try:
                 return self.cache.lookup(self.key)
             except NotFound:
+                if self.mode:  # v1.x: the profile's entry only, no host-key fallback
+                    raise not_found_hint(self.mode) from None
                 if self.host == self.key:
                     raise
                 return self.cache.lookup(self.host)
@@ -1364,6 +1599,12 @@ class PersistentAuth:
         return new
 
     def dual_write(self, tok: Token) -> None:
+        if self.mode:  # v1.x `auth token`: the profile's entry only (no dual write on refresh)
+            try:
+                self.cache.store(self.key, tok)
+            except OSError as exc:
+                raise SdkError(f"error storing token in local cache: {exc}") from None
+            return
         if os.environ.get("FAKE_DATABRICKS_KEYRING_FAIL") == "1":
             raise SdkError(KEYRING_ERROR)
         try:
@@ -1387,8 +1628,14 @@ def refresh_window() -> float:
 # --------------------------------------------------------------------------- auth token
 
 
-def load_token(flags: dict[str, Any], args: list[str], timeout: float, force: bool) -> Token:
-    """cmd/auth/token.go loadToken."""
+def load_token(
+    flags: dict[str, Any],
+    args: list[str],
+    timeout: float,
+    force: bool,
+    store: tuple[Any, str] | None = None,
+) -> Token:
+    """cmd/auth/token.go loadToken (`store`: v1.x's resolved token store and mode)."""
     auth = AuthArgs(flags)
     profile: str = flags.get("profile", "")
     if args and (auth.host or profile):
@@ -1444,11 +1691,13 @@ def load_token(flags: dict[str, Any], args: list[str], timeout: float, force: bo
     deadline = time.monotonic() + timeout
     host = oauth_host(auth)
     try:
-        pa = PersistentAuth(host, profile, deadline)
+        pa = PersistentAuth(host, profile, deadline, *(store or (None, "")))
     except SdkError as exc:
         fail(f"cache: {exc}. {helpful(profile, host)}")
     try:
         tok = pa.force_refresh() if force else pa.token()
+    except NotFoundHint as exc:
+        fail(f"cache: databricks OAuth is not configured for this host. {exc}")
     except NotFound:
         fail(f"cache: databricks OAuth is not configured for this host. {helpful(profile, host)}")
     except SdkError as exc:
@@ -1466,7 +1715,10 @@ def cmd_auth_token(flags: dict[str, Any], args: list[str]) -> int:
         sys.stdout.write("Databricks CLI: <html>garbage, not JSON}\n")
         return 0
     check_profile_host_conflict(flags)
-    tok = load_token(flags, args, flags.get("timeout", 3600.0), bool(flags.get("force-refresh")))
+    store = resolve_store_for_read() if is_v1() else None  # RunE's first step in v1.x
+    tok = load_token(
+        flags, args, flags.get("timeout", 3600.0), bool(flags.get("force-refresh")), store
+    )
     if flags.get("output") == "text":
         sys.stdout.write(tok.access_token + "\n")
     else:
@@ -1563,7 +1815,7 @@ def _random(n: int) -> str:
 
 
 def challenge(
-    cache: TokenCache, host: str, profile: str, scopes: list[str], timeout: float | None
+    cache: Any, host: str, profile: str, scopes: list[str], timeout: float | None, mode: str = ""
 ) -> Token:
     """PersistentAuth.Challenge: PKCE in the browser, the code exchanged, the token stored under
     the profile and the host. The real CLI waits for the browser with no deadline (login's
@@ -1636,11 +1888,11 @@ def challenge(
         raise SdkError(f"authorize: {exc}") from None
     try:
         cache.store(profile or host, tok)
-        if profile:
+        if profile and mode != "secure":  # v1.x: no host key in the keyring
             cache.store(host, tok)
     except (OSError, SdkError) as exc:
         raise SdkError(f"store: {exc}") from None
-    if profile and os.environ.get("FAKE_DATABRICKS_KEYRING_FAIL") == "1":
+    if profile and not mode and os.environ.get("FAKE_DATABRICKS_KEYRING_FAIL") == "1":
         # v1.x, keyring unreachable at login: the token goes to the file and the config says so
         # (wording and behaviour from the notes, see KEYRING_ERROR)
         keyring_fallback()
@@ -1733,6 +1985,8 @@ def cmd_auth_login(flags: dict[str, Any], args: list[str]) -> int:
         else:
             auth.host = resolved_host
         args = []
+    # v1.x resolves (and probes) its token store before the browser step
+    v1_store = resolve_store_for_login() if is_v1() else None
     # Without --profile the real CLI would prompt for a name; with no terminal it keeps none.
     existing = load_profile_by_name(profile)
     flag_scopes = [s.strip() for s in str(flags.get("scopes", "")).split(",") if s.strip()]
@@ -1755,14 +2009,20 @@ def cmd_auth_login(flags: dict[str, Any], args: list[str]) -> int:
     if not scopes and existing is not None and existing.scopes:
         scopes = [s.strip() for s in existing.scopes.split(",") if s.strip()]
     host = oauth_host(auth)
+    mode, explicit = "", False
+    if v1_store is not None:
+        cache, mode, explicit = v1_store
+    else:
+        try:
+            cache = TokenCache()
+        except SdkError as exc:
+            fail(f"cache: {exc}")
     try:
-        cache = TokenCache()
-    except SdkError as exc:
-        fail(f"cache: {exc}")
-    try:
-        challenge(cache, host, profile, scopes or DEFAULT_SCOPES, None)
+        challenge(cache, host, profile, scopes or DEFAULT_SCOPES, None, mode)
     except SdkError as exc:
         fail(str(exc))
+    if mode == "secure" and not explicit:
+        set_auth_storage("secure")  # PinSecureMode, before the profile is saved
     if flags.get("skip-workspace") and not auth.workspace_id:
         auth.workspace_id = "none"
     if auth.account_id and not auth.workspace_id and not flags.get("skip-workspace"):
@@ -1946,6 +2206,7 @@ def run(argv: list[str]) -> int:
             return 0
         print("Databricks CLI\n\nUsage:\n  databricks [command]\n")
         return 0
+    maybe_aitools_hint(words)  # v1.x, inside Claude Code: the root command's PreRun
     if words[0] != "auth":
         fail(f'unknown command "{words[0]}" for "databricks"')
     rest = list(argv)

@@ -52,7 +52,9 @@ FAKE_ONLY_KNOBS = (
     "FAKE_DATABRICKS_REFRESH_WINDOW",
     "FAKE_DATABRICKS_VERSION",
     "FAKE_DATABRICKS_KEYRING_FAIL",
+    "FAKE_DATABRICKS_KEYRING",
 )
+V1_VERSION = "1.13.0"  # use_fake_cli(version=V1_VERSION): the fake plays the CLI users run
 _US, _RS = "\x1f", "\x1e"  # field and record separators of the call logs
 # `databricks auth login` listens for the browser's callback on the first free port of
 # localhost:8020-8040 (databricks-sdk-go, credentials/u2m), and so does the fake CLI: one range
@@ -461,18 +463,34 @@ class Sandbox:
         """Is `databricks` the real CLI (not the fake)?"""
         return bool(self.databricks_bin) and not self.fake_cli
 
-    def use_fake_cli(self, version: str | None = None, keyring_fail: bool = False) -> None:
+    def use_fake_cli(self, version: str | None = None, keyring_fail: bool | str = False) -> None:
         """Put the fake CLI behind bin/databricks (still logged), for the faults only it can
         show: FAKE_DATABRICKS_HANG / _GARBAGE / _REFRESH_WINDOW in a run's env, a CLI older than
-        v0.296 (`version`: no --force-refresh), v1.x's keyring failing (`keyring_fail`). It reads
+        v0.296 (`version`: no --force-refresh), v1.x (`version=V1_VERSION`: its OS keyring is
+        the file `keyring_path`), the keyring failing (`keyring_fail`: True for the Keychain's
+        `exit status 45` on a store, "unreachable" or "timeout" for every operation). It reads
         and writes the same ~/.databrickscfg and token cache as the real one."""
         self.fake_cli = True
-        self.fake_knobs = {}
+        self.fake_knobs = {"FAKE_DATABRICKS_KEYRING": str(self.keyring_path)}
         if version:
             self.fake_knobs["FAKE_DATABRICKS_VERSION"] = version
         if keyring_fail:
-            self.fake_knobs["FAKE_DATABRICKS_KEYRING_FAIL"] = "1"
+            self.fake_knobs["FAKE_DATABRICKS_KEYRING_FAIL"] = (
+                "1" if keyring_fail is True else str(keyring_fail)
+            )
         self._install_cli()
+
+    @property
+    def keyring_path(self) -> Path:
+        """The fake v1.x CLI's OS keyring (outside HOME, as a real keyring is)."""
+        return self.rig / "os-keyring.json"
+
+    def keyring(self) -> dict[str, Any]:
+        """{account: token entry} the fake v1.x CLI keeps in its keyring ({} when none)."""
+        if not self.keyring_path.exists():
+            return {}
+        items = json.loads(self.keyring_path.read_text())
+        return {k.split("/", 1)[1]: json.loads(v)["token"] for k, v in items.items()}
 
     def use_real_cli(self) -> None:
         """Back to the real CLI after use_fake_cli() (the fake when there is no real one)."""

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from tests.rig import files_api
+from tests.rig import files_api, mcp_api
 
 CLI_CLIENT_ID = "databricks-cli"
 DEFAULT_WORKSPACE_ID = "1234567890123456"
@@ -228,6 +228,39 @@ def current_endpoints() -> list[dict[str, Any]]:
     ]
 
 
+def _page_token(offset: int) -> str:
+    """An opaque page token as standard base64: always holds `+`, `/` and `=` (from the bytes
+    0xfb 0xef 0xff and the padding), like the real tokens a caller must URL-encode."""
+    return base64.b64encode(b"\xfb\xef\xff" + offset.to_bytes(4, "big")).decode("ascii")
+
+
+def _page_offset(token: str) -> int | None:
+    """The offset in a token from _page_token; None for anything else (a mangled token)."""
+    try:
+        raw = base64.b64decode(token.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError):
+        return None
+    if len(raw) != 7 or raw[:3] != b"\xfb\xef\xff":
+        return None
+    return int.from_bytes(raw[3:], "big")
+
+
+def _service_config(endpoint_name: str) -> dict[str, Any]:
+    """A system model service's `config` in the FULL view: one pay-per-token destination
+    (databricks-sdk-go catalog ModelServiceConfig, 0.175)."""
+    return {
+        "routing": {
+            "destinations": [
+                {
+                    "name": endpoint_name,
+                    "destination_type": "DESTINATION_TYPE_PAY_PER_TOKEN_FOUNDATION_MODEL",
+                    "pay_per_token_config": {"model": f"models/{uc_name(endpoint_name)}"},
+                }
+            ]
+        }
+    }
+
+
 def uc_name(endpoint_name: str) -> str:
     """databricks-claude-opus-4-8 -> system.ai.claude-opus-4-8 (the Unity Catalog model service
     Databricks provides for each pay-per-token foundation model)."""
@@ -372,6 +405,20 @@ def databricks_error(status: int, message: str | None = None) -> dict[str, Any]:
     }
 
 
+def scim_error(status: int, detail: str, scim_type: str | None = None) -> dict[str, Any]:
+    """A SCIM error body (RFC 7644 section 3.12), as the SCIM API (`/api/2.0/preview/scim/v2/…`)
+    answers: no `error_code` or `message`; the SDKs read `detail` and `scimType` (databricks-sdk-go
+    apierr standardErrorParser, databricks-sdk-py DatabricksError). For fail(…, body=…)."""
+    body: dict[str, Any] = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "detail": detail,
+        "status": str(status),
+    }
+    if scim_type is not None:
+        body["scimType"] = scim_type
+    return body
+
+
 # --------------------------------------------------------------------------- server
 
 # The Databricks SDK's token client (config.go, refreshClient) retries, with backoff for
@@ -510,6 +557,9 @@ class FakeWorkspace:
         # The AI Gateway answers a token it does not accept with `400 Invalid Token` (Claude Code
         # does not retry it); 403 makes it answer like the serving-endpoints route instead.
         self.ai_gateway_invalid_token_status = 400
+        # What the REST APIs and serving endpoints answer a token they do not accept: 403
+        # `Invalid access token.` (as measured); 401 for the tests of Claude Code's 401 path.
+        self.invalid_token_status = 403
         # GATEWAY_OFF (default: the account has not enabled the AI Gateway preview): every
         # /ai-gateway/ path is FEATURE_DISABLED; GATEWAY_ON; GATEWAY_REDIRECT: 303 to a sign-in
         # page, as an account-level custom URL answers instead of a workspace.
@@ -523,6 +573,19 @@ class FakeWorkspace:
         # Endpoints with traffic splitting across served entities: the AI Gateway's Anthropic
         # route refuses them with a 400.
         self.traffic_split: set[str] = set()
+        # Managed MCP servers (tests/rig/mcp_api.py): what they answer from, and their server.
+        self.mcp = mcp_api.McpState()
+        self._mcp_host: mcp_api.McpHost | None = None
+        # Whether serving-endpoint entries carry `endpoint_type`, which no official SDK's
+        # ServingEndpoint defines (docs/databricks-shapes.md): False serves the SDKs' shape only.
+        self.endpoint_type_field = True
+        # Unity Catalog listing: the largest page_size answered; a larger one gets the empty
+        # HTTP 499 the official tool reports (docs/databricks-shapes.md).
+        self.model_services_max_page_size = 100
+        # The AI Gateway's model listing: which ids it shows for each READY Claude model:
+        # "endpoint" (databricks-claude-…), "system.ai" (system.ai.claude-…), "anthropic"
+        # (databricks-claude-…-anthropic, ids the official tool drops).
+        self.gateway_model_ids: tuple[str, ...] = ("endpoint",)
         # Workspace and volume files (tests/rig/files_api.py).
         self.files = files_api.Files()
         # Records.
@@ -595,6 +658,9 @@ class FakeWorkspace:
 
     def stop(self) -> None:
         self.down()
+        if self._mcp_host is not None:
+            self._mcp_host.stop()
+            self._mcp_host = None
         self.port = 0
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
@@ -685,6 +751,11 @@ class FakeWorkspace:
 
     def issue_refresh_token(self, client_id: str = CLI_CLIENT_ID) -> str:
         return self._new_refresh_token(client_id)
+
+    def revoke_token(self, raw: str) -> None:
+        """The workspace stops accepting this one access token (revoked), whatever its expiry
+        says; its refresh token still works. revoke_access_tokens(): all of them (rotated)."""
+        self.revoke_pat(raw)
 
     def revoke_access_tokens(self) -> None:
         with self._lock:
@@ -983,6 +1054,9 @@ class FakeWorkspace:
                 },
             )
 
+        if mcp_api.is_mcp_path(path):
+            self._mcp_route(h, record, method, path, body)
+            return
         answer = files_api.handle(self.files, method, path, query, body, parsed)
         if answer is not None:
             raise _Response(answer[0], answer[1], content_type=answer[2])
@@ -1020,13 +1094,15 @@ class FakeWorkspace:
             {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No API found for '{method} {path}'"},
         )
 
-    @staticmethod
-    def _public(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Endpoint entries as the API shows them: without the rig's own `_` keys."""
+    def _public(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Endpoint entries as the API shows them: without the rig's own `_` keys (and without
+        `endpoint_type` when endpoint_type_field is off)."""
         out = json.loads(json.dumps(entries))
         for e in out:
             for key in [k for k in e if k.startswith("_")]:
                 del e[key]
+            if not self.endpoint_type_field:
+                e.pop("endpoint_type", None)
         return list(out)
 
     def _listing_api(self, name: str, method: str, path: str) -> None:
@@ -1059,7 +1135,10 @@ class FakeWorkspace:
 
     def _model_services(self, query: dict[str, str]) -> dict[str, Any]:
         """`GET /api/2.1/unity-catalog/model-services?parent=schemas/system.ai`: one system-provided
-        model service per READY pay-per-token foundation model, paged (page_size, page_token)."""
+        model service per READY pay-per-token foundation model, paged (page_size, page_token) as
+        the SDKs define it (databricks-sdk-go ListModelServicesRequest: default and maximum 100).
+        A larger page gets an empty HTTP 499; the opaque page tokens are standard base64 (`+ / =`),
+        so a caller that does not URL-encode them sends one this refuses."""
         if query.get("parent", "schemas/system.ai") != "schemas/system.ai":
             return {"model_services": []}
         with self._lock:
@@ -1070,6 +1149,8 @@ class FakeWorkspace:
                 and e["state"]["ready"] == "READY"
             ]
             empty_first = self.model_services_empty_first_page
+            largest = self.model_services_max_page_size
+        full = query.get("view") == "FULL"  # BASIC (the default) omits the destinations
         services = [
             {
                 "name": f"model-services/{uc_name(n)}",
@@ -1081,7 +1162,7 @@ class FakeWorkspace:
                 "update_time": "2026-06-01T00:00:00Z",
                 "updated_by": "System user",
                 "comment": f"{_display_name(n)}, served by Databricks (pay-per-token)",
-                "config": {"routing": {"destinations": [{"foundation_model": {"name": n}}]}},
+                "config": _service_config(n) if full else {},
                 "etag": uuid.uuid5(uuid.NAMESPACE_DNS, n).hex[:16],
                 "supported_api_types": _api_types(n),
             }
@@ -1091,19 +1172,30 @@ class FakeWorkspace:
             size = int(query.get("page_size") or 0) or 100
         except ValueError:
             size = 100
-        token = query.get("page_token", "")
-        if empty_first and not token:
-            return {"model_services": [], "next_page_token": "p0"}
-        start = int(token[1:]) if token.startswith("p") and token[1:].isdigit() else 0
+        if size > largest:
+            raise _Response(499, b"", content_type="text/plain")
+        raw = query.get("page_token")
+        start = 0
+        if raw:
+            start = _page_offset(raw)
+            if start is None:
+                raise _Response(
+                    400,
+                    {"error_code": "INVALID_PARAMETER_VALUE", "message": "Invalid page token."},
+                )
+        if empty_first and not raw:
+            return {"model_services": [], "next_page_token": _page_token(0)}
         page = services[start : start + size]
         out: dict[str, Any] = {"model_services": page}
         if start + size < len(services):
-            out["next_page_token"] = f"p{start + size}"
+            out["next_page_token"] = _page_token(start + size)
         return out
 
     def _gateway_models(self, query: dict[str, str]) -> dict[str, Any]:
         """`GET /ai-gateway/anthropic/v1/models`: Anthropic's model-list shape, the Claude models
-        the gateway serves (READY), a 1M-token variant as `<name>[1m]`."""
+        the gateway serves (READY), a 1M-token variant as `<name>[1m]`, each under the id forms
+        in gateway_model_ids. Paged by `limit` and `after_id`; like the real gateway (ug#680) it
+        leaves `last_id` null, so a caller pages on the last id it got."""
         with self._lock:
             entries = [
                 e
@@ -1112,24 +1204,32 @@ class FakeWorkspace:
                 and "claude" in str(e["name"])
                 and e["state"]["ready"] == "READY"
             ]
+            forms = self.gateway_model_ids
         data: list[dict[str, Any]] = []
+        created = "2026-06-01T00:00:00Z"
         for e in entries:
             name, shown = str(e["name"]), _display_name(str(e["name"]))
-            created = "2026-06-01T00:00:00Z"
-            data.append({"type": "model", "id": name, "display_name": shown, "created_at": created})
-            if e.get("_long_context"):
-                data.append(
-                    {
-                        "type": "model",
-                        "id": f"{name}[1m]",
-                        "display_name": f"{shown} (1M context)",
-                        "created_at": created,
-                    }
-                )
+            ids = {
+                "endpoint": name,
+                "system.ai": uc_name(name),
+                "anthropic": f"{name}-anthropic",
+            }
+            for form in forms:
+                data.append({"type": "model", "id": ids[form], "display_name": shown})
+                if e.get("_long_context") and form != "anthropic":
+                    data.append(
+                        {
+                            "type": "model",
+                            "id": f"{ids[form]}[1m]",
+                            "display_name": f"{shown} (1M context)",
+                        }
+                    )
+        for d in data:
+            d["created_at"] = created
         after = query.get("after_id")
         if after:
-            ids = [d["id"] for d in data]
-            data = data[ids.index(after) + 1 :] if after in ids else []
+            ids_seen = [d["id"] for d in data]
+            data = data[ids_seen.index(after) + 1 :] if after in ids_seen else []
         try:
             limit = max(1, min(1000, int(query.get("limit") or 20)))
         except ValueError:
@@ -1139,7 +1239,7 @@ class FakeWorkspace:
             "data": page,
             "has_more": len(data) > limit,
             "first_id": page[0]["id"] if page else None,
-            "last_id": page[-1]["id"] if page else None,
+            "last_id": None,
         }
 
     def _host_metadata(self) -> dict[str, Any]:
@@ -1321,6 +1421,12 @@ class FakeWorkspace:
         if token.state != "valid":
             if gateway and self.ai_gateway_invalid_token_status == 400:
                 raise _Response(400, {"error_code": "400", "message": "Invalid Token"})
+            if self.invalid_token_status == 401:
+                raise _Response(
+                    401,
+                    {"error_code": "401", "message": "Invalid access token."},
+                    {"WWW-Authenticate": 'Bearer realm="DatabricksRealm"'},
+                )
             raise _Response(403, {"error_code": "403", "message": "Invalid access token."})
 
     def _me(self) -> dict[str, Any]:
@@ -1542,6 +1648,36 @@ class FakeWorkspace:
             {"Cache-Control": "no-cache"},
             content_type="text/event-stream; charset=utf-8",
         )
+
+    def _mcp_route(
+        self, h: _Handler, record: RequestRecord, method: str, path: str, body: bytes
+    ) -> None:
+        service = path.removeprefix("/ai-gateway/mcp-services/")
+        if service in self.mcp.suspended_services:
+            raise _Response(
+                400,
+                {
+                    "error_code": "BAD_REQUEST",
+                    "message": "The MCP service is administratively suspended. Use the "
+                    "workspace endpoint /api/2.0/mcp/sql instead.",
+                },
+            )
+        try:
+            mcp_api.tools_for(self.mcp, path)
+        except mcp_api.NotFound:
+            raise _Response(
+                404,
+                {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"No MCP server at {path}"},
+            ) from None
+        with self._lock:
+            if self._mcp_host is None:
+                self._mcp_host = mcp_api.McpHost(self.mcp)
+            host = self._mcp_host
+        record.status = 200
+        host.forward(h, method, path, body)
+
+    def mcp_requests(self) -> list[RequestRecord]:
+        return [r for r in self.requests() if mcp_api.is_mcp_path(r.path)]
 
     def _count_tokens(self, parsed: Any, gateway: bool = False) -> None:
         self._model_endpoint(parsed, gateway)

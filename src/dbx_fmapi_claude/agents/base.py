@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,26 +208,60 @@ def created_before(paths: Paths, target: Path, state: Mapping[str, Any], raw: by
 
 
 def restore_change(
-    paths: Paths, target: Path, raw: bytes, cleaned: bytes | None, created: bool, what: str
+    paths: Paths,
+    target: Path,
+    raw: bytes,
+    clean: Callable[[bytes], bytes | None],
+    created: bool,
+    what: str,
 ) -> engine.Change | None:
-    """Uninstall's change for an agent file: the bytes from before setup when `cleaned` (ours
-    taken out) is what they held, the file gone when setup created it and nothing else is left,
-    else `cleaned`. None when nothing changes."""
+    """Uninstall's change for an agent file, from `clean` (the file's bytes with ours taken out;
+    None: nothing left): the bytes from before setup when that is what is left, the file gone
+    when setup created it and nothing else is left, else the cleaned bytes. None when nothing
+    changes. The same edit is redone on what the file holds when uninstall writes (the agent
+    or the user may have changed it while uninstall waited for its answer)."""
     known, original = originals.load_original(paths, target)
-    mode = None
-    if known and original is not None and cleaned == original:
-        new: bytes | None = original
-        what = f"{what}: restore as it was before setup"
-        mode = originals.original_mode(paths, target)
-    elif (cleaned is None or not cleaned.strip()) and (created or (known and original is None)):
-        new, what = None, f"{what}: delete (setup created it)"
-        if os.path.islink(target):
-            new = b"" if cleaned is None else cleaned  # keep the user's link
-    else:
-        new, what = cleaned, f"{what}: remove what setup added"
+
+    def edit(now: bytes | None) -> tuple[bytes | None, str, int | None]:
+        if now is None:
+            return None, what, None
+        cleaned = clean(now)
+        if cleaned == now:  # nothing of ours in it (any more)
+            return now, what, None
+        if known and original is not None and cleaned == original:
+            return (
+                original,
+                f"{what}: restore as it was before setup",
+                originals.original_mode(paths, target),
+            )
+        if (cleaned is None or not cleaned.strip()) and (created or (known and original is None)):
+            if os.path.islink(target):  # keep the user's link
+                return (
+                    (b"" if cleaned is None else cleaned),
+                    f"{what}: delete (setup created it)",
+                    None,
+                )
+            return None, f"{what}: delete (setup created it)", None
+        return cleaned, f"{what}: remove what setup added", None
+
+    new, label, mode = edit(raw)
     if new == raw:
         return None
-    return engine.Change(target, raw, new, what, mode=mode, redo=lambda now: new)
+    return redone(engine.Change(target, raw, new, label, mode=mode), edit)
+
+
+def redone(
+    change: engine.Change, edit: Callable[[bytes | None], tuple[bytes | None, str, int | None]]
+) -> engine.Change:
+    """`change`, whose edit is recomputed from the bytes on disk at write time (its label and
+    mode with it), never the bytes planned before a question was answered."""
+
+    def redo(now: bytes | None) -> bytes | None:
+        new, change.what, change.mode = edit(now)
+        return new
+
+    change.redo = redo
+    return change
 
 
 def current(target: Path) -> bytes | None:

@@ -22,10 +22,19 @@ class FreshToken:
     while it still outlives `keep` (an agent can take longer to start than a short-lived token
     lives)."""
 
-    def __init__(self, fetch: Callable[[], Token], keep: float, held: Token | None = None) -> None:
+    def __init__(
+        self,
+        fetch: Callable[[], Token],
+        keep: float,
+        held: Token | None = None,
+        refetch: Callable[[], Token] | None = None,
+    ) -> None:
         self._fetch = fetch
         self._keep = keep
         self._held: Token | None = held
+        # After the workspace refused a token: a fetch that asks the workspace about it and
+        # refreshes it when it is rejected (revoked, rotated) although its expiry says good.
+        self._refetch = refetch
         self._lock = threading.Lock()
         self.fetches = 0
 
@@ -39,6 +48,22 @@ class FreshToken:
                 held = self._held = self._fetch()
                 self.fetches += 1
             return held.access_token
+
+    def replace(self, rejected: str) -> str | None:
+        """The workspace refused `rejected`: a different token to retry with, or None when
+        there is none (the workspace still accepts that token: the refusal was about something
+        else). Requests refused together cause one refetch; a refetch that fails raises."""
+        with self._lock:
+            held = self._held
+            fresh = held is not None and held.expiry - time.time() > self._keep
+            if held is not None and fresh and held.access_token != rejected:
+                return held.access_token  # another request has replaced it already
+            if self._refetch is None:
+                return None
+            new = self._refetch()
+            self.fetches += 1
+            self._held = new
+            return new.access_token if new.access_token != rejected else None
 
     def __repr__(self) -> str:  # never the token
         return "<FreshToken>"

@@ -133,25 +133,29 @@ class JsonAgent(Agent):
         raw = read_bytes(path)
         if raw is None:
             return
-        data = jsonfile.parse(raw, path, self.label)
         replaced = state.get("replaced") or {}
-        cleaned = data
-        for keys in self.owned(state):
-            prior = replaced.get(_dotted(keys))
-            value = prior["value"] if isinstance(prior, dict) and "value" in prior else None
-            cleaned = jsonfile.without_member(
-                cleaned, keys, value if isinstance(prior, dict) else jsonfile.MISSING
-            )
-        if cleaned == data:
-            return
         known, original = originals.load_original(paths, path)
-        new: bytes | None = jsonfile.dumps(cleaned)
-        if known and original is not None and _parses_to(original, cleaned):
-            new = original
-        elif not cleaned and (state.get("created") or (known and original is None)):
-            new = None
+
+        def clean(now: bytes) -> bytes | None:
+            """What uninstall leaves of `now`: ours out, what we replaced back."""
+            data = jsonfile.parse(now, path, self.label)
+            cleaned = data
+            for keys in self.owned(state):
+                prior = replaced.get(_dotted(keys))
+                value = prior["value"] if isinstance(prior, dict) and "value" in prior else None
+                cleaned = jsonfile.without_member(
+                    cleaned, keys, value if isinstance(prior, dict) else jsonfile.MISSING
+                )
+            if cleaned == data:
+                return now
+            if known and original is not None and _parses_to(original, cleaned):
+                return original
+            if not cleaned and (state.get("created") or (known and original is None)):
+                return None
+            return jsonfile.dumps(cleaned)
+
         change = restore_change(
-            paths, path, raw, new, bool(state.get("created")), f"{self.label} config"
+            paths, path, raw, clean, bool(state.get("created")), f"{self.label} config"
         )
         if change is not None:
             plan.changes.append(change)

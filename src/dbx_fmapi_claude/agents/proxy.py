@@ -15,6 +15,11 @@ What it guarantees:
 - a client must present the per-launch secret (`Authorization: Bearer`, `x-api-key`,
   `x-goog-api-key` or `?key=`, whichever its agent sends); anything else is answered 401 and
   never forwarded, so another local user cannot borrow the user's identity;
+- nor tie it up (guard.py): a connection idle too long, or whose headers drip in too slowly,
+  is closed; a 401 closes without reading the body; connections that have not presented the
+  secret are capped (a new one takes the oldest one's place), and so are the agent's;
+- only paths under the agent's route are forwarded: no `.`/`..` segment, no encoded dot or
+  slash, so a request cannot climb to the workspace's other APIs with the user's token;
 - the client's credential headers never reach the workspace;
 - responses stream as they arrive (SSE event by event), never buffered whole;
 - a workspace that cannot be reached, or stops answering, gets a one-line JSON error (502, 504)
@@ -44,6 +49,7 @@ import threading
 from collections.abc import Callable, Mapping
 from types import TracebackType
 
+from . import guard
 from .relay import Handler
 from .upstream import Upstream
 
@@ -109,6 +115,8 @@ def start(
     connect_timeout: float = CONNECT_TIMEOUT,
     read_timeout: float = READ_TIMEOUT,
     env: Mapping[str, str] | None = None,
+    idle_timeout: float = guard.IDLE_TIMEOUT,
+    header_timeout: float = guard.HEADER_TIMEOUT,
 ) -> Proxy:
     """Start a proxy to the workspace base URL `upstream` in a background thread.
 
@@ -132,6 +140,7 @@ def start(
         read_timeout=read_timeout,
     )
     server = Server(up, token, secret)
+    server.idle_timeout, server.header_timeout = idle_timeout, header_timeout
     thread = threading.Thread(target=server.serve, name="dbx-fmapi-proxy", daemon=True)
     thread.start()
     return Proxy(server, thread)
@@ -150,7 +159,13 @@ class Server(socketserver.TCPServer):
         self.secret = secret
         self._secret_bytes = secret.encode()
         self.stopped = False
+        self.idle_timeout = guard.IDLE_TIMEOUT
+        self.header_timeout = guard.HEADER_TIMEOUT
         self._clients: dict[socket.socket, threading.Thread] = {}
+        # Connections not yet trusted, oldest first (a dict keeps insertion order), and those
+        # that presented the secret: each capped (guard.py).
+        self._pending: dict[socket.socket, None] = {}
+        self._trusted: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._wake_r, self._wake_w = socket.socketpair()
 
@@ -194,9 +209,34 @@ class Server(socketserver.TCPServer):
             name="dbx-fmapi-proxy-client",
             daemon=True,
         )
+        oldest: tuple[socket.socket, threading.Thread | None] | None = None
         with self._lock:
+            if len(self._pending) >= guard.MAX_PENDING:
+                sock = next(iter(self._pending))
+                del self._pending[sock]
+                oldest = sock, self._clients.get(sock)
+            self._pending[request] = None
             self._clients[request] = thread
+        if oldest is not None:
+            # The oldest connection that never presented the secret makes room (a half-sent
+            # request); its thread ends on the cut, before another starts.
+            with contextlib.suppress(OSError):
+                oldest[0].shutdown(socket.SHUT_RDWR)
+            if oldest[1] is not None:
+                oldest[1].join(timeout=1)
         thread.start()
+
+    def trust(self, sock: socket.socket) -> bool:
+        """`sock` presented the secret: no longer pending. False when the agent's connections
+        are at their cap."""
+        with self._lock:
+            if sock in self._trusted:
+                return True
+            self._pending.pop(sock, None)
+            if len(self._trusted) >= guard.MAX_TRUSTED:
+                return False
+            self._trusted.add(sock)
+            return True
 
     def _serve_client(self, request: socket.socket, client_address: tuple[str, int] | str) -> None:
         try:
@@ -206,6 +246,8 @@ class Server(socketserver.TCPServer):
         finally:
             with self._lock:
                 self._clients.pop(request, None)
+                self._pending.pop(request, None)
+                self._trusted.discard(request)
             self.shutdown_request(request)
 
     def close_clients(self) -> None:

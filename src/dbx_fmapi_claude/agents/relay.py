@@ -14,8 +14,10 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlencode
 
+from ..auth.rejected import is_rejection
 from ..core import redact
 from ..core.errors import ExitCode
+from . import guard
 from .upstream import Upstream
 
 TYPE_CHECKING = False
@@ -25,7 +27,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("dbx_fmapi_claude.agents.proxy")  # one logger for the whole proxy
 
 _READ_SIZE = 64 * 1024
-_DISCARD_LIMIT = 1024 * 1024
 _CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key"})
 # Per connection, never forwarded (RFC 9110 7.6.1), plus what the proxy sets itself.
 _DROPPED = frozenset(
@@ -44,6 +45,10 @@ _DROPPED = frozenset(
         "expect",  # the proxy answers 100-continue itself and sends the body whole
     }
 )
+# Answers that may mean the token was refused (auth/rejected.py), and the largest error body
+# held to find out (the workspace's are a few hundred bytes).
+_REJECTIONS = frozenset({400, 401, 403})
+_ERROR_BODY_LIMIT = 64 * 1024
 # Credential-shaped strings, in case a token source's error message quotes one.
 _RETRYABLE_ON_REUSE = (
     http.client.RemoteDisconnected,
@@ -71,6 +76,9 @@ class Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def handle_one_request(self) -> None:
+        # A client that sends nothing, or drips its headers, is cut (guard.py): TimeoutError
+        # ends the connection (proxy.Server._serve_client).
+        self.connection.settimeout(self.server.idle_timeout)
         self.raw_requestline = self.rfile.readline(65537)
         if not self.raw_requestline:
             self.close_connection = True
@@ -80,7 +88,16 @@ class Handler(BaseHTTPRequestHandler):
             self.requestline = self.command = self.path = ""
             self._answer(HTTPStatus.REQUEST_URI_TOO_LONG, "request line too long")
             return
-        if not self.parse_request():
+        rfile = self.rfile
+        self.rfile = guard.Deadline(  # type: ignore[assignment]  # readline is all it needs
+            rfile, self.connection, time.monotonic() + self.server.header_timeout
+        )
+        try:
+            parsed = self.parse_request()
+        finally:
+            self.rfile = rfile
+            self.connection.settimeout(self.server.upstream.read_timeout)
+        if not parsed:
             return  # parse_request has answered (400/505) already
         started = time.perf_counter()
         status = self._proxy()
@@ -98,15 +115,28 @@ class Handler(BaseHTTPRequestHandler):
     def _proxy(self) -> int | str:
         path, in_query = _without_key(self.path)
         if not self._authorized(in_query):
-            self._discard_small_body()
-            self.close_connection = True  # never forwarded, and never another request
+            # Never forwarded, never another request, and its body never read: a stranger
+            # gets no thread that waits on what it may never send.
+            self.close_connection = True
             return self._answer(
                 HTTPStatus.UNAUTHORIZED,
                 "missing or wrong proxy key: start the agent with `dbx-fmapi run AGENT`",
             )
+        if not self.server.trust(self.connection):
+            self.close_connection = True
+            return self._answer(
+                HTTPStatus.SERVICE_UNAVAILABLE, "too many connections to the proxy; retry"
+            )
         if not self.path.startswith("/"):
             self.close_connection = True
             return self._answer(HTTPStatus.BAD_REQUEST, "request target must be a path")
+        if not guard.safe_path(path):
+            self.close_connection = True
+            return self._answer(
+                HTTPStatus.BAD_REQUEST,
+                "the path must stay under the agent's route (no '.' or '..' segment, no "
+                "encoded dot or slash)",
+            )
         try:
             body = self._read_body()
             bearer = self._token()
@@ -128,16 +158,6 @@ class Handler(BaseHTTPRequestHandler):
                 # No short-circuit: every presented value is compared, in constant time.
                 ok = self.server.secret_matches(value.strip()) or ok
         return ok
-
-    def _discard_small_body(self) -> None:
-        """Read what a refused client sent, when it is small: closing a socket with unread data
-        resets the connection, and the client could lose the 401 that says what is wrong."""
-        try:
-            size = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            return
-        if 0 < size <= _DISCARD_LIMIT:
-            self.rfile.read(size)
 
     def _read_body(self) -> bytes | None:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -203,6 +223,20 @@ class Handler(BaseHTTPRequestHandler):
         return out
 
     def _forward(self, path: str, body: bytes | None, bearer: str) -> int | str:
+        conn, response = self._send(path, body, bearer)
+        if response.status in _REJECTIONS:
+            # The token refused although its expiry says good (revoked, rotated)? Nothing has
+            # gone to the client yet: a replacement token, and the request once more.
+            retry = self._after_rejection(conn, response, bearer)
+            if isinstance(retry, str):
+                conn, response = self._send(path, body, retry)
+            elif retry is not None:
+                return self._relay_buffered(response, retry)
+        return self._relay(conn, response)
+
+    def _send(
+        self, path: str, body: bytes | None, bearer: str
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         up = self.server.upstream
         headers = self._headers_out(bearer, body)
         has_encoding = any(name.lower() == "accept-encoding" for name, _ in headers)
@@ -214,7 +248,7 @@ class Handler(BaseHTTPRequestHandler):
                 for name, value in headers:
                     conn.putheader(name, value)
                 conn.endheaders(body)
-                response = conn.getresponse()
+                return conn, conn.getresponse()
             except _RETRYABLE_ON_REUSE as exc:
                 up.discard(conn)
                 if reused and attempt == 1:
@@ -223,8 +257,54 @@ class Handler(BaseHTTPRequestHandler):
             except (OSError, http.client.HTTPException) as exc:
                 up.discard(conn)
                 raise _upstream_failure(up, exc) from None
-            return self._relay(conn, response)
         raise AssertionError("unreachable: the second attempt returns or raises")
+
+    def _after_rejection(
+        self, conn: http.client.HTTPConnection, response: http.client.HTTPResponse, bearer: str
+    ) -> str | bytes | None:
+        """A 400/401/403 from the workspace: its (small) body read, then a replacement token
+        when it refused `bearer` (str), else the body to relay as it came (bytes); None when
+        it is too large to hold (relayed as any answer)."""
+        replace = getattr(self.server.token, "replace", None)
+        if replace is None or response.length is None or response.length > _ERROR_BODY_LIMIT:
+            return None
+        up = self.server.upstream
+        try:
+            data = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            up.discard(conn)
+            raise _upstream_failure(up, exc) from None
+        if response.will_close:
+            up.discard(conn)
+        else:
+            up.put(conn)
+        if not is_rejection(response.status, data):
+            return data
+        try:
+            new = replace(bearer)
+        except Exception as exc:
+            raise _token_error(exc, self.server.secret) from None
+        if not isinstance(new, str) or not new or any(c in new for c in "\r\n"):
+            return data  # the workspace still accepts the token: its refusal is about else
+        log.info("proxy: the workspace refused the token; retrying once with a fresh one")
+        return new
+
+    def _relay_buffered(self, response: http.client.HTTPResponse, data: bytes) -> int:
+        """Send on an answer whose body was read already."""
+        self.send_response_only(response.status, response.reason)
+        for name, value in response.getheaders():
+            if name.lower() not in _DROPPED:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        try:
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+        except OSError:
+            self.close_connection = True  # the client left
+        return response.status
 
     def _relay(self, conn: http.client.HTTPConnection, response: http.client.HTTPResponse) -> int:
         """Send the workspace's answer on as it arrives."""

@@ -42,11 +42,22 @@ _NETWORK_MARKERS = (
     "gateway timeout",
     "internal server error",
 )
+# The CLI's token store failing (v1.x keeps tokens in the OS keyring by default): neither a login
+# nor the network. "cache update:" is the store step of a refresh (macOS Keychain races end in
+# `exit status 45`); "store:" the one of a login.
+_STORAGE_MARKERS = (
+    "keyring",
+    "cache update:",
+    "secure storage",
+    "open file token cache",
+    "unknown storage mode",  # DATABRICKS_AUTH_STORAGE or auth_storage set to something else
+)
 
 
 class CliError(UserError):
     """A failed CLI call. `kind`: "login" (a browser login would fix it), "network" (the
-    workspace or the network is down: retry later, never a login), "nonoauth" (the profile's
+    workspace or the network is down: retry later, never a login), "storage" (the CLI's token
+    store, the OS keyring from v1.0: unlock it or use the file), "nonoauth" (the profile's
     credential is not OAuth U2M: never log in), "profile" (no such profile), "old_cli" (no
     --force-refresh), "missing", "timeout", "garbage" or "failed"."""
 
@@ -92,6 +103,8 @@ def classify(error: str) -> str:
         return "old_cli"
     if "uses m2m authentication" in low:
         return "nonoauth"
+    if any(m in low for m in _STORAGE_MARKERS) and "oauth is not configured" not in low:
+        return "storage"
     if any(m in low for m in _LOGIN_MARKERS):
         return "login"
     if "please specify a host using --host" in low or "profile configured" in low:
@@ -109,6 +122,54 @@ def network_fix(profile: str) -> str:
     return "check your network or VPN, then retry: " + command(
         "databricks", "auth", "token", "--profile", profile
     )
+
+
+def _after(text: str, word: str, stops: str) -> str:
+    """The word following `word` in text, cut at the first of `stops`."""
+    rest = text.split(word, 1)[1].lstrip()
+    end = min((i for i in (rest.find(c) for c in stops) if i >= 0), default=len(rest))
+    return rest[:end]
+
+
+def connect_problem(error: str) -> str | None:
+    """What keeps the CLI from the workspace, in words a user knows ("cannot resolve X", "cannot
+    connect to X", "the TLS certificate … is not trusted"), from Go's wording in its error;
+    None when the error is not one of those (a 5xx, a token rejected, …)."""
+    error = error.split(". Try logging in again with ")[0]  # the CLI's trailer: not advice
+    low = error.lower()
+    if "no such host" in low or "server misbehaving" in low:
+        name = _after(error, "lookup ", ": ") if "lookup " in error else "the workspace host"
+        return f"cannot resolve {name.split(' on ')[0]} (no such host: is the URL right?)"
+    if "connection refused" in low:
+        where = _after(error, "dial tcp ", ": ") if "dial tcp " in error else "the workspace"
+        return f"cannot connect to {where} (connection refused)"
+    if "x509:" in low or "certificate" in low:
+        why = error[low.index("x509:") :] if "x509:" in low else "certificate verify failed"
+        return f"the workspace's TLS certificate is not trusted here ({why.rstrip('.')})"
+    if "no route to host" in low or "network is unreachable" in low or "i/o timeout" in low:
+        return "cannot connect to the workspace (no route, or no answer)"
+    return None
+
+
+def network_error(host: str | None, problem: str, retry: str | None = None) -> CliError:
+    """The workspace cannot be reached (DNS, connection, TLS): exit 1, the fix checks the URL
+    and the network, never a login (a login cannot get past any of these)."""
+    where = f"the workspace {host}" if host else "the workspace"
+    then = f", then retry: {retry}" if retry else ""
+    if "certificate" in problem:
+        fix = (
+            f"check the URL {host or ''} (or your network, VPN, CA bundle: a company proxy's CA "
+            f"goes in export SSL_CERT_FILE=/path/to/ca.pem){then}"
+        )
+    else:
+        fix = f"check the URL {host or ''} (or your network, VPN, CA bundle){then}"
+    return CliError("network", f"{where} cannot be reached: {problem}", " ".join(fix.split()))
+
+
+STORAGE_FIX = (
+    "unlock your OS keyring and retry, or keep the CLI's tokens in a file instead: "
+    "export DATABRICKS_AUTH_STORAGE=plaintext"
+)
 
 
 def command(*parts: str) -> str:
@@ -139,11 +200,21 @@ def token_error(kind: str, reason: str, profile: str, host: str | None, full: st
             ExitCode.AUTH_NEEDED,
         )
     if kind == "network":
+        problem = connect_problem(full)
+        if problem is not None:
+            return network_error(host, problem, token_cmd)
         return CliError(
             "network",
             f"the workspace{' ' + host if host else ''} did not give a token (network or "
             f"service problem, not a login problem): {reason}",
             network_fix(profile),
+        )
+    if kind == "storage":
+        return CliError(
+            "storage",
+            "the Databricks CLI cannot use its token store (the OS keyring: not a login or "
+            f"network problem): {reason.split(' (set DATABRICKS_AUTH_STORAGE')[0]}",
+            STORAGE_FIX,
         )
     if kind == "old_cli":
         return CliError(

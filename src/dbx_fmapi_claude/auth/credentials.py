@@ -37,7 +37,8 @@ NO_EXPIRY = float("inf")  # a PAT's expiry is not known from the token
 
 
 class CredentialError(UserError):
-    """`kind`: "rejected" (the workspace refused the secret), "network", "missing"."""
+    """`kind`: "rejected" (the workspace refused the secret), "network", "missing", "unsafe"
+    (the secret would go somewhere other than the workspace: refused)."""
 
     def __init__(self, kind: str, message: str, fix: str | None, code: int = ExitCode.ERROR):
         super().__init__(message, fix, code)
@@ -151,7 +152,12 @@ def token(source: Source, request: TokenRequest) -> Token:
         return _pat(source)
     if source.kind == M2M:
         return m2m_token(
-            source, paths=request.paths, env=request.env, need=request.need, err=request.err
+            source,
+            paths=request.paths,
+            env=request.env,
+            need=request.need,
+            err=request.err,
+            request=request,
         )
     from . import tokens
 
@@ -221,7 +227,8 @@ def _write_cache(paths: Paths, key: str, tok: Token) -> None:
     cache = _read_cache(paths)
     now = time.time()
     cache = {k: v for k, v in cache.items() if isinstance(v, dict) and v.get("expiry", 0) > now}
-    cache[key] = {"access_token": tok.access_token, "expiry": tok.expiry}
+    # ok: when it was last known good (fetched, or accepted by a rejected-token check)
+    cache[key] = {"access_token": tok.access_token, "expiry": tok.expiry, "ok": now}
     import contextlib
 
     with contextlib.suppress(UserError):  # a cache we cannot write costs a request per run
@@ -241,19 +248,48 @@ def _cached(paths: Paths, key: str, need: float) -> Token | None:
     return tok if tok.expiry - time.time() > need else None
 
 
+def _known_good_lately(paths: Paths, key: str) -> bool:
+    from .rejected import FRESH_FOR
+
+    entry = _read_cache(paths).get(key)
+    ok = entry.get("ok") if isinstance(entry, dict) else None
+    return isinstance(ok, (int, float)) and 0 <= time.time() - ok < FRESH_FOR
+
+
 def m2m_token(
-    source: Source, *, paths: Paths, env: Mapping[str, str], need: float, err: IO[str]
+    source: Source,
+    *,
+    paths: Paths,
+    env: Mapping[str, str],
+    need: float,
+    err: IO[str],
+    request: TokenRequest | None = None,
 ) -> Token:
     """A service principal's access token that outlives `need`: the cached one, else one fresh
-    from the token endpoint, fetched by one process at a time."""
+    from the token endpoint, fetched by one process at a time. The cached one was handed out
+    before: unless known good moments ago, one request asks the workspace whether it still
+    accepts it (auth/rejected.py), and a rejected one (revoked) is replaced."""
     from .tokens import profile_lock
 
+    always = request is not None and request.always_check
     key = _cache_key(source)
     tok = _cached(paths, key, need)
-    if tok is not None:
+    if tok is not None and not always and _known_good_lately(paths, key):
         return tok
     with profile_lock(paths, source.lock_name):
         tok = _cached(paths, key, need)  # another helper may have fetched it while we waited
+        if tok is not None and (always or not _known_good_lately(paths, key)) and source.host:
+            from . import rejected
+
+            verdict = rejected.check(source.host, tok.access_token, env)
+            if request is not None:
+                request.verdict = verdict
+            if verdict == rejected.ACCEPTED:
+                _write_cache(paths, key, tok)  # known good now
+            elif verdict == rejected.REJECTED:
+                tok = None
+                if request is not None:
+                    request.verdict = rejected.REPLACED
         if tok is not None:
             return tok
         tok = _fetch(source, env)
@@ -281,39 +317,11 @@ def _fix_secret(source: Source) -> str:
     )
 
 
-def _post_form(
-    url: str, form: Mapping[str, str], auth: str | None, env: Mapping[str, str]
-) -> tuple[int, Any]:
-    import json
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
-    from ..workspace.client import http_timeout, ssl_context
-
-    data = None if not form else urllib.parse.urlencode(form).encode()
-    req = urllib.request.Request(url, data=data, method="POST" if data else "GET")  # noqa: S310
-    req.add_header("User-Agent", "dbx-fmapi-claude")
-    if data is not None:
-        req.add_header("Content-Type", "application/x-www-form-urlencoded")
-    if auth:
-        req.add_header("Authorization", auth)
-    ctx = ssl_context(env) if url.startswith("https:") else None
-    try:
-        with urllib.request.urlopen(req, timeout=http_timeout(env, 20.0), context=ctx) as resp:  # noqa: S310
-            status, raw = resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        status, raw = exc.code, exc.read()
-    try:
-        return status, json.loads(raw) if raw else None
-    except ValueError:
-        return status, None
-
-
 def _fetch(source: Source, env: Mapping[str, str]) -> Token:
     import base64
     import urllib.error
 
+    from . import oauthhttp
     from .dbcli import Token
 
     host = source.host
@@ -329,12 +337,12 @@ def _fetch(source: Source, env: Mapping[str, str]) -> Token:
         )
     basic = base64.b64encode(f"{source.client_id}:{source._secret}".encode()).decode()
     try:
-        status, meta = _post_form(
+        status, meta = oauthhttp.post_form(
             f"{host}/oidc/.well-known/oauth-authorization-server", {}, None, env
         )
         endpoint = meta.get("token_endpoint") if status == 200 and isinstance(meta, dict) else None
-        status, body = _post_form(
-            str(endpoint or f"{host}/oidc/v1/token"),
+        status, body = oauthhttp.post_form(
+            oauthhttp.token_endpoint(host, endpoint),
             {"grant_type": "client_credentials", "scope": "all-apis"},
             f"Basic {basic}",
             env,
@@ -352,6 +360,14 @@ def _fetch(source: Source, env: Mapping[str, str]) -> Token:
     desc = ""
     if isinstance(body, dict):
         desc = ": ".join(str(body[k]) for k in ("error", "error_description") if body.get(k))
+    if 300 <= status < 400:
+        raise CredentialError(
+            "unsafe",
+            f"the workspace's token endpoint answered HTTP {status} (a redirect), which is not "
+            "followed: the service principal's secret is sent only to the workspace itself",
+            "check that the profile's host (or DATABRICKS_HOST) is your workspace's own URL, "
+            "https://<workspace>.cloud.databricks.com",
+        )
     if status in (400, 401, 403):
         raise CredentialError(
             "rejected",

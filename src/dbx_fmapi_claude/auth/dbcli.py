@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 
-from ..core.errors import ExitCode
 from ..core.jsonread import loads
 from ..core.paths import which
 from .cli_errors import (  # re-exported: callers know them as dbcli.*
@@ -27,6 +26,9 @@ from .cli_errors import (
     command as command,
 )
 from .cli_errors import (
+    connect_problem as connect_problem,
+)
+from .cli_errors import (
     install_hint as install_hint,
 )
 from .cli_errors import (
@@ -34,6 +36,9 @@ from .cli_errors import (
 )
 from .cli_errors import (
     login_command as login_command,
+)
+from .cli_errors import (
+    network_error as network_error,
 )
 from .cli_errors import (
     network_fix as network_fix,
@@ -110,28 +115,19 @@ def too_old_warning(found: tuple[int, int, int] | None) -> str | None:
 
 
 def reachable(host: str, env: Mapping[str, str], timeout: float = PROBE_TIMEOUT) -> str | None:
-    """None when a TCP connection to the workspace opens (or a proxy is in the way, which we
-    cannot judge), else why not, in words a user knows."""
-    if any(env.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
-        return None
-    import socket
-    import urllib.parse
+    """Why the workspace cannot be reached (reach.py), None when it can."""
+    from .reach import reachable as probe
 
-    try:
-        parts = urllib.parse.urlsplit(host if "://" in host else "https://" + host)
-        name = parts.hostname or ""
-        port = parts.port or (80 if parts.scheme == "http" else 443)
-    except ValueError:
-        return None
-    try:
-        with socket.create_connection((name, port), timeout=timeout):
-            return None
-    except socket.gaierror:
-        return f"cannot resolve {name} (DNS)"
-    except TimeoutError:
-        return f"no answer from {name}:{port} within {timeout:g}s"
-    except OSError as exc:
-        return f"cannot connect to {name}:{port}: {exc.strerror or exc}"
+    return probe(host, env, timeout)
+
+
+def check_reachable(host: str, env: Mapping[str, str], retry: str | None = None) -> None:
+    """Raise the network CliError (exit 1, fix: check the URL) when the workspace cannot be
+    reached: before a login, which would otherwise fail after the browser, or retry for
+    minutes, and whose error reads like a login problem."""
+    problem = reachable(host, env)
+    if problem is not None:
+        raise network_error(host, problem, retry)
 
 
 def _digits(text: str, start: int, count: int) -> int:
@@ -289,10 +285,12 @@ def _run(
     try:
         return _spawn([exe, *argv], env, timeout, probe)
     except Unreachable as exc:
-        raise CliError(
-            "network",
-            f"the workspace {host} cannot be reached: {exc}",
-            network_fix(profile) if profile else "check your network or VPN",
+        retry = command("databricks", *argv[:2], "--profile", profile) if profile else None
+        # Told, so the user knows why: the CLI would have kept retrying for minutes.
+        raise network_error(
+            host,
+            f"{exc}; stopped `databricks {' '.join(argv[:2])}`, which retries for minutes",
+            retry,
         ) from None
     except TimeoutError:
         raise CliError(
@@ -321,9 +319,12 @@ def auth_token(
     proc = _run(argv, env, timeout, host)
     if proc.returncode != 0:
         error = last_error(proc.stderr or proc.stdout or f"exit status {proc.returncode}")
-        raise token_error(
-            classify(error), scrub(error.splitlines()[0] if error else ""), profile, host, error
-        )
+        kind = classify(error)
+        if kind in ("login", "profile") and host:
+            # A login cannot help a workspace no one can reach (a typo in the URL, a workspace
+            # that is down): say that, not "log in" (one probe, on this failure path only).
+            check_reachable(host, env, command("databricks", *argv[:4]))
+        raise token_error(kind, scrub(error.splitlines()[0] if error else ""), profile, host, error)
     try:
         data = loads(proc.stdout)
         token = str(data["access_token"])
@@ -360,36 +361,7 @@ def refuse_nonoauth(profile: str, host: str | None, env: Mapping[str, str]) -> N
 
 
 def auth_login(host: str, profile: str, *, env: Mapping[str, str], timeout: float = 900.0) -> None:
-    """`databricks auth login` on the user's terminal (stdio inherited; the browser flow).
-    Never on a profile whose credential is not OAuth: the CLI would rewrite it."""
-    import subprocess
+    """`databricks auth login` on the user's terminal (cli_login.py)."""
+    from .cli_login import login
 
-    refuse_nonoauth(profile, host, env)
-    exe = find(env)
-    if exe is None:
-        raise CliError(
-            "missing", "the Databricks CLI (`databricks`) is not installed", install_hint()
-        )
-    try:
-        proc = subprocess.run(
-            [exe, "auth", "login", "--host", host, "--profile", profile],
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=2,  # keep our stdout clean: the token helper prints only the token there
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise CliError(
-            "timeout",
-            f"Databricks login did not complete within {timeout:g}s",
-            login_command(host, profile),
-            ExitCode.AUTH_NEEDED,
-        ) from None
-    if proc.returncode != 0:
-        raise CliError(
-            "login",
-            f"Databricks login for profile {profile!r} failed",
-            login_command(host, profile),
-            ExitCode.AUTH_NEEDED,
-        )
+    login(host, profile, env=env, timeout=timeout)

@@ -108,12 +108,30 @@ def known_expiry(paths: Paths, profile: str, token: str | None = None) -> float 
         return None
 
 
-def _record(paths: Paths, profile: str, token: dbcli.Token) -> None:
+def handed_out_before(paths: Paths, profile: str, token: dbcli.Token) -> dict[str, Any] | None:
+    """Our record of `token` when we handed it out before (same expiry to the nanosecond, which
+    needs no hashing), else None: a token not handed out before cannot have been rejected yet."""
+    entry = read_state(paths).get(profile)
+    if isinstance(entry, dict) and entry.get("expiry") == token.expiry and entry.get("fp"):
+        return entry
+    return None
+
+
+def _record(paths: Paths, profile: str, token: dbcli.Token, *, checked: bool = False) -> None:
+    """Remember the token handed out (expiry, fingerprint, and when it was last known good:
+    handed out fresh or accepted by a check)."""
     state = read_state(paths)
     old = state.get(profile)
     if isinstance(old, dict) and old.get("expiry") == token.expiry and old.get("fp"):
-        return  # the same token (expiry to the nanosecond): no need to hash it again
-    state[profile] = {"expiry": token.expiry, "fp": fingerprint(token.access_token)}
+        if not checked:
+            return  # the same token (expiry to the nanosecond): no need to hash it again
+        state[profile] = dict(old, ok=time.time())
+    else:
+        state[profile] = {
+            "expiry": token.expiry,
+            "fp": fingerprint(token.access_token),
+            "ok": time.time(),
+        }
     import contextlib
     import json  # only when the token changed: importing json is most of the helper's own time
 
@@ -272,7 +290,7 @@ class TokenRequest:
     browser login may be opened. Built once per command (Context.token_request); each call then
     names only the credential it wants. A plain class: the hot paths build one."""
 
-    __slots__ = ("allow_login", "env", "err", "need", "paths")
+    __slots__ = ("allow_login", "always_check", "env", "err", "need", "paths", "verdict")
 
     def __init__(
         self,
@@ -288,6 +306,11 @@ class TokenRequest:
         self.err = err
         self.need = need
         self.allow_login = allow_login
+        # Ask the workspace about the token even when it was not handed out before (status
+        # --check); `verdict` then says what it answered: rejected.ACCEPTED, UNKNOWN, or
+        # REPLACED (it was rejected and a fresh one replaced it). None: not asked.
+        self.always_check = False
+        self.verdict: str | None = None
 
 
 def get_token(
@@ -306,10 +329,15 @@ def get_token(
     # A PAT or service-principal profile: `auth token` may hand out another profile's OAuth
     # token for the same host, or ask for a login that would overwrite the profile. Neither.
     dbcli.refuse_nonoauth(profile, host, env)
+    checked = False
     try:
         token = dbcli.auth_token(profile, env=env, host=host, timeout=timeout)
         if token.expiry - time.time() < need:
             token = _forced_or_current(token, profile, env, host, timeout, err)
+        elif host and (request.always_check or handed_out_before(paths, profile, token)):
+            from . import rejected  # a token handed out before may have been rejected since
+
+            token, checked = rejected.vetted(request, token, profile, host, timeout)
     except dbcli.CliError as exc:
         # "profile": the CLI has no such profile; a login creates it (nothing to overwrite).
         if exc.kind not in ("login", "profile") or not host:
@@ -331,5 +359,5 @@ def get_token(
             f"{need:.0f}s asked for (helper TTL + margin); lower the TTL with: "
             "setup-fmapi-claudecode --ttl 5m\n"
         )
-    _record(paths, profile, token)
+    _record(paths, profile, token, checked=checked)
     return token

@@ -16,6 +16,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
+    from typing import Any
 
 PROG = "dbx-fmapi"
 
@@ -88,6 +89,12 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--opencode-model", metavar="ID", help="OpenCode's model (default: the main model)"
     )
+    p.add_argument(
+        "--team",
+        metavar="SOURCE",
+        help="set up from a team file: a path, an https:// URL, /Workspace/... or /Volumes/... "
+        "(its values are the defaults; its locked keys cannot be changed)",
+    )
     install = p.add_mutually_exclusive_group()
     install.add_argument(
         "--install",
@@ -100,6 +107,29 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-verify", action="store_true", help="skip the per-model test request")
     p.add_argument("--yes", "-y", action="store_true", help="accept defaults, no prompts")
     p.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
+
+
+def _add_mcp(sub: Any) -> None:
+    p = sub.add_parser(
+        "mcp", help="the workspace's MCP servers (Genie, SQL, functions, AI Search) in the agents"
+    )
+    act = p.add_subparsers(dest="action", metavar="<action>")
+    act.required = True
+    a = act.add_parser("add", help="give the agents one of the workspace's managed MCP servers")
+    a.add_argument(
+        "kind",
+        metavar="KIND",
+        help="genie [SPACE_ID] | sql | functions CATALOG.SCHEMA | ai-search CATALOG.SCHEMA.INDEX "
+        "| external CONNECTION | url URL",
+    )
+    a.add_argument("arg", nargs="?", metavar="ARG")
+    a.add_argument("--name", help="the server's name in the agents (default: from KIND/ARG)")
+    a.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
+    r = act.add_parser("remove", help="take one back out of the agents")
+    r.add_argument("name", metavar="NAME")
+    r.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
+    li = act.add_parser("list", help="the MCP servers of the configuration in effect here")
+    li.add_argument("--json", action="store_true", dest="as_json")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,6 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("token", help="print a fresh access token (Claude Code's apiKeyHelper)")
     p.add_argument("--profile", help="default: the configured profile")
+    p.add_argument(
+        "--mcp-headers",
+        action="store_true",
+        help='print {"Authorization": "Bearer TOKEN"} (an MCP server\'s headersHelper)',
+    )
+
+    _add_mcp(sub)
 
     p = sub.add_parser(
         "run", help="start a coding agent with fresh credentials (claude, codex, gemini, opencode)"
@@ -261,12 +298,15 @@ def _token_fast_path(argv: Sequence[str]) -> dict[str, object] | None:
     rest = list(argv[1:]) if argv[:1] == ["token"] else None
     if rest is None:
         return None
+    headers = "--mcp-headers" in rest[-1:]  # an MCP server's headersHelper: last, as we write it
+    if headers:
+        rest = rest[:-1]
     if not rest:
-        return {"profile": None}
+        return {"profile": None, "mcp_headers": headers}
     if len(rest) == 2 and rest[0] == "--profile" and rest[1] and not rest[1].startswith("-"):
-        return {"profile": rest[1]}
+        return {"profile": rest[1], "mcp_headers": headers}
     if len(rest) == 1 and rest[0].startswith("--profile=") and len(rest[0]) > 10:
-        return {"profile": rest[0][10:]}
+        return {"profile": rest[0][10:], "mcp_headers": headers}
     return None
 
 

@@ -89,6 +89,9 @@ def run(*, ctx: Context, profile: str | None = None) -> int:
             dbcli.login_command("https://<your-workspace>", profile),
             ExitCode.USAGE,
         )
+    # Before the login: a workspace that cannot be reached is a network error (exit 1, check the
+    # URL), not a login that fails after the browser or after the CLI's minutes of retries.
+    dbcli.check_reachable(host, ctx.env, "dbx-fmapi login")
     tokens.login(host, profile, ctx.env, ctx.stderr)
     progress = ui.Progress(ctx)
     with progress.step("getting the new token"):

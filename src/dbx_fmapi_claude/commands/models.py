@@ -38,12 +38,10 @@ def agent_models(cfg: dict[str, Any]) -> dict[str, str]:
 
 def _served_by_anthropic(entry: dict[str, Any]) -> bool:
     """An external-model endpoint whose provider is Anthropic (also served by the route)."""
-    if entry.get("endpoint_type") != "EXTERNAL_MODEL":
-        return False
-    entities = (entry.get("config") or {}).get("served_entities") or []
-    return any(
-        isinstance(e, dict) and (e.get("external_model") or {}).get("provider") == "anthropic"
-        for e in entities
+    from ..workspace import catalogue
+
+    return catalogue.endpoint_kind(entry) == "external" and (
+        catalogue.external_model(entry) is not None
     )
 
 
@@ -54,9 +52,10 @@ def _state(entry: dict[str, Any]) -> str:
 
 
 def _kind(entry: dict[str, Any]) -> str:
-    return {"FOUNDATION_MODEL_API": "foundation", "EXTERNAL_MODEL": "external"}.get(
-        str(entry.get("endpoint_type") or ""), "other"
-    )
+    """foundation, external or other: from the served entities, as the SDKs define them."""
+    from ..workspace import catalogue
+
+    return catalogue.endpoint_kind(entry)
 
 
 def _row(

@@ -85,16 +85,33 @@ def _behind_proxy(
     def fetch() -> Any:
         return credentials.token(source, ctx.token_request(cfg, err=quiet()))
 
-    fresh = FreshToken(fetch, keep=max(margin_seconds(ctx.env, cfg), 30.0), held=first)
+    def refetch() -> Any:  # the workspace refused the held token: ask it, refresh if rejected
+        request = ctx.token_request(cfg, err=quiet())
+        request.always_check = True
+        return credentials.token(source, request)
+
+    keep = max(margin_seconds(ctx.env, cfg), 30.0)
+    fresh = FreshToken(fetch, keep=keep, held=first, refetch=refetch)
     agent = agents.get(name)
     base = str(state.get("base_url") or "")
-    with proxy.start(base, token=fresh, env=ctx.env) as p:
+    with contextlib.ExitStack() as stack:
+        p = stack.enter_context(proxy.start(base, token=fresh, env=ctx.env))
         env = launch_env(ctx.env, agent.launch_env(state, p.url, p.secret))
+        if _has_mcp(cfg):  # the MCP servers in its config point here (mcp/agentfiles.py)
+            from ..mcp import agentfiles
+
+            root = stack.enter_context(proxy.start(str(cfg["host"]), token=fresh, env=ctx.env))
+            env.update({agentfiles.ENV_URL: root.url, agentfiles.ENV_KEY: root.secret})
         code = _foreground([exe, *args], env)
         from ..agents import firstrun
 
         retry = firstrun.again(agent, args, code, ctx)
         return code if retry is None else _foreground([exe, *retry], env)
+
+
+def _has_mcp(cfg: dict[str, Any]) -> bool:
+    found = cfg.get("mcp")
+    return isinstance(found, list) and bool(found)
 
 
 # The user's own choice of model in the environment wins over the configured one (a `-m` flag

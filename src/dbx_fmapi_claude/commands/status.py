@@ -1,7 +1,9 @@
 """`dbx-fmapi status [--json] [--check]`: what is configured and how long the token lives.
 
 Read-only and fast: no network and no Databricks CLI call unless `--check` asks for one (then
-the CLI is asked for the profile's current token, which may refresh it; never a login).
+the CLI is asked for the profile's current token, which may refresh it, and the workspace is
+asked, with one request, whether it accepts it; a rejected one is replaced as the token helper
+would; never a login).
 """
 
 from __future__ import annotations
@@ -42,16 +44,19 @@ def token_info(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]
         "expires_at": None,
         "seconds_left": None,
         "checked": check,
+        "workspace": None,  # with --check: accepted, replaced, rejected, unknown
         "message": None,
         "fix": None,
     }
     expiry: float | None = None
     if check:
-        from ..auth import dbcli
+        from ..auth import dbcli, rejected
 
         try:
             source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
-            tok = credentials.token(source, ctx.token_request(cfg, need=0))
+            request = ctx.token_request(cfg, need=0)
+            request.always_check = True  # one request to the workspace, not only the CLI
+            tok = credentials.token(source, request)
             expiry = tok.expiry
             info["source"] = {credentials.OAUTH: "cli", credentials.M2M: "workspace"}.get(
                 source.kind, "credential"
@@ -61,10 +66,29 @@ def token_info(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]
             info["message"] = exc.message
             info["fix"] = exc.fix
             return info
-        except dbcli.CliError as exc:
+        except (dbcli.CliError, rejected.RejectedLogin) as exc:
             info["state"] = "login_needed" if exc.kind == "login" else "error"
             info["message"] = exc.message
             info["fix"] = "dbx-fmapi login" if exc.kind == "login" else exc.fix
+            return info
+        verdict = request.verdict
+        if verdict is None and source.host:  # a service principal's or a PAT's token
+            verdict = rejected.check(source.host, tok.access_token, ctx.env)
+        info["workspace"] = verdict or rejected.UNKNOWN
+        if verdict == rejected.REPLACED:
+            info["message"] = (
+                "the workspace had rejected the token (revoked or rotated); a fresh one replaced it"
+            )
+        elif verdict == rejected.REJECTED:
+            info["state"] = "rejected"
+            info["message"] = (
+                "rejected by the workspace although it has not expired (revoked or rotated)"
+            )
+            info["fix"] = (
+                "create a new personal access token and put it in the profile"
+                if source.kind == credentials.PAT
+                else "check the service principal's secret and permissions in the account console"
+            )
             return info
     elif setupstate.token_mode(cfg) == "static":
         path = setupstate.managed_settings(cfg)
@@ -129,17 +153,32 @@ def _token_line(info: dict[str, Any], mode: str, paint: ui.Painter) -> str:
         )
         text = paint("expired", "red") + f" {ui.duration(-left)} ago ({renew})"
     elif state == "login_needed":
-        text = paint("login needed", "red") + " — fix: dbx-fmapi login"
+        why = info.get("message") or ""
+        rejected_first = "rejected" in why
+        text = paint("login needed", "red") + (
+            f" — {why}; fix: dbx-fmapi login" if rejected_first else " — fix: dbx-fmapi login"
+        )
     elif state == "missing":
         text = paint("missing", "red") + f" — {info['message']}"
     elif state == "error":
         text = paint("unknown", "yellow") + f" — {info['message']}"
+    elif state == "rejected":
+        text = paint("rejected", "red") + f" — {info['message']}; fix: {info['fix']}"
     else:
         text = "unknown — " + str(info["message"])
     if info["expires_at"] and state in ("valid", "expiring"):
         text += f" (until {ui.clock(time.time() + left)})"
-    if info["checked"]:
-        text += " [checked with the Databricks CLI]"
+    if info.get("workspace") == "replaced" and state in ("valid", "expiring"):
+        text += f" — {info['message']}"
+    if info["checked"] and state != "rejected":
+        asked = info.get("workspace")
+        text += (
+            " [checked with the workspace]"
+            if asked in ("accepted", "replaced")
+            else " [checked with the Databricks CLI; the workspace did not answer]"
+            if asked == "unknown"
+            else " [checked with the Databricks CLI]"
+        )
     return text
 
 
@@ -194,6 +233,7 @@ def collect(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
         "workspace": str(cfg["host"]),
         "profile": str(cfg["profile"]),
         "credential": str(cfg.get("auth") or credentials.OAUTH),
+        **({"team": str(cfg["team"])} if cfg.get("team") else {}),
         "models": setupstate.configured_models(cfg),
         "route": {
             "name": route.name,
@@ -220,6 +260,8 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
         row("Profile", data["profile"])
     where = f"profile {data['profile']}" if data["profile"] else "DATABRICKS_* variables"
     row("Credential", f"{credentials.NAMES[data['credential']]}, {where}")
+    if data.get("team"):
+        row("Team file", f"{data['team']} (setup-fmapi-claudecode --yes reads it again)")
     models = data["models"]
     first = True
     for role in setupstate.ROLES:
@@ -273,6 +315,9 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
         if agent["problem"]:
             line += "; " + paint(agent["problem"], "red")
         row("Agents" if i == 0 else "", line)
+    for i, server in enumerate(data.get("mcp") or []):
+        where = "Claude Code" if server["claude"] else paint("missing from ~/.claude.json", "red")
+        row("MCP servers" if i == 0 else "", f"{server['name']}: {server['url']} ({where})")
     for i, other in enumerate(data.get("elsewhere") or []):
         who = f"profile {other['profile']}" if other["profile"] else "DATABRICKS_* variables"
         row(
@@ -342,7 +387,7 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
         )
     if check:
         progress = ui.Progress(ctx)
-        with progress.step("asking the Databricks CLI for the token"):
+        with progress.step("asking the Databricks CLI and the workspace about the token"):
             data = collect(ctx, cfg, check)
     else:
         data = collect(ctx, cfg, check)
@@ -351,11 +396,40 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
     extra = agent_rows(ctx, cfg)
     if extra:  # only when agents beside Claude Code are set up: the shape stays as it was
         data["agents"] = extra
+    servers = mcp_rows(ctx, cfg)
+    if servers:  # only when `dbx-fmapi mcp add` gave the agents some
+        data["mcp"] = servers
     if json:
         ctx.out(_dumps(data))
     else:
         render(ctx, data)
     return ExitCode.OK
+
+
+def mcp_rows(ctx: Context, cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    """The MCP servers of this configuration: name, kind, URL, and whether Claude Code's
+    ~/.claude.json still holds ours (read only: no request)."""
+    from ..core.fileio import read_bytes
+    from ..mcp import claudejson, servers
+
+    entries = servers.entries(cfg)
+    if not entries:
+        return []
+    folder = claudejson.scope_folder(cfg, ctx.paths.home_path)
+    try:
+        raw = read_bytes(ctx.paths.claude_json)
+        found = claudejson.servers(claudejson.load(raw, str(ctx.paths.claude_json)), folder)
+    except UserError:
+        found = {}
+    return [
+        {
+            "name": e["name"],
+            "kind": e.get("kind"),
+            "url": servers.url_of(str(cfg["host"]), e),
+            "claude": claudejson.is_ours(found.get(e["name"])),
+        }
+        for e in entries
+    ]
 
 
 def _dumps(data: dict[str, Any]) -> str:

@@ -24,7 +24,9 @@ from ..workspace.hosts import normalize_host
 SETUP = "setup-fmapi-claudecode"
 
 
-def _workspace(ctx: Context, host: str | None, profile: str | None) -> Workspace:
+def _workspace(
+    ctx: Context, host: str | None, profile: str | None, login: bool = True
+) -> Workspace:
     """The workspace `host` with a token of the caller's own credential (`profile`, else the
     DATABRICKS_* variables)."""
     if not host:
@@ -33,19 +35,25 @@ def _workspace(ctx: Context, host: str | None, profile: str | None) -> Workspace
             "pass --host https://my-workspace.cloud.databricks.com (and --profile P)",
             ExitCode.USAGE,
         )
+    if profile is None and credentials.from_env(ctx.env) is None:
+        from ..setup.answers import default_profile, read_profiles
+
+        # A profile of ~/.databrickscfg for this workspace, else DEFAULT (setup's own default).
+        profile = default_profile({}, host, read_profiles(ctx))
     source = credentials.resolve(profile, ctx.env, ctx.paths.home_path)
     source.host = host
-    tok = credentials.token(source, ctx.token_request(None, need=60.0, allow_login=True))
+    tok = credentials.token(source, ctx.token_request(None, need=60.0, allow_login=login))
     return Workspace(host, tok.access_token, ctx.env)
 
 
 def load(
-    ctx: Context, source: str, *, host: str | None, profile: str | None
+    ctx: Context, source: str, *, host: str | None, profile: str | None, login: bool = True
 ) -> tuple[schema.TeamFile, Workspace | None]:
-    """The team file at `source`, checked; the workspace it was read from (or None)."""
+    """The team file at `source`, checked; the workspace it was read from (or None). `login`:
+    whether a browser login may be opened to read a workspace file."""
     ws = None
     if sources.needs_workspace(source):
-        ws = _workspace(ctx, normalize_host(host) if host else None, profile)
+        ws = _workspace(ctx, normalize_host(host) if host else None, profile, login)
     fetched = sources.read(source, env=ctx.env, cwd=ctx.cwd, ws=ws)
     return schema.parse(fetched.data, source), ws
 
@@ -114,7 +122,8 @@ def publish(
     sources.publish(to, data, ws=ws)
     ctx.out(f"published {file} to {to} in {ws.host}")
     ctx.out("Developers set up from it with:")
-    ctx.out(f"  {SETUP} --host {ws.host} --team {to}")
+    named = f" --profile {team.get('profile')}" if team.get("profile") else ""
+    ctx.out(f"  {SETUP} --host {ws.host}{named} --team {to}")
     return ExitCode.OK
 
 

@@ -4,6 +4,9 @@ The profile's credential decides where the token comes from (credentials.py): th
 CLI for an OAuth login, the workspace's token endpoint for a service principal, the profile
 itself for a personal access token. Without --profile: the configured profile, or, when setup
 was given only DATABRICKS_* variables (CI), those variables.
+
+With --mcp-headers (the headersHelper of the MCP servers `dbx-fmapi mcp add` configures): the
+same token as one JSON object, `{"Authorization": "Bearer TOKEN"}`.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from ..core.errors import ExitCode
 from ..record import config
 
 
-def run(*, ctx: Context, profile: str | None) -> int:
+def run(*, ctx: Context, profile: str | None, mcp_headers: bool = False) -> int:
     record = config.load_record(ctx.paths)
     cfg = config.in_effect(record, ctx.paths, ctx.cwd_path)
     if profile is None:
@@ -36,7 +39,14 @@ def run(*, ctx: Context, profile: str | None) -> int:
             _require_profile(ctx, profile)
     if cfg and cfg.get("profile") == profile and cfg.get("host"):
         source.host = str(cfg["host"])  # the workspace setup verified wins over a stale profile
+    _refuse_elsewhere(ctx, source.host)
+    if mcp_headers:
+        _refuse_other_server(ctx, source.host)
     token = credentials.token(source, ctx.token_request(cfg, allow_login=True))
+    if mcp_headers:  # an MCP server's headersHelper: one JSON object of headers
+        ctx.stdout.write(_headers(token.access_token) + "\n")
+        ctx.stdout.flush()
+        return ExitCode.OK
     ctx.stdout.write(token.access_token + "\n")
     ctx.stdout.flush()
     return ExitCode.OK
@@ -64,4 +74,46 @@ def _require_profile(ctx: Context, profile: str) -> None:
         f"profile {profile!r} is not in {shown} (its profiles: {have})",
         "databricks auth profiles   (then use one of them; or create this one: databricks auth "
         f"login --host <workspace-url> --profile {shlex.quote(profile)})",
+    )
+
+
+def _headers(token: str) -> str:
+    """`{"Authorization": "Bearer TOKEN"}` without importing json (the helper's hot path): a
+    token is printable ASCII without quotes or backslashes; anything else goes through json."""
+    if token.isascii() and token.isprintable() and '"' not in token and "\\" not in token:
+        return '{"Authorization": "Bearer ' + token + '"}'
+    import json
+
+    return json.dumps({"Authorization": f"Bearer {token}"})
+
+
+def _refuse_elsewhere(ctx: Context, host: str | None) -> None:
+    """Run by Claude Code, the token goes where Claude Code's settings point it (its first
+    helper run comes before it reads the project's settings, so the helper's own environment
+    cannot tell): refuse it unless that is the workspace the token is for. A project settings
+    file, a managed one or a stray variable may point Claude Code at another server."""
+    env = ctx.env
+    if not host or not (env.get("CLAUDE_CODE_ENTRYPOINT") or env.get("CLAUDECODE")):
+        return  # not Claude Code (2.1.332 sets the first): another agent or a person
+    from ..agents.claude import destination
+
+    refused = destination.refusal(ctx.paths.home_path, ctx.cwd_path, env, host)
+    if refused is not None:
+        raise refused
+
+
+def _refuse_other_server(ctx: Context, host: str | None) -> None:
+    """Claude Code names the MCP server it runs the headersHelper for: its URL must be on the
+    workspace the token is for (`mcp add` writes exactly host + path), whatever edited the
+    server's URL since."""
+    url = ctx.env.get("CLAUDE_CODE_MCP_SERVER_URL")
+    if not url or not host or url.startswith(host.rstrip("/") + "/"):
+        return
+    from ..core.errors import UserError
+
+    name = ctx.env.get("CLAUDE_CODE_MCP_SERVER_NAME") or "?"
+    raise UserError(
+        f"MCP server {name} is at {url.split('?')[0]}, not on the workspace {host}: no token "
+        "for it",
+        "dbx-fmapi mcp list   (remove the server from ~/.claude.json, or add it again)",
     )

@@ -16,6 +16,7 @@ shared with setup.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -23,11 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from ..agents.claude.undo import change as _change
-from ..agents.claude.undo import plan_onboarding, plan_settings
+from ..agents.claude.undo import plan_onboarding, plan_settings, recomputed
 from ..changes import engine
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..core.fileio import q, read_bytes
+from ..mcp import undo as mcp_undo
 from ..record import config, originals, setupstate
 from ..shell import rcblock
 
@@ -77,27 +79,47 @@ def plan_rc(ctx: Context, cfgs: list[dict[str, Any]], plan: Plan, *, rc: bool = 
         try:
             if not rcblock.has_block(text):
                 continue
-            cleaned = rcblock.remove_block(text)
+            rcblock.remove_block(text)  # a half block shows here
         except rcblock.HalfBlock as exc:
             if recorded is not None and real == os.path.realpath(recorded):
-                raise UserError(
-                    f"{path} has {exc}: cannot tell where the dbx-fmapi-claude block ends; "
-                    "nothing was changed",
-                    "remove the stray marker line, then run dbx-fmapi uninstall again: "
-                    f"grep -n 'dbx-fmapi-claude <<<\\|dbx-fmapi-claude >>>' {q(path)}",
-                ) from None
+                raise _half_block(path, exc) from None
             plan.notes.append(f"{path} has {exc}; left as it is")
             continue
-        known, original = originals.load_original(ctx.paths, path)
-        new: bytes | None = cleaned.encode("utf-8", "surrogateescape")
-        what = "remove the dbx-fmapi-claude block"
-        if known and original is not None and new == original:
-            what = "remove the dbx-fmapi-claude block (as it was before setup)"
-        elif not cleaned.strip() and (
-            (known and original is None) or path.name == "dbx-fmapi-claude.fish"
-        ):
-            new, what = None, "delete (setup created it)"
-        plan.changes.append(_change(path, raw, new, what))
+        found = recomputed(path, raw, functools.partial(_rc_edit, ctx, path))
+        if found is not None:
+            plan.changes.append(found)
+
+
+def _rc_edit(ctx: Context, path: Path, raw: bytes | None) -> tuple[bytes | None, str, int | None]:
+    """The rc file holding `raw` without our block: redone on what it holds when uninstall
+    writes (a line the user added meanwhile stays)."""
+    if raw is None:
+        return None, "gone", None
+    text = raw.decode("utf-8", "surrogateescape")
+    try:
+        if not rcblock.has_block(text):
+            return raw, "", None
+        cleaned = rcblock.remove_block(text)
+    except rcblock.HalfBlock as exc:
+        raise _half_block(path, exc) from None
+    known, original = originals.load_original(ctx.paths, path)
+    new: bytes | None = cleaned.encode("utf-8", "surrogateescape")
+    what = "remove the dbx-fmapi-claude block"
+    if known and original is not None and new == original:
+        what = "remove the dbx-fmapi-claude block (as it was before setup)"
+    elif not cleaned.strip() and (
+        (known and original is None) or path.name == "dbx-fmapi-claude.fish"
+    ):
+        new, what = None, "delete (setup created it)"
+    return new, what, None
+
+
+def _half_block(path: Path, exc: Exception) -> UserError:
+    return UserError(
+        f"{path} has {exc}: cannot tell where the dbx-fmapi-claude block ends; nothing was changed",
+        "remove the stray marker line, then run dbx-fmapi uninstall again: "
+        f"grep -n 'dbx-fmapi-claude <<<\\|dbx-fmapi-claude >>>' {q(path)}",
+    )
 
 
 # --- our state ---------------------------------------------------------------------------------
@@ -250,6 +272,8 @@ def build(ctx: Context, *, location: str | None = None, every: bool = False) -> 
         for cfg in gone:
             plan_settings(ctx, cfg, plan)
             plan_agents(ctx, cfg, plan)
+        mcp_undo.plan_uninstall(ctx, gone, plan)
+        mcp_undo.plan_agent_files(ctx, gone, plan)
         plan_rc(ctx, gone, plan, rc=False)
         plan_record(ctx, record, gone, plan)
         return plan
@@ -259,6 +283,8 @@ def build(ctx: Context, *, location: str | None = None, every: bool = False) -> 
         plan_agents(ctx, cfg, plan)
     if record is not None:
         plan_onboarding(ctx, views[-1] if views else shared, plan)
+        mcp_undo.plan_uninstall(ctx, views, plan)
+        mcp_undo.plan_agent_files(ctx, views, plan)
     plan_rc(ctx, views or ([shared] if shared else []), plan)
     plan_state(ctx, plan)
     return plan

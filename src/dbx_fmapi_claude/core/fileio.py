@@ -168,12 +168,28 @@ def _sweep(folder: Path, name: str) -> None:
             continue  # alive (another user's process): not ours to touch
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux tells (another thread may be
+    creating a file at this moment), else set and put back at once."""
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
 def prepare(path: Path, data: bytes, *, secret: bool = False) -> Pending:
     """Write `data` to a temp file beside the file behind `path` (symlinks followed), with the
     mode it must end up with; nothing visible changes until `commit`.
 
     The mode of an existing file is kept (tightened to 0600 when `secret`); a new file gets
-    0644 (0600 when `secret`). A read-only file is refused (see check_writable).
+    what the user's umask gives any new file (0600 when `secret`). A read-only file is refused
+    (see check_writable).
     """
     import tempfile
 
@@ -186,7 +202,7 @@ def prepare(path: Path, data: bytes, *, secret: bool = False) -> Pending:
         try:
             mode = stat.S_IMODE(os.stat(target).st_mode)
         except FileNotFoundError:
-            mode = 0o600 if secret else 0o644
+            mode = 0o600 if secret else 0o666 & ~_umask()
         if secret:
             mode &= 0o600
         prefix = f".{target.name}.{os.getpid()}."

@@ -9,7 +9,7 @@ workspace) as SKIPs; the checks that refine a configuration appear once there is
 from __future__ import annotations
 
 from ..record import setupstate
-from . import agent_checks, deps
+from . import agent_checks, deps, mcp_checks, team_checks
 from . import credential_checks as cred
 from . import settings_checks as sets
 from . import workspace_checks as ws
@@ -53,6 +53,7 @@ CHECKS: tuple[Spec, ...] = (
         when=_helper_mode,
     ),
     Spec("shell", "Shell wrapper", sets.shell, within=("config",)),
+    Spec("team", "Team file", team_checks.team, within=("config",), when=team_checks.has_team),
     Spec("profile", "CLI profile", cred.profile, needed_as="the CLI profile", requires=("config",)),
     Spec(
         "token",
@@ -100,6 +101,14 @@ CHECKS: tuple[Spec, ...] = (
         requires=("workspace", "route", "model:{}"),
         within=("config",),
         each=ws.configured_models,
+    ),
+    Spec(
+        "mcp",
+        "MCP server {}",
+        mcp_checks.server,
+        requires=("workspace",),
+        within=("config",),
+        each=mcp_checks.configured,
     ),
     # Per agent beside Claude Code: agent:<name>:binary, :config, :request.
     *agent_checks.specs(),

@@ -8,7 +8,7 @@ import subprocess
 import time
 from collections.abc import Mapping
 
-from ..agents.claude import settings
+from ..agents.claude import effective, settings
 from ..auth import credentials, databrickscfg, dbcli, tokens
 from ..core import ui
 from ..core.errors import UserError
@@ -147,8 +147,9 @@ def token(r: Run) -> None:
 
 
 def helper_run(r: Run) -> None:
-    """Run the apiKeyHelper the way Claude Code does: /bin/sh -c, in the project folder, with
-    the settings env; it must print one line and nothing else."""
+    """Run the apiKeyHelper as Claude Code would, in the project folder, with the settings env;
+    it must print one line and nothing else. The helper check passed it only when it is exactly
+    the command setup wrote; it runs as argv, never through a shell."""
     command, mine = need(r.helper), need(r.mine)
     env = dict(r.ctx.env)
     for key, value in ((mine.data or {}).get("env") or {}).items():
@@ -160,7 +161,7 @@ def helper_run(r: Run) -> None:
     try:
         with r.progress.step("running the apiKeyHelper"):
             proc = subprocess.run(
-                ["/bin/sh", "-c", command],
+                effective.helper_argv(command),
                 env=env,
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
@@ -169,6 +170,9 @@ def helper_run(r: Run) -> None:
                 timeout=HELPER_TIMEOUT,
                 check=False,
             )
+    except OSError as exc:
+        r.add(ui.FAIL, f"it cannot be started: {exc.strerror}", f"run it yourself: {command}")
+        return
     except subprocess.TimeoutExpired:
         r.add(
             ui.FAIL,

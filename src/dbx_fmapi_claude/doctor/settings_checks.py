@@ -239,6 +239,16 @@ def helper(r: Run) -> None:
     if not os.path.isfile(path) or not os.access(path, os.X_OK):
         r.add(ui.FAIL, f"its program {path} is not executable", f"chmod +x {q(path)}")
         return
+    if command != cfg.get("api_key_helper"):
+        # Only the exact command setup wrote is run: `dbx-fmapi token` plus anything else (a
+        # committed project settings file with `$(…)` in it) is somebody else's command.
+        r.add(
+            ui.FAIL,
+            f"it is not the command setup wrote ({command!r}); doctor does not run it, but "
+            "Claude Code will: check who changed it",
+            f"{SETUP}  (writes setup's apiKeyHelper back)",
+        )
+        return
     profile = effective.helper_profile(command)
     if profile is not None and profile != cfg.get("profile"):
         r.add(

@@ -44,6 +44,8 @@ starts in, not from the git root), or the one for a settings file (`view_for`).
                        each agent's state (AGENT_KEYS): its config `file`, whether setup
                        `created` it, the `model`, the `route` and `base_url` on the workspace,
                        its `provider` id, and what setup replaced in the file (`replaced`)
+    mcp                the managed MCP servers `dbx-fmapi mcp add` gave the agents:
+                       [{name, kind, target, path}] (mcp/servers.py)
 
 The bytes of each user file as it was before setup first changed it: originals.py.
 """

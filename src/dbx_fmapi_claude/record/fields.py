@@ -44,6 +44,7 @@ FIELDS: dict[str, tuple[tuple[type, ...] | frozenset[str], str]] = {
     "git_exclude": (_STR, "a path"),
     "executable": (_STR, "a path"),
     "api_key_helper": (_STR, "a command"),
+    "team": (_STR, "a team file source"),
     "replaced": ((dict,), 'an object of {"value": ...} objects'),
     "env_existed": ((bool,), "true or false"),
     "settings_created": ((bool,), "true or false"),
@@ -52,6 +53,7 @@ FIELDS: dict[str, tuple[tuple[type, ...] | frozenset[str], str]] = {
     "codex": ((dict,), "an object (the Codex state)"),
     "gemini": ((dict,), "an object (the Gemini CLI state)"),
     "opencode": ((dict,), "an object (the OpenCode state)"),
+    "mcp": ((list,), "a list of MCP servers (dbx-fmapi mcp add)"),
 }
 AGENT_NAMES = ("claude", "codex", "gemini", "opencode")  # agents/__init__.py's registry order
 # What each agent's state may hold: key -> the JSON types allowed.

@@ -76,6 +76,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             "margin_seconds": a.margin_seconds,
             **({"git_exclude": str(self.exclude[0])} if self.exclude else {}),
             "api_key_helper": helper_cmd,
+            **({"team": str(self.opts["team"])} if self.opts.get("team") else {}),
             **kept,
         }
         # Re-running for a settings file updates its configuration where it is; a new one goes
@@ -88,6 +89,8 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         if helper is not None and (self.agents != ["claude"] or "agents" in here):
             own = configs[at] if at < len(configs) else here
             one.update(self.plan_agents(plan, own, helper, configs))
+        if at < len(configs) and configs[at].get("mcp"):
+            one["mcp"] = configs[at]["mcp"]  # `dbx-fmapi mcp add`'s servers stay
         configs[at : at + 1] = [one]
         plan.record = {
             "version": config.RECORD_VERSION,

@@ -304,6 +304,9 @@ class SignIn(SetupBase):
             if self.dry_run:
                 self.out(f"  would log in: {command}")
                 return
+            # A typo in the URL, a refused port, an untrusted certificate: said now, as what it
+            # is (exit 1), not as a failed login after the CLI's retries.
+            dbcli.check_reachable(host, self.env)
             if not self.can_login():
                 raise dbcli.CliError(
                     "login",

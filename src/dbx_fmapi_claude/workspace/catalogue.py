@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from .client import LONG_CONTEXT, SEED_DEFAULTS, Workspace, WorkspaceError
 
@@ -179,14 +180,21 @@ class Catalogue:
 
     def add_gateway_models(self, items: Iterable[Mapping[str, Any]]) -> None:
         """The AI Gateway's own listing: its Claude ids, `[1m]` variants included (a variant is
-        as READY as its base model)."""
+        as READY as its base model). A `system.ai.claude-…` id is the Unity Catalog name of the
+        `databricks-claude-…` endpoint (one model, never two); an id ending `-anthropic` names
+        no endpoint (the official tool drops them) and is never offered."""
         if "ai-gateway" not in self.sources:
             self.sources.append("ai-gateway")
         for item in items:
-            name = str(item.get("id"))
-            if parse(name).family is None:
+            listed = item.get("id")
+            if not isinstance(listed, str) or parse(listed).family is None:
+                continue
+            name = gateway_endpoint(listed)
+            if name is None:
                 continue
             model = self.add(name, "ai-gateway")
+            if name != listed and model.uc_name is None:
+                model.uc_name = listed
             base = self.find(base_name(name))
             if model.state == "UNKNOWN":
                 model.state = base.state if base is not None and base is not model else "READY"
@@ -228,25 +236,46 @@ class Catalogue:
         return None
 
 
+# What the Go SDK defines for the model-services listing (ListModelServicesRequest, 0.175:
+# "defaults to 100 when unset or 0; the maximum is 100"); larger pages were reported answered
+# with an empty HTTP 499.
+PAGE_SIZE = 100
+
+
 def _paged_model_services(ws: Workspace) -> list[str]:
     names: list[str] = []
     token = ""
-    for _ in range(20):  # a page may be empty while later ones are not; bounded all the same
-        query = "parent=schemas/system.ai&page_size=1000"
-        body = ws.get(
-            f"/api/2.1/unity-catalog/model-services?{query}"
-            + (f"&page_token={token}" if token else "")
-        )
+    seen: set[str] = set()
+    for _ in range(50):  # a page may be empty while later ones are not; bounded all the same
+        query = {"parent": "schemas/system.ai", "page_size": str(PAGE_SIZE)}
+        if token:
+            query["page_token"] = token  # opaque, base64: `+ / =` must be encoded
+        body = ws.get(f"/api/2.1/unity-catalog/model-services?{urlencode(query)}")
         items = body.get("model_services") if isinstance(body, dict) else None
         for item in items if isinstance(items, list) else []:
             name = item.get("name") if isinstance(item, dict) else None
             if isinstance(name, str) and name:
                 names.append(name.removeprefix("model-services/"))
         nxt = body.get("next_page_token") if isinstance(body, dict) else None
-        if not isinstance(nxt, str) or not nxt:
+        if not isinstance(nxt, str) or not nxt or nxt in seen:
             break
+        seen.add(nxt)
         token = nxt
     return names
+
+
+NOT_AN_ENDPOINT = "-anthropic"  # gateway ids the official tool drops: not endpoint names
+
+
+def gateway_endpoint(listed: str) -> str | None:
+    """The endpoint a gateway listing id stands for (`[1m]` kept): `databricks-claude-…` as it
+    is, `system.ai.claude-…` mapped to its endpoint; None for an id ending `-anthropic`."""
+    base = base_name(listed)
+    if base.endswith(NOT_AN_ENDPOINT):
+        return None
+    if not base.startswith("system.ai."):
+        return listed
+    return _endpoint_name_of(base) + listed[len(base) :]
 
 
 def _endpoint_name_of(uc: str) -> str:
@@ -262,10 +291,27 @@ def _state(entry: Mapping[str, Any]) -> str:
     return str(value) if value in ("READY", "NOT_READY") else "UNKNOWN"
 
 
-def _kind(entry: Mapping[str, Any]) -> str:
-    return {"FOUNDATION_MODEL_API": "foundation", "EXTERNAL_MODEL": "external"}.get(
-        str(entry.get("endpoint_type") or ""), "other"
-    )
+_TYPE_HINT = {"FOUNDATION_MODEL_API": "foundation", "EXTERNAL_MODEL": "external"}
+
+
+def endpoint_kind(entry: Mapping[str, Any]) -> str:
+    """foundation (pay-per-token), external or other, from what the SDKs define: a served entity
+    with `external_model` or `foundation_model` (ServedEntitySpec). `endpoint_type`, which no SDK's
+    ServingEndpoint has, is only a hint for an entry that shows neither; without entities at all,
+    the name (Databricks names its pay-per-token endpoints `databricks-…`)."""
+    config = entry.get("config")
+    entities = config.get("served_entities") if isinstance(config, dict) else None
+    entities = [e for e in entities if isinstance(e, dict)] if isinstance(entities, list) else []
+    if any(isinstance(e.get("external_model"), dict) for e in entities):
+        return "external"
+    if any(isinstance(e.get("foundation_model"), dict) for e in entities):
+        return "foundation"
+    hint = _TYPE_HINT.get(str(entry.get("endpoint_type") or ""))
+    if hint is not None:
+        return hint
+    if entities:  # served entities of another kind: a custom or provisioned model
+        return "other"
+    return "foundation" if str(entry.get("name") or "").startswith("databricks-") else "other"
 
 
 def external_model(entry: Mapping[str, Any] | None) -> str | None:
@@ -279,7 +325,7 @@ def external_model(entry: Mapping[str, Any] | None) -> str | None:
 
 
 def _is_anthropic(entry: Mapping[str, Any]) -> bool:
-    if _kind(entry) == "external":
+    if endpoint_kind(entry) == "external":
         return external_model(entry) is not None
     return "claude" in str(entry.get("name") or "")
 
@@ -311,7 +357,7 @@ def discover(ws: Workspace, gateway_models: Iterable[Mapping[str, Any]] | None =
         cat.errors["serving-endpoints"] = exc
 
     for entry in [*(cat.endpoints or []), *(fm or [])]:
-        if _kind(entry) != "other" or entry in (fm or []):
+        if endpoint_kind(entry) != "other" or entry in (fm or []):
             state = _state(entry)
             if cat.every.get(str(entry["name"]), "UNKNOWN") == "UNKNOWN":
                 cat.every[str(entry["name"])] = state
@@ -321,7 +367,7 @@ def discover(ws: Workspace, gateway_models: Iterable[Mapping[str, Any]] | None =
         if not _is_anthropic(entry):
             continue
         model = add(str(entry["name"]), "serving-endpoints")
-        model.state, model.kind, model.entry = _state(entry), _kind(entry), entry
+        model.state, model.kind, model.entry = _state(entry), endpoint_kind(entry), entry
     for entry in fm or []:
         if "claude" not in str(entry["name"]):
             continue

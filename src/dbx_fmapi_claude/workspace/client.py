@@ -79,6 +79,9 @@ def http_timeout(env: Mapping[str, str], default: float) -> float:
 
 
 def _message(body: Any, fallback: str) -> str:
+    """The error's words: Databricks' `message` (OAuth's `error_description`, API 1.2's `error`),
+    else a SCIM error's `detail` after its `scimType` (RFC 7644 3.12), read as both SDKs do
+    (databricks-sdk-go apierr, databricks-sdk-py DatabricksError)."""
     if isinstance(body, dict):
         for key in ("message", "error_description", "error"):
             value = body.get(key)
@@ -86,6 +89,11 @@ def _message(body: Any, fallback: str) -> str:
                 return value
             if isinstance(value, dict) and isinstance(value.get("message"), str):
                 return str(value["message"])
+        detail = body.get("detail")
+        if isinstance(detail, str) and detail:
+            detail = "SCIM API Internal Error" if detail == "null" else detail
+            scim_type = body.get("scimType")
+            return f"{scim_type if isinstance(scim_type, str) else ''} {detail}".strip()
     return fallback
 
 
@@ -153,9 +161,10 @@ class Workspace:
                 parsed: Any = json.loads(raw)
             except ValueError:
                 parsed = raw.decode("utf-8", "replace")[:200]
-            err = WorkspaceError(
-                "http", _message(parsed, f"HTTP {exc.code} {exc.reason}"), exc.code, parsed
-            )
+            # A body without words: the reason Databricks puts in a header, else the status.
+            phrase = exc.headers.get("X-Databricks-Reason-Phrase") if exc.headers else None
+            fallback = phrase or f"HTTP {exc.code} {exc.reason}".strip()
+            err = WorkspaceError("http", _message(parsed, fallback), exc.code, parsed)
             err.retry_after = exc.headers.get("Retry-After")
             err.location = exc.headers.get("Location")
             err.url = url.split("?", 1)[0]

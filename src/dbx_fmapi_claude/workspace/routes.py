@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from .client import Workspace, WorkspaceError
 
@@ -99,20 +100,26 @@ LISTING_LIMIT = 1000  # the most the Anthropic model listing returns per page
 
 
 def list_gateway_models(ws: Workspace) -> list[dict[str, Any]]:
-    """The gateway's model listing (every page); WorkspaceError when it does not answer."""
+    """The gateway's model listing (every page); WorkspaceError when it does not answer. The
+    next page starts after the last id received: the gateway leaves `last_id` null even when it
+    says `has_more` (reported in databricks/unity-gateway#680)."""
     base = GATEWAY.models_url(ws.host)
     out: list[dict[str, Any]] = []
     after = ""
+    seen: set[str] = set()
     for _ in range(20):  # bounded: a listing that never ends is not followed forever
-        url = f"{base}?limit={LISTING_LIMIT}" + (f"&after_id={after}" if after else "")
+        query = {"limit": str(LISTING_LIMIT), **({"after_id": after} if after else {})}
+        url = f"{base}?{urlencode(query)}"
         _, body = ws.request("GET", url)
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, list):
             raise WorkspaceError("http", f"{url} answered without a model list", 200, body)
-        out += [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
-        last = body.get("last_id")
-        if not body.get("has_more") or not isinstance(last, str) or not last:
+        page = [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
+        out += page
+        last = body.get("last_id") or (page[-1]["id"] if page else None)
+        if not body.get("has_more") or not isinstance(last, str) or not last or last in seen:
             break
+        seen.add(last)
         after = last
     return out
 

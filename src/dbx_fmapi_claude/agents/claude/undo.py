@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +16,29 @@ from ...core.context import Context
 from ...core.errors import UserError
 from ...core.fileio import q, read_bytes
 from ...record import originals, setupstate
+from ..base import redone
 from . import effective, onboarding, settings
 
 
 def change(
     path: Path, old: bytes, new: bytes | None, what: str, mode: int | None = None
 ) -> engine.Change:
-    """A change that writes what uninstall planned, even when the file changed meanwhile (the
-    user took a while to confirm)."""
+    """A change to a file of ours (the record): what uninstall planned is what it writes."""
     return engine.Change(path, old, new, what, mode=mode, redo=lambda now: new)
+
+
+Edit = Callable[[bytes | None], "tuple[bytes | None, str, int | None]"]
+
+
+def recomputed(path: Path, raw: bytes, edit: Edit) -> engine.Change | None:
+    """The change `edit` makes to `raw`, redone by `edit` on what the file holds when uninstall
+    writes: Claude Code or the user may have changed it while uninstall waited at "Proceed?",
+    and what they wrote stays (only ours goes; a file is deleted only when nothing but ours is
+    left). None when nothing changes."""
+    new, what, mode = edit(raw)
+    if new == raw:
+        return None
+    return redone(engine.Change(path, raw, new, what, mode=mode), edit)
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -36,6 +51,17 @@ def plan_settings(ctx: Context, cfg: dict[str, Any], plan: engine.Plan) -> None:
     raw = read_bytes(path)
     if raw is None:
         return
+    found = recomputed(path, raw, lambda now: _settings_edit(ctx, cfg, path, now))
+    if found is not None:
+        plan.changes.append(found)
+
+
+def _settings_edit(
+    ctx: Context, cfg: dict[str, Any], path: Path, raw: bytes | None
+) -> tuple[bytes | None, str, int | None]:
+    """Uninstall's new bytes for the settings file that holds `raw` (unchanged: nothing to do)."""
+    if raw is None:
+        return None, "gone", None
     try:
         data = settings.parse(raw, path)
     except settings.SettingsCorrupt as exc:
@@ -64,15 +90,15 @@ def plan_settings(ctx: Context, cfg: dict[str, Any], plan: engine.Plan) -> None:
         else:
             new, what = None, "delete (setup created it)"
     elif cleaned == data:
-        return
+        return raw, "", None
     else:
         new, what = settings.dumps(cleaned), "remove our settings, restore the values we replaced"
     if new == raw:
-        return
+        return raw, "", None
     if new is None and os.path.islink(path):
         new = b"{}\n"  # keep the user's link; leave an empty settings object behind it
     mode = originals.original_mode(ctx.paths, path) if new is not None and new == original else None
-    plan.changes.append(change(path, raw, new, what, mode))
+    return new, what, mode
 
 
 def _parses_to(raw: bytes, path: Path, want: dict[str, Any]) -> bool:
@@ -127,30 +153,40 @@ def plan_onboarding(ctx: Context, cfg: dict[str, Any], plan: engine.Plan) -> Non
     if raw is None:
         return
     try:
-        text = raw.decode("utf-8")
-        data = json.loads(text)
+        json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         plan.notes.append(f"{path} is not valid JSON; left as it is (Claude Code owns it)")
         return
+    found = recomputed(path, raw, lambda now: _onboarding_edit(ctx, path, now))
+    if found is not None:
+        plan.changes.append(found)
+
+
+def _onboarding_edit(
+    ctx: Context, path: Path, raw: bytes | None
+) -> tuple[bytes | None, str, int | None]:
+    """~/.claude.json holding `raw` without our flag (unchanged: nothing to do, or not JSON)."""
+    if raw is None:
+        return None, "gone", None
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text)
+    except (UnicodeDecodeError, ValueError):
+        return raw, "", None  # Claude Code's file, half written or not JSON: left as it is
     if not isinstance(data, dict) or data.get(onboarding.KEY) is not True:
-        return
+        return raw, "", None
     expected = {k: v for k, v in data.items() if k != onboarding.KEY}
     known, original = originals.load_original(ctx.paths, path)
-    new: bytes | None
     if known and original is None and not expected:
-        new = None
-        what = "delete (setup created it)"
-    elif known and original is not None and _json_equals(original, expected):
-        new, what = original, "restore as it was before setup"
-    else:
-        cut = without_onboarding(text, expected)
-        if cut is None:
-            cut = json.dumps(expected, indent=2, ensure_ascii=False)
-            if text.endswith("\n"):
-                cut += "\n"
-        new, what = cut.encode("utf-8"), f'remove "{onboarding.KEY}" (setup added it)'
-    if new != raw:
-        plan.changes.append(change(path, raw, new, what))
+        return None, "delete (setup created it)", None
+    if known and original is not None and _json_equals(original, expected):
+        return original, "restore as it was before setup", None
+    cut = without_onboarding(text, expected)
+    if cut is None:
+        cut = json.dumps(expected, indent=2, ensure_ascii=False)
+        if text.endswith("\n"):
+            cut += "\n"
+    return cut.encode("utf-8"), f'remove "{onboarding.KEY}" (setup added it)', None
 
 
 def _json_equals(raw: bytes, want: dict[str, Any]) -> bool:

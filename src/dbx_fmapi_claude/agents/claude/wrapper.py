@@ -197,6 +197,11 @@ def run(argv: list[str], env: Mapping[str, str]) -> int:
     claude = find_claude(env, paths.home_path)
     if claude is None:
         raise UserError("Claude Code (`claude`) is not installed", CLAUDE_INSTALL)
+    from . import destination
+
+    refused = destination.refusal(paths.home_path, cwd, env, str(cfg.get("host") or ""))
+    if refused is not None:  # claude would send the workspace's token somewhere else
+        raise refused
     if cfg.get("token_mode") == "static":
         ensure_static_token(paths, env, cfg)
     else:

@@ -3,7 +3,8 @@ the workspace whose bearer token comes from `dbx-fmapi token` (Codex's `auth.com
 `codex` refreshes its token by itself: it runs the command again before the next request once
 `refresh_interval_ms` has passed, and the command prints a token that outlives that interval
 plus the margin (measured with Codex 0.171.0: docs/agents.md). A 403 or 400 from Databricks
-does not make Codex run the command again, so the interval is what keeps it fresh.
+does not make Codex run the command again, so the interval is what keeps it fresh; a 401 does
+(at once), and the command then replaces a token the workspace rejected (docs/rejected-tokens.md).
 """
 
 from __future__ import annotations
@@ -136,19 +137,15 @@ class Codex(Agent):
         raw = read_bytes(path)
         if raw is None:
             return
-        text = raw.decode("utf-8", "surrogateescape")
-        try:
-            if not configtoml.has_ours(text) and configtoml.PARKED not in text:
-                return
-            cleaned = configtoml.unmerge(text).encode("utf-8", "surrogateescape")
-        except configtoml.HalfBlock as exc:
-            raise UserError(
-                f"{path} has {exc}: cannot tell where setup's block ends; nothing was changed",
-                f"remove the stray marker line, then run dbx-fmapi uninstall again: grep -n "
-                f"'dbx-fmapi-claude' {q(path)}",
-            ) from None
+        if not _has_ours(raw):
+            return
         change = restore_change(
-            paths, path, raw, cleaned, bool(state.get("created")), "Codex config"
+            paths,
+            path,
+            raw,
+            lambda now: _unmerged(now, path),
+            bool(state.get("created")),
+            "Codex config",
         )
         if change is not None:
             plan.changes.append(change)
@@ -182,3 +179,26 @@ class Codex(Agent):
 
 
 AGENT = Codex()
+
+
+def _has_ours(raw: bytes) -> bool:
+    text = raw.decode("utf-8", "surrogateescape")
+    try:
+        return configtoml.has_ours(text) or configtoml.PARKED in text
+    except configtoml.HalfBlock:
+        return True  # ours, half: _unmerged says so
+
+
+def _unmerged(raw: bytes, path: Path) -> bytes:
+    """`raw` without setup's blocks (what is there when uninstall writes, not when it asked)."""
+    if not _has_ours(raw):
+        return raw
+    try:
+        text = configtoml.unmerge(raw.decode("utf-8", "surrogateescape"))
+    except configtoml.HalfBlock as exc:
+        raise UserError(
+            f"{path} has {exc}: cannot tell where setup's block ends; nothing was changed",
+            f"remove the stray marker line, then run dbx-fmapi uninstall again: grep -n "
+            f"'dbx-fmapi-claude' {q(path)}",
+        ) from None
+    return text.encode("utf-8", "surrogateescape")

@@ -36,6 +36,7 @@ def markers(name: str) -> tuple[str, str]:
 
 TOP = markers("top")
 PROVIDER = markers("provider")
+MCP = markers("mcp")  # the workspace's MCP servers (dbx-fmapi mcp add), last
 
 
 def string(value: str) -> str:
@@ -88,8 +89,8 @@ def _outside_ours(lines: list[str]) -> list[bool]:
     """For each line: True when it lies outside every block of ours."""
     out = []
     inside = False
-    begins = {TOP[0], PROVIDER[0]}
-    ends = {TOP[1], PROVIDER[1]}
+    begins = {TOP[0], PROVIDER[0], MCP[0]}
+    ends = {TOP[1], PROVIDER[1], MCP[1]}
     for line in lines:
         stripped = line.strip()
         if stripped in begins:
@@ -167,8 +168,32 @@ def merge(text: str, top: str, provider: str) -> str:
     return rcblock.upsert_block(text, provider, *PROVIDER)
 
 
+def render_mcp(servers: Sequence[tuple[str, str]], helper: str) -> str:
+    """`[mcp_servers.NAME]` for each (name, url): streamable HTTP, with `helper` as the
+    http_headers_helper (a command printing {"Authorization": "Bearer …"}; measured with Codex
+    0.171.0: run at connection, and again when a call gets a 403, then the call is retried)."""
+    begin, end = MCP
+    lines = [begin, NOTE.replace("setup", "mcp add")]
+    for name, url in servers:
+        lines += [
+            f"[mcp_servers.{name}]",
+            f"url = {string(url)}",
+            f"http_headers_helper = {string(helper)}",
+        ]
+    return "\n".join([*lines, end])
+
+
+def with_mcp(text: str, block: str | None) -> str:
+    """`text` with our MCP block in (None: out)."""
+    if block is None:
+        return rcblock.remove_block(text, *MCP) if rcblock.has_block(text, *MCP) else text
+    return rcblock.upsert_block(text, block, *MCP)
+
+
 def unmerge(text: str) -> str:
     """`text` without our blocks, the parked lines back: the inverse of `merge`."""
+    if rcblock.has_block(text, *MCP):
+        text = rcblock.remove_block(text, *MCP)
     text = rcblock.remove_block(text, *PROVIDER)
     text = rcblock.remove_block(text, *TOP, at_start=True)
     return _unpark(text)

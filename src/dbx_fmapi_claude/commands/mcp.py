@@ -1,0 +1,326 @@
+"""`dbx-fmapi mcp add|list|remove`: the workspace's managed MCP servers (Genie spaces, Databricks
+SQL, Unity Catalog functions, AI Search indexes, external servers through a UC connection) in
+the agents of the configuration in effect in this folder, with tokens that never go stale.
+
+Claude Code gets each server as an http server with our headersHelper (mcp/claudejson.py); the
+record keeps the list (its `mcp` key) so that list, status, doctor and uninstall know exactly
+what is ours. Both files change through the change engine, all or nothing; --dry-run shows the
+diff. A malformed kind, name, id or path is refused before anything is read or written.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..changes import engine
+from ..core.context import Context
+from ..core.errors import ExitCode, UserError
+from ..core.fileio import read_bytes
+from ..mcp import agentfiles, claudejson, servers
+from ..record import config
+
+
+def _bad(exc: servers.BadInput) -> UserError:
+    return UserError(exc.message, exc.fix, ExitCode.USAGE)
+
+
+def _settings_file(cfg: dict[str, Any]) -> str:
+    return str(cfg.get("settings_file") or "")
+
+
+def _with_entries(
+    raw: bytes | None, ctx: Context, cfg: dict[str, Any], edit: Callable[[list[Any]], list[Any]]
+) -> bytes:
+    """The record's bytes with `edit` applied to the `mcp` list of `cfg`'s configuration."""
+    record = config.load_record(ctx.paths) if raw is not None else None
+    if record is None:
+        raise UserError("dbx-fmapi-claude is not set up yet", "setup-fmapi-claudecode")
+    want = _settings_file(cfg)
+    for one in record.get("configs") or []:
+        if str(one.get("settings_file") or "") == want:
+            one["mcp"] = edit(servers.entries(one))
+            if not one["mcp"]:
+                del one["mcp"]
+            break
+    else:
+        raise UserError(
+            f"the configuration for {want} is gone from the record", "setup-fmapi-claudecode"
+        )
+    return (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
+
+
+def _record_change(
+    ctx: Context, cfg: dict[str, Any], edit: Callable[[list[Any]], list[Any]]
+) -> engine.Change:
+    path = ctx.paths.config_file
+    raw = read_bytes(path)
+    return engine.Change(
+        path,
+        raw,
+        _with_entries(raw, ctx, cfg, edit),
+        "setup record: its MCP servers",
+        secret=True,
+        redo=lambda now: _with_entries(now, ctx, cfg, edit),
+    )
+
+
+def _finish(ctx: Context, plan: engine.Plan, dry_run: bool) -> bool:
+    """Show (dry run) or write the plan; True when written."""
+    if dry_run:
+        engine.show(plan, ctx.stdout)
+        ctx.out("Dry run: nothing was written.")
+        return False
+    engine.preflight(plan.changes, name="dbx-fmapi mcp")
+    engine.apply(plan, paths=ctx.paths, say=ctx.out, name="dbx-fmapi mcp", again="dbx-fmapi mcp")
+    return True
+
+
+def _where(folder: str | None) -> str:
+    return (
+        "~/.claude.json (every folder)"
+        if folder is None
+        else f"~/.claude.json, for {folder} only (Claude Code's local scope)"
+    )
+
+
+def _trusted(raw: bytes | None, folder: str) -> bool:
+    """Has the user accepted Claude Code's trust dialog for `folder` (or a folder above it)?"""
+    import os
+
+    try:
+        projects = claudejson.load(raw, "").get("projects")
+    except UserError:
+        return False
+    if not isinstance(projects, dict):
+        return False
+    here = folder
+    while True:
+        entry = projects.get(here)
+        if isinstance(entry, dict) and entry.get("hasTrustDialogAccepted") is True:
+            return True
+        parent = os.path.dirname(here)
+        if parent == here:
+            return False
+        here = parent
+
+
+def _codex_change(
+    ctx: Context, cfg: dict[str, Any], after: list[dict[str, Any]], helper: str
+) -> engine.Change | None:
+    """Codex's config.toml with our MCP block holding `after` (none: the block goes), when
+    this configuration set Codex up."""
+    from ..agents.codex import configtoml
+
+    state = cfg.get("codex")
+    if "codex" not in config.agents_of(cfg) or not isinstance(state, dict):
+        return None
+    if not state.get("file"):
+        return None
+    path = Path(str(state["file"]))
+    raw = read_bytes(path)
+    if raw is None:
+        return None
+    host = str(cfg["host"])
+    pairs = [(str(e["name"]), servers.url_of(host, e)) for e in after]
+    block = configtoml.render_mcp(pairs, helper) if pairs else None
+
+    def put(now: bytes | None) -> bytes:
+        text = (now or b"").decode("utf-8", "surrogateescape")
+        return configtoml.with_mcp(text, block).encode("utf-8", "surrogateescape")
+
+    return engine.Change(path, raw, put(raw), "Codex: MCP servers", redo=put)
+
+
+def _json_changes(cfg: dict[str, Any], after: list[dict[str, Any]]) -> list[engine.Change]:
+    """Gemini CLI's and OpenCode's config with `after` as our servers (mcp/agentfiles.py)."""
+    out = []
+    for agent in agentfiles.AGENTS:
+        path = agentfiles.state_file(cfg, agent)
+        raw = agentfiles.current(path) if path is not None else None
+        if path is None or raw is None:
+            continue
+
+        def put(now: bytes | None, path: Path = path, agent: str = agent) -> bytes | None:
+            return agentfiles.put(now, path, agent, after)
+
+        label = agentfiles.AGENTS[agent][0]
+        out.append(engine.Change(path, raw, put(raw), f"{label}: MCP servers", redo=put))
+    return out
+
+
+def _helper(ctx: Context, cfg: dict[str, Any]) -> str:
+    exe = shutil.which("dbx-fmapi", path=ctx.env.get("PATH")) or "dbx-fmapi"
+    return claudejson.helper_command(cfg, exe)
+
+
+def _say_agents(ctx: Context, cfg: dict[str, Any], codex: engine.Change | None) -> None:
+    if codex is not None:
+        ctx.out(f"  Codex: {codex.path} (its http_headers_helper runs dbx-fmapi)")
+    for agent, (label, _key) in agentfiles.AGENTS.items():
+        path = agentfiles.state_file(cfg, agent)
+        if path is not None:
+            ctx.out(f"  {label}: {path}, when started with: dbx-fmapi run {agent}")
+
+
+def add(
+    ctx: Context,
+    kind: str,
+    arg: str | None,
+    name: str | None,
+    dry_run: bool,
+    cfg: dict[str, Any] | None = None,
+) -> int:
+    """`mcp add` on the configuration in effect here, or on `cfg` (setup's, from a team file)."""
+    try:  # before anything is read: the same answer whether set up or not
+        if kind not in servers.KINDS:
+            servers.parse(kind, arg, name, "")
+        if name is not None:
+            servers.check_name(name)
+    except servers.BadInput as exc:
+        raise _bad(exc) from None
+    if cfg is None:
+        cfg = config.require(ctx.paths, ctx.cwd_path)
+    host = str(cfg["host"])
+    try:
+        server = servers.parse(kind, arg, name, host)
+    except servers.BadInput as exc:
+        raise _bad(exc) from None
+    url = servers.url_of(host, server.entry())
+    mine = {e["name"]: e for e in servers.entries(cfg)}
+    again = mine.get(server.name, {}).get("path") == server.path
+    if server.name in mine and not again:
+        raise UserError(
+            f"an MCP server called {server.name} is already configured "
+            f"({servers.url_of(host, mine[server.name])}); nothing was changed",
+            f"pick another name: --name OTHER, or first: dbx-fmapi mcp remove {server.name}",
+            ExitCode.USAGE,
+        )
+    folder = claudejson.scope_folder(cfg, ctx.paths.home_path)
+    target = ctx.paths.claude_json
+    raw = read_bytes(target)
+    theirs = claudejson.servers(claudejson.load(raw, str(target)), folder).get(server.name)
+    if again and claudejson.is_ours(theirs):
+        ctx.out(f"MCP server {server.name} is already configured ({url}); nothing to do.")
+        return ExitCode.OK
+    if theirs is not None and not claudejson.is_ours(theirs):
+        raise UserError(
+            f"{target} already has an MCP server called {server.name} (not one of ours); "
+            "nothing was changed",
+            f"pick another name: dbx-fmapi mcp add {kind} {arg or ''} --name OTHER".replace(
+                "  ", " "
+            ),
+            ExitCode.USAGE,
+        )
+    helper = _helper(ctx, cfg)
+    value = claudejson.member(url, helper)
+
+    def put(now: bytes | None) -> bytes:
+        return claudejson.with_server(now, str(target), folder, server.name, value)
+
+    plan = engine.Plan()
+    plan.add(
+        engine.Change(
+            target, raw, put(raw), "Claude Code: MCP server", keep_original=True, redo=put
+        )
+    )
+    codex = None
+    if not again:  # else only put back what a Claude Code session wrote away
+        plan.add(_record_change(ctx, cfg, lambda found: [*found, server.entry()]))
+        after = [*servers.entries(cfg), server.entry()]
+        codex = _codex_change(ctx, cfg, after, helper)
+        for change in [codex] if codex is not None else []:
+            plan.add(change)
+        for change in _json_changes(cfg, after):
+            plan.add(change)
+    if not _finish(ctx, plan, dry_run):
+        return ExitCode.OK
+    ctx.out(f"Added MCP server {server.name}: {url}")
+    ctx.out(
+        f"  Claude Code: {_where(folder)}, with a fresh token from dbx-fmapi on each connection"
+    )
+    if folder is not None and not _trusted(read_bytes(target), folder):
+        ctx.out(
+            "  Claude Code runs its helper here only once you trust this folder: start claude "
+            "in it once and accept"
+        )
+    _say_agents(ctx, cfg, codex)
+    ctx.out(f"  It needs {servers.PERMISSIONS[server.kind]}. Check it: dbx-fmapi doctor")
+    return ExitCode.OK
+
+
+def remove(ctx: Context, name: str, dry_run: bool) -> int:
+    try:
+        servers.check_name(name)
+    except servers.BadInput as exc:
+        raise _bad(exc) from None
+    cfg = config.require(ctx.paths, ctx.cwd_path)
+    mine = [e["name"] for e in servers.entries(cfg)]
+    if name not in mine:
+        listed = ", ".join(mine) or "none"
+        raise UserError(
+            f"no MCP server called {name} is configured here (configured: {listed}); nothing "
+            "was changed",
+            "dbx-fmapi mcp list",
+            ExitCode.USAGE,
+        )
+    folder = claudejson.scope_folder(cfg, ctx.paths.home_path)
+    target = ctx.paths.claude_json
+    raw = read_bytes(target)
+
+    def take(now: bytes | None) -> bytes | None:
+        return claudejson.without_servers(now, str(target), folder, [name])
+
+    plan = engine.Plan()
+    plan.add(engine.Change(target, raw, take(raw), "Claude Code: MCP server", redo=take))
+    plan.add(_record_change(ctx, cfg, lambda found: [e for e in found if e["name"] != name]))
+    rest = [e for e in servers.entries(cfg) if e["name"] != name]
+    codex = _codex_change(ctx, cfg, rest, _helper(ctx, cfg))
+    for change in [*([codex] if codex is not None else []), *_json_changes(cfg, rest)]:
+        plan.add(change)
+    if _finish(ctx, plan, dry_run):
+        ctx.out(f"Removed MCP server {name}.")
+    return ExitCode.OK
+
+
+def listing(ctx: Context, as_json: bool) -> int:
+    cfg = config.require(ctx.paths, ctx.cwd_path)
+    host = str(cfg["host"])
+    folder = claudejson.scope_folder(cfg, ctx.paths.home_path)
+    found = claudejson.servers(
+        claudejson.load(read_bytes(ctx.paths.claude_json), str(ctx.paths.claude_json)), folder
+    )
+    rows = []
+    for e in servers.entries(cfg):
+        in_claude = claudejson.is_ours(found.get(e["name"]))
+        rows.append({**e, "url": servers.url_of(host, e), "claude": in_claude})
+    if as_json:
+        ctx.out(json.dumps({"servers": rows}, indent=2))
+        return ExitCode.OK
+    if not rows:
+        ctx.out("No MCP servers configured. Add one: dbx-fmapi mcp add genie SPACE_ID")
+        return ExitCode.OK
+    for r in rows:
+        where = "Claude Code" if r["claude"] else "missing from ~/.claude.json (add it again)"
+        ctx.out(f"{r['name']}  {r['kind']} {r['target']}".rstrip() + f"  {r['url']}  [{where}]")
+    return ExitCode.OK
+
+
+def run(
+    *,
+    ctx: Context,
+    action: str,
+    kind: str | None = None,
+    arg: str | None = None,
+    name: str | None = None,
+    dry_run: bool = False,
+    as_json: bool = False,
+) -> int:
+    if action == "add":
+        return add(ctx, str(kind), arg, name, dry_run)
+    if action == "remove":
+        return remove(ctx, str(name), dry_run)
+    return listing(ctx, as_json)

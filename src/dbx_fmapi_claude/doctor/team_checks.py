@@ -1,0 +1,40 @@
+"""The team file a configuration was set up from: can it still be read, and does the
+configuration still hold what it says?"""
+
+from __future__ import annotations
+
+from ..core import ui
+from ..core.errors import UserError
+from .report import SETUP, Run, need
+
+
+def has_team(r: Run) -> bool:
+    return bool(need(r.cfg).get("team"))
+
+
+def team(r: Run) -> None:
+    from ..commands import team as team_cmd
+    from ..setup.team import _changes
+
+    cfg = need(r.cfg)
+    source = str(cfg["team"])
+    host = str(cfg.get("host") or "") or None
+    profile = str(cfg.get("profile") or "") or None
+    try:
+        loaded, _ = team_cmd.load(r.ctx, source, host=host, profile=profile)
+    except UserError as exc:
+        r.add(
+            ui.WARN,
+            f"cannot read {source}: {exc.message}; the configuration keeps its last reading",
+            exc.fix,
+        )
+        return
+    changed = _changes(cfg, loaded)
+    if changed:
+        r.add(
+            ui.WARN,
+            f"{source} now says: {'; '.join(changed)}",
+            f"apply it: {SETUP} --yes",
+        )
+        return
+    r.add(ui.PASS, f"the configuration matches {source}")
