@@ -122,7 +122,11 @@ if [ "$dry_run" = 1 ]; then
   fi
   say "dry run: would create $VENV with $PY, install $REPO into it,"
   say "  link ${NAMES[*]} into $BIN_DIR, then run: setup-fmapi-claudecode $*"
-  exit 0
+  say "  which would change (setup's own dry run, from the clone):"
+  # Setup straight from the clone, told where the executables will be linked: it shows the
+  # same diff the installed setup would write, and writes nothing.
+  DBX_FMAPI_PLANNED_BIN=$BIN_DIR PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$REPO/src exec "$PY" -c \
+    'import sys; sys.argv[0] = "setup-fmapi-claudecode"; from dbx_fmapi_claude.cli.main import setup_main; setup_main()' "$@"
 fi
 
 if [ -x "$VENV/bin/python" ] && good_python "$VENV/bin/python" && "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then

@@ -130,6 +130,7 @@ STATUS_SHAPE = {
             "valid": bool,
             "managed": bool,
             "keys": ListOf(str),
+            Opt("overridden_by"): MapOf(OneOf("user", "project", "local", "admin")),
         }
     ),
     "shell": {

@@ -271,7 +271,9 @@ def test_model_not_ready(ready: Sandbox, workspace: FakeWorkspace) -> None:
     status, detail, fix = find_check(result, f"Model {MODELS[1]}")
     assert status == "FAIL" and "NOT_READY" in detail
     assert fix is not None and "READY" in fix
-    assert "setup-fmapi-claudecode --sonnet databricks-claude-sonnet-4" in fix
+    # the other READY Sonnets (sonnet-4, 3-7-sonnet) are retired: never suggested; the newest
+    # model of a neighbouring family is, as setup would choose it
+    assert "setup-fmapi-claudecode --sonnet databricks-claude-opus-4-6" in fix
     assert statuses(result)[f"Request to {MODELS[1]}"] == "SKIP"
 
 

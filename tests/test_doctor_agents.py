@@ -75,14 +75,14 @@ def test_the_registry_declares_them_after_claudes_checks() -> None:
             "FAIL",
             "0.100.0 at /opt/bin/codex is older than 0.118.0, the oldest that works with this "
             "setup",
-            "upgrade: npm install -g @openai/codex",
+            "upgrade: npm install -g @openai/codex@0.171.0",
         ),
         (
             "gemini",
             "0.60.9",
             "FAIL",
             "0.60.9 at /opt/bin/gemini is older than 0.61.0, the oldest that works with this setup",
-            "upgrade: npm install -g @google/gemini-cli",
+            "upgrade: npm install -g @google/gemini-cli@0.61.0",
         ),
         (
             "opencode",
@@ -90,14 +90,14 @@ def test_the_registry_declares_them_after_claudes_checks() -> None:
             "FAIL",
             "1.17.0 at /opt/bin/opencode is older than 1.18.0, the oldest that works with this "
             "setup",
-            "upgrade: npm install -g opencode-ai",
+            "upgrade: npm install -g opencode-ai@1.18.33",
         ),
         (
             "opencode",
             "dev build",
             "WARN",
             "/opt/bin/opencode says 'dev build', not a version this check can compare",
-            "npm install -g opencode-ai",
+            "npm install -g opencode-ai@1.18.33",
         ),
     ],
 )
@@ -122,7 +122,7 @@ def test_a_missing_program_fails_with_the_install_command_and_skips_nothing(
     assert found["agent:gemini:binary"] == (
         "FAIL",
         "not installed (no `gemini` on PATH)",
-        "npm install -g @google/gemini-cli",
+        "npm install -g @google/gemini-cli@0.61.0",
     )
     assert found["agent:gemini:request"][0] == "PASS"  # the workspace side is told apart
 
@@ -134,7 +134,7 @@ def test_a_program_that_does_not_run(world: World, monkeypatch: pytest.MonkeyPat
     assert one(world, "agent:codex:binary") == (
         "FAIL",
         "/opt/bin/codex does not run: `/opt/bin/codex --version` failed: boom",
-        "npm install -g @openai/codex",
+        "npm install -g @openai/codex@0.171.0",
     )
 
 

@@ -144,3 +144,30 @@ def test_an_executable_outside_local_bin_gets_no_login_file(
     assert (sandbox.home / ".zshrc").exists()
     assert not (sandbox.home / ".zshenv").exists()
     assert "on PATH for login shells" not in out.stdout
+
+
+def test_a_bash_login_shell_finds_the_function_when_the_program_is_not_in_local_bin(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    """macOS Terminal opens bash login shells, which read ~/.bash_profile (or ~/.bash_login,
+    ~/.profile), never ~/.bashrc (issue 19): with dbx-fmapi installed elsewhere (a venv of the
+    user's, not ~/.local/bin) the function reaches them too; sh, which reads ~/.profile as well,
+    still reads it without an error; uninstall takes it out."""
+    bash = shell_or_skip("bash")
+    sandbox.login(workspace)
+    profile = sandbox.home / ".profile"
+    profile.write_text("export MY_VAR=1\n")
+    before = profile.read_bytes()
+    out = sandbox.run(
+        ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--shell", "bash"]
+    )
+    assert out.code == 0, out
+    assert not str(sandbox.which("dbx-fmapi-claude")).startswith(str(sandbox.home / ".local"))
+    env = {"PS1": "", "SHELL": bash, "PATH": "/usr/bin:/bin"}  # our programs not on PATH
+    login = sandbox.run([bash, "-l", "-i", "-c", "type -t dbx-fmapi-claude"], env=env)
+    assert login.code == 0 and login.stdout.strip() == "function", login
+    sh = sandbox.run(["/bin/sh", "-c", ". ./.profile && echo read:$MY_VAR"], env=env)
+    assert sh.code == 0 and sh.stdout.strip() == "read:1" and sh.stderr == "", sh
+    un = sandbox.run(["dbx-fmapi", "uninstall", "--yes"], timeout=120)
+    assert un.code == 0, un
+    assert profile.read_bytes() == before

@@ -137,10 +137,10 @@ def test_an_old_codex_and_a_missing_gemini_are_reported(
     codex = found["agent:codex:binary"]
     assert codex["status"] == "FAIL" and "0.100.0" in codex["detail"]
     assert "older than 0.118.0" in codex["detail"]
-    assert codex["fix"] == "upgrade: npm install -g @openai/codex"
+    assert codex["fix"] == "upgrade: npm install -g @openai/codex@0.171.0"
     gemini = found["agent:gemini:binary"]
     assert gemini["status"] == "FAIL" and "not installed" in gemini["detail"]
-    assert gemini["fix"] == "npm install -g @google/gemini-cli"
+    assert gemini["fix"] == "npm install -g @google/gemini-cli@0.61.0"
     # The workspace side still works for both: their config and request checks ran.
     for name in ("codex", "gemini"):
         assert found[f"agent:{name}:config"]["status"] == "PASS"

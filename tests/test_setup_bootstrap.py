@@ -82,6 +82,25 @@ def test_help_and_dry_run_install_nothing(sandbox: Sandbox) -> None:
     assert sandbox.snapshot() == {}
 
 
+def test_dry_run_on_a_fresh_home_shows_setups_diff(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    """Nothing installed yet (issue 19): the dry run still shows what setup would write, with
+    the executables where the install will link them, and writes nothing."""
+    only_our_programs(sandbox)
+    sandbox.login(workspace)
+    before = sandbox.snapshot()
+    result = bootstrap(sandbox, "--host", workspace.url, "--skip-install", "--dry-run")
+    assert result.code == 0, result
+    assert "dry run: would create" in result.stderr
+    settings = sandbox.home / ".claude" / "settings.json"
+    assert f"+++ {settings}" in result.stdout or "settings.json" in result.stdout, result
+    assert str(sandbox.home / ".local/bin/dbx-fmapi") in result.stdout  # the helper's path
+    assert "apiKeyHelper" in result.stdout and "Dry run: nothing was written." in result.stdout
+    assert not (sandbox.home / ".local/share/dbx-fmapi-claude").exists()
+    assert sandbox.snapshot() == before
+
+
 def fake_python(sandbox: Sandbox, version: str) -> None:
     """python3 on PATH answers the version checks as an old Python would."""
     for name in ("python3", "python3.10", "python3.11", "python3.12", "python3.13"):

@@ -373,14 +373,16 @@ def test_static_mode_refuses_a_git_tracked_settings_file_and_offers_the_local_on
     assert stat.S_IMODE(local.stat().st_mode) == 0o600
     assert tracked.read_text() == '{"permissions": {}}\n'
     assert config_of(sandbox)["settings_file"] == str(local)
-    # Helper mode puts no token in the file: the tracked file is fine for it, and the
-    # local file loses our keys (it was ours alone, so it goes).
+    # Helper mode puts no token in the file, but the helper's path and the profile are this
+    # user's: they stay out of the team's tracked file too (issue 19), in the local file,
+    # which loses the token.
     result = setup(sandbox, "--host", workspace.url, "--token-mode", "helper")
     assert result.code == 0, result
-    assert "apiKeyHelper" in json.loads(tracked.read_text())
-    assert not local.exists()
-    # Still one configuration for the folder, now on its settings.json.
-    assert [c["settings_file"] for c in record_of(sandbox)["configs"]] == [str(tracked)]
+    assert tracked.read_text() == '{"permissions": {}}\n'
+    data = json.loads(local.read_text())
+    assert "apiKeyHelper" in data and "ANTHROPIC_AUTH_TOKEN" not in data["env"]
+    # Still one configuration for the folder, on its settings.local.json.
+    assert [c["settings_file"] for c in record_of(sandbox)["configs"]] == [str(local)]
 
 
 def test_static_mode_refuses_a_tracked_home_settings_file(

@@ -13,7 +13,7 @@ from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 
 CLAUDE_URL = "https://claude.ai/install.sh"
-CLI_URL = "https://raw.githubusercontent.com/databricks/setup-cli/main/install.sh"
+CLI_URL = "https://raw.githubusercontent.com/databricks/setup-cli/v0.298.0/install.sh"
 FAKE_CLAUDE = "#!/bin/sh\necho 'fake claude 1.0'\n"
 
 
@@ -28,7 +28,8 @@ def _no_real_installers(sandbox: Sandbox) -> None:
 
 
 def run_setup(sandbox: Sandbox, *args: str, env: dict[str, str | None] | None = None) -> Result:
-    return sandbox.run(["setup-fmapi-claudecode", *args], env=env, timeout=60)
+    """Setup with --install (the yes a global install needs without a terminal)."""
+    return sandbox.run(["setup-fmapi-claudecode", "--install", *args], env=env, timeout=60)
 
 
 def missing_tools(sandbox: Sandbox, tmp: Path) -> tuple[Path, Path]:
@@ -96,7 +97,7 @@ def test_claude_code_falls_back_to_npm(
     result = run_setup(sandbox, "--host", workspace.url)
     assert result.code == 0, result
     assert sandbox.calls("curl") == [["-fsSL", CLAUDE_URL]]
-    assert sandbox.calls("npm") == [["install", "-g", "@anthropic-ai/claude-code"]]
+    assert sandbox.calls("npm") == [["install", "-g", "@anthropic-ai/claude-code@2.1.332"]]
 
 
 def test_failed_installs_print_the_manual_commands_and_change_nothing(
@@ -110,10 +111,11 @@ def test_failed_installs_print_the_manual_commands_and_change_nothing(
     result = run_setup(sandbox, "--host", workspace.url)
     assert result.code == 1, result
     assert "could not install Claude Code" in result.stderr
-    assert f"fix: install it by hand, then re-run setup: curl -fsSL {CLAUDE_URL} | bash" in (
-        result.stderr
+    assert (
+        f"fix: install it by hand, then re-run setup: curl -fsSL {CLAUDE_URL} | bash -s -- 2.1.332"
+        in (result.stderr)
     )
-    assert "npm install -g @anthropic-ai/claude-code" in result.stderr
+    assert "npm install -g @anthropic-ai/claude-code@2.1.332" in result.stderr
     assert sandbox.snapshot() == before
 
 
@@ -174,9 +176,83 @@ def test_dry_run_and_skip_install_install_nothing(
     sandbox.login(workspace)
     result = run_setup(sandbox, "--host", workspace.url, "--dry-run")
     assert result.code == 0, result
-    assert f"would install Claude Code: curl -fsSL {CLAUDE_URL} | bash" in result.stdout
-    result = run_setup(sandbox, "--host", workspace.url, "--skip-install")
+    assert f"would install Claude Code: curl -fsSL {CLAUDE_URL} | bash -s -- 2.1.332" in (
+        result.stdout
+    )
+    result = sandbox.run(["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install"])
     assert result.code == 0, result
     assert "Claude Code is not installed" in result.stderr
     for name in ("curl", "npm", "brew"):
         assert sandbox.calls(name) == []
+
+
+def test_without_a_yes_no_installer_runs(
+    sandbox: Sandbox, workspace: FakeWorkspace, tmp_path: Path
+) -> None:
+    """No terminal and no --install (issue 25): no vendor's curl | bash; Claude Code missing is
+    one warning and the files are written; a missing CLI stops with the flag and the command."""
+    sandbox.remove("claude")
+    sandbox.login(workspace)
+    plain = sandbox.run(["setup-fmapi-claudecode", "--host", workspace.url, "--shell", "none"])
+    assert plain.code == 0, plain
+    for name in ("curl", "npm", "brew"):
+        assert sandbox.calls(name) == []
+    assert plain.stderr.count("Claude Code is not installed; setup configures it anyway.") == 1
+    assert "(or let setup do it: setup-fmapi-claudecode --install)" in plain.stderr
+    sandbox.remove("databricks")
+    before = sandbox.snapshot()
+    no_cli = sandbox.run(["setup-fmapi-claudecode", "--host", workspace.url, "--shell", "none"])
+    assert no_cli.code != 0, no_cli
+    assert "the Databricks CLI (`databricks`) is not installed" in no_cli.stderr
+    assert "fix: let setup install it: setup-fmapi-claudecode --install" in no_cli.stderr
+    assert f"curl -fsSL {CLI_URL} | sh" in no_cli.stderr
+    assert sandbox.calls("curl") == []
+    assert sandbox.snapshot() == before
+
+
+def test_on_a_terminal_setup_asks_before_installing(
+    sandbox: Sandbox, workspace: FakeWorkspace, tmp_path: Path
+) -> None:
+    import pexpect
+
+    claude, _ = missing_tools(sandbox, tmp_path)
+    sandbox.write_cli(sandbox.bin / "databricks")
+    curl_serving(sandbox, claude, None)
+    sandbox.login(workspace)
+    argv = ["--host", workspace.url, "--shell", "none", "--no-verify"]
+    child = pexpect.spawn(
+        str(sandbox.bin / "setup-fmapi-claudecode"),
+        argv,
+        env=dict(sandbox.env, TERM="dumb", NO_COLOR="1"),
+        cwd=str(sandbox.home),
+        encoding="utf-8",
+        timeout=60,
+    )
+    try:
+        child.expect_exact(
+            f"Claude Code is not installed. Install it now (curl -fsSL {CLAUDE_URL} | bash -s -- "
+            "2.1.332)? [Y/n]"
+        )
+        child.sendline("n")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    assert sandbox.calls("curl") == []
+    child = pexpect.spawn(
+        str(sandbox.bin / "setup-fmapi-claudecode"),
+        argv,
+        env=dict(sandbox.env, TERM="dumb", NO_COLOR="1"),
+        cwd=str(sandbox.home),
+        encoding="utf-8",
+        timeout=60,
+    )
+    try:
+        child.expect_exact("Install it now")
+        child.sendline("")  # Enter: yes
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    assert sandbox.calls("curl") == [["-fsSL", CLAUDE_URL]]
+    assert (sandbox.home / ".local/bin/claude").exists()

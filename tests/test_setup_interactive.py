@@ -111,7 +111,7 @@ def test_prompts_arrow_picks_and_location(
     # Setup signs in (the rig's browser approves), then offers the live list.
     s.pick("Model (ANTHROPIC_MODEL)", DOWN)
     s.pick("Opus model")  # Enter: the newest READY opus
-    s.pick("Sonnet model", DOWN, DOWN, UP)
+    s.pick("Sonnet model", DOWN, DOWN, UP, UP)  # [1] is sonnet-4, retired: not the next default
     s.pick("Haiku model")
     s.pick("Settings location", DOWN)  # the current directory
     assert s.finish() == 0, s.transcript
@@ -119,7 +119,7 @@ def test_prompts_arrow_picks_and_location(
     env = json.loads((project / ".claude" / "settings.json").read_text())["env"]
     assert env["ANTHROPIC_MODEL"] == order(workspace)[1]
     assert env["ANTHROPIC_DEFAULT_OPUS_MODEL"] == order(workspace, "opus")[0]
-    assert env["ANTHROPIC_DEFAULT_SONNET_MODEL"] == order(workspace, "sonnet")[1]
+    assert env["ANTHROPIC_DEFAULT_SONNET_MODEL"] == order(workspace, "sonnet")[0]
     assert env["ANTHROPIC_DEFAULT_HAIKU_MODEL"] == order(workspace, "haiku")[0]
     assert env["ANTHROPIC_BASE_URL"] == f"{workspace.url}/serving-endpoints/anthropic"
     assert not (sandbox.home / ".claude" / "settings.json").exists()
@@ -284,7 +284,7 @@ def test_static_mode_on_a_tracked_file_offers_the_local_file(
     assert (project / ".claude" / "settings.json").read_text() == "{}\n"
 
 
-def test_a_family_the_workspace_lacks_offers_only_a_typed_name(
+def test_a_family_the_workspace_lacks_offers_setups_choice_from_another_family_first(
     sandbox: Sandbox, workspace: FakeWorkspace, spawn: Any
 ) -> None:
     from tests.rig.workspace import endpoint
@@ -297,9 +297,9 @@ def test_a_family_the_workspace_lacks_offers_only_a_typed_name(
     s.answer("Workspace URL", workspace.url)
     s.answer("Databricks CLI profile name", "")
     s.expect("Opus model")
-    s.expect("> other (type an endpoint name)")
+    s.expect("> databricks-claude-sonnet-4-5")  # what setup chose (and said), highlighted
+    s.expect("other (type an endpoint name)")
     s.child.send("\r")
-    s.answer("Endpoint name", "databricks-claude-sonnet-4-5")
     s.pick("Sonnet model")
     s.pick("Haiku model")
     s.pick("Settings location")

@@ -252,6 +252,9 @@ def _json_or_none(raw: bytes) -> Any:
         return None
 
 
+LOGIN_FILES = (".profile", ".bash_profile", ".bash_login", ".zshenv")
+
+
 def assert_only_ours_changed(
     sandbox: Sandbox,
     before: Mapping[str, bytes],
@@ -279,7 +282,7 @@ def assert_only_ours_changed(
             data = json.loads(new)
             assert data.pop("hasCompletedOnboarding") is True, rel
             assert data == json.loads(old), rel
-        elif name in (".bashrc", ".zshrc", "dbx-fmapi-claude.fish"):
+        elif name in (".bashrc", ".zshrc", "dbx-fmapi-claude.fish", *LOGIN_FILES):
             text = new.decode("utf-8", "surrogateescape")
             assert text.count(BEGIN) == 1, rel
             assert rc_without_block(text).encode("utf-8", "surrogateescape") == old, rel
@@ -294,6 +297,7 @@ def assert_only_ours_changed(
         ".bashrc",
         ".zshrc",
         ".config/fish/functions/dbx-fmapi-claude.fish",
+        *LOGIN_FILES,  # bash's login file: PATH, or the function (docs/first-run.md)
         *allow_new,
     )
     added = [r for r in after if r not in before and not any(fnmatch(r, p) for p in allowed)]

@@ -106,6 +106,23 @@ class Agent:
     freshness = ""  # how tokens stay fresh, for status and docs/agents.md
     launch = ""  # how to start it
 
+    # --- its own first-run checks (agents/firstrun.py) ------------------------------------
+
+    trust_flag = ""  # the agent's flag that runs it in an untrusted folder, for one run
+
+    def may_refuse_folder(self, args: list[str]) -> bool:
+        """Would this run stop on the agent's folder check (Gemini's trusted folders, `codex
+        exec` outside git)? Such a run is watched so that its refusal gets our fix."""
+        return False
+
+    def refused_folder(self, args: list[str], code: int) -> bool:
+        """Did the run end on that check (its exit status)?"""
+        return False
+
+    def with_trust(self, args: list[str]) -> list[str]:
+        """`args` with trust_flag where the agent takes it."""
+        return [self.trust_flag, *args]
+
     # --- the program ----------------------------------------------------------------------
 
     def find(self, env: Mapping[str, str], home: str | os.PathLike[str]) -> str | None:
@@ -134,7 +151,12 @@ class Agent:
 
     @property
     def install_command(self) -> str | None:
-        return f"npm install -g {self.package}" if self.package else None
+        return f"npm install -g {self.pinned_package}" if self.package else None
+
+    @property
+    def pinned_package(self) -> str:
+        """The npm package at the version this release was tested with."""
+        return f"{self.package}@{self.tested}" if self.tested else str(self.package)
 
     # --- its files ------------------------------------------------------------------------
 

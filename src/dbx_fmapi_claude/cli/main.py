@@ -101,7 +101,15 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
         help="set up from a team file: a path, an https:// URL, /Workspace/... or /Volumes/... "
         "(its values are the defaults; its locked keys cannot be changed)",
     )
-    p.add_argument("--skip-install", action="store_true", help="do not install dependencies")
+    install = p.add_mutually_exclusive_group()
+    install.add_argument(
+        "--install",
+        action="store_true",
+        help="install missing tools (Claude Code, the Databricks CLI, chosen agents; npm -g or "
+        "the vendors' installers, at the tested versions) without asking; default: ask on a "
+        "terminal, else install nothing",
+    )
+    install.add_argument("--skip-install", action="store_true", help="never install anything")
     p.add_argument("--no-verify", action="store_true", help="skip the per-model test request")
     p.add_argument("--yes", "-y", action="store_true", help="accept defaults, no prompts")
     p.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")

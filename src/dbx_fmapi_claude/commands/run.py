@@ -61,7 +61,14 @@ def run(*, ctx: Context, agent: str, args: list[str]) -> int:
     state = _configured(cfg, agent)
     exe = _program(agent, ctx)
     if agent == "codex":
-        os.execv(exe, [exe, *args])  # noqa: S606 - codex refreshes its own token
+        from ..agents import firstrun
+
+        codex = agents.get(agent)
+        if not firstrun.watch(codex, list(args), ctx):
+            os.execv(exe, [exe, *args])  # noqa: S606 - codex refreshes its own token
+        code = _foreground([exe, *args], dict(ctx.env))
+        retry = firstrun.again(codex, list(args), code, ctx)
+        return code if retry is None else _foreground([exe, *retry], dict(ctx.env))
     return _behind_proxy(ctx, cfg, agent, state, exe, list(args))
 
 
@@ -95,7 +102,11 @@ def _behind_proxy(
 
             root = stack.enter_context(proxy.start(str(cfg["host"]), token=fresh, env=ctx.env))
             env.update({agentfiles.ENV_URL: root.url, agentfiles.ENV_KEY: root.secret})
-        return _foreground([exe, *args], env)
+        code = _foreground([exe, *args], env)
+        from ..agents import firstrun
+
+        retry = firstrun.again(agent, args, code, ctx)
+        return code if retry is None else _foreground([exe, *retry], env)
 
 
 def _has_mcp(cfg: dict[str, Any]) -> bool:

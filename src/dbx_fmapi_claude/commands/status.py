@@ -188,15 +188,24 @@ def collect(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
     project = effective.project_dir(ctx.paths, managed, ctx.cwd)
     levels = effective.load_levels(ctx.paths, project, managed, ctx.env)
     files = []
-    for level in levels:
+
+    def keys_of(level: effective.Level) -> list[str]:
+        if level.data is None:
+            return []
+        env = level.data.get("env") or {}
+        keys = [k for k in env if k in settings.ALL_ENV_KEYS or k == "ANTHROPIC_API_KEY"]
+        if settings.HELPER_KEY in level.data:
+            keys.append(settings.HELPER_KEY)
+        return keys
+
+    for i, level in enumerate(levels):  # lowest precedence first
         if not level.exists and not level.managed:
             continue
-        keys: list[str] = []
-        if level.data is not None:
-            env = level.data.get("env") or {}
-            keys = [k for k in env if k in settings.ALL_ENV_KEYS or k == "ANTHROPIC_API_KEY"]
-            if settings.HELPER_KEY in level.data:
-                keys.append(settings.HELPER_KEY)
+        keys = keys_of(level)
+        # A key a level above sets too is not this file's: Claude Code uses the other value.
+        overridden = {
+            k: above.name for k in keys for above in levels[i + 1 :] if k in keys_of(above)
+        }
         files.append(
             {
                 "level": level.name,
@@ -205,6 +214,7 @@ def collect(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
                 "valid": level.exists and level.error is None,
                 "managed": level.managed,
                 "keys": keys,
+                **({"overridden_by": overridden} if overridden else {}),
             }
         )
     rc = setupstate.rc_file(cfg)
@@ -281,8 +291,16 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
             notes.append(paint("missing", "red"))
         elif not f["valid"]:
             notes.append(paint("not valid JSON", "red"))
-        elif not f["managed"] and f["keys"]:
-            notes.append("also sets " + ", ".join(f["keys"]))
+        else:
+            over: dict[str, str] = f.get("overridden_by") or {}
+            wins = [k for k in f["keys"] if k not in over]
+            if wins and not f["managed"]:
+                notes.append("also sets " + ", ".join(wins))
+            by: dict[str, list[str]] = {}
+            for key, level_name in over.items():
+                by.setdefault(level_name, []).append(key)
+            for level_name, keys in by.items():
+                notes.append(f"{', '.join(keys)} overridden by the {level_name} settings")
         row("Settings" if first else "", f"{f['path']} ({'; '.join(notes)})")
         first = False
     shell = data["shell"]

@@ -31,6 +31,12 @@ def run(*, ctx: Context, profile: str | None, mcp_headers: bool = False) -> int:
         # that configuration's TTL and workspace.
         cfg = next((v for v in config.views(record) if v.get("profile") == profile), cfg)
     source = credentials.resolve(profile, ctx.env, ctx.paths.home_path)
+    named = bool(cfg and cfg.get("profile") == profile and cfg.get("host"))
+    if profile is not None and source.host is None and not named:
+        from ..auth import dbcli
+
+        if dbcli.find(ctx.env) is not None:  # without the CLI, that is the first thing to say
+            _require_profile(ctx, profile)
     if cfg and cfg.get("profile") == profile and cfg.get("host"):
         source.host = str(cfg["host"])  # the workspace setup verified wins over a stale profile
     _refuse_elsewhere(ctx, source.host)
@@ -44,6 +50,31 @@ def run(*, ctx: Context, profile: str | None, mcp_headers: bool = False) -> int:
     ctx.stdout.write(token.access_token + "\n")
     ctx.stdout.flush()
     return ExitCode.OK
+
+
+def _require_profile(ctx: Context, profile: str) -> None:
+    """A profile ~/.databrickscfg does not have, and no configuration names its workspace: the
+    CLI would only say "please specify a host using --host". Say what is wrong and the fix."""
+    from ..auth import databrickscfg
+    from ..core.errors import UserError
+
+    try:
+        sections = databrickscfg.load(ctx.paths.home_path, ctx.env)
+    except (OSError, ValueError):
+        return  # unreadable: the CLI's own words say more
+    if sections is not None and profile in sections:
+        return
+    where = databrickscfg.path(ctx.paths.home_path, ctx.env)
+    home = ctx.paths.home_path
+    shown = "~" + where[len(home) :] if where.startswith(home + "/") else where
+    have = ", ".join(sorted(databrickscfg.profiles(sections or {}))) or "none"
+    import shlex
+
+    raise UserError(
+        f"profile {profile!r} is not in {shown} (its profiles: {have})",
+        "databricks auth profiles   (then use one of them; or create this one: databricks auth "
+        f"login --host <workspace-url> --profile {shlex.quote(profile)})",
+    )
 
 
 def _headers(token: str) -> str:

@@ -98,16 +98,22 @@ class Suggest:
                 self.endpoints = None
         fam = catalogue.parse(name).family
         today = catalogue.today(self.ws.env)
-        same = [
+        ready = [
             str(e["name"])
             for e in claude_endpoints(self.endpoints or [])
-            if is_ready(e)
-            and e["name"] != name
-            and fam
-            and catalogue.parse(e["name"]).family == fam
+            if is_ready(e) and e["name"] != name
         ]
-        # Newest first; one retiring soon only when the family has nothing else, and then said.
-        fresh = [n for n in same if not catalogue.retiring(n, today)]
+
+        def of(family: str) -> list[str]:
+            return [n for n in ready if catalogue.parse(n).family == family]
+
+        # Newest first, as setup chooses a default: the family's newest that is not retiring,
+        # else a neighbouring family's; one retiring soon only when nothing else is left, and
+        # then said; a retired one never.
+        order = {"opus": ("opus", "sonnet", "haiku"), "sonnet": ("sonnet", "opus", "haiku")}
+        families = order.get(fam or "", (fam, "sonnet", "opus")) if fam else ()
+        fresh = [n for f in families if f for n in of(f) if not catalogue.retiring(n, today)]
+        same = [n for n in of(fam) if catalogue.retiring(n, today) != "retired"] if fam else []
         pick = (fresh or same or ["<name>"])[0]
         flag = {"subagent": "subagent-model"}
         flags = " ".join(f"--{flag.get(role, role)} {pick}" for role in roles)

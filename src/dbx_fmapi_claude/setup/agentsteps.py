@@ -81,13 +81,13 @@ class AgentSteps(SetupBase):
         files are configured all the same, for when it is installed."""
         for agent in self.others():
             exe = agent.find(self.env, self.paths.home)
-            if exe is None and not self.opts.get("skip_install") and agent.install_command:
+            command = agent.install_command
+            if exe is None and command and self.may_install(agent.label, command):
                 exe = self._install(agent)
             if exe is None:
-                self.warn(
-                    f"{agent.label} is not installed; setup configures it anyway. Install it "
-                    f"with: {agent.install_command}"
-                )
+                if self.dry_run and self.opts.get("install") and command:
+                    continue  # "would install" said it
+                self.not_installed(agent.label, str(command))
                 continue
             version = agent.version(exe, self.env)
             if not agent.supported(version):
@@ -103,10 +103,6 @@ class AgentSteps(SetupBase):
         if self.dry_run:
             self.out(f"  would install {agent.label}: {command}")
             return None
-        if self.prompter is not None and not self.prompter.confirm(
-            f"{agent.label} is not installed. Install it now ({command})?", True
-        ):
-            return None
         npm = self.find_program("npm")
         if npm is None:
             raise UserError(
@@ -117,7 +113,7 @@ class AgentSteps(SetupBase):
         self.info(f"  running: {command}")
         try:
             done = subprocess.run(
-                [npm, "install", "-g", str(agent.package)],
+                [npm, "install", "-g", agent.pinned_package],
                 env=dict(self.env),
                 stdin=subprocess.DEVNULL,
                 stdout=2,

@@ -235,7 +235,9 @@ def find_installed(name: str, env: Mapping[str, str], home: Path) -> str | None:
         candidates.append(Path(os.path.abspath(on_path)))
     found = next((c for c in candidates if c.is_file() and os.access(c, os.X_OK)), None)
     if found is None:
-        return None
+        # The bootstrap's --dry-run, before anything is installed: where it would link them.
+        planned = env.get("DBX_FMAPI_PLANNED_BIN")
+        return str(Path(planned) / name) if planned else None
     local = home / ".local" / "bin" / name
     with contextlib.suppress(OSError):
         if local.exists() and os.path.samefile(local, found):

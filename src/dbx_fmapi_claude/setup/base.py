@@ -54,4 +54,24 @@ class SetupBase:
     def info(self, line: str) -> None:
         self.ctx.err(line)
 
+    def may_install(self, what: str, command: str) -> bool:
+        """A global install (npm -g, a vendor's curl | bash installer) needs the user's yes:
+        --install, or Yes at a prompt on a terminal; --skip-install, --yes or no terminal: no."""
+        if self.opts.get("skip_install"):
+            return False
+        if self.opts.get("install"):
+            return True
+        if self.dry_run or self.opts.get("yes") or not self.ctx.stdin_is_tty():
+            return False
+        # Only this question: with --host the other answers still come from flags and defaults.
+        p = self.prompter or Prompter(self.ctx.stdin, self.ctx.stdout, self.env)
+        return p.confirm(f"{what} is not installed. Install it now ({command})?", True)
+
+    def not_installed(self, what: str, command: str) -> None:
+        """The one thing setup says about a tool it did not install."""
+        self.warn(
+            f"{what} is not installed; setup configures it anyway. Install it: {command}   "
+            f"(or let setup do it: {PROG} --install)"
+        )
+
     # --- 1. answers -------------------------------------------------------------------------

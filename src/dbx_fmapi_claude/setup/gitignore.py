@@ -74,8 +74,13 @@ def git_exclude_for(path: Path, env: Mapping[str, str]) -> tuple[Path, str] | No
     return exclude, "/" + rel.as_posix()
 
 
-def exclude_block(pattern: str) -> str:
+def exclude_block(pattern: str, static: bool = True) -> str:
+    why = (
+        "static mode keeps a token in this file"
+        if static
+        else "this file holds your own settings (the helper's path, your profile)"
+    )
     return (
-        f"{rcblock.BEGIN}\n# Added by dbx-fmapi-claude setup: static mode keeps a token in this "
-        f"file; `dbx-fmapi uninstall` removes this block.\n{pattern}\n{rcblock.END}"
+        f"{rcblock.BEGIN}\n# Added by dbx-fmapi-claude setup: {why}; `dbx-fmapi uninstall` "
+        f"removes this block.\n{pattern}\n{rcblock.END}"
     )

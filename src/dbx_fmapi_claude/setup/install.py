@@ -1,8 +1,12 @@
-"""Setup's dependencies: Claude Code and the Databricks CLI, each installed only when missing.
+"""Setup's dependencies: Claude Code and the Databricks CLI, each installed only when missing,
+and only with the user's yes (`allowed`: a prompt on a terminal, or --install).
 
 Claude Code: its curl installer, then npm as the fallback. Databricks CLI: Homebrew on macOS,
-the official curl installer elsewhere. Installer output goes to stderr (our stdout stays ours);
-a failure is a UserError with the command to run by hand.
+the official curl installer elsewhere. Each pinned to the version this release was tested with
+where the installer can pin (Claude Code's installer and npm take a version, the CLI's installer
+script is read from its release tag); Homebrew installs its formula's current version. Installer
+output goes to stderr (our stdout stays ours); a failure is a UserError with the command to run
+by hand.
 """
 
 from __future__ import annotations
@@ -18,10 +22,15 @@ from ..agents.claude.wrapper import find_claude
 from ..auth import dbcli
 from ..core.errors import UserError
 
-CLAUDE_CURL = "curl -fsSL https://claude.ai/install.sh | bash"
-CLAUDE_NPM = "npm install -g @anthropic-ai/claude-code"
+CLAUDE_TESTED = "2.1.332"  # agents/claude/agent.py's `tested`
+DATABRICKS_TESTED = "0.298.0"
+CLAUDE_CURL = f"curl -fsSL https://claude.ai/install.sh | bash -s -- {CLAUDE_TESTED}"
+CLAUDE_NPM = f"npm install -g @anthropic-ai/claude-code@{CLAUDE_TESTED}"
 DATABRICKS_BREW = dbcli.INSTALL_HINT_MAC
-DATABRICKS_CURL = dbcli.INSTALL_HINT_LINUX
+DATABRICKS_CURL = (
+    "curl -fsSL https://raw.githubusercontent.com/databricks/setup-cli/"
+    f"v{DATABRICKS_TESTED}/install.sh | sh"
+)
 BREW_INSTALL = '/bin/bash -c "$(curl -fsSL https://raw.githubusercontent.com/Homebrew/install/HEAD/install.sh)"'
 INSTALL_TIMEOUT = 15 * 60.0
 
@@ -89,12 +98,22 @@ def with_extra_path(env: Mapping[str, str], home: Path) -> dict[str, str]:
     return new
 
 
+Allowed = Callable[[str, str], bool]  # (what, command) -> may setup install it now?
+
+
 def claude_code(
-    env: Mapping[str, str], home: Path, *, dry_run: bool, err: Callable[[str], None]
+    env: Mapping[str, str],
+    home: Path,
+    *,
+    dry_run: bool,
+    err: Callable[[str], None],
+    allowed: Allowed,
 ) -> Step:
     found = find_claude(env, home)
     if found:
         return Step("Claude Code", found, "found")
+    if not allowed("Claude Code", CLAUDE_CURL):
+        return Step("Claude Code", None, "missing", CLAUDE_CURL)
     if dry_run:
         return Step("Claude Code", None, "would install", CLAUDE_CURL)
     err("Installing Claude Code (not found on PATH)")
@@ -107,7 +126,7 @@ def claude_code(
                 return Step("Claude Code", found, "installed", CLAUDE_CURL)
     if _which("npm", env):
         tried.append(CLAUDE_NPM)
-        if _run(["npm", "install", "-g", "@anthropic-ai/claude-code"], env, err):
+        if _run(["npm", "install", "-g", f"@anthropic-ai/claude-code@{CLAUDE_TESTED}"], env, err):
             found = find_claude(with_extra_path(env, home), home)
             if found:
                 return Step("Claude Code", found, "installed", CLAUDE_NPM)
@@ -119,13 +138,20 @@ def claude_code(
 
 
 def databricks_cli(
-    env: Mapping[str, str], home: Path, *, dry_run: bool, err: Callable[[str], None]
+    env: Mapping[str, str],
+    home: Path,
+    *,
+    dry_run: bool,
+    err: Callable[[str], None],
+    allowed: Allowed,
 ) -> Step:
     found = dbcli.find(env)
     if found:
         return Step("Databricks CLI", found, "found")
     mac = platform(env) == "darwin"
     command = DATABRICKS_BREW if mac else DATABRICKS_CURL
+    if not allowed("the Databricks CLI", command):
+        return Step("Databricks CLI", None, "missing", command)
     if dry_run:
         return Step("Databricks CLI", None, "would install", command)
     err("Installing the Databricks CLI (not found on PATH)")

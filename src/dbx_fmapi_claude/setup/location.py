@@ -45,7 +45,7 @@ class LocationSteps(SetupBase):
     def settings_target(self) -> Path:
         path = self.paths.settings_file_for(self.a.location, self.ctx.cwd)
         if self.a.token_mode != STATIC:
-            return path
+            return self.personal_target(path)
         if not git_tracked(path, self.env):
             ours = (config.view_for(self.record, path) or {}).get("git_exclude")
             if ours or git_exposed(path, self.env):  # a re-run keeps the block it added
@@ -80,6 +80,32 @@ class LocationSteps(SetupBase):
                 f"{PROG} --token-mode helper",
             )
         self.out(f"  note  {path} is tracked by git: the token goes to {local}")
+        return local
+
+    def personal_target(self, path: Path) -> Path:
+        """Helper mode: a project's settings.json that git tracks is the team's; the helper's
+        absolute path and the profile are this user's. Everything setup writes then goes to
+        settings.local.json beside it (which Claude Code reads above settings.json, so the
+        effective settings are the same), kept out of git like static mode's token file; the
+        team's file is never changed."""
+        if self.a.location == "home" or not git_tracked(path, self.env):
+            return path
+        local = path.with_name("settings.local.json")
+        if git_tracked(local, self.env):
+            raise _usage(
+                f"{path} and {local.name} are both tracked by git; setup would commit your own "
+                "helper path and profile",
+                f"stop tracking {local.name} (git rm --cached {q(local)}), or keep the settings "
+                f"in your home folder: {PROG} --settings-location home",
+            )
+        if git_exposed(local, self.env) or (config.view_for(self.record, local) or {}).get(
+            "git_exclude"
+        ):
+            self.exclude = git_exclude_for(local, self.env)
+        self.out(
+            f"  note  {path} is tracked by git (your team's): your settings go to {local}, "
+            "which git ignores"
+        )
         return local
 
     def personal_key(self, target: Path) -> bool:

@@ -128,8 +128,21 @@ class ModelSteps(SetupBase):
 
     def default_model(self, key: str) -> str:
         prev = self._prev_model(key)
-        if prev:  # the user's earlier choice: kept; a retiring one is warned about (doctor too)
-            return prev
+        retired = prev and catalogue.retiring(prev, self.today) == "retired"
+        if prev and not retired:  # the user's earlier choice: kept; a retiring one is warned
+            return prev  # about (doctor too)
+        if prev:  # a retired model is never a default: say so, and how to keep it
+            if key == "model":
+                instead = self.a.opus or self.default_model("opus")
+            else:
+                instead = self._default_for(key)
+            flag = f"--{key}"
+            self.warn(
+                f"{prev} {str(catalogue.retirement_note(prev, self.today)).split(' (', 1)[0]}: "
+                f"{key} now uses "
+                f"{instead} (keep the old one: {PROG} {flag} {prev})"
+            )
+            return instead
         if key == "model":
             return self.a.opus or self.default_model("opus")
         return self._default_for(key)
@@ -156,9 +169,10 @@ class ModelSteps(SetupBase):
             seeds = [catalogue.fallback(f, self.today) for f in ([fam] if fam else FAMILIES)]
             names = seeds
             labels = {n: n for n in names}
-        if default not in names and not self.catalogue.read:
-            names.insert(0, default)
-            labels[default] = default
+        if default not in names:  # setup's choice from another family (or a seed name):
+            names.insert(0, default)  # offered first, so that Enter takes what setup said
+            found = self.catalogue.find(default)
+            labels[default] = label(found) if found is not None else default
         choices = [Choice(n, labels[n]) for n in names]
         choices.append(Choice(OTHER, "other (type an endpoint name)"))
         return choices

@@ -281,10 +281,16 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
                 plan, rc, rcblock.render(a.shell, executable), "shell function dbx-fmapi-claude"
             )
         folder = rcblock.path_folder(executable)
-        login = self.paths.login_file(a.shell, self.env) if folder else None
+        # bash login shells never read ~/.bashrc: the program's folder on PATH there, or (an
+        # executable elsewhere) the function itself.
+        function = folder is None and a.shell == "bash"
+        login = self.paths.login_file(a.shell, self.env) if folder or function else None
         if login is not None and folder is not None and login != rc:
             what = f"{_tilde(Path(folder), self.paths.home)} on PATH for login shells"
             self._plan_block(plan, login, rcblock.render_path(a.shell, folder), what)
+        elif login is not None and function and login != rc:
+            what = "shell function dbx-fmapi-claude for bash login shells"
+            self._plan_block(plan, login, rcblock.render_login_function(executable), what)
         prev_rc = self.record.get("rc_file")
         if isinstance(prev_rc, str) and prev_rc and prev_rc != (str(rc) if rc else None):
             self._plan_old_rc(plan, Path(prev_rc))
@@ -315,7 +321,8 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         file (never committed, never shared), so no `git add .` picks it up."""
         if self.exclude is None:
             return
-        exclude, block = self.exclude[0], exclude_block(self.exclude[1])
+        static = self.a.token_mode == STATIC
+        exclude, block = self.exclude[0], exclude_block(self.exclude[1], static)
 
         def with_exclude(now: bytes | None) -> bytes:
             text = (now or b"").decode("utf-8", "surrogateescape")
@@ -327,12 +334,15 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
                 exclude,
                 ex_raw,
                 with_exclude(ex_raw),
-                "git exclude: the static token file stays out of commits",
+                "git exclude: "
+                + ("the static token file" if static else "your own settings file")
+                + " stays out of commits",
                 keep_original=True,
                 redo=with_exclude,
             )
         )
-        plan.notes.append(f"{target} holds a token: git now ignores it ({exclude})")
+        what = "a token" if static else "your own settings"
+        plan.notes.append(f"{target} holds {what}: git now ignores it ({exclude})")
 
     def stale_optional_keys(
         self, env: Mapping[str, str], here: Mapping[str, Any]

@@ -127,9 +127,11 @@ class SignIn(SetupBase):
                     if not self.ctx.stdin_is_tty()
                     else "--yes turns the prompts off"
                 )
+                host = normalize_host(prev_host) if isinstance(prev_host, str) and prev_host else ""
                 raise _usage(
                     f"--host is required: {why}, so setup cannot ask for the workspace URL",
-                    f"{PROG} --host {EXAMPLE}",
+                    f"{PROG} --host {host or EXAMPLE}"
+                    + ("   (the workspace configured here)" if host else ""),
                 )
         self.profiles = read_profiles(self.ctx)
         named = self.env.get(credentials.PROFILE_VAR, "").strip()
@@ -239,14 +241,15 @@ class SignIn(SetupBase):
                 self.warn(warning)
 
     def install_dependencies(self) -> None:
-        if self.opts.get("skip_install"):
-            if install.find_claude(self.env, self.paths.home) is None:
-                self.warn(f"Claude Code is not installed; install it with: {install.CLAUDE_CURL}")
-            return
+        kw = {"dry_run": self.dry_run, "err": self.info, "allowed": self.may_install}
         for step in (
-            install.claude_code(self.env, self.paths.home, dry_run=self.dry_run, err=self.info),
-            install.databricks_cli(self.env, self.paths.home, dry_run=self.dry_run, err=self.info),
+            install.claude_code(self.env, self.paths.home, **kw),  # type: ignore[arg-type]
+            install.databricks_cli(self.env, self.paths.home, **kw),  # type: ignore[arg-type]
         ):
+            if step.action == "missing":
+                if step.name == "Claude Code":
+                    self.not_installed(step.name, str(step.command))
+                continue  # the CLI: signing in says so, when the credential needs it
             if step.action == "found":
                 self.out(f"  ok    {step.name}: {step.path}")
             elif step.action == "installed":
@@ -280,10 +283,12 @@ class SignIn(SetupBase):
             return self.authenticate_without_browser(self.source)
         host, profile = self.a.host, self.a.profile
         if dbcli.find(self.env) is None:
+            mac = install.platform(self.env) == "darwin"
             raise dbcli.CliError(
                 "missing",
                 "the Databricks CLI (`databricks`) is not installed",
-                dbcli.install_hint(),
+                f"let setup install it: {PROG} --install   (or install it yourself: "
+                f"{install.DATABRICKS_BREW if mac else install.DATABRICKS_CURL})",
             )
         profiles = self.profiles
         known = None if profiles is None else profiles.get(profile)

@@ -50,6 +50,17 @@ def render(shell: str, executable: str) -> str:
     return f"{BEGIN}\n{NOTE}\n{body}\n{END}"
 
 
+def render_login_function(executable: str) -> str:
+    """The block (no trailing newline) for bash's login file when the executable is not in
+    ~/.local/bin: a bash login shell (macOS Terminal opens one per window) reads ~/.bash_profile,
+    ~/.bash_login or ~/.profile, never ~/.bashrc, so the function is defined there too. sh reads
+    ~/.profile as well and cannot parse a function named dbx-fmapi-claude: it is defined
+    through eval, in bash only."""
+    body = f'dbx-fmapi-claude() {{ {shlex.quote(executable)} "$@"; }}'
+    line = f'if [ -n "${{BASH_VERSION:-}}" ]; then eval {shlex.quote(body)}; fi'
+    return f"{BEGIN}\n{NOTE}\n{line}\n{END}"
+
+
 def render_path(shell: str, folder: str) -> str:
     """The block (no trailing newline) for a login file (paths.login_file): `folder` on PATH,
     nothing else (sh reads ~/.profile too, and a function named dbx-fmapi-claude is not valid

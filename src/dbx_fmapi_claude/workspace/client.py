@@ -43,6 +43,12 @@ class WorkspaceError(Exception):
         self.body = body
         self.retry_after: str | None = None
         self.location: str | None = None  # where a redirect pointed
+        self.url: str | None = None  # the request's URL (without its query), for an HTTP error
+
+    @property
+    def on_gateway(self) -> bool:
+        """The failed request went to the AI Gateway (else serving endpoints or an API)."""
+        return self.url is not None and "/ai-gateway/" in self.url
 
     @property
     def code(self) -> str:
@@ -161,6 +167,7 @@ class Workspace:
             err = WorkspaceError("http", _message(parsed, fallback), exc.code, parsed)
             err.retry_after = exc.headers.get("Retry-After")
             err.location = exc.headers.get("Location")
+            err.url = url.split("?", 1)[0]
             raise err from None
         except urllib.error.URLError as exc:
             reason = exc.reason
@@ -271,6 +278,16 @@ def diagnose(
         url = f"check the URL, your network or VPN: curl -sI {host}"
         return f"cannot {doing}: {msg}", network if url_checked else url
     label, low = error_label(exc), msg.lower()
+    # The serving-endpoints route's own requests (not the REST API's listing of endpoints).
+    url = exc.url or ""
+    serving = not exc.on_gateway and "/serving-endpoints/" in url and "/api/" not in url
+    if exc.code == "FEATURE_DISABLED" and serving:
+        return (
+            f"cannot {doing}: the workspace's serving endpoints route refused it as a feature "
+            f"that is not enabled ({label}: {msg})",
+            f"use the AI Gateway: {SETUP} --route ai-gateway   (or ask a workspace admin to "
+            "enable model serving's pay-per-token endpoints, then re-run setup)",
+        )
     if exc.code == "FEATURE_DISABLED":
         return (
             f"cannot {doing}: the AI Gateway is not enabled for this workspace ({label}: {msg})",
@@ -284,6 +301,12 @@ def diagnose(
             "account-level URL does: it is not a workspace URL",
             f"use the workspace's own URL (the address of the workspace in your browser, e.g. "
             f"{EXAMPLE_HOST}): {SETUP} --host URL",
+        )
+    if exc.status == 400 and "traffic" in low and serving:
+        return (
+            f"cannot {doing}: the endpoint splits traffic between served entities ({label}: {msg})",
+            f"pick an endpoint without traffic splitting: {SETUP} --model NAME   (list them: "
+            "dbx-fmapi models)",
         )
     if exc.status == 400 and "traffic" in low:
         return (

@@ -43,6 +43,20 @@ class Codex(Agent):
     freshness = "its auth command (dbx-fmapi token) runs again every TTL"
     launch = "codex"
 
+    # `codex exec` (0.171.0) outside a git repository, in a folder not trusted in its config:
+    # exit 1, "Not inside a trusted directory and --skip-git-repo-check was not specified".
+    trust_flag = "--skip-git-repo-check"
+    EXEC = ("exec", "e")
+
+    def may_refuse_folder(self, args: list[str]) -> bool:
+        return bool(args) and args[0] in self.EXEC and self.trust_flag not in args
+
+    def refused_folder(self, args: list[str], code: int) -> bool:
+        return code == 1 and self.may_refuse_folder(args)
+
+    def with_trust(self, args: list[str]) -> list[str]:
+        return [args[0], self.trust_flag, *args[1:]]
+
     def config_file(self, paths: Paths, env: Mapping[str, str]) -> Path:
         home = env.get("CODEX_HOME")
         folder = Path(home) if home and os.path.isabs(home) else paths.home / ".codex"

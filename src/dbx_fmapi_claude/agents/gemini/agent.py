@@ -43,6 +43,17 @@ class Gemini(JsonAgent):
     launch = "dbx-fmapi run gemini"
     home_env = "GEMINI_CLI_HOME"
 
+    # Gemini CLI 0.61.0 runs a prompt (-p, or input that is not a terminal) only in a folder
+    # it trusts: else exit 55, "not running in a trusted directory" (measured).
+    trust_flag = "--skip-trust"
+    UNTRUSTED_EXIT = 55
+
+    def may_refuse_folder(self, args: list[str]) -> bool:
+        return self.trust_flag not in args
+
+    def refused_folder(self, args: list[str], code: int) -> bool:
+        return code == self.UNTRUSTED_EXIT and self.trust_flag not in args
+
     def config_file(self, paths: Paths, env: Mapping[str, str]) -> Path:
         home = env.get("GEMINI_CLI_HOME")
         base = Path(home) if home and os.path.isabs(home) else paths.home
