@@ -343,7 +343,8 @@ def test_setup_repairs_a_damaged_record_keeping_the_rest(
 ) -> None:
     _set_up(sandbox, workspace)
     _edit(sandbox, _set("ttl_seconds", "abc"))
-    _edit(sandbox, _set("sonnet", "databricks-claude-sonnet-4"))  # an answer to keep
+    # An answer to keep (not a retired model: a re-run moves off one of those on purpose).
+    _edit(sandbox, _set("opus", "databricks-claude-opus-4-5"))
     argv = ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
     result = sandbox.run(argv, timeout=120)
     assert result.code == 0, result
@@ -351,7 +352,7 @@ def test_setup_repairs_a_damaged_record_keeping_the_rest(
     assert f'warning: {path}: "ttl_seconds" must be a number of seconds' in result.stderr
     record = config_of(sandbox)
     assert record["ttl_seconds"] == 900 and record_of(sandbox)["version"] == 2
-    assert record["sonnet"] == "databricks-claude-sonnet-4" and record["host"] == workspace.url
+    assert record["opus"] == "databricks-claude-opus-4-5" and record["host"] == workspace.url
     assert sandbox.run(["dbx-fmapi", "status"]).code == 0
 
 

@@ -94,14 +94,18 @@ def bounded(sandbox: Sandbox, argv: list[str], **kw: Any) -> Result:
 
 
 def _move_workspace(sandbox: Sandbox, ws: FakeWorkspace, url: str) -> None:
-    """The configured workspace (setup's record and the CLI profile) is now at `url`; the CLI
-    still holds its token for the profile."""
+    """The configured workspace (setup's record, Claude Code's settings and the CLI profile) is
+    now at `url`; the CLI still holds its token for the profile. (Moving the record alone would
+    leave Claude Code pointed at the old address, which the wrapper refuses to send a token to.)"""
     cfg_path = sandbox.home / ".config/dbx-fmapi-claude/config.json"
     record = json.loads(cfg_path.read_text())
     record["configs"][-1]["host"] = url
     cfg_path.write_text(json.dumps(record))
     dbcfg = sandbox.home / ".databrickscfg"
     dbcfg.write_text(dbcfg.read_text().replace(ws.url, url))
+    claude_settings = sandbox.home / ".claude" / "settings.json"
+    if claude_settings.exists():
+        claude_settings.write_text(claude_settings.read_text().replace(ws.url, url))
 
 
 def _down(sandbox: Sandbox, ws: FakeWorkspace) -> dict[str, str]:
