@@ -144,3 +144,39 @@ def test_an_unreadable_team_file_changes_nothing(
     assert bad.code == 2, bad
     assert "ttl = 'soon': not a duration" in bad.stderr
     assert sandbox.snapshot(exclude=VOLATILE) == before
+
+
+def test_the_team_files_prices_and_budget_reach_usage_and_the_budget_hook(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    prices = {"databricks-claude-opus-4-6": {"input": 15, "output": 75, "currency": "USD"}}
+    budget = {"monthly": 200, "warn": 80, "block": True, "contact": "#ai-platform"}
+    _publish(workspace, _team(workspace, prices=prices, budget=budget))
+    sandbox.login(workspace, profile="acme")
+    result = _setup(sandbox, workspace, "--profile", "acme", "--team", SHARED, "--no-verify")
+    assert result.code == 0, result
+    kept = sandbox.home / ".config" / "dbx-fmapi-claude" / "team-prices.json"
+    assert json.loads(kept.read_text()) == {"version": 1, "prices": prices, "budget": budget}
+
+    def hooks() -> list[str]:
+        data = json.loads(settings_path(sandbox).read_text())
+        groups = (data.get("hooks") or {}).get("UserPromptSubmit") or []
+        return [h["command"] for g in groups for h in g["hooks"]]
+
+    assert any("budget --hook" in c for c in hooks())
+    spend = sandbox.run(["dbx-fmapi", "budget"])
+    assert spend.code == 0 and "of the $200.00 budget (0%)" in spend.stdout, spend
+    # The admin drops the budget: a plain re-run takes the hook out and keeps the prices.
+    _publish(workspace, _team(workspace, prices=prices))
+    rerun = sandbox.run(["setup-fmapi-claudecode", "--yes", "--no-verify"], timeout=180)
+    assert rerun.code == 0, rerun
+    assert json.loads(kept.read_text()) == {"version": 1, "prices": prices}
+    assert not any("budget --hook" in c for c in hooks())
+    # A prices file of the developer's own comes first.
+    own = sandbox.home / ".config" / "dbx-fmapi-claude" / "prices.json"
+    own.write_text(json.dumps({"version": 1, "prices": prices, "budget": {"monthly": 50}}))
+    assert "of the $50.00 budget" in sandbox.run(["dbx-fmapi", "budget"]).stdout
+    own.unlink()
+    gone = sandbox.run(["dbx-fmapi", "uninstall", "--all", "--yes"], timeout=120)
+    assert gone.code == 0, gone
+    assert not kept.exists()

@@ -128,6 +128,7 @@ def _half_block(path: Path, exc: Exception) -> UserError:
 def plan_state(ctx: Context, plan: Plan) -> None:
     paths = ctx.paths
     files = [paths.config_file, paths.token_state_file, Path(paths.error_log_path)]
+    files.append(paths.config_dir / "team-prices.json")  # usage/prices.py TEAM_FILE_NAME
     for folder, pattern in ((paths.lock_dir, "*.lock"), (paths.config_dir / "originals", "*.json")):
         with contextlib.suppress(OSError):
             files.extend(sorted(folder.glob(pattern)))

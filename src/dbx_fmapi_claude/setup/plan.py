@@ -103,6 +103,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             "configs": configs,
         }
         plan.settings_file = target
+        self._plan_team_prices(plan)
         cfg_raw = read_bytes(self.paths.config_file)
         cfg_new = (json.dumps(plan.record, indent=2, sort_keys=True) + "\n").encode()
         plan.add(
@@ -212,6 +213,22 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             "settings_created": base_raw is None,
         }
 
+    def _plan_team_prices(self, plan: Plan) -> None:
+        """The team file's prices and budget, kept for usage, the status line and the hook."""
+        from ..usage.prices import TEAM_FILE_NAME
+
+        kept = self.opts.get("team_prices")
+        if kept is None:  # not set up from a team file: leave what is there
+            return
+        path = self.paths.config_dir / TEAM_FILE_NAME
+        raw = read_bytes(path)
+        new = (
+            (json.dumps(kept, indent=2, sort_keys=True) + "\n").encode()
+            if set(kept) - {"version"}
+            else None
+        )
+        plan.add(Change(path, raw, new, "team prices and budget", redo=lambda now: new))
+
     def with_statusline(
         self, data: dict[str, Any], here: Mapping[str, Any], quiet: bool = False
     ) -> dict[str, Any]:
@@ -225,7 +242,9 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         if choice == "off" or not helper:
             return statusline.remove(data, here)
         line, hook = statusline.commands(helper)
-        budget, problem = statusline.wants_hook(self.paths.config_dir_path)
+        budget, problem = statusline.wants_hook(
+            self.paths.config_dir_path, self.opts.get("team_prices")
+        )
         if problem and not quiet:
             self.warn(f"{problem}: no budget hook until it is fixed (docs/usage.md)")
         new, recorded = statusline.add(data, line=line, hook=hook if budget else None, before=here)

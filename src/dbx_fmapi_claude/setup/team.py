@@ -163,6 +163,12 @@ def apply(ctx: Context, opts: dict[str, Any], say: Any, warn: Any) -> dict[str, 
                 )
             continue  # the developer's flag wins over a default the team file offers
         out[option] = value
+    # The team's prices and budget, for `dbx-fmapi usage`, the status line and the budget hook
+    # (kept in the configuration folder by setup's plan; none: the kept copy goes).
+    out["team_prices"] = {
+        "version": schema.VERSION,
+        **{k: team.get(k) for k in ("prices", "budget") if team.get(k) is not None},
+    }
     if remembered:
         changed = _changes(prev, team)
         if changed:

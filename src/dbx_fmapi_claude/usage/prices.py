@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 FILE_NAME = "prices.json"
+# The team file's `prices` and `budget`, kept by `setup-fmapi-claudecode --team` (setup/team.py);
+# a prices.json of the user's own comes first.
+TEAM_FILE_NAME = "team-prices.json"
 KINDS = ("input", "output", "cache_read", "cache_write")
 CURRENCIES = ("USD",)  # `usage --json` reports cost_usd
 
@@ -171,13 +174,17 @@ def load(path: str) -> Prices:
 
 
 def default_path(config_dir: str) -> str:
+    """The user's prices.json; else the team's prices kept by setup, when there are some."""
     import os
 
-    return os.path.join(config_dir, FILE_NAME)
+    own = os.path.join(config_dir, FILE_NAME)
+    team = os.path.join(config_dir, TEAM_FILE_NAME)
+    return team if not os.path.exists(own) and os.path.exists(team) else own
 
 
 def find(option: str | None, config_dir: str) -> Prices | None:
-    """--prices FILE, else the prices file in the config folder when there is one, else None."""
+    """--prices FILE, else the prices file in the config folder when there is one (the user's,
+    else the team's), else None."""
     if option:
         return load(option)
     path = default_path(config_dir)
