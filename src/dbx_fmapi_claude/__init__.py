@@ -1,3 +1,3 @@
 """dbx-fmapi-claude: Claude Code against Databricks Foundation Model API."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
