@@ -118,3 +118,23 @@ def statuses(result: Result) -> dict[str, str]:
     for status, title, _detail, _fix in doctor_lines(result):
         out.setdefault(title, status)
     return out
+
+
+def team_file(workspace: FakeWorkspace, **extra: Any) -> dict[str, Any]:
+    """A team file for the fake workspace (docs/teams.md): profile acme, serving endpoints, the
+    fake's Claude models and a 30-minute TTL, both locked; `extra` adds or replaces keys."""
+    return {
+        "version": 1,
+        "host": workspace.url,
+        "profile": "acme",
+        "route": "serving-endpoints",
+        "models": {
+            "model": "databricks-claude-opus-4-6",
+            "opus": "databricks-claude-opus-4-6",
+            "sonnet": "databricks-claude-sonnet-4-5",
+            "haiku": "databricks-claude-haiku-4-5",
+        },
+        "ttl": "30m",
+        "locked": ["models", "ttl"],
+        **extra,
+    }

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.mgmt import team_file
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -23,21 +24,7 @@ SHARED = "/Workspace/Shared/dbx-fmapi/team.json"
 VOLUME = "/Volumes/main/tools/config/team.json"
 
 
-def _team(workspace: FakeWorkspace, **extra: Any) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "host": workspace.url,
-        "profile": "acme",
-        "route": "serving-endpoints",
-        "models": {
-            "model": "databricks-claude-opus-4-6",
-            "sonnet": "databricks-claude-sonnet-4-5",
-            "haiku": "databricks-claude-haiku-4-5",
-        },
-        "ttl": "30m",
-        "locked": ["models"],
-        **extra,
-    }
+_team = team_file
 
 
 def _write(path: Path, data: Any) -> Path:
@@ -66,7 +53,7 @@ def test_an_admin_publishes_a_team_file_and_a_developer_reads_it_back(
     )
     assert result.code == 0, result
     assert result.stdout.startswith(f"team file {to} is valid (version 1): host, profile")
-    assert "locked: models" in result.stdout
+    assert "locked: models, ttl" in result.stdout
 
 
 def test_validate_checks_the_models_exist_in_the_workspace(

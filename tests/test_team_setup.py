@@ -12,29 +12,14 @@ from typing import Any
 
 import pytest
 
-from tests.mgmt import VOLATILE, config_of, settings_path
+from tests.mgmt import VOLATILE, config_of, settings_path, team_file
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
 SHARED = "/Workspace/Shared/dbx-fmapi/team.json"
 
 
-def _team(workspace: FakeWorkspace, **extra: Any) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "host": workspace.url,
-        "profile": "acme",
-        "route": "serving-endpoints",
-        "models": {
-            "model": "databricks-claude-opus-4-6",
-            "opus": "databricks-claude-opus-4-6",
-            "sonnet": "databricks-claude-sonnet-4-5",
-            "haiku": "databricks-claude-haiku-4-5",
-        },
-        "ttl": "30m",
-        "locked": ["models", "ttl"],
-        **extra,
-    }
+_team = team_file
 
 
 def _publish(workspace: FakeWorkspace, data: dict[str, Any]) -> None:
