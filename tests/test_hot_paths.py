@@ -61,11 +61,10 @@ def imported(stderr: str) -> set[str]:
     "argv, mode",
     [
         (["dbx-fmapi", "token"], "helper"),
-        (["dbx-fmapi", "token", "--mcp-headers"], "helper"),
         (["dbx-fmapi-claude", "--version"], "helper"),
         (["dbx-fmapi-claude", "--version"], "static"),
     ],
-    ids=["token-helper", "mcp-headers-helper", "wrapper", "wrapper-static"],
+    ids=["token-helper", "wrapper", "wrapper-static"],
 )
 def test_hot_path_imports_only_the_standard_library(
     sandbox: Sandbox, workspace: FakeWorkspace, argv: list[str], mode: str
@@ -148,3 +147,31 @@ def test_the_rejected_token_check_stays_standard_library(
     top = {m.split(".")[0] for m in imported(out.stderr)}
     foreign = {m for m in top if m not in sys.stdlib_module_names} - ALLOWED_NON_STDLIB
     assert not foreign, f"the check imported non-stdlib modules: {sorted(foreign)}"
+
+
+def test_the_mcp_headers_helper_checks_a_token_handed_out_before_with_the_standard_library(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    """An MCP server's headersHelper runs on connect and right after a 401/403, so a token it
+    handed out before is always checked (even one handed out a moment ago: it may be the one
+    the server just refused), with one request and the standard library only."""
+    sandbox.login(workspace)
+    setup = sandbox.run(
+        ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
+        + ["--shell", "none"]
+    )
+    assert setup.code == 0, setup
+    record = sandbox.home / TOKEN_RECORD
+    state = json.loads(record.read_text())
+    for entry in state.values():
+        entry["ok"] = time.time()  # known good a moment ago: the token helper would not check
+    record.write_text(json.dumps(state))
+    workspace.clear_log()
+    script = Path(sys.executable).parent / "dbx-fmapi"
+    out = sandbox.run([sys.executable, "-X", "importtime", str(script), "token", "--mcp-headers"])
+    assert out.code == 0, out
+    assert json.loads(out.stdout)["Authorization"].startswith("Bearer ")
+    assert [r.status for r in workspace.requests("/api/2.0/preview/scim/v2/Me")] == [200]
+    top = {m.split(".")[0] for m in imported(out.stderr)}
+    foreign = {m for m in top if m not in sys.stdlib_module_names} - ALLOWED_NON_STDLIB
+    assert not foreign, f"the MCP headers helper imported non-stdlib modules: {sorted(foreign)}"

@@ -159,7 +159,7 @@ def vetted(
         entry = tokens.handed_out_before(request.paths, profile, token) or {}
         ok = entry.get("ok")
         since = time.time() - (float(ok) if isinstance(ok, (int, float)) else 0.0)
-        if 0 <= since < FRESH_FOR:
+        if 0 <= since < request.fresh_for:
             return token, False
     verdict = request.verdict = check(host, token.access_token, request.env)
     if verdict != REJECTED:

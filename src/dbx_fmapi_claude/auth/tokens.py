@@ -290,7 +290,16 @@ class TokenRequest:
     browser login may be opened. Built once per command (Context.token_request); each call then
     names only the credential it wants. A plain class: the hot paths build one."""
 
-    __slots__ = ("allow_login", "always_check", "env", "err", "need", "paths", "verdict")
+    __slots__ = (
+        "allow_login",
+        "always_check",
+        "env",
+        "err",
+        "fresh_for",
+        "need",
+        "paths",
+        "verdict",
+    )
 
     def __init__(
         self,
@@ -311,6 +320,11 @@ class TokenRequest:
         # REPLACED (it was rejected and a fresh one replaced it). None: not asked.
         self.always_check = False
         self.verdict: str | None = None
+        # A token handed out (or checked) this many seconds ago is handed out again unchecked
+        # (rejected.FRESH_FOR: sessions starting together cause one check). 0 for an MCP server's
+        # headersHelper: Claude Code runs it on connect and right after a 401/403, and a token
+        # handed out a moment ago may be the one the server just refused.
+        self.fresh_for = 2.0
 
 
 def get_token(

@@ -42,7 +42,10 @@ def run(*, ctx: Context, profile: str | None, mcp_headers: bool = False) -> int:
     _refuse_elsewhere(ctx, source.host)
     if mcp_headers:
         _refuse_other_server(ctx, source.host)
-    token = credentials.token(source, ctx.token_request(cfg, allow_login=True))
+    request = ctx.token_request(cfg, allow_login=True)
+    if mcp_headers:
+        request.fresh_for = 0.0  # asked again right after a 401/403: check what it handed out
+    token = credentials.token(source, request)
     if mcp_headers:  # an MCP server's headersHelper: one JSON object of headers
         ctx.stdout.write(_headers(token.access_token) + "\n")
         ctx.stdout.flush()
