@@ -334,3 +334,46 @@ def test_setup_takes_the_team_files_mcp_servers(
     assert bad.code == 2, bad
     assert "the team file's mcp[1]: 'main' is not CATALOG.SCHEMA" in bad.stderr
     assert snap(sandbox) == before
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_long_claude_session_keeps_its_genie_tool_across_token_expiry(
+    sandbox: Sandbox, workspace: FakeWorkspace, claude_bin: str
+) -> None:
+    """Tokens of 20 s (TTL 10 s, margin 5 s): the fake model calls the Genie tool, then a shell
+    tool that outlasts the token, then Genie again. The MCP session's token has expired by then;
+    Claude Code gets a 403, runs our headersHelper again, and the call succeeds: every MCP
+    request that was answered carried a token valid when it arrived, and both calls answered."""
+    workspace.access_token_lifetime = 20
+    set_up(sandbox, workspace, "--ttl", "10s", "--margin", "5s")
+    assert mcp(sandbox, "add", "genie", SPACE, "--name", "genie").code == 0
+    tool = f"mcp__genie__query_space_{SPACE}"
+    steps = [
+        {"name": tool, "input": {"question": "first?"}},
+        {"name": "Bash", "input": {"command": "sleep 22", "description": "wait"}},
+        {"name": tool, "input": {"question": "second?"}},
+    ]
+
+    def reply(parsed: dict[str, Any]) -> str | dict[str, Any]:
+        done = [
+            c
+            for m in parsed["messages"]
+            if isinstance(m.get("content"), list)
+            for c in m["content"]
+            if isinstance(c, dict) and c.get("type") == "tool_result"
+        ]
+        if len(done) < len(steps):
+            return {"tool_use": steps[len(done)]}
+        return "ANSWERS " + json.dumps([c["content"] for c in done])
+
+    workspace.reply = reply
+    result = sandbox.claude(
+        ["-p", "ask genie twice", "--allowedTools", f"{tool},Bash"], timeout=240
+    )
+    assert result.code == 0, result
+    assert "first?" in result.stdout and "second?" in result.stdout, result
+    assert [c[2]["question"] for c in workspace.mcp.calls] == ["first?", "second?"]
+    answered = [r for r in workspace.mcp_requests() if r.status == 200]
+    assert answered and all(r.token is not None and r.token.valid for r in answered)
+    assert len({r.token.id for r in answered if r.token is not None}) >= 2
