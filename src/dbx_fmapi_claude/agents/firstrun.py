@@ -9,7 +9,6 @@ comes before the agent sends any request, so running it again repeats nothing.
 from __future__ import annotations
 
 import shlex
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,24 +18,13 @@ from .base import Agent
 
 def inside_git(cwd: Path, env: Mapping[str, str]) -> bool:
     """Is `cwd` in a git work tree (git's own answer; a `.git` up the tree without git)?"""
+    from ..core import gitcmd
     from ..core.paths import which
 
-    git = which("git", env)
-    if git is None:
+    if which("git", env) is None:
         return any((d / ".git").exists() for d in (cwd, *cwd.parents))
-    try:
-        out = subprocess.run(
-            [git, "rev-parse", "--is-inside-work-tree"],
-            cwd=cwd,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=15,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return out.returncode == 0 and out.stdout.strip() == b"true"
+    out = gitcmd.run(["rev-parse", "--is-inside-work-tree"], cwd, env)
+    return out is not None and out[0] == 0 and out[1].strip() == b"true"
 
 
 def watch(agent: Agent, args: list[str], ctx: Context) -> bool:

@@ -4,33 +4,13 @@ repository's own exclude file that keeps the token file out of commits."""
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..core import gitcmd
 from ..shell import rcblock
 
-
-def _git(args: list[str], cwd: Path, env: Mapping[str, str]) -> tuple[int, bytes] | None:
-    """(exit status, stdout) of `git args` in `cwd`; None when git is missing or hangs."""
-    import shutil
-
-    git = shutil.which("git", path=env.get("PATH"))
-    if not git:
-        return None
-    try:
-        proc = subprocess.run(
-            [git, *args],
-            cwd=cwd,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=15,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.returncode, proc.stdout
+_git = gitcmd.run
 
 
 def git_tracked(path: Path, env: Mapping[str, str]) -> bool:
