@@ -65,7 +65,7 @@ from .fields import problems as problems
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
     from os import PathLike
     from typing import Any
 
@@ -100,35 +100,21 @@ class RecordTooNew(UserError):
         self.version = version
 
 
-def _from_unversioned(data: dict[str, Any]) -> dict[str, Any]:
-    """A record written before it carried a version has version 1's keys: nothing to convert."""
-    return {**data, "version": 1}
-
-
-def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
-    """Version 1 held one configuration, flat: it becomes the only one of `configs`."""
-    shared = {k: data[k] for k in SHARED if k in data}
-    one = {k: v for k, v in data.items() if k not in SHARED and k != "version"}
-    return {**shared, "version": 2, "configs": [one] if one else []}
-
-
-# version -> the step that turns a record of that version into the next one's.
-_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
-
-
 def migrate(data: dict[str, Any], path: str) -> dict[str, Any]:
     """`data` as a record of RECORD_VERSION, in memory only (the file changes when setup next
     writes it); RecordTooNew for a version this code does not know."""
     if "version" not in data or data["version"] is None:
-        data = _from_unversioned(data)
+        data = {**data, "version": 1}  # written before the record carried a version
     version = data["version"]
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         shown = repr(version) if type(version) in (int, float) else _json_type(version)
         raise RecordDamaged(path, "version", f"must be a whole number from 1, not {shown}")
     if version > RECORD_VERSION:
         raise RecordTooNew(path, version)
+    if version < RECORD_VERSION:
+        from .migrations import STEPS  # only for an older record: not on every read
     while version < RECORD_VERSION:
-        data = _MIGRATIONS[version](data)
+        data = STEPS[version](data)
         version = data["version"]
     return data
 
