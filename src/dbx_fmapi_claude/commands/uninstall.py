@@ -19,6 +19,7 @@ import contextlib
 import functools
 import json
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,9 @@ def _tilde(path: Path, home: Path) -> str:
 # --- shell blocks ------------------------------------------------------------------------------
 
 
-def plan_rc(ctx: Context, cfgs: list[dict[str, Any]], plan: Plan, *, rc: bool = True) -> None:
+def plan_rc(
+    ctx: Context, cfgs: Sequence[Mapping[str, Any]], plan: Plan, *, rc: bool = True
+) -> None:
     """Our block out of the rc files (`rc`: the shell block is one for every configuration) and
     out of the git exclude files static mode wrote for `cfgs`."""
     recorded = setupstate.rc_file(cfgs[-1]) if cfgs and rc else None
@@ -190,13 +193,13 @@ def apply(ctx: Context, plan: Plan) -> None:
             folder.rmdir()  # only when empty: anything else in there is not ours
 
 
-def _listing(views: list[dict[str, Any]]) -> str:
+def _listing(views: list[config.Configuration]) -> str:
     return "; ".join(f"{v.get('settings_file')} ({v.get('host')})" for v in views)
 
 
 def choose(
     ctx: Context, record: dict[str, Any] | None, location: str | None, every: bool
-) -> list[dict[str, Any]]:
+) -> list[config.Configuration]:
     """The configurations to remove: `--all`, the one for `--settings-location`, else the one in
     effect here (or the only one there is)."""
     views = config.views(record)
@@ -229,7 +232,7 @@ def choose(
 
 
 def plan_record(
-    ctx: Context, record: dict[str, Any], gone: list[dict[str, Any]], plan: Plan
+    ctx: Context, record: dict[str, Any], gone: list[config.Configuration], plan: Plan
 ) -> None:
     """The record without the configurations that go; the others stay as they are."""
     files = [str(g.get("settings_file")) for g in gone]

@@ -93,7 +93,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             one.update(self.plan_agents(plan, own, helper, configs))
         if at < len(configs) and configs[at].get("mcp"):
             one["mcp"] = configs[at]["mcp"]  # `dbx-fmapi mcp add`'s servers stay
-        configs[at : at + 1] = [one]
+        configs[at : at + 1] = [config.nest(one)]
         plan.record = {
             "version": config.RECORD_VERSION,
             "shell": a.shell,
