@@ -111,6 +111,7 @@ def test_a_version_2_record_moves_claude_codes_keys_under_claude_in_memory(
     assert home.replaced == TODAY["replaced"] and home.settings_created
     assert home.state("codex") == record["configs"][0]["codex"]
     assert home.state("claude") == {
+        "file": record["configs"][0]["settings_file"],
         "settings_file": record["configs"][0]["settings_file"],
         **{k: TODAY[k] for k in config.CLAUDE_KEYS if k in TODAY},
     }
@@ -350,7 +351,7 @@ DAMAGE: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
         "helper",
         _set("version", 7),
         "was written by a newer dbx-fmapi-claude (record version 7; this one reads up to "
-        "version 2); nothing was changed",
+        "version 3); nothing was changed",
     ),
 }
 
@@ -421,10 +422,10 @@ def test_setup_and_uninstall_refuse_a_record_from_a_newer_release(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     _set_up(sandbox, workspace)
-    _edit(sandbox, _set("version", 3))
+    _edit(sandbox, _set("version", 4))
     before = sandbox.snapshot(exclude=VOLATILE)
     path = sandbox.home / RECORD
-    says = "was written by a newer dbx-fmapi-claude (record version 3; this one reads up to"
+    says = "was written by a newer dbx-fmapi-claude (record version 4; this one reads up to"
     for argv in (
         ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"],
         ["dbx-fmapi", "uninstall", "--yes"],

@@ -34,7 +34,7 @@ def _token_from_settings(path: Path) -> str | None:
     return tok if isinstance(tok, str) and tok else None
 
 
-def token_info(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
+def token_info(ctx: Context, cfg: config.Configuration, check: bool) -> dict[str, Any]:
     """{state, source, expires_at, seconds_left, checked, message, fix}; never the token."""
     profile = str(cfg["profile"])
     need = tokens.needed_lifetime(ctx.env, cfg)
@@ -182,7 +182,7 @@ def _token_line(info: dict[str, Any], mode: str, paint: ui.Painter) -> str:
     return text
 
 
-def collect(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
+def collect(ctx: Context, cfg: config.Configuration, check: bool) -> dict[str, Any]:
     mode = setupstate.token_mode(cfg)
     managed = setupstate.managed_settings(cfg)
     project = effective.project_dir(ctx.paths, managed, ctx.cwd)
@@ -329,7 +329,7 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
     ctx.out("\nFull check: dbx-fmapi doctor")
 
 
-def agent_rows(ctx: Context, cfg: dict[str, Any]) -> list[dict[str, Any]]:
+def agent_rows(ctx: Context, cfg: config.Configuration) -> list[dict[str, Any]]:
     """The agents beside Claude Code this configuration set up: their file, model, route, how
     their tokens stay fresh, how to start them, and what is wrong with their file (None: it
     holds what setup wrote)."""
@@ -337,10 +337,10 @@ def agent_rows(ctx: Context, cfg: dict[str, Any]) -> list[dict[str, Any]]:
 
     rows = []
     for name in config.agents_of(cfg):
-        state = cfg.get(name)
-        if name == "claude" or not isinstance(state, dict):
-            continue
         agent = agents.get(name)
+        state = cfg.state(name)
+        if agent.required or state is None:  # the required agent's: the heading above
+            continue
         rows.append(
             {
                 "name": name,
@@ -357,7 +357,7 @@ def agent_rows(ctx: Context, cfg: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def others(record: dict[str, Any] | None, cfg: dict[str, Any] | None) -> list[dict[str, Any]]:
+def others(record: dict[str, Any] | None, cfg: config.Configuration | None) -> list[dict[str, Any]]:
     """Every configuration but the one in effect here: where, which workspace and profile."""
     return [
         {
@@ -406,7 +406,7 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
     return ExitCode.OK
 
 
-def mcp_rows(ctx: Context, cfg: dict[str, Any]) -> list[dict[str, Any]]:
+def mcp_rows(ctx: Context, cfg: config.Configuration) -> list[dict[str, Any]]:
     """The MCP servers of this configuration: name, kind, URL, and whether Claude Code's
     ~/.claude.json still holds ours (read only: no request)."""
     from ..core.fileio import read_bytes

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..agents.claude.undo import change as _change
-from ..agents.claude.undo import plan_onboarding, plan_settings, recomputed
+from ..agents.claude.undo import plan_onboarding, recomputed
 from ..changes import engine
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
@@ -245,14 +245,14 @@ def plan_record(
     plan.staying = len(rest)
 
 
-def plan_agents(ctx: Context, cfg: dict[str, Any], plan: Plan) -> None:
-    """Each agent beside Claude Code that the configuration set up: setup's part out of its
-    config file (the agent's own plan_uninstall)."""
+def plan_agents(ctx: Context, cfg: config.Configuration, plan: Plan) -> None:
+    """Each agent the configuration set up, Claude Code first: setup's part out of its config
+    file (the agent's own plan_uninstall)."""
     from .. import agents
 
-    for name in config.agents_of(cfg):
-        state = cfg.get(name)
-        if name == "claude" or not isinstance(state, dict) or not state.get("file"):
+    for name in cfg.agents:
+        state = cfg.state(name)
+        if state is None or not state.get("file"):
             continue
         agents.get(name).plan_uninstall(ctx.paths, ctx.env, state, plan)
         plan.agent_files.append(Path(str(state["file"])))
@@ -274,7 +274,6 @@ def build(ctx: Context, *, location: str | None = None, every: bool = False) -> 
         # One configuration of several: its settings and its git exclude block leave; the
         # shell block, the onboarding flag and our state serve the others.
         for cfg in gone:
-            plan_settings(ctx, cfg, plan)
             plan_agents(ctx, cfg, plan)
         mcp_undo.plan_uninstall(ctx, gone, plan)
         mcp_undo.plan_agent_files(ctx, gone, plan)
@@ -283,7 +282,6 @@ def build(ctx: Context, *, location: str | None = None, every: bool = False) -> 
         return plan
     shared = {k: record[k] for k in config.SHARED if k in record} if record else {}
     for cfg in views:
-        plan_settings(ctx, cfg, plan)
         plan_agents(ctx, cfg, plan)
     if record is not None:
         plan_onboarding(ctx, views[-1] if views else shared, plan)

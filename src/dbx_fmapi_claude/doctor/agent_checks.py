@@ -141,9 +141,9 @@ def specs() -> tuple[Spec, ...]:
     """Three checks per agent beside Claude Code, in the registry's order."""
     out: list[Spec] = []
     for name in agents.NAMES:
-        if name == "claude":
-            continue
         agent = agents.get(name)
+        if agent.required:  # checked as the configuration itself (settings_checks, deps.claude)
+            continue
         base = f"agent:{name}"
 
         def bound(fn: Any, agent: Agent = agent) -> Any:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from typing import Any
 
 from ..agents.claude import effective, settings
 from ..core import ui
@@ -30,7 +29,7 @@ OTHER_PROVIDERS = ("CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_
 FAIL_IF_OVERRIDDEN = (settings.ENV_BASE_URL, settings.ENV_TOKEN)
 
 
-def load_config(ctx: Context) -> dict[str, Any] | None:
+def load_config(ctx: Context) -> config.Configuration | None:
     """The configuration doctor checks, the one Claude Code uses in this folder: every other
     check reads it through this one call."""
     return config.load(ctx.paths, ctx.cwd)
@@ -46,13 +45,12 @@ def record(r: Run) -> None:
     if away is not None:  # set up, but for other folders: Claude Code here uses none of it
         r.add(ui.FAIL, away.message, away.fix)
         return
-    if cfg is None or not config.is_set_up(cfg):
+    if cfg is None or not cfg.is_set_up:
         r.add(ui.FAIL, "dbx-fmapi-claude is not set up on this machine", SETUP)
         return
     r.add(
         ui.PASS,
-        f"workspace {cfg['host']}, profile {cfg['profile']}, {setupstate.token_mode(cfg)} token "
-        "mode",
+        f"workspace {cfg.host}, profile {cfg.get('profile')}, {cfg.token_mode} token mode",
     )
     r.cfg = cfg
 

@@ -115,6 +115,11 @@ class Configuration(_Base):
         return "static" if self.get("token_mode") == "static" else "helper"
 
     @property
+    def static(self) -> bool:
+        """Static token mode: the token in Claude Code's settings file, refreshed by the wrapper."""
+        return self.get("token_mode") == "static"
+
+    @property
     def api_key_helper(self) -> str | None:
         return _str(self.get("api_key_helper"))
 
@@ -159,13 +164,16 @@ class Configuration(_Base):
         return agents_of(self)
 
     def state(self, name: str) -> dict[str, Any] | None:
-        """An agent's state: Claude Code's keys and its settings file for "claude", the object
-        under its name for the others; None when the record holds none."""
-        if name == "claude":
+        """An agent's state: the object under its name in the record (for Claude Code, whose
+        keys this view lifts beside the configuration's, those keys), with its config `file`
+        (Claude Code's: the settings file); None when the record holds none."""
+        if name == "claude":  # the record's own layout (fields.CLAUDE_KEYS), not a special agent
             from .fields import CLAUDE_KEYS
 
-            keys = ("settings_file", *CLAUDE_KEYS)
-            return {k: self[k] for k in keys if k in self}
+            out = {k: self[k] for k in ("settings_file", *CLAUDE_KEYS) if k in self}
+            if self.get("settings_file"):
+                out["file"] = self["settings_file"]
+            return out
         found = self.get(name)
         return found if isinstance(found, dict) else None
 

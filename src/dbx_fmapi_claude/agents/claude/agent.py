@@ -1,12 +1,14 @@
-"""Claude Code as an Agent. Its files (the settings, ~/.claude.json, the shell block) are planned
-by setup/plan.py and taken back by commands/uninstall.py, not here, so this agent only names
-Claude Code, finds it and says how it stays fresh."""
+"""Claude Code as an Agent, the required one: every configuration sets it up. Uninstall takes our
+part out of its settings file here (undo.py), as each agent does with its own file."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
+from ...changes import engine
+from ...core.paths import Paths
 from ..base import Agent
 
 
@@ -19,11 +21,20 @@ class Claude(Agent):
     model_prefix = "databricks-claude-"
     freshness = "apiKeyHelper (dbx-fmapi token) every TTL, or dbx-fmapi-claude in static mode"
     launch = "dbx-fmapi-claude (or claude)"
+    required = True
 
     def find(self, env: Mapping[str, str], home: str | os.PathLike[str]) -> str | None:
         from .wrapper import find_claude
 
         return find_claude(env, home)
+
+    def plan_uninstall(
+        self, paths: Paths, env: Mapping[str, str], state: Mapping[str, Any], plan: engine.Plan
+    ) -> None:
+        """Our keys out of the configuration's settings file, the values setup replaced back."""
+        from .undo import plan_settings
+
+        plan_settings(paths, state, plan)
 
 
 AGENT = Claude()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from ...changes import engine
 from ...core.context import Context
 from ...core.errors import UserError
 from ...core.fileio import q, read_bytes
+from ...core.paths import Paths
 from ...record import originals, setupstate
 from ..base import redone
 from . import effective, onboarding, settings
@@ -44,20 +45,22 @@ def recomputed(path: Path, raw: bytes, edit: Edit) -> engine.Change | None:
 # --- settings ---------------------------------------------------------------------------------
 
 
-def plan_settings(ctx: Context, cfg: dict[str, Any], plan: engine.Plan) -> None:
+def plan_settings(paths: Paths, cfg: Mapping[str, Any], plan: engine.Plan) -> None:
+    """Claude Code's part of `cfg` (its state: the settings file, what setup replaced in it) out
+    of that file."""
     path = setupstate.managed_settings(cfg)
     if path is None:
         return
     raw = read_bytes(path)
     if raw is None:
         return
-    found = recomputed(path, raw, lambda now: _settings_edit(ctx, cfg, path, now))
+    found = recomputed(path, raw, lambda now: _settings_edit(paths, cfg, path, now))
     if found is not None:
         plan.changes.append(found)
 
 
 def _settings_edit(
-    ctx: Context, cfg: dict[str, Any], path: Path, raw: bytes | None
+    paths: Paths, cfg: Mapping[str, Any], path: Path, raw: bytes | None
 ) -> tuple[bytes | None, str, int | None]:
     """Uninstall's new bytes for the settings file that holds `raw` (unchanged: nothing to do)."""
     if raw is None:
@@ -82,7 +85,7 @@ def _settings_edit(
     from . import statusline
 
     cleaned = statusline.remove(cleaned, cfg)
-    known, original = originals.load_original(ctx.paths, path)
+    known, original = originals.load_original(paths, path)
     new: bytes | None
     what: str
     if known and original is not None and _parses_to(original, path, cleaned):
@@ -100,7 +103,7 @@ def _settings_edit(
         return raw, "", None
     if new is None and os.path.islink(path):
         new = b"{}\n"  # keep the user's link; leave an empty settings object behind it
-    mode = originals.original_mode(ctx.paths, path) if new is not None and new == original else None
+    mode = originals.original_mode(paths, path) if new is not None and new == original else None
     return new, what, mode
 
 
