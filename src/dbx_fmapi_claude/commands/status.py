@@ -102,7 +102,7 @@ def token_info(ctx: Context, cfg: config.Configuration, check: bool) -> dict[str
         if expiry is None:
             expiry = tokens.jwt_expiry(tok_text)
         info["source"] = "settings"
-    elif cfg.get("auth") in (credentials.M2M, credentials.PAT):
+    elif cfg.auth in (credentials.M2M, credentials.PAT):
         try:
             source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
         except UserError as exc:
@@ -219,25 +219,25 @@ def collect(ctx: Context, cfg: config.Configuration, check: bool) -> dict[str, A
         )
     rc = setupstate.rc_file(cfg)
     shell = {
-        "name": cfg.get("shell") or "none",
+        "name": cfg.shell or "none",
         "rc_file": str(rc) if rc else None,
         "block": rc is not None and setupstate.block_state(rc) == "present",
     }
-    ttl = cfg.get("ttl_seconds")
+    ttl = cfg.ttl_seconds
     from ..workspace.routes import for_record  # not at import: status stays light
 
     route = for_record(cfg)
     return {
         "version": SCHEMA_VERSION,
         "configured": True,
-        "workspace": str(cfg["host"]),
+        "workspace": str(cfg.host),
         "profile": str(cfg["profile"]),
-        "credential": str(cfg.get("auth") or credentials.OAUTH),
-        **({"team": str(cfg["team"])} if cfg.get("team") else {}),
+        "credential": cfg.auth or credentials.OAUTH,
+        **({"team": cfg.team} if cfg.team else {}),
         "models": setupstate.configured_models(cfg),
         "route": {
             "name": route.name,
-            "base_url": route.base_url(str(cfg["host"])),
+            "base_url": route.base_url(str(cfg.host)),
             "auto": cfg.get("route_auto") is not False,
         },
         "token_mode": mode,
@@ -361,13 +361,12 @@ def others(record: dict[str, Any] | None, cfg: config.Configuration | None) -> l
     """Every configuration but the one in effect here: where, which workspace and profile."""
     return [
         {
-            "settings_file": v.get("settings_file"),
-            "workspace": v.get("host"),
-            "profile": v.get("profile") or None,
+            "settings_file": v.settings_file,
+            "workspace": v.host,
+            "profile": v.profile,
         }
         for v in config.views(record)
-        if config.is_set_up(v)
-        and (cfg is None or v.get("settings_file") != cfg.get("settings_file"))
+        if config.is_set_up(v) and (cfg is None or v.settings_file != cfg.settings_file)
     ]
 
 
@@ -425,7 +424,7 @@ def mcp_rows(ctx: Context, cfg: config.Configuration) -> list[dict[str, Any]]:
         {
             "name": e["name"],
             "kind": e.get("kind"),
-            "url": servers.url_of(str(cfg["host"]), e),
+            "url": servers.url_of(str(cfg.host), e),
             "claude": claudejson.is_ours(found.get(e["name"])),
         }
         for e in entries

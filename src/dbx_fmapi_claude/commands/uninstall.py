@@ -194,7 +194,7 @@ def apply(ctx: Context, plan: Plan) -> None:
 
 
 def _listing(views: list[config.Configuration]) -> str:
-    return "; ".join(f"{v.get('settings_file')} ({v.get('host')})" for v in views)
+    return "; ".join(f"{v.settings_file} ({v.host})" for v in views)
 
 
 def choose(
@@ -235,7 +235,7 @@ def plan_record(
     ctx: Context, record: dict[str, Any], gone: list[config.Configuration], plan: Plan
 ) -> None:
     """The record without the configurations that go; the others stay as they are."""
-    files = [str(g.get("settings_file")) for g in gone]
+    files = [str(g.settings_file) for g in gone]
     rest = [c for c in record.get("configs") or [] if str(c.get("settings_file")) not in files]
     raw = read_bytes(ctx.paths.config_file) or b""
     new = (json.dumps({**record, "configs": rest}, indent=2, sort_keys=True) + "\n").encode()

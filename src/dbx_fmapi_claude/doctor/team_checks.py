@@ -17,9 +17,9 @@ def team(r: Run) -> None:
     from ..setup.team import _changes
 
     cfg = need(r.cfg)
-    source = str(cfg["team"])
-    host = str(cfg.get("host") or "") or None
-    profile = str(cfg.get("profile") or "") or None
+    source = str(cfg.team)
+    host = cfg.host
+    profile = cfg.profile
     try:
         loaded, _ = team_cmd.load(r.ctx, source, host=host, profile=profile)
     except UserError as exc:

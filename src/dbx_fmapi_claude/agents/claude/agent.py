@@ -1,5 +1,6 @@
-"""Claude Code as an Agent, the required one: every configuration sets it up. Uninstall takes our
-part out of its settings file here (undo.py), as each agent does with its own file."""
+"""Claude Code as an Agent, the required one: every configuration sets it up. Its setup plans its
+settings file and the onboarding flag (setupplan.py), its uninstall takes our part back out
+(undo.py), as each agent does with its own file."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from ...changes import engine
 from ...core.paths import Paths
-from ..base import Agent
+from ..base import Agent, AgentSetup
 
 
 class Claude(Agent):
@@ -27,6 +28,15 @@ class Claude(Agent):
         from .wrapper import find_claude
 
         return find_claude(env, home)
+
+    def plan_setup(self, s: AgentSetup, plan: engine.Plan) -> dict[str, Any]:
+        """Its settings file (the configuration's), the file it used before when the location
+        moved, and the onboarding flag in ~/.claude.json; `s` is a ClaudeSetup (setupplan.py)."""
+        from . import setupplan
+
+        if not isinstance(s, setupplan.ClaudeSetup):
+            raise TypeError("Claude Code's setup needs a ClaudeSetup")
+        return setupplan.plan(s, plan)
 
     def plan_uninstall(
         self, paths: Paths, env: Mapping[str, str], state: Mapping[str, Any], plan: engine.Plan
