@@ -186,9 +186,12 @@ def view_for(
     """The configuration that manages `settings_file`, None when none does."""
     import os
 
-    wanted = os.fspath(settings_file)
-    for one in views(record):
-        if one.get("settings_file") and _same_file(str(one["settings_file"]), wanted):
+    return _managing(views(record), os.fspath(settings_file))
+
+
+def _managing(every: list[Configuration], wanted: str) -> Configuration | None:
+    for one in every:
+        if one.settings_file and _same_file(one.settings_file, wanted):
             return one
     return None
 
@@ -202,12 +205,13 @@ def in_effect(
     import os
 
     folder = os.path.join(os.fspath(cwd), ".claude")
+    every = views(record)
     for candidate in (
         os.path.join(folder, "settings.local.json"),
         os.path.join(folder, "settings.json"),
         os.path.join(paths.home_path, ".claude", "settings.json"),
     ):
-        found = view_for(record, candidate)
+        found = _managing(every, candidate)
         if found is not None:
             return found
     return None
