@@ -65,6 +65,25 @@ _US, _RS = "\x1f", "\x1e"  # field and record separators of the call logs
 # file, so the next login starts only after both are gone.
 LOGIN_LOCK = Path(tempfile.gettempdir()) / "dbx-fmapi-tests-oauth-callback.lock"
 LOGIN_LOCK_WAIT = 60  # seconds; past that a login goes ahead anyway (the CLI tries other ports)
+# Set (to a file) in the environment of a test run: every login appends "want", "acquire" and
+# "release" lines (epoch seconds, pid) to it, for measuring how long the lock is held
+# (`python -m tests.rig.lockmeter LOG` sums them up). Unset: the shims carry no such lines.
+LOGIN_LOCK_LOG_ENV = "DBX_TEST_LOGIN_LOCK_LOG"
+
+
+def _lock_log_line(event: str) -> str:
+    """A shell line appending `event time pid` to the lock log, or "" when none is asked for."""
+    log = os.environ.get(LOGIN_LOCK_LOG_ENV)
+    if not log:
+        return ""
+    return f'printf \'{event} %s %s\\n\' "$(date +%s.%N)" "$$" >> {shlex.quote(log)}; '
+
+
+def _lock_log(event: str, pid: int) -> None:
+    log = os.environ.get(LOGIN_LOCK_LOG_ENV)
+    if log:
+        with open(log, "a") as f:
+            f.write(f"{event} {time.time():.6f} {pid}\n")
 
 
 def real_databricks_bin() -> str | None:
@@ -136,9 +155,23 @@ def login_lock_sh() -> str:
     return (
         'case " $* " in *" auth login "*)\n'
         f"  if [ -x /usr/bin/flock ] && {{ command exec 9>>{lock}; }} 2>/dev/null; then\n"
-        f"    /usr/bin/flock -w {LOGIN_LOCK_WAIT} 9 || :\n"
+        f"    {_lock_log_line('want')}/usr/bin/flock -w {LOGIN_LOCK_WAIT} 9 || :\n"
+        f"    {_lock_log_line('acquire')}_rig_locked=1\n"
         "  fi ;;\n"
         "esac\n"
+    )
+
+
+def _metered_exec(command: str) -> str:
+    """The shim's last line, `exec command "$@"`; with a lock log asked for, a login runs the
+    command as a child instead and logs "release" when it exits (its browser may outlive it by
+    the moment it takes to log the visit)."""
+    line = f'exec {command} "$@"\n'
+    release = _lock_log_line("release")
+    if not release:
+        return line
+    return (
+        f'if [ -n "${{_rig_locked-}}" ]; then {command} "$@"; rc=$?; {release}exit $rc; fi\n' + line
     )
 
 
@@ -151,12 +184,15 @@ def login_lock() -> Iterator[int]:
         # flock(1) on our descriptor: it waits in the kernel's queue like the shims' logins
         # (polling here lost the lock to them for up to LOGIN_LOCK_WAIT under load), and the
         # lock stays with the descriptor after it exits. A timeout: go ahead, as the shim does.
+        _lock_log("want", os.getpid())
         if os.access("/usr/bin/flock", os.X_OK):
             argv = ["/usr/bin/flock", "-w", str(LOGIN_LOCK_WAIT), str(fd)]
             subprocess.run(argv, pass_fds=(fd,), check=False)
+        _lock_log("acquire", os.getpid())
         yield fd
     finally:
         os.close(fd)
+        _lock_log("release", os.getpid())
 
 
 def python_launcher(path: Path, module_file: Path) -> Path:
@@ -444,14 +480,13 @@ class Sandbox:
                 "  echo 'rig: FAKE_DATABRICKS_* knobs set, but this is the real CLI: "
                 "call sandbox.use_fake_cli()' >&2\n"
                 "  exit 97\n"
-                "fi\n"
-                f'exec {shlex.quote(self.databricks_bin)} "$@"\n'
+                "fi\n" + _metered_exec(shlex.quote(self.databricks_bin))
             )
         else:
             for knob, value in self.fake_knobs.items():
                 body += f"{knob}={shlex.quote(value)}; export {knob}\n"
             fake = RIG_DIR / "fake_databricks.py"
-            body += f'exec {shlex.quote(sys.executable)} -I {shlex.quote(str(fake))} "$@"\n'
+            body += _metered_exec(f"{shlex.quote(sys.executable)} -I {shlex.quote(str(fake))}")
         if path.is_symlink() or path.exists():
             path.unlink()
         path.write_text("#!/bin/sh\n" + record + body)
