@@ -36,484 +36,63 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from tests.rig import files_api, mcp_api
+from tests.rig.endpoints import (
+    _api_types,
+    _display_name,
+    _page_offset,
+    _page_token,
+    _service_config,
+    current_endpoints,
+    default_endpoints,
+    endpoint,
+    is_claude_endpoint,
+    uc_name,
+)
+from tests.rig.records import (
+    CLI_CLIENT_ID,
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_USER,
+    DEFAULT_WORKSPACE_ID,
+    Fault,
+    RequestRecord,
+    TokenRef,
+    _AccessToken,
+    _AuthCode,
+    _b64url,
+    _digest,
+    _RefreshToken,
+)
+from tests.rig.routing import Response, databricks_error, scim_error
+from tests.rig.server import SDK_TRANSIENT_MARKERS, _bind, _Handler, _Server, read_body, send
 
-CLI_CLIENT_ID = "databricks-cli"
-DEFAULT_WORKSPACE_ID = "1234567890123456"
-DEFAULT_ACCOUNT_ID = "7f3e8c2a-5b1d-4e9f-a6c0-2d8b4f1e9a37"
-DEFAULT_USER = "test.user@example.com"
+# The rig's other modules (and tests) import these from here.
+__all__ = [
+    "CLI_CLIENT_ID",
+    "DEFAULT_ACCOUNT_ID",
+    "DEFAULT_USER",
+    "DEFAULT_WORKSPACE_ID",
+    "SDK_TRANSIENT_MARKERS",
+    "FakeWorkspace",
+    "Fault",
+    "RequestRecord",
+    "TokenRef",
+    "current_endpoints",
+    "databricks_error",
+    "default_endpoints",
+    "endpoint",
+    "is_claude_endpoint",
+    "scim_error",
+    "uc_name",
+]
+_Response = Response  # the name the route modules raise
 
-_FAMILY_DISPLAY = {"opus": "Opus", "sonnet": "Sonnet", "haiku": "Haiku", "fable": "Fable"}
 GATEWAY_ON, GATEWAY_OFF, GATEWAY_REDIRECT = "on", "off", "redirect"
 LISTING_APIS = ("foundation-models", "model-services")
-# What each Claude foundation model answers on (serving-endpoints:foundation-models `api_types`).
-_CLAUDE_API_TYPES = [
-    "mlflow/v1/chat/completions",
-    "anthropic/v1/messages",
-    "cursor/v1/chat/completions",
-]
-
-
-def _api_types(name: str) -> list[str]:
-    """The APIs a foundation model endpoint answers on, by its name."""
-    from tests.rig.agent_routes import GEMINI_API_TYPES, GPT_API_TYPES
-
-    if "claude" in name:
-        return list(_CLAUDE_API_TYPES)
-    if "gpt" in name:
-        return list(GPT_API_TYPES)
-    if "gemini" in name:
-        return list(GEMINI_API_TYPES)
-    return ["mlflow/v1/chat/completions"]
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-# --------------------------------------------------------------------------- endpoints
-
-
-def _display_name(name: str) -> str:
-    """databricks-claude-sonnet-4-5 -> Claude Sonnet 4.5; databricks-claude-3-7-sonnet -> ..."""
-    parts = name.removeprefix("databricks-").split("-")
-    if parts and parts[0] == "claude":
-        words = ["Claude"]
-        nums: list[str] = []
-        for p in parts[1:]:
-            if p.isdigit():
-                nums.append(p)
-            else:
-                if nums:
-                    words.append(".".join(nums))
-                    nums = []
-                words.append(_FAMILY_DISPLAY.get(p, p.capitalize()))
-        if nums:
-            words.append(".".join(nums))
-        return " ".join(words)
-    return " ".join(p.capitalize() for p in parts)
-
-
-def endpoint(
-    name: str, ready: bool = True, kind: str = "fmapi", long_context: bool = False
-) -> dict[str, Any]:
-    """One entry of `GET /api/2.0/serving-endpoints`.
-
-    kind: "fmapi" (FOUNDATION_MODEL_API), "external" (EXTERNAL_MODEL, provider anthropic) or
-    "custom" (CUSTOM_MODEL). long_context: the model also has a 1M-token variant, which the AI
-    Gateway's model listing shows as `<name>[1m]` (kept under the rig's own key `_long_context`,
-    which no listing shows).
-    """
-    now_ms = 1_730_000_000_000
-    entry: dict[str, Any] = {
-        "name": name,
-        "id": uuid.uuid5(uuid.NAMESPACE_DNS, name).hex,
-        "creator": "system" if kind == "fmapi" else DEFAULT_USER,
-        "creation_timestamp": now_ms,
-        "last_updated_timestamp": now_ms,
-        "state": {
-            "ready": "READY" if ready else "NOT_READY",
-            "config_update": "NOT_UPDATING" if ready else "IN_PROGRESS",
-        },
-        "permission_level": "CAN_QUERY",
-        "route_optimized": False,
-    }
-    if kind == "fmapi":
-        entry["endpoint_type"] = "FOUNDATION_MODEL_API"
-        entry["task"] = "llm/v1/chat"
-        model = name.removeprefix("databricks-")
-        entry["config"] = {
-            "served_entities": [
-                {
-                    "name": model,
-                    "entity_name": f"system.ai.{model.replace('-', '_')}",
-                    "foundation_model": {
-                        "name": f"system.ai.{model.replace('-', '_')}",
-                        "display_name": _display_name(name),
-                        "docs": "https://docs.databricks.com/",
-                        "description": f"{_display_name(name)} (pay-per-token)",
-                    },
-                }
-            ]
-        }
-    elif kind == "external":
-        entry["endpoint_type"] = "EXTERNAL_MODEL"
-        entry["task"] = "llm/v1/chat"
-        entry["config"] = {
-            "served_entities": [
-                {
-                    "name": f"{name}-entity",
-                    "external_model": {
-                        "provider": "anthropic",
-                        "name": "claude-sonnet-4-5",
-                        "task": "llm/v1/chat",
-                    },
-                }
-            ]
-        }
-    elif kind == "custom":
-        entry["endpoint_type"] = "CUSTOM_MODEL"
-        entry["config"] = {
-            "served_entities": [
-                {
-                    "name": f"{name}-1",
-                    "entity_name": f"main.default.{name.replace('-', '_')}",
-                    "entity_version": "1",
-                    "workload_size": "Small",
-                    "scale_to_zero_enabled": True,
-                }
-            ]
-        }
-    else:
-        raise ValueError(f"unknown endpoint kind {kind!r}")
-    if long_context:
-        entry["_long_context"] = True
-    return entry
-
-
-def default_endpoints() -> list[dict[str, Any]]:
-    """The 2025 catalogue: Claude families, a NOT_READY preview, an external and a custom model,
-    a Llama model, and GPT and Gemini models for Codex, Gemini CLI and OpenCode."""
-    return [
-        endpoint("databricks-claude-opus-4-6"),
-        endpoint("databricks-claude-opus-4-5"),
-        endpoint("databricks-claude-opus-4-1"),
-        endpoint("databricks-claude-sonnet-4-5"),
-        endpoint("databricks-claude-sonnet-4"),
-        endpoint("databricks-claude-haiku-4-5"),
-        endpoint("databricks-claude-3-7-sonnet"),
-        endpoint("databricks-claude-sonnet-4-6-preview", ready=False),
-        endpoint("anthropic-external-claude", kind="external"),
-        endpoint("my-custom-model", kind="custom"),
-        endpoint("databricks-meta-llama-3-3-70b-instruct"),
-        endpoint("databricks-gpt-5"),
-        endpoint("databricks-gpt-5-mini"),
-        endpoint("databricks-gemini-2-5-pro"),
-        endpoint("databricks-gemini-2-5-flash"),
-    ]
-
-
-def current_endpoints() -> list[dict[str, Any]]:
-    """The catalogue of late 2026 (../shared/notes/databricks.md): opus-4-8 and sonnet-4-6 with
-    1M-token variants, opus-4-7, haiku-4-5, a fable family (5-2 READY, 5-3 still coming), opus-4-5
-    (retires 2027-01-22) and sonnet-4-5 (retires 2026-11-30), plus the external and custom kinds,
-    and GPT and Gemini models for the other agents (one GPT model still coming)."""
-    return [
-        endpoint("databricks-claude-opus-4-8", long_context=True),
-        endpoint("databricks-claude-opus-4-7"),
-        endpoint("databricks-claude-opus-4-5"),
-        endpoint("databricks-claude-sonnet-4-6", long_context=True),
-        endpoint("databricks-claude-sonnet-4-5"),
-        endpoint("databricks-claude-haiku-4-5"),
-        endpoint("databricks-claude-fable-5-2"),
-        endpoint("databricks-claude-fable-5-3", ready=False),
-        endpoint("anthropic-external-claude", kind="external"),
-        endpoint("my-custom-model", kind="custom"),
-        endpoint("databricks-meta-llama-3-3-70b-instruct"),
-        endpoint("databricks-gpt-5-5"),
-        endpoint("databricks-gpt-5-2"),
-        endpoint("databricks-gpt-5-1-codex-max", ready=False),
-        endpoint("databricks-gemini-3-1-pro"),
-        endpoint("databricks-gemini-2-5-flash"),
-    ]
-
-
-def _page_token(offset: int) -> str:
-    """An opaque page token as standard base64: always holds `+`, `/` and `=` (from the bytes
-    0xfb 0xef 0xff and the padding), like the real tokens a caller must URL-encode."""
-    return base64.b64encode(b"\xfb\xef\xff" + offset.to_bytes(4, "big")).decode("ascii")
-
-
-def _page_offset(token: str) -> int | None:
-    """The offset in a token from _page_token; None for anything else (a mangled token)."""
-    try:
-        raw = base64.b64decode(token.encode("ascii"), validate=True)
-    except (ValueError, UnicodeEncodeError):
-        return None
-    if len(raw) != 7 or raw[:3] != b"\xfb\xef\xff":
-        return None
-    return int.from_bytes(raw[3:], "big")
-
-
-def _service_config(endpoint_name: str) -> dict[str, Any]:
-    """A system model service's `config` in the FULL view: one pay-per-token destination
-    (databricks-sdk-go catalog ModelServiceConfig, 0.175)."""
-    return {
-        "routing": {
-            "destinations": [
-                {
-                    "name": endpoint_name,
-                    "destination_type": "DESTINATION_TYPE_PAY_PER_TOKEN_FOUNDATION_MODEL",
-                    "pay_per_token_config": {"model": f"models/{uc_name(endpoint_name)}"},
-                }
-            ]
-        }
-    }
-
-
-def uc_name(endpoint_name: str) -> str:
-    """databricks-claude-opus-4-8 -> system.ai.claude-opus-4-8 (the Unity Catalog model service
-    Databricks provides for each pay-per-token foundation model)."""
-    return "system.ai." + endpoint_name.removeprefix("databricks-")
-
-
-def is_claude_endpoint(entry: dict[str, Any]) -> bool:
-    """Can the Anthropic Messages route serve this endpoint?"""
-    if entry.get("endpoint_type") == "FOUNDATION_MODEL_API":
-        return "claude" in entry["name"]
-    if entry.get("endpoint_type") == "EXTERNAL_MODEL":
-        entities = entry.get("config", {}).get("served_entities", [])
-        return any(e.get("external_model", {}).get("provider") == "anthropic" for e in entities)
-    return False
-
-
-# --------------------------------------------------------------------------- tokens
-
-
-@dataclass
-class _AccessToken:
-    id: int
-    digest: str
-    iat: float
-    exp: float
-    sub: str
-    client_id: str
-    revoked: bool = False
-
-
-@dataclass
-class _RefreshToken:
-    id: int
-    client_id: str
-    exp: float | None
-    revoked: bool = False
-    scope: str = "offline_access all-apis"
-
-
-@dataclass
-class _AuthCode:
-    client_id: str
-    redirect_uri: str
-    challenge: str
-    scope: str
-    exp: float
-    used: bool = False
-
-
-class TokenRef:
-    """How the request log refers to a token. Never holds or prints the raw value."""
-
-    __slots__ = ("id", "state", "seconds_left", "_digest")
-
-    def __init__(self, id: int, state: str, seconds_left: float | None, digest: str) -> None:
-        self.id = id  # 0 for an unknown token
-        self.state = state  # "valid" | "expired" | "revoked" | "unknown"
-        self.seconds_left = seconds_left  # at request time; None when unknown
-        self._digest = digest
-
-    def matches(self, raw: str | None) -> bool:
-        return raw is not None and secrets.compare_digest(_digest(raw.strip()), self._digest)
-
-    @property
-    def valid(self) -> bool:
-        return self.state == "valid"
-
-    def __repr__(self) -> str:
-        if self.state == "unknown":
-            return "<token unknown>"
-        return f"<token #{self.id} {self.state}, {self.seconds_left:.1f}s left>"
-
-    __str__ = __repr__
-
-
-@dataclass
-class RequestRecord:
-    """One request the workspace received (secrets redacted)."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    model: str | None = None
-    token: TokenRef | None = None  # from Authorization: Bearer
-    api_key: TokenRef | None = None  # from x-api-key (claude's apiKeyHelper) or x-goog-api-key
-    json: Any = None  # parsed JSON body (not kept for the OIDC routes)
-    # Authorization was exactly "Bearer <token>" (no padding around the token); None: no bearer
-    bearer_exact: bool | None = None
-    status: int = 0
-    time: float = field(default_factory=time.time)
-
-    @property
-    def stream(self) -> bool:
-        return isinstance(self.json, dict) and bool(self.json.get("stream"))
-
-    def __repr__(self) -> str:
-        extra = f" model={self.model}" if self.model else ""
-        return f"<{self.method} {self.path} -> {self.status} token={self.token!r}{extra}>"
-
-
-@dataclass
-class Fault:
-    path_prefix: str
-    status: int
-    times: int | None  # None: until cleared
-    retry_after: float | None
-    body: Any
-    hits: int = 0
-
-
-_ERROR_CODES = {
-    400: "BAD_REQUEST",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "RESOURCE_DOES_NOT_EXIST",
-    429: "REQUEST_LIMIT_EXCEEDED",
-    500: "INTERNAL_ERROR",
-    502: "BAD_GATEWAY",
-    503: "TEMPORARILY_UNAVAILABLE",
-    504: "DEADLINE_EXCEEDED",
-}
-
-
-def databricks_error(status: int, message: str | None = None) -> dict[str, Any]:
-    code = _ERROR_CODES.get(status, "UNKNOWN")
-    if message is None:
-        message = {
-            429: "Exceeded workspace rate limit. Please retry later.",
-            503: "The service is temporarily unavailable. Please retry later.",
-        }.get(status, f"Injected {status} error.")
-    return {
-        "error_code": code,
-        "message": message,
-        "details": [
-            {
-                "@type": "type.googleapis.com/google.rpc.RequestInfo",
-                "request_id": str(uuid.uuid4()),
-                "serving_data": "",
-            }
-        ],
-    }
-
-
-def scim_error(status: int, detail: str, scim_type: str | None = None) -> dict[str, Any]:
-    """A SCIM error body (RFC 7644 section 3.12), as the SCIM API (`/api/2.0/preview/scim/v2/…`)
-    answers: no `error_code` or `message`; the SDKs read `detail` and `scimType` (databricks-sdk-go
-    apierr standardErrorParser, databricks-sdk-py DatabricksError). For fail(…, body=…)."""
-    body: dict[str, Any] = {
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-        "detail": detail,
-        "status": str(status),
-    }
-    if scim_type is not None:
-        body["scimType"] = scim_type
-    return body
-
-
-# --------------------------------------------------------------------------- server
-
-# The Databricks SDK's token client (config.go, refreshClient) retries, with backoff for
-# minutes, any failed request whose error text contains one of these, its URL included: a
-# workspace on port 34290 or 42913 turns a TLS or HTTP failure that is reported at once
-# anywhere else into a five-minute wait. A port of ours never contains one.
-SDK_TRANSIENT_MARKERS = ("429",)
-
-
-def _bind(port: int) -> _Server:
-    """A server on 127.0.0.1:port; port 0: a free port whose number contains no
-    SDK_TRANSIENT_MARKERS (the ones refused stay bound until then, so none comes back)."""
-    refused: list[_Server] = []
-    try:
-        while True:
-            server = _Server(("127.0.0.1", port), _Handler)
-            number = str(server.server_address[1])
-            if port or not any(m in number for m in SDK_TRANSIENT_MARKERS):
-                return server
-            refused.append(server)
-    finally:
-        for server in refused:
-            server.server_close()
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    ssl_context: ssl.SSLContext | None = None
-    workspace: FakeWorkspace
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        if self.ssl_context is None:
-            super().finish_request(request, client_address)
-            return
-        request.settimeout(10)
-        try:
-            tls = self.ssl_context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return  # e.g. a client that does not trust our CA
-        try:
-            tls.settimeout(None)
-            super().finish_request(tls, client_address)
-        finally:
-            with contextlib.suppress(OSError):
-                tls.close()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, ssl.SSLError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-    server_version = "databricks"
-    sys_version = ""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self.server.workspace._handle(self)
-
-    def do_POST(self) -> None:
-        self.server.workspace._handle(self)
-
-    def do_HEAD(self) -> None:
-        self.server.workspace._handle(self)
-
-    def do_PUT(self) -> None:
-        self.server.workspace._handle(self)
-
-    def do_DELETE(self) -> None:
-        self.server.workspace._handle(self)
-
-    def do_PATCH(self) -> None:
-        self.server.workspace._handle(self)
-
-
-class _Response(Exception):
-    def __init__(
-        self,
-        status: int,
-        body: Any = None,
-        headers: dict[str, str] | None = None,
-        content_type: str = "application/json",
-    ) -> None:
-        super().__init__(status)
-        self.status = status
-        self.body = body
-        self.headers = headers or {}
-        self.content_type = content_type
 
 
 class FakeWorkspace:
@@ -869,7 +448,7 @@ class FakeWorkspace:
         split = urlsplit(h.path)
         path = split.path
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        body = self._read_body(h)
+        body = read_body(h)
         headers = {k.lower(): v for k, v in h.headers.items()}
         auth = headers.get("authorization")
         token: TokenRef | None = None
@@ -915,25 +494,9 @@ class FakeWorkspace:
             self._route(h, record, path, query, body, parsed, bearer, token)
         except _Response as resp:
             record.status = resp.status
-            self._send(h, resp)
+            send(h, resp)
         except (BrokenPipeError, ConnectionResetError):
             return
-
-    def _read_body(self, h: _Handler) -> bytes:
-        if h.headers.get("transfer-encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                line = h.rfile.readline()
-                size = int(line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while h.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                chunks.append(h.rfile.read(size))
-                h.rfile.readline()
-            return b"".join(chunks)
-        length = int(h.headers.get("content-length") or 0)
-        return h.rfile.read(length) if length else b""
 
     def _delay(self, path: str) -> None:
         with self._lock:
@@ -971,30 +534,6 @@ class FakeWorkspace:
         if fault.status == 401 and not path.startswith("/oidc/"):
             headers.setdefault("WWW-Authenticate", 'Bearer realm="DatabricksRealm"')
         raise _Response(fault.status, payload, headers)
-
-    def _send(self, h: _Handler, resp: _Response) -> None:
-        body = resp.body
-        if body is None:
-            data = b""
-        elif isinstance(body, bytes):
-            data = body
-        elif isinstance(body, str):
-            data = body.encode()
-            if resp.content_type == "application/json" and not body.lstrip().startswith(("{", "[")):
-                resp.content_type = "text/plain; charset=utf-8"
-        else:
-            data = json.dumps(body).encode()
-        h.send_response(resp.status)
-        if data or resp.status not in (204, 302):
-            h.send_header("Content-Type", resp.content_type)
-        h.send_header("Content-Length", str(len(data)))
-        h.send_header("x-request-id", str(uuid.uuid4()))
-        for k, v in resp.headers.items():
-            h.send_header(k, v)
-        h.end_headers()
-        if h.command != "HEAD" and data:
-            h.wfile.write(data)
-        h.wfile.flush()
 
     # ------------------------------------------------------------------ routes
 
