@@ -1,10 +1,83 @@
-"""How the fake workspace answers: a handler raises Response (status, JSON or raw body, headers);
-the Databricks-shaped and SCIM-shaped error bodies."""
+"""The fake workspace's route table: each API module (oidc_api, serving_api, files_api, ...)
+lists its ROUTES, (method, path pattern) -> handler; workspace.py's APIS names the modules, in
+the order their routes are tried. A handler gets the Request and answers by raising Response
+(status, JSON or raw body, headers), or returns None when the request is not its own after all
+(the next route is tried; a request no route answers gets 404 ENDPOINT_NOT_FOUND), or True when
+it wrote the answer itself (MCP's streaming relay). Also: the Databricks- and SCIM-shaped
+error bodies.
+
+Adding an API: a module under tests/rig/ with ROUTES (importing only the standard library at
+import time: the try-it path runs the workspace on a bare python3), plus its name in APIS.
+
+    ROUTES = [Route("GET", "/api/2.0/things/{name}", get_thing)]
+
+    def get_thing(req: Request) -> None:
+        raise Response(200, {"name": req.params["name"]})
+"""
 
 from __future__ import annotations
 
+import re
 import uuid
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.rig.records import RequestRecord, TokenRef
+    from tests.rig.server import _Handler
+    from tests.rig.workspace import FakeWorkspace
+
+
+@dataclass
+class Request:
+    """One request as a handler sees it (the bearer already checked for a non-public route)."""
+
+    ws: FakeWorkspace
+    h: _Handler
+    record: RequestRecord  # the request log's entry (handlers may fill in .model)
+    method: str
+    path: str
+    query: dict[str, str]  # the last value of each parameter
+    body: bytes
+    parsed: Any  # the body as JSON, or None
+    bearer: str | None  # the raw token of `Authorization: Bearer ...` (never log it)
+    token: TokenRef | None  # what the workspace thinks of that token
+    params: dict[str, str] = field(default_factory=dict)  # {name} parts; "rest": what * took
+
+    @property
+    def gateway(self) -> bool:
+        """A request to the AI Gateway (/ai-gateway/...)."""
+        return self.path.startswith("/ai-gateway/")
+
+
+Handler = Callable[[Request], "bool | None"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """method: "GET", "POST", ... or "*" for any. path: exact ("/api/2.0/x"), with `{name}` for
+    one path segment, or ending in `*` for any rest. public: answered before the bearer check
+    (OAuth and host metadata; every other route needs a valid token)."""
+
+    method: str
+    path: str
+    handler: Handler
+    public: bool = False
+    _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        pattern = self.path.removesuffix("*")
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]*)", re.escape(pattern))
+        regex = regex + ("(?P<rest>.*)" if self.path.endswith("*") else "")
+        object.__setattr__(self, "_regex", re.compile(regex + r"\Z"))
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        """The pattern's parts when this route takes the request, else None."""
+        if self.method != "*" and self.method != method:
+            return None
+        m = self._regex.match(path)
+        return None if m is None else {k: v for k, v in m.groupdict().items()}
 
 
 class Response(Exception):

@@ -20,10 +20,8 @@ Standalone, for trying the tool by hand (from the repo root):
 from __future__ import annotations
 
 import argparse
-import base64
-import contextlib
 import errno
-import hashlib
+import importlib
 import json
 import os
 import secrets
@@ -38,15 +36,10 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from tests.rig import files_api, mcp_api
 from tests.rig.endpoints import (
-    _api_types,
-    _display_name,
-    _page_offset,
-    _page_token,
-    _service_config,
     current_endpoints,
     default_endpoints,
     endpoint,
@@ -67,7 +60,7 @@ from tests.rig.records import (
     _digest,
     _RefreshToken,
 )
-from tests.rig.routing import Response, databricks_error, scim_error
+from tests.rig.routing import Request, Response, Route, databricks_error, scim_error
 from tests.rig.server import SDK_TRANSIENT_MARKERS, _bind, _Handler, _Server, read_body, send
 
 # The rig's other modules (and tests) import these from here.
@@ -89,7 +82,23 @@ __all__ = [
     "scim_error",
     "uc_name",
 ]
-_Response = Response  # the name the route modules raise
+_Response = Response  # the name route modules written before routing.py raise
+
+# The APIs the workspace serves, one module each (tests/rig/<name>.py, its ROUTES), tried in
+# this order after the public ones (OAuth): see tests/rig/routing.py. A new API: one line here.
+APIS = (
+    "oidc_api",  # host metadata, OIDC discovery, authorize, token (public)
+    "mcp_api",  # managed MCP servers: /api/2.0/mcp/..., /ai-gateway/mcp-services/...
+    "files_api",  # workspace files and Unity Catalog volume files
+    "scim_api",  # the current user
+    "serving_api",  # serving-endpoint listings, foundation models, UC model services
+    "anthropic_api",  # Anthropic Messages on serving endpoints and the AI Gateway
+    "sql_api",  # SQL warehouses and statements (on DuckDB)
+    "agent_routes",  # OpenAI Responses, Gemini and chat completions for the other agents
+)
+ROUTES: list[Route] = [
+    route for name in APIS for route in importlib.import_module(f"tests.rig.{name}").ROUTES
+]
 
 GATEWAY_ON, GATEWAY_OFF, GATEWAY_REDIRECT = "on", "off", "redirect"
 LISTING_APIS = ("foundation-models", "model-services")
@@ -491,8 +500,9 @@ class FakeWorkspace:
         try:
             self._delay(path)
             self._check_fault(path, body)
-            self._route(h, record, path, query, body, parsed, bearer, token)
-        except _Response as resp:
+            req = Request(self, h, record, h.command, path, query, body, parsed, bearer, token)
+            self._route(req)
+        except Response as resp:
             record.status = resp.status
             send(h, resp)
         except (BrokenPipeError, ConnectionResetError):
@@ -533,59 +543,35 @@ class FakeWorkspace:
                 payload = databricks_error(fault.status)
         if fault.status == 401 and not path.startswith("/oidc/"):
             headers.setdefault("WWW-Authenticate", 'Bearer realm="DatabricksRealm"')
-        raise _Response(fault.status, payload, headers)
+        raise Response(fault.status, payload, headers)
 
     # ------------------------------------------------------------------ routes
 
-    def _route(
-        self,
-        h: _Handler,
-        record: RequestRecord,
-        path: str,
-        query: dict[str, str],
-        body: bytes,
-        parsed: Any,
-        bearer: str | None,
-        token: TokenRef | None,
-    ) -> None:
-        method = h.command
-        if path == "/.well-known/databricks-config" and method == "GET":
-            raise _Response(200, self._host_metadata())
-        if path in (
-            "/oidc/.well-known/oauth-authorization-server",
-            "/oidc/.well-known/openid-configuration",
-        ):
-            raise _Response(200, self._discovery())
-        if path == "/oidc/v1/authorize" and method == "GET":
-            self._authorize(query)
-        if path == "/oidc/v1/token":
-            if method != "POST":
-                raise _Response(405, {"error": "invalid_request"})
-            self._token(h, body)
-        if path == "/oidc/jwks.json":
-            raise _Response(200, {"keys": []})
-
-        api = path.startswith(("/api/", "/serving-endpoints/", "/ai-gateway/"))
-        if not api:
-            raise _Response(
-                404,
-                {
-                    "error_code": "ENDPOINT_NOT_FOUND",
-                    "message": f"No API found for '{method} {path}'",
-                },
-            )
-        gateway = path.startswith("/ai-gateway/")
-        if gateway and self.ai_gateway == GATEWAY_REDIRECT:
+    def _route(self, req: Request) -> None:
+        """The public routes, then (for an API path, its bearer accepted) the others, in
+        ROUTES order; a request none of them answers gets 404."""
+        not_found = Response(
+            404,
+            {
+                "error_code": "ENDPOINT_NOT_FOUND",
+                "message": f"No API found for '{req.method} {req.path}'",
+            },
+        )
+        if self._answer(req, public=True):
+            return
+        if not req.path.startswith(("/api/", "/serving-endpoints/", "/ai-gateway/")):
+            raise not_found
+        if req.gateway and self.ai_gateway == GATEWAY_REDIRECT:
             # An account-level custom URL is not a workspace: it sends the caller to sign in.
-            raise _Response(
+            raise Response(
                 303,
                 "",
-                {"Location": f"{self.url}/login.html?next_url={quote(path)}"},
+                {"Location": f"{self.url}/login.html?next_url={quote(req.path)}"},
                 content_type="text/html; charset=utf-8",
             )
-        self._authenticate(bearer, token, gateway)
-        if gateway and self.ai_gateway == GATEWAY_OFF:
-            raise _Response(
+        self._authenticate(req.bearer, req.token, req.gateway)
+        if req.gateway and self.ai_gateway == GATEWAY_OFF:
+            raise Response(
                 404,
                 {
                     "error_code": "FEATURE_DISABLED",
@@ -593,367 +579,26 @@ class FakeWorkspace:
                     "details": databricks_error(404)["details"],
                 },
             )
+        if not self._answer(req, public=False):
+            raise not_found
 
-        if mcp_api.is_mcp_path(path):
-            self._mcp_route(h, record, method, path, body)
-            return
-        answer = files_api.handle(self.files, method, path, query, body, parsed)
-        if answer is not None:
-            raise _Response(answer[0], answer[1], content_type=answer[2])
-        if path == "/api/2.0/preview/scim/v2/Me" and method == "GET":
-            raise _Response(200, self._me(), {"X-Databricks-Org-Id": self.workspace_id})
-        if path == "/api/2.0/serving-endpoints" and method == "GET":
-            with self._lock:
-                raise _Response(200, {"endpoints": self._public(self.endpoints)})
-        if path == "/api/2.0/serving-endpoints:foundation-models" and method == "GET":
-            self._listing_api("foundation-models", method, path)
-            raise _Response(200, {"endpoints": self._foundation_models()})
-        if path == "/api/2.1/unity-catalog/model-services" and method == "GET":
-            self._listing_api("model-services", method, path)
-            raise _Response(200, self._model_services(query))
-        if path == "/ai-gateway/anthropic/v1/models" and method == "GET":
-            raise _Response(200, self._gateway_models(query))
-        prefix = "/api/2.0/serving-endpoints/"
-        if path.startswith(prefix) and method == "GET" and "/" not in path[len(prefix) :]:
-            name = path[len(prefix) :]
-            entry = self._find_endpoint(name)
-            if entry is None:
-                raise _Response(404, self._no_endpoint(name))
-            raise _Response(200, self._public([entry])[0])
-        for base in ("/serving-endpoints/anthropic", "/ai-gateway/anthropic"):
-            if path == f"{base}/v1/messages" and method == "POST":
-                self._messages(h, record, parsed, gateway)
-            if path == f"{base}/v1/messages/count_tokens" and method == "POST":
-                self._count_tokens(parsed, gateway)
-        if path.startswith("/api/2.0/sql/"):  # warehouses, statements (tests/rig/sql_api.py)
-            from tests.rig import sql_api
-
-            sql_api.route(self, method, path, parsed)
-        # OpenAI Responses, Gemini and chat completions (tests/rig/agent_routes.py).
-        from tests.rig import agent_routes
-
-        agent_routes.route(self, method, path, query, parsed, record)
-        raise _Response(
-            404,
-            {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No API found for '{method} {path}'"},
-        )
-
-    def _public(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Endpoint entries as the API shows them: without the rig's own `_` keys (and without
-        `endpoint_type` when endpoint_type_field is off)."""
-        out = json.loads(json.dumps(entries))
-        for e in out:
-            for key in [k for k in e if k.startswith("_")]:
-                del e[key]
-            if not self.endpoint_type_field:
-                e.pop("endpoint_type", None)
-        return list(out)
-
-    def _listing_api(self, name: str, method: str, path: str) -> None:
-        with self._lock:
-            on = self.listing_apis.get(name, True)
-        if not on:
-            raise _Response(
-                404,
-                {
-                    "error_code": "ENDPOINT_NOT_FOUND",
-                    "message": f"No API found for '{method} {path}'",
-                },
-            )
-
-    def _foundation_models(self) -> list[dict[str, Any]]:
-        """`GET /api/2.0/serving-endpoints:foundation-models`: the pay-per-token foundation model
-        endpoints, each served entity's foundation_model telling whether the AI Gateway (v2)
-        serves it and through which APIs."""
-        with self._lock:
-            entries = self._public(
-                [e for e in self.endpoints if e.get("endpoint_type") == "FOUNDATION_MODEL_API"]
-            )
-        for e in entries:
-            claude = "claude" in e["name"]
-            for entity in e.get("config", {}).get("served_entities", []):
-                fm = entity.setdefault("foundation_model", {})
-                fm["ai_gateway_v2_supported"] = claude
-                fm["api_types"] = _api_types(e["name"])
-        return entries
-
-    def _model_services(self, query: dict[str, str]) -> dict[str, Any]:
-        """`GET /api/2.1/unity-catalog/model-services?parent=schemas/system.ai`: one system-provided
-        model service per READY pay-per-token foundation model, paged (page_size, page_token) as
-        the SDKs define it (databricks-sdk-go ListModelServicesRequest: default and maximum 100).
-        A larger page gets an empty HTTP 499; the opaque page tokens are standard base64 (`+ / =`),
-        so a caller that does not URL-encode them sends one this refuses."""
-        if query.get("parent", "schemas/system.ai") != "schemas/system.ai":
-            return {"model_services": []}
-        with self._lock:
-            names = [
-                str(e["name"])
-                for e in self.endpoints
-                if e.get("endpoint_type") == "FOUNDATION_MODEL_API"
-                and e["state"]["ready"] == "READY"
-            ]
-            empty_first = self.model_services_empty_first_page
-            largest = self.model_services_max_page_size
-        full = query.get("view") == "FULL"  # BASIC (the default) omits the destinations
-        services = [
-            {
-                "name": f"model-services/{uc_name(n)}",
-                "owner": "System user",
-                "effective_owner": "System user",
-                "metastore_id": "19a85dee-54bc-43a2-87ab-023d0ec16013",
-                "create_time": "2026-06-01T00:00:00Z",
-                "created_by": "System user",
-                "update_time": "2026-06-01T00:00:00Z",
-                "updated_by": "System user",
-                "comment": f"{_display_name(n)}, served by Databricks (pay-per-token)",
-                "config": _service_config(n) if full else {},
-                "etag": uuid.uuid5(uuid.NAMESPACE_DNS, n).hex[:16],
-                "supported_api_types": _api_types(n),
-            }
-            for n in names
-        ]
-        try:
-            size = int(query.get("page_size") or 0) or 100
-        except ValueError:
-            size = 100
-        if size > largest:
-            raise _Response(499, b"", content_type="text/plain")
-        raw = query.get("page_token")
-        start = 0
-        if raw:
-            start = _page_offset(raw)
-            if start is None:
-                raise _Response(
-                    400,
-                    {"error_code": "INVALID_PARAMETER_VALUE", "message": "Invalid page token."},
-                )
-        if empty_first and not raw:
-            return {"model_services": [], "next_page_token": _page_token(0)}
-        page = services[start : start + size]
-        out: dict[str, Any] = {"model_services": page}
-        if start + size < len(services):
-            out["next_page_token"] = _page_token(start + size)
-        return out
-
-    def _gateway_models(self, query: dict[str, str]) -> dict[str, Any]:
-        """`GET /ai-gateway/anthropic/v1/models`: Anthropic's model-list shape, the Claude models
-        the gateway serves (READY), a 1M-token variant as `<name>[1m]`, each under the id forms
-        in gateway_model_ids. Paged by `limit` and `after_id`; like the real gateway (ug#680) it
-        leaves `last_id` null, so a caller pages on the last id it got."""
-        with self._lock:
-            entries = [
-                e
-                for e in self.endpoints
-                if e.get("endpoint_type") == "FOUNDATION_MODEL_API"
-                and "claude" in str(e["name"])
-                and e["state"]["ready"] == "READY"
-            ]
-            forms = self.gateway_model_ids
-        data: list[dict[str, Any]] = []
-        created = "2026-06-01T00:00:00Z"
-        for e in entries:
-            name, shown = str(e["name"]), _display_name(str(e["name"]))
-            ids = {
-                "endpoint": name,
-                "system.ai": uc_name(name),
-                "anthropic": f"{name}-anthropic",
-            }
-            for form in forms:
-                data.append({"type": "model", "id": ids[form], "display_name": shown})
-                if e.get("_long_context") and form != "anthropic":
-                    data.append(
-                        {
-                            "type": "model",
-                            "id": f"{ids[form]}[1m]",
-                            "display_name": f"{shown} (1M context)",
-                        }
-                    )
-        for d in data:
-            d["created_at"] = created
-        after = query.get("after_id")
-        if after:
-            ids_seen = [d["id"] for d in data]
-            data = data[ids_seen.index(after) + 1 :] if after in ids_seen else []
-        try:
-            limit = max(1, min(1000, int(query.get("limit") or 20)))
-        except ValueError:
-            limit = 20
-        page = data[:limit]
-        return {
-            "data": page,
-            "has_more": len(data) > limit,
-            "first_id": page[0]["id"] if page else None,
-            "last_id": None,
-        }
-
-    def _host_metadata(self) -> dict[str, Any]:
-        """`GET /.well-known/databricks-config`, unauthenticated, as a workspace answers it
-        (databricks-sdk-go config.HostMetadata): the CLI resolves it before every login and token
-        call and saves workspace_id (and account_id) into the profile at login."""
-        return {
-            "oidc_endpoint": f"{self.url}/oidc",
-            "account_id": self.account_id,
-            "workspace_id": self.workspace_id,
-            "cloud": self.cloud,
-            "host_type": "workspace",
-        }
-
-    def _discovery(self) -> dict[str, Any]:
-        u = self.url
-        return {
-            "issuer": f"{u}/oidc",
-            "authorization_endpoint": f"{u}/oidc/v1/authorize",
-            "token_endpoint": f"{u}/oidc/v1/token",
-            "jwks_uri": f"{u}/oidc/jwks.json",
-            "userinfo_endpoint": f"{u}/oidc/v1/userinfo",
-            "revocation_endpoint": f"{u}/oidc/v1/revoke",
-            "scopes_supported": ["all-apis", "offline_access", "openid", "profile", "email"],
-            "response_types_supported": ["code", "id_token"],
-            "response_modes_supported": ["query", "fragment", "form_post"],
-            "grant_types_supported": ["client_credentials", "authorization_code", "refresh_token"],
-            "code_challenge_methods_supported": ["S256"],
-            "token_endpoint_auth_methods_supported": [
-                "client_secret_basic",
-                "client_secret_post",
-                "none",
-            ],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "claims_supported": ["iss", "sub", "aud", "iat", "exp", "jti", "name", "email"],
-        }
-
-    def _authorize(self, q: dict[str, str]) -> None:
-        redirect_uri = q.get("redirect_uri", "")
-        ru = urlsplit(redirect_uri)
-        if (
-            q.get("client_id") not in self.public_clients
-            or ru.scheme != "http"
-            or ru.hostname not in ("localhost", "127.0.0.1")
-        ):
-            raise _Response(
-                400,
-                "<html><body>Invalid OAuth request: unknown client or redirect_uri</body></html>",
-                content_type="text/html; charset=utf-8",
-            )
-
-        def back(params: dict[str, str]) -> _Response:
-            if "state" in q:
-                params["state"] = q["state"]
-            sep = "&" if ru.query else "?"
-            return _Response(302, None, {"Location": redirect_uri + sep + urlencode(params)})
-
-        if q.get("response_type") != "code":
-            raise back({"error": "unsupported_response_type"})
-        if q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
-            raise back(
-                {
-                    "error": "invalid_request",
-                    "error_description": "PKCE with code_challenge_method=S256 is required",
-                }
-            )
-        if self.deny_login:
-            raise back(
-                {"error": "access_denied", "error_description": "The user denied the request"}
-            )
-        code = secrets.token_urlsafe(32)
-        with self._lock:
-            self._codes[code] = _AuthCode(
-                client_id=q["client_id"],
-                redirect_uri=redirect_uri,
-                challenge=q["code_challenge"],
-                scope=q.get("scope", ""),
-                exp=time.time() + 300,
-            )
-        raise back({"code": code})
-
-    def _token(self, h: _Handler, body: bytes) -> None:
-        form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-        grant = form.get("grant_type", "")
-        client_id = form.get("client_id")
-        client_secret = form.get("client_secret")
-        basic = h.headers.get("authorization", "")
-        if basic.lower().startswith("basic "):
-            with contextlib.suppress(ValueError):
-                cid, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
-                client_id, client_secret = cid, secret
-
-        def error(err: str, desc: str, status: int = 400) -> _Response:
-            with self._lock:
-                self.token_requests.append((grant, False))
-            return _Response(status, {"error": err, "error_description": desc})
-
-        def ok(payload: dict[str, Any]) -> _Response:
-            with self._lock:
-                self.token_requests.append((grant, True))
-            return _Response(200, payload, {"Cache-Control": "no-store"})
-
-        now = time.time()
-        if grant == "authorization_code":
-            with self._lock:
-                code = self._codes.get(form.get("code", ""))
-                if code is not None and (code.used or code.exp < now):
-                    code = None
-                if code is not None:
-                    code.used = True
-            if code is None or code.client_id != client_id:
-                raise error("invalid_grant", "Authorization code is invalid")
-            if form.get("redirect_uri") != code.redirect_uri:
-                raise error("invalid_grant", "redirect_uri does not match")
-            verifier = form.get("code_verifier", "")
-            if _b64url(hashlib.sha256(verifier.encode()).digest()) != code.challenge:
-                raise error("invalid_grant", "PKCE verification failed")
-            raise ok(self._token_payload(client_id, refresh=True))
-        if grant == "refresh_token":
-            raw = form.get("refresh_token", "")
-            with self._lock:
-                rt = self._refresh.get(raw)
-                bad = (
-                    rt is None
-                    or rt.revoked
-                    or (rt.exp is not None and rt.exp <= now)
-                    or rt.client_id != client_id
-                )
-                if not bad and self.single_use_refresh_tokens:
-                    assert rt is not None
-                    rt.revoked = True
-            if bad:
-                raise error("invalid_grant", "Refresh token is invalid")
-            if self.rotate_refresh_tokens:
-                raise ok(self._token_payload(client_id or "", refresh=True))
-            payload = self._token_payload(client_id or "", refresh=False)
-            payload["refresh_token"] = raw
-            raise ok(payload)
-        if grant == "client_credentials":
-            if client_id in self.disabled_principals:
-                # Shape assumed (not verified against a real workspace): the same error class
-                # as a bad secret, with its own description.
-                raise error("invalid_client", "Service principal is disabled", 401)
-            if client_id not in self.service_principals or not secrets.compare_digest(
-                self.service_principals[client_id or ""], client_secret or ""
-            ):
-                raise error("invalid_client", "Client authentication failed", 401)
-            payload = self._token_payload(client_id or "", refresh=False, sub=client_id)
-            payload["scope"] = form.get("scope", "all-apis")
-            raise ok(payload)
-        raise error("unsupported_grant_type", f"Unsupported grant_type {grant!r}")
-
-    def _token_payload(
-        self, client_id: str | None, refresh: bool, sub: str | None = None
-    ) -> dict[str, Any]:
-        raw, tok = self._new_access_token(None, sub or self.user_name, client_id or "")
-        payload: dict[str, Any] = {
-            "access_token": raw,
-            "token_type": "Bearer",
-            "expires_in": max(0, int(round(tok.exp - tok.iat))),
-            "scope": "offline_access all-apis",
-        }
-        if refresh:
-            payload["refresh_token"] = self._new_refresh_token(client_id or "")
-        return payload
+    @staticmethod
+    def _answer(req: Request, public: bool) -> bool:
+        """Try each route of the kind (raises its Response); True: a handler answered itself."""
+        for route in ROUTES:
+            if route.public != public:
+                continue
+            params = route.match(req.method, req.path)
+            if params is None:
+                continue
+            req.params = params
+            if route.handler(req):
+                return True
+        return False
 
     def _authenticate(self, bearer: str | None, token: TokenRef | None, gateway: bool) -> None:
         if bearer is None or token is None:
-            raise _Response(
+            raise Response(
                 401,
                 {
                     "error_code": "401",
@@ -964,269 +609,17 @@ class FakeWorkspace:
             )
         if token.state != "valid":
             if gateway and self.ai_gateway_invalid_token_status == 400:
-                raise _Response(400, {"error_code": "400", "message": "Invalid Token"})
+                raise Response(400, {"error_code": "400", "message": "Invalid Token"})
             if self.invalid_token_status == 401:
-                raise _Response(
+                raise Response(
                     401,
                     {"error_code": "401", "message": "Invalid access token."},
                     {"WWW-Authenticate": 'Bearer realm="DatabricksRealm"'},
                 )
-            raise _Response(403, {"error_code": "403", "message": "Invalid access token."})
-
-    def _me(self) -> dict[str, Any]:
-        return {
-            "schemas": [
-                "urn:ietf:params:scim:schemas:core:2.0:User",
-                "urn:ietf:params:scim:schemas:extension:workspace:2.0:User",
-            ],
-            "id": "8765432109876543",
-            "userName": self.user_name,
-            "displayName": "Test User",
-            "active": True,
-            "emails": [{"type": "work", "value": self.user_name, "primary": True}],
-            "name": {"givenName": "Test", "familyName": "User"},
-            "groups": [{"display": "users", "type": "direct", "value": "1111", "$ref": "x"}],
-            "entitlements": [{"value": "workspace-access"}],
-        }
-
-    def _find_endpoint(self, name: str) -> dict[str, Any] | None:
-        with self._lock:
-            for e in self.endpoints:
-                if e.get("name") == name:
-                    return dict(json.loads(json.dumps(e)))
-        return None
-
-    @staticmethod
-    def _no_endpoint(name: str) -> dict[str, Any]:
-        return {
-            "error_code": "RESOURCE_DOES_NOT_EXIST",
-            "message": f"Endpoint with name '{name}' does not exist.",
-        }
-
-    def _model_endpoint(self, parsed: Any, gateway: bool = False) -> str:
-        if not isinstance(parsed, dict):
-            raise _Response(
-                400, {"error_code": "BAD_REQUEST", "message": "Request body is not valid JSON."}
-            )
-        model = parsed.get("model")
-        if not isinstance(model, str) or not model:
-            raise _Response(
-                400, {"error_code": "BAD_REQUEST", "message": "Missing required field 'model'."}
-            )
-        entry = self._find_endpoint(model)
-        if entry is None and gateway and model.startswith("system.ai."):
-            # The gateway also takes a Unity Catalog model service name for a foundation model.
-            short = model.removeprefix("system.ai.").removeprefix("databricks-")
-            entry = self._find_endpoint(f"databricks-{short}")
-            if entry is not None and entry.get("endpoint_type") != "FOUNDATION_MODEL_API":
-                entry = None
-        if entry is None:
-            raise _Response(404, self._no_endpoint(model))
-        if not is_claude_endpoint(entry):
-            raise _Response(
-                404,
-                {
-                    "error_code": "RESOURCE_DOES_NOT_EXIST",
-                    "message": f"Endpoint '{model}' does not serve an Anthropic model.",
-                },
-            )
-        if entry["state"]["ready"] != "READY":
-            raise _Response(
-                404,
-                {
-                    "error_code": "RESOURCE_DOES_NOT_EXIST",
-                    "message": f"Endpoint '{model}' is not ready.",
-                },
-            )
-        if gateway and entry["name"] in self.traffic_split:
-            # Body assumed (the reports give only the status): see docs/databricks-shapes.md.
-            raise _Response(
-                400,
-                {
-                    "error_code": "BAD_REQUEST",
-                    "message": f"Endpoint '{entry['name']}' splits traffic between served "
-                    "entities; the AI Gateway's Anthropic route needs a single served entity.",
-                },
-            )
-        return model
-
-    def _messages(
-        self, h: _Handler, record: RequestRecord, parsed: Any, gateway: bool = False
-    ) -> None:
-        model = self._model_endpoint(parsed, gateway)
-        answer = self.reply(parsed) if self.reply is not None else self.reply_text
-        if isinstance(answer, dict):
-            self._tool_use(model, parsed, answer["tool_use"])
-        text = str(answer)
-        msg_id = "msg_" + secrets.token_hex(12)
-        in_tokens = max(1, len(json.dumps(parsed.get("messages", []))) // 4)
-        out_tokens = max(1, len(text) // 4)
-        if not parsed.get("stream"):
-            raise _Response(
-                200,
-                {
-                    "id": msg_id,
-                    "type": "message",
-                    "role": "assistant",
-                    "model": model,
-                    "content": [{"type": "text", "text": text}],
-                    "stop_reason": "end_turn",
-                    "stop_sequence": None,
-                    "usage": {"input_tokens": in_tokens, "output_tokens": out_tokens}
-                    | self.usage_extra,
-                },
-            )
-        events: list[tuple[str, dict[str, Any]]] = [
-            (
-                "message_start",
-                {
-                    "type": "message_start",
-                    "message": {
-                        "id": msg_id,
-                        "type": "message",
-                        "role": "assistant",
-                        "model": model,
-                        "content": [],
-                        "stop_reason": None,
-                        "stop_sequence": None,
-                        "usage": {"input_tokens": in_tokens, "output_tokens": 1} | self.usage_extra,
-                    },
-                },
-            ),
-            (
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": 0,
-                    "content_block": {"type": "text", "text": ""},
-                },
-            ),
-            ("ping", {"type": "ping"}),
-            (
-                "content_block_delta",
-                {
-                    "type": "content_block_delta",
-                    "index": 0,
-                    "delta": {"type": "text_delta", "text": text},
-                },
-            ),
-            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-            (
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                    "usage": {"output_tokens": out_tokens},
-                },
-            ),
-            ("message_stop", {"type": "message_stop"}),
-        ]
-        data = "".join(f"event: {name}\ndata: {json.dumps(ev)}\n\n" for name, ev in events)
-        raise _Response(
-            200,
-            data.encode(),
-            {"Cache-Control": "no-cache"},
-            content_type="text/event-stream; charset=utf-8",
-        )
-
-    def _tool_use(self, model: str, parsed: Any, tool: dict[str, Any]) -> None:
-        """Answer with one tool_use block (stop_reason tool_use), streamed or not."""
-        msg_id = "msg_" + secrets.token_hex(12)
-        block = {"type": "tool_use", "id": "toolu_" + secrets.token_hex(12), "name": tool["name"]}
-        usage = {"input_tokens": 10, "output_tokens": 10}
-        if not parsed.get("stream"):
-            raise _Response(
-                200,
-                {
-                    "id": msg_id,
-                    "type": "message",
-                    "role": "assistant",
-                    "model": model,
-                    "content": [dict(block, input=tool["input"])],
-                    "stop_reason": "tool_use",
-                    "stop_sequence": None,
-                    "usage": usage,
-                },
-            )
-        start_msg = {
-            "id": msg_id,
-            "type": "message",
-            "role": "assistant",
-            "model": model,
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": dict(usage, output_tokens=1),
-        }
-        events: list[tuple[str, dict[str, Any]]] = [
-            ("message_start", {"type": "message_start", "message": start_msg}),
-            (
-                "content_block_start",
-                {"type": "content_block_start", "index": 0, "content_block": dict(block, input={})},
-            ),
-            (
-                "content_block_delta",
-                {
-                    "type": "content_block_delta",
-                    "index": 0,
-                    "delta": {
-                        "type": "input_json_delta",
-                        "partial_json": json.dumps(tool["input"]),
-                    },
-                },
-            ),
-            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-            (
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": {"stop_reason": "tool_use", "stop_sequence": None},
-                    "usage": {"output_tokens": 10},
-                },
-            ),
-            ("message_stop", {"type": "message_stop"}),
-        ]
-        data = "".join(f"event: {name}\ndata: {json.dumps(ev)}\n\n" for name, ev in events)
-        raise _Response(
-            200,
-            data.encode(),
-            {"Cache-Control": "no-cache"},
-            content_type="text/event-stream; charset=utf-8",
-        )
-
-    def _mcp_route(
-        self, h: _Handler, record: RequestRecord, method: str, path: str, body: bytes
-    ) -> None:
-        service = path.removeprefix("/ai-gateway/mcp-services/")
-        if service in self.mcp.suspended_services:
-            raise _Response(
-                400,
-                {
-                    "error_code": "BAD_REQUEST",
-                    "message": "The MCP service is administratively suspended. Use the "
-                    "workspace endpoint /api/2.0/mcp/sql instead.",
-                },
-            )
-        try:
-            mcp_api.tools_for(self.mcp, path)
-        except mcp_api.NotFound:
-            raise _Response(
-                404,
-                {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"No MCP server at {path}"},
-            ) from None
-        with self._lock:
-            if self._mcp_host is None:
-                self._mcp_host = mcp_api.McpHost(self.mcp)
-            host = self._mcp_host
-        record.status = 200
-        host.forward(h, method, path, body)
+            raise Response(403, {"error_code": "403", "message": "Invalid access token."})
 
     def mcp_requests(self) -> list[RequestRecord]:
         return [r for r in self.requests() if mcp_api.is_mcp_path(r.path)]
-
-    def _count_tokens(self, parsed: Any, gateway: bool = False) -> None:
-        self._model_endpoint(parsed, gateway)
-        raise _Response(200, {"input_tokens": max(1, len(json.dumps(parsed)) // 4)})
 
 
 # --------------------------------------------------------------------------- standalone
@@ -1303,7 +696,7 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     # Run as `python -m tests.rig.workspace`, this file is the module `__main__`; the routes in
-    # agent_routes.py import `tests.rig.workspace`, a second copy whose _Response the first
+    # agent_routes.py import `tests.rig.workspace`, a second copy whose Response the first
     # copy's handler would never catch. Serve from that one copy instead.
     from tests.rig.workspace import main as _main
 
