@@ -11,8 +11,10 @@ import sys
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
-from tests.rig.routing import Response
+from tests.rig.records import RequestRecord, TokenRef
+from tests.rig.routing import Request, Response
 
 if TYPE_CHECKING:
     from tests.rig.workspace import FakeWorkspace
@@ -138,3 +140,50 @@ def send(h: _Handler, resp: Response) -> None:
     if h.command != "HEAD" and data:
         h.wfile.write(data)
     h.wfile.flush()
+
+
+def parse(ws: FakeWorkspace, h: _Handler) -> Request:
+    """The request as a handler sees it, with its log record (the secrets in its headers
+    redacted: a token shows as what the workspace thinks of it)."""
+    split = urlsplit(h.path)
+    path = split.path
+    query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+    body = read_body(h)
+    headers = {k.lower(): v for k, v in h.headers.items()}
+    auth = headers.get("authorization")
+    token: TokenRef | None = None
+    bearer: str | None = None
+    if auth is not None:
+        if auth[:7].lower() == "bearer ":
+            bearer = auth[7:].strip()
+            token = ws.token_ref(bearer)
+            headers["authorization"] = f"Bearer {token!r}"
+        else:
+            headers["authorization"] = "<redacted>"
+    api_key: TokenRef | None = None
+    # x-api-key: Claude Code with an apiKeyHelper; x-goog-api-key: Gemini CLI.
+    for key_header in ("x-api-key", "x-goog-api-key"):
+        if key_header in headers:
+            api_key = ws.token_ref(headers[key_header])
+            headers[key_header] = repr(api_key)
+    for secret_header in ("cookie",):
+        if secret_header in headers:
+            headers[secret_header] = "<redacted>"
+    parsed: Any = None
+    if body and "json" in headers.get("content-type", "json"):
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+    record = RequestRecord(
+        method=h.command,
+        path=path,
+        query=query,
+        headers=headers,
+        model=parsed.get("model") if isinstance(parsed, dict) else None,
+        token=token,
+        api_key=api_key,
+        json=None if path.startswith("/oidc/") else parsed,
+        bearer_exact=None if bearer is None else auth == f"Bearer {bearer}",
+    )
+    return Request(ws, h, record, h.command, path, query, body, parsed, bearer, token)

@@ -7,6 +7,11 @@ fake serves comes from (and which ones are assumed). Per test: the AI Gateway on
 APIs on or off through `listing_apis`, and the catalogue through `endpoints` (default_endpoints()
 is the 2025 one, current_endpoints() today's). Stdlib + trustme only.
 
+This module holds FakeWorkspace (its knobs, lifecycle, test controls and request log) and the
+route table: every API is a module of its own with its ROUTES (tests/rig/routing.py says how
+to add one), listed in APIS below. Beside it: tokens.py (the tokens it issues), faults.py,
+server.py (HTTP), endpoints.py (the catalogue), records.py, standalone.py (the command line).
+
     with FakeWorkspace() as ws:
         token = ws.issue_token()
         ...  # point things at ws.url
@@ -19,26 +24,18 @@ Standalone, for trying the tool by hand (from the repo root):
 
 from __future__ import annotations
 
-import argparse
-import errno
 import importlib
-import json
 import os
-import secrets
 import shutil
-import signal
 import ssl
 import sys
 import tempfile
 import threading
-import time
-import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote
 
-from tests.rig import files_api, mcp_api
+from tests.rig import faults, files_api, mcp_api
 from tests.rig.endpoints import (
     current_endpoints,
     default_endpoints,
@@ -54,14 +51,10 @@ from tests.rig.records import (
     Fault,
     RequestRecord,
     TokenRef,
-    _AccessToken,
-    _AuthCode,
-    _b64url,
-    _digest,
-    _RefreshToken,
 )
 from tests.rig.routing import Request, Response, Route, databricks_error, scim_error
-from tests.rig.server import SDK_TRANSIENT_MARKERS, _bind, _Handler, _Server, read_body, send
+from tests.rig.server import SDK_TRANSIENT_MARKERS, _bind, _Handler, _Server, parse, send
+from tests.rig.tokens import TokenAuthority
 
 # The rig's other modules (and tests) import these from here.
 __all__ = [
@@ -104,7 +97,7 @@ GATEWAY_ON, GATEWAY_OFF, GATEWAY_REDIRECT = "on", "off", "redirect"
 LISTING_APIS = ("foundation-models", "model-services")
 
 
-class FakeWorkspace:
+class FakeWorkspace(TokenAuthority):
     """A fake Databricks workspace on 127.0.0.1 (see module doc)."""
 
     def __init__(
@@ -115,16 +108,13 @@ class FakeWorkspace:
         endpoints: list[dict[str, Any]] | None = None,
         ai_gateway: str = GATEWAY_OFF,
     ) -> None:
+        super().__init__(access_token_lifetime, refresh_token_lifetime)
         self.tls = tls
-        self.access_token_lifetime = access_token_lifetime
-        self.refresh_token_lifetime = refresh_token_lifetime
         self.endpoints: list[dict[str, Any]] = (
             list(endpoints) if endpoints is not None else default_endpoints()
         )
-        self.workspace_id = DEFAULT_WORKSPACE_ID
         self.account_id = DEFAULT_ACCOUNT_ID
         self.cloud = "AWS"
-        self.user_name = DEFAULT_USER
         # OAuth clients: public (PKCE) ones and service principals (client_credentials).
         self.public_clients = {CLI_CLIENT_ID}
         self.service_principals: dict[str, str] = {"test-sp": "test-sp-secret"}
@@ -135,9 +125,6 @@ class FakeWorkspace:
         self.single_use_refresh_tokens = False  # ...and revokes the one it was given
         self.reply_text = "pong"
         self.usage_extra: dict[str, int] = {}  # into every answer's usage: cache reads/writes
-        # Put into every access token's signature and every refresh token, so a leak scan can
-        # find any of them, or a piece of one, anywhere (letters only: valid in both).
-        self.token_marker = ""
         # Overrides reply_text: a function of the request body returning the answer's text, or a
         # dict {"tool_use": {"name": ..., "input": {...}}} to make Claude Code run a tool.
         self.reply: Callable[[dict[str, Any]], str | dict[str, Any]] | None = None
@@ -182,11 +169,6 @@ class FakeWorkspace:
         self.token_requests: list[tuple[str, bool]] = []
         self.faults: list[Fault] = []
 
-        self._lock = threading.RLock()
-        self._next_id = 0
-        self._access: dict[str, _AccessToken] = {}  # digest -> token
-        self._refresh: dict[str, _RefreshToken] = {}  # raw -> token
-        self._codes: dict[str, _AuthCode] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._tmpdir: str | None = None
@@ -318,74 +300,6 @@ class FakeWorkspace:
             else:
                 self.path_latency.pop(path_prefix, None)
 
-    def issue_token(self, lifetime: float | None = None, client_id: str = CLI_CLIENT_ID) -> str:
-        """A valid raw access token, for direct use."""
-        return self._new_access_token(lifetime, self.user_name, client_id)[0]
-
-    def issue_pat(self, lifetime: float = 90 * 86400) -> str:
-        """A personal access token (`dapi` + 32 hex, like the real ones) the workspace accepts
-        until it expires or revoke_pat() revokes it."""
-        now = time.time()
-        raw = "dapi" + self.token_marker + secrets.token_hex(16)
-        tok = _AccessToken(self._new_id(), _digest(raw), now, now + lifetime, self.user_name, "pat")
-        with self._lock:
-            self._access[tok.digest] = tok
-        return raw
-
-    def revoke_pat(self, raw: str) -> None:
-        with self._lock:
-            tok = self._access.get(_digest(raw.strip()))
-            if tok is not None:
-                tok.revoked = True
-
-    def issue_refresh_token(self, client_id: str = CLI_CLIENT_ID) -> str:
-        return self._new_refresh_token(client_id)
-
-    def revoke_token(self, raw: str) -> None:
-        """The workspace stops accepting this one access token (revoked), whatever its expiry
-        says; its refresh token still works. revoke_access_tokens(): all of them (rotated)."""
-        self.revoke_pat(raw)
-
-    def revoke_access_tokens(self) -> None:
-        with self._lock:
-            for t in self._access.values():
-                t.revoked = True
-
-    def revoke_refresh_tokens(self) -> None:
-        with self._lock:
-            for r in self._refresh.values():
-                r.revoked = True
-
-    def expire_access_tokens(self) -> None:
-        now = time.time()
-        with self._lock:
-            for t in self._access.values():
-                t.exp = min(t.exp, now - 1)
-
-    def expire_refresh_tokens(self) -> None:
-        now = time.time()
-        with self._lock:
-            for r in self._refresh.values():
-                r.exp = now - 1
-
-    def token_ref(self, raw: str | None) -> TokenRef | None:
-        """What the workspace thinks of a raw access token right now."""
-        if raw is None:
-            return None
-        raw = raw.strip()
-        digest = _digest(raw)
-        now = time.time()
-        with self._lock:
-            t = self._access.get(digest)
-            if t is None:
-                return TokenRef(0, "unknown", None, digest)
-            state = "revoked" if t.revoked else "expired" if t.exp <= now else "valid"
-            return TokenRef(t.id, state, t.exp - now, digest)
-
-    def token_state(self, raw: str) -> str:
-        ref = self.token_ref(raw)
-        return ref.state if ref else "unknown"
-
     def clear_log(self) -> None:
         with self._lock:
             self.log.clear()
@@ -407,143 +321,21 @@ class FakeWorkspace:
     def refresh_count(self) -> int:
         return sum(1 for grant, _ok in self.token_requests if grant == "refresh_token")
 
-    # ------------------------------------------------------------------ token internals
-
-    def _new_id(self) -> int:
-        with self._lock:
-            self._next_id += 1
-            return self._next_id
-
-    def _new_access_token(
-        self, lifetime: float | None, sub: str, client_id: str
-    ) -> tuple[str, _AccessToken]:
-        now = time.time()
-        life = self.access_token_lifetime if lifetime is None else lifetime
-        tid = self._new_id()
-        header = {"kid": "fake-key-1", "typ": "at+jwt", "alg": "RS256"}
-        payload = {
-            "client_id": client_id,
-            "scope": "offline_access all-apis",
-            "iss": f"{self.url}/oidc",
-            "aud": self.workspace_id,
-            "sub": sub,
-            "iat": int(now),
-            "exp": int(now + life),
-            "jti": str(uuid.uuid4()),
-        }
-        raw = ".".join(
-            [
-                _b64url(json.dumps(header, separators=(",", ":")).encode()),
-                _b64url(json.dumps(payload, separators=(",", ":")).encode()),
-                self.token_marker + _b64url(secrets.token_bytes(256)),
-            ]
-        )
-        tok = _AccessToken(tid, _digest(raw), now, now + life, sub, client_id)
-        with self._lock:
-            self._access[tok.digest] = tok
-        return raw, tok
-
-    def _new_refresh_token(self, client_id: str) -> str:
-        raw = "doau" + self.token_marker + secrets.token_hex(32)  # opaque, like the real ones
-        life = self.refresh_token_lifetime
-        exp = None if life is None else time.time() + life
-        with self._lock:
-            self._refresh[raw] = _RefreshToken(self._new_id(), client_id, exp)
-        return raw
-
     # ------------------------------------------------------------------ request handling
 
     def _handle(self, h: _Handler) -> None:
-        split = urlsplit(h.path)
-        path = split.path
-        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        body = read_body(h)
-        headers = {k.lower(): v for k, v in h.headers.items()}
-        auth = headers.get("authorization")
-        token: TokenRef | None = None
-        bearer: str | None = None
-        if auth is not None:
-            if auth[:7].lower() == "bearer ":
-                bearer = auth[7:].strip()
-                token = self.token_ref(bearer)
-                headers["authorization"] = f"Bearer {token!r}"
-            else:
-                headers["authorization"] = "<redacted>"
-        api_key: TokenRef | None = None
-        # x-api-key: Claude Code with an apiKeyHelper; x-goog-api-key: Gemini CLI.
-        for key_header in ("x-api-key", "x-goog-api-key"):
-            if key_header in headers:
-                api_key = self.token_ref(headers[key_header])
-                headers[key_header] = repr(api_key)
-        for secret_header in ("cookie",):
-            if secret_header in headers:
-                headers[secret_header] = "<redacted>"
-        parsed: Any = None
-        if body and "json" in headers.get("content-type", "json"):
-            try:
-                parsed = json.loads(body)
-            except ValueError:
-                parsed = None
-        record = RequestRecord(
-            method=h.command,
-            path=path,
-            query=query,
-            headers=headers,
-            model=parsed.get("model") if isinstance(parsed, dict) else None,
-            token=token,
-            api_key=api_key,
-            json=None if path.startswith("/oidc/") else parsed,
-            bearer_exact=None if bearer is None else auth == f"Bearer {bearer}",
-        )
+        req = parse(self, h)
         with self._lock:
-            self.log.append(record)
+            self.log.append(req.record)
         try:
-            self._delay(path)
-            self._check_fault(path, body)
-            req = Request(self, h, record, h.command, path, query, body, parsed, bearer, token)
+            faults.delay(self, req.path)
+            faults.check_fault(self, req.path, req.body)
             self._route(req)
         except Response as resp:
-            record.status = resp.status
+            req.record.status = resp.status
             send(h, resp)
         except (BrokenPipeError, ConnectionResetError):
             return
-
-    def _delay(self, path: str) -> None:
-        with self._lock:
-            delay = self.latency + sum(
-                s for p, s in self.path_latency.items() if path.startswith(p)
-            )
-        if delay > 0:
-            time.sleep(delay)
-
-    def _check_fault(self, path: str, body: bytes = b"") -> None:
-        with self._lock:
-            for fault in self.faults:
-                if not path.startswith(fault.path_prefix):
-                    continue
-                if fault.times is not None and fault.hits >= fault.times:
-                    continue
-                fault.hits += 1
-                break
-            else:
-                return
-            if path == "/oidc/v1/token":
-                form = parse_qs(body.decode("utf-8", "replace"))
-                self.token_requests.append((form.get("grant_type", [""])[-1], False))
-        headers = {}
-        if fault.retry_after is not None:
-            ra = fault.retry_after
-            headers["Retry-After"] = str(int(ra)) if float(ra).is_integer() else str(ra)
-        payload = fault.body
-        if payload is None:
-            if path.startswith("/oidc/"):
-                err = "invalid_request" if fault.status == 400 else "temporarily_unavailable"
-                payload = {"error": err, "error_description": f"Injected {fault.status} error"}
-            else:
-                payload = databricks_error(fault.status)
-        if fault.status == 401 and not path.startswith("/oidc/"):
-            headers.setdefault("WWW-Authenticate", 'Bearer realm="DatabricksRealm"')
-        raise Response(fault.status, payload, headers)
 
     # ------------------------------------------------------------------ routes
 
@@ -622,82 +414,16 @@ class FakeWorkspace:
         return [r for r in self.requests() if mcp_api.is_mcp_path(r.path)]
 
 
-# --------------------------------------------------------------------------- standalone
-
-
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m tests.rig.workspace",
-        description="Serve a fake Databricks workspace on 127.0.0.1 until Ctrl-C.",
-    )
-    ap.add_argument("--port", type=int, default=0, help="port (default: any free one)")
-    ap.add_argument("--tls", action="store_true", help="HTTPS with a throw-away CA")
-    ap.add_argument(
-        "--token-lifetime", type=float, default=3600, help="access token lifetime, seconds"
-    )
-    ap.add_argument("--reply", default="pong", help="text of every model answer")
-    ap.add_argument(
-        "--bin",
-        metavar="DIR",
-        help="also write the fake `databricks` CLI and the test browser `rig-browser` into DIR",
-    )
-    args = ap.parse_args(argv)
-    if args.tls:
-        try:
-            import trustme  # noqa: F401  (the throw-away CA)
-        except ImportError:
-            print(
-                "--tls needs the trustme package: python3 -m pip install trustme"
-                " (or use .venv/bin/python after ./scripts/test)",
-                file=sys.stderr,
-            )
-            return 1
-    ws = FakeWorkspace(tls=args.tls, access_token_lifetime=args.token_lifetime)
-    ws.reply_text = args.reply
-    try:
-        # The server binds with SO_REUSEADDR (_Server.allow_reuse_address): the port of a run
-        # stopped a moment ago is free again although its closed connections linger.
-        ws.start(port=args.port)
-    except OSError as exc:
-        if exc.errno != errno.EADDRINUSE:
-            raise
-        print(
-            f"port {args.port} is in use: pick another with --port, or leave it out",
-            file=sys.stderr,
-        )
-        return 1
-    print(f"Fake Databricks workspace: {ws.url}", flush=True)
-    if ws.ca_file:
-        print(f"CA certificate: {ws.ca_file}", flush=True)
-        print(f"  export SSL_CERT_FILE={ws.ca_file} NODE_EXTRA_CA_CERTS={ws.ca_file}", flush=True)
-    if args.bin:
-        from tests.rig.sandbox import install_browser, install_fake_databricks
+    """Serve until Ctrl-C (tests/rig/standalone.py)."""
+    from tests.rig.standalone import main as serve
 
-        os.makedirs(args.bin, exist_ok=True)
-        cli = install_fake_databricks(Path(args.bin))
-        browser = install_browser(Path(args.bin))
-        print(f"Fake databricks CLI: {cli}", flush=True)
-        print(f"  export PATH={args.bin}:$PATH BROWSER={browser}", flush=True)
-    print("Ctrl-C to stop.", flush=True)
-
-    def on_term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        ws.stop()
-    return 0
+    return serve(argv)
 
 
 if __name__ == "__main__":
-    # Run as `python -m tests.rig.workspace`, this file is the module `__main__`; the routes in
-    # agent_routes.py import `tests.rig.workspace`, a second copy whose Response the first
-    # copy's handler would never catch. Serve from that one copy instead.
+    # Run as `python -m tests.rig.workspace`, this file is the module `__main__`: serve from the
+    # one copy `tests.rig.workspace` that the route modules and the tests import instead.
     from tests.rig.workspace import main as _main
 
     sys.exit(_main())
