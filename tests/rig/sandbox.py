@@ -21,13 +21,18 @@ import signal
 import struct
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
+
+from tests.rig.logins import LOGIN_LOCK as LOGIN_LOCK  # tests import the lock from here
+from tests.rig.logins import LOGIN_LOCK_LOG_ENV as LOGIN_LOCK_LOG_ENV
+from tests.rig.logins import LOGIN_LOCK_WAIT as LOGIN_LOCK_WAIT
+from tests.rig.logins import _metered_exec, login_lock_sh
+from tests.rig.logins import login_lock as login_lock
 
 RIG_DIR = Path(__file__).resolve().parent
 REPO_ROOT = RIG_DIR.parent.parent
@@ -56,34 +61,6 @@ FAKE_ONLY_KNOBS = (
 )
 V1_VERSION = "1.13.0"  # use_fake_cli(version=V1_VERSION): the fake plays the CLI users run
 _US, _RS = "\x1f", "\x1e"  # field and record separators of the call logs
-# `databricks auth login` listens for the browser's callback on the first free port of
-# localhost:8020-8040 (databricks-sdk-go, credentials/u2m), and so does the fake CLI: one range
-# for every login on the machine, whichever test, xdist worker or suite runs it. A browser still
-# following an earlier, killed login's redirect would hand its code to whichever login holds
-# that port by then, which fails on the state check. So logins take this lock first (one at a
-# time on the machine) and pass it down: the CLI and the browser it opens inherit the locked
-# file, so the next login starts only after both are gone.
-LOGIN_LOCK = Path(tempfile.gettempdir()) / "dbx-fmapi-tests-oauth-callback.lock"
-LOGIN_LOCK_WAIT = 60  # seconds; past that a login goes ahead anyway (the CLI tries other ports)
-# Set (to a file) in the environment of a test run: every login appends "want", "acquire" and
-# "release" lines (epoch seconds, pid) to it, for measuring how long the lock is held
-# (`python -m tests.rig.lockmeter LOG` sums them up). Unset: the shims carry no such lines.
-LOGIN_LOCK_LOG_ENV = "DBX_TEST_LOGIN_LOCK_LOG"
-
-
-def _lock_log_line(event: str) -> str:
-    """A shell line appending `event time pid` to the lock log, or "" when none is asked for."""
-    log = os.environ.get(LOGIN_LOCK_LOG_ENV)
-    if not log:
-        return ""
-    return f'printf \'{event} %s %s\\n\' "$(date +%s.%N)" "$$" >> {shlex.quote(log)}; '
-
-
-def _lock_log(event: str, pid: int) -> None:
-    log = os.environ.get(LOGIN_LOCK_LOG_ENV)
-    if log:
-        with open(log, "a") as f:
-            f.write(f"{event} {time.time():.6f} {pid}\n")
 
 
 def real_databricks_bin() -> str | None:
@@ -146,53 +123,6 @@ def tzif(posix: str, std: tuple[str, int], dst: tuple[str, int]) -> bytes:
     v2 = header(1, 2) + struct.pack(">qB", 0, 0)
     v2 += struct.pack(">lBB", std[1], 0, 0) + struct.pack(">lBB", dst[1], 1, len(std[0]) + 1)
     return v1 + v2 + chars + f"\n{posix}\n".encode()
-
-
-def login_lock_sh() -> str:
-    """Shell lines for a `databricks` shim: an `auth login` takes LOGIN_LOCK on fd 9 and keeps
-    it open across `exec`, so the CLI and the browser it starts hold it until they are gone."""
-    lock = shlex.quote(str(LOGIN_LOCK))
-    return (
-        'case " $* " in *" auth login "*)\n'
-        f"  if [ -x /usr/bin/flock ] && {{ command exec 9>>{lock}; }} 2>/dev/null; then\n"
-        f"    {_lock_log_line('want')}/usr/bin/flock -w {LOGIN_LOCK_WAIT} 9 || :\n"
-        f"    {_lock_log_line('acquire')}_rig_locked=1\n"
-        "  fi ;;\n"
-        "esac\n"
-    )
-
-
-def _metered_exec(command: str) -> str:
-    """The shim's last line, `exec command "$@"`; with a lock log asked for, a login runs the
-    command as a child instead and logs "release" when it exits (its browser may outlive it by
-    the moment it takes to log the visit)."""
-    line = f'exec {command} "$@"\n'
-    release = _lock_log_line("release")
-    if not release:
-        return line
-    return (
-        f'if [ -n "${{_rig_locked-}}" ]; then {command} "$@"; rc=$?; {release}exit $rc; fi\n' + line
-    )
-
-
-@contextlib.contextmanager
-def login_lock() -> Iterator[int]:
-    """LOGIN_LOCK held (fcntl.flock) for a login run from Python: pass the yielded fd to the
-    child (pass_fds) so that it, and the browser it opens, keep holding it after we let go."""
-    fd = os.open(LOGIN_LOCK, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
-    try:
-        # flock(1) on our descriptor: it waits in the kernel's queue like the shims' logins
-        # (polling here lost the lock to them for up to LOGIN_LOCK_WAIT under load), and the
-        # lock stays with the descriptor after it exits. A timeout: go ahead, as the shim does.
-        _lock_log("want", os.getpid())
-        if os.access("/usr/bin/flock", os.X_OK):
-            argv = ["/usr/bin/flock", "-w", str(LOGIN_LOCK_WAIT), str(fd)]
-            subprocess.run(argv, pass_fds=(fd,), check=False)
-        _lock_log("acquire", os.getpid())
-        yield fd
-    finally:
-        os.close(fd)
-        _lock_log("release", os.getpid())
 
 
 def python_launcher(path: Path, module_file: Path) -> Path:
@@ -587,6 +517,17 @@ class Sandbox:
         while len(self.browser_visits(wait=0)) == visits and time.monotonic() < deadline:
             time.sleep(0.02)
         return result
+
+    def signed_in(self, workspace: Any, profile: str = "DEFAULT") -> None:
+        """As after .login(workspace, profile), without a browser or the login lock: the
+        profile and the real CLI's token cache as one real `auth login` wrote them (in a sandbox
+        of its own, once per test process, see _login_template), for this workspace's URL, with
+        a fresh access and refresh token this workspace issued. For tests that need a signed-in
+        CLI, not a login. Falls back to .login() where a replay would not be faithful: the fake
+        CLI, a profile or token cache already there, a workspace with other ids."""
+        from tests.rig.logins import replay_login
+
+        replay_login(self, workspace, profile)
 
     @property
     def token_cache_path(self) -> Path:
