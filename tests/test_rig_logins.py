@@ -24,10 +24,6 @@ def _files(box: Sandbox) -> dict[str, tuple[int, bytes | None]]:
     return out
 
 
-def _logins(box: Sandbox) -> int:
-    return len([c for c in box.databricks_calls() if c["argv"][:2] == ["auth", "login"]])
-
-
 def test_signed_in_writes_what_a_real_login_writes_with_this_workspaces_tokens(
     sandbox: Sandbox, workspace: FakeWorkspace, databricks_bin: str, tmp_path: Path
 ) -> None:
@@ -35,7 +31,7 @@ def test_signed_in_writes_what_a_real_login_writes_with_this_workspaces_tokens(
     real.login(workspace)
     sandbox.signed_in(workspace)
 
-    assert _logins(sandbox) == 0 and sandbox.browser_visits(wait=0) == []
+    assert sandbox.logins() == 0 and sandbox.browser_visits(wait=0) == []
     want, got = _files(real), _files(sandbox)
     assert {k: mode for k, (mode, _) in got.items()} == {k: mode for k, (mode, _) in want.items()}
     cache = "home/.databricks/token-cache.json"
@@ -61,7 +57,7 @@ def test_signed_in_logs_in_for_real_where_a_replay_would_not_be_faithful(
 ) -> None:
     sandbox.signed_in(workspace)
     sandbox.signed_in(workspace, profile="second")  # a profile there already: a real login
-    assert _logins(sandbox) == 1
+    assert sandbox.logins() == 1
     assert "[second]" in (sandbox.home / ".databrickscfg").read_text()
 
 

@@ -11,24 +11,10 @@ from pathlib import Path
 import pytest
 
 from tests.mgmt import config_of, record_of
-from tests.rig.sandbox import Result, Sandbox
+from tests.rig.checks import assert_refused
+from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace, endpoint
 from tests.test_setup import VOLATILE, settings_of, setup
-
-
-def assert_refused(
-    result: Result, code: int, *, says: str, fix: str | None = None, token: str | None = None
-) -> None:
-    assert result.code == code, result
-    assert says in result.stderr, result
-    lines = result.stderr.strip().splitlines()
-    error = [line for line in lines if ": error: " in line]
-    assert len(error) == 1, result.stderr  # one line of reason
-    assert any(line.strip().startswith("fix: ") for line in lines), result.stderr
-    if fix is not None:
-        assert fix in result.stderr, result.stderr
-    if token is not None:
-        assert token not in result.output
 
 
 @pytest.fixture

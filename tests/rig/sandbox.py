@@ -474,6 +474,17 @@ class Sandbox:
             calls.append({"argv": argv, "time": float(when), "pid": int(pid)})
         return calls
 
+    def logins(self) -> int:
+        """How many `databricks auth login` runs the sandbox saw (setup's, the wrapper's, the
+        tests' own .login; not .signed_in's replays)."""
+        return len([c for c in self.databricks_calls() if c["argv"][:2] == ["auth", "login"]])
+
+    def link_program(self, name: str, exe: str) -> None:
+        """Put a real program (an agent) on the sandbox's PATH under `name`, unless one is."""
+        target = self.bin / name
+        if not target.exists():
+            target.symlink_to(exe)
+
     def browser_visits(self, wait: float = 2.0) -> list[dict[str, Any]]:
         """The test browser's visits ({"url", "status", "final", "error"}). The browser runs
         detached, so this waits up to `wait` seconds for a first record."""
