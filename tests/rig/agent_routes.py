@@ -17,7 +17,7 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
-from tests.rig.routing import Request, Response, Route
+from tests.rig.routing import Request, Response, Route, sse
 from tests.rig.serving_api import find_endpoint, no_endpoint
 
 if TYPE_CHECKING:
@@ -197,20 +197,6 @@ def _answer(ws: FakeWorkspace, parsed: Any) -> str | dict[str, Any]:
     return ws.reply(parsed) if ws.reply is not None else ws.reply_text
 
 
-def _sse(events: list[tuple[str | None, dict[str, Any]]], done: bool = False) -> Any:
-    data = "".join(
-        (f"event: {name}\n" if name else "") + f"data: {json.dumps(ev)}\n\n" for name, ev in events
-    )
-    if done:
-        data += "data: [DONE]\n\n"
-    return Response(
-        200,
-        data.encode(),
-        {"Cache-Control": "no-cache"},
-        content_type="text/event-stream; charset=utf-8",
-    )
-
-
 def _tokens(parsed: Any) -> int:
     return max(1, len(json.dumps(parsed)) // 4)
 
@@ -333,7 +319,7 @@ def _responses(model: str, parsed: dict[str, Any], answer: str | dict[str, Any])
         )
     add("response.output_item.done", output_index=0, item=item)
     add("response.completed", response=response("completed", [item], True))
-    raise _sse(events)
+    raise sse(events)
 
 
 # --------------------------------------------------------------------------- Gemini
@@ -376,7 +362,7 @@ def _gemini(
     if alt != "sse":
         # Without alt=sse the stream is one JSON array of chunks.
         raise Response(200, [chunk])
-    raise _sse([(None, chunk)])
+    raise sse([(None, chunk)])
 
 
 # --------------------------------------------------------------------------- chat completions
@@ -436,4 +422,4 @@ def _chat(model: str, parsed: dict[str, Any], answer: str | dict[str, Any]) -> A
     options = parsed.get("stream_options") or {}
     if options.get("include_usage"):
         events.append((None, dict(base, object="chat.completion.chunk", choices=[], usage=usage)))
-    raise _sse(events, done=True)
+    raise sse(events, done=True)

@@ -9,7 +9,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from tests.rig.endpoints import _display_name, is_claude_endpoint, uc_name
-from tests.rig.routing import Request, Response, Route
+from tests.rig.routing import Request, Response, Route, sse
 from tests.rig.serving_api import find_endpoint, no_endpoint
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def messages(ws: FakeWorkspace, parsed: Any, gateway: bool = False) -> None:
                 "usage": {"input_tokens": in_tokens, "output_tokens": out_tokens} | ws.usage_extra,
             },
         )
-    events: list[tuple[str, dict[str, Any]]] = [
+    events: list[tuple[str | None, dict[str, Any]]] = [
         (
             "message_start",
             {
@@ -208,13 +208,7 @@ def messages(ws: FakeWorkspace, parsed: Any, gateway: bool = False) -> None:
         ),
         ("message_stop", {"type": "message_stop"}),
     ]
-    data = "".join(f"event: {name}\ndata: {json.dumps(ev)}\n\n" for name, ev in events)
-    raise Response(
-        200,
-        data.encode(),
-        {"Cache-Control": "no-cache"},
-        content_type="text/event-stream; charset=utf-8",
-    )
+    raise sse(events)
 
 
 def tool_use(model: str, parsed: Any, tool: dict[str, Any]) -> None:
@@ -246,7 +240,7 @@ def tool_use(model: str, parsed: Any, tool: dict[str, Any]) -> None:
         "stop_sequence": None,
         "usage": dict(usage, output_tokens=1),
     }
-    events: list[tuple[str, dict[str, Any]]] = [
+    events: list[tuple[str | None, dict[str, Any]]] = [
         ("message_start", {"type": "message_start", "message": start_msg}),
         (
             "content_block_start",
@@ -274,13 +268,7 @@ def tool_use(model: str, parsed: Any, tool: dict[str, Any]) -> None:
         ),
         ("message_stop", {"type": "message_stop"}),
     ]
-    data = "".join(f"event: {name}\ndata: {json.dumps(ev)}\n\n" for name, ev in events)
-    raise Response(
-        200,
-        data.encode(),
-        {"Cache-Control": "no-cache"},
-        content_type="text/event-stream; charset=utf-8",
-    )
+    raise sse(events)
 
 
 def count_tokens(ws: FakeWorkspace, parsed: Any, gateway: bool = False) -> None:

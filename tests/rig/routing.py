@@ -17,6 +17,7 @@ import time: the try-it path runs the workspace on a bare python3), plus its nam
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -142,3 +143,19 @@ def scim_error(status: int, detail: str, scim_type: str | None = None) -> dict[s
     if scim_type is not None:
         body["scimType"] = scim_type
     return body
+
+
+def sse(events: list[tuple[str | None, dict[str, Any]]], done: bool = False) -> Response:
+    """A streamed answer (text/event-stream): one `event:` (when named) and `data:` per event,
+    then `data: [DONE]` when `done` (the OpenAI-style streams)."""
+    data = "".join(
+        (f"event: {name}\n" if name else "") + f"data: {json.dumps(ev)}\n\n" for name, ev in events
+    )
+    if done:
+        data += "data: [DONE]\n\n"
+    return Response(
+        200,
+        data.encode(),
+        {"Cache-Control": "no-cache"},
+        content_type="text/event-stream; charset=utf-8",
+    )
