@@ -161,7 +161,7 @@ def show_diffs(ctx: Context, plan: Plan) -> None:
 
 
 def confirm(ctx: Context) -> bool:
-    from ..cli.prompts import ctrl_c_cancels
+    from ..core.prompts import ctrl_c_cancels
 
     ctrl_c_cancels()  # a user at the terminal: Ctrl-C cancels, however we were started
     ctx.stdout.write("Proceed? [y/N] ")

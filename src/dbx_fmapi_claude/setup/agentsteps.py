@@ -15,7 +15,7 @@ from typing import Any
 from .. import agents
 from ..agents.base import Agent, AgentSetup
 from ..changes import engine
-from ..cli.prompts import Choice
+from ..core.prompts import Choice
 from ..core.errors import UserError
 from ..record import config
 from ..workspace import routes

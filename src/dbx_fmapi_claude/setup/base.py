@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..auth import credentials, dbcli
-from ..cli.prompts import Prompter
+from ..core.prompts import Prompter
 from ..core import ui
 from ..core.context import Context
 from ..workspace import catalogue

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..auth import tokens
 from ..changes import engine
-from ..cli.prompts import Prompter
+from ..core.prompts import Prompter
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..record import originals

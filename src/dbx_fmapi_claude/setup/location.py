@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..agents.claude import effective, settings
-from ..cli.prompts import Choice
+from ..core.prompts import Choice
 from ..core.fileio import q
 from ..record import config
 from .answers import PROG, STATIC, _tilde, _usage, check_location, default_location

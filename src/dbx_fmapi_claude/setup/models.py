@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 
 from ..auth import dbcli
-from ..cli.prompts import Choice
+from ..core.prompts import Choice
 from ..core.errors import UserError
 from ..workspace import catalogue, routes
 from ..workspace.client import FAMILIES, Workspace, WorkspaceError, diagnose, is_ready
