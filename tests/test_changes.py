@@ -147,7 +147,8 @@ def test_an_unreadable_file_is_backed_up_first_without_our_token(
     broken = b'{"env": {"ANTHROPIC_AUTH_TOKEN": "eyJabc.def.ghi", "X": "keep"'
     path.write_bytes(broken)
     plan = Plan()
-    plan.add(Change(path, broken, b"{}\n", "settings", backup_first=True))
+    ours = ("ANTHROPIC_AUTH_TOKEN",)  # what the planner names (the engine knows no agent)
+    plan.add(Change(path, broken, b"{}\n", "settings", backup_first=True, our_secrets=ours))
     said = _apply(plan, paths)
     backups = [p for p in tmp_path.iterdir() if ".bak-" in p.name]
     assert len(backups) == 1 and said == [

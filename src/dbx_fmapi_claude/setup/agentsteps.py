@@ -15,8 +15,8 @@ from typing import Any
 from .. import agents
 from ..agents.base import Agent, AgentSetup
 from ..changes import engine
-from ..core.prompts import Choice
 from ..core.errors import UserError
+from ..core.prompts import Choice
 from ..record import config
 from ..workspace import routes
 from ..workspace.client import Workspace, WorkspaceError, diagnose, newest_first

@@ -12,18 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..auth import databrickscfg
+from ..auth.profilechoice import PROFILE_RE
 from ..changes import engine
-from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..core.fileio import q
 from ..record import config
 from ..workspace import routes
-from ..workspace.hosts import normalize_host
 from . import install
 
 PROG = "setup-fmapi-claudecode"
-PROFILE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}")
 MODEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}(\[1m\])?")  # [1m]: the 1M variant
 NONE = "none"  # --fable none, --subagent-model none: write no such model
 OTHER = "\x00other"
@@ -73,13 +70,6 @@ def _duration_text(seconds: int) -> str:
     if seconds % 60 == 0:
         return f"{seconds // 60}m"
     return f"{seconds}s"
-
-
-def _same_host(a: str, b: str) -> bool:
-    try:
-        return normalize_host(a) == normalize_host(b)
-    except UserError:
-        return a.rstrip("/") == b.rstrip("/")
 
 
 # --- answers ---------------------------------------------------------------------------------
@@ -161,51 +151,6 @@ def _default_shell(env: Mapping[str, str]) -> str:
     if name in ("zsh", "bash", "fish"):
         return name
     return "zsh" if install.platform(env) == "darwin" else "bash"
-
-
-def read_profiles(ctx: Context) -> dict[str, str] | None:
-    """{profile: host} from ~/.databrickscfg ({} when absent). A file the CLI cannot read
-    either is an error naming the file and line (UserError, exit 1): treating it as empty would
-    start a login that fails on the same file."""
-    sections = databrickscfg.read(str(ctx.paths.home), ctx.env) or {}
-    return {
-        name: databrickscfg.host_of(keys) or ""
-        for name, keys in databrickscfg.profiles(sections).items()
-    }
-
-
-def switched_profile(ctx: Context) -> str | None:
-    """`[__settings__] default_profile` (`databricks auth switch`, the first login)."""
-    return databrickscfg.default_profile(databrickscfg.read(str(ctx.paths.home), ctx.env) or {})
-
-
-def default_profile(
-    prev: Mapping[str, Any],
-    host: str,
-    profiles: Mapping[str, str] | None,
-    switched: str | None = None,
-) -> str:
-    """The profile offered for `host`: the previous run's, else the CLI's default profile
-    (`switched`), else DEFAULT, else any profile of that workspace, when they are for it."""
-    if prev.get("profile") and prev.get("host") == host:
-        return str(prev["profile"])
-    known = dict(profiles or {})
-    if switched and known.get(switched) and _same_host(known[switched], host):
-        return switched
-    if known.get("DEFAULT") and _same_host(known["DEFAULT"], host):
-        return "DEFAULT"
-    for name, h in known.items():
-        if h and _same_host(h, host) and PROFILE_RE.fullmatch(name):
-            return name
-    if not known.get("DEFAULT"):
-        return "DEFAULT"
-    label = host.split("://", 1)[-1].split(".", 1)[0].split(":", 1)[0]
-    label = re.sub(r"[^A-Za-z0-9_.-]", "-", label).strip("-") or "workspace"
-    name, n = label, 1
-    while name in known:
-        n += 1
-        name = f"{label}-{n}"
-    return name
 
 
 def default_location(prev: Mapping[str, Any], cwd: Path) -> str:

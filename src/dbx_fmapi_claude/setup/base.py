@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from ..auth import credentials, dbcli
-from ..core.prompts import Prompter
 from ..core import ui
 from ..core.context import Context
+from ..core.prompts import Prompter
 from ..workspace import catalogue
 from .answers import _STATUS_COLOURS, PROG, Answers
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..agents.claude import effective, settings
-from ..core.prompts import Choice
 from ..core.fileio import q
+from ..core.prompts import Choice
 from ..record import config
 from .answers import PROG, STATIC, _tilde, _usage, check_location, default_location
 from .base import SetupBase

@@ -6,8 +6,8 @@ from __future__ import annotations
 import contextlib
 
 from ..auth import dbcli
-from ..core.prompts import Choice
 from ..core.errors import UserError
+from ..core.prompts import Choice
 from ..workspace import catalogue, routes
 from ..workspace.client import FAMILIES, Workspace, WorkspaceError, diagnose, is_ready
 from .answers import MODEL_RE, NONE, OTHER, PROG, _usage, check_model

@@ -176,6 +176,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
                 # A file read past its comments is kept too: uninstall puts those bytes back.
                 keep_original=(corrupt is None or corrupt.relaxed) and not holds_token,
                 backup_first=corrupt is not None,
+                our_secrets=(settings.ENV_TOKEN,),
                 redo=redo_settings,
             )
         )
@@ -242,9 +243,9 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         if choice == "off" or not helper:
             return statusline.remove(data, here)
         line, hook = statusline.commands(helper)
-        budget, problem = statusline.wants_hook(
-            self.paths.config_dir_path, self.opts.get("team_prices")
-        )
+        from ..usage.prices import budget_set
+
+        budget, problem = budget_set(self.paths.config_dir_path, self.opts.get("team_prices"))
         if problem and not quiet:
             self.warn(f"{problem}: no budget hook until it is fixed (docs/usage.md)")
         new, recorded = statusline.add(data, line=line, hook=hook if budget else None, before=here)

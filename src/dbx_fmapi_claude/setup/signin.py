@@ -6,10 +6,11 @@ import time
 from typing import Any
 
 from ..auth import credentials, dbcli, tokens
+from ..auth.profilechoice import offered_profile, profile_hosts, switched_profile
 from ..core.errors import ExitCode, UserError
 from ..record import config
 from ..workspace.client import FAMILIES
-from ..workspace.hosts import EXAMPLE, normalize_host
+from ..workspace.hosts import EXAMPLE, normalize_host, same_host
 from . import install
 from .answers import (
     ENV_VARS,
@@ -21,15 +22,11 @@ from .answers import (
     _default_shell,
     _duration,
     _duration_text,
-    _same_host,
     _span,
     _usage,
     check_location,
     check_model,
     check_profile,
-    default_profile,
-    read_profiles,
-    switched_profile,
 )
 from .base import SetupBase
 
@@ -133,7 +130,7 @@ class SignIn(SetupBase):
                     f"{PROG} --host {host or EXAMPLE}"
                     + ("   (the workspace configured here)" if host else ""),
                 )
-        self.profiles = read_profiles(self.ctx)
+        self.profiles = profile_hosts(self.ctx)
         named = self.env.get(credentials.PROFILE_VAR, "").strip()
         if not self.a.profile and named:
             # The SDKs take DATABRICKS_CONFIG_PROFILE as a named profile, the variables'
@@ -153,7 +150,7 @@ class SignIn(SetupBase):
             return
         if not self.a.profile:
             switched = switched_profile(self.ctx) if self.profiles else None
-            default = default_profile(self.prev, self.a.host, self.profiles, switched)
+            default = offered_profile(self.prev, self.a.host, self.profiles, switched)
             if p is not None:
                 self.a.profile = p.text(
                     "Databricks CLI profile name",
@@ -222,7 +219,7 @@ class SignIn(SetupBase):
     def profile_for_host(self, profile: str) -> str:
         """`profile`, unless ~/.databrickscfg has it for another workspace."""
         known = (self.profiles or {}).get(profile)
-        if known and not _same_host(known, self.a.host):
+        if known and not same_host(known, self.a.host):
             raise _usage(
                 f"profile {profile!r} in ~/.databrickscfg is for {known}, not {self.a.host}",
                 f"use another profile name: {PROG} --host {self.a.host} --profile NEW-NAME",
