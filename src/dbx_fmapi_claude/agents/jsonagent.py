@@ -134,7 +134,6 @@ class JsonAgent(Agent):
         if raw is None:
             return
         replaced = state.get("replaced") or {}
-        known, original = originals.load_original(paths, path)
 
         def clean(now: bytes) -> bytes | None:
             """What uninstall leaves of `now`: ours out, what we replaced back."""
@@ -148,14 +147,20 @@ class JsonAgent(Agent):
                 )
             if cleaned == data:
                 return now
-            if known and original is not None and _parses_to(original, cleaned):
-                return original
-            if not cleaned and (state.get("created") or (known and original is None)):
-                return None
-            return jsonfile.dumps(cleaned)
+            return jsonfile.dumps(cleaned) if cleaned else None
+
+        def same(cleaned: bytes, original: bytes) -> bool:
+            return _parses_to(original, jsonfile.parse(cleaned, path, self.label))
 
         change = restore_change(
-            paths, path, raw, clean, bool(state.get("created")), f"{self.label} config"
+            paths,
+            path,
+            raw,
+            clean,
+            bool(state.get("created")),
+            f"{self.label} config",
+            same=same,
+            empty=jsonfile.dumps({}),
         )
         if change is not None:
             plan.changes.append(change)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..agents import jsonfile
 from ..core.fileio import read_bytes
-from ..record import config, originals
+from ..record import config
 
 ENV_URL = "DBX_FMAPI_MCP_URL"
 ENV_KEY = "DBX_FMAPI_MCP_KEY"
@@ -71,17 +71,12 @@ def put(raw: bytes | None, path: Path, agent: str, entries: list[dict[str, Any]]
     return jsonfile.edit(raw, data, edited(data, agent, entries))
 
 
-def restored(paths: Any, path: Path, new: bytes | None) -> bytes | None:
-    """`new`, or the original bytes when `new` holds just what they held."""
-    known, original = originals.load_original(paths, path)
-    if new is None or not known or original is None:
-        return new
+def same_document(new: bytes | None, original: bytes, path: Path) -> bool:
+    """Whether `new` (None: an empty object) holds just what `original` held."""
     try:
-        if jsonfile.parse(new, path, "") == jsonfile.parse(original, path, ""):
-            return original
-    except Exception:  # noqa: BLE001 - an original we cannot read: keep `new`
-        return new
-    return new
+        return jsonfile.parse(new or b"{}", path, "") == jsonfile.parse(original, path, "")
+    except Exception:  # noqa: BLE001 - an original we cannot read: not the same
+        return False
 
 
 def current(path: Path) -> bytes | None:
