@@ -65,6 +65,8 @@ class Change:
 
 @dataclass
 class Plan:
+    """The file changes one command makes (setup's and uninstall's plans add what they record)."""
+
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 

@@ -71,13 +71,5 @@ def put(raw: bytes | None, path: Path, agent: str, entries: list[dict[str, Any]]
     return jsonfile.edit(raw, data, edited(data, agent, entries))
 
 
-def same_document(new: bytes | None, original: bytes, path: Path) -> bool:
-    """Whether `new` (None: an empty object) holds just what `original` held."""
-    try:
-        return jsonfile.parse(new or b"{}", path, "") == jsonfile.parse(original, path, "")
-    except Exception:  # noqa: BLE001 - an original we cannot read: not the same
-        return False
-
-
 def current(path: Path) -> bytes | None:
     return read_bytes(path)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..agents import jsonfile
 from ..changes import engine, undo
 from ..core.context import Context
 from ..core.fileio import read_bytes
@@ -82,7 +83,9 @@ def plan_agent_files(ctx: Context, cfgs: list[dict[str, Any]], plan: engine.Plan
                     path,
                     left,
                     created=created,
-                    same=lambda original: agentfiles.same_document(left, original, path),
+                    same=lambda original: jsonfile.same_document(
+                        original, jsonfile.parse(left, path, "")
+                    ),
                     empty=EMPTY,
                 )
                 return result

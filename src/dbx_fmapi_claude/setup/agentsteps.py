@@ -15,12 +15,12 @@ from typing import Any
 from .. import agents
 from ..agents.base import Agent, AgentSetup
 from ..changes import engine
-from ..core.errors import UserError
+from ..core.errors import UserError, usage_error
 from ..core.prompts import Choice
 from ..record import config
 from ..workspace import routes
 from ..workspace.client import Workspace, WorkspaceError, diagnose, newest_first
-from .answers import MODEL_RE, OTHER, PROG, _usage, check_model
+from .answers import MODEL_RE, OTHER, PROG, check_model
 from .base import SetupBase
 
 
@@ -29,7 +29,7 @@ def parse_agents(text: str) -> list[str]:
     names = [n.strip().lower() for n in str(text).replace(" ", ",").split(",") if n.strip()]
     unknown = [n for n in names if n not in agents.NAMES]
     if unknown:
-        raise _usage(
+        raise usage_error(
             f"unknown agent {unknown[0]!r} (choose from {', '.join(agents.NAMES)})",
             f"{PROG} --agents claude,codex,gemini,opencode",
         )
@@ -160,7 +160,7 @@ class AgentSteps(SetupBase):
         if not self.catalogue.read or name in known:
             return name
         have = ", ".join(self.agent_model_names(agent)) or "none"
-        raise _usage(
+        raise usage_error(
             f"the workspace has no model endpoint {name!r} for {agent.label}; its models: {have}",
             f"{PROG} {agent.model_flag} NAME   (list them: dbx-fmapi models)",
         )
@@ -189,7 +189,7 @@ class AgentSteps(SetupBase):
                 default = value
             if not default:
                 have = ", ".join(self.agent_model_names(agent)) or "none"
-                raise _usage(
+                raise usage_error(
                     f"the workspace lists no READY model for {agent.label} "
                     f"({agent.model_prefix}*; it has: {have})",
                     f"name one: {PROG} {agent.model_flag} NAME, or leave {agent.label} out: "

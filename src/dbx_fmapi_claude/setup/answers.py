@@ -14,7 +14,7 @@ from typing import Any
 
 from ..auth.profilechoice import PROFILE_RE
 from ..changes import engine
-from ..core.errors import ExitCode, UserError
+from ..core.errors import usage_error
 from ..core.fileio import q
 from ..record import config
 from ..workspace import routes
@@ -39,23 +39,7 @@ TOKEN_PLACEHOLDER = "<the token from databricks auth token>"  # noqa: S105 - dry
 # --- small helpers ---------------------------------------------------------------------------
 
 
-def _usage(message: str, fix: str) -> UserError:
-    return UserError(message, fix, ExitCode.USAGE)
-
-
-def _sq(text: str) -> str:
-    """Single-quote for /bin/sh, always (the apiKeyHelper string is read by people too)."""
-    return "'" + text.replace("'", "'\"'\"'") + "'"
-
-
-def _tilde(path: Path, home: Path) -> str:
-    try:
-        return "~/" + str(path.relative_to(home))
-    except ValueError:
-        return str(path)
-
-
-def _span(seconds: float) -> str:
+def span(seconds: float) -> str:
     s = max(int(seconds), 0)
     if s < 90:
         return f"{s}s"
@@ -64,7 +48,7 @@ def _span(seconds: float) -> str:
     return f"{s // 3600}h {s % 3600 // 60:02d}m"
 
 
-def _duration_text(seconds: int) -> str:
+def duration_text(seconds: int) -> str:
     if seconds % 3600 == 0:
         return f"{seconds // 3600}h"
     if seconds % 60 == 0:
@@ -97,7 +81,7 @@ class Answers:
 def check_profile(value: str) -> str:
     value = value.strip()
     if not PROFILE_RE.fullmatch(value):
-        raise _usage(
+        raise usage_error(
             f"invalid profile name {value!r} (letters, digits and . _ - @ + only)",
             f"{PROG} --profile my-workspace",
         )
@@ -107,7 +91,7 @@ def check_profile(value: str) -> str:
 def check_model(value: str, flag: str = "--model") -> str:
     value = value.strip()
     if not MODEL_RE.fullmatch(value):
-        raise _usage(
+        raise usage_error(
             f"invalid model endpoint name {value!r} (letters, digits and . _ - only)",
             f"list the workspace's models with: dbx-fmapi models   (then {PROG} {flag} NAME)",
         )
@@ -120,33 +104,33 @@ def check_location(value: str, cwd: Path) -> str:
     if text in ("home", "cwd"):
         return text
     if not text:
-        raise _usage("the settings location is empty", f"{PROG} --settings-location home")
+        raise usage_error("the settings location is empty", f"{PROG} --settings-location home")
     folder = Path(os.path.expanduser(text))
     if not folder.is_absolute():
         folder = cwd / folder
     folder = Path(os.path.normpath(folder))
     if folder.exists() and not folder.is_dir():
-        raise _usage(
+        raise usage_error(
             f"settings location {folder} is a file, not a folder",
             f"pass the folder that should hold .claude/: {PROG} --settings-location "
             f"{q(folder.parent)}",
         )
     if not folder.is_dir():
-        raise _usage(
+        raise usage_error(
             f"settings location {folder} does not exist",
             f"create it first: mkdir -p {q(folder)}",
         )
     return str(folder)
 
 
-def _duration(value: str, flag: str) -> int:
+def check_duration(value: str, flag: str) -> int:
     try:
         return config.parse_duration(value)
     except ValueError as exc:
-        raise _usage(f"{flag} {value!r}: {exc}", f"{PROG} {flag} 15m") from None
+        raise usage_error(f"{flag} {value!r}: {exc}", f"{PROG} {flag} 15m") from None
 
 
-def _default_shell(env: Mapping[str, str]) -> str:
+def default_shell(env: Mapping[str, str]) -> str:
     name = os.path.basename(env.get("SHELL", "")).strip()
     if name in ("zsh", "bash", "fish"):
         return name

@@ -19,17 +19,19 @@ from pathlib import Path
 from ..auth import tokens
 from ..changes import engine
 from ..core.errors import ExitCode, UserError
+from ..core.fileio import sq
+from ..core.paths import tilde
 from ..core.prompts import Prompter
 from ..record import originals
-from .answers import HELPER, PROG, STATIC, _duration_text, _sq, _tilde, find_installed
-from .plan import Plan, PlanSteps
+from .answers import HELPER, PROG, STATIC, duration_text, find_installed
+from .plan import PlanSteps, SetupPlan
 from .signin import SignIn
 
 
 class Setup(SignIn, PlanSteps):
     """Setup: every step, in the order `run` takes them."""
 
-    def show_diffs(self, plan: Plan) -> None:
+    def show_diffs(self, plan: SetupPlan) -> None:
         if not plan.changes:
             self.out("Everything is already configured: nothing would change.")
             return
@@ -37,7 +39,7 @@ class Setup(SignIn, PlanSteps):
         engine.show(plan, self.ctx.stdout, secrets)
         self.out("Dry run: nothing was written.")
 
-    def apply(self, plan: Plan) -> None:
+    def apply(self, plan: SetupPlan) -> None:
         """Write every change, all or nothing (changes.apply)."""
         engine.preflight(plan.changes, name="setup")
         # Under the profile's lock: no static-mode token refresh (wrapper, login) and no other
@@ -88,8 +90,8 @@ class Setup(SignIn, PlanSteps):
         if target is None:
             self.ask_location()
             target = self.settings_target()
-        helper_cmd = f"{_sq(helper_path)} token" + (
-            f" --profile {_sq(self.a.profile)}" if self.a.profile else ""
+        helper_cmd = f"{sq(helper_path)} token" + (
+            f" --profile {sq(self.a.profile)}" if self.a.profile else ""
         )
         plan = self.plan(target, helper_cmd, wrapper_path, helper_path)
         extra = "".join(
@@ -106,7 +108,7 @@ class Setup(SignIn, PlanSteps):
             self.show_diffs(plan)
             return ExitCode.OK
         mode = (
-            f"token helper, TTL {_duration_text(self.a.ttl_seconds)}"
+            f"token helper, TTL {duration_text(self.a.ttl_seconds)}"
             if self.a.token_mode == HELPER
             else "static token (refreshed by dbx-fmapi-claude)"
         )
@@ -121,7 +123,7 @@ class Setup(SignIn, PlanSteps):
                 if ch.path == self.paths.config_file:
                     continue
                 verb = "removed" if ch.new is None else "wrote" if ch.old is None else "updated"
-                self.out(f"  {verb} {_tilde(ch.path, self.paths.home)} ({ch.what})")
+                self.out(f"  {verb} {tilde(ch.path, self.paths.home)} ({ch.what})")
             self.out(f"Settings: {settings_file} ({mode})")
         if self.a.token_mode == STATIC:
             self.out(
@@ -134,7 +136,7 @@ class Setup(SignIn, PlanSteps):
         rc = plan.record.get("rc_file")
         if rc:
             self.out(
-                f"Done. Open a new terminal (or run: source {_tilde(Path(rc), self.paths.home)}), "
+                f"Done. Open a new terminal (or run: source {tilde(Path(rc), self.paths.home)}), "
                 "then run: dbx-fmapi-claude"
             )
         else:

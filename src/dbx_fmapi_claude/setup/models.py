@@ -6,11 +6,11 @@ from __future__ import annotations
 import contextlib
 
 from ..auth import dbcli
-from ..core.errors import UserError
+from ..core.errors import UserError, usage_error
 from ..core.prompts import Choice
 from ..workspace import catalogue, routes
 from ..workspace.client import FAMILIES, Workspace, WorkspaceError, diagnose, is_ready
-from .answers import MODEL_RE, NONE, OTHER, PROG, _usage, check_model
+from .answers import MODEL_RE, NONE, OTHER, PROG, check_model
 from .base import SetupBase
 
 
@@ -190,7 +190,7 @@ class ModelSteps(SetupBase):
             if listed
             else f"the workspace has no model endpoint {name!r}"
         )
-        raise _usage(
+        raise usage_error(
             f"{what}; its Claude endpoints: {have}",
             f"{PROG} {flag} {example}   (list them: dbx-fmapi models)",
         )

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..auth import credentials, dbcli, tokens
 from ..auth.profilechoice import offered_profile, profile_hosts, switched_profile
-from ..core.errors import ExitCode, UserError
+from ..core.errors import ExitCode, UserError, usage_error
 from ..record import config
 from ..workspace.client import FAMILIES
 from ..workspace.hosts import EXAMPLE, normalize_host, same_host
@@ -19,14 +19,13 @@ from .answers import (
     NONE,
     PROG,
     STATIC,
-    _default_shell,
-    _duration,
-    _duration_text,
-    _span,
-    _usage,
+    check_duration,
     check_location,
     check_model,
     check_profile,
+    default_shell,
+    duration_text,
+    span,
 )
 from .base import SetupBase
 
@@ -66,24 +65,24 @@ class SignIn(SetupBase):
             self.prev = self.config_at(self.a.location) or self.prev
         prev_ttl = self.prev.get("ttl_seconds")
         if o.get("ttl") is not None:
-            self.a.ttl_seconds = _duration(str(o["ttl"]), "--ttl")
+            self.a.ttl_seconds = check_duration(str(o["ttl"]), "--ttl")
         elif isinstance(prev_ttl, int) and prev_ttl > 0:
             self.a.ttl_seconds = prev_ttl
         prev_margin = self.prev.get("margin_seconds")
         if o.get("margin") is not None:
-            self.a.margin_seconds = _duration(str(o["margin"]), "--margin")
+            self.a.margin_seconds = check_duration(str(o["margin"]), "--margin")
         elif isinstance(prev_margin, int) and prev_margin >= 0:
             self.a.margin_seconds = prev_margin
         if self.a.ttl_seconds + self.a.margin_seconds > MAX_NEED_SECONDS:
-            raise _usage(
-                f"--ttl {_duration_text(self.a.ttl_seconds)} plus the "
-                f"{_duration_text(self.a.margin_seconds)} margin is longer than a Databricks "
+            raise usage_error(
+                f"--ttl {duration_text(self.a.ttl_seconds)} plus the "
+                f"{duration_text(self.a.margin_seconds)} margin is longer than a Databricks "
                 "token lives (about 1h): every helper call would force a refresh",
                 f"{PROG} --ttl 15m",
             )
         mode = o.get("token_mode") or self.prev.get("token_mode") or "helper"
         self.a.token_mode = mode if mode in ("helper", "static") else "helper"
-        shell = o.get("shell") or self.prev.get("shell") or _default_shell(self.env)
+        shell = o.get("shell") or self.prev.get("shell") or default_shell(self.env)
         self.a.shell = shell if shell in ("zsh", "bash", "fish", "none") else "none"
 
     def config_at(self, location: str) -> dict[str, Any] | None:
@@ -125,7 +124,7 @@ class SignIn(SetupBase):
                     else "--yes turns the prompts off"
                 )
                 host = normalize_host(prev_host) if isinstance(prev_host, str) and prev_host else ""
-                raise _usage(
+                raise usage_error(
                     f"--host is required: {why}, so setup cannot ask for the workspace URL",
                     f"{PROG} --host {host or EXAMPLE}"
                     + ("   (the workspace configured here)" if host else ""),
@@ -169,7 +168,7 @@ class SignIn(SetupBase):
 
     def use_env_credential(self, source: credentials.Source) -> None:
         if source.host != self.a.host:
-            raise _usage(
+            raise usage_error(
                 f"DATABRICKS_HOST is {source.host}, not the --host {self.a.host}: its "
                 "credential belongs to another workspace",
                 f"{PROG} --host {source.host}",
@@ -190,13 +189,13 @@ class SignIn(SetupBase):
         )
         if auth and auth != source.kind:
             if not known:
-                raise _usage(
+                raise usage_error(
                     f"--auth {auth} needs a profile holding a {credentials.NAMES[auth]}, or "
                     f"DATABRICKS_HOST with {ENV_VARS[auth]}; profile {profile!r} is not in "
                     "~/.databrickscfg",
                     f"export DATABRICKS_HOST={self.a.host} {ENV_VARS[auth]}, then re-run setup",
                 )
-            raise _usage(
+            raise usage_error(
                 f"profile {profile!r} holds a {credentials.NAMES[source.kind]}, not the "
                 f"--auth {auth} asked for",
                 f"{PROG} --host {self.a.host} --profile {profile} --auth {source.kind}",
@@ -209,7 +208,7 @@ class SignIn(SetupBase):
     def check_mode(self) -> None:
         if self.source is not None and self.source.kind == credentials.PAT:
             if self.opts.get("token_mode") == STATIC:
-                raise _usage(
+                raise usage_error(
                     "static mode would copy your personal access token into a settings file; "
                     "helper mode hands it to Claude Code without copying it",
                     f"{PROG} --token-mode helper",
@@ -220,7 +219,7 @@ class SignIn(SetupBase):
         """`profile`, unless ~/.databrickscfg has it for another workspace."""
         known = (self.profiles or {}).get(profile)
         if known and not same_host(known, self.a.host):
-            raise _usage(
+            raise usage_error(
                 f"profile {profile!r} in ~/.databrickscfg is for {known}, not {self.a.host}",
                 f"use another profile name: {PROG} --host {self.a.host} --profile NEW-NAME",
             )
@@ -323,7 +322,7 @@ class SignIn(SetupBase):
             tokens.login(host, profile, self.env, self.ctx.stderr)
             self.token = fetch()
         left = self.token.expiry - time.time() if self.token else 0.0
-        self.out(f"  ok    signed in: profile {profile} (token valid for {_span(left)})")
+        self.out(f"  ok    signed in: profile {profile} (token valid for {span(left)})")
 
     def authenticate_without_browser(self, source: credentials.Source) -> None:
         """A service principal or a PAT: a token straight away, never a login (a dry run
@@ -337,6 +336,6 @@ class SignIn(SetupBase):
             self.out(f"  ok    credential: {what} (no expiry known)")
         else:
             left = self.token.expiry - time.time()
-            self.out(f"  ok    credential: {what} (token valid for {_span(left)})")
+            self.out(f"  ok    credential: {what} (token valid for {span(left)})")
 
     # --- 4. models --------------------------------------------------------------------------

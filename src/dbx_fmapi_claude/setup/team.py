@@ -60,7 +60,7 @@ def _answers(team: schema.TeamFile) -> list[tuple[str, str, str]]:
     return out
 
 
-def _same(option: str, given: Any, wanted: str) -> bool:
+def _same_answer(option: str, given: Any, wanted: str) -> bool:
     text = str(given).strip()
     if option == "host":
         try:
@@ -122,7 +122,7 @@ def apply(ctx: Context, opts: dict[str, Any], say: Any, warn: Any) -> dict[str, 
         out["team_mcp"] = list(team.get("mcp"))
     for key, option, value in _answers(team):
         mine = opts.get(option)
-        if mine is not None and not _same(option, mine, value):
+        if mine is not None and not _same_answer(option, mine, value):
             if team.is_locked(key):
                 raise UserError(
                     f"{flag(option)} {mine} is locked by the team file {source} ({key}: {value})",
