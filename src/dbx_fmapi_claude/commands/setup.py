@@ -9,6 +9,7 @@ from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..setup.answers import PROG
 from ..setup.flow import Setup
+from ..setup.options import SetupOptions
 
 
 def run(*, ctx: Context, **options: Any) -> int:
@@ -17,27 +18,28 @@ def run(*, ctx: Context, **options: Any) -> int:
     def warn(line: str) -> None:
         ctx.err(f"{PROG}: warning: {line}")
 
-    options = team.apply(ctx, options, ctx.out, warn)
-    mcp = options.pop("team_mcp", None) or []
+    flags = team.apply(ctx, options, ctx.out, warn)  # the team file's answers as flags
+    mcp = flags.pop("team_mcp", None) or []
+    opts = SetupOptions.from_flags(flags)
     if mcp:
-        _check_mcp(mcp, options)
-    code = Setup(ctx, options).run()
-    if code == ExitCode.OK and mcp and not options.get("dry_run"):
+        _check_mcp(mcp, opts)
+    code = Setup(ctx, opts).run()
+    if code == ExitCode.OK and mcp and not opts.dry_run:
         from .mcp import add as mcp_add
 
-        cfg = _just_set_up(ctx, options)
+        cfg = _just_set_up(ctx, opts)
         for entry in mcp:  # each as `dbx-fmapi mcp add` would, on the configuration just set up
             kind, target, name = str(entry["kind"]), entry.get("target"), entry.get("name")
             mcp_add(ctx, kind, target, name, False, cfg=cfg)
-            cfg = _just_set_up(ctx, options)  # with the server just added
+            cfg = _just_set_up(ctx, opts)  # with the server just added
     return code
 
 
-def _just_set_up(ctx: Context, options: dict[str, Any]) -> dict[str, Any]:
+def _just_set_up(ctx: Context, opts: SetupOptions) -> dict[str, Any]:
     from ..record import config
 
     record = config.load_record(ctx.paths)
-    location = options.get("settings_location")
+    location = opts.settings_location
     found = None
     if location:
         found = config.view_for(record, ctx.paths.settings_file_for(str(location), ctx.cwd))
@@ -47,12 +49,12 @@ def _just_set_up(ctx: Context, options: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def _check_mcp(entries: list[dict[str, Any]], options: dict[str, Any]) -> None:
+def _check_mcp(entries: list[dict[str, Any]], opts: SetupOptions) -> None:
     """The team file's `mcp` servers ({"kind", "target", "name"}) checked before anything is
     written: a malformed one is refused as `mcp add` refuses it (exit 2)."""
     from ..mcp import servers
 
-    host = str(options.get("host") or "")
+    host = str(opts.host or "")
     for i, entry in enumerate(entries):
         try:
             servers.parse(str(entry["kind"]), entry.get("target"), entry.get("name"), host)

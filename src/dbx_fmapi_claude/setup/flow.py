@@ -46,9 +46,10 @@ class Setup(SignIn, PlanSteps):
         # setup for this profile writes in between.
         with tokens.profile_lock(self.paths, self.a.profile):
             engine.apply(plan, paths=self.paths, say=self.out, name="setup", again=PROG)
-            for ch in plan.changes:  # a file the location no longer uses: nothing to restore
-                if ch.what.startswith("previous Claude settings"):
-                    originals.drop_original(self.paths, ch.path)
+            written = {ch.path for ch in plan.changes}
+            for path in plan.left:  # a file the location no longer uses: nothing to restore
+                if path in written:
+                    originals.drop_original(self.paths, path)
 
     # --- the whole thing --------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from .gitignore import git_exclude_for, git_exposed, git_tracked
 class LocationSteps(SetupBase):
     def ask_location(self) -> None:
         p = self.prompter
-        if self.opts.get("settings_location") is not None:
+        if self.opts.settings_location is not None:
             return
         default = default_location(self.prev, self.ctx.cwd)
         if p is None:
@@ -71,7 +71,7 @@ class LocationSteps(SetupBase):
                 f"{path} and {local.name} are tracked by git; static mode would commit your token",
                 f"use the token helper instead: {PROG} --token-mode helper",
             )
-        use_local = bool(self.opts.get("yes"))
+        use_local = bool(self.opts.yes)
         if self.prompter is not None:
             self.prompter.say(f"  {path} is tracked by git: a token must not go there.")
             use_local = self.prompter.confirm(f"Put the token in {local} instead?", True)

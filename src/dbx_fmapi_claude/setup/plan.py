@@ -10,7 +10,7 @@ from typing import Any
 
 from ..agents.claude import effective, settings
 from ..auth import credentials
-from ..changes import engine
+from ..changes import engine, undo
 from ..core.errors import UserError
 from ..core.fileio import q, read_bytes
 from ..core.paths import tilde
@@ -30,6 +30,9 @@ class SetupPlan(engine.Plan):
 
     record: dict[str, Any] = field(default_factory=dict)  # config.json, as this run leaves it
     settings_file: Path | None = None  # the settings file of the configuration written
+    # Settings files the location's configuration no longer uses: nothing to restore there
+    # later, so their saved originals go once they are written.
+    left: list[Path] = field(default_factory=list)
 
 
 def onboarding_bytes(raw: bytes | None) -> bytes | None:
@@ -80,7 +83,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             "margin_seconds": a.margin_seconds,
             **({"git_exclude": str(self.exclude[0])} if self.exclude else {}),
             "api_key_helper": helper_cmd,
-            **({"team": str(self.opts["team"])} if self.opts.get("team") else {}),
+            **({"team": str(self.opts.team)} if self.opts.team else {}),
             **kept,
             **self.statusline_record,
         }
@@ -221,9 +224,9 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         """The team file's prices and budget, kept for usage, the status line and the hook."""
         from ..usage.prices import TEAM_FILE_NAME
 
-        kept = self.opts.get("team_prices")
-        if kept is None:  # not set up from a team file: leave what is there
+        if self.opts.team_prices is None:  # not set up from a team file: leave what is there
             return
+        kept = dict(self.opts.team_prices)
         path = self.paths.config_dir / TEAM_FILE_NAME
         raw = read_bytes(path)
         new = (
@@ -240,7 +243,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         off`, neither (agents/claude/statusline.py); sets what the record keeps of them."""
         from ..agents.claude import statusline
 
-        choice = str(self.opts.get("statusline") or here.get("statusline") or "on")
+        choice = str(self.opts.statusline or here.get("statusline") or "on")
         self.statusline_record: dict[str, Any] = {"statusline": choice}
         helper = getattr(self, "dbx_fmapi", None)
         if choice == "off" or not helper:
@@ -248,7 +251,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         line, hook = statusline.commands(helper)
         from ..usage.prices import budget_set
 
-        budget, problem = budget_set(self.paths.config_dir_path, self.opts.get("team_prices"))
+        budget, problem = budget_set(self.paths.config_dir_path, self.opts.team_prices)
         if problem and not quiet:
             self.warn(f"{problem}: no budget hook until it is fixed (docs/usage.md)")
         new, recorded = statusline.add(data, line=line, hook=hook if budget else None, before=here)
@@ -419,8 +422,9 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             return
         new: bytes | None = settings.dumps(cleaned)
         if not cleaned and old.get("settings_created"):
-            new = None
+            new = undo.gone(path, settings.dumps({}))  # behind a symlink: the empty settings
         plan.add(Change(path, raw, new, "previous Claude settings"))
+        plan.left.append(path)
 
     def _plan_old_rc(
         self, plan: SetupPlan, path: Path, what: str = "previous shell function"

@@ -48,29 +48,30 @@ class SignIn(SetupBase):
 
     def check_flags(self) -> None:
         o = self.opts
-        if o.get("host") is not None:
-            self.a.host = normalize_host(str(o["host"]))
-        if o.get("profile") is not None:
-            self.a.profile = check_profile(str(o["profile"]))
+        if o.host is not None:
+            self.a.host = normalize_host(str(o.host))
+        if o.profile is not None:
+            self.a.profile = check_profile(str(o.profile))
         for name in ("model", *FAMILIES):
-            if o.get(name) is not None:
-                setattr(self.a, name, check_model(str(o[name]), f"--{name}"))
+            given = o.role_model(name)
+            if given is not None:
+                setattr(self.a, name, check_model(str(given), f"--{name}"))
         for name, flag in (("fable", "--fable"), ("subagent", "--subagent-model")):
-            value = o.get("subagent_model" if name == "subagent" else name)
+            value = o.role_model(name)
             if value is not None and str(value).strip().lower() != NONE:
                 setattr(self.a, name, check_model(str(value), flag))
-        if o.get("settings_location") is not None:
-            self.a.location = check_location(str(o["settings_location"]), self.ctx.cwd)
+        if o.settings_location is not None:
+            self.a.location = check_location(str(o.settings_location), self.ctx.cwd)
             # Re-running for a location: its own configuration gives the defaults.
             self.prev = self.config_at(self.a.location) or self.prev
         prev_ttl = self.prev.get("ttl_seconds")
-        if o.get("ttl") is not None:
-            self.a.ttl_seconds = check_duration(str(o["ttl"]), "--ttl")
+        if o.ttl is not None:
+            self.a.ttl_seconds = check_duration(str(o.ttl), "--ttl")
         elif isinstance(prev_ttl, int) and prev_ttl > 0:
             self.a.ttl_seconds = prev_ttl
         prev_margin = self.prev.get("margin_seconds")
-        if o.get("margin") is not None:
-            self.a.margin_seconds = check_duration(str(o["margin"]), "--margin")
+        if o.margin is not None:
+            self.a.margin_seconds = check_duration(str(o.margin), "--margin")
         elif isinstance(prev_margin, int) and prev_margin >= 0:
             self.a.margin_seconds = prev_margin
         if self.a.ttl_seconds + self.a.margin_seconds > MAX_NEED_SECONDS:
@@ -80,9 +81,9 @@ class SignIn(SetupBase):
                 "token lives (about 1h): every helper call would force a refresh",
                 f"{PROG} --ttl 15m",
             )
-        mode = o.get("token_mode") or self.prev.get("token_mode") or "helper"
+        mode = o.token_mode or self.prev.get("token_mode") or "helper"
         self.a.token_mode = mode if mode in ("helper", "static") else "helper"
-        shell = o.get("shell") or self.prev.get("shell") or default_shell(self.env)
+        shell = o.shell or self.prev.get("shell") or default_shell(self.env)
         self.a.shell = shell if shell in ("zsh", "bash", "fish", "none") else "none"
 
     def config_at(self, location: str) -> dict[str, Any] | None:
@@ -94,9 +95,7 @@ class SignIn(SetupBase):
         )
 
     def interactive(self) -> bool:
-        return (
-            self.opts.get("host") is None and not self.opts.get("yes") and self.ctx.stdin_is_tty()
-        )
+        return self.opts.host is None and not self.opts.yes and self.ctx.stdin_is_tty()
 
     def ask_host_and_profile(self) -> None:
         p = self.prompter
@@ -139,7 +138,7 @@ class SignIn(SetupBase):
         if (
             not self.a.profile
             and env_source is not None
-            and self.opts.get("auth")
+            and self.opts.auth
             in (
                 None,
                 env_source.kind,
@@ -180,7 +179,7 @@ class SignIn(SetupBase):
     def profile_credential(self, profile: str) -> credentials.Source:
         """What the profile holds (a new profile: OAuth, a login creates it), checked against
         --auth."""
-        auth = self.opts.get("auth")
+        auth = self.opts.auth
         known = profile in (self.profiles or {})
         source = (
             credentials.resolve(profile, self.env, self.paths.home_path)
@@ -207,7 +206,7 @@ class SignIn(SetupBase):
 
     def check_mode(self) -> None:
         if self.source is not None and self.source.kind == credentials.PAT:
-            if self.opts.get("token_mode") == STATIC:
+            if self.opts.token_mode == STATIC:
                 raise usage_error(
                     "static mode would copy your personal access token into a settings file; "
                     "helper mode hands it to Claude Code without copying it",
