@@ -98,3 +98,31 @@ def test_uninstall_keeps_a_link_to_gemini_settings_setup_created_and_takes_ours_
     assert result.code == 0, result
     assert settings.is_symlink() and settings.resolve() == moved.resolve()
     assert json.loads(moved.read_text()) == {}
+
+
+def test_moving_to_settings_local_json_keeps_a_link_to_settings_setup_created(
+    sandbox: Sandbox, workspace: FakeWorkspace, tmp_path: Path
+) -> None:
+    """Setup created a project's settings.json; the user moved it into their dotfiles, linked
+    it, and the team tracked the link in git. Static mode then moves the configuration to
+    settings.local.json: the old file loses our keys but the link stays (before: the link was
+    deleted and the dotfiles copy kept our keys)."""
+    from tests.test_setup_failures import git
+
+    project = tmp_path / "project"
+    project.mkdir()
+    set_up(sandbox, workspace, "--settings-location", str(project), "--shell", "none")
+    settings = project / ".claude" / "settings.json"
+    assert "apiKeyHelper" in json.loads(settings.read_text())
+    moved = sandbox.home / "dotfiles" / "project-settings.json"
+    moved.parent.mkdir()
+    settings.rename(moved)
+    settings.symlink_to(moved)
+    git(project, "init", "-q")
+    git(project, "add", ".claude/settings.json")
+    git(project, "commit", "-qm", "settings")
+    args = ["--settings-location", str(project), "--token-mode", "static", "--yes"]
+    set_up(sandbox, workspace, *args, "--shell", "none")
+    assert (project / ".claude" / "settings.local.json").exists()
+    assert settings.is_symlink() and settings.resolve() == moved.resolve()
+    assert json.loads(moved.read_text()) == {}

@@ -51,6 +51,9 @@ class Change:
     secret: bool = False  # it holds a token: 0600
     mode: int | None = None  # permission bits for the new bytes (an original's, put back)
     keep_original: bool = False  # remember the bytes before our first change (for uninstall)
+    # Forget those bytes once this change is written: the file is no longer one uninstall
+    # restores (a settings file the configuration stopped using).
+    drop_original: bool = False
     backup_first: bool = False  # a file we cannot parse: a timestamped backup before replacing
     # Members that hold a secret of ours: the backup keeps the user's data, never these.
     our_secrets: tuple[str, ...] = ()
@@ -169,6 +172,9 @@ def apply(plan: Plan, *, paths: Paths, say: Callable[[str], None], name: str, ag
                 with contextlib.suppress(OSError):
                     os.unlink(path)
         raise
+    for ch in changes:
+        if ch.drop_original:
+            originals.drop_original(paths, ch.path)
 
 
 def _refresh(ch: Change, name: str, again: str) -> None:

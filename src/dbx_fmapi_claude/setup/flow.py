@@ -22,7 +22,6 @@ from ..core.errors import ExitCode, UserError
 from ..core.fileio import sq
 from ..core.paths import tilde
 from ..core.prompts import Prompter
-from ..record import originals
 from .answers import HELPER, PROG, STATIC, duration_text, find_installed
 from .plan import PlanSteps, SetupPlan
 from .signin import SignIn
@@ -46,10 +45,6 @@ class Setup(SignIn, PlanSteps):
         # setup for this profile writes in between.
         with tokens.profile_lock(self.paths, self.a.profile):
             engine.apply(plan, paths=self.paths, say=self.out, name="setup", again=PROG)
-            written = {ch.path for ch in plan.changes}
-            for path in plan.left:  # a file the location no longer uses: nothing to restore
-                if path in written:
-                    originals.drop_original(self.paths, path)
 
     # --- the whole thing --------------------------------------------------------------------
 

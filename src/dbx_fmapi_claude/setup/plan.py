@@ -30,9 +30,6 @@ class SetupPlan(engine.Plan):
 
     record: dict[str, Any] = field(default_factory=dict)  # config.json, as this run leaves it
     settings_file: Path | None = None  # the settings file of the configuration written
-    # Settings files the location's configuration no longer uses: nothing to restore there
-    # later, so their saved originals go once they are written.
-    left: list[Path] = field(default_factory=list)
 
 
 def onboarding_bytes(raw: bytes | None) -> bytes | None:
@@ -423,8 +420,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         new: bytes | None = settings.dumps(cleaned)
         if not cleaned and old.get("settings_created"):
             new = undo.gone(path, settings.dumps({}))  # behind a symlink: the empty settings
-        plan.add(Change(path, raw, new, "previous Claude settings"))
-        plan.left.append(path)
+        plan.add(Change(path, raw, new, "previous Claude settings", drop_original=True))
 
     def _plan_old_rc(
         self, plan: SetupPlan, path: Path, what: str = "previous shell function"
