@@ -21,6 +21,11 @@ GEMINI = "databricks-gemini-2-5-pro"
 ROUTES = ["serving-endpoints", "ai-gateway"]
 
 
+def link(sandbox: Sandbox, name: str, exe: str) -> None:
+    """sandbox.link_program (kept for tests that import it from here)."""
+    sandbox.link_program(name, exe)
+
+
 def set_up(
     sandbox: Sandbox, workspace: FakeWorkspace, route: str, env: dict[str, str | None], *agent: str
 ) -> None:

@@ -53,6 +53,11 @@ model_provider = "azure"
 """
 
 
+def link(sandbox: Sandbox, name: str, exe: str) -> None:
+    """sandbox.link_program (kept for tests that import it from here)."""
+    sandbox.link_program(name, exe)
+
+
 def uninstall(sandbox: Sandbox, env: dict[str, str | None] | None = None) -> None:
     result = sandbox.run(["dbx-fmapi", "uninstall", "--yes"], env=env)
     assert result.code == 0, result
