@@ -13,6 +13,7 @@ from ..core.context import Context
 from ..core.errors import UserError
 from ..core.fileio import q
 from ..record import config, setupstate
+from ..shell import rcblock
 from .report import SETUP, Run, need
 
 # Process-environment variables that change where or how Claude Code authenticates.
@@ -84,7 +85,7 @@ def settings_file(r: Run) -> None:
     if env.get(settings.ENV_BASE_URL) != want_url:
         missing.append(f"{settings.ENV_BASE_URL}={want_url}")
     for role, model in cfg.models.items():
-        key = setupstate.ROLES[role]
+        key = settings.ROLE_ENV[role]
         if env.get(key) != model:
             missing.append(f"{key}={model}")
     helper = level.data.get(settings.HELPER_KEY)
@@ -266,7 +267,7 @@ def shell(r: Run) -> None:
     if rc is None or cfg.shell in (None, "none"):
         r.add(ui.PASS, "not installed (--shell none); run dbx-fmapi-claude by path")
         return
-    state = setupstate.block_state(rc)
+    state = rcblock.block_state(rc)
     if state == "half":
         r.add(
             ui.FAIL,

@@ -14,18 +14,22 @@ from ..auth import credentials
 from ..changes import engine
 from ..core.errors import UserError
 from ..core.fileio import q, read_bytes
+from ..core.paths import tilde
 from ..record import config, originals
 from ..shell import rcblock
+from ..usage.prices import budget_set
 from ..workspace import routes
 from .agentsteps import AgentSteps
-from .answers import STATIC, Change, _tilde
+from .answers import STATIC, Change
 from .gitignore import exclude_block
 from .location import LocationSteps
 from .models import ModelSteps
 
 
 @dataclass
-class Plan(engine.Plan):
+class SetupPlan(engine.Plan):
+    """Setup's plan: the change engine's file changes, and the record this run leaves."""
+
     record: dict[str, Any] = field(default_factory=dict)  # config.json, as this run leaves it
     settings_file: Path | None = None  # the settings file of the configuration written
 
@@ -33,10 +37,10 @@ class Plan(engine.Plan):
 class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
     def plan(
         self, target: Path, helper_cmd: str, executable: str, helper: str | None = None
-    ) -> Plan:
+    ) -> SetupPlan:
         """Every change, in memory. The configuration for `target` is this run's; every other
         configuration (another settings location, another workspace) is left as it is."""
-        plan = Plan()
+        plan = SetupPlan()
         self.dbx_fmapi = helper
         # A location is one configuration whichever of its two files holds it: static mode puts
         # the token in settings.local.json when settings.json is tracked by git, helper mode
@@ -69,7 +73,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             "margin_seconds": a.margin_seconds,
             **({"git_exclude": str(self.exclude[0])} if self.exclude else {}),
             "api_key_helper": helper_cmd,
-            **({"team": str(self.opts["team"])} if self.opts.get("team") else {}),
+            **({"team": str(self.opts.team)} if self.opts.team else {}),
             **kept,
         }
         # Re-running for a settings file updates its configuration where it is; a new one goes
@@ -140,22 +144,21 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             context_tokens=self.context_tokens(),
             personal_key=self.personal_key,
             moved_from=Path(str(here["settings_file"])) if moved else None,
-            statusline=str(self.opts["statusline"]) if self.opts.get("statusline") else None,
+            statusline=str(self.opts.statusline) if self.opts.statusline else None,
             dbx_fmapi=self.dbx_fmapi,
-            config_dir=self.paths.config_dir_path,
-            team_prices=self.opts.get("team_prices"),
+            budget=lambda: budget_set(self.paths.config_dir_path, self.opts.team_prices),
             onboarding_added=bool(self.record.get("onboarding_added")),
             out=self.out,
             warn=self.warn,
         )
 
-    def _plan_team_prices(self, plan: Plan) -> None:
+    def _plan_team_prices(self, plan: SetupPlan) -> None:
         """The team file's prices and budget, kept for usage, the status line and the hook."""
         from ..usage.prices import TEAM_FILE_NAME
 
-        kept = self.opts.get("team_prices")
-        if kept is None:  # not set up from a team file: leave what is there
+        if self.opts.team_prices is None:  # not set up from a team file: leave what is there
             return
+        kept = dict(self.opts.team_prices)
         path = self.paths.config_dir / TEAM_FILE_NAME
         raw = read_bytes(path)
         new = (
@@ -165,7 +168,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         )
         plan.add(Change(path, raw, new, "team prices and budget", redo=lambda now: new))
 
-    def _plan_rc(self, plan: Plan, executable: str) -> Path | None:
+    def _plan_rc(self, plan: SetupPlan, executable: str) -> Path | None:
         """The shell block (one for every configuration: the wrapper finds the one in effect)
         and, for ~/.local/bin, the PATH block in the shell's login file; a block in a file of
         another shell chosen before leaves it."""
@@ -181,7 +184,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         function = folder is None and a.shell == "bash"
         login = self.paths.login_file(a.shell, self.env) if folder or function else None
         if login is not None and folder is not None and login != rc:
-            what = f"{_tilde(Path(folder), self.paths.home)} on PATH for login shells"
+            what = f"{tilde(Path(folder), self.paths.home)} on PATH for login shells"
             self._plan_block(plan, login, rcblock.render_path(a.shell, folder), what)
         elif login is not None and function and login != rc:
             what = "shell function dbx-fmapi-claude for bash login shells"
@@ -195,7 +198,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
                 self._plan_old_rc(plan, other, "previous PATH line")
         return rc
 
-    def _plan_block(self, plan: Plan, path: Path, block: str, what: str) -> None:
+    def _plan_block(self, plan: SetupPlan, path: Path, block: str, what: str) -> None:
         def with_block(now: bytes | None) -> bytes:
             text = (now or b"").decode("utf-8", "surrogateescape")
             try:
@@ -211,7 +214,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         raw = read_bytes(path)
         plan.add(Change(path, raw, with_block(raw), what, keep_original=True, redo=with_block))
 
-    def _plan_exclude(self, plan: Plan, target: Path) -> None:
+    def _plan_exclude(self, plan: SetupPlan, target: Path) -> None:
         """Static mode in a git work tree: the token file goes into the repository's own exclude
         file (never committed, never shared), so no `git add .` picks it up."""
         if self.exclude is None:
@@ -248,7 +251,9 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         other = "settings.local.json" if target.name == "settings.json" else "settings.json"
         return config.view_for(record, target) or config.view_for(record, target.with_name(other))
 
-    def _plan_old_rc(self, plan: Plan, path: Path, what: str = "previous shell function") -> None:
+    def _plan_old_rc(
+        self, plan: SetupPlan, path: Path, what: str = "previous shell function"
+    ) -> None:
         raw = read_bytes(path)
         if raw is None:
             return

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...changes import engine
+from ...changes import engine, undo
 from ...core.fileio import read_bytes
 from ...record import originals
 from ...workspace import routes
@@ -50,8 +50,9 @@ class ClaudeSetup(AgentSetup):
     moved_from: Path | None = None
     statusline: str | None = None  # --statusline; None: as before, else on
     dbx_fmapi: str | None = None  # the installed dbx-fmapi the status line runs
-    config_dir: str = ""
-    team_prices: Mapping[str, Any] | None = None
+    # Whether the team's or the developer's prices set a budget (the hook goes in), and what is
+    # wrong with them when they cannot be read (usage/prices.py budget_set).
+    budget: Callable[[], tuple[bool, str | None]] = field(default=lambda: (False, None))
     onboarding_added: bool = False  # the record says an earlier run added the flag
     out: Callable[[str], None] = _nothing
     warn: Callable[[str], None] = _nothing
@@ -136,6 +137,7 @@ def plan_settings(
             # A file read past its comments is kept too: uninstall puts those bytes back.
             keep_original=(corrupt is None or corrupt.relaxed) and not holds_token,
             backup_first=corrupt is not None,
+            our_secrets=(settings.ENV_TOKEN,),
             redo=redo_settings,
         )
     )
@@ -191,7 +193,7 @@ def with_statusline(
     if choice == "off" or not s.dbx_fmapi:
         return statusline.remove(data, here)
     line, hook = statusline.commands(s.dbx_fmapi)
-    budget, problem = statusline.wants_hook(s.config_dir, s.team_prices)
+    budget, problem = s.budget()
     if problem and not quiet:
         s.warn(f"{problem}: no budget hook until it is fixed (docs/usage.md)")
     new, recorded = statusline.add(data, line=line, hook=hook if budget else None, before=here)
@@ -280,5 +282,5 @@ def plan_old_settings(
         return
     new: bytes | None = settings.dumps(cleaned)
     if not cleaned and old.get("settings_created"):
-        new = None
-    plan.add(Change(path, raw, new, "previous Claude settings"))
+        new = undo.gone(path, settings.dumps({}))  # behind a symlink: the empty settings
+    plan.add(Change(path, raw, new, "previous Claude settings", drop_original=True))
