@@ -192,3 +192,26 @@ def test_managed_settings_carry_telemetry(sandbox: Sandbox, workspace: FakeWorks
     assert managed["env"]["OTEL_EXPORTER_OTLP_TRACES_HEADERS"] == (
         f"X-Databricks-UC-Table-Name={SPANS}"
     )
+
+
+def test_doctor_checks_each_table_and_says_what_is_missing(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    otel = otlp_api.state(workspace)
+    otel.create_table(METRICS)
+    otel.create_table(LOGS)
+    otel.revoke(LOGS, "MODIFY")
+    set_up(sandbox, workspace, "--otel-tables", PREFIX)
+    result = sandbox.run(["dbx-fmapi", "doctor"])
+    lines = result.stdout.splitlines()
+    assert any("Telemetry metrics" in line and "takes metrics" in line for line in lines), result
+    assert f"table {SPANS} does not exist" in result.stdout
+    assert (
+        f"fix: ask a workspace admin to create the tables (the SQL: dbx-fmapi telemetry ddl {PREFIX})"
+        in result.stdout
+    )
+    assert f"{LOGS} refused you" in result.stdout
+    assert ": MODIFY is missing" in result.stdout
+    # Nothing was written to the tables by the check.
+    assert otel.records(METRICS) == otel.records(LOGS) == otel.records(SPANS) == []
+    assert result.code == 0, result  # telemetry never stops a session: warnings only
