@@ -206,10 +206,8 @@ def test_doctor_checks_each_table_and_says_what_is_missing(
     lines = result.stdout.splitlines()
     assert any("Telemetry metrics" in line and "takes metrics" in line for line in lines), result
     assert f"table {SPANS} does not exist" in result.stdout
-    assert (
-        f"fix: ask a workspace admin to create the tables (the SQL: dbx-fmapi telemetry ddl {PREFIX})"
-        in result.stdout
-    )
+    ddl = f"dbx-fmapi telemetry ddl {PREFIX}"
+    assert f"fix: ask a workspace admin to create the tables (the SQL: {ddl})" in result.stdout
     assert f"{LOGS} refused you" in result.stdout
     assert ": MODIFY is missing" in result.stdout
     # Nothing was written to the tables by the check.
