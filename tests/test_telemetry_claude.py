@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ import pytest
 from tests.rig import otlp_api
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
+from tests.test_hot_paths import ALLOWED_NON_STDLIB, imported
 from tests.test_rejected_token import logged_in
 
 pytestmark = pytest.mark.e2e
@@ -230,3 +232,46 @@ def test_doctor_checks_each_table_and_says_what_is_missing(
     # Nothing was written to the tables by the check.
     assert otel.records(METRICS) == otel.records(LOGS) == otel.records(SPANS) == []
     assert result.code == 0, result  # telemetry never stops a session: warnings only
+
+
+def test_the_otel_headers_helper_prints_the_header_with_the_standard_library_only(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    set_up(sandbox, workspace, "--otel-tables", PREFIX)
+    script = Path(sys.executable).parent / "dbx-fmapi"
+    out = sandbox.run(
+        [sys.executable, "-X", "importtime", str(script), "token", "--profile", "DEFAULT"]
+        + ["--otel-headers"]
+    )
+    assert out.code == 0, out
+    header = json.loads(out.stdout)["Authorization"]
+    assert workspace.token_state(header.removeprefix("Bearer ")) == "valid"
+    top = {m.split(".")[0] for m in imported(out.stderr)}
+    foreign = {m for m in top if m not in sys.stdlib_module_names} - ALLOWED_NON_STDLIB
+    assert not foreign, f"the OTel headers helper imported non-stdlib modules: {sorted(foreign)}"
+    # Claude Code pointed at another collector (a project's settings, a stray variable) gets no
+    # token from our helper.
+    elsewhere = {"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "https://collector.example.com/v1/logs"}
+    refused = sandbox.run(["dbx-fmapi", "token", "--otel-headers"], env=elsewhere)
+    assert refused.code == 1 and refused.stdout == "", refused
+    assert (
+        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT is https://collector.example.com/v1/logs, not on the "
+        f"workspace {workspace.url}: no token for it" in refused.stderr
+    )
+
+
+def test_telemetry_ddl_prints_the_three_tables_and_refuses_a_bad_name(
+    sandbox: Sandbox,
+) -> None:
+    out = sandbox.run(["dbx-fmapi", "telemetry", "ddl", PREFIX, "--principal", "`developers`"])
+    assert out.code == 0, out
+    created = re.findall(r"CREATE TABLE IF NOT EXISTS (\S+) \(", out.stdout)
+    assert created == [SPANS, LOGS, METRICS]
+    assert "attributes VARIANT" in out.stdout and "'otel.schemaVersion' = 'v2'" in out.stdout
+    assert f"GRANT MODIFY, SELECT ON TABLE {LOGS} TO `developers`;" in out.stdout
+    before = sandbox.snapshot()
+    bad = sandbox.run(["dbx-fmapi", "telemetry", "ddl", "main.telemetry"])
+    assert (bad.code, bad.stdout) == (2, ""), bad
+    assert "telemetry ddl 'main.telemetry': must be CATALOG.SCHEMA.PREFIX" in bad.stderr
+    assert "fix: dbx-fmapi telemetry ddl main.telemetry.claude" in bad.stderr
+    assert sandbox.snapshot() == before
