@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from tests.rig import files_api, mcp_api
+from tests.rig import files_api, mcp_api, mlflow_api
 
 CLI_CLIENT_ID = "databricks-cli"
 DEFAULT_WORKSPACE_ID = "1234567890123456"
@@ -589,6 +589,10 @@ class FakeWorkspace:
         self.gateway_model_ids: tuple[str, ...] = ("endpoint",)
         # Workspace and volume files (tests/rig/files_api.py).
         self.files = files_api.Files()
+        # MLflow (tests/rig/mlflow_api.py): a real tracking server's URL to forward to, else the
+        # experiments get-by-name knows (name -> id).
+        self.mlflow_upstream: str | None = None
+        self.mlflow_experiments: dict[str, str] = {}
         # Records.
         self.log: list[RequestRecord] = []
         self.token_requests: list[tuple[str, bool]] = []
@@ -1058,6 +1062,13 @@ class FakeWorkspace:
         if mcp_api.is_mcp_path(path):
             self._mcp_route(h, record, method, path, body)
             return
+        if mlflow_api.is_mlflow_path(path):
+            if self.mlflow_upstream:
+                status, data, _, ctype = mlflow_api.forward(
+                    self.mlflow_upstream, method, h.path, body, h.headers
+                )
+                raise _Response(status, data, content_type=ctype)
+            raise _Response(*mlflow_api.answer(self.mlflow_experiments, method, path, query))
         answer = files_api.handle(self.files, method, path, query, body, parsed)
         if answer is not None:
             raise _Response(answer[0], answer[1], content_type=answer[2])

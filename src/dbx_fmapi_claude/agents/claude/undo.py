@@ -82,6 +82,9 @@ def _settings_edit(
     from . import statusline
 
     cleaned = statusline.remove(cleaned, cfg)
+    from ...tracing import claudehook
+
+    cleaned = claudehook.without(cleaned, [cfg.get("mlflow_hook")])
     known, original = originals.load_original(ctx.paths, path)
     new: bytes | None
     what: str
