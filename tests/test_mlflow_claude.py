@@ -1,0 +1,120 @@
+"""`--mlflow-experiment` with the real Claude Code and a real MLflow tracking server.
+
+The server (`mlflow server`, the pinned MLflow, sqlite backend, loopback) stands in for the
+workspace's MLflow: the fake workspace forwards its MLflow API paths (/api/2.0/mlflow/…,
+/api/3.0/mlflow/…) to it after its own token check, as a workspace serves MLflow under its own
+host. The hook's tracking URI is then that host as an MLflow server URL
+(DBX_FMAPI_MLFLOW_TRACKING_URI), not `databricks`: the workspace's own trace-upload APIs are not
+MLflow's open-source ones. Everything before MLflow's request is the product's path: setup's
+hook, `dbx-fmapi mlflow-hook`, the token from the real Databricks CLI for the profile.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import mlflow_world
+from tests.mgmt import doctor_json
+from tests.rig.mlflow_api import MlflowServer
+from tests.rig.sandbox import Sandbox
+from tests.rig.workspace import FakeWorkspace
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+EXPERIMENT = "/Users/test.user@example.com/claude code"
+MARKER = "LEAKMARKERMLFLOWQQ"
+
+
+@pytest.fixture(scope="session")
+def mlflow_venv() -> Path:
+    return mlflow_world.ensure()
+
+
+@pytest.fixture
+def server(mlflow_venv: Path, tmp_path: Path) -> Iterator[MlflowServer]:
+    srv = MlflowServer(mlflow_venv, tmp_path / "mlflow-server").start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def one_tool_call(body: dict[str, Any]) -> str | dict[str, Any]:
+    answered = any(
+        isinstance(m.get("content"), list)
+        and any(isinstance(c, dict) and c.get("type") == "tool_result" for c in m["content"])
+        for m in body.get("messages", [])
+    )
+    if answered:
+        return "all done"
+    return {"tool_use": {"name": "Bash", "input": {"command": "echo traced", "description": "x"}}}
+
+
+def test_a_claude_session_is_traced_into_the_experiment_with_fresh_tokens(
+    sandbox: Sandbox,
+    claude_bin: str,
+    workspace: FakeWorkspace,
+    server: MlflowServer,
+    mlflow_venv: Path,
+) -> None:
+    workspace.token_marker = MARKER
+    workspace.mlflow_upstream = server.url
+    sandbox.env["DBX_FMAPI_MLFLOW_VENV"] = str(mlflow_venv)
+    sandbox.env["DBX_FMAPI_MLFLOW_TRACKING_URI"] = workspace.url
+    sandbox.login(workspace)
+    setup = sandbox.run(
+        [
+            "setup-fmapi-claudecode",
+            "--skip-install",
+            "--host",
+            workspace.url,
+            "--shell",
+            "none",
+            "--no-verify",
+            "--mlflow-experiment",
+            EXPERIMENT,
+        ],
+        timeout=120,
+    )
+    assert setup.code == 0, setup
+    assert f"MLflow 3.12.0: {mlflow_venv}" in setup.stdout
+
+    _, report = doctor_json(sandbox)
+    checks = {c["id"]: c for c in report["checks"]}
+    assert checks["mlflow"]["status"] == "PASS", checks["mlflow"]
+    assert checks["mlflow-experiment"]["status"] == "WARN"  # not there before the first trace
+    assert "databricks experiments create-experiment" in checks["mlflow-experiment"]["fix"]
+
+    workspace.reply = one_tool_call
+    result = sandbox.claude(["-p", "run echo", "--allowedTools", "Bash"], timeout=240)
+    assert (result.code, result.stdout.strip()) == (0, "all done"), result
+
+    exp = server.get("/api/2.0/mlflow/experiments/get-by-name", experiment_name=EXPERIMENT)
+    exp_id = exp["experiment"]["experiment_id"]
+    traces = server.post(
+        "/api/3.0/mlflow/traces/search",
+        {
+            "locations": [
+                {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": exp_id}}
+            ]
+        },
+    )
+    print(json.dumps(traces)[:3000])
+    assert len(traces["traces"]) == 1, (traces, server.log()[-3000:])
+    mlflow_calls = [
+        r for r in workspace.log if r.path.startswith(("/api/2.0/mlflow", "/api/3.0/mlflow"))
+    ]
+    assert mlflow_calls and all(
+        r.token is not None and r.token.state == "valid" for r in mlflow_calls
+    )
+    leaked = [
+        str(p)
+        for p in sandbox.root.rglob("*")
+        if p.is_file() and ".databricks" not in p.parts and MARKER.encode() in p.read_bytes()
+    ]
+    assert leaked == []
