@@ -55,6 +55,18 @@ def one_tool_call(body: dict[str, Any]) -> str | dict[str, Any]:
     return {"tool_use": {"name": "Bash", "input": {"command": "echo traced", "description": "x"}}}
 
 
+def spans_of(server: MlflowServer, trace: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, span type) of each span of a trace, from the trace data MLflow stored with it (the
+    artifact `traces.json`, read through the server's artifacts REST API)."""
+    location = trace["tags"]["mlflow.artifactLocation"].removeprefix("mlflow-artifacts:/")
+    raw = server.get_bytes(f"/api/2.0/mlflow-artifacts/artifacts/{location}/traces.json")
+    out = []
+    for span in json.loads(raw)["spans"]:
+        kind = (span.get("attributes") or {}).get("mlflow.spanType", "")
+        out.append((span["name"], json.loads(kind) if kind.startswith('"') else kind))
+    return out
+
+
 def test_a_claude_session_is_traced_into_the_experiment_with_fresh_tokens(
     sandbox: Sandbox,
     claude_bin: str,
@@ -104,8 +116,16 @@ def test_a_claude_session_is_traced_into_the_experiment_with_fresh_tokens(
             ]
         },
     )
-    print(json.dumps(traces)[:3000])
-    assert len(traces["traces"]) == 1, (traces, server.log()[-3000:])
+    [trace] = traces["traces"]
+    assert trace["request_preview"] == "run echo" and trace["response_preview"] == "all done"
+    assert trace["trace_metadata"]["mlflow.claude_code_version"] == "2.1.332"
+    spans = spans_of(server, trace)
+    # The turn: the conversation, the model's call that asked for the tool, the tool.
+    assert sorted(spans) == [
+        ("claude_code_conversation", "AGENT"),
+        ("llm", "LLM"),
+        ("tool_Bash", "TOOL"),
+    ], spans
     mlflow_calls = [
         r for r in workspace.log if r.path.startswith(("/api/2.0/mlflow", "/api/3.0/mlflow"))
     ]

@@ -146,6 +146,10 @@ class MlflowServer:
         with urllib.request.urlopen(url, timeout=30) as r:  # noqa: S310
             return json.loads(r.read())
 
+    def get_bytes(self, path: str) -> bytes:
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=30) as r:  # noqa: S310
+            return bytes(r.read())
+
     def post(self, path: str, body: Any) -> Any:
         req = urllib.request.Request(  # noqa: S310
             f"{self.url}{path}",
