@@ -16,12 +16,12 @@ paths (`dbx-fmapi token`, the wrapper) never import it. `DBX_FMAPI_MLFLOW_VENV` 
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
-from collections.abc import Callable, Mapping
 
 from ..core.errors import ExitCode, UserError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 VERSION = "3.12.0"
 PACKAGE = f"mlflow-skinny=={VERSION}"
@@ -30,7 +30,7 @@ OFF = "none"
 INSTALL_TIMEOUT = 15 * 60.0
 # A workspace path, as the Databricks MLflow API takes experiment names: absolute, no empty,
 # "." or ".." part, no trailing slash.
-_PART = re.compile(r"[^/\x00-\x1f]+")
+_PART = r"[^/\x00-\x1f]+"
 
 
 def venv_dir(env: Mapping[str, str], home: str) -> str:
@@ -66,9 +66,10 @@ def installed(env: Mapping[str, str], home: str) -> str | None:
 
 
 def install_command(env: Mapping[str, str], home: str) -> str:
-    folder = venv_dir(env, home)
     import shlex
+    import sys
 
+    folder = venv_dir(env, home)
     q = shlex.quote(folder)
     return f"{shlex.quote(sys.executable)} -m venv {q} && {q}/bin/pip install {PACKAGE}"
 
@@ -76,6 +77,9 @@ def install_command(env: Mapping[str, str], home: str) -> str:
 def install(env: Mapping[str, str], home: str, err: Callable[[str], None]) -> str:
     """Create the environment and install the pinned MLflow into it (output to our stderr);
     the `mlflow` program, or a UserError with the command to run by hand."""
+    import subprocess
+    import sys
+
     folder = venv_dir(env, home)
     manual = install_command(env, home)
     steps = [
@@ -117,6 +121,8 @@ def install(env: Mapping[str, str], home: str, err: Callable[[str], None]) -> st
 def check_experiment(value: str, prog: str) -> str:
     """`none`, or an experiment's absolute workspace path (/Users/…, /Workspace/…, /Shared/…);
     anything else is a usage error naming the flag."""
+    import re
+
     text = value.strip()
     if text.lower() == OFF:
         return OFF
@@ -125,7 +131,7 @@ def check_experiment(value: str, prog: str) -> str:
         text.startswith("/")
         and len(text) <= 1000
         and len(parts) >= 3
-        and all(_PART.fullmatch(p) and p not in (".", "..") for p in parts[1:])
+        and all(re.fullmatch(_PART, p) and p not in (".", "..") for p in parts[1:])
     )
     if not ok:
         why = (
