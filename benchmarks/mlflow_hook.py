@@ -9,8 +9,8 @@ the real Claude Code) and times, whole process, alternating run by run:
   hook-alone    the hook command by itself, fed a finished session's hook input
 Prints each one's minimum, median and maximum wall time, in seconds.
 
-With --serve it prints the three commands as shell lines instead and keeps the world up until
-interrupted, for timing them with another tool.
+With --serve it writes the three as scripts (printing their paths) instead, and keeps the world
+up until interrupted, for timing them with another tool.
 
 Usage: DBX_TEST_CLAUDE_BIN=… DBX_TEST_DATABRICKS_BIN=… .venv/bin/python benchmarks/mlflow_hook.py
        [--runs 10] [--serve]
@@ -83,7 +83,13 @@ def main() -> int:
                 env = " ".join(f"{k}={shlex.quote(v)}" for k, v in {**sb.env, **QUIET}.items())
                 for name, (argv, stdin) in cases.items():
                     feed = f" <<< {shlex.quote(stdin)}" if stdin else ""
-                    print(f"{name}: cd {sb.home} && env -i {env} {shlex.join(argv)}{feed}")
+                    script = Path(tmp) / f"{name}.sh"
+                    script.write_text(
+                        f"#!/bin/bash\ncd {shlex.quote(str(sb.home))} && exec env -i {env} "
+                        f"{shlex.join(argv)}{feed} >/dev/null\n"
+                    )
+                    script.chmod(0o755)
+                    print(f"{name}: {script}")
                 sys.stdout.flush()
                 while True:
                     time.sleep(3600)
