@@ -48,6 +48,21 @@ def fake(folder: Path) -> Path:
     site.mkdir(parents=True, exist_ok=True)
     exe = folder / "bin" / "mlflow"
     exe.parent.mkdir(parents=True, exist_ok=True)
-    exe.write_text('#!/bin/sh\necho "$@" >> "$(dirname "$0")/ran"\ncat > /dev/null\n')
+    exe.write_text('#!/bin/sh\ncat > /dev/null\necho "$@" >> "$(dirname "$0")/ran"\n')
     exe.chmod(0o755)
     return folder
+
+
+def ran(folder: Path, lines: int) -> list[str]:
+    """What the stand-in `mlflow` recorded once it wrote `lines` lines (the hook starts it in
+    the background and does not wait for it), waiting for at most a minute."""
+    import time
+
+    path = folder / "bin" / "ran"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        got = path.read_text().splitlines() if path.exists() else []
+        if len(got) >= lines:
+            return got
+        time.sleep(0.05)
+    return path.read_text().splitlines() if path.exists() else []

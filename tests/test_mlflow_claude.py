@@ -12,6 +12,8 @@ hook, `dbx-fmapi mlflow-hook`, the token from the real Databricks CLI for the pr
 from __future__ import annotations
 
 import json
+import time
+import urllib.error
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,12 +61,44 @@ def spans_of(server: MlflowServer, trace: dict[str, Any]) -> list[tuple[str, str
     """(name, span type) of each span of a trace, from the trace data MLflow stored with it (the
     artifact `traces.json`, read through the server's artifacts REST API)."""
     location = trace["tags"]["mlflow.artifactLocation"].removeprefix("mlflow-artifacts:/")
-    raw = server.get_bytes(f"/api/2.0/mlflow-artifacts/artifacts/{location}/traces.json")
+    path = f"/api/2.0/mlflow-artifacts/artifacts/{location}/traces.json"
+    deadline = time.monotonic() + 60  # uploaded right after the trace itself
+    while True:
+        try:
+            raw = server.get_bytes(path)
+            break
+        except urllib.error.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
     out = []
     for span in json.loads(raw)["spans"]:
         kind = (span.get("attributes") or {}).get("mlflow.spanType", "")
         out.append((span["name"], json.loads(kind) if kind.startswith('"') else kind))
     return out
+
+
+def finished_traces(server: MlflowServer) -> dict[str, Any]:
+    """The experiment's traces once one is complete (MLflow's hook runs on in the background
+    after the turn; at most two minutes)."""
+    deadline = time.monotonic() + 120
+    traces: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        try:
+            exp = server.get("/api/2.0/mlflow/experiments/get-by-name", experiment_name=EXPERIMENT)
+        except urllib.error.HTTPError:
+            time.sleep(0.5)
+            continue
+        where = {"experiment_id": exp["experiment"]["experiment_id"]}
+        traces = server.post(
+            "/api/3.0/mlflow/traces/search",
+            {"locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": where}]},
+        )
+        done = [t for t in traces.get("traces") or [] if t.get("response_preview")]
+        if done:
+            return traces
+        time.sleep(0.5)
+    return traces
 
 
 def test_a_claude_session_is_traced_into_the_experiment_with_fresh_tokens(
@@ -106,16 +140,7 @@ def test_a_claude_session_is_traced_into_the_experiment_with_fresh_tokens(
     result = sandbox.claude(["-p", "run echo", "--allowedTools", "Bash"], timeout=240)
     assert (result.code, result.stdout.strip()) == (0, "all done"), result
 
-    exp = server.get("/api/2.0/mlflow/experiments/get-by-name", experiment_name=EXPERIMENT)
-    exp_id = exp["experiment"]["experiment_id"]
-    traces = server.post(
-        "/api/3.0/mlflow/traces/search",
-        {
-            "locations": [
-                {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": exp_id}}
-            ]
-        },
-    )
+    traces = finished_traces(server)
     [trace] = traces["traces"]
     assert trace["request_preview"] == "run echo" and trace["response_preview"] == "all done"
     assert trace["trace_metadata"]["mlflow.claude_code_version"] == "2.1.332"

@@ -1,10 +1,13 @@
 """`dbx-fmapi mlflow-hook --experiment PATH [--profile P]`: Claude Code's Stop hook for
 `--mlflow-experiment` (tracing/claudehook.py writes it).
 
-Claude Code runs it at the end of every turn with the hook's JSON on stdin. It gets a token for
-the profile the way `dbx-fmapi token` does (never a browser login: a hook has no one to ask),
-then replaces itself with MLflow's own hook, `mlflow autolog claude stop-hook`, from the pinned
-MLflow (tracing/mlflowenv.py), whose environment alone carries the workspace and the token:
+Claude Code runs it at the end of every turn with the hook's JSON on stdin, and waits for it. It
+gets a token for the profile the way `dbx-fmapi token` does (never a browser login: a hook has no
+one to ask), then starts MLflow's own hook, `mlflow autolog claude stop-hook`, from the pinned
+MLflow (tracing/mlflowenv.py) in the background, detached, with the same JSON on its stdin, and
+returns: MLflow's import and its requests take seconds (docs/performance.md) that the end of a
+turn, and a `claude -p` run, should not wait for. Only MLflow's environment carries the
+workspace and the token:
 MLflow's tracking URI `databricks` authenticates through the Databricks SDK, which reads
 DATABRICKS_HOST and DATABRICKS_TOKEN (and, pointed at an empty config file, nothing else). No
 token in a file, an argument or a log.
@@ -89,10 +92,38 @@ def run(*, ctx: Context, experiment: str, profile: str | None = None) -> int:
         return ExitCode.OK
     env = hook_env(dict(ctx.env), host=host, token=token, experiment=experiment)
     try:
-        os.execve(exe, [exe, "autolog", "claude", "stop-hook"], env)  # noqa: S606 - MLflow's hook
+        payload = ctx.stdin.buffer.read() if hasattr(ctx.stdin, "buffer") else b""
+    except (OSError, ValueError):
+        payload = b""
+    try:
+        detach(exe, [exe, "autolog", "claude", "stop-hook"], env, payload)
     except OSError as exc:
         _log(ctx, f"cannot run {exe}: {exc.strerror}")
     return ExitCode.OK
+
+
+def detach(exe: str, argv: list[str], env: dict[str, str], payload: bytes) -> None:
+    """Run `argv` in a session of its own, `payload` on its stdin, its output to /dev/null, and
+    return without waiting for it (Claude Code waits for the hook's own output to close)."""
+    read, write = os.pipe()
+    try:
+        os.write(write, payload[:60000])  # the hook's JSON: well under a pipe's buffer
+    finally:
+        os.close(write)
+    pid = os.fork()
+    if pid == 0:  # the first child: a new session, then a grandchild nobody waits for
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                null = os.open(os.devnull, os.O_RDWR)
+                os.dup2(read, 0)
+                os.dup2(null, 1)
+                os.dup2(null, 2)
+                os.execve(exe, argv, env)  # noqa: S606 - MLflow's own hook
+        finally:
+            os._exit(0)
+    os.close(read)
+    os.waitpid(pid, 0)
 
 
 def _token(ctx: Context, profile: str | None) -> tuple[str, str]:
