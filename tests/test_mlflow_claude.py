@@ -25,6 +25,7 @@ from tests.mgmt import doctor_json
 from tests.rig.mlflow_api import MlflowServer
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
+from tests.usage_world import pat_setup
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -112,22 +113,9 @@ def test_a_claude_session_is_traced_into_the_experiment_with_fresh_tokens(
     workspace.mlflow_upstream = server.url
     sandbox.env["DBX_FMAPI_MLFLOW_VENV"] = str(mlflow_venv)
     sandbox.env["DBX_FMAPI_MLFLOW_TRACKING_URI"] = workspace.url
-    sandbox.login(workspace)
-    setup = sandbox.run(
-        [
-            "setup-fmapi-claudecode",
-            "--skip-install",
-            "--host",
-            workspace.url,
-            "--shell",
-            "none",
-            "--no-verify",
-            "--mlflow-experiment",
-            EXPERIMENT,
-        ],
-        timeout=120,
-    )
-    assert setup.code == 0, setup
+    # A personal access token profile: no browser login (the machine-wide login lock stays
+    # free); the token still comes through `dbx-fmapi mlflow-hook`'s credential path.
+    setup = pat_setup(sandbox, workspace, "--mlflow-experiment", EXPERIMENT)
     assert f"MLflow 3.12.0: {mlflow_venv}" in setup.stdout
 
     _, report = doctor_json(sandbox)
@@ -160,6 +148,9 @@ def test_a_claude_session_is_traced_into_the_experiment_with_fresh_tokens(
     leaked = [
         str(p)
         for p in sandbox.root.rglob("*")
-        if p.is_file() and ".databricks" not in p.parts and MARKER.encode() in p.read_bytes()
+        if p.is_file()
+        and ".databricks" not in p.parts  # the CLI's token cache
+        and p.name != ".databrickscfg"  # the PAT the user put there
+        and MARKER.encode() in p.read_bytes()
     ]
     assert leaked == []
