@@ -167,3 +167,22 @@ def test_without_mlflow_and_without_consent_setup_changes_nothing(
     )
     assert sandbox.snapshot(exclude=(".config/dbx-fmapi-claude/locks/*",)) == before
     assert not (tmp_path / "no-mlflow").exists()
+
+
+def test_the_turn_ends_while_mlflows_hook_is_still_running(
+    sandbox: Sandbox, workspace: FakeWorkspace, fake_mlflow: Path
+) -> None:
+    """MLflow's hook takes seconds (its import alone); Claude Code waits for Stop hooks, so ours
+    hands the turn over and returns: here MLflow's stand-in blocks until the test lets it go,
+    and the hook has returned before that."""
+    pat_setup(sandbox, workspace, "--mlflow-experiment", EXPERIMENT)
+    (fake_mlflow / "bin" / "mlflow").write_text(
+        '#!/bin/sh\ncat > /dev/null\nhere="$(dirname "$0")"\n'
+        'while [ ! -e "$here/go" ]; do sleep 0.1; done\necho finished > "$here/ran"\n'
+    )
+    hook = config_of(sandbox)["mlflow_hook"]
+    result = sandbox.run(["/bin/sh", "-c", hook], input="{}", timeout=60)
+    assert result.code == 0, result
+    assert not (fake_mlflow / "bin" / "ran").exists()  # still waiting for "go"
+    (fake_mlflow / "bin" / "go").touch()
+    assert mlflow_world.ran(fake_mlflow, 1) == ["finished"]
