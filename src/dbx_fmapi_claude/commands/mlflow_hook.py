@@ -127,7 +127,7 @@ def detach(exe: str, argv: list[str], env: dict[str, str], payload: bytes) -> No
 
 
 def _token(ctx: Context, profile: str | None) -> tuple[str, str]:
-    from ..auth import credentials
+    from ..auth import credentials, tokens
     from ..record import config
 
     record = config.load_record(ctx.paths)
@@ -140,6 +140,6 @@ def _token(ctx: Context, profile: str | None) -> tuple[str, str]:
         source = credentials.resolve(profile, ctx.env, ctx.paths.home_path)
     if not source.host:
         raise UserError(f"no workspace known for profile {profile!r}", "setup-fmapi-claudecode")
-    request = ctx.token_request(cfg, need=NEED_SECONDS, allow_login=False)
+    request = tokens.request_for(ctx, cfg, need=NEED_SECONDS, allow_login=False)
     tok = credentials.token(source, request)
     return source.host.rstrip("/"), tok.access_token

@@ -19,7 +19,7 @@ class MlflowSteps(SetupBase):
 
     def check_mlflow(self) -> None:
         """The flag (a bad path: exit 2 before anything happens), else the previous run's."""
-        value = self.opts.get("mlflow_experiment")
+        value = self.opts.mlflow_experiment
         if value is not None:
             checked = mlflowenv.check_experiment(str(value), PROG)
             self.mlflow_experiment = None if checked == mlflowenv.OFF else checked
@@ -40,7 +40,7 @@ class MlflowSteps(SetupBase):
             self.out(f"  ok    MLflow {mlflowenv.VERSION}: {found}")
             return
         if not self.may_install(f"MLflow {mlflowenv.VERSION} (for tracing)", command):
-            if self.dry_run and self.opts.get("install"):
+            if self.dry_run and self.opts.install:
                 self.out(f"  would install MLflow {mlflowenv.VERSION}: {command}")
                 return
             raise UserError(
