@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from tests.rig.routing import Request, Response, Route
+
 PREFIXES = ("/api/2.0/mlflow/", "/api/2.0/mlflow-artifacts/", "/api/3.0/mlflow/")
 _HOP = {"host", "authorization", "content-length", "connection", "transfer-encoding"}
 
@@ -61,6 +63,21 @@ def answer(experiments: Mapping[str, str], method: str, path: str, query: Mappin
             "message": f"Node named '{name}' does not exist.",
         }
     return 404, {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No API found for '{path}'"}
+
+
+def handle(req: Request) -> None:
+    """Every MLflow path, its bearer already checked by the workspace."""
+    ws = req.ws
+    if ws.mlflow_upstream:
+        status, data, _, ctype = forward(
+            ws.mlflow_upstream, req.method, req.h.path, req.body, req.h.headers
+        )
+        raise Response(status, data, content_type=ctype)
+    status, body = answer(ws.mlflow_experiments, req.method, req.path, req.query)
+    raise Response(status, body)
+
+
+ROUTES = [Route("*", prefix + "*", handle) for prefix in PREFIXES]
 
 
 def _free_port() -> int:
