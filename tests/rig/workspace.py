@@ -88,6 +88,7 @@ APIS = (
     "anthropic_api",  # Anthropic Messages on serving endpoints and the AI Gateway
     "sql_api",  # SQL warehouses and statements (on DuckDB)
     "mlflow_api",  # MLflow: forwarded to a real tracking server, or get-by-name alone
+    "otlp_api",  # OpenTelemetry ingest: /api/2.0/otel/v1/{metrics,logs,traces}
     "agent_routes",  # OpenAI Responses, Gemini and chat completions for the other agents
 )
 ROUTES: list[Route] = [

@@ -323,6 +323,13 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
         from ..tracing import status as tracing
 
         row("MLflow", tracing.line(data["mlflow"]))
+    if data.get("telemetry"):
+        prefix = data["telemetry"]["tables"]["logs"].removesuffix("_otel_logs")
+        row(
+            "Telemetry",
+            f"{prefix}_otel_{{metrics,logs,spans}} at {data['telemetry']['endpoint']} "
+            "(checked by dbx-fmapi doctor)",
+        )
     for i, other in enumerate(data.get("elsewhere") or []):
         who = f"profile {other['profile']}" if other["profile"] else "DATABRICKS_* variables"
         row(
@@ -409,6 +416,13 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
     traced = tracing.row(ctx.env, ctx.paths.home_path, cfg)
     if traced:  # only with --mlflow-experiment
         data["mlflow"] = traced
+    if cfg.get("otel_tables"):  # only when setup was given --otel-tables
+        from ..telemetry import tables
+
+        data["telemetry"] = {
+            "tables": tables.names(str(cfg["otel_tables"])),
+            "endpoint": tables.endpoint(str(cfg.get("host") or "")),
+        }
     if json:
         ctx.out(_dumps(data))
     else:
