@@ -50,6 +50,25 @@ class Wire:
         return own if forced else own + other
 
 
+@dataclass(frozen=True)
+class ModelFamily:
+    """Workspace models that share a name prefix, which `dbx-fmapi models` lists for the agents
+    that use them."""
+
+    name: str  # its "family" in `dbx-fmapi models --json`
+    prefix: str
+    title: str  # its heading in `dbx-fmapi models`
+
+
+GPT = ModelFamily("gpt", "databricks-gpt-", "GPT endpoints")
+GEMINI = ModelFamily("gemini", "databricks-gemini-", "Gemini endpoints")
+
+# How `dbx-fmapi run NAME` starts an agent (Agent.launch_mode).
+WRAPPER = "wrapper"  # through dbx-fmapi-claude, which makes sure a valid token is there
+ITSELF = "itself"  # as it is: its own config runs `dbx-fmapi token` for fresh tokens
+PROXY = "proxy"  # behind the loopback proxy, which puts a fresh token on each request
+
+
 @dataclass
 class AgentSetup:
     """What an agent's setup needs from the setup run: the workspace, the credential command,
@@ -102,13 +121,28 @@ class Agent:
     tested = ""  # the release the rig tests run
     wire: Wire | None = None
     model_prefix: str | None = None  # the workspace's models it is offered by default
-    model_flag = ""  # setup's flag that picks its model
+    model_flag = ""  # setup's flag that picks its model (none: its models are not its own)
+    model_default = ""  # what that flag defaults to, for --help
+    families: tuple[ModelFamily, ...] = ()  # the families `dbx-fmapi models` lists for it
+    user_env: tuple[str, ...] = ()  # launch_env's variables a user's own value wins over
+    launch_mode = PROXY
     freshness = ""  # how tokens stay fresh, for status and docs/agents.md
     launch = ""  # how to start it
+
+    @property
+    def model_help(self) -> str:
+        """--help's line for model_flag."""
+        return f"{self.label}'s model (default: {self.model_default})"
+
+    @property
+    def model_option(self) -> str:
+        """model_flag as setup's options name it (`--codex-model` -> `codex_model`)."""
+        return self.model_flag.lstrip("-").replace("-", "_")
 
     # --- its own first-run checks (agents/firstrun.py) ------------------------------------
 
     trust_flag = ""  # the agent's flag that runs it in an untrusted folder, for one run
+    trusts_git = False  # a git repository is a trusted folder (it refuses only outside one)
 
     def may_refuse_folder(self, args: list[str]) -> bool:
         """Would this run stop on the agent's folder check (Gemini's trusted folders, `codex

@@ -15,7 +15,7 @@ from ..core.errors import ExitCode, UserError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
 
 PROG = "dbx-fmapi"
@@ -26,6 +26,27 @@ def _parser_class() -> type[argparse.ArgumentParser]:
     import argparse
 
     class Parser(argparse.ArgumentParser):
+        # Arguments added when this parser is first used (setup's flags, which ask the agents
+        # for theirs): the other commands do not import every agent to parse their arguments.
+        later: Callable[[argparse.ArgumentParser], None] | None = None
+
+        def _fill(self) -> None:
+            add, self.later = self.later, None
+            if add is not None:
+                add(self)
+
+        def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:
+            self._fill()
+            return super().parse_known_args(*args, **kwargs)
+
+        def format_usage(self) -> str:
+            self._fill()
+            return super().format_usage()
+
+        def format_help(self) -> str:
+            self._fill()
+            return super().format_help()
+
         def error(self, message: str) -> None:  # type: ignore[override]  # exit 2 with a hint
             self.print_usage(sys.stderr)
             sys.stderr.write(f"{self.prog}: error: {message}\n  fix: {self.prog} --help\n")
@@ -76,19 +97,17 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
         help="extra lifetime a token must have beyond the TTL (default 5m)",
     )
     p.add_argument("--shell", choices=("zsh", "bash", "fish", "none"), help="rc file to edit")
+    from .. import agents
+
     p.add_argument(
         "--agents",
-        metavar="claude,codex,gemini,opencode",
+        metavar=",".join(agents.NAMES),
         help="the coding agents to set up (default: the previous run's, else claude; Claude "
         "Code is always set up)",
     )
-    p.add_argument("--codex-model", metavar="ID", help="Codex's model (default: newest GPT)")
-    p.add_argument(
-        "--gemini-model", metavar="ID", help="Gemini CLI's model (default: newest Gemini)"
-    )
-    p.add_argument(
-        "--opencode-model", metavar="ID", help="OpenCode's model (default: the main model)"
-    )
+    for agent in agents.every():
+        if agent.model_flag:
+            p.add_argument(agent.model_flag, metavar="ID", help=agent.model_help)
     p.add_argument(
         "--statusline",
         choices=("on", "off"),
@@ -148,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="<command>", parser_class=parser_class)
     sub.required = True
 
-    _add_setup_flags(sub.add_parser("setup", help="set up Claude Code for your workspace"))
+    setup = sub.add_parser("setup", help="set up Claude Code for your workspace")
+    setup.later = _add_setup_flags  # type: ignore[attr-defined]  # parser_class's hook
 
     p = sub.add_parser("status", help="what is configured, token lifetime (read-only)")
     p.add_argument("--json", action="store_true")
@@ -176,10 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_mcp(sub)
 
+    from .. import agents
+
     p = sub.add_parser(
-        "run", help="start a coding agent with fresh credentials (claude, codex, gemini, opencode)"
+        "run", help=f"start a coding agent with fresh credentials ({', '.join(agents.NAMES)})"
     )
-    p.add_argument("agent", choices=("claude", "codex", "gemini", "opencode"))
+    p.add_argument("agent", choices=agents.NAMES)
     p.add_argument("args", nargs=argparse.REMAINDER, help="passed to the agent as they are")
 
     _add_usage_commands(sub)

@@ -31,7 +31,7 @@ def parse_agents(text: str) -> list[str]:
     if unknown:
         raise _usage(
             f"unknown agent {unknown[0]!r} (choose from {', '.join(agents.NAMES)})",
-            f"{PROG} --agents claude,codex,gemini,opencode",
+            f"{PROG} --agents {','.join(agents.NAMES)}",
         )
     return [n for n in agents.NAMES if n in names or n == "claude"]
 
@@ -47,12 +47,12 @@ class AgentSteps(SetupBase):
             self.agents = parse_agents(str(o["agents"]))
         else:
             self.agents = config.agents_of(self.prev)
-        for name in agents.NAMES[1:]:
-            value = o.get(f"{name}_model")
+        for agent in agents.every():
+            value = o.get(agent.model_option) if agent.model_flag else None
             if value is not None:
-                self.agent_models[name] = check_model(str(value), f"--{name}-model")
-                if o.get("agents") is None and name not in self.agents:
-                    self.agents.append(name)  # a model for an agent asks for the agent
+                self.agent_models[agent.name] = check_model(str(value), agent.model_flag)
+                if o.get("agents") is None and agent.name not in self.agents:
+                    self.agents.append(agent.name)  # a model for an agent asks for the agent
         self.agents = [n for n in agents.NAMES if n in self.agents]
 
     def ask_agents(self) -> None:

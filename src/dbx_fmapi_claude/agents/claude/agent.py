@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from ..base import Agent
+from ..base import WRAPPER, Agent
 
 
 class Claude(Agent):
@@ -19,6 +19,7 @@ class Claude(Agent):
     model_prefix = "databricks-claude-"
     freshness = "apiKeyHelper (dbx-fmapi token) every TTL, or dbx-fmapi-claude in static mode"
     launch = "dbx-fmapi-claude (or claude)"
+    launch_mode = WRAPPER
 
     def find(self, env: Mapping[str, str], home: str | os.PathLike[str]) -> str | None:
         from .wrapper import find_claude

@@ -17,7 +17,7 @@ from typing import Any
 
 from ...core.paths import Paths
 from .. import jsonfile
-from ..base import AgentSetup, Wire
+from ..base import GEMINI, AgentSetup, Wire
 from ..jsonagent import JsonAgent
 
 AUTH = ("security", "auth", "selectedType")
@@ -38,8 +38,11 @@ class Gemini(JsonAgent):
     min_version = (0, 61, 0)  # the oldest measured with GEMINI_API_KEY_AUTH_MECHANISM=bearer
     tested = "0.61.0"
     wire = Wire("gemini", gateway=("/ai-gateway/gemini",), serving=("/serving-endpoints/gemini",))
-    model_prefix = "databricks-gemini-"
+    model_prefix = GEMINI.prefix
     model_flag = "--gemini-model"
+    model_default = "newest Gemini"
+    families = (GEMINI,)
+    user_env = ("GEMINI_MODEL",)  # the user's own choice of model wins over the configured one
     launch = "dbx-fmapi run gemini"
     home_env = "GEMINI_CLI_HOME"
 
