@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.paths import Paths
-from ..base import AgentSetup, Wire
+from ..base import AgentSetup
 from ..jsonagent import ANY, JsonAgent
 
 
@@ -37,7 +37,7 @@ class Toy(JsonAgent):
     name = "toy"
     label = "Toy Agent"
     program = "toy-agent"
-    wire = Wire("chat", gateway=("/ai-gateway/mlflow/v1",), serving=("/serving-endpoints",))
+    api = "chat"  # served on both routes already (workspace/routes.py)
     model_flag = "--toy-model"
     model_default = "the main model"
     launch = "dbx-fmapi run toy"

@@ -56,6 +56,9 @@ def _parser_class() -> type[argparse.ArgumentParser]:
 
 
 def _add_setup_flags(p: argparse.ArgumentParser) -> None:
+    from .. import agents
+    from ..workspace import routes
+
     p.add_argument("--host", help="workspace URL, e.g. https://my-workspace.cloud.databricks.com")
     p.add_argument("--profile", help="Databricks CLI profile name (default: DEFAULT)")
     p.add_argument("--model", help="main model (ANTHROPIC_MODEL; default: the Opus model)")
@@ -75,7 +78,7 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--route",
-        choices=("auto", "ai-gateway", "serving-endpoints"),
+        choices=routes.CHOICES,
         help="where Claude Code sends requests: the workspace's AI Gateway or its serving "
         "endpoints (default auto: the AI Gateway when it answers)",
     )
@@ -97,8 +100,6 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
         help="extra lifetime a token must have beyond the TTL (default 5m)",
     )
     p.add_argument("--shell", choices=("zsh", "bash", "fish", "none"), help="rc file to edit")
-    from .. import agents
-
     p.add_argument(
         "--agents",
         metavar=",".join(agents.NAMES),
@@ -223,22 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = team.add_parser(
         "managed-settings", help="render Claude Code's managed settings for a fleet (into --out)"
     )
-    t.add_argument("source", help="a path, an https:// URL, /Workspace/... or /Volumes/...")
-    t.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
-    t.add_argument("--os", choices=("linux", "macos", "windows"), default="linux")
-    t.add_argument(
-        "--route",
-        choices=("ai-gateway", "serving-endpoints"),
-        help="the route, when the team file says auto",
-    )
-    t.add_argument(
-        "--helper",
-        default="dbx-fmapi",
-        metavar="PROGRAM",
-        help="dbx-fmapi as the helper runs it: on PATH (default) or an absolute path",
-    )
-    t.add_argument("--dry-run", action="store_true", help="print the files, write nothing")
-    _add_team_where(t)
+    t.later = _add_managed_settings_flags  # type: ignore[attr-defined]  # parser_class's hook
 
     p = sub.add_parser("uninstall", help="remove exactly what setup added")
     which = p.add_mutually_exclusive_group()
@@ -276,6 +262,27 @@ def _add_usage_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p = sub.add_parser("budget", help="this month's spend against the budget")
     p.add_argument("--prices", metavar="FILE", help="the prices and budget file")
     p.add_argument("--hook", action="store_true", help="run as Claude Code's UserPromptSubmit hook")
+
+
+def _add_managed_settings_flags(t: argparse.ArgumentParser) -> None:
+    from ..workspace import routes
+
+    t.add_argument("source", help="a path, an https:// URL, /Workspace/... or /Volumes/...")
+    t.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    t.add_argument("--os", choices=("linux", "macos", "windows"), default="linux")
+    t.add_argument(
+        "--route",
+        choices=tuple(routes.ROUTES),
+        help="the route, when the team file says auto",
+    )
+    t.add_argument(
+        "--helper",
+        default="dbx-fmapi",
+        metavar="PROGRAM",
+        help="dbx-fmapi as the helper runs it: on PATH (default) or an absolute path",
+    )
+    t.add_argument("--dry-run", action="store_true", help="print the files, write nothing")
+    _add_team_where(t)
 
 
 def _add_team_where(p: argparse.ArgumentParser) -> None:

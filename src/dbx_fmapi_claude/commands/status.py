@@ -272,7 +272,9 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
         row("Models", "none configured")
     route = data["route"]
     how = "chosen by setup" if route["auto"] else "as asked with --route"
-    label = "AI Gateway" if route["name"] == "ai-gateway" else "serving endpoints"
+    from ..workspace import routes
+
+    label = routes.get(route["name"]).label
     row("Route", f"{label}, {route['base_url']} ({how})")
     mode = data["token_mode"]
     if mode == "helper":

@@ -205,10 +205,10 @@ class AgentSteps(SetupBase):
         dry run that could not sign in: the first route, unprobed."""
         self.agent_routes = {}
         for agent in self.others():
-            assert agent.wire is not None
+            assert agent.api is not None
             model = self.agent_models[agent.name]
             forced = not self.a.route_auto
-            candidates = agent.wire.candidates(self.a.route, forced)
+            candidates = routes.candidates(agent.api, self.a.route, forced)
             host = self.a.host.rstrip("/")
             if self.opts.get("no_verify") or self.token is None:
                 route, path = candidates[0]

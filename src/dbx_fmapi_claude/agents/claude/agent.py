@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from ...workspace.routes import ANTHROPIC
 from ..base import WRAPPER, Agent
 
 
@@ -17,6 +18,7 @@ class Claude(Agent):
     package = "@anthropic-ai/claude-code"
     tested = "2.1.332"
     model_prefix = "databricks-claude-"
+    api = ANTHROPIC
     freshness = "apiKeyHelper (dbx-fmapi token) every TTL, or dbx-fmapi-claude in static mode"
     launch = "dbx-fmapi-claude (or claude)"
     launch_mode = WRAPPER

@@ -18,13 +18,13 @@ from ...changes import engine
 from ...core.errors import UserError
 from ...core.fileio import q, read_bytes
 from ...core.paths import Paths
+from ...workspace import routes
 from ..base import (
     GPT,
     ITSELF,
     Agent,
     AgentSetup,
     Finding,
-    Wire,
     created_before,
     restore_change,
 )
@@ -42,11 +42,7 @@ class Codex(Agent):
     package = "@openai/codex"
     min_version = (0, 118, 0)  # model_providers.<id>.auth (the token command) came in 0.118
     tested = "0.171.0"
-    wire = Wire(
-        "responses",
-        gateway=("/ai-gateway/codex/v1", "/ai-gateway/openai/v1"),
-        serving=("/serving-endpoints/openai/v1",),
-    )
+    api = routes.RESPONSES
     model_prefix = GPT.prefix
     model_flag = "--codex-model"
     model_default = "newest GPT"

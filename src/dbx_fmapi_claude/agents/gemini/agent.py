@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from ...core.paths import Paths
+from ...workspace import routes
 from .. import jsonfile
-from ..base import GEMINI, AgentSetup, Wire
+from ..base import GEMINI, AgentSetup
 from ..jsonagent import JsonAgent
 
 AUTH = ("security", "auth", "selectedType")
@@ -37,7 +38,7 @@ class Gemini(JsonAgent):
     package = "@google/gemini-cli"
     min_version = (0, 61, 0)  # the oldest measured with GEMINI_API_KEY_AUTH_MECHANISM=bearer
     tested = "0.61.0"
-    wire = Wire("gemini", gateway=("/ai-gateway/gemini",), serving=("/serving-endpoints/gemini",))
+    api = routes.GEMINI
     model_prefix = GEMINI.prefix
     model_flag = "--gemini-model"
     model_default = "newest Gemini"
