@@ -5,6 +5,7 @@ default for --help."""
 from __future__ import annotations
 
 from dbx_fmapi_claude import agents
+from dbx_fmapi_claude.auth import credentials
 from dbx_fmapi_claude.record import fields
 from dbx_fmapi_claude.workspace import routes
 
@@ -30,6 +31,8 @@ def test_the_record_checks_read_the_registries() -> None:
     allowed, _ = fields.FIELDS["route"]
     assert allowed == frozenset(routes.ROUTES)
     assert fields.AGENT_NAMES == agents.NAMES
+    allowed, _ = fields.FIELDS["auth"]  # the credential kinds' names, spelled there too
+    assert allowed == frozenset(credentials.BY_NAME)
     assert (routes.AUTO, *routes.ROUTES) == routes.CHOICES
 
 
@@ -39,3 +42,18 @@ def test_each_model_flag_says_its_default() -> None:
     for agent in flags:
         assert agent.model_flag == f"--{agent.name}-model" and agent.model_default
         assert agent.model_option == f"{agent.name}_model"
+
+
+def test_credential_kinds_say_what_differs() -> None:
+    pat, m2m, oauth = (credentials.BY_NAME[n] for n in ("pat", "m2m", "oauth"))
+    assert credentials.of(None) is oauth and credentials.of("m2m") is m2m
+    assert [k.name for k in credentials.BY_NAME.values() if k.browser_login] == ["oauth"]
+    assert [k.name for k in credentials.BY_NAME.values() if not k.expiry_known] == ["pat"]
+    assert not pat.static_mode and m2m.static_mode and oauth.static_mode
+    assert credentials.NAMES == {
+        "oauth": "OAuth (browser login)",
+        "m2m": "service principal",
+        "pat": "personal access token",
+    }
+    src = credentials.Source("pat", "https://h", None, secret="dapi-0123")
+    assert src.credential_kind is pat

@@ -57,6 +57,7 @@ def _parser_class() -> type[argparse.ArgumentParser]:
 
 def _add_setup_flags(p: argparse.ArgumentParser) -> None:
     from .. import agents
+    from ..auth import source as credentials
     from ..workspace import routes
 
     p.add_argument("--host", help="workspace URL, e.g. https://my-workspace.cloud.databricks.com")
@@ -90,9 +91,10 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--token-mode", choices=("helper", "static"), help="default: helper")
     p.add_argument(
         "--auth",
-        choices=("oauth", "m2m", "pat"),
-        help="credential: oauth (browser login), m2m (service principal), pat (personal access "
-        "token); default: what the profile holds, or the DATABRICKS_* variables",
+        choices=credentials.KINDS,
+        help="credential: "
+        + ", ".join(f"{k.name} ({k.short})" for k in credentials.BY_NAME.values())
+        + "; default: what the profile holds, or the DATABRICKS_* variables",
     )
     p.add_argument("--ttl", help="apiKeyHelper TTL, e.g. 15m or 90s; bare number = minutes")
     p.add_argument(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..auth import databrickscfg
+from ..auth.source import BY_NAME
 from ..changes import engine
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
@@ -30,11 +31,7 @@ OTHER = "\x00other"
 HELPER = "helper"
 STATIC = "static"
 _STATUS_COLOURS = (("ok", "green"), ("FAIL", "red"), ("note", "yellow"))
-ENV_VARS = {
-    "m2m": "DATABRICKS_CLIENT_ID=… DATABRICKS_CLIENT_SECRET=…",
-    "pat": "DATABRICKS_TOKEN=…",
-    "oauth": "",
-}
+ENV_VARS = {name: kind.env_vars for name, kind in BY_NAME.items()}  # the variables holding each
 MAX_NEED_SECONDS = 55 * 60  # OAuth access tokens live about an hour
 TOKEN_PLACEHOLDER = "<the token from databricks auth token>"  # noqa: S105 - dry-run text
 
