@@ -75,7 +75,7 @@ def for_record(cfg: Mapping[str, Any], env: Mapping[str, str], home: str) -> Sou
     kind = str(cfg.get("auth") or OAUTH)
     profile = str(cfg["profile"]) if cfg.get("profile") else None
     host = str(cfg.get("host") or "") or None
-    if of(kind).browser_login and profile is not None:
+    if kind in BY_NAME and BY_NAME[kind].browser_login and profile is not None:
         return Source(kind, host, profile)  # the CLI's login: nothing to read here
     if profile is None:
         # The variables setup was given, never a profile DATABRICKS_CONFIG_PROFILE names later.
