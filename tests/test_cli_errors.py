@@ -334,9 +334,9 @@ def test_a_non_oauth_profile_is_never_logged_into_and_never_changed(
 
 
 def test_a_profile_host_without_scheme_is_the_same_workspace() -> None:
-    from dbx_fmapi_claude.setup import answers as setup
+    from dbx_fmapi_claude.workspace.hosts import same_host
 
-    assert setup._same_host(
+    assert same_host(
         databrickscfg.host_of({"host": "my-ws.cloud.databricks.com/"}) or "",
         "https://my-ws.cloud.databricks.com",
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import agents
 from ..agents.base import Agent, ModelFamily
-from ..auth import credentials
+from ..auth import credentials, tokens
 from ..core import ui
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
@@ -225,7 +225,7 @@ def run(*, ctx: Context, json: bool = False, validate: bool = False) -> int:
     progress = ui.Progress(ctx)
     with progress.step("getting a token"):
         source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
-        tok = credentials.token(source, ctx.token_request(cfg, allow_login=True))
+        tok = credentials.token(source, tokens.request_for(ctx, cfg, allow_login=True))
     ws = workspace.Workspace(host, tok.access_token, ctx.env)
     try:
         with progress.step(f"listing the serving endpoints of {host}"):

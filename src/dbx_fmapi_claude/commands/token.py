@@ -11,7 +11,7 @@ same token as one JSON object, `{"Authorization": "Bearer TOKEN"}`.
 
 from __future__ import annotations
 
-from ..auth import credentials
+from ..auth import credentials, tokens
 from ..core.context import Context
 from ..core.errors import ExitCode
 from ..record import config
@@ -42,7 +42,7 @@ def run(*, ctx: Context, profile: str | None, mcp_headers: bool = False) -> int:
     _refuse_elsewhere(ctx, source.host)
     if mcp_headers:
         _refuse_other_server(ctx, source.host)
-    request = ctx.token_request(cfg, allow_login=True)
+    request = tokens.request_for(ctx, cfg, allow_login=True)
     if mcp_headers:
         request.fresh_for = 0.0  # asked again right after a 401/403: check what it handed out
     token = credentials.token(source, request)
