@@ -56,6 +56,8 @@ FIELDS: dict[str, tuple[tuple[type, ...] | frozenset[str], str]] = {
     "prompt_hook": (_STR, "a command"),
     "agents": ((list,), "a list of " + ", ".join(f'"{n}"' for n in _registry.NAMES)),
     "mcp": ((list,), "a list of MCP servers (dbx-fmapi mcp add)"),
+    "otel_tables": (_STR, "CATALOG.SCHEMA.PREFIX (--otel-tables)"),
+    "otel": ((dict,), "an object (what --otel-tables wrote into Claude Code's settings)"),
 }
 AGENT_NAMES = _registry.NAMES  # agents/__init__.py's registry order
 # The agents with a state of their own in a configuration (Claude Code's keys are the record's).
