@@ -32,7 +32,11 @@ LAYERS: tuple[frozenset[str], ...] = (
 LAYER = {package: i for i, layer in enumerate(LAYERS) for package in layer}
 
 # (importing module, imported module) -> why it must stay. Empty: keep it so.
-ALLOWED: dict[tuple[str, str], str] = {}
+ALLOWED: dict[tuple[str, str], str] = {
+    ("dbx_fmapi_claude.record.fields", "dbx_fmapi_claude.agents"): "the agent registry's names "
+    "(agents/__init__.py is data and imports nothing): the record's checks take the agents from "
+    "it, so a new agent is one package and one registry line",
+}
 
 
 def module_name(path: Path, package: Path = PACKAGE) -> tuple[str, bool]:

@@ -15,7 +15,7 @@ from ..core.errors import ExitCode, UserError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
 
 PROG = "dbx-fmapi"
@@ -26,6 +26,27 @@ def _parser_class() -> type[argparse.ArgumentParser]:
     import argparse
 
     class Parser(argparse.ArgumentParser):
+        # Arguments added when this parser is first used (setup's flags, which ask the agents
+        # for theirs): the other commands do not import every agent to parse their arguments.
+        later: Callable[[argparse.ArgumentParser], None] | None = None
+
+        def _fill(self) -> None:
+            add, self.later = self.later, None
+            if add is not None:
+                add(self)
+
+        def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:
+            self._fill()
+            return super().parse_known_args(*args, **kwargs)
+
+        def format_usage(self) -> str:
+            self._fill()
+            return super().format_usage()
+
+        def format_help(self) -> str:
+            self._fill()
+            return super().format_help()
+
         def error(self, message: str) -> None:  # type: ignore[override]  # exit 2 with a hint
             self.print_usage(sys.stderr)
             sys.stderr.write(f"{self.prog}: error: {message}\n  fix: {self.prog} --help\n")
@@ -35,6 +56,10 @@ def _parser_class() -> type[argparse.ArgumentParser]:
 
 
 def _add_setup_flags(p: argparse.ArgumentParser) -> None:
+    from .. import agents
+    from ..auth import source as credentials
+    from ..workspace import routes
+
     p.add_argument("--host", help="workspace URL, e.g. https://my-workspace.cloud.databricks.com")
     p.add_argument("--profile", help="Databricks CLI profile name (default: DEFAULT)")
     p.add_argument("--model", help="main model (ANTHROPIC_MODEL; default: the Opus model)")
@@ -54,7 +79,7 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--route",
-        choices=("auto", "ai-gateway", "serving-endpoints"),
+        choices=routes.CHOICES,
         help="where Claude Code sends requests: the workspace's AI Gateway or its serving "
         "endpoints (default auto: the AI Gateway when it answers)",
     )
@@ -66,9 +91,10 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--token-mode", choices=("helper", "static"), help="default: helper")
     p.add_argument(
         "--auth",
-        choices=("oauth", "m2m", "pat"),
-        help="credential: oauth (browser login), m2m (service principal), pat (personal access "
-        "token); default: what the profile holds, or the DATABRICKS_* variables",
+        choices=credentials.KINDS,
+        help="credential: "
+        + ", ".join(f"{k.name} ({k.short})" for k in credentials.BY_NAME.values())
+        + "; default: what the profile holds, or the DATABRICKS_* variables",
     )
     p.add_argument("--ttl", help="apiKeyHelper TTL, e.g. 15m or 90s; bare number = minutes")
     p.add_argument(
@@ -78,17 +104,13 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shell", choices=("zsh", "bash", "fish", "none"), help="rc file to edit")
     p.add_argument(
         "--agents",
-        metavar="claude,codex,gemini,opencode",
+        metavar=",".join(agents.NAMES),
         help="the coding agents to set up (default: the previous run's, else claude; Claude "
         "Code is always set up)",
     )
-    p.add_argument("--codex-model", metavar="ID", help="Codex's model (default: newest GPT)")
-    p.add_argument(
-        "--gemini-model", metavar="ID", help="Gemini CLI's model (default: newest Gemini)"
-    )
-    p.add_argument(
-        "--opencode-model", metavar="ID", help="OpenCode's model (default: the main model)"
-    )
+    for agent in agents.every():
+        if agent.model_flag:
+            p.add_argument(agent.model_flag, metavar="ID", help=agent.model_help)
     p.add_argument(
         "--statusline",
         choices=("on", "off"),
@@ -161,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="<command>", parser_class=parser_class)
     sub.required = True
 
-    _add_setup_flags(sub.add_parser("setup", help="set up Claude Code for your workspace"))
+    setup = sub.add_parser("setup", help="set up Claude Code for your workspace")
+    setup.later = _add_setup_flags  # type: ignore[attr-defined]  # parser_class's hook
 
     p = sub.add_parser("status", help="what is configured, token lifetime (read-only)")
     p.add_argument("--json", action="store_true")
@@ -204,10 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="who gets the grants (default: `account users`), e.g. '`developers`'",
     )
 
+    from .. import agents
+
     p = sub.add_parser(
-        "run", help="start a coding agent with fresh credentials (claude, codex, gemini, opencode)"
+        "run", help=f"start a coding agent with fresh credentials ({', '.join(agents.NAMES)})"
     )
-    p.add_argument("agent", choices=("claude", "codex", "gemini", "opencode"))
+    p.add_argument("agent", choices=agents.NAMES)
     p.add_argument("args", nargs=argparse.REMAINDER, help="passed to the agent as they are")
 
     _add_usage_commands(sub)
@@ -235,22 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = team.add_parser(
         "managed-settings", help="render Claude Code's managed settings for a fleet (into --out)"
     )
-    t.add_argument("source", help="a path, an https:// URL, /Workspace/... or /Volumes/...")
-    t.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
-    t.add_argument("--os", choices=("linux", "macos", "windows"), default="linux")
-    t.add_argument(
-        "--route",
-        choices=("ai-gateway", "serving-endpoints"),
-        help="the route, when the team file says auto",
-    )
-    t.add_argument(
-        "--helper",
-        default="dbx-fmapi",
-        metavar="PROGRAM",
-        help="dbx-fmapi as the helper runs it: on PATH (default) or an absolute path",
-    )
-    t.add_argument("--dry-run", action="store_true", help="print the files, write nothing")
-    _add_team_where(t)
+    t.later = _add_managed_settings_flags  # type: ignore[attr-defined]  # parser_class's hook
 
     p = sub.add_parser("uninstall", help="remove exactly what setup added")
     which = p.add_mutually_exclusive_group()
@@ -288,6 +298,27 @@ def _add_usage_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p = sub.add_parser("budget", help="this month's spend against the budget")
     p.add_argument("--prices", metavar="FILE", help="the prices and budget file")
     p.add_argument("--hook", action="store_true", help="run as Claude Code's UserPromptSubmit hook")
+
+
+def _add_managed_settings_flags(t: argparse.ArgumentParser) -> None:
+    from ..workspace import routes
+
+    t.add_argument("source", help="a path, an https:// URL, /Workspace/... or /Volumes/...")
+    t.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    t.add_argument("--os", choices=("linux", "macos", "windows"), default="linux")
+    t.add_argument(
+        "--route",
+        choices=tuple(routes.ROUTES),
+        help="the route, when the team file says auto",
+    )
+    t.add_argument(
+        "--helper",
+        default="dbx-fmapi",
+        metavar="PROGRAM",
+        help="dbx-fmapi as the helper runs it: on PATH (default) or an absolute path",
+    )
+    t.add_argument("--dry-run", action="store_true", help="print the files, write nothing")
+    _add_team_where(t)
 
 
 def _add_team_where(p: argparse.ArgumentParser) -> None:

@@ -1,9 +1,10 @@
-"""`dbx-fmapi run AGENT [args…]`: start a configured coding agent with fresh credentials.
+"""`dbx-fmapi run AGENT [args…]`: start a configured coding agent with fresh credentials, as its
+`launch_mode` says (agents/base.py):
 
-- `claude`: the wrapper (`dbx-fmapi-claude`), which makes sure a valid token is there.
-- `codex`: codex itself; its config's auth command refreshes the token.
-- `gemini`, `opencode`: a loopback proxy (agents/proxy.py) for the agent's lifetime, with the
-  agent pointed at it and the per-launch secret as its API key (in the environment, never in
+- WRAPPER (Claude Code): the wrapper (`dbx-fmapi-claude`), which makes sure a valid token is there.
+- ITSELF (Codex): the program itself; its config's auth command refreshes the token.
+- PROXY (Gemini CLI, OpenCode): a loopback proxy (agents/proxy.py) for the agent's lifetime, with
+  the agent pointed at it and the per-launch secret as its API key (in the environment, never in
   argv); the proxy puts a fresh token on each request. The agent runs in the foreground: Ctrl-C
   reaches it (it is in the terminal's foreground group; we ignore it meanwhile), SIGTERM and
   SIGHUP are passed on, and its exit status is ours; the proxy stops after it.
@@ -15,7 +16,7 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import agents
@@ -53,21 +54,24 @@ def _program(name: str, ctx: Context) -> str:
 def run(*, ctx: Context, agent: str, args: list[str]) -> int:
     if args[:1] == ["--"]:
         args = args[1:]
-    if agent == "claude":
+    from ..agents import base
+
+    mode = agents.get(agent).launch_mode
+    if mode == base.WRAPPER:
         from ..agents.claude import wrapper
 
         return wrapper.run(list(args), ctx.env)
     cfg = config.require(ctx.paths, ctx.cwd_path)
     state = _configured(cfg, agent)
     exe = _program(agent, ctx)
-    if agent == "codex":
+    if mode == base.ITSELF:
         from ..agents import firstrun
 
-        codex = agents.get(agent)
-        if not firstrun.watch(codex, list(args), ctx):
-            os.execv(exe, [exe, *args])  # noqa: S606 - codex refreshes its own token
+        own = agents.get(agent)
+        if not firstrun.watch(own, list(args), ctx):
+            os.execv(exe, [exe, *args])  # noqa: S606 - it refreshes its own token
         code = _foreground([exe, *args], dict(ctx.env))
-        retry = firstrun.again(codex, list(args), code, ctx)
+        retry = firstrun.again(own, list(args), code, ctx)
         return code if retry is None else _foreground([exe, *retry], dict(ctx.env))
     return _behind_proxy(ctx, cfg, agent, state, exe, list(args))
 
@@ -96,7 +100,7 @@ def _behind_proxy(
     base = str(state.get("base_url") or "")
     with contextlib.ExitStack() as stack:
         p = stack.enter_context(proxy.start(base, token=fresh, env=ctx.env))
-        env = launch_env(ctx.env, agent.launch_env(state, p.url, p.secret))
+        env = launch_env(ctx.env, agent.launch_env(state, p.url, p.secret), agent.user_env)
         if _has_mcp(cfg):  # the MCP servers in its config point here (mcp/agentfiles.py)
             from ..mcp import agentfiles
 
@@ -114,15 +118,16 @@ def _has_mcp(cfg: dict[str, Any]) -> bool:
     return isinstance(found, list) and bool(found)
 
 
-# The user's own choice of model in the environment wins over the configured one (a `-m` flag
-# wins over both, in the agent itself).
-USER_WINS = ("GEMINI_MODEL", "OPENCODE_CONFIG_CONTENT")
-
-
-def launch_env(env: Mapping[str, str], ours: Mapping[str, str]) -> dict[str, str]:
-    """The agent's environment: the user's, with ours on top, except USER_WINS."""
+def launch_env(
+    env: Mapping[str, str], ours: Mapping[str, str], user_wins: Sequence[str] | None = None
+) -> dict[str, str]:
+    """The agent's environment: the user's, with ours on top, except `user_wins` (the agent's
+    `user_env`, its own choice of model, which a `-m` flag wins over in the agent itself;
+    None: every agent's)."""
+    if user_wins is None:
+        user_wins = [key for agent in agents.every() for key in agent.user_env]
     out = {**env, **ours}
-    for key in USER_WINS:
+    for key in user_wins:
         if key in env:
             out[key] = env[key]
     return out

@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from ..base import Agent
+from ...workspace.routes import ANTHROPIC
+from ..base import WRAPPER, Agent
 
 
 class Claude(Agent):
@@ -17,8 +18,10 @@ class Claude(Agent):
     package = "@anthropic-ai/claude-code"
     tested = "2.1.332"
     model_prefix = "databricks-claude-"
+    api = ANTHROPIC
     freshness = "apiKeyHelper (dbx-fmapi token) every TTL, or dbx-fmapi-claude in static mode"
     launch = "dbx-fmapi-claude (or claude)"
+    launch_mode = WRAPPER
 
     def find(self, env: Mapping[str, str], home: str | os.PathLike[str]) -> str | None:
         from .wrapper import find_claude

@@ -9,6 +9,7 @@ import os
 import sys
 import time
 
+from ...auth import source as kinds
 from ...auth import tokens
 from ...core.errors import ExitCode, UserError
 from ...core.paths import Paths, which
@@ -57,10 +58,10 @@ def _still_usable(exc: UserError, expiry: float | None) -> bool:
 
 
 def ensure_helper_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, Any]) -> None:
-    auth = cfg.get("auth") or "oauth"
-    if auth == "pat":
+    kind = kinds.of(cfg.get("auth"))
+    if not kind.expiry_known:
         return  # nothing expires that we could know of: the helper hands out the PAT as is
-    if auth != "oauth":
+    if not kind.browser_login:
         return _ensure_source_token(paths, env, cfg)
     profile = str(cfg["profile"])
     need = tokens.needed_lifetime(env, cfg)
@@ -125,7 +126,7 @@ def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
             return
         _say_refreshing()
         try:
-            if (cfg.get("auth") or "oauth") == "oauth":
+            if kinds.of(cfg.get("auth")).browser_login:
                 request = tokens.TokenRequest(paths, env, sys.stderr, need=need, allow_login=True)
                 new = tokens.get_token(request, profile, str(cfg["host"]), locked=True)
             else:  # a service principal (setup refuses static mode for a PAT)

@@ -18,7 +18,16 @@ from ...changes import engine
 from ...core.errors import UserError
 from ...core.fileio import q, read_bytes
 from ...core.paths import Paths
-from ..base import Agent, AgentSetup, Finding, Wire, created_before, restore_change
+from ...workspace import routes
+from ..base import (
+    GPT,
+    ITSELF,
+    Agent,
+    AgentSetup,
+    Finding,
+    created_before,
+    restore_change,
+)
 from . import configtoml
 
 # The command may refresh through the Databricks CLI (seconds) or wait for another process's
@@ -33,19 +42,19 @@ class Codex(Agent):
     package = "@openai/codex"
     min_version = (0, 118, 0)  # model_providers.<id>.auth (the token command) came in 0.118
     tested = "0.171.0"
-    wire = Wire(
-        "responses",
-        gateway=("/ai-gateway/codex/v1", "/ai-gateway/openai/v1"),
-        serving=("/serving-endpoints/openai/v1",),
-    )
-    model_prefix = "databricks-gpt-"
+    api = routes.RESPONSES
+    model_prefix = GPT.prefix
     model_flag = "--codex-model"
+    model_default = "newest GPT"
+    families = (GPT,)
     freshness = "its auth command (dbx-fmapi token) runs again every TTL"
     launch = "codex"
+    launch_mode = ITSELF
 
     # `codex exec` (0.171.0) outside a git repository, in a folder not trusted in its config:
     # exit 1, "Not inside a trusted directory and --skip-git-repo-check was not specified".
     trust_flag = "--skip-git-repo-check"
+    trusts_git = True
     EXEC = ("exec", "e")
 
     def may_refuse_folder(self, args: list[str]) -> bool:

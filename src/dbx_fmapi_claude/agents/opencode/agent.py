@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ...core.paths import Paths
-from ..base import AgentSetup, Wire
+from ...workspace import routes
+from ..base import GEMINI, GPT, AgentSetup
 from ..jsonagent import JsonAgent
 
 PROVIDER = "databricks"
@@ -52,9 +53,12 @@ class OpenCode(JsonAgent):
     package = "opencode-ai"
     min_version = (1, 18, 0)
     tested = "1.18.33"
-    wire = Wire("chat", gateway=("/ai-gateway/mlflow/v1",), serving=("/serving-endpoints",))
+    api = routes.CHAT
     model_prefix = None  # any chat model: Claude's main model by default
     model_flag = "--opencode-model"
+    model_default = "the main model"
+    families = (GPT, GEMINI)  # it speaks chat completions to any model
+    user_env = ("OPENCODE_CONFIG_CONTENT",)  # the user's own choice of model wins
     launch = "dbx-fmapi run opencode"
     home_env = "XDG_CONFIG_HOME"
 
