@@ -19,8 +19,9 @@ ROOT = "dbx_fmapi_claude"
 # Lowest first. A package may import only packages of lower layers.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"core"}),  # errors, paths, context, files, redaction, prompts
-    # the record; HTTP and hosts; the rc block; the OpenTelemetry tables and endpoint
-    frozenset({"record", "workspace", "shell", "telemetry"}),
+    # the record; HTTP and hosts; the rc block; the OpenTelemetry tables and endpoint; the pinned
+    # MLflow and its Stop hook as transforms
+    frozenset({"record", "workspace", "shell", "telemetry", "tracing"}),
     frozenset({"auth", "changes"}),  # credentials and tokens; the change engine
     frozenset({"agents"}),  # each agent: its files, its launch, its proxy
     frozenset({"usage", "team", "mcp"}),  # features across agents

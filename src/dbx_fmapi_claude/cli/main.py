@@ -118,6 +118,13 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
         "(default) adds them when you have no status line of your own",
     )
     p.add_argument(
+        "--mlflow-experiment",
+        metavar="PATH|none",
+        help="trace Claude Code sessions into this MLflow experiment in the workspace, e.g. "
+        "/Users/you@example.com/claude-code, with MLflow's own Claude Code integration "
+        "(installed on demand; docs/mlflow.md); none: stop tracing",
+    )
+    p.add_argument(
         "--otel-tables",
         metavar="CATALOG.SCHEMA.PREFIX",
         help="send Claude Code's OpenTelemetry metrics, logs and spans to the workspace's tables "
@@ -231,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_usage_commands(sub)
 
     p = sub.add_parser(
+        "mlflow-hook", help="Claude Code's Stop hook for --mlflow-experiment (reads stdin)"
+    )
+    p.add_argument("--experiment", required=True, metavar="PATH")
+    p.add_argument("--profile", help="default: the configured profile")
+
+    p = sub.add_parser(
         "team", help="team files for platform teams: validate, publish, managed settings"
     )
     team = p.add_subparsers(dest="action", metavar="<action>", parser_class=parser_class)
@@ -316,7 +329,7 @@ def _add_team_where(p: argparse.ArgumentParser) -> None:
 def dispatch(command: str, ctx: Context, options: dict[str, object]) -> int:
     # __import__, not importlib.import_module: importlib (and warnings) cost the token helper
     # an import on every call; a non-empty fromlist makes it return the submodule itself.
-    module = __import__(f"dbx_fmapi_claude.commands.{command}", fromlist=["run"])
+    module = __import__(f"dbx_fmapi_claude.commands.{command.replace('-', '_')}", fromlist=["run"])
     return int(module.run(ctx=ctx, **options))
 
 
@@ -409,6 +422,21 @@ def _statusline_fast_path(argv: Sequence[str]) -> dict[str, object] | None:
     return None
 
 
+def _mlflow_hook_fast_path(argv: Sequence[str]) -> dict[str, object] | None:
+    """`mlflow-hook --experiment PATH [--profile P]` (as setup writes it) without argparse:
+    Claude Code runs it at the end of every turn."""
+    if argv[:1] != ["mlflow-hook"]:
+        return None
+    rest = list(argv[1:])
+    found: dict[str, object] = {"experiment": None, "profile": None}
+    while len(rest) >= 2 and rest[0] in ("--experiment", "--profile") and rest[1]:
+        found[rest[0][2:]] = rest[1]
+        rest = rest[2:]
+    if rest or not found["experiment"]:
+        return None
+    return found
+
+
 def _debug_asked(argv: Sequence[str]) -> bool:
     """--debug before any `--`: for a failure before argparse has read it."""
     for arg in argv:
@@ -424,10 +452,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         fast = _token_fast_path(args)
         line = _statusline_fast_path(args) if fast is None else None
+        hook = _mlflow_hook_fast_path(args) if fast is None and line is None else None
         if fast is not None:
             code = _guarded(PROG, "token", fast, False)
         elif line is not None:
             code = _guarded(PROG, "statusline", line, False)
+        elif hook is not None:
+            code = _guarded(PROG, "mlflow_hook", hook, False)
         else:
             code = _run(args, PROG)
     except KeyboardInterrupt:

@@ -315,6 +315,10 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
     for i, server in enumerate(data.get("mcp") or []):
         where = "Claude Code" if server["claude"] else paint("missing from ~/.claude.json", "red")
         row("MCP servers" if i == 0 else "", f"{server['name']}: {server['url']} ({where})")
+    if data.get("mlflow"):
+        from ..tracing import status as tracing
+
+        row("MLflow", tracing.line(data["mlflow"]))
     if data.get("telemetry"):
         prefix = data["telemetry"]["tables"]["logs"].removesuffix("_otel_logs")
         row(
@@ -403,6 +407,11 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
     servers = mcp_rows(ctx, cfg)
     if servers:  # only when `dbx-fmapi mcp add` gave the agents some
         data["mcp"] = servers
+    from ..tracing import status as tracing
+
+    traced = tracing.row(ctx.env, ctx.paths.home_path, cfg)
+    if traced:  # only with --mlflow-experiment
+        data["mlflow"] = traced
     if cfg.get("otel_tables"):  # only when setup was given --otel-tables
         from ..telemetry import tables
 

@@ -54,6 +54,8 @@ FIELDS: dict[str, tuple[tuple[type, ...] | frozenset[str], str]] = {
     "statusline": (frozenset({"on", "off"}), '"on" or "off"'),
     "statusline_command": (_STR, "a command"),
     "prompt_hook": (_STR, "a command"),
+    "mlflow_experiment": (_STR, "an MLflow experiment's workspace path"),
+    "mlflow_hook": (_STR, "a command"),
     "agents": ((list,), "a list of " + ", ".join(f'"{n}"' for n in _registry.NAMES)),
     "mcp": ((list,), "a list of MCP servers (dbx-fmapi mcp add)"),
     "otel_tables": (_STR, "CATALOG.SCHEMA.PREFIX (--otel-tables)"),

@@ -31,6 +31,7 @@ class SetupOptions:
     shell: str | None = None
     agents: str | None = None  # comma-separated, as typed
     statusline: str | None = None
+    mlflow_experiment: str | None = None  # an experiment's workspace path, or "none"
     otel_tables: str | None = None
     team: str | None = None
     install: bool = False

@@ -21,6 +21,7 @@ from .agentsteps import AgentSteps
 from .answers import HELPER, STATIC, TOKEN_PLACEHOLDER, Change
 from .gitignore import exclude_block
 from .location import LocationSteps
+from .mlflowstep import MlflowSteps
 from .models import ModelSteps
 
 
@@ -40,7 +41,7 @@ def onboarding_bytes(raw: bytes | None) -> bytes | None:
     return with_flag(raw)
 
 
-class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
+class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
     def plan(
         self, target: Path, helper_cmd: str, executable: str, helper: str | None = None
     ) -> SetupPlan:
@@ -83,6 +84,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             **({"team": str(self.opts.team)} if self.opts.team else {}),
             **kept,
             **self.statusline_record,
+            **self.mlflow_record,
             **self.telemetry_record,
         }
         # Re-running for a settings file updates its configuration where it is; a new one goes
@@ -158,6 +160,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         helper_arg = helper_cmd if a.token_mode == HELPER else None
         new = self.with_statusline(settings.merge(old, env=env, helper=helper_arg, drop=drop), here)
         new = self.with_telemetry(new, here, helper_cmd)
+        new = self.with_mlflow(new, here)
         if raw is not None and corrupt is None and new == old:
             new_bytes: bytes = raw
         else:
@@ -165,8 +168,11 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
 
         def redo_settings(now: bytes | None) -> bytes | None:
             data = settings.parse(now, target) if now is not None else {}
-            merged = self.with_statusline(
-                settings.merge(data, env=env, helper=helper_arg, drop=drop), here, quiet=True
+            merged = self.with_mlflow(
+                self.with_statusline(
+                    settings.merge(data, env=env, helper=helper_arg, drop=drop), here, quiet=True
+                ),
+                here,
             )
             merged = self.with_telemetry(merged, here, helper_cmd)
             return now if now is not None and merged == data else settings.dumps(merged)
@@ -438,6 +444,9 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         from ..agents.claude import statusline
 
         cleaned = statusline.remove(cleaned, old)
+        from ..tracing import claudehook
+
+        cleaned = claudehook.without(cleaned, [old.get("mlflow_hook")])
         from ..agents.claude import telemetry
 
         cleaned = telemetry.remove(cleaned, old)

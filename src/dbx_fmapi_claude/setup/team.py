@@ -30,6 +30,7 @@ _PLAIN = {
     "margin": "margin",
     "token_mode": "token_mode",
     "agents": "agents",
+    "mlflow_experiment": "mlflow_experiment",
     "otel_tables": "otel_tables",
 }
 _MODEL_OPTS = {"subagent": "subagent_model"}

@@ -84,6 +84,9 @@ def _settings_edit(
     from . import statusline
 
     cleaned = statusline.remove(cleaned, cfg)
+    from ...tracing import claudehook
+
+    cleaned = claudehook.without(cleaned, [cfg.get("mlflow_hook")])
     new, kind, mode = undo.left_behind(
         ctx.paths,
         path,
