@@ -10,9 +10,13 @@ from typing import Any
 
 import pytest
 
+from tests.rig.agents import Agents, NetTrap
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 from tests.test_rejected_token import FAST, ROUTES, set_up, statuses
+from tests.test_rejected_token_agents import GPT, link, model_statuses
+from tests.test_rejected_token_agents import revoke_during_first_turn as agent_revoke
+from tests.test_rejected_token_agents import set_up as agent_set_up
 
 pytestmark = [pytest.mark.e2e]
 
@@ -95,3 +99,47 @@ def test_the_wrapper_without_the_relay_lets_the_ai_gateway_refusal_through(
 
     assert result.code == 1 and "400 Invalid Token" in result.stdout, result
     assert statuses(workspace) == [(200, "valid"), (400, "revoked")]
+
+
+CODEX_CONFIG = (
+    "check_for_update_on_startup = false\n\n[analytics]\nenabled = false\n\n"
+    "[feedback]\nenabled = false\n\n[features]\nplugins = false\n"
+)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_run_codex_replaces_a_token_revoked_mid_session_before_codex_sees_it(
+    sandbox: Sandbox,
+    workspace: FakeWorkspace,
+    agents: Agents,
+    net_trap: NetTrap,
+    codex_bin: str,
+    route: str,
+) -> None:
+    """Codex 0.171.0 retries a 403 with the same token and stops at the AI Gateway's 400:
+    behind `dbx-fmapi run codex`'s relay the refused request goes once more, with a new token."""
+    link(sandbox, "codex", codex_bin)
+    agents.write_codex_config(CODEX_CONFIG)
+    env = agents.codex_env()
+    agent_set_up(sandbox, workspace, route, env, "--agents", "claude,codex", "--codex-model", GPT)
+    call = {"name": "exec_command", "input": {"cmd": "printf 'ran-%d\\n' 7"}}
+    workspace.reply = agent_revoke(workspace, call)
+    workspace.clear_log()
+
+    result = sandbox.run(
+        ["dbx-fmapi", "run", "codex", "exec", "--skip-git-repo-check"]
+        + ["--sandbox", "workspace-write", "go"],
+        env=env,
+        cwd=agents.project,
+        timeout=300,
+    )
+
+    assert result.code == 0 and "all done" in result.stdout, result
+    refused = 400 if route == "ai-gateway" else 403
+    assert model_statuses(workspace, "/responses") == [
+        (200, "valid"),
+        (refused, "revoked"),
+        (200, "valid"),
+    ]
+    assert workspace.refresh_count() == 1
+    assert net_trap.hosts() == []
