@@ -52,6 +52,7 @@ FIELDS: dict[str, tuple[tuple[type, ...] | frozenset[str], str]] = {
     "statusline": (frozenset({"on", "off"}), '"on" or "off"'),
     "statusline_command": (_STR, "a command"),
     "prompt_hook": (_STR, "a command"),
+    "failure_hook": (_STR, "a command"),
     "agents": ((list,), 'a list of "claude", "codex", "gemini", "opencode"'),
     "codex": ((dict,), "an object (the Codex state)"),
     "gemini": ((dict,), "an object (the Gemini CLI state)"),

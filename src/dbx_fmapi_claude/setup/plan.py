@@ -152,6 +152,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         )
         drop = self.stale_optional_keys(env, here)
         helper_arg = helper_cmd if a.token_mode == HELPER else None
+        self._hook_settings_file = target
         new = self.with_statusline(settings.merge(old, env=env, helper=helper_arg, drop=drop), here)
         if raw is not None and corrupt is None and new == old:
             new_bytes: bytes = raw
@@ -230,6 +231,25 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         plan.add(Change(path, raw, new, "team prices and budget", redo=lambda now: new))
 
     def with_statusline(
+        self, data: dict[str, Any], here: Mapping[str, Any], quiet: bool = False
+    ) -> dict[str, Any]:
+        """Our status line, budget hook (_with_statusline) and, in helper mode, the hook that
+        has claude ask its helper again after a rejected token (agents/claude/failurehook.py);
+        sets what the record keeps of them."""
+        from ..agents.claude import failurehook
+
+        new = self._with_statusline(data, here, quiet)
+        target = getattr(self, "_hook_settings_file", None)
+        hook = (
+            failurehook.command(str(target))
+            if target is not None and self.a.token_mode == HELPER
+            else None
+        )
+        new, recorded = failurehook.add(new, hook, here)
+        self.statusline_record.update(recorded)
+        return new
+
+    def _with_statusline(
         self, data: dict[str, Any], here: Mapping[str, Any], quiet: bool = False
     ) -> dict[str, Any]:
         """Our status line (when the user has none) and budget hook, or, with `--statusline
@@ -411,6 +431,9 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         from ..agents.claude import statusline
 
         cleaned = statusline.remove(cleaned, old)
+        from ..agents.claude import failurehook
+
+        cleaned = failurehook.remove(cleaned, old)
         if cleaned == data:
             return
         new: bytes | None = settings.dumps(cleaned)
