@@ -1,7 +1,9 @@
 """`dbx-fmapi run AGENT [args…]`: start a configured coding agent with fresh credentials.
 
 - `claude`: the wrapper (`dbx-fmapi-claude`), which makes sure a valid token is there.
-- `codex`: codex itself; its config's auth command refreshes the token.
+- `codex`: behind the loopback proxy too (agents/codex/relayed.py: `-c` overrides of setup's
+  provider), so a token rejected mid-session is replaced; commands that make no model request
+  (and DBX_FMAPI_CODEX_RELAY=0) exec codex as it is, its auth command refreshing the token.
 - `gemini`, `opencode`: a loopback proxy (agents/proxy.py) for the agent's lifetime, with the
   agent pointed at it and the per-launch secret as its API key (in the environment, never in
   argv); the proxy puts a fresh token on each request. The agent runs in the foreground: Ctrl-C
