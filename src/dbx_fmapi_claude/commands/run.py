@@ -22,7 +22,7 @@ from typing import Any
 
 from .. import agents
 from ..agents.freshtoken import FreshToken, quiet
-from ..auth import credentials
+from ..auth import credentials, tokens
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..record import config
@@ -84,13 +84,13 @@ def _behind_proxy(
 
     source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
     # The login (if any) happens here, on the terminal, before the agent starts.
-    first = credentials.token(source, ctx.token_request(cfg, allow_login=True))
+    first = credentials.token(source, tokens.request_for(ctx, cfg, allow_login=True))
 
     def fetch() -> Any:
-        return credentials.token(source, ctx.token_request(cfg, err=quiet()))
+        return credentials.token(source, tokens.request_for(ctx, cfg, err=quiet()))
 
     def refetch() -> Any:  # the workspace refused the held token: ask it, refresh if rejected
-        request = ctx.token_request(cfg, err=quiet())
+        request = tokens.request_for(ctx, cfg, err=quiet())
         request.always_check = True
         return credentials.token(source, request)
 

@@ -19,6 +19,7 @@ from ..core import ui
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..record import config, setupstate
+from ..shell import rcblock
 
 # 2: "credential", token sources "workspace" and "credential"; 3: "route", the models "fable" and
 # "subagent", the settings level "admin" (managed settings, an administrator's)
@@ -54,7 +55,7 @@ def token_info(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]
 
         try:
             source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
-            request = ctx.token_request(cfg, need=0)
+            request = tokens.request_for(ctx, cfg, need=0)
             request.always_check = True  # one request to the workspace, not only the CLI
             tok = credentials.token(source, request)
             expiry = tok.expiry
@@ -221,7 +222,7 @@ def collect(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
     shell = {
         "name": cfg.get("shell") or "none",
         "rc_file": str(rc) if rc else None,
-        "block": rc is not None and setupstate.block_state(rc) == "present",
+        "block": rc is not None and rcblock.block_state(rc) == "present",
     }
     ttl = cfg.get("ttl_seconds")
     from ..workspace.routes import for_record  # not at import: status stays light
@@ -318,6 +319,13 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
     for i, server in enumerate(data.get("mcp") or []):
         where = "Claude Code" if server["claude"] else paint("missing from ~/.claude.json", "red")
         row("MCP servers" if i == 0 else "", f"{server['name']}: {server['url']} ({where})")
+    if data.get("telemetry"):
+        prefix = data["telemetry"]["tables"]["logs"].removesuffix("_otel_logs")
+        row(
+            "Telemetry",
+            f"{prefix}_otel_{{metrics,logs,spans}} at {data['telemetry']['endpoint']} "
+            "(checked by dbx-fmapi doctor)",
+        )
     for i, other in enumerate(data.get("elsewhere") or []):
         who = f"profile {other['profile']}" if other["profile"] else "DATABRICKS_* variables"
         row(
@@ -399,6 +407,13 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
     servers = mcp_rows(ctx, cfg)
     if servers:  # only when `dbx-fmapi mcp add` gave the agents some
         data["mcp"] = servers
+    if cfg.get("otel_tables"):  # only when setup was given --otel-tables
+        from ..telemetry import tables
+
+        data["telemetry"] = {
+            "tables": tables.names(str(cfg["otel_tables"])),
+            "endpoint": tables.endpoint(str(cfg.get("host") or "")),
+        }
     if json:
         ctx.out(_dumps(data))
     else:
