@@ -201,3 +201,32 @@ def test_the_mlflow_hook_stays_standard_library_until_it_hands_over_to_mlflow(
     foreign = {m.split(".")[0] for m in modules} - set(sys.stdlib_module_names)
     assert not foreign - ALLOWED_NON_STDLIB, f"mlflow-hook imported {sorted(foreign)}"
     assert not modules & {"argparse", "subprocess", "ssl", "urllib", "json"}, sorted(modules)
+
+
+def test_the_wrapper_starting_the_relay_imports_only_light_modules(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    """A launch that talks to the model starts the relay (agents/claude/relayed.py): a port and
+    a fork in the wrapper; the relay's own imports happen in the forked child."""
+    sandbox.login(workspace)
+    setup = sandbox.run(
+        ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
+        + ["--shell", "none"]
+    )
+    assert setup.code == 0, setup
+    record = sandbox.home / TOKEN_RECORD
+    state = json.loads(record.read_text())
+    for entry in state.values():
+        entry["ok"] = time.time()
+    record.write_text(json.dumps(state))
+    sandbox.fake_program("claude", "exit 0\n")
+    script = Path(sys.executable).parent / "dbx-fmapi-claude"
+    out = sandbox.run([sys.executable, "-X", "importtime", str(script), "-p", "hi"])
+    assert out.code == 0, out
+    assert sandbox.calls("claude")[-1][0] == "--settings"  # the relay was started
+    modules = imported(out.stderr)
+    assert "dbx_fmapi_claude.agents.claude.relayed" in modules
+    assert "dbx_fmapi_claude.agents.relay" not in modules
+    foreign = {m.split(".")[0] for m in modules} - set(sys.stdlib_module_names)
+    assert not foreign - ALLOWED_NON_STDLIB, f"the wrapper imported {sorted(foreign)}"
+    assert not modules & HEAVY, f"the wrapper imported {sorted(modules & HEAVY)}"

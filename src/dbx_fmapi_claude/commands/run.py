@@ -2,7 +2,10 @@
 `launch_mode` says (agents/base.py):
 
 - WRAPPER (Claude Code): the wrapper (`dbx-fmapi-claude`), which makes sure a valid token is there.
-- ITSELF (Codex): the program itself; its config's auth command refreshes the token.
+- ITSELF (Codex): the program itself, its config's auth command refreshing the token; but a
+  command that talks to the model runs behind the loopback proxy too (agents/codex/relayed.py:
+  `-c` overrides of setup's provider), so a token rejected mid-session is replaced
+  (DBX_FMAPI_CODEX_RELAY=0 turns that off).
 - PROXY (Gemini CLI, OpenCode): a loopback proxy (agents/proxy.py) for the agent's lifetime, with
   the agent pointed at it and the per-launch secret as its API key (in the environment, never in
   argv); the proxy puts a fresh token on each request. The agent runs in the foreground: Ctrl-C
@@ -68,6 +71,8 @@ def run(*, ctx: Context, agent: str, args: list[str]) -> int:
         from ..agents import firstrun
 
         own = agents.get(agent)
+        if agent == "codex" and _relay_codex(list(args), ctx.env):
+            return _behind_proxy(ctx, cfg, agent, state, exe, list(args))
         if not firstrun.watch(own, list(args), ctx):
             os.execv(exe, [exe, *args])  # noqa: S606 - it refreshes its own token
         code = _foreground([exe, *args], dict(ctx.env))
@@ -98,19 +103,41 @@ def _behind_proxy(
     fresh = FreshToken(fetch, keep=keep, held=first, refetch=refetch)
     agent = agents.get(name)
     base = str(state.get("base_url") or "")
+    # Codex takes a 401 from the relay (no token without a new login) as a cue to run its
+    # command again and retry: a 400 ends the turn at once with the relay's one line.
+    login_status = 400 if name == "codex" else 401
     with contextlib.ExitStack() as stack:
-        p = stack.enter_context(proxy.start(base, token=fresh, env=ctx.env))
+        p = stack.enter_context(
+            proxy.start(base, token=fresh, env=ctx.env, login_status=login_status)
+        )
         env = launch_env(ctx.env, agent.launch_env(state, p.url, p.secret), agent.user_env)
+        if name == "codex":
+            from ..agents.codex import relayed
+
+            exe_args = relayed.overrides(state, p.url)
+            env[relayed.ENV_KEY] = p.secret
+            argv = [exe, *exe_args]
+        else:
+            argv = [exe]
         if _has_mcp(cfg):  # the MCP servers in its config point here (mcp/agentfiles.py)
             from ..mcp import agentfiles
 
             root = stack.enter_context(proxy.start(str(cfg["host"]), token=fresh, env=ctx.env))
             env.update({agentfiles.ENV_URL: root.url, agentfiles.ENV_KEY: root.secret})
-        code = _foreground([exe, *args], env)
+        code = _foreground([*argv, *args], env)
         from ..agents import firstrun
 
         retry = firstrun.again(agent, args, code, ctx)
-        return code if retry is None else _foreground([exe, *retry], env)
+        return code if retry is None else _foreground([*argv, *retry], env)
+
+
+def _relay_codex(args: list[str], env: Mapping[str, str]) -> bool:
+    """Codex behind the relay, so a token the workspace rejects mid-session is replaced and
+    the request sent again (Codex retries a 403 with the same token and stops at a 400):
+    for a command that talks to the model; DBX_FMAPI_CODEX_RELAY=0 turns it off."""
+    from ..agents.codex import relayed
+
+    return relayed.wanted(args, env)
 
 
 def _has_mcp(cfg: dict[str, Any]) -> bool:

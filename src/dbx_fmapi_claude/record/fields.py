@@ -56,6 +56,7 @@ FIELDS: dict[str, tuple[tuple[type, ...] | frozenset[str], str]] = {
     "prompt_hook": (_STR, "a command"),
     "mlflow_experiment": (_STR, "an MLflow experiment's workspace path"),
     "mlflow_hook": (_STR, "a command"),
+    "failure_hook": (_STR, "a command"),
     "agents": ((list,), "a list of " + ", ".join(f'"{n}"' for n in _registry.NAMES)),
     "mcp": ((list,), "a list of MCP servers (dbx-fmapi mcp add)"),
     "otel_tables": (_STR, "CATALOG.SCHEMA.PREFIX (--otel-tables)"),

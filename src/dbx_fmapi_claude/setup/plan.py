@@ -158,6 +158,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
         )
         drop = self.stale_optional_keys(env, here)
         helper_arg = helper_cmd if a.token_mode == HELPER else None
+        self._hook_settings_file = target
         new = self.with_statusline(settings.merge(old, env=env, helper=helper_arg, drop=drop), here)
         new = self.with_telemetry(new, here, helper_cmd)
         new = self.with_mlflow(new, here)
@@ -243,6 +244,25 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
         plan.add(Change(path, raw, new, "team prices and budget", redo=lambda now: new))
 
     def with_statusline(
+        self, data: dict[str, Any], here: Mapping[str, Any], quiet: bool = False
+    ) -> dict[str, Any]:
+        """Our status line, budget hook (_with_statusline) and, in helper mode, the hook that
+        has claude ask its helper again after a rejected token (agents/claude/failurehook.py);
+        sets what the record keeps of them."""
+        from ..agents.claude import failurehook
+
+        new = self._with_statusline(data, here, quiet)
+        target = getattr(self, "_hook_settings_file", None)
+        hook = (
+            failurehook.command(str(target))
+            if target is not None and self.a.token_mode == HELPER
+            else None
+        )
+        new, recorded = failurehook.add(new, hook, here)
+        self.statusline_record.update(recorded)
+        return new
+
+    def _with_statusline(
         self, data: dict[str, Any], here: Mapping[str, Any], quiet: bool = False
     ) -> dict[str, Any]:
         """Our status line (when the user has none) and budget hook, or, with `--statusline
@@ -447,9 +467,9 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
         from ..tracing import claudehook
 
         cleaned = claudehook.without(cleaned, [old.get("mlflow_hook")])
-        from ..agents.claude import telemetry
+        from ..agents.claude import failurehook, telemetry
 
-        cleaned = telemetry.remove(cleaned, old)
+        cleaned = telemetry.remove(failurehook.remove(cleaned, old), old)
         if cleaned == data:
             return
         new: bytes | None = settings.dumps(cleaned)
