@@ -1058,6 +1058,10 @@ class FakeWorkspace:
         if mcp_api.is_mcp_path(path):
             self._mcp_route(h, record, method, path, body)
             return
+        if path.startswith("/api/2.0/otel/"):  # OTLP ingest (tests/rig/otlp_api.py)
+            from tests.rig import otlp_api
+
+            otlp_api.route(self, h, method, path, body, token)
         answer = files_api.handle(self.files, method, path, query, body, parsed)
         if answer is not None:
             raise _Response(answer[0], answer[1], content_type=answer[2])
