@@ -88,6 +88,8 @@ class Proxy:
         server.stopped = True
         server.wake()
         self._thread.join()
+        if server.drain is not None:
+            server.drain()
         server.upstream.close()
         server.close_clients()
         server.server_close()
@@ -117,6 +119,8 @@ def start(
     env: Mapping[str, str] | None = None,
     idle_timeout: float = guard.IDLE_TIMEOUT,
     header_timeout: float = guard.HEADER_TIMEOUT,
+    handler: type[Handler] = Handler,
+    prepare: Callable[[Server], None] | None = None,
 ) -> Proxy:
     """Start a proxy to the workspace base URL `upstream` in a background thread.
 
@@ -139,8 +143,10 @@ def start(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
     )
-    server = Server(up, token, secret)
+    server = Server(up, token, secret, handler)
     server.idle_timeout, server.header_timeout = idle_timeout, header_timeout
+    if prepare is not None:
+        prepare(server)  # e.g. otelproxy.py's forwarder, before the first request
     thread = threading.Thread(target=server.serve, name="dbx-fmapi-proxy", daemon=True)
     thread.start()
     return Proxy(server, thread)
@@ -151,9 +157,16 @@ class Server(socketserver.TCPServer):
     allow_reuse_address = False
     request_queue_size = 64
 
-    def __init__(self, upstream: Upstream, token: Callable[[], str], secret: str) -> None:
+    def __init__(
+        self,
+        upstream: Upstream,
+        token: Callable[[], str],
+        secret: str,
+        handler: type[Handler] = Handler,
+    ) -> None:
         # Loopback only, never 0.0.0.0 or ::; port 0: the system picks a free one.
-        super().__init__(("127.0.0.1", 0), Handler)
+        super().__init__(("127.0.0.1", 0), handler)
+        self.drain: Callable[[], None] | None = None  # sends still queued, before stop
         self.upstream = upstream
         self.token = token
         self.secret = secret

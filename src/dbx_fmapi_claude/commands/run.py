@@ -60,6 +60,9 @@ def run(*, ctx: Context, agent: str, args: list[str]) -> int:
     cfg = config.require(ctx.paths, ctx.cwd_path)
     state = _configured(cfg, agent)
     exe = _program(agent, ctx)
+    if agent == "codex" and otel_prefix(cfg) is not None:
+        # Its model requests go straight to the workspace; its telemetry through our proxy.
+        return _behind_proxy(ctx, cfg, agent, state, exe, list(args), model_proxy=False)
     if agent == "codex":
         from ..agents import firstrun
 
@@ -72,8 +75,21 @@ def run(*, ctx: Context, agent: str, args: list[str]) -> int:
     return _behind_proxy(ctx, cfg, agent, state, exe, list(args))
 
 
+def otel_prefix(cfg: dict[str, Any]) -> str | None:
+    """CATALOG.SCHEMA.PREFIX of the tables the agents' telemetry goes to (None: off)."""
+    value = cfg.get("otel_tables")
+    return value if isinstance(value, str) and value.count(".") == 2 else None
+
+
 def _behind_proxy(
-    ctx: Context, cfg: dict[str, Any], name: str, state: dict[str, Any], exe: str, args: list[str]
+    ctx: Context,
+    cfg: dict[str, Any],
+    name: str,
+    state: dict[str, Any],
+    exe: str,
+    args: list[str],
+    *,
+    model_proxy: bool = True,
 ) -> int:
     from ..agents import proxy
     from ..auth.tokens import margin_seconds
@@ -95,18 +111,30 @@ def _behind_proxy(
     agent = agents.get(name)
     base = str(state.get("base_url") or "")
     with contextlib.ExitStack() as stack:
-        p = stack.enter_context(proxy.start(base, token=fresh, env=ctx.env))
-        env = launch_env(ctx.env, agent.launch_env(state, p.url, p.secret))
-        if _has_mcp(cfg):  # the MCP servers in its config point here (mcp/agentfiles.py)
+        env = dict(ctx.env)
+        if model_proxy:
+            p = stack.enter_context(proxy.start(base, token=fresh, env=ctx.env))
+            env = launch_env(ctx.env, agent.launch_env(state, p.url, p.secret))
+        if model_proxy and _has_mcp(cfg):  # its MCP servers point here (mcp/agentfiles.py)
             from ..mcp import agentfiles
 
             root = stack.enter_context(proxy.start(str(cfg["host"]), token=fresh, env=ctx.env))
             env.update({agentfiles.ENV_URL: root.url, agentfiles.ENV_KEY: root.secret})
-        code = _foreground([exe, *args], env)
+        before: list[str] = []
+        prefix = otel_prefix(cfg)
+        if prefix is not None:  # its telemetry into the workspace's tables (otelproxy.py)
+            from ..agents import otelproxy
+
+            otel = stack.enter_context(
+                otelproxy.start(str(cfg["host"]), fresh, prefix, env=ctx.env)
+            )
+            added, before = agent.otel_launch(env, otel.url, otel.secret)
+            env.update(added)
+        code = _foreground([exe, *before, *args], env)
         from ..agents import firstrun
 
         retry = firstrun.again(agent, args, code, ctx)
-        return code if retry is None else _foreground([exe, *retry], env)
+        return code if retry is None else _foreground([exe, *before, *retry], env)
 
 
 def _has_mcp(cfg: dict[str, Any]) -> bool:
