@@ -80,6 +80,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             **({"team": str(self.opts["team"])} if self.opts.get("team") else {}),
             **kept,
             **self.statusline_record,
+            **self.telemetry_record,
         }
         # Re-running for a settings file updates its configuration where it is; a new one goes
         # last (the latest).
@@ -153,6 +154,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         drop = self.stale_optional_keys(env, here)
         helper_arg = helper_cmd if a.token_mode == HELPER else None
         new = self.with_statusline(settings.merge(old, env=env, helper=helper_arg, drop=drop), here)
+        new = self.with_telemetry(new, here, helper_cmd)
         if raw is not None and corrupt is None and new == old:
             new_bytes: bytes = raw
         else:
@@ -163,6 +165,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             merged = self.with_statusline(
                 settings.merge(data, env=env, helper=helper_arg, drop=drop), here, quiet=True
             )
+            merged = self.with_telemetry(merged, here, helper_cmd)
             return now if now is not None and merged == data else settings.dumps(merged)
 
         holds_token = isinstance((old.get("env") or {}).get(settings.ENV_TOKEN), str)
@@ -255,6 +258,26 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
                 f"  note  your own status line stays ({theirs}); to show ours beside it, see "
                 "docs/usage.md (Status line)"
             )
+        return new
+
+    def with_telemetry(
+        self, data: dict[str, Any], here: Mapping[str, Any], helper_cmd: str
+    ) -> dict[str, Any]:
+        """Claude Code's OpenTelemetry export into the `--otel-tables` tables (or, with `none`,
+        not: agents/claude/telemetry.py); sets what the record keeps of it. A plain re-run keeps
+        the tables the configuration has."""
+        from ..agents.claude import telemetry
+        from ..telemetry import tables
+
+        prefix = str(self.opts.get("otel_tables") or here.get("otel_tables") or tables.OFF)
+        self.telemetry_record: dict[str, Any] = {}
+        if prefix == tables.OFF:
+            return telemetry.remove(data, here)
+        env = telemetry.desired_env(host=self.a.host, prefix=prefix, ttl_seconds=self.a.ttl_seconds)
+        new, recorded = telemetry.add(
+            data, env=env, helper=telemetry.helper_command(helper_cmd), before=here
+        )
+        self.telemetry_record = {"otel_tables": prefix, "otel": recorded}
         return new
 
     def _plan_onboarding(self, plan: Plan) -> bool:
@@ -411,6 +434,9 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         from ..agents.claude import statusline
 
         cleaned = statusline.remove(cleaned, old)
+        from ..agents.claude import telemetry
+
+        cleaned = telemetry.remove(cleaned, old)
         if cleaned == data:
             return
         new: bytes | None = settings.dumps(cleaned)

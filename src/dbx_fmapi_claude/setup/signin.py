@@ -63,6 +63,10 @@ class SignIn(SetupBase):
             value = o.get("subagent_model" if name == "subagent" else name)
             if value is not None and str(value).strip().lower() != NONE:
                 setattr(self.a, name, check_model(str(value), flag))
+        if o.get("otel_tables") is not None:
+            from ..telemetry import tables
+
+            o["otel_tables"] = tables.check(str(o["otel_tables"]))
         if o.get("settings_location") is not None:
             self.a.location = check_location(str(o["settings_location"]), self.ctx.cwd)
             # Re-running for a location: its own configuration gives the defaults.

@@ -30,6 +30,7 @@ _PLAIN = {
     "margin": "margin",
     "token_mode": "token_mode",
     "agents": "agents",
+    "otel_tables": "otel_tables",
 }
 _MODEL_OPTS = {"subagent": "subagent_model"}
 
@@ -98,6 +99,9 @@ def _changes(prev: Mapping[str, Any], team: schema.TeamFile) -> list[str]:
         "margin": prev.get("margin_seconds"),
     }
     out: list[str] = []
+    had_tables = prev.get("otel_tables") or "none"
+    if team.get("otel_tables") is not None and team.get("otel_tables") != had_tables:
+        out.append(f"otel_tables {had_tables} -> {team.get('otel_tables')}")
     for key in ("host", "profile", "route", "token_mode"):
         value = team.get(key)
         if value is not None and value != "auto" and held[key] not in (None, value):
