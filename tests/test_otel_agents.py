@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.mgmt import RECORD, set_up
+from tests.mgmt import set_up
 from tests.rig import otlp_api
 from tests.rig.agents import Agents, NetTrap, seed_opencode_plugin
 from tests.rig.sandbox import Sandbox
@@ -23,14 +23,6 @@ pytestmark = pytest.mark.e2e
 
 PREFIX = "main.tele.agents"
 METRICS, LOGS, SPANS = (PREFIX + s for s in ("_otel_metrics", "_otel_logs", "_otel_spans"))
-
-
-def otel_on(sandbox: Sandbox, env: dict[str, str | None]) -> None:
-    """Telemetry on for the configuration setup wrote (its record's otel_tables)."""
-    path = sandbox.home / RECORD
-    data = json.loads(path.read_text())
-    data["configs"][-1]["otel_tables"] = PREFIX
-    path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def events(rows: list[dict[str, Any]]) -> set[str]:
@@ -69,8 +61,9 @@ def test_codex_exports_into_the_tables_through_dbx_fmapi_run(
     link(sandbox, "codex", codex_bin)
     config_toml = agents.write_codex_config(CODEX_USER)
     env = agents.codex_env()
-    set_up(sandbox, workspace, "--agents", "claude,codex", "--codex-model", GPT, env=env)
-    otel_on(sandbox, env)
+    before = config_toml.read_bytes()
+    tele = ("--otel-tables", PREFIX)
+    set_up(sandbox, workspace, "--agents", "claude,codex", "--codex-model", GPT, *tele, env=env)
     set_up_bytes = config_toml.read_bytes()
     otlp_api.state(workspace).create_tables(PREFIX)
     workspace.reply_text = "pong from the workspace"
@@ -97,6 +90,20 @@ def test_codex_exports_into_the_tables_through_dbx_fmapi_run(
     no_token_in_files(sandbox)
     assert net_trap.hosts() == []
 
+    sent = len(otel.exports)
+    set_up(sandbox, workspace, "--agents", "claude,codex", "--otel-tables", "none", env=env)
+    off = sandbox.run(
+        ["dbx-fmapi", "run", "codex", "exec", "--skip-git-repo-check", "say hi"],
+        env=env,
+        cwd=agents.project,
+        timeout=120,
+    )
+    assert off.code == 0, off
+    assert len(otel.exports) == sent  # telemetry off: nothing sent
+    uninstall = sandbox.run(["dbx-fmapi", "uninstall", "--yes"], env=env)
+    assert uninstall.code == 0, uninstall
+    assert config_toml.read_bytes() == before
+
 
 def test_gemini_exports_into_the_tables_after_every_token_was_rejected(
     sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, net_trap: NetTrap, gemini_bin: str
@@ -107,8 +114,8 @@ def test_gemini_exports_into_the_tables_after_every_token_was_rejected(
     link(sandbox, "gemini", gemini_bin)
     settings = users_gemini_settings(agents)  # telemetry.enabled false in the user's settings
     env = gemini_env(agents)
-    set_up(sandbox, workspace, "--agents", "claude,gemini", env=env)
-    otel_on(sandbox, env)
+    before = settings.read_bytes()
+    set_up(sandbox, workspace, "--agents", "claude,gemini", "--otel-tables", PREFIX, env=env)
     set_up_bytes = settings.read_bytes()
     otlp_api.state(workspace).create_tables(PREFIX)
 
@@ -140,6 +147,9 @@ def test_gemini_exports_into_the_tables_after_every_token_was_rejected(
     assert settings.read_bytes() == set_up_bytes
     no_token_in_files(sandbox)
     assert net_trap.hosts() == []
+    uninstall = sandbox.run(["dbx-fmapi", "uninstall", "--yes"], env=env)
+    assert uninstall.code == 0, uninstall
+    assert settings.read_bytes() == before
 
 
 def test_opencode_exports_its_spans_and_logs(
@@ -154,8 +164,11 @@ def test_opencode_exports_its_spans_and_logs(
     )
     seed_opencode_plugin(path.parent, agents.version("opencode"))
     env = agents.opencode_env()
-    set_up(sandbox, workspace, "--agents", "claude,opencode", "--opencode-model", GPT, env=env)
-    otel_on(sandbox, env)
+    before = path.read_bytes()
+    tele = ("--otel-tables", PREFIX)
+    set_up(
+        sandbox, workspace, "--agents", "claude,opencode", "--opencode-model", GPT, *tele, env=env
+    )
     set_up_bytes = path.read_bytes()
     otlp_api.state(workspace).create_tables(PREFIX)
     workspace.reply_text = "pong from the workspace"
@@ -175,3 +188,6 @@ def test_opencode_exports_its_spans_and_logs(
     assert path.read_bytes() == set_up_bytes
     no_token_in_files(sandbox)
     assert net_trap.hosts() == []
+    uninstall = sandbox.run(["dbx-fmapi", "uninstall", "--yes"], env=env)
+    assert uninstall.code == 0, uninstall
+    assert path.read_bytes() == before

@@ -32,20 +32,15 @@ from http import HTTPStatus
 from typing import Any
 
 from ..auth.rejected import is_rejection
+from ..telemetry import tables
 from . import otlpjson, proxy
 from .relay import Handler
 from .upstream import Upstream
 
 log = logging.getLogger("dbx_fmapi_claude.agents.proxy")
 
-API = "/api/2.0/otel"
-# The exporter's path -> (signal, the table suffix the docs give it).
-SIGNALS = {
-    "/v1/metrics": ("metrics", "_otel_metrics"),
-    "/v1/logs": ("logs", "_otel_logs"),
-    "/v1/traces": ("traces", "_otel_spans"),
-}
-TABLE_HEADER = "X-Databricks-UC-Table-Name"
+# The exporter's path -> its signal (the table suffix and header: telemetry/tables.py).
+SIGNALS = {f"/v1/{signal}": signal for signal in tables.SIGNALS}
 # After the agent ended: how long exports still queued may take to reach the workspace (the
 # product's budget for an unreachable or hanging endpoint: at most 1 s at the end of a run).
 DRAIN_SECONDS = 1.0
@@ -54,11 +49,6 @@ READ_TIMEOUT = 10.0
 MAX_QUEUED = 32 * 1024 * 1024  # bytes waiting; beyond, the oldest export is dropped
 WORKERS = 3  # one export of each signal at a time (Codex sends all three as it exits)
 _MAX_BODY = 64 * 1024 * 1024
-
-
-def tables(prefix: str) -> dict[str, str]:
-    """signal -> the table `CATALOG.SCHEMA.PREFIX` gives it."""
-    return {signal: prefix + suffix for signal, suffix in SIGNALS.values()}
 
 
 def start(
@@ -72,12 +62,12 @@ def start(
     """A running OTLP proxy to the workspace `host` for the tables of `prefix`."""
 
     def prepare(server: proxy.Server) -> None:
-        forwarder = Forwarder(server.upstream, token, tables(prefix), drain_seconds)
+        forwarder = Forwarder(server.upstream, token, tables.names(prefix), drain_seconds)
         server.forwarder = forwarder  # type: ignore[attr-defined]
         server.drain = forwarder.drain
 
     return proxy.start(
-        host.rstrip("/") + API,
+        tables.endpoint(host),
         token=token,
         env=env,
         connect_timeout=CONNECT_TIMEOUT,
@@ -91,13 +81,12 @@ class OtelHandler(Handler):
     """The relay's checks (secret, path, body), then the export queued instead of relayed."""
 
     def _deliver(self, path: str, body: bytes | None) -> int | str:
-        found = SIGNALS.get(path)
-        if found is None or self.command != "POST":
+        signal = SIGNALS.get(path)
+        if signal is None or self.command != "POST":
             return self._answer(
                 HTTPStatus.NOT_FOUND,
                 "only OTLP exports (POST /v1/metrics, /v1/logs, /v1/traces) go through this proxy",
             )
-        signal = found[0]
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         encoding = (self.headers.get("Content-Encoding") or "identity").strip().lower()
         data = body or b""
@@ -147,12 +136,12 @@ class Forwarder:
         self,
         upstream: Upstream,
         token: Callable[[], str],
-        tables: Mapping[str, str],
+        names: Mapping[str, str],
         drain_seconds: float = DRAIN_SECONDS,
     ) -> None:
         self._up = upstream
         self._token = token
-        self._tables = dict(tables)
+        self._tables = dict(names)
         self._drain_seconds = drain_seconds
         self._queue: collections.deque[tuple[str, bytes, str]] = collections.deque()
         self._queued = 0
@@ -228,12 +217,11 @@ class Forwarder:
         return status
 
     def _post(self, signal: str, data: bytes, encoding: str, bearer: str) -> tuple[int, bytes]:
-        path = next(p for p, (s, _) in SIGNALS.items() if s == signal)
         headers: dict[str, Any] = {
             "Content-Type": "application/x-protobuf",
             "Content-Length": str(len(data)),
             "Authorization": f"Bearer {bearer}",
-            TABLE_HEADER: self._tables[signal],
+            tables.HEADER: self._tables[signal],
         }
         if encoding not in ("", "identity"):
             headers["Content-Encoding"] = encoding
@@ -241,7 +229,7 @@ class Forwarder:
         for attempt in (1, 2):
             conn, reused = up.get()
             try:
-                conn.request("POST", up.target(path), body=data, headers=headers)
+                conn.request("POST", up.target(f"/v1/{signal}"), body=data, headers=headers)
                 response = conn.getresponse()
                 answer = response.read(_MAX_BODY)
             except (OSError, http.client.HTTPException):

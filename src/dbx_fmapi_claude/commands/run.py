@@ -77,8 +77,10 @@ def run(*, ctx: Context, agent: str, args: list[str]) -> int:
 
 def otel_prefix(cfg: dict[str, Any]) -> str | None:
     """CATALOG.SCHEMA.PREFIX of the tables the agents' telemetry goes to (None: off)."""
+    from ..telemetry import tables
+
     value = cfg.get("otel_tables")
-    return value if isinstance(value, str) and value.count(".") == 2 else None
+    return value if isinstance(value, str) and value not in ("", tables.OFF) else None
 
 
 def _behind_proxy(
