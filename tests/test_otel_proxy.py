@@ -243,6 +243,38 @@ def test_snake_case_names_are_read_too() -> None:
     assert got.resource_logs[0].scope_logs[0].log_records[0].severity_text == "WARN"
 
 
+def test_prompts_answers_and_command_lines_are_left_out() -> None:
+    """OpenCode's model-call spans carry the prompt and the answer (the AI SDK's defaults), Gemini
+    CLI's resource the command line with a -p prompt: none of it leaves the machine."""
+    secret = {"stringValue": "my secret plan"}
+    data = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [{"key": "process.command_args", "value": secret}]},
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {
+                                "name": "ai.streamText",
+                                "attributes": [
+                                    {"key": "ai.prompt", "value": secret},
+                                    {"key": "ai.response.text", "value": secret},
+                                    {"key": "ai.usage.inputTokens", "value": {"intValue": 3}},
+                                ],
+                            }
+                        ]
+                    }
+                ],
+            }
+        ]
+    }
+    got = trace_service_pb2.ExportTraceServiceRequest()
+    got.ParseFromString(otlpjson.convert("traces", json.dumps(data).encode()))
+    assert b"my secret plan" not in got.SerializeToString()
+    [span] = got.resource_spans[0].scope_spans[0].spans
+    assert [a.key for a in span.attributes] == ["ai.usage.inputTokens"]
+
+
 @pytest.mark.parametrize(
     "body",
     [b"not json", b"[1]", b'{"resourceLogs": {}}', b'{"resourceLogs": [{"resource": 3}]}'],

@@ -42,8 +42,9 @@ log = logging.getLogger("dbx_fmapi_claude.agents.proxy")
 # The exporter's path -> its signal (the table suffix and header: telemetry/tables.py).
 SIGNALS = {f"/v1/{signal}": signal for signal in tables.SIGNALS}
 # After the agent ended: how long exports still queued may take to reach the workspace (the
-# product's budget for an unreachable or hanging endpoint: at most 1 s at the end of a run).
-DRAIN_SECONDS = 1.0
+# product's budget for an unreachable or hanging endpoint: at most 1 s at the end of a run; the
+# same 800 ms Claude Code is given for its last export).
+DRAIN_SECONDS = 0.8
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 10.0
 MAX_QUEUED = 32 * 1024 * 1024  # bytes waiting; beyond, the oldest export is dropped
@@ -65,6 +66,11 @@ def start(
         forwarder = Forwarder(server.upstream, token, tables.names(prefix), drain_seconds)
         server.forwarder = forwarder  # type: ignore[attr-defined]
         server.drain = forwarder.drain
+        # The token ready before the first export (Codex sends all of them as it exits, when
+        # the drain would otherwise wait for the token's fetch as well).
+        threading.Thread(
+            target=_warm, args=(token,), name="dbx-fmapi-otel-token", daemon=True
+        ).start()
 
     return proxy.start(
         tables.endpoint(host),
@@ -117,6 +123,13 @@ class OtelHandler(Handler):
         except OSError:
             self.close_connection = True
         return HTTPStatus.OK
+
+
+def _warm(token: Callable[[], str]) -> None:
+    try:
+        token()
+    except Exception:  # noqa: BLE001 - the first export will say why, in the debug log
+        log.debug("otel: no token yet", exc_info=True)
 
 
 def _decoded(data: bytes, encoding: str) -> bytes:

@@ -12,6 +12,11 @@ JSON as OTLP writes it: lowerCamelCase names (snake_case taken too), trace and s
 is written, defaults included, so a oneof (AnyValue, a data point's value) keeps its member.
 An unknown field is skipped, as protobuf's JSON parsers may do; a value of the wrong type
 raises ValueError (the proxy then answers 400 and sends nothing).
+
+What the user typed and what the model answered stay on the machine, as with Claude Code's and
+Codex's defaults: attributes in REDACTED are left out wherever they appear (measured: OpenCode's
+model-call spans carry the prompt and the answer, `ai.prompt`, `ai.response.text`…; Gemini CLI's
+resource carries `process.command_args`, which holds a `-p` prompt).
 """
 
 from __future__ import annotations
@@ -218,6 +223,33 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     },
 }
 
+# Attributes that hold prompts, answers, tool inputs and outputs (the AI SDK's telemetry, as
+# OpenCode 1.18.33 records it; OpenTelemetry's gen_ai events), or a command line.
+REDACTED = frozenset(
+    {
+        "ai.prompt",
+        "ai.prompt.messages",
+        "ai.prompt.tools",
+        "ai.prompt.toolChoice",
+        "ai.response.text",
+        "ai.response.toolCalls",
+        "ai.response.reasoning",
+        "ai.response.object",
+        "ai.response.providerMetadata",
+        "ai.toolCall.args",
+        "ai.toolCall.result",
+        "ai.value",
+        "ai.values",
+        "gen_ai.prompt",
+        "gen_ai.completion",
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+        "gen_ai.system_instructions",
+        "process.command_args",
+        "process.command_line",
+    }
+)
+
 # Enum values by name, for JSON that writes them as names.
 _ENUMS = {
     **{f"SPAN_KIND_{n}": i for i, n in enumerate(("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT"))},
@@ -284,6 +316,8 @@ def _repeated(out: bytearray, number: int, kind: str, sub: str, values: list[Any
         return
     if kind == "msg":
         for value in values:
+            if sub == "KeyValue" and isinstance(value, dict) and value.get("key") in REDACTED:
+                continue
             _field(out, number, "msg", sub, value)
         return
     packed = bytearray()

@@ -97,8 +97,12 @@ def _behind_proxy(
     from ..auth.tokens import margin_seconds
 
     source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
-    # The login (if any) happens here, on the terminal, before the agent starts.
-    first = credentials.token(source, ctx.token_request(cfg, allow_login=True))
+    # The login (if any) happens here, on the terminal, before the agent starts. Without the
+    # model proxy (Codex: only its telemetry goes through us), the first export fetches it,
+    # off the agent's way; a login it needs is the agent's own token command's to ask for.
+    first = (
+        credentials.token(source, ctx.token_request(cfg, allow_login=True)) if model_proxy else None
+    )
 
     def fetch() -> Any:
         return credentials.token(source, ctx.token_request(cfg, err=quiet()))
