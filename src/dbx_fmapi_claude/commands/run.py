@@ -7,6 +7,9 @@
   argv); the proxy puts a fresh token on each request. The agent runs in the foreground: Ctrl-C
   reaches it (it is in the terminal's foreground group; we ignore it meanwhile), SIGTERM and
   SIGHUP are passed on, and its exit status is ours; the proxy stops after it.
+- With `otel_tables` in the configuration, each of them also gets an OTLP proxy for its own
+  telemetry (agents/otelproxy.py; Codex then runs in the foreground too, its model requests
+  still straight to the workspace).
 """
 
 from __future__ import annotations
