@@ -200,3 +200,38 @@ def test_opencode_exports_its_spans_and_logs(
     uninstall = sandbox.run(["dbx-fmapi", "uninstall", "--yes"], env=env)
     assert uninstall.code == 0, uninstall
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("mode", ["hang", "drop"])
+def test_a_hanging_or_dropping_endpoint_breaks_no_codex_run(
+    sandbox: Sandbox,
+    workspace: FakeWorkspace,
+    agents: Agents,
+    net_trap: NetTrap,
+    codex_bin: str,
+    mode: str,
+) -> None:
+    """The endpoint takes each export and never answers (or closes without an answer): the run
+    answers and exits 0 all the same (its cost in time: docs/telemetry-agents.md)."""
+    link(sandbox, "codex", codex_bin)
+    agents.write_codex_config(CODEX_USER)
+    env = agents.codex_env()
+    tele = ("--otel-tables", PREFIX)
+    set_up(sandbox, workspace, "--agents", "claude,codex", "--codex-model", GPT, *tele, env=env)
+    otel = otlp_api.state(workspace)
+    otel.create_tables(PREFIX)
+    otel.mode = mode
+    workspace.reply_text = "pong from the workspace"
+    try:
+        result = sandbox.run(
+            ["dbx-fmapi", "run", "codex", "exec", "--skip-git-repo-check", "say hi"],
+            env=env,
+            cwd=agents.project,
+            timeout=120,
+        )
+    finally:
+        otel.release.set()
+    assert result.code == 0, result
+    assert result.stdout.strip() == "pong from the workspace"
+    assert result.stderr.count("\n") < 40 and "Traceback" not in result.stderr
+    assert all(e.status != 200 for e in otel.exports)  # none was taken
