@@ -14,6 +14,10 @@ delays the end of a run by <= 1 s. The figures go to docs/performance.md.
 
 Usage: .venv/bin/python benchmarks/telemetry.py [--runs 15]   (after ./scripts/test installed
 things; DBX_TEST_CLAUDE_BIN and DBX_TEST_DATABRICKS_BIN as ./scripts/test sets them)
+
+`--serve DIR` prepares the cases, writes DIR/run-<case>.sh (`claude -p "say hi"` with that HOME
+and environment) and keeps the fake workspaces up until interrupted, so that a whole-process
+timer (`/usr/bin/time`, hyperfine, …) can pair them: e.g. run-on.sh against run-off.sh.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,15 +74,46 @@ def prepare(case: str, root: Path, claude: str) -> tuple[Sandbox, FakeWorkspace]
     return box, ws
 
 
+def serve(cases: list[str], root: Path, claude: str) -> None:
+    """Prepare every case, write its run script, keep the workspaces up until interrupted."""
+    root.mkdir(parents=True, exist_ok=True)
+    boxes = {c: prepare(c, root, claude) for c in cases}
+    for c, (box, _) in boxes.items():
+        box.seed_onboarding()
+        env = box._env(
+            {"DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
+        )
+        words = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items()))
+        script = root / f"run-{c}.sh"
+        script.write_text(
+            f"#!/bin/sh\nexec env -i {words} {shlex.quote(claude)} -p 'say hi' </dev/null\n"
+        )
+        script.chmod(0o755)
+        print(script, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for _, ws in boxes.values():
+            otlp_api.state(ws).release.set()
+            ws.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--serve", metavar="DIR", help="write run scripts, keep serving")
     args = parser.parse_args()
     claude = os.environ.get("DBX_TEST_CLAUDE_BIN")
     if not claude:
         sys.exit("set DBX_TEST_CLAUDE_BIN (./scripts/test prints where it is)")
     cases = [c for c in args.cases.split(",") if c]
+    if args.serve:
+        serve(cases, Path(args.serve), claude)
+        return
     times: dict[str, list[float]] = {c: [] for c in cases}
     codes: dict[str, set[int]] = {c: set() for c in cases}
     with tempfile.TemporaryDirectory(prefix="bench-telemetry-") as tmp:
