@@ -14,7 +14,7 @@ from tests.mgmt import set_up
 from tests.rig.agents import Agents, gemini_settings
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
-from tests.test_rig_agent_setup import CODEX_USER, gemini_env, link
+from tests.test_rig_agent_setup import CODEX_USER, gemini_env
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +32,7 @@ def untrusting_gemini(agents: Agents) -> dict[str, str | None]:
 def test_gemini_in_an_untrusted_folder_says_how_to_go_on(
     sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, gemini_bin: str
 ) -> None:
-    link(sandbox, "gemini", gemini_bin)
+    sandbox.link_program("gemini", gemini_bin)
     env = untrusting_gemini(agents)
     set_up(sandbox, workspace, "--agents", "claude,gemini", env=env)
     workspace.reply_text = "pong"
@@ -56,7 +56,7 @@ def test_gemini_in_an_untrusted_folder_says_how_to_go_on(
 def test_gemini_on_a_terminal_asks_and_runs_once_with_a_yes(
     sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, gemini_bin: str
 ) -> None:
-    link(sandbox, "gemini", gemini_bin)
+    sandbox.link_program("gemini", gemini_bin)
     env = untrusting_gemini(agents)
     set_up(sandbox, workspace, "--agents", "claude,gemini", env=env)
     workspace.reply_text = "pong"
@@ -82,7 +82,7 @@ def test_gemini_on_a_terminal_asks_and_runs_once_with_a_yes(
 def test_codex_exec_outside_git_says_how_to_go_on(
     sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, codex_bin: str
 ) -> None:
-    link(sandbox, "codex", codex_bin)
+    sandbox.link_program("codex", codex_bin)
     agents.write_codex_config(CODEX_USER)
     env = agents.codex_env()
     set_up(sandbox, workspace, "--agents", "claude,codex", env=env)

@@ -147,7 +147,8 @@ def test_an_unreadable_file_is_backed_up_first_without_our_token(
     broken = b'{"env": {"ANTHROPIC_AUTH_TOKEN": "eyJabc.def.ghi", "X": "keep"'
     path.write_bytes(broken)
     plan = Plan()
-    plan.add(Change(path, broken, b"{}\n", "settings", backup_first=True))
+    ours = ("ANTHROPIC_AUTH_TOKEN",)  # what the planner names (the engine knows no agent)
+    plan.add(Change(path, broken, b"{}\n", "settings", backup_first=True, our_secrets=ours))
     said = _apply(plan, paths)
     backups = [p for p in tmp_path.iterdir() if ".bak-" in p.name]
     assert len(backups) == 1 and said == [
@@ -185,3 +186,18 @@ def test_preflight_refuses_a_read_only_file_before_anything_changes(tmp_path: Pa
     with pytest.raises(UserError, match="read-only"):
         changes.preflight(plan.changes, name="test")
     assert a.read_bytes() == b"a\n"
+
+
+def test_a_change_that_drops_its_original_forgets_it_once_written(
+    paths: Paths, tmp_path: Path
+) -> None:
+    """A settings file the configuration stopped using: once our keys are out, uninstall has
+    nothing to restore there (setup marks the change; no one matches its label)."""
+    path = tmp_path / "settings.json"
+    path.write_bytes(b"{}\n")
+    originals.save_original(paths, path, b"{}\n")
+    plan = Plan()
+    plan.add(Change(path, b"{}\n", b'{"a": 1}\n', "previous settings", drop_original=True))
+    _apply(plan, paths)
+    assert path.read_bytes() == b'{"a": 1}\n'
+    assert originals.load_original(paths, path) == (False, None)

@@ -190,16 +190,12 @@ def _helper(sandbox: Sandbox, profile: str = "dev", timeout: float = 90, **env: 
 DESKTOP = {"DISPLAY": ":0"}
 
 
-def _logins(sandbox: Sandbox) -> int:
-    return len([c for c in sandbox.databricks_calls() if c["argv"][:2] == ["auth", "login"]])
-
-
 @CLI_VERSIONS
 def test_a_5xx_from_the_token_endpoint_never_opens_a_login(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     sandbox.login(workspace, profile="dev")
-    visits, logins = len(sandbox.browser_visits()), _logins(sandbox)
+    visits, logins = len(sandbox.browser_visits()), sandbox.logins()
     cfg_before = (sandbox.home / ".databrickscfg").read_bytes()
     sandbox.set_token_expiry(-10, profile="dev")  # expired: the CLI must refresh
     workspace.fail("/oidc/v1/token", 500, times=None)
@@ -209,7 +205,7 @@ def test_a_5xx_from_the_token_endpoint_never_opens_a_login(
     assert "not a login problem" in out.stderr
     assert "fix: check your network or VPN" in out.stderr
     assert "auth login" not in out.stderr
-    assert (len(sandbox.browser_visits(wait=0.3)), _logins(sandbox)) == (visits, logins)
+    assert (len(sandbox.browser_visits(wait=0.3)), sandbox.logins()) == (visits, logins)
     assert (sandbox.home / ".databrickscfg").read_bytes() == cfg_before
 
 
@@ -235,7 +231,7 @@ def test_an_unreachable_workspace_is_reported_in_seconds_not_after_the_cli_retri
 ) -> None:
     workspace.access_token_lifetime = 200  # inside the CLI's 5-minute window: it must refresh
     sandbox.login(workspace, profile="dev")
-    visits, logins = len(sandbox.browser_visits()), _logins(sandbox)
+    visits, logins = len(sandbox.browser_visits()), sandbox.logins()
     workspace.stop()
     # The CLI alone retries the refused connection for about 5 minutes; the run is cut off at
     # 90 s, and our own bound is set far beyond that, so only the reachability probe can end it.
@@ -246,7 +242,7 @@ def test_an_unreachable_workspace_is_reported_in_seconds_not_after_the_cli_retri
     assert "did not answer within" not in out.stderr
     assert "fix: check the URL " in out.stderr
     assert "auth login" not in out.stderr
-    assert (len(sandbox.browser_visits(wait=0.3)), _logins(sandbox)) == (visits, logins)
+    assert (len(sandbox.browser_visits(wait=0.3)), sandbox.logins()) == (visits, logins)
 
 
 def test_the_wrapper_starts_claude_when_the_workspace_is_down_but_the_token_lives(
@@ -318,7 +314,7 @@ def test_a_non_oauth_profile_is_never_logged_into_and_never_changed(
     would rewrite the profile), the file byte-identical, and the profile's own credential used,
     never the OAuth token the CLI keeps for the same host."""
     cfg, oauth_token = nonoauth_profiles
-    visits, logins = len(sandbox.browser_visits()), _logins(sandbox)
+    visits, logins = len(sandbox.browser_visits()), sandbox.logins()
     argv = [a.format(p=profile, url=workspace.url) for a in command]
     out = sandbox.run(argv, env=DESKTOP)
     assert out.code == 0, out
@@ -330,13 +326,13 @@ def test_a_non_oauth_profile_is_never_logged_into_and_never_changed(
         assert "there is no browser login for it" in out.stdout
     assert oauth_token not in out.output
     assert (sandbox.home / ".databrickscfg").read_bytes() == cfg
-    assert (len(sandbox.browser_visits(wait=0.3)), _logins(sandbox)) == (visits, logins)
+    assert (len(sandbox.browser_visits(wait=0.3)), sandbox.logins()) == (visits, logins)
 
 
 def test_a_profile_host_without_scheme_is_the_same_workspace() -> None:
-    from dbx_fmapi_claude.setup import answers as setup
+    from dbx_fmapi_claude.workspace.hosts import same_host
 
-    assert setup._same_host(
+    assert same_host(
         databrickscfg.host_of({"host": "my-ws.cloud.databricks.com/"}) or "",
         "https://my-ws.cloud.databricks.com",
     )

@@ -95,10 +95,6 @@ def test_each_v1_message_is_read_for_what_it_is(stderr: str, kind: str) -> None:
 DESKTOP = {"DISPLAY": ":0"}  # a login, if we wrongly decided on one, would open the browser
 
 
-def _logins(sandbox: Sandbox) -> int:
-    return len([c for c in sandbox.databricks_calls() if c["argv"][:2] == ["auth", "login"]])
-
-
 @pytest.fixture
 def v1(sandbox: Sandbox) -> Sandbox:
     """The v1 fake with its default storage (the OS keyring): no DATABRICKS_AUTH_STORAGE."""
@@ -119,7 +115,7 @@ def test_the_clis_auth_storage_pin_is_the_clis_and_our_commands_leave_it(
 ) -> None:
     result = _setup(v1, workspace)
     assert result.code == 0, result
-    assert _logins(v1) == 1  # setup ran the CLI's login, which pinned its storage mode
+    assert v1.logins() == 1  # setup ran the CLI's login, which pinned its storage mode
     cfg_path = v1.home / ".databrickscfg"
     sections = databrickscfg.parse(cfg_path.read_text())
     assert sections["__settings__"]["auth_storage"] == "secure"
@@ -136,7 +132,7 @@ def test_the_clis_auth_storage_pin_is_the_clis_and_our_commands_leave_it(
     assert v1.run(["dbx-fmapi", "status"]).code == 0
     assert v1.run(["dbx-fmapi", "uninstall", "--yes"]).code == 0
     assert cfg_path.read_bytes() == pinned  # the CLI's pin and profile stay, byte for byte
-    assert _logins(v1) == 1
+    assert v1.logins() == 1
 
 
 @pytest.mark.parametrize("fault", ["unreachable", "timeout"])
@@ -150,7 +146,7 @@ def test_a_keyring_that_fails_is_a_storage_problem_never_a_login(
     for state in v1.home.rglob("token-state.json"):
         state.unlink()  # the wrapper must ask the CLI
     cfg = (v1.home / ".databrickscfg").read_bytes()
-    logins, visits = _logins(v1), len(v1.browser_visits(wait=0))
+    logins, visits = v1.logins(), len(v1.browser_visits(wait=0))
     result = v1.run(command, env={**DESKTOP, "FAKE_DATABRICKS_KEYRING_FAIL": fault})
     assert result.code == 1, result
     errors = [line for line in result.stderr.splitlines() if ": error: " in line]
@@ -158,7 +154,7 @@ def test_a_keyring_that_fails_is_a_storage_problem_never_a_login(
     assert ("timed out" if fault == "timeout" else "org.freedesktop.secrets") in errors[0]
     assert f"fix: {cli_errors.STORAGE_FIX}" in result.stderr
     assert "auth login" not in result.stderr
-    assert (_logins(v1), len(v1.browser_visits(wait=0.3))) == (logins, visits)
+    assert (v1.logins(), len(v1.browser_visits(wait=0.3))) == (logins, visits)
     assert (v1.home / ".databrickscfg").read_bytes() == cfg
     assert ["-p", "hi"] not in v1.calls("claude")
 

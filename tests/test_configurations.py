@@ -31,8 +31,8 @@ def two() -> Iterator[tuple[FakeWorkspace, FakeWorkspace]]:
 
 
 def _set_up_both(sandbox: Sandbox, a: FakeWorkspace, b: FakeWorkspace) -> Path:
-    sandbox.login(a, profile="a")
-    sandbox.login(b, profile="b")
+    sandbox.signed_in(a, profile="a")
+    sandbox.signed_in(b, profile="b")
     set_up(sandbox, a, "--profile", "a")
     project = sandbox.home / "work" / "client b"  # a space in the path, on purpose
     project.mkdir(parents=True)
@@ -123,8 +123,8 @@ def test_uninstall_without_one_in_effect_asks_which_and_changes_nothing(
     sandbox: Sandbox, two: tuple[FakeWorkspace, FakeWorkspace]
 ) -> None:
     a, b = two
-    sandbox.login(a, profile="a")
-    sandbox.login(b, profile="b")
+    sandbox.signed_in(a, profile="a")
+    sandbox.signed_in(b, profile="b")
     one, other = sandbox.home / "one", sandbox.home / "other"
     for folder, ws, profile in ((one, a, "a"), (other, b, "b")):
         folder.mkdir()

@@ -37,7 +37,7 @@ def test_the_highlighted_default_is_the_model_setup_chose_never_a_retired_one(
     spawn: Any,  # noqa: F811 - the fixture imported above
 ) -> None:
     only_retired_sonnets(workspace)
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     sandbox.env.update(AFTER)
     s = spawn("--profile", "DEFAULT", "--no-verify")
     s.answer("Workspace URL", workspace.url)
@@ -58,7 +58,7 @@ def test_a_retired_previous_choice_is_not_the_default_of_a_re_run(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     only_retired_sonnets(workspace)
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     first = run_setup(sandbox, workspace, "--sonnet", "databricks-claude-sonnet-4-5", "--no-verify")
     assert first.code == 0, first  # in October: not retired yet
     again = run_setup(sandbox, workspace, "--no-verify", env=AFTER)
@@ -71,7 +71,7 @@ def test_a_retired_previous_choice_is_not_the_default_of_a_re_run(
 
 def test_doctor_never_suggests_a_retired_model(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
     only_retired_sonnets(workspace)
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     chosen = run_setup(
         sandbox, workspace, "--sonnet", "databricks-claude-sonnet-4-5", "--no-verify", env=AFTER
     )
@@ -90,7 +90,7 @@ def test_doctor_never_suggests_a_retired_model(sandbox: Sandbox, workspace: Fake
 def test_a_serving_endpoints_failure_does_not_blame_the_ai_gateway(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     before = sandbox.snapshot(exclude=VOLATILE)
     workspace.fail(
         "/serving-endpoints/anthropic",
@@ -144,7 +144,7 @@ def test_a_tracked_project_settings_file_gets_no_personal_values_and_claude_answ
     shared_before = shared.read_bytes()
     exclude = repo / ".git" / "info" / "exclude"
     exclude_before = exclude.read_bytes()
-    sandbox.login(workspace, profile="fake")
+    sandbox.signed_in(workspace, profile="fake")
     out = run_setup(sandbox, workspace, "--profile", "fake", "--settings-location", "cwd", cwd=repo)
     assert out.code == 0, out
     assert shared.read_bytes() == shared_before  # nothing personal (or at all) in the team's file
@@ -181,7 +181,7 @@ def test_a_re_run_takes_personal_values_out_of_a_tracked_file_an_earlier_run_wro
     repo = sandbox.home / "repo"
     repo.mkdir()
     git(repo, "init", "-q")
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     first = run_setup(sandbox, workspace, "--settings-location", "cwd", "--no-verify", cwd=repo)
     assert first.code == 0, first
     shared = repo / ".claude" / "settings.json"
@@ -203,7 +203,7 @@ def test_a_re_run_takes_personal_values_out_of_a_tracked_file_an_earlier_run_wro
 def test_token_for_a_profile_that_is_not_there_says_so_with_the_fix(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     assert run_setup(sandbox, workspace, "--no-verify").code == 0
     before = sandbox.snapshot(exclude=VOLATILE)
     result = sandbox.run(["dbx-fmapi", "token", "--profile", "nope"])
@@ -220,7 +220,7 @@ def test_token_for_a_profile_that_is_not_there_says_so_with_the_fix(
 def test_a_re_run_without_host_suggests_the_configured_workspace(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     assert run_setup(sandbox, workspace, "--no-verify").code == 0
     before = sandbox.snapshot(exclude=VOLATILE)
     result = sandbox.run(["setup-fmapi-claudecode", "--skip-install"])  # no terminal, no --host
@@ -235,7 +235,7 @@ def test_status_says_overridden_for_keys_another_level_wins(
 ) -> None:
     project = sandbox.home / "proj"
     project.mkdir()
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     assert run_setup(sandbox, workspace, "--settings-location", "cwd", cwd=project).code == 0
     user = sandbox.home / ".claude" / "settings.json"
     user.parent.mkdir(exist_ok=True)

@@ -130,12 +130,6 @@ def assert_fresh_all_along(
     }
 
 
-def link(sandbox: Sandbox, name: str, exe: str) -> None:
-    target = sandbox.bin / name
-    if not target.exists():
-        target.symlink_to(exe)
-
-
 def report(name: str, figures: dict[str, Any]) -> None:
     print(f"\n{name} long session: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
 
@@ -152,7 +146,7 @@ def codex_call(turn: int) -> dict[str, Any]:
 def test_codex_session_across_several_token_lifetimes(
     sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, net_trap: NetTrap, codex_bin: str
 ) -> None:
-    link(sandbox, "codex", codex_bin)
+    sandbox.link_program("codex", codex_bin)
     agents.write_codex_config(
         "check_for_update_on_startup = false\n\n[analytics]\nenabled = false\n\n"
         "[feedback]\nenabled = false\n\n[features]\nplugins = false\n"
@@ -184,7 +178,7 @@ def gemini_call(turn: int) -> dict[str, Any]:
 def test_gemini_session_across_several_token_lifetimes(
     sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, net_trap: NetTrap, gemini_bin: str
 ) -> None:
-    link(sandbox, "gemini", gemini_bin)
+    sandbox.link_program("gemini", gemini_bin)
     agents.write_gemini_settings(gemini_settings())
     env = agents.gemini_env(None, "")
     for key in ("GOOGLE_GEMINI_BASE_URL", "GEMINI_API_KEY", "GEMINI_API_KEY_AUTH_MECHANISM"):
@@ -223,7 +217,7 @@ def opencode_call(turn: int) -> dict[str, Any]:
 def test_opencode_session_across_several_token_lifetimes(
     sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, net_trap: NetTrap, opencode_bin: str
 ) -> None:
-    link(sandbox, "opencode", opencode_bin)
+    sandbox.link_program("opencode", opencode_bin)
     folder = agents.xdg["XDG_CONFIG_HOME"] / "opencode"
     folder.mkdir(parents=True)
     (folder / "opencode.json").write_text('{"autoupdate": false, "share": "disabled"}\n')

@@ -167,7 +167,7 @@ def test_a_project_configuration_gives_its_servers_to_that_folder_only(
 def test_uninstall_takes_the_servers_out_and_leaves_claude_json_byte_identical(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)  # the CLI's profile stays after uninstall: not compared
+    sandbox.signed_in(workspace)  # the CLI's profile stays after uninstall: not compared
     (sandbox.home / ".claude.json").write_bytes(USER_CLAUDE_JSON)
     before = snap(sandbox)
     set_up(sandbox, workspace)

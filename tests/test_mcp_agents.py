@@ -21,7 +21,6 @@ from tests.test_rig_agent_setup import (
     CODEX_USER,
     GPT,
     gemini_env,
-    link,
     users_gemini_settings,
 )
 from tests.test_rig_agents import token_command
@@ -41,7 +40,7 @@ def test_codex_calls_a_genie_tool_through_our_headers_helper(
     net_trap: NetTrap,
     codex_bin: str,
 ) -> None:
-    link(sandbox, "codex", codex_bin)
+    sandbox.link_program("codex", codex_bin)
     config_toml = agents.write_codex_config(GRACE + CODEX_USER)
     before = config_toml.read_bytes()
     env = agents.codex_env()
@@ -139,7 +138,7 @@ def test_gemini_calls_a_genie_tool_through_the_loopback_proxy(
     """Gemini CLI has no header helper: its settings name the proxy `dbx-fmapi run gemini`
     starts ($DBX_FMAPI_MCP_URL, with the proxy's per-launch secret), which puts a fresh token
     on every MCP request; no token in the file, uninstall restores it byte for byte."""
-    link(sandbox, "gemini", gemini_bin)
+    sandbox.link_program("gemini", gemini_bin)
     settings = users_gemini_settings(agents)
     before = settings.read_bytes()
     env = gemini_env(agents)
@@ -183,7 +182,7 @@ def test_opencode_calls_a_genie_tool_through_the_loopback_proxy(
 ) -> None:
     """OpenCode, like Gemini CLI: `mcp.NAME` of type remote naming the proxy `dbx-fmapi run
     opencode` starts ({env:DBX_FMAPI_MCP_URL}, with the proxy's per-launch secret)."""
-    link(sandbox, "opencode", opencode_bin)
+    sandbox.link_program("opencode", opencode_bin)
     path = agents.xdg["XDG_CONFIG_HOME"] / "opencode" / "opencode.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(  # with the $schema OpenCode would add itself

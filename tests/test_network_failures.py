@@ -36,10 +36,6 @@ def _expire(sandbox: Sandbox) -> None:
         state.unlink()
 
 
-def _logins(sandbox: Sandbox) -> int:
-    return len([c for c in sandbox.databricks_calls() if c["argv"][:2] == ["auth", "login"]])
-
-
 def _unchanged(sandbox: Sandbox, before: dict[str, bytes]) -> bool:
     keep = {k: v for k, v in before.items() if not any(Path(k).match(p) for p in VOLATILE)}
     return sandbox.snapshot(exclude=VOLATILE) == keep
@@ -111,7 +107,7 @@ def test_setup_with_a_host_that_does_not_resolve_says_so_and_writes_nothing(
     result = _setup(sandbox, host, env=DESKTOP)
     assert_network_error(result, says="cannot resolve adb-")
     assert f"fix: check the URL {host} " in result.stderr
-    assert _logins(sandbox) == 0
+    assert sandbox.logins() == 0
     assert sandbox.snapshot() == before
 
 
@@ -124,7 +120,7 @@ def test_setup_with_a_refused_port_says_cannot_connect_and_writes_nothing(
     port = _closed_port()
     result = _setup(sandbox, f"https://127.0.0.1:{port}", env=DESKTOP)
     assert_network_error(result, says=f"cannot connect to 127.0.0.1:{port} (connection refused)")
-    assert _logins(sandbox) == 0
+    assert sandbox.logins() == 0
     assert sandbox.snapshot() == before
 
 
@@ -137,7 +133,7 @@ def test_setup_with_an_untrusted_certificate_says_so_and_writes_nothing(
     result = _setup(sandbox, tls_workspace.url, env=DESKTOP)  # its CA is not trusted
     assert_network_error(result, says="TLS certificate of 127.0.0.1 is not trusted here")
     assert "SSL_CERT_FILE" in result.stderr  # where a company CA goes
-    assert _logins(sandbox) == 0
+    assert sandbox.logins() == 0
     assert sandbox.snapshot() == before
 
 
@@ -153,7 +149,7 @@ def test_the_clis_own_login_error_is_read_for_what_it_is_when_no_probe_can_run(
         sandbox, tls_workspace.url, env={**DESKTOP, "HTTPS_PROXY": "http://127.0.0.1:9"}
     )
     assert_network_error(result, says="certificate is not trusted here (x509:")
-    assert _logins(sandbox) == 1  # the CLI's attempt, shown to the user as it ran
+    assert sandbox.logins() == 1  # the CLI's attempt, shown to the user as it ran
     assert "Error: " in result.stderr
     assert not cfg.exists()
 
@@ -167,13 +163,13 @@ def test_login_while_the_workspace_is_down_is_a_network_error(
 ) -> None:
     mgmt.fake_claude(sandbox)
     mgmt.set_up(sandbox, workspace)
-    logins = _logins(sandbox)
+    logins = sandbox.logins()
     before = sandbox.snapshot()
     workspace.down()
     result = sandbox.run(["dbx-fmapi", "login"], env=DESKTOP, timeout=90)
     assert_network_error(result, says=f"cannot connect to 127.0.0.1:{workspace.port}")
     assert "then retry: dbx-fmapi login" in result.stderr
-    assert _logins(sandbox) == logins
+    assert sandbox.logins() == logins
     assert _unchanged(sandbox, before)
 
 
@@ -185,10 +181,10 @@ def test_login_on_a_429_port_with_an_untrusted_certificate_ends_at_once(
     mgmt.fake_claude(sandbox)
     mgmt.set_up(sandbox, ws)
     del sandbox.env["SSL_CERT_FILE"]  # the CA is no longer trusted
-    logins, before = _logins(sandbox), sandbox.snapshot()
+    logins, before = sandbox.logins(), sandbox.snapshot()
     result = sandbox.run(["dbx-fmapi", "login"], env=DESKTOP, timeout=90)
     assert_network_error(result, says="TLS certificate of 127.0.0.1 is not trusted here")
-    assert _logins(sandbox) == logins
+    assert sandbox.logins() == logins
     assert _unchanged(sandbox, before)
 
 
@@ -205,11 +201,11 @@ def test_token_with_nothing_cached_and_the_workspace_down_is_not_a_login(
     mgmt.set_up(sandbox, workspace)
     sandbox.token_cache_path.unlink()
     workspace.down()
-    logins, visits = _logins(sandbox), len(sandbox.browser_visits(wait=0))
+    logins, visits = sandbox.logins(), len(sandbox.browser_visits(wait=0))
     result = sandbox.run(["dbx-fmapi", "token"], env=env, timeout=90)
     assert_network_error(result, says=f"cannot connect to 127.0.0.1:{workspace.port}")
     assert result.stdout == ""
-    assert (_logins(sandbox), len(sandbox.browser_visits(wait=0.3))) == (logins, visits)
+    assert (sandbox.logins(), len(sandbox.browser_visits(wait=0.3))) == (logins, visits)
 
 
 COMMANDS = pytest.mark.parametrize(
@@ -250,12 +246,12 @@ def test_a_refresh_on_a_429_host_with_an_untrusted_certificate_is_a_network_erro
     mgmt.set_up(sandbox, ws)
     del sandbox.env["SSL_CERT_FILE"]
     _expire(sandbox)
-    logins = _logins(sandbox)
+    logins = sandbox.logins()
     result = sandbox.run(command, env={**NO_OWN_TIMEOUT, **DESKTOP}, timeout=150)
     assert_network_error(result, says="certificate is not trusted here")
     assert "SSL_CERT_FILE" in result.stderr
     assert "report this issue" not in result.stderr
-    assert _logins(sandbox) == logins
+    assert sandbox.logins() == logins
     assert ["-p", "hi"] not in sandbox.calls("claude")
 
 

@@ -59,7 +59,7 @@ def test_a_secret_is_0600_whatever_the_umask(tmp_path: Path, umask: None) -> Non
 def test_setup_under_umask_077_leaves_nothing_readable_by_others(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     sh = sandbox.which("sh")
     assert sh
     argv = [

@@ -31,6 +31,25 @@ def test_an_unparseable_databrickscfg_stops_setup_naming_its_line(
     assert not (sandbox.home / ".claude").exists()
 
 
+def test_doctor_names_the_line_of_an_unparseable_databrickscfg_as_setup_does(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    """One rule for reading ~/.databrickscfg: doctor says what setup says of a broken file."""
+    sandbox.login(workspace)
+    assert setup(sandbox, "--host", workspace.url, "--no-verify").code == 0
+    cfg = sandbox.home / ".databrickscfg"
+    cfg.write_text(cfg.read_text() + "this line has no equals sign\n")
+    before = cfg.read_bytes()
+    line = before.decode().splitlines().index("this line has no equals sign") + 1
+    result = sandbox.run(["dbx-fmapi", "doctor"])
+    assert result.code == 1, result
+    assert f"{cfg} cannot be read: line {line}: no `=`" in result.output
+    assert "(the Databricks CLI refuses it too)" in result.output
+    assert f'fix line {line} of it in an editor: "${{EDITOR:-vi}}" {cfg}' in result.output
+    assert "this line has no equals sign" not in result.output
+    assert cfg.read_bytes() == before
+
+
 def test_databricks_config_profile_names_the_profile_setup_uses(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:

@@ -22,9 +22,8 @@ ROUTES = ["serving-endpoints", "ai-gateway"]
 
 
 def link(sandbox: Sandbox, name: str, exe: str) -> None:
-    target = sandbox.bin / name
-    if not target.exists():
-        target.symlink_to(exe)
+    """sandbox.link_program (kept for tests that import it from here)."""
+    sandbox.link_program(name, exe)
 
 
 def set_up(
@@ -58,7 +57,7 @@ def test_codex_after_the_token_was_revoked_gets_a_new_one(
     codex_bin: str,
     route: str,
 ) -> None:
-    link(sandbox, "codex", codex_bin)
+    sandbox.link_program("codex", codex_bin)
     agents.write_codex_config(
         "check_for_update_on_startup = false\n\n[analytics]\nenabled = false\n\n"
         "[feedback]\nenabled = false\n\n[features]\nplugins = false\n"
@@ -89,7 +88,7 @@ def test_gemini_through_the_proxy_after_the_token_was_revoked_gets_a_new_one(
     gemini_bin: str,
     route: str,
 ) -> None:
-    link(sandbox, "gemini", gemini_bin)
+    sandbox.link_program("gemini", gemini_bin)
     agents.write_gemini_settings(gemini_settings())
     env = agents.gemini_env(None, "")
     for key in ("GOOGLE_GEMINI_BASE_URL", "GEMINI_API_KEY", "GEMINI_API_KEY_AUTH_MECHANISM"):
@@ -136,7 +135,7 @@ def test_gemini_mid_session_the_proxy_replaces_a_revoked_token_and_retries(
     gemini_bin: str,
     route: str,
 ) -> None:
-    link(sandbox, "gemini", gemini_bin)
+    sandbox.link_program("gemini", gemini_bin)
     agents.write_gemini_settings(gemini_settings())
     env = agents.gemini_env(None, "")
     for key in ("GOOGLE_GEMINI_BASE_URL", "GEMINI_API_KEY", "GEMINI_API_KEY_AUTH_MECHANISM"):
@@ -172,7 +171,7 @@ def test_codex_mid_session_401_runs_the_command_again_and_gets_a_new_token(
     (`dbx-fmapi token`) finds the token rejected and refreshes it. (After a 403 it retries
     the same token five times, after the AI Gateway's 400 it stops: no command run, so there
     the next command run, one TTL later, replaces it; docs/rejected-tokens.md.)"""
-    link(sandbox, "codex", codex_bin)
+    sandbox.link_program("codex", codex_bin)
     agents.write_codex_config(
         "check_for_update_on_startup = false\n\n[analytics]\nenabled = false\n\n"
         "[feedback]\nenabled = false\n\n[features]\nplugins = false\n"

@@ -15,7 +15,7 @@ from tests.mgmt import checks_by_id, doctor, doctor_json, fake_claude, find_chec
 from tests.rig.agents import Agents, NetTrap, gemini_settings, seed_opencode_plugin
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
-from tests.test_rig_agent_setup import CODEX_USER, link
+from tests.test_rig_agent_setup import CODEX_USER
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +39,7 @@ def set_up_all(
     setup with every agent."""
     fake_claude(sandbox)
     for name, exe in bins.items():
-        link(sandbox, name, exe)
+        sandbox.link_program(name, exe)
     agents.write_codex_config(CODEX_USER)
     agents.write_gemini_settings(gemini_settings())
     opencode = agents.xdg["XDG_CONFIG_HOME"] / "opencode" / "opencode.json"

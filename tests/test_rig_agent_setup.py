@@ -54,10 +54,8 @@ model_provider = "azure"
 
 
 def link(sandbox: Sandbox, name: str, exe: str) -> None:
-    """Put the real agent on the sandbox's PATH, under its own name, for setup to find."""
-    target = sandbox.bin / name
-    if not target.exists():
-        target.symlink_to(exe)
+    """sandbox.link_program (kept for tests that import it from here)."""
+    sandbox.link_program(name, exe)
 
 
 def uninstall(sandbox: Sandbox, env: dict[str, str | None] | None = None) -> None:
@@ -68,7 +66,7 @@ def uninstall(sandbox: Sandbox, env: dict[str, str | None] | None = None) -> Non
 def test_codex_set_up_answers_and_uninstall_restores_its_file(
     sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, net_trap: NetTrap, codex_bin: str
 ) -> None:
-    link(sandbox, "codex", codex_bin)
+    sandbox.link_program("codex", codex_bin)
     config_toml = agents.write_codex_config(CODEX_USER)
     before = config_toml.read_bytes()
     env = agents.codex_env()
@@ -113,7 +111,7 @@ def test_codex_keeps_working_after_its_token_expires(
 ) -> None:
     """Short-lived tokens and a short TTL: a Codex run long after the first token died still
     gets a valid one from `dbx-fmapi token`, run by Codex itself."""
-    link(sandbox, "codex", codex_bin)
+    sandbox.link_program("codex", codex_bin)
     agents.write_codex_config(CODEX_USER)
     env = agents.codex_env()
     workspace.access_token_lifetime = 12
@@ -186,7 +184,7 @@ def users_gemini_settings(agents: Agents) -> Path:
 def test_gemini_runs_through_the_proxy_and_uninstall_restores_its_settings(
     sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, net_trap: NetTrap, gemini_bin: str
 ) -> None:
-    link(sandbox, "gemini", gemini_bin)
+    sandbox.link_program("gemini", gemini_bin)
     settings = users_gemini_settings(agents)
     before = settings.read_bytes()
     env = gemini_env(agents)
@@ -232,7 +230,7 @@ def test_gemini_session_outlives_its_first_token(
 ) -> None:
     """One Gemini CLI run whose tool turn lasts past the token's life: its second request still
     reaches the workspace with a valid token (Gemini alone would end the run on a 403)."""
-    link(sandbox, "gemini", gemini_bin)
+    sandbox.link_program("gemini", gemini_bin)
     users_gemini_settings(agents)
     env = gemini_env(agents)
     workspace.access_token_lifetime = 12
@@ -271,7 +269,7 @@ def test_gemini_session_outlives_its_first_token(
 def test_opencode_runs_through_the_proxy_and_uninstall_restores_its_config(
     sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, net_trap: NetTrap, opencode_bin: str
 ) -> None:
-    link(sandbox, "opencode", opencode_bin)
+    sandbox.link_program("opencode", opencode_bin)
     path = agents.xdg["XDG_CONFIG_HOME"] / "opencode" / "opencode.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(

@@ -458,7 +458,7 @@ def test_no_workspace_port_the_sdk_would_take_for_a_rate_limit(
 ) -> None:
     """The real CLI retries for minutes any failure whose text holds "429", the URL's port
     included: a free port such as 42913 is refused (and held until a good one comes)."""
-    from tests.rig import workspace as rig
+    from tests.rig import server as rig
 
     handed: list[int] = [42913, 34290, 51234]
     made: list[tuple[int, list[str]]] = []

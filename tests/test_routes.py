@@ -29,7 +29,7 @@ FAST = {"CLAUDE_CODE_MAX_RETRIES": "0", **TODAY}
 
 def setup(sandbox: Sandbox, workspace: FakeWorkspace, *args: str) -> Result:
     if not (sandbox.home / ".databrickscfg").exists():
-        sandbox.login(workspace)
+        sandbox.signed_in(workspace)
     argv = [PROG, "--skip-install", "--host", workspace.url, "--shell", "none", *args]
     return sandbox.run(argv, timeout=120, env=TODAY)
 
@@ -156,7 +156,7 @@ def test_setup_forced_onto_a_gateway_that_is_not_enabled_says_so(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     workspace.modernize(gateway=False)
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     before = _before(sandbox)
     result = setup(sandbox, workspace, "--route", "ai-gateway")
     assert result.code == 1, result
@@ -171,7 +171,7 @@ def test_setup_on_an_account_level_url_says_it_is_not_a_workspace_url(
 ) -> None:
     workspace.modernize()
     workspace.ai_gateway = "redirect"
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     result = setup(sandbox, workspace, "--route", "ai-gateway")
     assert result.code == 1, result
     assert "answered HTTP 303 (a redirect to" in result.stderr
@@ -209,7 +209,7 @@ def test_traffic_splitting_is_explained_by_setup_and_doctor(
 ) -> None:
     workspace.modernize()
     workspace.traffic_split.add("databricks-claude-haiku-4-5")
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     result = setup(sandbox, workspace)
     assert result.code == 1, result
     says = "the endpoint splits traffic between served entities, which the AI Gateway's "
@@ -231,7 +231,7 @@ def test_invalid_token_on_the_gateway_is_explained_by_setup_and_doctor(
 ) -> None:
     workspace.modernize()
     invalid = {"error_code": "400", "message": "Invalid Token"}
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     workspace.fail("/ai-gateway/anthropic/v1/messages", 400, times=None, body=invalid)
     result = setup(sandbox, workspace, "--route", "ai-gateway")
     assert result.code == 1, result
@@ -253,7 +253,7 @@ def test_a_model_that_is_not_ready_is_explained_by_setup_and_doctor(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     workspace.modernize()
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     result = setup(sandbox, workspace, "--fable", "databricks-claude-fable-5-3")
     assert result.code == 1, result
     assert "model endpoint databricks-claude-fable-5-3 is not READY yet" in result.stderr
@@ -328,7 +328,7 @@ def test_a_retiring_model_is_never_a_default_and_doctor_warns_when_one_is_config
 def test_nothing_readable_falls_back_on_names_that_do_not_retire(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     workspace.fail("/api/", 500, times=None)
     result = setup(sandbox, workspace, "--no-verify")
     assert result.code == 0, result

@@ -116,7 +116,7 @@ def test_host_only_from_an_empty_home_configures_everything_and_claude_answers(
 def test_static_mode_writes_the_token_0600_and_claude_answers(
     sandbox: Sandbox, workspace: FakeWorkspace, claude_bin: str
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     result = setup(sandbox, "--host", workspace.url, "--token-mode", "static")
     assert result.code == 0, result
     path = sandbox.home / ".claude" / "settings.json"
@@ -137,7 +137,7 @@ def test_static_mode_writes_the_token_0600_and_claude_answers(
 def test_switching_modes_removes_the_other_modes_keys(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     assert setup(sandbox, "--host", workspace.url, "--no-verify").code == 0
     assert "apiKeyHelper" in settings_of(sandbox)
     r = setup(sandbox, "--host", workspace.url, "--token-mode", "static", "--no-verify")
@@ -158,7 +158,7 @@ def test_switching_modes_removes_the_other_modes_keys(
 def test_rerun_with_the_same_answers_changes_no_byte_and_says_so(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     first = setup(sandbox, "--host", workspace.url)
     assert first.code == 0, first
     before = sandbox.snapshot(exclude=VOLATILE)
@@ -177,7 +177,7 @@ def test_rerun_with_the_same_answers_changes_no_byte_and_says_so(
 def test_rerun_updates_models_ttl_and_profile_in_place(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     assert setup(sandbox, "--host", workspace.url, "--no-verify").code == 0
     r = setup(
         sandbox,
@@ -208,7 +208,7 @@ def test_rerun_updates_models_ttl_and_profile_in_place(
 def test_unrelated_settings_survive_and_replaced_values_are_recorded(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     original = {
         "permissions": {"allow": ["Bash(ls:*)"], "deny": ["Read(./.env)"]},
         "hooks": {
@@ -236,7 +236,7 @@ def test_unrelated_settings_survive_and_replaced_values_are_recorded(
 def test_corrupted_settings_are_backed_up_by_path_and_repaired(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     path = sandbox.home / ".claude" / "settings.json"
     path.parent.mkdir()
     broken = b'{"permissions": {"allow": ["Bash"]},, oops\n'
@@ -253,7 +253,7 @@ def test_corrupted_settings_are_backed_up_by_path_and_repaired(
 def test_a_missing_settings_file_is_recreated_on_rerun(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     assert setup(sandbox, "--host", workspace.url, "--no-verify").code == 0
     (sandbox.home / ".claude" / "settings.json").unlink()
     r = setup(sandbox, "--host", workspace.url, "--no-verify")
@@ -264,7 +264,7 @@ def test_a_missing_settings_file_is_recreated_on_rerun(
 def test_onboarding_flag_is_added_keeping_claudes_file_and_never_overridden(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     cj = sandbox.home / ".claude.json"
     cj.write_text(
         '{\n  "numStartups": 3,\n  "projects": {\n    "/x": {"allowedTools": []}\n  }\n}\n'
@@ -284,7 +284,7 @@ def test_onboarding_flag_is_added_keeping_claudes_file_and_never_overridden(
 def test_corrupt_claude_json_is_left_alone_with_a_warning(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     cj = sandbox.home / ".claude.json"
     cj.write_bytes(b"{not json")
     r = setup(sandbox, "--host", workspace.url, "--no-verify")
@@ -296,7 +296,7 @@ def test_corrupt_claude_json_is_left_alone_with_a_warning(
 def test_settings_in_the_current_directory_and_in_a_custom_folder(
     sandbox: Sandbox, workspace: FakeWorkspace, tmp_path: Path
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     project = tmp_path / "project"
     project.mkdir()
     r = setup(
@@ -334,7 +334,7 @@ def test_settings_in_the_current_directory_and_in_a_custom_folder(
 def test_dry_run_prints_diffs_and_writes_nothing(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     (sandbox.home / ".bashrc").write_text("export A=1\n")
     before = sandbox.snapshot()
     calls = len(sandbox.databricks_calls())
@@ -360,7 +360,7 @@ ANTHROPIC_KEY = "sk-ant-api03-personal-key-never-shown-0123456789"
 def test_dry_run_never_shows_a_key_of_the_users(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
     """A personal Anthropic key, or any *_TOKEN/_KEY/_SECRET value, in the settings file or the
     rc file is context in the diffs: it shows as <redacted>, never as itself."""
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     (sandbox.home / ".claude").mkdir()
     env = {"ANTHROPIC_API_KEY": ANTHROPIC_KEY, "MY_SERVICE_SECRET": "plain-words-but-secret"}
     (sandbox.home / ".claude" / "settings.json").write_text(json.dumps({"env": env}, indent=2))
@@ -394,7 +394,7 @@ def test_dry_run_without_a_login_does_not_log_in(
 def test_bash_rc_block_defines_the_function_once_keeping_other_bytes(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     rc = sandbox.home / ".bashrc"
     user_text = "# my rc\nalias ll='ls -l'\nexport EDITOR=vim"  # no final newline
     rc.write_text(user_text)
@@ -409,7 +409,7 @@ def test_bash_rc_block_defines_the_function_once_keeping_other_bytes(
 
 
 def test_rc_symlink_stays_a_symlink(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     dotfiles = sandbox.home / "dotfiles"
     dotfiles.mkdir()
     (dotfiles / "bashrc").write_text("export A=1\n")
@@ -420,7 +420,7 @@ def test_rc_symlink_stays_a_symlink(sandbox: Sandbox, workspace: FakeWorkspace) 
 
 
 def test_zsh_rc_block_is_sourceable(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     assert setup(sandbox, "--host", workspace.url, "--shell", "zsh", "--no-verify").code == 0
     text = (sandbox.home / ".zshrc").read_text()
     assert text.count("# >>> dbx-fmapi-claude >>>") == 1
@@ -431,7 +431,7 @@ def test_zsh_rc_block_is_sourceable(sandbox: Sandbox, workspace: FakeWorkspace) 
 
 
 def test_fish_function_file(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     assert setup(sandbox, "--host", workspace.url, "--shell", "fish", "--no-verify").code == 0
     path = sandbox.home / ".config/fish/functions/dbx-fmapi-claude.fish"
     assert "function dbx-fmapi-claude" in path.read_text()
@@ -456,7 +456,7 @@ def test_fish_function_file(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
 def test_wrapper_runs_through_the_sourced_function(
     sandbox: Sandbox, workspace: FakeWorkspace, claude_bin: str
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     assert setup(sandbox, "--host", workspace.url, "--no-verify").code == 0
     env = {"CLAUDE_CODE_MAX_RETRIES": "0", "PS1": ""}
     out = sandbox.run(["bash", "-ic", "dbx-fmapi-claude -p hi"], env=env, timeout=120)
@@ -465,7 +465,7 @@ def test_wrapper_runs_through_the_sourced_function(
 
 
 def test_shell_none_touches_no_rc_file(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     assert setup(sandbox, "--host", workspace.url, "--shell", "none", "--no-verify").code == 0
     assert not (sandbox.home / ".bashrc").exists()
     assert config_of(sandbox)["rc_file"] is None
@@ -474,7 +474,7 @@ def test_shell_none_touches_no_rc_file(sandbox: Sandbox, workspace: FakeWorkspac
 def test_helper_path_is_absolute_and_quoted_for_sh(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     assert setup(sandbox, "--host", workspace.url, "--no-verify").code == 0
     helper = settings_of(sandbox)["apiKeyHelper"]
     assert helper.startswith("'/") and "' token --profile 'DEFAULT'" in helper

@@ -11,24 +11,10 @@ from pathlib import Path
 import pytest
 
 from tests.mgmt import config_of, record_of
-from tests.rig.sandbox import Result, Sandbox
+from tests.rig.checks import assert_refused
+from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace, endpoint
 from tests.test_setup import VOLATILE, settings_of, setup
-
-
-def assert_refused(
-    result: Result, code: int, *, says: str, fix: str | None = None, token: str | None = None
-) -> None:
-    assert result.code == code, result
-    assert says in result.stderr, result
-    lines = result.stderr.strip().splitlines()
-    error = [line for line in lines if ": error: " in line]
-    assert len(error) == 1, result.stderr  # one line of reason
-    assert any(line.strip().startswith("fix: ") for line in lines), result.stderr
-    if fix is not None:
-        assert fix in result.stderr, result.stderr
-    if token is not None:
-        assert token not in result.output
 
 
 @pytest.fixture
@@ -83,7 +69,7 @@ def test_a_malformed_url_is_refused(sandbox: Sandbox, user_files: dict[str, byte
 
 
 def test_browser_junk_in_the_url_is_stripped(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     result = setup(sandbox, "--host", workspace.url + "/browse/folders/123?o=1234567890#x")
     assert result.code == 0, result
     base = settings_of(sandbox)["env"]["ANTHROPIC_BASE_URL"]
@@ -144,7 +130,7 @@ def test_argparse_choices_are_usage_errors(sandbox: Sandbox, workspace: FakeWork
 def test_a_model_the_workspace_does_not_have_lists_the_ones_it_has(
     sandbox: Sandbox, workspace: FakeWorkspace, user_files: dict[str, bytes]
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     before = sandbox.snapshot()
     result = setup(sandbox, "--host", workspace.url, "--sonnet", "databricks-claude-sonnet-9-9")
     assert_refused(
@@ -174,7 +160,7 @@ def test_defaults_follow_the_workspace_newest_ready_first(
             endpoint("databricks-meta-llama-3-3-70b-instruct"),
         ]
     )
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     result = setup(sandbox, "--host", workspace.url, "--no-verify")
     assert result.code == 0, result
     env = settings_of(sandbox)["env"]
@@ -186,7 +172,7 @@ def test_defaults_follow_the_workspace_newest_ready_first(
 def test_when_the_list_cannot_be_read_the_seed_defaults_are_used(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     workspace.fail("/api/2.0/serving-endpoints", 500, times=None)
     result = setup(sandbox, "--host", workspace.url)
     assert result.code == 0, result
@@ -203,7 +189,7 @@ def test_when_the_list_cannot_be_read_the_seed_defaults_are_used(
 def test_a_failing_verify_reports_per_model_and_writes_nothing(
     sandbox: Sandbox, workspace: FakeWorkspace, user_files: dict[str, bytes]
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     before = sandbox.snapshot()
     workspace.set_endpoints(
         [
@@ -227,7 +213,7 @@ def test_a_failing_verify_reports_per_model_and_writes_nothing(
 def test_a_rejected_token_points_at_the_login(
     sandbox: Sandbox, workspace: FakeWorkspace, user_files: dict[str, bytes]
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     before = sandbox.snapshot()
     workspace.fail("/serving-endpoints/anthropic", 403, times=None)
     result = setup(sandbox, "--host", workspace.url)
@@ -244,7 +230,7 @@ def test_a_rejected_token_points_at_the_login(
 def test_an_unreachable_workspace_writes_nothing(
     sandbox: Sandbox, workspace: FakeWorkspace, user_files: dict[str, bytes]
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     before = sandbox.snapshot()
     workspace.stop()
     result = setup(sandbox, "--host", workspace.url)
@@ -317,7 +303,7 @@ def test_missing_databricks_cli_with_skip_install_names_the_installer(
 def test_a_half_rc_block_is_an_error_with_no_change(
     sandbox: Sandbox, workspace: FakeWorkspace, user_files: dict[str, bytes]
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     (sandbox.home / ".bashrc").write_text("export A=1\n# >>> dbx-fmapi-claude >>>\nfoo\n")
     before = sandbox.snapshot()
     result = setup(sandbox, "--host", workspace.url, "--shell", "bash")
@@ -328,7 +314,7 @@ def test_a_half_rc_block_is_an_error_with_no_change(
 def test_settings_path_that_is_a_directory_is_an_error_with_no_change(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     (sandbox.home / ".claude" / "settings.json").mkdir(parents=True)
     (sandbox.home / ".bashrc").write_text("export A=1\n")
     before = sandbox.snapshot()
@@ -349,7 +335,7 @@ def git(cwd: Path, *args: str) -> None:
 def test_static_mode_refuses_a_git_tracked_settings_file_and_offers_the_local_one(
     sandbox: Sandbox, workspace: FakeWorkspace, tmp_path: Path
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     project = tmp_path / "project"
     (project / ".claude").mkdir(parents=True)
     tracked = project / ".claude" / "settings.json"
@@ -388,7 +374,7 @@ def test_static_mode_refuses_a_git_tracked_settings_file_and_offers_the_local_on
 def test_static_mode_refuses_a_tracked_home_settings_file(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     sandbox.write_claude_settings({})
     git(sandbox.home, "init", "-q")
     git(sandbox.home, "add", ".claude/settings.json")
@@ -401,7 +387,7 @@ def test_static_mode_refuses_a_tracked_home_settings_file(
 def test_a_corrupt_setup_record_is_rewritten_with_a_warning(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     cfg = sandbox.home / ".config" / "dbx-fmapi-claude" / "config.json"
     cfg.parent.mkdir(parents=True)
     cfg.write_text("{oops")
@@ -416,7 +402,7 @@ def test_static_mode_keeps_its_token_file_out_of_a_repository(
 ) -> None:
     """An unignored token file in a git work tree goes into the repository's own exclude file
     (it used to be only a warning); a file the user's .gitignore already covers is left to it."""
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     project = tmp_path / "repo"
     project.mkdir()
     git(project, "init", "-q")
@@ -443,7 +429,7 @@ def test_static_mode_keeps_its_token_file_out_of_a_repository(
 def test_a_cli_printing_garbage_is_an_error_with_no_change(
     sandbox: Sandbox, workspace: FakeWorkspace, user_files: dict[str, bytes]
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     sandbox.use_fake_cli()  # only the fake can do this
     before = sandbox.snapshot()
     result = setup(sandbox, "--host", workspace.url, env={"FAKE_DATABRICKS_GARBAGE": "1"})
@@ -454,7 +440,7 @@ def test_a_cli_printing_garbage_is_an_error_with_no_change(
 def test_a_hanging_cli_is_bounded_and_changes_nothing(
     sandbox: Sandbox, workspace: FakeWorkspace, user_files: dict[str, bytes]
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     sandbox.use_fake_cli()  # only the fake can do this
     before = sandbox.snapshot()
     env = {"FAKE_DATABRICKS_HANG": "30", "DBX_FMAPI_CLI_TIMEOUT_SECONDS": "2"}

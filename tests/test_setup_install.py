@@ -173,7 +173,7 @@ def test_dry_run_and_skip_install_install_nothing(
     sandbox: Sandbox, workspace: FakeWorkspace, tmp_path: Path
 ) -> None:
     sandbox.remove("claude")
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     result = run_setup(sandbox, "--host", workspace.url, "--dry-run")
     assert result.code == 0, result
     assert f"would install Claude Code: curl -fsSL {CLAUDE_URL} | bash -s -- 2.1.332" in (
@@ -192,7 +192,7 @@ def test_without_a_yes_no_installer_runs(
     """No terminal and no --install (issue 25): no vendor's curl | bash; Claude Code missing is
     one warning and the files are written; a missing CLI stops with the flag and the command."""
     sandbox.remove("claude")
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     plain = sandbox.run(["setup-fmapi-claudecode", "--host", workspace.url, "--shell", "none"])
     assert plain.code == 0, plain
     for name in ("curl", "npm", "brew"):
@@ -218,7 +218,7 @@ def test_on_a_terminal_setup_asks_before_installing(
     claude, _ = missing_tools(sandbox, tmp_path)
     sandbox.write_cli(sandbox.bin / "databricks")
     curl_serving(sandbox, claude, None)
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     argv = ["--host", workspace.url, "--shell", "none", "--no-verify"]
     child = pexpect.spawn(
         str(sandbox.bin / "setup-fmapi-claudecode"),

@@ -141,7 +141,7 @@ def test_prompts_arrow_picks_and_location(
 def test_the_list_marks_the_default_and_collapses_to_the_answer(
     sandbox: Sandbox, workspace: FakeWorkspace, spawn: Any
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     s = spawn("--profile", "DEFAULT", "--opus", "databricks-claude-opus-4-5")
     s.answer("Workspace URL", workspace.url)
     s.expect("Model (ANTHROPIC_MODEL)")
@@ -161,7 +161,7 @@ def test_the_list_marks_the_default_and_collapses_to_the_answer(
 def test_other_lets_you_type_an_endpoint_name_checked_against_the_workspace(
     sandbox: Sandbox, workspace: FakeWorkspace, spawn: Any
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     s = spawn("--opus", "databricks-claude-opus-4-6", "--sonnet", "databricks-claude-sonnet-4-5")
     s.answer("Workspace URL", workspace.url)
     s.answer("Databricks CLI profile name", "")
@@ -179,7 +179,7 @@ def test_other_lets_you_type_an_endpoint_name_checked_against_the_workspace(
 def test_numbered_fallback_on_a_dumb_terminal(
     sandbox: Sandbox, workspace: FakeWorkspace, spawn: Any
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     s = spawn("--profile", "DEFAULT", term="dumb")
     s.answer("Workspace URL", workspace.url)
     s.expect("Model (ANTHROPIC_MODEL)")
@@ -199,7 +199,7 @@ def test_numbered_fallback_on_a_dumb_terminal(
 def test_ctrl_c_at_any_prompt_exits_130_with_nothing_changed(
     sandbox: Sandbox, workspace: FakeWorkspace, spawn: Any, where: str
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     (sandbox.home / ".bashrc").write_text("export A=1\n")
     sandbox.write_claude_settings({"permissions": {"allow": []}})
     before = sandbox.snapshot(exclude=VOLATILE)
@@ -235,7 +235,7 @@ def test_ctrl_c_cancels_even_when_setup_started_with_sigint_ignored(
 ) -> None:
     """A program started with SIGINT ignored keeps it ignored: the terminal echoed ^C and the
     prompt waited for ever (seen as a flaky timeout when the suite ran in the background)."""
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     before = sandbox.snapshot(exclude=VOLATILE)
     s = spawn(sigint_ignored=True)
     if where == "url":
@@ -266,7 +266,7 @@ def test_static_mode_on_a_tracked_file_offers_the_local_file(
 ) -> None:
     import subprocess
 
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     project = tmp_path / "p"
     (project / ".claude").mkdir(parents=True)
     (project / ".claude" / "settings.json").write_text("{}\n")
@@ -292,7 +292,7 @@ def test_a_family_the_workspace_lacks_offers_setups_choice_from_another_family_f
     workspace.set_endpoints(
         [endpoint("databricks-claude-sonnet-4-5"), endpoint("databricks-claude-haiku-4-5")]
     )
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     s = spawn("--model", "databricks-claude-sonnet-4-5")
     s.answer("Workspace URL", workspace.url)
     s.answer("Databricks CLI profile name", "")

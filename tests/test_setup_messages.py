@@ -12,7 +12,7 @@ NOT_READY = "databricks-claude-sonnet-4-6-preview"
 def test_a_not_ready_sonnet_is_named_with_the_sonnet_flag(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     out = run_setup(sandbox, workspace, "--sonnet", NOT_READY)
     assert out.code == 1, out
     assert f"model endpoint {NOT_READY} is not READY (HTTP 404)" in out.stderr
@@ -25,7 +25,7 @@ def test_a_not_ready_sonnet_is_named_with_the_sonnet_flag(
 def test_an_unreachable_workspace_is_said_once_per_line(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     setup = ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--shell", "none"]
     assert sandbox.run(setup, timeout=120).code == 0
     workspace.stop()
@@ -41,7 +41,7 @@ def test_an_unreachable_workspace_is_said_once_per_line(
 def test_switching_the_shell_removes_an_rc_file_setup_created(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     base = ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
     assert sandbox.run([*base, "--shell", "zsh"], timeout=120).code == 0
     assert (sandbox.home / ".zshrc").exists()  # setup created it for the block
@@ -63,7 +63,7 @@ def test_setup_colours_its_status_words_on_a_terminal_only(
 ) -> None:
     import pexpect
 
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     argv = ["--host", workspace.url, "--skip-install", "--shell", "none"]
     for env, coloured in (({"TERM": "xterm-256color"}, True), ({"NO_COLOR": "1"}, False)):
         child = pexpect.spawn(
@@ -88,7 +88,7 @@ def test_setup_shows_what_it_waits_for_on_a_terminal_only(
 ) -> None:
     import pexpect
 
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     workspace.set_latency("/serving-endpoints/anthropic", 1.0)  # a slow model check
     argv = ["--host", workspace.url, "--skip-install", "--shell", "none"]
     child = pexpect.spawn(
@@ -112,7 +112,7 @@ def test_a_500_from_the_token_endpoint_is_a_server_error_not_a_login(
 ) -> None:
     """The CLI ends almost every failure with its login trailer; a 500 while refreshing is the
     workspace's trouble: retry later, no login, and no `databricks auth env` (the old advice)."""
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     out = run_setup(sandbox, workspace, "--no-verify")
     assert out.code == 0, out
     sandbox.set_token_expiry(-10)  # the next token request must refresh

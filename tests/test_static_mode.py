@@ -21,7 +21,7 @@ def test_the_static_token_file_is_git_ignored_and_uninstall_restores_the_exclude
     assert git(repo, "init", "-q").returncode == 0
     exclude = repo / ".git" / "info" / "exclude"
     before = exclude.read_bytes()
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     out = run_setup(
         sandbox,
         workspace,
@@ -60,7 +60,7 @@ def test_helper_mode_leaves_git_alone(sandbox: Sandbox, workspace: FakeWorkspace
     repo.mkdir()
     git(repo, "init", "-q")
     before = (repo / ".git" / "info" / "exclude").read_bytes()
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     out = run_setup(sandbox, workspace, "--settings-location", "cwd", "--no-verify", cwd=repo)
     assert out.code == 0, out
     assert "cannot outlive" not in out.stdout

@@ -36,7 +36,7 @@ def _write(path: Path, data: Any) -> Path:
 def test_an_admin_publishes_a_team_file_and_a_developer_reads_it_back(
     sandbox: Sandbox, workspace: FakeWorkspace, tmp_path: Path, to: str
 ) -> None:
-    sandbox.login(workspace, profile="admin")
+    sandbox.signed_in(workspace, profile="admin")
     file = _write(tmp_path / "team.json", _team(workspace))
     result = sandbox.run(
         ["dbx-fmapi", "team", "publish", str(file), "--to", to, "--profile", "admin"]
@@ -59,7 +59,7 @@ def test_an_admin_publishes_a_team_file_and_a_developer_reads_it_back(
 def test_validate_checks_the_models_exist_in_the_workspace(
     sandbox: Sandbox, workspace: FakeWorkspace, tmp_path: Path
 ) -> None:
-    sandbox.login(workspace, profile="acme")
+    sandbox.signed_in(workspace, profile="acme")
     data = _team(workspace)
     data["models"]["opus"] = "databricks-claude-opus-9-9"
     file = _write(tmp_path / "team.json", data)
@@ -90,7 +90,7 @@ def test_an_unreadable_or_bad_team_file_says_why_and_writes_nothing(
     words: str,
     fix: str,
 ) -> None:
-    sandbox.login(workspace, profile="acme")
+    sandbox.signed_in(workspace, profile="acme")
     if case == "denied":
         workspace.files.workspace[SHARED] = b"{}"
         workspace.files.denied.add("/Workspace/Shared/dbx-fmapi")
@@ -179,7 +179,7 @@ def test_claude_code_reads_the_rendered_managed_settings_with_only_a_cli_login(
         ["dbx-fmapi", "team", "managed-settings", str(team), "--out", str(out), "--helper", helper]
     )
     assert result.code == 0, result
-    sandbox.login(workspace, profile="acme")
+    sandbox.signed_in(workspace, profile="acme")
     assert not (sandbox.home / ".claude").exists()
     # In the namespace, /etc becomes an overlay whose writes land in tmp_path: the managed
     # settings go to /etc/claude-code there, and the real /etc is never written.

@@ -40,7 +40,7 @@ def test_two_developers_set_up_from_the_team_file_and_claude_answers_for_both(
     for name in ("ann", "bob"):
         dev = Sandbox(tmp_path / name, claude_bin=claude_bin)
         dev.home.mkdir(parents=True, exist_ok=True)
-        dev.login(workspace, profile="acme")  # each developer's own login (no terminal here)
+        dev.signed_in(workspace, profile="acme")  # each developer's own login (no terminal here)
         result = _setup(dev, workspace, "--profile", "acme", "--team", SHARED)
         assert result.code == 0, result
         assert f"Team file: {SHARED} (locked: models, ttl)" in result.stdout
@@ -65,7 +65,7 @@ def test_a_locked_key_cannot_be_overridden_and_a_changed_file_is_picked_up_by_a_
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     _publish(workspace, _team(workspace))
-    sandbox.login(workspace, profile="acme")
+    sandbox.signed_in(workspace, profile="acme")
     result = _setup(sandbox, workspace, "--profile", "acme", "--team", SHARED, "--no-verify")
     assert result.code == 0, result
     before = sandbox.snapshot(exclude=VOLATILE)
@@ -106,7 +106,7 @@ def test_an_unreadable_team_file_changes_nothing(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     _publish(workspace, _team(workspace))
-    sandbox.login(workspace, profile="acme")
+    sandbox.signed_in(workspace, profile="acme")
     result = _setup(sandbox, workspace, "--profile", "acme", "--team", SHARED, "--no-verify")
     assert result.code == 0, result
     before = sandbox.snapshot(exclude=VOLATILE)
@@ -137,7 +137,7 @@ def test_the_team_files_prices_and_budget_reach_usage_and_the_budget_hook(
     prices = {"databricks-claude-opus-4-6": {"input": 15, "output": 75, "currency": "USD"}}
     budget = {"monthly": 200, "warn": 80, "block": True, "contact": "#ai-platform"}
     _publish(workspace, _team(workspace, prices=prices, budget=budget))
-    sandbox.login(workspace, profile="acme")
+    sandbox.signed_in(workspace, profile="acme")
     result = _setup(sandbox, workspace, "--profile", "acme", "--team", SHARED, "--no-verify")
     assert result.code == 0, result
     kept = sandbox.home / ".config" / "dbx-fmapi-claude" / "team-prices.json"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -275,3 +276,24 @@ def test_telemetry_ddl_prints_the_three_tables_and_refuses_a_bad_name(
     assert "telemetry ddl 'main.telemetry': must be CATALOG.SCHEMA.PREFIX" in bad.stderr
     assert "fix: dbx-fmapi telemetry ddl main.telemetry.claude" in bad.stderr
     assert sandbox.snapshot() == before
+
+
+def test_a_project_whose_settings_json_git_tracks_gets_telemetry_in_settings_local(
+    sandbox: Sandbox, workspace: FakeWorkspace, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    (project / ".claude").mkdir(parents=True)
+    tracked = project / ".claude" / "settings.json"
+    tracked.write_text('{"permissions": {}}\n')
+    for args in (["init", "-q"], ["add", ".claude/settings.json"], ["commit", "-qm", "team"]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@e", *args],
+            cwd=project,
+            check=True,
+            capture_output=True,
+        )
+    set_up(sandbox, workspace, "--settings-location", str(project), "--otel-tables", PREFIX)
+    assert tracked.read_text() == '{"permissions": {}}\n'
+    local = json.loads((project / ".claude" / "settings.local.json").read_text())
+    assert local["env"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"{workspace.url}/api/2.0/otel"
+    assert local["otelHeadersHelper"].endswith("--otel-headers")

@@ -33,7 +33,7 @@ def token(sandbox: Sandbox, **env: str | None) -> subprocess.CompletedProcess[st
 def test_prints_exactly_one_line_the_valid_cached_token(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     cached = sandbox.cached_token()
     out = token(sandbox)
     assert out.returncode == 0, out
@@ -47,7 +47,7 @@ def test_forces_a_refresh_when_the_token_would_not_outlive_ttl_plus_margin(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     workspace.access_token_lifetime = 600  # outside the CLI's own window, short of NEEDED
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     stale = sandbox.cached_token()
     workspace.access_token_lifetime = 3600
     out = token(sandbox, **SHORT)
@@ -65,7 +65,7 @@ def test_a_token_with_enough_life_left_is_not_refreshed(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     workspace.access_token_lifetime = NEEDED + 100
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     out = token(sandbox, **SHORT)
     assert out.returncode == 0, out
     assert out.stdout.strip() == sandbox.cached_token()
@@ -76,7 +76,7 @@ def test_twenty_concurrent_helpers_with_an_expired_token_cause_one_refresh(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     workspace.access_token_lifetime = 1
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     time.sleep(1.5)
     workspace.access_token_lifetime = 3600
     env = sandbox._env({})
@@ -108,7 +108,7 @@ def test_headless_over_ssh_login_needed_fails_fast_with_the_exact_command(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     workspace.access_token_lifetime = 1
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     time.sleep(1.2)
     workspace.revoke_refresh_tokens()
     ours = [".config/dbx-fmapi-claude/locks/*"]  # the lock file is our own, not the user's
@@ -126,7 +126,7 @@ def test_headless_over_ssh_login_needed_fails_fast_with_the_exact_command(
 
 
 def test_cli_that_hangs_is_bounded(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     sandbox.use_fake_cli()  # the real one cannot be made to hang
     out = token(sandbox, FAKE_DATABRICKS_HANG="30", DBX_FMAPI_CLI_TIMEOUT_SECONDS="2")
     assert out.returncode == 1, out
@@ -135,7 +135,7 @@ def test_cli_that_hangs_is_bounded(sandbox: Sandbox, workspace: FakeWorkspace) -
 
 
 def test_cli_garbage_is_a_clear_error(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     sandbox.use_fake_cli()  # the real one cannot be made to print garbage
     out = token(sandbox, FAKE_DATABRICKS_GARBAGE="1")
     assert out.returncode == 1, out

@@ -55,7 +55,7 @@ def seed_user_files(sandbox: Sandbox) -> None:
 
 @pytest.fixture
 def logged_in(sandbox: Sandbox, workspace: FakeWorkspace) -> Sandbox:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     return sandbox
 
 

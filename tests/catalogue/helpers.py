@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.rig.checks import assert_refused as assert_refused
+from tests.rig.checks import no_traceback as no_traceback
 from tests.rig.sandbox import Result, Sandbox
 
 BAD_INPUT = "Bad input"
@@ -76,54 +78,15 @@ def seed_user_files(sandbox: Sandbox) -> dict[str, bytes]:
     return sandbox.snapshot()
 
 
-_LOGIN_FILES = (".databrickscfg", ".databricks/token-cache.json")
-
-
 def signed_in(sandbox: Sandbox, workspace: Any, profile: str = "DEFAULT") -> None:
-    """Like sandbox.login, but the OAuth flow runs once per workspace and profile: later fresh
-    sandboxes get a copy of the CLI's profile and token cache (its tokens live an hour)."""
-    logins: dict[str, dict[str, bytes]] = workspace.__dict__.setdefault("_catalogue_logins", {})
-    fresh = not (sandbox.home / ".databrickscfg").exists()
-    if fresh and profile in logins:
-        sandbox.trust(workspace)
-        for rel, data in logins[profile].items():
-            path = sandbox.home / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-            path.chmod(0o600)
-        return
-    sandbox.login(workspace, profile=profile)
-    if fresh:
-        logins[profile] = {rel: (sandbox.home / rel).read_bytes() for rel in _LOGIN_FILES}
+    """sandbox.signed_in: a signed-in CLI without a browser login (tests/rig/logins.py)."""
+    sandbox.signed_in(workspace, profile)
 
 
 def setup(sandbox: Sandbox, *args: str, **kw: Any) -> Result:
     """`setup-fmapi-claudecode --skip-install ARGS` (non-interactive: stdin is not a TTY)."""
     kw.setdefault("timeout", 60)
     return sandbox.run(["setup-fmapi-claudecode", "--skip-install", *args], **kw)
-
-
-def no_traceback(result: Result) -> None:
-    assert "Traceback" not in result.output, result
-
-
-def assert_refused(
-    result: Result, code: int, says: str, fix: str | None = None, *, prog: str | None = None
-) -> None:
-    """Exit `code`, one `error:` line containing `says`, a `fix:` line, no traceback."""
-    assert result.code == code, result
-    no_traceback(result)
-    lines = result.stderr.strip().splitlines()
-    errors = [line for line in lines if ": error: " in line]
-    assert len(errors) == 1, result
-    if prog is not None:
-        assert errors[0].startswith(f"{prog}: error: "), result
-    assert says in result.stderr, result
-    fixes = [line.strip() for line in lines if line.strip().startswith("fix: ")]
-    assert fixes, result
-    if fix is not None:
-        assert fix in result.stderr, result
-    assert result.stdout.count(": error: ") == 0, result
 
 
 def _differences(before: Mapping[str, bytes], after: Mapping[str, bytes]) -> list[str]:

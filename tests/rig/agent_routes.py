@@ -17,6 +17,9 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
+from tests.rig.routing import Request, Response, Route, sse
+from tests.rig.serving_api import find_endpoint, no_endpoint
+
 if TYPE_CHECKING:
     from tests.rig.workspace import FakeWorkspace, RequestRecord
 
@@ -72,8 +75,6 @@ def route(
     record: RequestRecord,
 ) -> None:
     """Answer (by raising the workspace's response) when `path` is one of these routes."""
-    from tests.rig.workspace import _Response
-
     api = api_of(path)
     if api is None:
         return
@@ -83,7 +84,7 @@ def route(
             model = _model(ws, _body_model(parsed), RESPONSES)
             raise _responses(model, parsed, _answer(ws, parsed))
         if path == f"{base}/models" and method == "GET":
-            raise _Response(200, codex_models(ws))
+            raise Response(200, codex_models(ws))
     elif api == GEMINI:
         model_name = gemini_model(path)
         if model_name is not None and method == "POST":
@@ -91,7 +92,7 @@ def route(
             verb = path.rsplit(":", 1)[1]
             if verb == "countTokens":
                 _model(ws, model_name, GEMINI)
-                raise _Response(200, {"totalTokens": max(1, len(json.dumps(parsed)) // 4)})
+                raise Response(200, {"totalTokens": max(1, len(json.dumps(parsed)) // 4)})
             if verb in ("streamGenerateContent", "generateContent"):
                 model = _model(ws, model_name, GEMINI)
                 stream = verb == "streamGenerateContent"
@@ -101,14 +102,21 @@ def route(
         raise _chat(model, parsed, _answer(ws, parsed))
 
 
+def _serve(req: Request) -> None:
+    route(req.ws, req.method, req.path, req.query, req.parsed, req.record)
+
+
+ROUTES = [Route("*", f"{base}/*", _serve) for base in RESPONSES_BASES + GEMINI_BASES] + [
+    Route("*", path, _serve) for path in CHAT_PATHS
+]
+
+
 # --------------------------------------------------------------------------- models
 
 
 def _body_model(parsed: Any) -> Any:
-    from tests.rig.workspace import _Response
-
     if not isinstance(parsed, dict):
-        raise _Response(
+        raise Response(
             400, {"error_code": "BAD_REQUEST", "message": "Request body is not valid JSON."}
         )
     return parsed.get("model")
@@ -117,21 +125,19 @@ def _body_model(parsed: Any) -> Any:
 def _model(ws: FakeWorkspace, model: Any, api: str) -> str:
     """The endpoint a request names, checked as the Anthropic route checks its model: unknown,
     not served on this API, or not READY: 404 RESOURCE_DOES_NOT_EXIST."""
-    from tests.rig.workspace import _Response
-
     if not isinstance(model, str) or not model:
-        raise _Response(
+        raise Response(
             400, {"error_code": "BAD_REQUEST", "message": "Missing required field 'model'."}
         )
-    entry = ws._find_endpoint(model)
+    entry = find_endpoint(ws, model)
     if entry is None:
-        raise _Response(404, ws._no_endpoint(model))
+        raise Response(404, no_endpoint(model))
     families = _FAMILY[api]
     served = entry.get("endpoint_type") == "FOUNDATION_MODEL_API" and any(
         f in str(entry["name"]) for f in families
     )
     if not served:
-        raise _Response(
+        raise Response(
             404,
             {
                 "error_code": "RESOURCE_DOES_NOT_EXIST",
@@ -139,7 +145,7 @@ def _model(ws: FakeWorkspace, model: Any, api: str) -> str:
             },
         )
     if entry["state"]["ready"] != "READY":
-        raise _Response(
+        raise Response(
             404,
             {
                 "error_code": "RESOURCE_DOES_NOT_EXIST",
@@ -191,22 +197,6 @@ def _answer(ws: FakeWorkspace, parsed: Any) -> str | dict[str, Any]:
     return ws.reply(parsed) if ws.reply is not None else ws.reply_text
 
 
-def _sse(events: list[tuple[str | None, dict[str, Any]]], done: bool = False) -> Any:
-    from tests.rig.workspace import _Response
-
-    data = "".join(
-        (f"event: {name}\n" if name else "") + f"data: {json.dumps(ev)}\n\n" for name, ev in events
-    )
-    if done:
-        data += "data: [DONE]\n\n"
-    return _Response(
-        200,
-        data.encode(),
-        {"Cache-Control": "no-cache"},
-        content_type="text/event-stream; charset=utf-8",
-    )
-
-
 def _tokens(parsed: Any) -> int:
     return max(1, len(json.dumps(parsed)) // 4)
 
@@ -217,8 +207,6 @@ def _tokens(parsed: Any) -> int:
 def _responses(model: str, parsed: dict[str, Any], answer: str | dict[str, Any]) -> Any:
     """POST {base}/responses: one output item (an assistant message, or a function_call when
     the answer is a tool_use), streamed as the Responses API streams it, or whole."""
-    from tests.rig.workspace import _Response
-
     resp_id = "resp_" + secrets.token_hex(12)
     item_id = ("fc_" if isinstance(answer, dict) else "msg_") + secrets.token_hex(12)
     usage = {
@@ -266,7 +254,7 @@ def _responses(model: str, parsed: dict[str, Any], answer: str | dict[str, Any])
         }
 
     if not parsed.get("stream"):
-        raise _Response(200, response("completed", [item], True))
+        raise Response(200, response("completed", [item], True))
     seq = iter(range(1_000_000))
     events: list[tuple[str | None, dict[str, Any]]] = []
 
@@ -331,7 +319,7 @@ def _responses(model: str, parsed: dict[str, Any], answer: str | dict[str, Any])
         )
     add("response.output_item.done", output_index=0, item=item)
     add("response.completed", response=response("completed", [item], True))
-    raise _sse(events)
+    raise sse(events)
 
 
 # --------------------------------------------------------------------------- Gemini
@@ -346,8 +334,6 @@ def _gemini(
 ) -> Any:
     """:generateContent / :streamGenerateContent?alt=sse: one candidate with a text part, or a
     functionCall part when the answer is a tool_use."""
-    from tests.rig.workspace import _Response
-
     if isinstance(answer, dict):
         tool = answer["tool_use"]
         part: dict[str, Any] = {"functionCall": {"name": tool["name"], "args": tool["input"]}}
@@ -372,11 +358,11 @@ def _gemini(
         "responseId": secrets.token_urlsafe(16),
     }
     if not stream:
-        raise _Response(200, chunk)
+        raise Response(200, chunk)
     if alt != "sse":
         # Without alt=sse the stream is one JSON array of chunks.
-        raise _Response(200, [chunk])
-    raise _sse([(None, chunk)])
+        raise Response(200, [chunk])
+    raise sse([(None, chunk)])
 
 
 # --------------------------------------------------------------------------- chat completions
@@ -385,8 +371,6 @@ def _gemini(
 def _chat(model: str, parsed: dict[str, Any], answer: str | dict[str, Any]) -> Any:
     """POST chat/completions: one assistant message (or one tool call), streamed as
     chat.completion.chunk events ending in `data: [DONE]`, or whole."""
-    from tests.rig.workspace import _Response
-
     chat_id = "chatcmpl-" + secrets.token_hex(12)
     created = int(time.time())
     prompt = _tokens(parsed.get("messages"))
@@ -406,7 +390,7 @@ def _chat(model: str, parsed: dict[str, Any], answer: str | dict[str, Any]) -> A
     usage = {"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out}
     base = {"id": chat_id, "created": created, "model": model}
     if not parsed.get("stream"):
-        raise _Response(
+        raise Response(
             200,
             dict(
                 base,
@@ -438,4 +422,4 @@ def _chat(model: str, parsed: dict[str, Any], answer: str | dict[str, Any]) -> A
     options = parsed.get("stream_options") or {}
     if options.get("include_usage"):
         events.append((None, dict(base, object="chat.completion.chunk", choices=[], usage=usage)))
-    raise _sse(events, done=True)
+    raise sse(events, done=True)

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.rig.routing import Request, Response, Route
+
 
 @dataclass
 class Files:
@@ -100,3 +102,17 @@ def handle(
             files.modified[target] = time.time()
             return 204, None, "application/json"
     return None
+
+
+def _serve(req: Request) -> None:
+    answer = handle(req.ws.files, req.method, req.path, req.query, req.body, req.parsed)
+    if answer is not None:
+        raise Response(answer[0], answer[1], content_type=answer[2])
+
+
+ROUTES = [
+    Route("GET", "/api/2.0/workspace/export", _serve),
+    Route("GET", "/api/2.0/workspace/get-status", _serve),
+    Route("POST", "/api/2.0/workspace/import", _serve),
+    Route("*", "/api/2.0/fs/files/Volumes/*", _serve),
+]

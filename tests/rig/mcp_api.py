@@ -32,6 +32,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.rig.routing import Request, Response, Route
+
 PATH_HEADER = "X-Fake-Mcp-Path"
 
 _MCP_PATH = re.compile(
@@ -324,3 +326,36 @@ class McpHost:
         finally:
             with contextlib.suppress(OSError):
                 conn.close()
+
+
+def _serve(req: Request) -> bool:
+    """Check the service and the path, then relay the request to the MCP server (which
+    answers it, streaming): the bearer was checked already."""
+    ws, path = req.ws, req.path
+    service = path.removeprefix("/ai-gateway/mcp-services/")
+    if service in ws.mcp.suspended_services:
+        raise Response(
+            400,
+            {
+                "error_code": "BAD_REQUEST",
+                "message": "The MCP service is administratively suspended. Use the "
+                "workspace endpoint /api/2.0/mcp/sql instead.",
+            },
+        )
+    try:
+        tools_for(ws.mcp, path)
+    except NotFound:
+        raise Response(
+            404,
+            {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"No MCP server at {path}"},
+        ) from None
+    with ws._lock:
+        if ws._mcp_host is None:
+            ws._mcp_host = McpHost(ws.mcp)
+        host = ws._mcp_host
+    req.record.status = 200
+    host.forward(req.h, req.method, path, req.body)
+    return True
+
+
+ROUTES = [Route("*", "/api/2.0/mcp/*", _serve), Route("*", "/ai-gateway/mcp-services/*", _serve)]

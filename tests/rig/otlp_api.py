@@ -26,11 +26,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
-from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-from opentelemetry.proto.common.v1 import common_pb2
+from tests.rig.routing import Request, Response, Route
 
 PREFIX = "/api/2.0/otel/v1/"
 SIGNALS = ("metrics", "logs", "traces")
@@ -38,16 +34,20 @@ SIGNALS = ("metrics", "logs", "traces")
 SUFFIX = {"metrics": "_otel_metrics", "logs": "_otel_logs", "traces": "_otel_spans"}
 # What writing through the endpoint needs (the docs' grants for the ingesting principal).
 PRIVILEGES = ("USE CATALOG", "USE SCHEMA", "MODIFY", "SELECT")
-_REQUEST = {
-    "metrics": metrics_service_pb2.ExportMetricsServiceRequest,
-    "logs": logs_service_pb2.ExportLogsServiceRequest,
-    "traces": trace_service_pb2.ExportTraceServiceRequest,
-}
-_RESPONSE = {
-    "metrics": metrics_service_pb2.ExportMetricsServiceResponse,
-    "logs": logs_service_pb2.ExportLogsServiceResponse,
-    "traces": trace_service_pb2.ExportTraceServiceResponse,
-}
+
+
+def _messages(signal: str) -> tuple[Any, Any]:
+    """(request class, response class) of a signal, from the real definitions (imported here:
+    the workspace's modules import only the standard library when loaded)."""
+    from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs
+    from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace
+
+    return {
+        "metrics": (metrics.ExportMetricsServiceRequest, metrics.ExportMetricsServiceResponse),
+        "logs": (logs.ExportLogsServiceRequest, logs.ExportLogsServiceResponse),
+        "traces": (trace.ExportTraceServiceRequest, trace.ExportTraceServiceResponse),
+    }[signal]
 
 
 @dataclass
@@ -107,16 +107,21 @@ def is_otlp_path(path: str) -> bool:
     return path.startswith(PREFIX)
 
 
-def _error(status: int, code: str, message: str) -> Any:
-    from tests.rig.workspace import _Response
+def _error(status: int, code: str, message: str) -> Response:
+    return Response(status, {"error_code": code, "message": message, "details": []})
 
-    return _Response(status, {"error_code": code, "message": message, "details": []})
+
+def _export(req: Request) -> None:
+    route(req.ws, req.h, req.method, req.path, req.body, req.token)
+
+
+ROUTES = [Route("*", PREFIX + "*", _export)]
 
 
 def route(ws: Any, h: Any, method: str, path: str, body: bytes, token: Any) -> None:
-    """Answer one request to /api/2.0/otel/v1/* (raises the workspace's _Response). The caller
-    has already checked the bearer token."""
-    from tests.rig.workspace import _Response
+    """Answer one request to /api/2.0/otel/v1/* (raises a Response). The workspace has already
+    checked the bearer token."""
+    from google.protobuf.message import DecodeError
 
     world = state(ws)
     signal = path[len(PREFIX) :]
@@ -133,11 +138,11 @@ def route(ws: Any, h: Any, method: str, path: str, body: bytes, token: Any) -> N
             h.connection.shutdown(socket.SHUT_RDWR)
         raise BrokenPipeError  # the workspace's handler sends nothing for this
     if signal not in SIGNALS:
-        raise _Response(
+        raise Response(
             404, {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No API found for '{path}'"}
         )
     if method != "POST":
-        raise _Response(405, {"error_code": "BAD_REQUEST", "message": "Method not allowed"})
+        raise Response(405, {"error_code": "BAD_REQUEST", "message": "Method not allowed"})
     content_type = h.headers.get("Content-Type", "").split(";")[0].strip().lower()
     if content_type != "application/x-protobuf":
         export.status = 415
@@ -173,7 +178,8 @@ def route(ws: Any, h: Any, method: str, path: str, body: bytes, token: Any) -> N
             )
     if h.headers.get("Content-Encoding", "").lower() == "gzip":
         body = gzip.decompress(body)
-    message = _REQUEST[signal]()
+    request_class, response_class = _messages(signal)
+    message = request_class()
     try:
         message.ParseFromString(body)
     except DecodeError:
@@ -184,15 +190,13 @@ def route(ws: Any, h: Any, method: str, path: str, body: bytes, token: Any) -> N
         world.stored.setdefault(table.lower(), []).extend(rows)
     export.records = len(rows)
     export.status = 200
-    raise _Response(
-        200, _RESPONSE[signal]().SerializeToString(), content_type="application/x-protobuf"
-    )
+    raise Response(200, response_class().SerializeToString(), content_type="application/x-protobuf")
 
 
 # ---------------------------------------------------------------------- decoding
 
 
-def _value(v: common_pb2.AnyValue) -> Any:
+def _value(v: Any) -> Any:
     kind = v.WhichOneof("value")
     if kind is None:
         return None

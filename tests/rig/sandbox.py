@@ -21,13 +21,18 @@ import signal
 import struct
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
+
+from tests.rig.logins import LOGIN_LOCK as LOGIN_LOCK  # tests import the lock from here
+from tests.rig.logins import LOGIN_LOCK_LOG_ENV as LOGIN_LOCK_LOG_ENV
+from tests.rig.logins import LOGIN_LOCK_WAIT as LOGIN_LOCK_WAIT
+from tests.rig.logins import _metered_exec, login_lock_sh
+from tests.rig.logins import login_lock as login_lock
 
 RIG_DIR = Path(__file__).resolve().parent
 REPO_ROOT = RIG_DIR.parent.parent
@@ -56,15 +61,6 @@ FAKE_ONLY_KNOBS = (
 )
 V1_VERSION = "1.13.0"  # use_fake_cli(version=V1_VERSION): the fake plays the CLI users run
 _US, _RS = "\x1f", "\x1e"  # field and record separators of the call logs
-# `databricks auth login` listens for the browser's callback on the first free port of
-# localhost:8020-8040 (databricks-sdk-go, credentials/u2m), and so does the fake CLI: one range
-# for every login on the machine, whichever test, xdist worker or suite runs it. A browser still
-# following an earlier, killed login's redirect would hand its code to whichever login holds
-# that port by then, which fails on the state check. So logins take this lock first (one at a
-# time on the machine) and pass it down: the CLI and the browser it opens inherit the locked
-# file, so the next login starts only after both are gone.
-LOGIN_LOCK = Path(tempfile.gettempdir()) / "dbx-fmapi-tests-oauth-callback.lock"
-LOGIN_LOCK_WAIT = 60  # seconds; past that a login goes ahead anyway (the CLI tries other ports)
 
 
 def real_databricks_bin() -> str | None:
@@ -127,36 +123,6 @@ def tzif(posix: str, std: tuple[str, int], dst: tuple[str, int]) -> bytes:
     v2 = header(1, 2) + struct.pack(">qB", 0, 0)
     v2 += struct.pack(">lBB", std[1], 0, 0) + struct.pack(">lBB", dst[1], 1, len(std[0]) + 1)
     return v1 + v2 + chars + f"\n{posix}\n".encode()
-
-
-def login_lock_sh() -> str:
-    """Shell lines for a `databricks` shim: an `auth login` takes LOGIN_LOCK on fd 9 and keeps
-    it open across `exec`, so the CLI and the browser it starts hold it until they are gone."""
-    lock = shlex.quote(str(LOGIN_LOCK))
-    return (
-        'case " $* " in *" auth login "*)\n'
-        f"  if [ -x /usr/bin/flock ] && {{ command exec 9>>{lock}; }} 2>/dev/null; then\n"
-        f"    /usr/bin/flock -w {LOGIN_LOCK_WAIT} 9 || :\n"
-        "  fi ;;\n"
-        "esac\n"
-    )
-
-
-@contextlib.contextmanager
-def login_lock() -> Iterator[int]:
-    """LOGIN_LOCK held (fcntl.flock) for a login run from Python: pass the yielded fd to the
-    child (pass_fds) so that it, and the browser it opens, keep holding it after we let go."""
-    fd = os.open(LOGIN_LOCK, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
-    try:
-        # flock(1) on our descriptor: it waits in the kernel's queue like the shims' logins
-        # (polling here lost the lock to them for up to LOGIN_LOCK_WAIT under load), and the
-        # lock stays with the descriptor after it exits. A timeout: go ahead, as the shim does.
-        if os.access("/usr/bin/flock", os.X_OK):
-            argv = ["/usr/bin/flock", "-w", str(LOGIN_LOCK_WAIT), str(fd)]
-            subprocess.run(argv, pass_fds=(fd,), check=False)
-        yield fd
-    finally:
-        os.close(fd)
 
 
 def python_launcher(path: Path, module_file: Path) -> Path:
@@ -444,14 +410,13 @@ class Sandbox:
                 "  echo 'rig: FAKE_DATABRICKS_* knobs set, but this is the real CLI: "
                 "call sandbox.use_fake_cli()' >&2\n"
                 "  exit 97\n"
-                "fi\n"
-                f'exec {shlex.quote(self.databricks_bin)} "$@"\n'
+                "fi\n" + _metered_exec(shlex.quote(self.databricks_bin))
             )
         else:
             for knob, value in self.fake_knobs.items():
                 body += f"{knob}={shlex.quote(value)}; export {knob}\n"
             fake = RIG_DIR / "fake_databricks.py"
-            body += f'exec {shlex.quote(sys.executable)} -I {shlex.quote(str(fake))} "$@"\n'
+            body += _metered_exec(f"{shlex.quote(sys.executable)} -I {shlex.quote(str(fake))}")
         if path.is_symlink() or path.exists():
             path.unlink()
         path.write_text("#!/bin/sh\n" + record + body)
@@ -509,6 +474,17 @@ class Sandbox:
             calls.append({"argv": argv, "time": float(when), "pid": int(pid)})
         return calls
 
+    def logins(self) -> int:
+        """How many `databricks auth login` runs the sandbox saw (setup's, the wrapper's, the
+        tests' own .login; not .signed_in's replays)."""
+        return len([c for c in self.databricks_calls() if c["argv"][:2] == ["auth", "login"]])
+
+    def link_program(self, name: str, exe: str) -> None:
+        """Put a real program (an agent) on the sandbox's PATH under `name`, unless one is."""
+        target = self.bin / name
+        if not target.exists():
+            target.symlink_to(exe)
+
     def browser_visits(self, wait: float = 2.0) -> list[dict[str, Any]]:
         """The test browser's visits ({"url", "status", "final", "error"}). The browser runs
         detached, so this waits up to `wait` seconds for a first record."""
@@ -552,6 +528,17 @@ class Sandbox:
         while len(self.browser_visits(wait=0)) == visits and time.monotonic() < deadline:
             time.sleep(0.02)
         return result
+
+    def signed_in(self, workspace: Any, profile: str = "DEFAULT") -> None:
+        """As after .login(workspace, profile), without a browser or the login lock: the
+        profile and the real CLI's token cache as one real `auth login` wrote them (in a sandbox
+        of its own, once per test process, see _login_template), for this workspace's URL, with
+        a fresh access and refresh token this workspace issued. For tests that need a signed-in
+        CLI, not a login. Falls back to .login() where a replay would not be faithful: the fake
+        CLI, a profile or token cache already there, a workspace with other ids."""
+        from tests.rig.logins import replay_login
+
+        replay_login(self, workspace, profile)
 
     @property
     def token_cache_path(self) -> Path:

@@ -25,7 +25,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
+from tests.rig.routing import Request, Response, Route
 
 CATALOG = "dbx_system"
 TABLES = {
@@ -72,6 +72,8 @@ class SqlWorld:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        import duckdb  # only when a test asks for SQL (the try-it path runs on a bare python3)
+
         self.db = duckdb.connect()
         self.db.execute(f"ATTACH ':memory:' AS {CATALOG}")
         for schema in {t.split(".")[0] for t in TABLES}:
@@ -181,6 +183,8 @@ class SqlWorld:
                     )
                     break
         if failed is None:
+            import duckdb
+
             try:
                 answer.update(self._execute(statement, body.get("parameters") or []))
             except duckdb.Error as exc:
@@ -248,36 +252,41 @@ def state(ws: Any) -> SqlWorld:
 
 
 def route(ws: Any, method: str, path: str, parsed: Any) -> None:
-    """Answer /api/2.0/sql/* (raises the workspace's _Response), or return for a 404."""
-    from tests.rig.workspace import _Response
-
+    """Answer /api/2.0/sql/* (raises Response), or return for a 404."""
     world = state(ws)
     if path == "/api/2.0/sql/warehouses" and method == "GET":
-        raise _Response(200, {"warehouses": [dict(w) for w in world.warehouses]})
+        raise Response(200, {"warehouses": [dict(w) for w in world.warehouses]})
     if path == "/api/2.0/sql/statements" and method == "POST":
         body = parsed if isinstance(parsed, dict) else {}
         known = {w["id"]: w for w in world.warehouses}
         warehouse = known.get(str(body.get("warehouse_id")))
         if warehouse is None:
-            raise _Response(
+            raise Response(
                 404,
                 {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Warehouse does not exist"},
             )
         if not body.get("statement"):
-            raise _Response(
+            raise Response(
                 400, {"error_code": "INVALID_PARAMETER_VALUE", "message": "statement is required"}
             )
-        raise _Response(200, world.run(body))
+        raise Response(200, world.run(body))
     prefix = "/api/2.0/sql/statements/"
     if path.startswith(prefix):
         sid, _, action = path[len(prefix) :].partition("/")
         if sid not in world.statements:
-            raise _Response(
+            raise Response(
                 404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "No such statement"}
             )
         if method == "GET" and not action:
-            raise _Response(200, world.poll(sid))
+            raise Response(200, world.poll(sid))
         if method == "POST" and action == "cancel":
             world.statements[sid]["answer"] = {"statement_id": sid, "status": {"state": "CANCELED"}}
             world.statements[sid]["polls_left"] = 0
-            raise _Response(200, {})
+            raise Response(200, {})
+
+
+def _serve(req: Request) -> None:
+    route(req.ws, req.method, req.path, req.parsed)
+
+
+ROUTES = [Route("*", "/api/2.0/sql/*", _serve)]

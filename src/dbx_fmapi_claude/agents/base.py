@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..changes import engine
+from ..changes import engine, undo
 from ..core.fileio import read_bytes
 from ..core.paths import Paths, which
 from ..record import originals
@@ -222,13 +222,16 @@ def restore_change(
     clean: Callable[[bytes], bytes | None],
     created: bool,
     what: str,
+    *,
+    same: Callable[[bytes, bytes], bool] = lambda cleaned, original: cleaned == original,
+    empty: bytes = b"",
 ) -> engine.Change | None:
     """Uninstall's change for an agent file, from `clean` (the file's bytes with ours taken out;
-    None: nothing left): the bytes from before setup when that is what is left, the file gone
-    when setup created it and nothing else is left, else the cleaned bytes. None when nothing
-    changes. The same edit is redone on what the file holds when uninstall writes (the agent
-    or the user may have changed it while uninstall waited for its answer)."""
-    known, original = originals.load_original(paths, target)
+    None: nothing left), by the one rule (changes/undo.py): the bytes from before setup when
+    that is what is left (`same(cleaned, original)`), the file gone when setup created it and
+    nothing else is left (behind a symlink: `empty`, the format's empty document), else the
+    cleaned bytes. None when nothing changes. The same edit is redone on what the file holds
+    when uninstall writes (the agent or the user may have changed it while uninstall waited)."""
 
     def edit(now: bytes | None) -> tuple[bytes | None, str, int | None]:
         if now is None:
@@ -236,26 +239,28 @@ def restore_change(
         cleaned = clean(now)
         if cleaned == now:  # nothing of ours in it (any more)
             return now, what, None
-        if known and original is not None and cleaned == original:
-            return (
-                original,
-                f"{what}: restore as it was before setup",
-                originals.original_mode(paths, target),
-            )
-        if (cleaned is None or not cleaned.strip()) and (created or (known and original is None)):
-            if os.path.islink(target):  # keep the user's link
-                return (
-                    (b"" if cleaned is None else cleaned),
-                    f"{what}: delete (setup created it)",
-                    None,
-                )
-            return None, f"{what}: delete (setup created it)", None
-        return cleaned, f"{what}: remove what setup added", None
+        new, kind, mode = undo.left_behind(
+            paths,
+            target,
+            cleaned,
+            created=created,
+            same=lambda original: same(empty if cleaned is None else cleaned, original),
+            empty=empty,
+        )
+        return new, f"{what}: {_UNDONE[kind]}", mode
 
     new, label, mode = edit(raw)
     if new == raw:
         return None
     return redone(engine.Change(target, raw, new, label, mode=mode), edit)
+
+
+_UNDONE = {
+    undo.ORIGINAL: "restore as it was before setup",
+    undo.DELETE: "delete (setup created it)",
+    undo.ADDED_SINCE: "remove what setup added",
+    undo.CLEANED: "remove what setup added",
+}
 
 
 def redone(

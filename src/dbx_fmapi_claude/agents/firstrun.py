@@ -45,7 +45,7 @@ def again(agent: Agent, args: list[str], code: int, ctx: Context) -> list[str] |
         "sending anything"
     )
     if ctx.stdin_is_tty():
-        from ..cli.prompts import Prompter
+        from ..core.prompts import Prompter
 
         prompter = Prompter(ctx.stdin, ctx.stderr, ctx.env)
         prompter.say(f"dbx-fmapi run: {what}.")

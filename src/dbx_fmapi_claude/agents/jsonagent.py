@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ..changes import engine
-from ..core.errors import UserError
 from ..core.fileio import q, read_bytes
-from ..core.paths import Paths
+from ..core.paths import Paths, same_file
 from ..record import originals
 from . import jsonfile
 from .base import SETUP_AGAIN, Agent, AgentSetup, Finding, created_before, restore_change
@@ -22,22 +21,8 @@ from .base import SETUP_AGAIN, Agent, AgentSetup, Finding, created_before, resto
 ANY: Any = object()  # in `expected`: any value, as long as the member is there
 
 
-def _parses_to(raw: bytes, want: dict[str, Any]) -> bool:
-    try:
-        return jsonfile.parse(raw, Path("original"), "") == want
-    except UserError:
-        return False
-
-
 def _dotted(keys: tuple[str, ...]) -> str:
     return ".".join(keys)
-
-
-def _same(a: Path, b: Path) -> bool:
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
 
 
 def _tolerant(raw: bytes) -> dict[str, Any] | None:
@@ -134,7 +119,6 @@ class JsonAgent(Agent):
         if raw is None:
             return
         replaced = state.get("replaced") or {}
-        known, original = originals.load_original(paths, path)
 
         def clean(now: bytes) -> bytes | None:
             """What uninstall leaves of `now`: ours out, what we replaced back."""
@@ -148,14 +132,20 @@ class JsonAgent(Agent):
                 )
             if cleaned == data:
                 return now
-            if known and original is not None and _parses_to(original, cleaned):
-                return original
-            if not cleaned and (state.get("created") or (known and original is None)):
-                return None
-            return jsonfile.dumps(cleaned)
+            return jsonfile.dumps(cleaned) if cleaned else None
+
+        def same(cleaned: bytes, original: bytes) -> bool:
+            return jsonfile.same_document(original, jsonfile.parse(cleaned, path, self.label))
 
         change = restore_change(
-            paths, path, raw, clean, bool(state.get("created")), f"{self.label} config"
+            paths,
+            path,
+            raw,
+            clean,
+            bool(state.get("created")),
+            f"{self.label} config",
+            same=same,
+            empty=jsonfile.dumps({}),
         )
         if change is not None:
             plan.changes.append(change)
@@ -203,7 +193,7 @@ class JsonAgent(Agent):
                 )
         out += [Finding(f"{path} {why}") for why in self.refusals(data, state)]
         for layer, whose in self.layers_after(state, paths, env, cwd):
-            if _same(layer, path):
+            if same_file(layer, path):
                 continue
             out += self._overrides(layer, whose, want, state)
         return out

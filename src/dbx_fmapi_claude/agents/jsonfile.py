@@ -42,6 +42,14 @@ def parse(raw: bytes | None, path: Path, label: str) -> dict[str, Any]:
     return data
 
 
+def same_document(raw: bytes, want: dict[str, Any]) -> bool:
+    """Whether `raw` parses to `want` (False when it does not parse)."""
+    try:
+        return parse(raw, Path("original"), "") == want
+    except UserError:
+        return False
+
+
 def dumps(data: dict[str, Any]) -> bytes:
     return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 

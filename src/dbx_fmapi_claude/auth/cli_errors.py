@@ -72,12 +72,9 @@ def install_hint() -> str:
 
 def scrub(text: str) -> str:
     """One line of CLI output, safe to show: no token-looking strings, no `Error: ` prefix."""
-    line = " ".join(text.split())
-    if line.lower().startswith("error:"):
-        line = line[6:].strip()
-    from ..core.redact import message  # only on the error path: it imports re
+    from ..core.redact import one_line  # only on the error path: it imports re
 
-    return message(line)[:400]
+    return one_line(text)
 
 
 def last_error(stderr: str) -> str:

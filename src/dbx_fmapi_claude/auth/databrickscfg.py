@@ -168,6 +168,13 @@ def read(home: str, env: Mapping[str, str]) -> dict[str, dict[str, str]] | None:
         raise unreadable(path(home, env), exc) from None
 
 
+def read_profiles(home: str, env: Mapping[str, str]) -> dict[str, dict[str, str]] | None:
+    """The profiles (section -> options) as the Databricks CLI reads them; None when the file
+    does not exist. A file the CLI cannot read either raises UserError (`read`)."""
+    sections = read(home, env)
+    return None if sections is None else profiles(sections)
+
+
 def default_profile(sections: Mapping[str, Mapping[str, str]]) -> str | None:
     """`[__settings__] default_profile` (`databricks auth switch`, the first login): the profile
     the SDKs use when none is named."""

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the hot path skips typing; dbcli is imported where a CLI ca
     from types import TracebackType
     from typing import IO, Any
 
+    from ..core.context import Context
     from ..core.paths import Paths
     from . import dbcli
 
@@ -287,7 +288,7 @@ def _forced_or_current(
 class TokenRequest:
     """What a command asks of every token it gets: where our state lives, the environment the
     CLI runs in, where warnings go, how many seconds the token must stay valid, and whether a
-    browser login may be opened. Built once per command (Context.token_request); each call then
+    browser login may be opened. Built once per command (request_for); each call then
     names only the credential it wants. A plain class: the hot paths build one."""
 
     __slots__ = (
@@ -375,3 +376,23 @@ def get_token(
         )
     _record(paths, profile, token, checked=checked)
     return token
+
+
+def request_for(
+    ctx: Context,
+    cfg: Mapping[str, Any] | None,
+    *,
+    need: float | None = None,
+    allow_login: bool = False,
+    err: IO[str] | None = None,
+) -> TokenRequest:
+    """How a command asks for tokens: our paths, its environment and stderr (unless `err`); a
+    token must outlive the helper TTL plus margin (the environment's, else the record `cfg`'s)
+    unless `need` says otherwise; no browser login unless `allow_login`."""
+    return TokenRequest(
+        ctx.paths,
+        ctx.env,
+        ctx.stderr if err is None else err,
+        need=needed_lifetime(ctx.env, cfg) if need is None else need,
+        allow_login=allow_login,
+    )

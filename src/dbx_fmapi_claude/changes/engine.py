@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO
 
-from ..agents.claude import settings
 from ..core import redact
 from ..core.errors import UserError
 from ..core.fileio import (
@@ -42,9 +41,6 @@ if TYPE_CHECKING:
 
     from ..core.paths import Paths
 
-# Members that hold a secret of ours: a backup keeps the user's data, never one of these.
-OUR_SECRETS = (settings.ENV_TOKEN,)
-
 
 @dataclass
 class Change:
@@ -55,7 +51,12 @@ class Change:
     secret: bool = False  # it holds a token: 0600
     mode: int | None = None  # permission bits for the new bytes (an original's, put back)
     keep_original: bool = False  # remember the bytes before our first change (for uninstall)
+    # Forget those bytes once this change is written: the file is no longer one uninstall
+    # restores (a settings file the configuration stopped using).
+    drop_original: bool = False
     backup_first: bool = False  # a file we cannot parse: a timestamped backup before replacing
+    # Members that hold a secret of ours: the backup keeps the user's data, never these.
+    our_secrets: tuple[str, ...] = ()
     # The same edit applied to what the file holds by the time we write: new bytes, or
     # UserError. None: a file changed since the plan is refused.
     redo: Callable[[bytes | None], bytes | None] | None = None
@@ -67,6 +68,8 @@ class Change:
 
 @dataclass
 class Plan:
+    """The file changes one command makes (setup's and uninstall's plans add what they record)."""
+
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -133,7 +136,7 @@ def apply(plan: Plan, *, paths: Paths, say: Callable[[str], None], name: str, ag
     try:
         for ch in changes:
             if ch.backup_first and ch.old is not None:
-                blanked = redact.blank_members(ch.old, OUR_SECRETS)
+                blanked = redact.blank_members(ch.old, ch.our_secrets)
                 saved = backup(ch.path, blanked)
                 ours.append(saved)
                 why = " (its token blanked out)" if blanked is not None else ""
@@ -169,6 +172,9 @@ def apply(plan: Plan, *, paths: Paths, say: Callable[[str], None], name: str, ag
                 with contextlib.suppress(OSError):
                     os.unlink(path)
         raise
+    for ch in changes:
+        if ch.drop_original:
+            originals.drop_original(paths, ch.path)
 
 
 def _refresh(ch: Change, name: str, again: str) -> None:

@@ -20,7 +20,7 @@ from ..workspace.hosts import normalize_host
 
 def _host_for(ctx: Context, profile: str) -> str | None:
     try:
-        profiles = setupstate.read_profiles(ctx.paths, ctx.env) or {}
+        profiles = databrickscfg.read_profiles(str(ctx.paths.home), ctx.env) or {}
     except UserError:
         return None
     raw = databrickscfg.host_of(profiles.get(profile))
@@ -54,7 +54,7 @@ def _check_non_browser(ctx: Context, source: credentials.Source, cfg: Any) -> in
         f"{where} a {what}: there is no browser login for it, and dbx-fmapi never runs one "
         "(on a profile it would replace the credential in ~/.databrickscfg)."
     )
-    tok = credentials.token(source, ctx.token_request(cfg, need=0))
+    tok = credentials.token(source, tokens.request_for(ctx, cfg, need=0))
     if source.kind == credentials.PAT and source.host:
         from ..doctor.credential_checks import check_pat
 
@@ -95,7 +95,7 @@ def run(*, ctx: Context, profile: str | None = None) -> int:
     tokens.login(host, profile, ctx.env, ctx.stderr)
     progress = ui.Progress(ctx)
     with progress.step("getting the new token"):
-        tok = tokens.get_token(ctx.token_request(cfg), profile, host)
+        tok = tokens.get_token(tokens.request_for(ctx, cfg), profile, host)
     left = tok.expiry - time.time()
     ctx.out(f"Logged in: profile {profile!r} on {host}.")
     ctx.out(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..auth import credentials
+from ..auth import credentials, tokens
 from ..core import ui
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
@@ -214,7 +214,7 @@ def run(*, ctx: Context, json: bool = False, validate: bool = False) -> int:
     progress = ui.Progress(ctx)
     with progress.step("getting a token"):
         source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
-        tok = credentials.token(source, ctx.token_request(cfg, allow_login=True))
+        tok = credentials.token(source, tokens.request_for(ctx, cfg, allow_login=True))
     ws = workspace.Workspace(host, tok.access_token, ctx.env)
     try:
         with progress.step(f"listing the serving endpoints of {host}"):

@@ -23,7 +23,7 @@ from typing import Any
 
 from .. import agents
 from ..agents.freshtoken import FreshToken, quiet
-from ..auth import credentials
+from ..auth import credentials, tokens
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..record import config
@@ -104,14 +104,16 @@ def _behind_proxy(
     # model proxy (Codex: only its telemetry goes through us), the first export fetches it,
     # off the agent's way; a login it needs is the agent's own token command's to ask for.
     first = (
-        credentials.token(source, ctx.token_request(cfg, allow_login=True)) if model_proxy else None
+        credentials.token(source, tokens.request_for(ctx, cfg, allow_login=True))
+        if model_proxy
+        else None
     )
 
     def fetch() -> Any:
-        return credentials.token(source, ctx.token_request(cfg, err=quiet()))
+        return credentials.token(source, tokens.request_for(ctx, cfg, err=quiet()))
 
     def refetch() -> Any:  # the workspace refused the held token: ask it, refresh if rejected
-        request = ctx.token_request(cfg, err=quiet())
+        request = tokens.request_for(ctx, cfg, err=quiet())
         request.always_check = True
         return credentials.token(source, request)
 

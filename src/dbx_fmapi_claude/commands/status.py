@@ -19,6 +19,7 @@ from ..core import ui
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..record import config, setupstate
+from ..shell import rcblock
 
 # 2: "credential", token sources "workspace" and "credential"; 3: "route", the models "fable" and
 # "subagent", the settings level "admin" (managed settings, an administrator's)
@@ -54,7 +55,7 @@ def token_info(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]
 
         try:
             source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
-            request = ctx.token_request(cfg, need=0)
+            request = tokens.request_for(ctx, cfg, need=0)
             request.always_check = True  # one request to the workspace, not only the CLI
             tok = credentials.token(source, request)
             expiry = tok.expiry
@@ -221,7 +222,7 @@ def collect(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
     shell = {
         "name": cfg.get("shell") or "none",
         "rc_file": str(rc) if rc else None,
-        "block": rc is not None and setupstate.block_state(rc) == "present",
+        "block": rc is not None and rcblock.block_state(rc) == "present",
     }
     ttl = cfg.get("ttl_seconds")
     from ..workspace.routes import for_record  # not at import: status stays light

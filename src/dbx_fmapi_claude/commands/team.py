@@ -13,49 +13,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..auth import credentials
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..core.fileio import atomic_write
-from ..team import managed, schema, sources
+from ..team import managed, reading, schema, sources
 from ..workspace.client import Workspace, WorkspaceError, diagnose
 from ..workspace.hosts import normalize_host
 
 SETUP = "setup-fmapi-claudecode"
-
-
-def _workspace(
-    ctx: Context, host: str | None, profile: str | None, login: bool = True
-) -> Workspace:
-    """The workspace `host` with a token of the caller's own credential (`profile`, else the
-    DATABRICKS_* variables)."""
-    if not host:
-        raise UserError(
-            "which workspace? a /Workspace or /Volumes path needs --host",
-            "pass --host https://my-workspace.cloud.databricks.com (and --profile P)",
-            ExitCode.USAGE,
-        )
-    if profile is None and credentials.from_env(ctx.env) is None:
-        from ..setup.answers import default_profile, read_profiles
-
-        # A profile of ~/.databrickscfg for this workspace, else DEFAULT (setup's own default).
-        profile = default_profile({}, host, read_profiles(ctx))
-    source = credentials.resolve(profile, ctx.env, ctx.paths.home_path)
-    source.host = host
-    tok = credentials.token(source, ctx.token_request(None, need=60.0, allow_login=login))
-    return Workspace(host, tok.access_token, ctx.env)
-
-
-def load(
-    ctx: Context, source: str, *, host: str | None, profile: str | None, login: bool = True
-) -> tuple[schema.TeamFile, Workspace | None]:
-    """The team file at `source`, checked; the workspace it was read from (or None). `login`:
-    whether a browser login may be opened to read a workspace file."""
-    ws = None
-    if sources.needs_workspace(source):
-        ws = _workspace(ctx, normalize_host(host) if host else None, profile, login)
-    fetched = sources.read(source, env=ctx.env, cwd=ctx.cwd, ws=ws)
-    return schema.parse(fetched.data, source), ws
 
 
 def _check_models(ctx: Context, team: schema.TeamFile, ws: Workspace) -> list[str]:
@@ -76,11 +41,11 @@ def _check_models(ctx: Context, team: schema.TeamFile, ws: Workspace) -> list[st
 def validate(
     ctx: Context, source: str, host: str | None, profile: str | None, offline: bool
 ) -> int:
-    team, ws = load(ctx, source, host=host, profile=profile)
+    team, ws = reading.load(ctx, source, host=host, profile=profile)
     target = team.host or (normalize_host(host) if host else None)
     if ws is None and target and not offline and team.models:
         try:
-            ws = _workspace(ctx, target, profile or team.get("profile"))
+            ws = reading.workspace_for(ctx, target, profile or team.get("profile"))
         except UserError as exc:
             ctx.err(f"dbx-fmapi: note: models not checked: {exc.message}")
     missing = _check_models(ctx, team, ws) if ws is not None and team.models else []
@@ -109,7 +74,7 @@ def publish(
     data = sources.read(file, env=ctx.env, cwd=ctx.cwd, ws=None).data
     team = schema.parse(data, file)
     target = normalize_host(host) if host else team.host
-    ws = _workspace(ctx, target, profile)
+    ws = reading.workspace_for(ctx, target, profile)
     missing = _check_models(ctx, team, ws) if team.models else []
     if missing:
         raise UserError(
@@ -151,7 +116,7 @@ def managed_settings(
             "configuration tool",
             ExitCode.USAGE,
         )
-    team, _ = load(ctx, source, host=host, profile=profile)
+    team, _ = reading.load(ctx, source, host=host, profile=profile)
     files = managed.render(team, os_name, route=route, helper=helper)
     if dry_run:
         for name, data in files.items():

@@ -13,7 +13,7 @@ Claude Code exports to is not on the token's workspace.
 
 from __future__ import annotations
 
-from ..auth import credentials
+from ..auth import credentials, tokens
 from ..core.context import Context
 from ..core.errors import ExitCode
 from ..record import config
@@ -48,7 +48,7 @@ def run(
         _refuse_other_server(ctx, source.host)
     if otel_headers:
         _refuse_other_collector(ctx, source.host)
-    request = ctx.token_request(cfg, allow_login=True)
+    request = tokens.request_for(ctx, cfg, allow_login=True)
     if mcp_headers:
         request.fresh_for = 0.0  # asked again right after a 401/403: check what it handed out
     token = credentials.token(source, request)

@@ -29,6 +29,7 @@ from ..changes import engine
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..core.fileio import q, read_bytes
+from ..core.paths import tilde
 from ..mcp import undo as mcp_undo
 from ..record import config, originals, setupstate
 from ..shell import rcblock
@@ -37,7 +38,10 @@ PROG = "dbx-fmapi uninstall"
 
 
 @dataclass
-class Plan(engine.Plan):
+class UninstallPlan(engine.Plan):
+    """Uninstall's plan: the change engine's file changes, and our own files and records to
+    remove after them."""
+
     state: list[Path] = field(default_factory=list)  # our own files to delete
     state_dirs: list[Path] = field(default_factory=list)  # ours, removed when left empty
     forget: list[Path] = field(default_factory=list)  # settings files of configurations removed
@@ -48,17 +52,12 @@ class Plan(engine.Plan):
         return not self.changes and not self.state
 
 
-def _tilde(path: Path, home: Path) -> str:
-    try:
-        return "~/" + str(path.relative_to(home))
-    except ValueError:
-        return str(path)
-
-
 # --- shell blocks ------------------------------------------------------------------------------
 
 
-def plan_rc(ctx: Context, cfgs: list[dict[str, Any]], plan: Plan, *, rc: bool = True) -> None:
+def plan_rc(
+    ctx: Context, cfgs: list[dict[str, Any]], plan: UninstallPlan, *, rc: bool = True
+) -> None:
     """Our block out of the rc files (`rc`: the shell block is one for every configuration) and
     out of the git exclude files static mode wrote for `cfgs`."""
     recorded = setupstate.rc_file(cfgs[-1]) if cfgs and rc else None
@@ -125,7 +124,7 @@ def _half_block(path: Path, exc: Exception) -> UserError:
 # --- our state ---------------------------------------------------------------------------------
 
 
-def plan_state(ctx: Context, plan: Plan) -> None:
+def plan_state(ctx: Context, plan: UninstallPlan) -> None:
     paths = ctx.paths
     files = [paths.config_file, paths.token_state_file, Path(paths.error_log_path)]
     files.append(paths.config_dir / "team-prices.json")  # usage/prices.py TEAM_FILE_NAME
@@ -140,19 +139,19 @@ def plan_state(ctx: Context, plan: Plan) -> None:
 # --- output ------------------------------------------------------------------------------------
 
 
-def show_plan(ctx: Context, plan: Plan) -> None:
+def show_plan(ctx: Context, plan: UninstallPlan) -> None:
     home = ctx.paths.home
     ctx.out("dbx-fmapi uninstall will:")
     for ch in plan.changes:
-        ctx.out(f"  {_tilde(ch.path, home)}: {ch.what}")
+        ctx.out(f"  {tilde(ch.path, home)}: {ch.what}")
     if plan.state:
-        ctx.out(f"  {_tilde(ctx.paths.config_dir, home)}: delete our setup record and token state")
+        ctx.out(f"  {tilde(ctx.paths.config_dir, home)}: delete our setup record and token state")
     for note in plan.notes:
         ctx.out(f"  note: {note}")
     ctx.out("Your Databricks CLI profile and its login stay.")
 
 
-def show_diffs(ctx: Context, plan: Plan) -> None:
+def show_diffs(ctx: Context, plan: UninstallPlan) -> None:
     engine.show(plan, ctx.stdout)
     for path in plan.state:
         ctx.out(f"delete {path}")
@@ -161,7 +160,7 @@ def show_diffs(ctx: Context, plan: Plan) -> None:
 
 
 def confirm(ctx: Context) -> bool:
-    from ..cli.prompts import ctrl_c_cancels
+    from ..core.prompts import ctrl_c_cancels
 
     ctrl_c_cancels()  # a user at the terminal: Ctrl-C cancels, however we were started
     ctx.stdout.write("Proceed? [y/N] ")
@@ -175,7 +174,7 @@ def confirm(ctx: Context) -> bool:
 # --- apply -------------------------------------------------------------------------------------
 
 
-def apply(ctx: Context, plan: Plan) -> None:
+def apply(ctx: Context, plan: UninstallPlan) -> None:
     engine.preflight(plan.changes, name="uninstall")
     engine.apply(plan, paths=ctx.paths, say=ctx.out, name="uninstall", again=PROG)
     for ch in plan.changes:
@@ -229,7 +228,7 @@ def choose(
 
 
 def plan_record(
-    ctx: Context, record: dict[str, Any], gone: list[dict[str, Any]], plan: Plan
+    ctx: Context, record: dict[str, Any], gone: list[dict[str, Any]], plan: UninstallPlan
 ) -> None:
     """The record without the configurations that go; the others stay as they are."""
     files = [str(g.get("settings_file")) for g in gone]
@@ -242,7 +241,7 @@ def plan_record(
     plan.staying = len(rest)
 
 
-def plan_agents(ctx: Context, cfg: dict[str, Any], plan: Plan) -> None:
+def plan_agents(ctx: Context, cfg: dict[str, Any], plan: UninstallPlan) -> None:
     """Each agent beside Claude Code that the configuration set up: setup's part out of its
     config file (the agent's own plan_uninstall)."""
     from .. import agents
@@ -255,8 +254,8 @@ def plan_agents(ctx: Context, cfg: dict[str, Any], plan: Plan) -> None:
         plan.agent_files.append(Path(str(state["file"])))
 
 
-def build(ctx: Context, *, location: str | None = None, every: bool = False) -> Plan:
-    plan = Plan()
+def build(ctx: Context, *, location: str | None = None, every: bool = False) -> UninstallPlan:
+    plan = UninstallPlan()
     try:
         record, dropped = config.salvage(ctx.paths)  # a damaged key costs only what it records
     except config.RecordTooNew:

@@ -11,9 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
-    from typing import IO, Any
-
-    from ..auth.tokens import TokenRequest
+    from typing import IO
 
 
 class Context:
@@ -75,27 +73,6 @@ class Context:
         if "NO_COLOR" in self.env or self.env.get("TERM") == "dumb":
             return False
         return self.stdout_is_tty()
-
-    def token_request(
-        self,
-        cfg: Mapping[str, Any] | None,
-        *,
-        need: float | None = None,
-        allow_login: bool = False,
-        err: IO[str] | None = None,
-    ) -> TokenRequest:
-        """How this command asks for tokens: our paths, its environment and stderr (unless
-        `err`); a token must outlive the helper TTL plus margin (the environment's, else the
-        record `cfg`'s) unless `need` says otherwise; no browser login unless `allow_login`."""
-        from ..auth.tokens import TokenRequest, needed_lifetime
-
-        return TokenRequest(
-            self.paths,
-            self.env,
-            self.stderr if err is None else err,
-            need=needed_lifetime(self.env, cfg) if need is None else need,
-            allow_login=allow_login,
-        )
 
     def err(self, line: str) -> None:
         self.stderr.write(line + "\n")

@@ -31,11 +31,11 @@ def debug_from_env(env: Mapping[str, str]) -> bool:
 
 def _scrub(line: str) -> str:
     """`line` as it is, or redacted (then on one line) when something in it looks like a token:
-    the one redaction rule, dbcli's."""
-    from ..auth.dbcli import scrub
+    the one redaction rule (core/redact.py)."""
+    from .redact import one_line
 
     flat = " ".join(line.split())
-    safe = scrub(flat)
+    safe = one_line(flat)
     if safe == flat[:400]:
         return line
     indent = line[: len(line) - len(line.lstrip())]

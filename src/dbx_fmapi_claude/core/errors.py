@@ -28,3 +28,8 @@ class UserError(Exception):
         if self.fix:
             text += f"\n  fix: {self.fix}"
         return text
+
+
+def usage_error(message: str, fix: str) -> UserError:
+    """A bad flag or answer: exit 2 (usage)."""
+    return UserError(message, fix, ExitCode.USAGE)

@@ -254,3 +254,8 @@ def q(path: object) -> str:
     import shlex
 
     return shlex.quote(str(path))
+
+
+def sq(text: str) -> str:
+    """Single-quote for /bin/sh, always (the apiKeyHelper string is read by people too)."""
+    return "'" + text.replace("'", "'\"'\"'") + "'"

@@ -207,3 +207,22 @@ def which(name: str, env: Mapping[str, str]) -> str | None:
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
+
+
+def tilde(path: Path, home: Path) -> str:
+    """`path` as people read it: `~/…` under `home`, else as it is."""
+    try:
+        return "~/" + str(path.relative_to(home))
+    except ValueError:
+        return str(path)
+
+
+def same_file(a: Path | str, b: Path | str) -> bool:
+    """Whether `a` and `b` are one file: the same file when both exist (links of any kind
+    followed), else the same path once symlinks are resolved."""
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.realpath(a) == os.path.realpath(b)

@@ -77,6 +77,15 @@ def message(text: str) -> str:
     return _SHAPES.sub(MESSAGE_MARK, text)
 
 
+def one_line(text: str) -> str:
+    """`text` on one line, safe to show: white space folded, no leading `Error: ` (the
+    Databricks CLI's), every credential-shaped string replaced, at most 400 characters."""
+    line = " ".join(text.split())
+    if line.lower().startswith("error:"):
+        line = line[6:].strip()
+    return message(line)[:400]
+
+
 def text(text: str, secrets: Iterable[str] = ()) -> str:
     """`text` (a diff, a file's lines) with every secret replaced by <redacted>: the values of
     secret-named variables, credential-shaped strings, and each of `secrets` (known values)."""

@@ -7,12 +7,12 @@ import io
 import subprocess
 import time
 from collections.abc import Mapping
+from pathlib import Path
 
 from ..agents.claude import effective, settings
 from ..auth import credentials, databrickscfg, dbcli, tokens
 from ..core import ui
 from ..core.errors import UserError
-from ..record import setupstate
 from .report import LOGIN, SETUP, Run, need
 
 HELPER_TIMEOUT = 90.0
@@ -47,9 +47,9 @@ def profile(r: Run) -> None:
         return
     name = str(cfg["profile"])
     host = str(cfg["host"])
-    cfg_path = setupstate.databrickscfg_path(r.ctx.paths, r.ctx.env)
+    cfg_path = Path(databrickscfg.path(str(r.ctx.paths.home), r.ctx.env))
     try:
-        profiles = setupstate.read_profiles(r.ctx.paths, r.ctx.env)
+        profiles = databrickscfg.read_profiles(str(r.ctx.paths.home), r.ctx.env)
     except UserError as exc:
         r.add(ui.FAIL, exc.message, exc.fix)
         return
@@ -123,7 +123,7 @@ def token(r: Run) -> None:
         source = credentials.for_record(cfg, r.ctx.env, r.ctx.paths.home_path)
         with r.progress.step("getting a token"):
             # err: doctor reports short lifetimes itself
-            request = r.ctx.token_request(cfg, need=lifetime, err=io.StringIO())
+            request = tokens.request_for(r.ctx, cfg, need=lifetime, err=io.StringIO())
             tok = credentials.token(source, request)
     except dbcli.CliError as exc:
         if exc.kind == "login":

@@ -14,6 +14,7 @@ from ..core.context import Context
 from ..core.errors import UserError
 from ..core.fileio import q
 from ..record import config, setupstate
+from ..shell import rcblock
 from .report import SETUP, Run, need
 
 # Process-environment variables that change where or how Claude Code authenticates.
@@ -85,7 +86,7 @@ def settings_file(r: Run) -> None:
     want_url = for_record(cfg).base_url(str(cfg["host"]))
     if env.get(settings.ENV_BASE_URL) != want_url:
         missing.append(f"{settings.ENV_BASE_URL}={want_url}")
-    for role, key in setupstate.ROLES.items():
+    for role, key in settings.ROLE_ENV.items():
         if cfg.get(role) and env.get(key) != cfg[role]:
             missing.append(f"{key}={cfg[role]}")
     helper = level.data.get(settings.HELPER_KEY)
@@ -267,7 +268,7 @@ def shell(r: Run) -> None:
     if rc is None or cfg.get("shell") in (None, "none"):
         r.add(ui.PASS, "not installed (--shell none); run dbx-fmapi-claude by path")
         return
-    state = setupstate.block_state(rc)
+    state = rcblock.block_state(rc)
     if state == "half":
         r.add(
             ui.FAIL,

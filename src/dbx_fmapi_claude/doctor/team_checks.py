@@ -13,15 +13,14 @@ def has_team(r: Run) -> bool:
 
 
 def team(r: Run) -> None:
-    from ..commands import team as team_cmd
-    from ..setup.team import _changes
+    from ..team import reading
 
     cfg = need(r.cfg)
     source = str(cfg["team"])
     host = str(cfg.get("host") or "") or None
     profile = str(cfg.get("profile") or "") or None
     try:
-        loaded, _ = team_cmd.load(r.ctx, source, host=host, profile=profile)
+        loaded, _ = reading.load(r.ctx, source, host=host, profile=profile)
     except UserError as exc:
         r.add(
             ui.WARN,
@@ -29,7 +28,7 @@ def team(r: Run) -> None:
             exc.fix,
         )
         return
-    changed = _changes(cfg, loaded)
+    changed = reading.what_changed(cfg, loaded)
     if changed:
         r.add(
             ui.WARN,

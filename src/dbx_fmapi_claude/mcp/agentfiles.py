@@ -14,7 +14,7 @@ from typing import Any
 
 from ..agents import jsonfile
 from ..core.fileio import read_bytes
-from ..record import config, originals
+from ..record import config
 
 ENV_URL = "DBX_FMAPI_MCP_URL"
 ENV_KEY = "DBX_FMAPI_MCP_KEY"
@@ -69,19 +69,6 @@ def state_file(cfg: dict[str, Any], agent: str) -> Path | None:
 def put(raw: bytes | None, path: Path, agent: str, entries: list[dict[str, Any]]) -> bytes | None:
     data = jsonfile.parse(raw, path, AGENTS[agent][0])
     return jsonfile.edit(raw, data, edited(data, agent, entries))
-
-
-def restored(paths: Any, path: Path, new: bytes | None) -> bytes | None:
-    """`new`, or the original bytes when `new` holds just what they held."""
-    known, original = originals.load_original(paths, path)
-    if new is None or not known or original is None:
-        return new
-    try:
-        if jsonfile.parse(new, path, "") == jsonfile.parse(original, path, ""):
-            return original
-    except Exception:  # noqa: BLE001 - an original we cannot read: keep `new`
-        return new
-    return new
 
 
 def current(path: Path) -> bytes | None:

@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..changes import engine
+from ..agents import jsonfile
+from ..changes import engine, undo
 from ..core.context import Context
 from ..core.fileio import read_bytes
 from ..record import originals
 from . import claudejson, servers
+
+EMPTY = b"{}\n"  # an agent's JSON config with nothing in it
 
 
 def plan_uninstall(ctx: Context, cfgs: list[dict[str, Any]], plan: engine.Plan) -> None:
@@ -74,9 +77,18 @@ def plan_agent_files(ctx: Context, cfgs: list[dict[str, Any]], plan: engine.Plan
                     new = agentfiles.put(now, path, agent, [])
                 except Exception:  # noqa: BLE001 - not JSON: the agent's own uninstall says so
                     return now
-                if new is not None and created and not json.loads(new or b"{}"):
-                    return None  # setup created it and nothing else is left
-                return agentfiles.restored(ctx.paths, path, new)
+                left = new if new is None or json.loads(new or b"{}") else None
+                result, _, _ = undo.left_behind(
+                    ctx.paths,
+                    path,
+                    left,
+                    created=created,
+                    same=lambda original: jsonfile.same_document(
+                        original, jsonfile.parse(left, path, "")
+                    ),
+                    empty=EMPTY,
+                )
+                return result
 
             earlier = next((c for c in plan.changes if c.path == path), None)
             if earlier is not None:

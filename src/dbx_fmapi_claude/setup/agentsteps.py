@@ -15,12 +15,12 @@ from typing import Any
 from .. import agents
 from ..agents.base import Agent, AgentSetup
 from ..changes import engine
-from ..cli.prompts import Choice
-from ..core.errors import UserError
+from ..core.errors import UserError, usage_error
+from ..core.prompts import Choice
 from ..record import config
 from ..workspace import routes
 from ..workspace.client import Workspace, WorkspaceError, diagnose, newest_first
-from .answers import MODEL_RE, OTHER, PROG, _usage, check_model
+from .answers import MODEL_RE, OTHER, PROG, check_model
 from .base import SetupBase
 
 
@@ -29,7 +29,7 @@ def parse_agents(text: str) -> list[str]:
     names = [n.strip().lower() for n in str(text).replace(" ", ",").split(",") if n.strip()]
     unknown = [n for n in names if n not in agents.NAMES]
     if unknown:
-        raise _usage(
+        raise usage_error(
             f"unknown agent {unknown[0]!r} (choose from {', '.join(agents.NAMES)})",
             f"{PROG} --agents claude,codex,gemini,opencode",
         )
@@ -43,21 +43,21 @@ class AgentSteps(SetupBase):
         """--agents, else the previous run's agents for this configuration, else Claude Code;
         the model flags checked (their models are checked against the workspace later)."""
         o = self.opts
-        if o.get("agents") is not None:
-            self.agents = parse_agents(str(o["agents"]))
+        if o.agents is not None:
+            self.agents = parse_agents(str(o.agents))
         else:
             self.agents = config.agents_of(self.prev)
         for name in agents.NAMES[1:]:
-            value = o.get(f"{name}_model")
+            value = o.agent_models.get(name)
             if value is not None:
                 self.agent_models[name] = check_model(str(value), f"--{name}-model")
-                if o.get("agents") is None and name not in self.agents:
+                if o.agents is None and name not in self.agents:
                     self.agents.append(name)  # a model for an agent asks for the agent
         self.agents = [n for n in agents.NAMES if n in self.agents]
 
     def ask_agents(self) -> None:
         p = self.prompter
-        if p is None or self.opts.get("agents") is not None:
+        if p is None or self.opts.agents is not None:
             return
         # Asked only when there is something to choose: an agent beside Claude Code installed
         # here or set up before (--agents names any other, and installs it).
@@ -85,7 +85,7 @@ class AgentSteps(SetupBase):
             if exe is None and command and self.may_install(agent.label, command):
                 exe = self._install(agent)
             if exe is None:
-                if self.dry_run and self.opts.get("install") and command:
+                if self.dry_run and self.opts.install and command:
                     continue  # "would install" said it
                 self.not_installed(agent.label, str(command))
                 continue
@@ -160,7 +160,7 @@ class AgentSteps(SetupBase):
         if not self.catalogue.read or name in known:
             return name
         have = ", ".join(self.agent_model_names(agent)) or "none"
-        raise _usage(
+        raise usage_error(
             f"the workspace has no model endpoint {name!r} for {agent.label}; its models: {have}",
             f"{PROG} {agent.model_flag} NAME   (list them: dbx-fmapi models)",
         )
@@ -189,7 +189,7 @@ class AgentSteps(SetupBase):
                 default = value
             if not default:
                 have = ", ".join(self.agent_model_names(agent)) or "none"
-                raise _usage(
+                raise usage_error(
                     f"the workspace lists no READY model for {agent.label} "
                     f"({agent.model_prefix}*; it has: {have})",
                     f"name one: {PROG} {agent.model_flag} NAME, or leave {agent.label} out: "
@@ -210,7 +210,7 @@ class AgentSteps(SetupBase):
             forced = not self.a.route_auto
             candidates = agent.wire.candidates(self.a.route, forced)
             host = self.a.host.rstrip("/")
-            if self.opts.get("no_verify") or self.token is None:
+            if self.opts.no_verify or self.token is None:
                 route, path = candidates[0]
                 self.agent_routes[agent.name] = (route, f"{host}{path}")
                 continue

@@ -12,18 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..auth import databrickscfg
+from ..auth.profilechoice import PROFILE_RE
 from ..changes import engine
-from ..core.context import Context
-from ..core.errors import ExitCode, UserError
+from ..core.errors import usage_error
 from ..core.fileio import q
 from ..record import config
 from ..workspace import routes
-from ..workspace.hosts import normalize_host
 from . import install
 
 PROG = "setup-fmapi-claudecode"
-PROFILE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}")
 MODEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}(\[1m\])?")  # [1m]: the 1M variant
 NONE = "none"  # --fable none, --subagent-model none: write no such model
 OTHER = "\x00other"
@@ -42,23 +39,7 @@ TOKEN_PLACEHOLDER = "<the token from databricks auth token>"  # noqa: S105 - dry
 # --- small helpers ---------------------------------------------------------------------------
 
 
-def _usage(message: str, fix: str) -> UserError:
-    return UserError(message, fix, ExitCode.USAGE)
-
-
-def _sq(text: str) -> str:
-    """Single-quote for /bin/sh, always (the apiKeyHelper string is read by people too)."""
-    return "'" + text.replace("'", "'\"'\"'") + "'"
-
-
-def _tilde(path: Path, home: Path) -> str:
-    try:
-        return "~/" + str(path.relative_to(home))
-    except ValueError:
-        return str(path)
-
-
-def _span(seconds: float) -> str:
+def span(seconds: float) -> str:
     s = max(int(seconds), 0)
     if s < 90:
         return f"{s}s"
@@ -67,19 +48,12 @@ def _span(seconds: float) -> str:
     return f"{s // 3600}h {s % 3600 // 60:02d}m"
 
 
-def _duration_text(seconds: int) -> str:
+def duration_text(seconds: int) -> str:
     if seconds % 3600 == 0:
         return f"{seconds // 3600}h"
     if seconds % 60 == 0:
         return f"{seconds // 60}m"
     return f"{seconds}s"
-
-
-def _same_host(a: str, b: str) -> bool:
-    try:
-        return normalize_host(a) == normalize_host(b)
-    except UserError:
-        return a.rstrip("/") == b.rstrip("/")
 
 
 # --- answers ---------------------------------------------------------------------------------
@@ -102,12 +76,13 @@ class Answers:
     ttl_seconds: int = config.DEFAULT_TTL_SECONDS
     margin_seconds: int = config.DEFAULT_MARGIN_SECONDS
     shell: str = "none"
+    otel_tables: str | None = None  # --otel-tables, checked: CATALOG.SCHEMA.PREFIX or "none"
 
 
 def check_profile(value: str) -> str:
     value = value.strip()
     if not PROFILE_RE.fullmatch(value):
-        raise _usage(
+        raise usage_error(
             f"invalid profile name {value!r} (letters, digits and . _ - @ + only)",
             f"{PROG} --profile my-workspace",
         )
@@ -117,7 +92,7 @@ def check_profile(value: str) -> str:
 def check_model(value: str, flag: str = "--model") -> str:
     value = value.strip()
     if not MODEL_RE.fullmatch(value):
-        raise _usage(
+        raise usage_error(
             f"invalid model endpoint name {value!r} (letters, digits and . _ - only)",
             f"list the workspace's models with: dbx-fmapi models   (then {PROG} {flag} NAME)",
         )
@@ -130,82 +105,37 @@ def check_location(value: str, cwd: Path) -> str:
     if text in ("home", "cwd"):
         return text
     if not text:
-        raise _usage("the settings location is empty", f"{PROG} --settings-location home")
+        raise usage_error("the settings location is empty", f"{PROG} --settings-location home")
     folder = Path(os.path.expanduser(text))
     if not folder.is_absolute():
         folder = cwd / folder
     folder = Path(os.path.normpath(folder))
     if folder.exists() and not folder.is_dir():
-        raise _usage(
+        raise usage_error(
             f"settings location {folder} is a file, not a folder",
             f"pass the folder that should hold .claude/: {PROG} --settings-location "
             f"{q(folder.parent)}",
         )
     if not folder.is_dir():
-        raise _usage(
+        raise usage_error(
             f"settings location {folder} does not exist",
             f"create it first: mkdir -p {q(folder)}",
         )
     return str(folder)
 
 
-def _duration(value: str, flag: str) -> int:
+def check_duration(value: str, flag: str) -> int:
     try:
         return config.parse_duration(value)
     except ValueError as exc:
-        raise _usage(f"{flag} {value!r}: {exc}", f"{PROG} {flag} 15m") from None
+        raise usage_error(f"{flag} {value!r}: {exc}", f"{PROG} {flag} 15m") from None
 
 
-def _default_shell(env: Mapping[str, str]) -> str:
+def default_shell(env: Mapping[str, str]) -> str:
     name = os.path.basename(env.get("SHELL", "")).strip()
     if name in ("zsh", "bash", "fish"):
         return name
     return "zsh" if install.platform(env) == "darwin" else "bash"
-
-
-def read_profiles(ctx: Context) -> dict[str, str] | None:
-    """{profile: host} from ~/.databrickscfg ({} when absent). A file the CLI cannot read
-    either is an error naming the file and line (UserError, exit 1): treating it as empty would
-    start a login that fails on the same file."""
-    sections = databrickscfg.read(str(ctx.paths.home), ctx.env) or {}
-    return {
-        name: databrickscfg.host_of(keys) or ""
-        for name, keys in databrickscfg.profiles(sections).items()
-    }
-
-
-def switched_profile(ctx: Context) -> str | None:
-    """`[__settings__] default_profile` (`databricks auth switch`, the first login)."""
-    return databrickscfg.default_profile(databrickscfg.read(str(ctx.paths.home), ctx.env) or {})
-
-
-def default_profile(
-    prev: Mapping[str, Any],
-    host: str,
-    profiles: Mapping[str, str] | None,
-    switched: str | None = None,
-) -> str:
-    """The profile offered for `host`: the previous run's, else the CLI's default profile
-    (`switched`), else DEFAULT, else any profile of that workspace, when they are for it."""
-    if prev.get("profile") and prev.get("host") == host:
-        return str(prev["profile"])
-    known = dict(profiles or {})
-    if switched and known.get(switched) and _same_host(known[switched], host):
-        return switched
-    if known.get("DEFAULT") and _same_host(known["DEFAULT"], host):
-        return "DEFAULT"
-    for name, h in known.items():
-        if h and _same_host(h, host) and PROFILE_RE.fullmatch(name):
-            return name
-    if not known.get("DEFAULT"):
-        return "DEFAULT"
-    label = host.split("://", 1)[-1].split(".", 1)[0].split(":", 1)[0]
-    label = re.sub(r"[^A-Za-z0-9_.-]", "-", label).strip("-") or "workspace"
-    name, n = label, 1
-    while name in known:
-        n += 1
-        name = f"{label}-{n}"
-    return name
 
 
 def default_location(prev: Mapping[str, Any], cwd: Path) -> str:

@@ -6,20 +6,21 @@ from pathlib import Path
 from typing import Any
 
 from ..auth import credentials, dbcli
-from ..cli.prompts import Prompter
 from ..core import ui
 from ..core.context import Context
+from ..core.prompts import Prompter
 from ..workspace import catalogue
 from .answers import _STATUS_COLOURS, PROG, Answers
+from .options import SetupOptions
 
 
 class SetupBase:
-    def __init__(self, ctx: Context, opts: dict[str, Any]) -> None:
+    def __init__(self, ctx: Context, opts: SetupOptions) -> None:
         self.ctx = ctx
         self.opts = opts
         self.env: dict[str, str] = dict(ctx.env)
         self.paths = ctx.paths
-        self.dry_run = bool(opts.get("dry_run"))
+        self.dry_run = opts.dry_run
         self.record: dict[str, Any] = {}  # config.json: every configuration (record v2)
         self.prev: dict[str, Any] = {}  # the defaults: the configuration in effect, or the latest
         self.prompter: Prompter | None = None
@@ -57,11 +58,11 @@ class SetupBase:
     def may_install(self, what: str, command: str) -> bool:
         """A global install (npm -g, a vendor's curl | bash installer) needs the user's yes:
         --install, or Yes at a prompt on a terminal; --skip-install, --yes or no terminal: no."""
-        if self.opts.get("skip_install"):
+        if self.opts.skip_install:
             return False
-        if self.opts.get("install"):
+        if self.opts.install:
             return True
-        if self.dry_run or self.opts.get("yes") or not self.ctx.stdin_is_tty():
+        if self.dry_run or self.opts.yes or not self.ctx.stdin_is_tty():
             return False
         # Only this question: with --host the other answers still come from flags and defaults.
         p = self.prompter or Prompter(self.ctx.stdin, self.ctx.stdout, self.env)

@@ -15,23 +15,22 @@ Order of work, so that every failure leaves every file as it was:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from ..auth import tokens
 from ..changes import engine
-from ..cli.prompts import Prompter
-from ..core.context import Context
 from ..core.errors import ExitCode, UserError
-from ..record import originals
-from .answers import HELPER, PROG, STATIC, _duration_text, _sq, _tilde, find_installed
-from .plan import Plan, PlanSteps
+from ..core.fileio import sq
+from ..core.paths import tilde
+from ..core.prompts import Prompter
+from .answers import HELPER, PROG, STATIC, duration_text, find_installed
+from .plan import PlanSteps, SetupPlan
 from .signin import SignIn
 
 
 class Setup(SignIn, PlanSteps):
     """Setup: every step, in the order `run` takes them."""
 
-    def show_diffs(self, plan: Plan) -> None:
+    def show_diffs(self, plan: SetupPlan) -> None:
         if not plan.changes:
             self.out("Everything is already configured: nothing would change.")
             return
@@ -39,16 +38,13 @@ class Setup(SignIn, PlanSteps):
         engine.show(plan, self.ctx.stdout, secrets)
         self.out("Dry run: nothing was written.")
 
-    def apply(self, plan: Plan) -> None:
+    def apply(self, plan: SetupPlan) -> None:
         """Write every change, all or nothing (changes.apply)."""
         engine.preflight(plan.changes, name="setup")
         # Under the profile's lock: no static-mode token refresh (wrapper, login) and no other
         # setup for this profile writes in between.
         with tokens.profile_lock(self.paths, self.a.profile):
             engine.apply(plan, paths=self.paths, say=self.out, name="setup", again=PROG)
-            for ch in plan.changes:  # a file the location no longer uses: nothing to restore
-                if ch.what.startswith("previous Claude settings"):
-                    originals.drop_original(self.paths, ch.path)
 
     # --- the whole thing --------------------------------------------------------------------
 
@@ -90,8 +86,8 @@ class Setup(SignIn, PlanSteps):
         if target is None:
             self.ask_location()
             target = self.settings_target()
-        helper_cmd = f"{_sq(helper_path)} token" + (
-            f" --profile {_sq(self.a.profile)}" if self.a.profile else ""
+        helper_cmd = f"{sq(helper_path)} token" + (
+            f" --profile {sq(self.a.profile)}" if self.a.profile else ""
         )
         plan = self.plan(target, helper_cmd, wrapper_path, helper_path)
         extra = "".join(
@@ -108,7 +104,7 @@ class Setup(SignIn, PlanSteps):
             self.show_diffs(plan)
             return ExitCode.OK
         mode = (
-            f"token helper, TTL {_duration_text(self.a.ttl_seconds)}"
+            f"token helper, TTL {duration_text(self.a.ttl_seconds)}"
             if self.a.token_mode == HELPER
             else "static token (refreshed by dbx-fmapi-claude)"
         )
@@ -123,7 +119,7 @@ class Setup(SignIn, PlanSteps):
                 if ch.path == self.paths.config_file:
                     continue
                 verb = "removed" if ch.new is None else "wrote" if ch.old is None else "updated"
-                self.out(f"  {verb} {_tilde(ch.path, self.paths.home)} ({ch.what})")
+                self.out(f"  {verb} {tilde(ch.path, self.paths.home)} ({ch.what})")
             self.out(f"Settings: {settings_file} ({mode})")
         if self.a.token_mode == STATIC:
             self.out(
@@ -136,62 +132,9 @@ class Setup(SignIn, PlanSteps):
         rc = plan.record.get("rc_file")
         if rc:
             self.out(
-                f"Done. Open a new terminal (or run: source {_tilde(Path(rc), self.paths.home)}), "
+                f"Done. Open a new terminal (or run: source {tilde(Path(rc), self.paths.home)}), "
                 "then run: dbx-fmapi-claude"
             )
         else:
             self.out(f"Done. Run: {plan.record['executable']}")
         return ExitCode.OK
-
-
-def run(*, ctx: Context, **options: Any) -> int:
-    from . import team
-
-    def warn(line: str) -> None:
-        ctx.err(f"{PROG}: warning: {line}")
-
-    options = team.apply(ctx, options, ctx.out, warn)
-    mcp = options.pop("team_mcp", None) or []
-    if mcp:
-        _check_mcp(mcp, options)
-    code = Setup(ctx, options).run()
-    if code == ExitCode.OK and mcp and not options.get("dry_run"):
-        from ..commands import mcp as mcp_cmd
-
-        cfg = _just_set_up(ctx, options)
-        for entry in mcp:  # each as `dbx-fmapi mcp add` would, on the configuration just set up
-            kind, target, name = str(entry["kind"]), entry.get("target"), entry.get("name")
-            mcp_cmd.add(ctx, kind, target, name, False, cfg=cfg)
-            cfg = _just_set_up(ctx, options)  # with the server just added
-    return code
-
-
-def _just_set_up(ctx: Context, options: dict[str, Any]) -> dict[str, Any]:
-    from ..record import config
-
-    record = config.load_record(ctx.paths)
-    location = options.get("settings_location")
-    found = None
-    if location:
-        found = config.view_for(record, ctx.paths.settings_file_for(str(location), ctx.cwd))
-    found = found or config.in_effect(record, ctx.paths, ctx.cwd) or config.latest(record)
-    if found is None:
-        raise UserError("dbx-fmapi-claude is not set up yet", "setup-fmapi-claudecode")
-    return found
-
-
-def _check_mcp(entries: list[dict[str, Any]], options: dict[str, Any]) -> None:
-    """The team file's `mcp` servers ({"kind", "target", "name"}) checked before anything is
-    written: a malformed one is refused as `mcp add` refuses it (exit 2)."""
-    from ..mcp import servers
-
-    host = str(options.get("host") or "")
-    for i, entry in enumerate(entries):
-        try:
-            servers.parse(str(entry["kind"]), entry.get("target"), entry.get("name"), host)
-        except servers.BadInput as exc:
-            raise UserError(
-                f"the team file's mcp[{i}]: {exc.message}",
-                "ask your platform team to fix the team file (dbx-fmapi team validate FILE)",
-                ExitCode.USAGE,
-            ) from None

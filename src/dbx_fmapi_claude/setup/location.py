@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..agents.claude import effective, settings
-from ..cli.prompts import Choice
+from ..core.errors import usage_error
 from ..core.fileio import q
+from ..core.paths import tilde
+from ..core.prompts import Choice
 from ..record import config
-from .answers import PROG, STATIC, _tilde, _usage, check_location, default_location
+from .answers import PROG, STATIC, check_location, default_location
 from .base import SetupBase
 from .gitignore import git_exclude_for, git_exposed, git_tracked
 
@@ -17,7 +19,7 @@ from .gitignore import git_exclude_for, git_exposed, git_tracked
 class LocationSteps(SetupBase):
     def ask_location(self) -> None:
         p = self.prompter
-        if self.opts.get("settings_location") is not None:
+        if self.opts.settings_location is not None:
             return
         default = default_location(self.prev, self.ctx.cwd)
         if p is None:
@@ -26,7 +28,7 @@ class LocationSteps(SetupBase):
         home_file = self.paths.settings_file_for("home", self.ctx.cwd)
         cwd_file = self.paths.settings_file_for("cwd", self.ctx.cwd)
         choices = [
-            Choice("home", f"home directory ({_tilde(home_file, self.paths.home)})"),
+            Choice("home", f"home directory ({tilde(home_file, self.paths.home)})"),
             Choice("cwd", f"current directory ({cwd_file})"),
             Choice("custom", "custom path (a folder; .claude/settings.json goes inside it)"),
         ]
@@ -59,22 +61,22 @@ class LocationSteps(SetupBase):
             return path
         local = path.with_name("settings.local.json")
         if self.a.location == "home":
-            raise _usage(
-                f"{_tilde(path, self.paths.home)} is tracked by git; static mode would commit "
+            raise usage_error(
+                f"{tilde(path, self.paths.home)} is tracked by git; static mode would commit "
                 "your token",
                 f"use the token helper instead (no token in the file): {PROG} --token-mode helper",
             )
         if git_tracked(local, self.env):
-            raise _usage(
+            raise usage_error(
                 f"{path} and {local.name} are tracked by git; static mode would commit your token",
                 f"use the token helper instead: {PROG} --token-mode helper",
             )
-        use_local = bool(self.opts.get("yes"))
+        use_local = bool(self.opts.yes)
         if self.prompter is not None:
             self.prompter.say(f"  {path} is tracked by git: a token must not go there.")
             use_local = self.prompter.confirm(f"Put the token in {local} instead?", True)
         if not use_local:
-            raise _usage(
+            raise usage_error(
                 f"{path} is tracked by git; static mode would commit your token",
                 f"accept {local.name} instead with --yes, or use the token helper: "
                 f"{PROG} --token-mode helper",
@@ -92,7 +94,7 @@ class LocationSteps(SetupBase):
             return path
         local = path.with_name("settings.local.json")
         if git_tracked(local, self.env):
-            raise _usage(
+            raise usage_error(
                 f"{path} and {local.name} are both tracked by git; setup would commit your own "
                 "helper path and profile",
                 f"stop tracking {local.name} (git rm --cached {q(local)}), or keep the settings "

@@ -6,11 +6,11 @@ from __future__ import annotations
 import contextlib
 
 from ..auth import dbcli
-from ..cli.prompts import Choice
-from ..core.errors import UserError
+from ..core.errors import UserError, usage_error
+from ..core.prompts import Choice
 from ..workspace import catalogue, routes
 from ..workspace.client import FAMILIES, Workspace, WorkspaceError, diagnose, is_ready
-from .answers import MODEL_RE, NONE, OTHER, PROG, _usage, check_model
+from .answers import MODEL_RE, NONE, OTHER, PROG, check_model
 from .base import SetupBase
 
 
@@ -38,7 +38,7 @@ class ModelSteps(SetupBase):
         """--route auto (the default, and what a record without a route means): the AI Gateway
         when it answers (its model listing, else a one-token request), else serving endpoints. A
         route the user named is taken as it is: verify says so when it does not work."""
-        asked = self.opts.get("route")
+        asked = self.opts.route
         prev_route = self.prev.get("route")
         if asked is None:
             auto = self.prev.get("route_auto", True) is not False or prev_route not in routes.ROUTES
@@ -190,7 +190,7 @@ class ModelSteps(SetupBase):
             if listed
             else f"the workspace has no model endpoint {name!r}"
         )
-        raise _usage(
+        raise usage_error(
             f"{what}; its Claude endpoints: {have}",
             f"{PROG} {flag} {example}   (list them: dbx-fmapi models)",
         )
@@ -242,13 +242,13 @@ class ModelSteps(SetupBase):
         READY fable model when the workspace has one (`claude --model fable` then answers).
         Subagents: the flag, else the previous run's; none means they use the main model."""
         o = self.opts
-        if not self.a.fable and str(o.get("fable") or "").lower() != NONE:
+        if not self.a.fable and str(o.fable or "").lower() != NONE:
             prev = self._prev_model("fable")
             if prev:
                 self.a.fable = prev
             elif self.catalogue.read:
                 self.a.fable = self.catalogue.default("fable", self.today) or ""
-        if not self.a.subagent and str(o.get("subagent_model") or "").lower() != NONE:
+        if not self.a.subagent and str(o.subagent_model or "").lower() != NONE:
             self.a.subagent = self._prev_model("subagent") or ""
 
     def context_tokens(self) -> int | None:
@@ -266,7 +266,7 @@ class ModelSteps(SetupBase):
         return " ".join(f"--{r} NAME" for r in roles or ["model"])
 
     def verify(self) -> None:
-        if self.opts.get("no_verify") or self.dry_run or self.token is None:
+        if self.opts.no_verify or self.dry_run or self.token is None:
             return
         ws = Workspace(self.a.host, self.token.access_token, self.env, timeout=60.0)
         a = self.a

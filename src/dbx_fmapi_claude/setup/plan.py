@@ -10,21 +10,24 @@ from typing import Any
 
 from ..agents.claude import effective, settings
 from ..auth import credentials
-from ..changes import engine
+from ..changes import engine, undo
 from ..core.errors import UserError
 from ..core.fileio import q, read_bytes
+from ..core.paths import tilde
 from ..record import config, originals
 from ..shell import rcblock
 from ..workspace import routes
 from .agentsteps import AgentSteps
-from .answers import HELPER, STATIC, TOKEN_PLACEHOLDER, Change, _tilde
+from .answers import HELPER, STATIC, TOKEN_PLACEHOLDER, Change
 from .gitignore import exclude_block
 from .location import LocationSteps
 from .models import ModelSteps
 
 
 @dataclass
-class Plan(engine.Plan):
+class SetupPlan(engine.Plan):
+    """Setup's plan: the change engine's file changes, and the record this run leaves."""
+
     record: dict[str, Any] = field(default_factory=dict)  # config.json, as this run leaves it
     settings_file: Path | None = None  # the settings file of the configuration written
 
@@ -40,10 +43,10 @@ def onboarding_bytes(raw: bytes | None) -> bytes | None:
 class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
     def plan(
         self, target: Path, helper_cmd: str, executable: str, helper: str | None = None
-    ) -> Plan:
+    ) -> SetupPlan:
         """Every change, in memory. The configuration for `target` is this run's; every other
         configuration (another settings location, another workspace) is left as it is."""
-        plan = Plan()
+        plan = SetupPlan()
         self.dbx_fmapi = helper
         # A location is one configuration whichever of its two files holds it: static mode puts
         # the token in settings.local.json when settings.json is tracked by git, helper mode
@@ -77,7 +80,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             "margin_seconds": a.margin_seconds,
             **({"git_exclude": str(self.exclude[0])} if self.exclude else {}),
             "api_key_helper": helper_cmd,
-            **({"team": str(self.opts["team"])} if self.opts.get("team") else {}),
+            **({"team": str(self.opts.team)} if self.opts.team else {}),
             **kept,
             **self.statusline_record,
             **self.telemetry_record,
@@ -120,7 +123,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         return plan
 
     def _plan_settings(
-        self, plan: Plan, target: Path, here: Mapping[str, Any], helper_cmd: str
+        self, plan: SetupPlan, target: Path, here: Mapping[str, Any], helper_cmd: str
     ) -> dict[str, Any]:
         """Claude Code's settings file; returns what the record must keep to undo it
         (`replaced`, `env_existed`, `settings_created`)."""
@@ -179,6 +182,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
                 # A file read past its comments is kept too: uninstall puts those bytes back.
                 keep_original=(corrupt is None or corrupt.relaxed) and not holds_token,
                 backup_first=corrupt is not None,
+                our_secrets=(settings.ENV_TOKEN,),
                 redo=redo_settings,
             )
         )
@@ -216,13 +220,13 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             "settings_created": base_raw is None,
         }
 
-    def _plan_team_prices(self, plan: Plan) -> None:
+    def _plan_team_prices(self, plan: SetupPlan) -> None:
         """The team file's prices and budget, kept for usage, the status line and the hook."""
         from ..usage.prices import TEAM_FILE_NAME
 
-        kept = self.opts.get("team_prices")
-        if kept is None:  # not set up from a team file: leave what is there
+        if self.opts.team_prices is None:  # not set up from a team file: leave what is there
             return
+        kept = dict(self.opts.team_prices)
         path = self.paths.config_dir / TEAM_FILE_NAME
         raw = read_bytes(path)
         new = (
@@ -239,15 +243,15 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         off`, neither (agents/claude/statusline.py); sets what the record keeps of them."""
         from ..agents.claude import statusline
 
-        choice = str(self.opts.get("statusline") or here.get("statusline") or "on")
+        choice = str(self.opts.statusline or here.get("statusline") or "on")
         self.statusline_record: dict[str, Any] = {"statusline": choice}
         helper = getattr(self, "dbx_fmapi", None)
         if choice == "off" or not helper:
             return statusline.remove(data, here)
         line, hook = statusline.commands(helper)
-        budget, problem = statusline.wants_hook(
-            self.paths.config_dir_path, self.opts.get("team_prices")
-        )
+        from ..usage.prices import budget_set
+
+        budget, problem = budget_set(self.paths.config_dir_path, self.opts.team_prices)
         if problem and not quiet:
             self.warn(f"{problem}: no budget hook until it is fixed (docs/usage.md)")
         new, recorded = statusline.add(data, line=line, hook=hook if budget else None, before=here)
@@ -269,7 +273,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         from ..agents.claude import telemetry
         from ..telemetry import tables
 
-        prefix = str(self.opts.get("otel_tables") or here.get("otel_tables") or tables.OFF)
+        prefix = str(self.a.otel_tables or here.get("otel_tables") or tables.OFF)
         self.telemetry_record: dict[str, Any] = {}
         if prefix == tables.OFF:
             return telemetry.remove(data, here)
@@ -280,7 +284,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         self.telemetry_record = {"otel_tables": prefix, "otel": recorded}
         return new
 
-    def _plan_onboarding(self, plan: Plan) -> bool:
+    def _plan_onboarding(self, plan: SetupPlan) -> bool:
         """~/.claude.json: the onboarding flag, only when absent. Returns whether setup added it
         (this run or an earlier one)."""
         claude_json = self.paths.claude_json
@@ -312,7 +316,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
                 )
         return added
 
-    def _plan_rc(self, plan: Plan, executable: str) -> Path | None:
+    def _plan_rc(self, plan: SetupPlan, executable: str) -> Path | None:
         """The shell block (one for every configuration: the wrapper finds the one in effect)
         and, for ~/.local/bin, the PATH block in the shell's login file; a block in a file of
         another shell chosen before leaves it."""
@@ -328,7 +332,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         function = folder is None and a.shell == "bash"
         login = self.paths.login_file(a.shell, self.env) if folder or function else None
         if login is not None and folder is not None and login != rc:
-            what = f"{_tilde(Path(folder), self.paths.home)} on PATH for login shells"
+            what = f"{tilde(Path(folder), self.paths.home)} on PATH for login shells"
             self._plan_block(plan, login, rcblock.render_path(a.shell, folder), what)
         elif login is not None and function and login != rc:
             what = "shell function dbx-fmapi-claude for bash login shells"
@@ -342,7 +346,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
                 self._plan_old_rc(plan, other, "previous PATH line")
         return rc
 
-    def _plan_block(self, plan: Plan, path: Path, block: str, what: str) -> None:
+    def _plan_block(self, plan: SetupPlan, path: Path, block: str, what: str) -> None:
         def with_block(now: bytes | None) -> bytes:
             text = (now or b"").decode("utf-8", "surrogateescape")
             try:
@@ -358,7 +362,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         raw = read_bytes(path)
         plan.add(Change(path, raw, with_block(raw), what, keep_original=True, redo=with_block))
 
-    def _plan_exclude(self, plan: Plan, target: Path) -> None:
+    def _plan_exclude(self, plan: SetupPlan, target: Path) -> None:
         """Static mode in a git work tree: the token file goes into the repository's own exclude
         file (never committed, never shared), so no `git add .` picks it up."""
         if self.exclude is None:
@@ -417,7 +421,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         other = "settings.local.json" if target.name == "settings.json" else "settings.json"
         return config.view_for(record, target) or config.view_for(record, target.with_name(other))
 
-    def _plan_old_settings(self, plan: Plan, path: Path, old: dict[str, Any]) -> None:
+    def _plan_old_settings(self, plan: SetupPlan, path: Path, old: dict[str, Any]) -> None:
         """Our keys out of the file the location's configuration used until now."""
         raw = read_bytes(path)
         if raw is None:
@@ -441,10 +445,12 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             return
         new: bytes | None = settings.dumps(cleaned)
         if not cleaned and old.get("settings_created"):
-            new = None
-        plan.add(Change(path, raw, new, "previous Claude settings"))
+            new = undo.gone(path, settings.dumps({}))  # behind a symlink: the empty settings
+        plan.add(Change(path, raw, new, "previous Claude settings", drop_original=True))
 
-    def _plan_old_rc(self, plan: Plan, path: Path, what: str = "previous shell function") -> None:
+    def _plan_old_rc(
+        self, plan: SetupPlan, path: Path, what: str = "previous shell function"
+    ) -> None:
         raw = read_bytes(path)
         if raw is None:
             return

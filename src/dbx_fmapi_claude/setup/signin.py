@@ -6,10 +6,11 @@ import time
 from typing import Any
 
 from ..auth import credentials, dbcli, tokens
-from ..core.errors import ExitCode, UserError
+from ..auth.profilechoice import offered_profile, profile_hosts, switched_profile
+from ..core.errors import ExitCode, UserError, usage_error
 from ..record import config
 from ..workspace.client import FAMILIES
-from ..workspace.hosts import EXAMPLE, normalize_host
+from ..workspace.hosts import EXAMPLE, normalize_host, same_host
 from . import install
 from .answers import (
     ENV_VARS,
@@ -18,18 +19,13 @@ from .answers import (
     NONE,
     PROG,
     STATIC,
-    _default_shell,
-    _duration,
-    _duration_text,
-    _same_host,
-    _span,
-    _usage,
+    check_duration,
     check_location,
     check_model,
     check_profile,
-    default_profile,
-    read_profiles,
-    switched_profile,
+    default_shell,
+    duration_text,
+    span,
 )
 from .base import SetupBase
 
@@ -52,45 +48,46 @@ class SignIn(SetupBase):
 
     def check_flags(self) -> None:
         o = self.opts
-        if o.get("host") is not None:
-            self.a.host = normalize_host(str(o["host"]))
-        if o.get("profile") is not None:
-            self.a.profile = check_profile(str(o["profile"]))
+        if o.host is not None:
+            self.a.host = normalize_host(str(o.host))
+        if o.profile is not None:
+            self.a.profile = check_profile(str(o.profile))
         for name in ("model", *FAMILIES):
-            if o.get(name) is not None:
-                setattr(self.a, name, check_model(str(o[name]), f"--{name}"))
+            given = o.role_model(name)
+            if given is not None:
+                setattr(self.a, name, check_model(str(given), f"--{name}"))
         for name, flag in (("fable", "--fable"), ("subagent", "--subagent-model")):
-            value = o.get("subagent_model" if name == "subagent" else name)
+            value = o.role_model(name)
             if value is not None and str(value).strip().lower() != NONE:
                 setattr(self.a, name, check_model(str(value), flag))
-        if o.get("otel_tables") is not None:
+        if o.otel_tables is not None:
             from ..telemetry import tables
 
-            o["otel_tables"] = tables.check(str(o["otel_tables"]))
-        if o.get("settings_location") is not None:
-            self.a.location = check_location(str(o["settings_location"]), self.ctx.cwd)
+            self.a.otel_tables = tables.check(str(o.otel_tables))
+        if o.settings_location is not None:
+            self.a.location = check_location(str(o.settings_location), self.ctx.cwd)
             # Re-running for a location: its own configuration gives the defaults.
             self.prev = self.config_at(self.a.location) or self.prev
         prev_ttl = self.prev.get("ttl_seconds")
-        if o.get("ttl") is not None:
-            self.a.ttl_seconds = _duration(str(o["ttl"]), "--ttl")
+        if o.ttl is not None:
+            self.a.ttl_seconds = check_duration(str(o.ttl), "--ttl")
         elif isinstance(prev_ttl, int) and prev_ttl > 0:
             self.a.ttl_seconds = prev_ttl
         prev_margin = self.prev.get("margin_seconds")
-        if o.get("margin") is not None:
-            self.a.margin_seconds = _duration(str(o["margin"]), "--margin")
+        if o.margin is not None:
+            self.a.margin_seconds = check_duration(str(o.margin), "--margin")
         elif isinstance(prev_margin, int) and prev_margin >= 0:
             self.a.margin_seconds = prev_margin
         if self.a.ttl_seconds + self.a.margin_seconds > MAX_NEED_SECONDS:
-            raise _usage(
-                f"--ttl {_duration_text(self.a.ttl_seconds)} plus the "
-                f"{_duration_text(self.a.margin_seconds)} margin is longer than a Databricks "
+            raise usage_error(
+                f"--ttl {duration_text(self.a.ttl_seconds)} plus the "
+                f"{duration_text(self.a.margin_seconds)} margin is longer than a Databricks "
                 "token lives (about 1h): every helper call would force a refresh",
                 f"{PROG} --ttl 15m",
             )
-        mode = o.get("token_mode") or self.prev.get("token_mode") or "helper"
+        mode = o.token_mode or self.prev.get("token_mode") or "helper"
         self.a.token_mode = mode if mode in ("helper", "static") else "helper"
-        shell = o.get("shell") or self.prev.get("shell") or _default_shell(self.env)
+        shell = o.shell or self.prev.get("shell") or default_shell(self.env)
         self.a.shell = shell if shell in ("zsh", "bash", "fish", "none") else "none"
 
     def config_at(self, location: str) -> dict[str, Any] | None:
@@ -102,9 +99,7 @@ class SignIn(SetupBase):
         )
 
     def interactive(self) -> bool:
-        return (
-            self.opts.get("host") is None and not self.opts.get("yes") and self.ctx.stdin_is_tty()
-        )
+        return self.opts.host is None and not self.opts.yes and self.ctx.stdin_is_tty()
 
     def ask_host_and_profile(self) -> None:
         p = self.prompter
@@ -132,12 +127,12 @@ class SignIn(SetupBase):
                     else "--yes turns the prompts off"
                 )
                 host = normalize_host(prev_host) if isinstance(prev_host, str) and prev_host else ""
-                raise _usage(
+                raise usage_error(
                     f"--host is required: {why}, so setup cannot ask for the workspace URL",
                     f"{PROG} --host {host or EXAMPLE}"
                     + ("   (the workspace configured here)" if host else ""),
                 )
-        self.profiles = read_profiles(self.ctx)
+        self.profiles = profile_hosts(self.ctx)
         named = self.env.get(credentials.PROFILE_VAR, "").strip()
         if not self.a.profile and named:
             # The SDKs take DATABRICKS_CONFIG_PROFILE as a named profile, the variables'
@@ -147,7 +142,7 @@ class SignIn(SetupBase):
         if (
             not self.a.profile
             and env_source is not None
-            and self.opts.get("auth")
+            and self.opts.auth
             in (
                 None,
                 env_source.kind,
@@ -157,7 +152,7 @@ class SignIn(SetupBase):
             return
         if not self.a.profile:
             switched = switched_profile(self.ctx) if self.profiles else None
-            default = default_profile(self.prev, self.a.host, self.profiles, switched)
+            default = offered_profile(self.prev, self.a.host, self.profiles, switched)
             if p is not None:
                 self.a.profile = p.text(
                     "Databricks CLI profile name",
@@ -176,7 +171,7 @@ class SignIn(SetupBase):
 
     def use_env_credential(self, source: credentials.Source) -> None:
         if source.host != self.a.host:
-            raise _usage(
+            raise usage_error(
                 f"DATABRICKS_HOST is {source.host}, not the --host {self.a.host}: its "
                 "credential belongs to another workspace",
                 f"{PROG} --host {source.host}",
@@ -188,7 +183,7 @@ class SignIn(SetupBase):
     def profile_credential(self, profile: str) -> credentials.Source:
         """What the profile holds (a new profile: OAuth, a login creates it), checked against
         --auth."""
-        auth = self.opts.get("auth")
+        auth = self.opts.auth
         known = profile in (self.profiles or {})
         source = (
             credentials.resolve(profile, self.env, self.paths.home_path)
@@ -197,13 +192,13 @@ class SignIn(SetupBase):
         )
         if auth and auth != source.kind:
             if not known:
-                raise _usage(
+                raise usage_error(
                     f"--auth {auth} needs a profile holding a {credentials.NAMES[auth]}, or "
                     f"DATABRICKS_HOST with {ENV_VARS[auth]}; profile {profile!r} is not in "
                     "~/.databrickscfg",
                     f"export DATABRICKS_HOST={self.a.host} {ENV_VARS[auth]}, then re-run setup",
                 )
-            raise _usage(
+            raise usage_error(
                 f"profile {profile!r} holds a {credentials.NAMES[source.kind]}, not the "
                 f"--auth {auth} asked for",
                 f"{PROG} --host {self.a.host} --profile {profile} --auth {source.kind}",
@@ -215,8 +210,8 @@ class SignIn(SetupBase):
 
     def check_mode(self) -> None:
         if self.source is not None and self.source.kind == credentials.PAT:
-            if self.opts.get("token_mode") == STATIC:
-                raise _usage(
+            if self.opts.token_mode == STATIC:
+                raise usage_error(
                     "static mode would copy your personal access token into a settings file; "
                     "helper mode hands it to Claude Code without copying it",
                     f"{PROG} --token-mode helper",
@@ -226,8 +221,8 @@ class SignIn(SetupBase):
     def profile_for_host(self, profile: str) -> str:
         """`profile`, unless ~/.databrickscfg has it for another workspace."""
         known = (self.profiles or {}).get(profile)
-        if known and not _same_host(known, self.a.host):
-            raise _usage(
+        if known and not same_host(known, self.a.host):
+            raise usage_error(
                 f"profile {profile!r} in ~/.databrickscfg is for {known}, not {self.a.host}",
                 f"use another profile name: {PROG} --host {self.a.host} --profile NEW-NAME",
             )
@@ -330,7 +325,7 @@ class SignIn(SetupBase):
             tokens.login(host, profile, self.env, self.ctx.stderr)
             self.token = fetch()
         left = self.token.expiry - time.time() if self.token else 0.0
-        self.out(f"  ok    signed in: profile {profile} (token valid for {_span(left)})")
+        self.out(f"  ok    signed in: profile {profile} (token valid for {span(left)})")
 
     def authenticate_without_browser(self, source: credentials.Source) -> None:
         """A service principal or a PAT: a token straight away, never a login (a dry run
@@ -344,6 +339,6 @@ class SignIn(SetupBase):
             self.out(f"  ok    credential: {what} (no expiry known)")
         else:
             left = self.token.expiry - time.time()
-            self.out(f"  ok    credential: {what} (token valid for {_span(left)})")
+            self.out(f"  ok    credential: {what} (token valid for {span(left)})")
 
     # --- 4. models --------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..record import config
-from ..team import schema
+from ..team import reading, schema
 from ..workspace.hosts import normalize_host
 
 PROG = "setup-fmapi-claudecode"
@@ -61,7 +61,7 @@ def _answers(team: schema.TeamFile) -> list[tuple[str, str, str]]:
     return out
 
 
-def _same(option: str, given: Any, wanted: str) -> bool:
+def _same_answer(option: str, given: Any, wanted: str) -> bool:
     text = str(given).strip()
     if option == "host":
         try:
@@ -88,39 +88,6 @@ def _previous(ctx: Context) -> Mapping[str, Any]:
     return config.in_effect(record, ctx.paths, ctx.cwd) or config.latest(record) or {}
 
 
-def _changes(prev: Mapping[str, Any], team: schema.TeamFile) -> list[str]:
-    """What the team file now says that the configuration does not hold yet."""
-    held = {
-        "host": prev.get("host"),
-        "profile": prev.get("profile"),
-        "route": prev.get("route"),
-        "token_mode": prev.get("token_mode"),
-        "ttl": prev.get("ttl_seconds"),
-        "margin": prev.get("margin_seconds"),
-    }
-    out: list[str] = []
-    had_tables = prev.get("otel_tables") or "none"
-    if team.get("otel_tables") is not None and team.get("otel_tables") != had_tables:
-        out.append(f"otel_tables {had_tables} -> {team.get('otel_tables')}")
-    for key in ("host", "profile", "route", "token_mode"):
-        value = team.get(key)
-        if value is not None and value != "auto" and held[key] not in (None, value):
-            out.append(f"{key} {held[key]} -> {value}")
-    for key, seconds in (("ttl", team.ttl_seconds), ("margin", team.margin_seconds)):
-        had = held[key]
-        if seconds is not None and isinstance(had, (int, float)) and int(had) != seconds:
-            out.append(f"{key} {int(had)}s -> {seconds}s")
-    for key, value in team.models.items():
-        if key in schema.CLAUDE_MODEL_KEYS:
-            had = prev.get(key)
-        else:
-            state = prev.get(key)
-            had = state.get("model") if isinstance(state, Mapping) else None
-        if had is not None and had != value:
-            out.append(f"models.{key} {had} -> {value}")
-    return out
-
-
 def apply(ctx: Context, opts: dict[str, Any], say: Any, warn: Any) -> dict[str, Any]:
     """`opts` with the team file's answers filled in (and `team` = its source), or `opts` as
     they are when no team file is given or remembered."""
@@ -130,12 +97,10 @@ def apply(ctx: Context, opts: dict[str, Any], say: Any, warn: Any) -> dict[str, 
     source = str(given or remembered or "")
     if not source:
         return opts
-    from ..commands import team as team_cmd  # the reading, shared with `dbx-fmapi team`
-
     host = opts.get("host") or prev.get("host")
     profile = opts.get("profile") or prev.get("profile")
     try:
-        team, _ = team_cmd.load(
+        team, _ = reading.load(
             ctx,
             source,
             host=str(host) if host else None,
@@ -158,7 +123,7 @@ def apply(ctx: Context, opts: dict[str, Any], say: Any, warn: Any) -> dict[str, 
         out["team_mcp"] = list(team.get("mcp"))
     for key, option, value in _answers(team):
         mine = opts.get(option)
-        if mine is not None and not _same(option, mine, value):
+        if mine is not None and not _same_answer(option, mine, value):
             if team.is_locked(key):
                 raise UserError(
                     f"{flag(option)} {mine} is locked by the team file {source} ({key}: {value})",
@@ -174,7 +139,7 @@ def apply(ctx: Context, opts: dict[str, Any], say: Any, warn: Any) -> dict[str, 
         **{k: team.get(k) for k in ("prices", "budget") if team.get(k) is not None},
     }
     if remembered:
-        changed = _changes(prev, team)
+        changed = reading.what_changed(prev, team)
         if changed:
             say(f"Team file {source} changed: " + "; ".join(changed))
         else:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 import shlex
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
 BEGIN = "# >>> dbx-fmapi-claude >>>"
 END = "# <<< dbx-fmapi-claude <<<"
 NOTE = "# Added by dbx-fmapi-claude setup; `dbx-fmapi uninstall` removes this block."
@@ -146,3 +150,20 @@ def remove_block(text: str, begin: str = BEGIN, end: str = END, *, at_start: boo
         prev = stop
     out.append(text[prev:])
     return "".join(out)
+
+
+def block_state(path: Path) -> str:
+    """ "present", "absent", "missing-file", "half" (one marker only) or "unreadable"."""
+    from ..core.errors import UserError
+    from ..core.fileio import read_bytes
+
+    try:
+        raw = read_bytes(path)
+    except UserError:
+        return "unreadable"
+    if raw is None:
+        return "missing-file"
+    try:
+        return "present" if has_block(raw.decode("utf-8", "surrogateescape")) else "absent"
+    except HalfBlock:
+        return "half"

@@ -22,6 +22,7 @@ from ..core.jsonread import loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 FILE_NAME = "prices.json"
@@ -200,3 +201,19 @@ HOW_TO_ADD = (
     "no prices: showing tokens only. Add what your company pays per million tokens: "
     "dbx-fmapi usage --prices FILE (or copy FILE to {default}); docs/usage.md shows the format"
 )
+
+
+def budget_set(config_dir: str, team: Mapping[str, Any] | None = None) -> tuple[bool, str | None]:
+    """(whether the prices file in the configuration folder sets a budget, a problem with it).
+    `team`: the team file's prices and budget this setup keeps, for when the user has no
+    prices file of their own. Setup adds the budget hook when it does."""
+    import os
+
+    if team is not None and not os.path.exists(os.path.join(config_dir, FILE_NAME)):
+        return bool(team.get("budget")), None
+
+    try:
+        found = find(None, config_dir)
+    except PricesError as exc:
+        return False, exc.message
+    return found is not None and found.budget is not None, None

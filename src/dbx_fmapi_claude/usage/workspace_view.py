@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..auth import credentials
+from ..auth import credentials, tokens
 from ..core import ui
 from ..core.context import Context
 from ..core.errors import UserError
@@ -153,7 +153,7 @@ def fetch(ctx: Context, since: float) -> View:
     progress = ui.Progress(ctx)
     with progress.step("getting a token"):
         source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
-        tok = credentials.token(source, ctx.token_request(cfg, allow_login=True))
+        tok = credentials.token(source, tokens.request_for(ctx, cfg, allow_login=True))
     ws = client.Workspace(host, tok.access_token, ctx.env)
     try:
         with progress.step(f"finding a SQL warehouse in {host}"):

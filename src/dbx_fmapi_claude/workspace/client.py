@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..agents.claude.settings import base_url
-
 SETUP = "setup-fmapi-claudecode"
 EXAMPLE_HOST = "https://my-workspace.cloud.databricks.com"
 
@@ -215,10 +213,10 @@ class Workspace:
         """GET `{host}{path}`: the parsed JSON answer."""
         return self.request("GET", f"{self.host}{path}")[1]
 
-    def ping_model(self, model: str, base: str | None = None) -> str:
-        """One-token request through an Anthropic route (`base`, the serving-endpoints one when
-        None), as Claude Code sends it: a `[1m]` name goes out without its suffix and with the
-        1M-context beta. Returns the reply text."""
+    def ping_model(self, model: str, base: str) -> str:
+        """One-token request through an Anthropic route (`base`: the route's base URL), as
+        Claude Code sends it: a `[1m]` name goes out without its suffix and with the 1M-context
+        beta. Returns the reply text."""
         headers = {
             "anthropic-version": "2023-06-01",
             "x-databricks-use-coding-agent-mode": "true",
@@ -228,7 +226,7 @@ class Workspace:
             headers["anthropic-beta"] = CONTEXT_1M_BETA
         _, body = self.request(
             "POST",
-            f"{base or base_url(self.host)}/v1/messages",
+            f"{base}/v1/messages",
             body={
                 "model": model,
                 "max_tokens": 1,

@@ -115,3 +115,12 @@ def host_from(raw: str, where: str, fix: str) -> str:
     except UserError as exc:
         reason = exc.message[:1].lower() + exc.message[1:]
         raise UserError(f"{where}: {reason}", fix, ExitCode.ERROR) from None
+
+
+def same_host(a: str, b: str) -> bool:
+    """Whether two host strings name the same workspace (as written, when the rule refuses
+    one)."""
+    try:
+        return normalize_host(a) == normalize_host(b)
+    except UserError:
+        return a.rstrip("/") == b.rstrip("/")

@@ -24,7 +24,7 @@ from typing import Any
 from ...core import redact
 from ...core.errors import UserError
 from ...core.fileio import read_bytes
-from ...core.paths import Paths
+from ...core.paths import Paths, same_file
 from . import settings
 
 ENVIRONMENT = "environment"
@@ -110,14 +110,10 @@ class Effective:
         return self.env.get(key)
 
 
-def _same(a: Path, b: Path) -> bool:
-    return os.path.realpath(a) == os.path.realpath(b)
-
-
 def project_dir(paths: Paths, managed: Path | None, cwd: Path) -> Path:
     """The project whose settings matter: the one holding the managed file, or (when setup
     manages the user-level file) the folder we run in."""
-    if managed is None or _same(managed, paths.user_settings):
+    if managed is None or same_file(managed, paths.user_settings):
         return cwd
     return managed.parent.parent
 
@@ -173,9 +169,9 @@ def load_levels(
     ]
     out: list[Level] = []
     for level in candidates:
-        if any(_same(level.path, seen.path) for seen in out):
+        if any(same_file(level.path, seen.path) for seen in out):
             continue
-        level.managed = managed is not None and _same(level.path, managed)
+        level.managed = managed is not None and same_file(level.path, managed)
         _read_into(level)
         out.append(level)
     if managed is not None and not any(level.managed for level in out):

@@ -33,6 +33,15 @@ ENV_FABLE = "ANTHROPIC_DEFAULT_FABLE_MODEL"
 ENV_SUBAGENT = "CLAUDE_CODE_SUBAGENT_MODEL"
 ENV_CONTEXT = "CLAUDE_CODE_MAX_CONTEXT_TOKENS"
 OPTIONAL_ENV_KEYS = (ENV_FABLE, ENV_SUBAGENT, ENV_CONTEXT)
+# A model role in the record -> the settings env key that carries it
+ROLE_ENV = {
+    "model": ENV_MODEL,
+    "opus": ENV_OPUS,
+    "sonnet": ENV_SONNET,
+    "haiku": ENV_HAIKU,
+    "fable": ENV_FABLE,  # only when the workspace has a fable model
+    "subagent": ENV_SUBAGENT,  # only when setup was given one
+}
 # A personal Anthropic key. Claude Code sends it as x-api-key on every request, also beside an
 # apiKeyHelper (measured): to the company workspace. An empty value in the settings we write
 # wins over the shell and over lower settings levels, and Claude Code then sends the helper's

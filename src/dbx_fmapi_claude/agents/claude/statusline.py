@@ -108,24 +108,6 @@ def remove(settings: Mapping[str, Any], cfg: Mapping[str, Any]) -> dict[str, Any
     return _without_hooks(new, {hook} if isinstance(hook, str) else set())
 
 
-def wants_hook(config_dir: str, team: Mapping[str, Any] | None = None) -> tuple[bool, str | None]:
-    """(whether the prices file in the configuration folder sets a budget, a problem with it).
-    `team`: the team file's prices and budget this setup keeps, for when the user has no
-    prices file of their own."""
-    import os
-
-    from ...usage import prices
-
-    if team is not None and not os.path.exists(os.path.join(config_dir, prices.FILE_NAME)):
-        return bool(team.get("budget")), None
-
-    try:
-        found = prices.find(None, config_dir)
-    except prices.PricesError as exc:
-        return False, exc.message
-    return found is not None and found.budget is not None, None
-
-
 def theirs(settings: Mapping[str, Any], cfg: Mapping[str, Any]) -> str | None:
     """The user's own status line command, when there is one that is not ours."""
     ours = {c for c in (cfg.get("statusline_command"),) if isinstance(c, str)}

@@ -5,13 +5,12 @@ replaced back; the original bytes when nothing else changed), and the onboarding
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ...changes import engine
+from ...changes import engine, undo
 from ...core.context import Context
 from ...core.errors import UserError
 from ...core.fileio import q, read_bytes
@@ -85,26 +84,27 @@ def _settings_edit(
     from . import statusline
 
     cleaned = statusline.remove(cleaned, cfg)
-    known, original = originals.load_original(ctx.paths, path)
-    new: bytes | None
-    what: str
-    if known and original is not None and _parses_to(original, path, cleaned):
-        new, what = original, "restore as it was before setup"
-    elif (known and original is None) or (not known and cfg.get("settings_created")):
-        if cleaned:
-            new, what = settings.dumps(cleaned), "remove our settings (keep the ones added since)"
-        else:
-            new, what = None, "delete (setup created it)"
-    elif cleaned == data:
+    new, kind, mode = undo.left_behind(
+        ctx.paths,
+        path,
+        settings.dumps(cleaned) if cleaned else None,
+        created=bool(cfg.get("settings_created")),
+        same=lambda original: _parses_to(original, path, cleaned),
+        empty=settings.dumps({}),
+    )
+    if kind == undo.CLEANED and cleaned == data:
         return raw, "", None
-    else:
-        new, what = settings.dumps(cleaned), "remove our settings, restore the values we replaced"
     if new == raw:
         return raw, "", None
-    if new is None and os.path.islink(path):
-        new = b"{}\n"  # keep the user's link; leave an empty settings object behind it
-    mode = originals.original_mode(ctx.paths, path) if new is not None and new == original else None
-    return new, what, mode
+    return new, _UNDONE[kind], mode
+
+
+_UNDONE = {
+    undo.ORIGINAL: "restore as it was before setup",
+    undo.DELETE: "delete (setup created it)",
+    undo.ADDED_SINCE: "remove our settings (keep the ones added since)",
+    undo.CLEANED: "remove our settings, restore the values we replaced",
+}
 
 
 def _parses_to(raw: bytes, path: Path, want: dict[str, Any]) -> bool:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from ..core.errors import ExitCode, UserError
+from .errors import ExitCode, UserError
 
 UP = ("\x1b[A", "\x1bOA", "k")
 DOWN = ("\x1b[B", "\x1bOB", "j")

@@ -1,0 +1,101 @@
+"""Self-tests of the rig's logins (tests/rig/logins.py): Sandbox.signed_in replays one real
+`databricks auth login` without the browser or the machine-wide lock, and the lock's log."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.rig import lockmeter
+from tests.rig.sandbox import LOGIN_LOCK_LOG_ENV, Sandbox
+from tests.rig.workspace import FakeWorkspace
+
+
+def _files(box: Sandbox) -> dict[str, tuple[int, bytes | None]]:
+    """HOME and the CLI's cache dir: relative path -> (mode, bytes or None for a folder)."""
+    out: dict[str, tuple[int, bytes | None]] = {}
+    for base in (box.home, box.databricks_cache):
+        for path in base.rglob("*"):
+            data = path.read_bytes() if path.is_file() else None
+            out[str(path.relative_to(box.root))] = (path.stat().st_mode, data)
+    return out
+
+
+def test_signed_in_writes_what_a_real_login_writes_with_this_workspaces_tokens(
+    sandbox: Sandbox, workspace: FakeWorkspace, databricks_bin: str, tmp_path: Path
+) -> None:
+    real = Sandbox(tmp_path / "real", databricks_bin=databricks_bin)
+    real.login(workspace)
+    sandbox.signed_in(workspace)
+
+    assert sandbox.logins() == 0 and sandbox.browser_visits(wait=0) == []
+    want, got = _files(real), _files(sandbox)
+    assert {k: mode for k, (mode, _) in got.items()} == {k: mode for k, (mode, _) in want.items()}
+    cache = "home/.databricks/token-cache.json"
+    assert {k: v for k, v in got.items() if k != cache} == {
+        k: v for k, v in want.items() if k != cache
+    }
+
+    def shape(data: bytes | None) -> str:
+        assert data is not None
+        return re.sub(r'"(access_token|refresh_token|expiry)": "[^"]*"', '"\\1": …', data.decode())
+
+    assert shape(got[cache][1]) == shape(want[cache][1])
+    # The replayed tokens are this workspace's own, and the real CLI takes them as they are.
+    result = sandbox.run(["databricks", "auth", "token", "--profile", "DEFAULT"])
+    assert result.code == 0, result
+    token = json.loads(result.stdout)["access_token"]
+    assert token == sandbox.cached_token() and workspace.token_state(token) == "valid"
+    assert workspace.refresh_count() == 0
+
+
+def test_signed_in_logs_in_for_real_where_a_replay_would_not_be_faithful(
+    sandbox: Sandbox, workspace: FakeWorkspace, databricks_bin: str
+) -> None:
+    sandbox.signed_in(workspace)
+    sandbox.signed_in(workspace, profile="second")  # a profile there already: a real login
+    assert sandbox.logins() == 1
+    assert "[second]" in (sandbox.home / ".databrickscfg").read_text()
+
+
+@pytest.mark.subprocess
+def test_every_login_logs_when_it_wants_takes_and_lets_go_of_the_lock(
+    workspace: FakeWorkspace,
+    databricks_bin: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    log = tmp_path / "lock.log"
+    monkeypatch.setenv(LOGIN_LOCK_LOG_ENV, str(log))
+    box = Sandbox(tmp_path / "box", databricks_bin=databricks_bin)  # its shim logs
+    box.login(workspace)
+    box.login(workspace, profile="second")
+    events = [line.split() for line in log.read_text().splitlines()]
+    assert [e[0] for e in events] == ["want", "acquire", "release"] * 2
+    assert len({e[2] for e in events[:3]}) == 1  # one shim's pid per login
+    held, waited = lockmeter.intervals(log.read_text())
+    assert len(held) == len(waited) == 2
+    assert all(a <= b for a, b in held + waited)
+
+
+def test_the_lock_meter_sums_held_time_once_where_logins_overlap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "lock.log"
+    log.write_text(
+        "want 10.0 1\nacquire 11.0 1\nwant 11.5 2\nrelease 13.0 1\n"
+        "acquire 12.0 2\nrelease 14.0 2\ngarbage\nrelease 20.0 3\n"
+    )
+    held, waited = lockmeter.intervals(log.read_text())
+    assert held == [(11.0, 13.0), (12.0, 14.0)] and waited == [(10.0, 11.0), (11.5, 12.0)]
+    assert lockmeter.union(held) == 3.0
+    assert lockmeter.main([str(log), "--wall", "30"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "logins: 2",
+        "lock held: 3.0 s of 30.0 s (10 %)",
+        "waiting for it: 1.5 s summed over logins",
+        "mean hold: 2.00 s",
+    ]
