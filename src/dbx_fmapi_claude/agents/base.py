@@ -207,6 +207,14 @@ class Agent:
         """Environment for a run behind the loopback proxy at `url` with its `secret`."""
         return {}
 
+    def otel_launch(
+        self, env: Mapping[str, str], url: str, secret: str
+    ) -> tuple[dict[str, str], list[str]]:
+        """How a run sends its OpenTelemetry exports to the OTLP proxy at `url` (otelproxy.py)
+        with its `secret`: environment to add (given the run's `env`) and arguments to put
+        before the user's. ({}, []): the agent has no OTLP export of its own."""
+        return {}, []
+
     def ping(self, ws: Any, base_url: str, model: str) -> None:
         """One-token request through its API at `base_url` (raises WorkspaceError)."""
 

@@ -88,6 +88,8 @@ class Proxy:
         server.stopped = True
         server.wake()
         self._thread.join()
+        if server.drain is not None:
+            server.drain()
         server.upstream.close()
         server.close_clients()
         server.server_close()
@@ -119,6 +121,8 @@ def start(
     header_timeout: float = guard.HEADER_TIMEOUT,
     sock: socket.socket | None = None,
     login_status: int = 401,
+    handler: type[Handler] = Handler,
+    prepare: Callable[[Server], None] | None = None,
 ) -> Proxy:
     """Start a proxy to the workspace base URL `upstream` in a background thread.
 
@@ -144,9 +148,11 @@ def start(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
     )
-    server = Server(up, token, secret, sock)
+    server = Server(up, token, secret, sock, handler)
     server.login_status = login_status
     server.idle_timeout, server.header_timeout = idle_timeout, header_timeout
+    if prepare is not None:
+        prepare(server)  # e.g. otelproxy.py's forwarder, before the first request
     thread = threading.Thread(target=server.serve, name="dbx-fmapi-proxy", daemon=True)
     thread.start()
     return Proxy(server, thread)
@@ -163,9 +169,10 @@ class Server(socketserver.TCPServer):
         token: Callable[[], str],
         secret: str,
         sock: socket.socket | None = None,
+        handler: type[Handler] = Handler,
     ) -> None:
         # Loopback only, never 0.0.0.0 or ::; port 0: the system picks a free one.
-        super().__init__(("127.0.0.1", 0), Handler, bind_and_activate=sock is None)
+        super().__init__(("127.0.0.1", 0), handler, bind_and_activate=sock is None)
         if sock is not None:
             if sock.getsockname()[0] != "127.0.0.1":
                 raise ValueError("the proxy listens on 127.0.0.1 only")
@@ -173,6 +180,7 @@ class Server(socketserver.TCPServer):
             self.socket = sock
             self.server_address = sock.getsockname()
         self.login_status = 401
+        self.drain: Callable[[], None] | None = None  # sends still queued, before stop
         self.upstream = upstream
         self.token = token
         self.secret = secret

@@ -11,6 +11,9 @@
   argv); the proxy puts a fresh token on each request. The agent runs in the foreground: Ctrl-C
   reaches it (it is in the terminal's foreground group; we ignore it meanwhile), SIGTERM and
   SIGHUP are passed on, and its exit status is ours; the proxy stops after it.
+- With `otel_tables` in the configuration, each of them also gets an OTLP proxy for its own
+  telemetry (agents/otelproxy.py; Codex then runs in the foreground too, its model requests
+  still straight to the workspace).
 """
 
 from __future__ import annotations
@@ -73,6 +76,9 @@ def run(*, ctx: Context, agent: str, args: list[str]) -> int:
         own = agents.get(agent)
         if agent == "codex" and _relay_codex(list(args), ctx.env):
             return _behind_proxy(ctx, cfg, agent, state, exe, list(args))
+        if otel_prefix(cfg) is not None:
+            # Its model requests go straight to the workspace; its telemetry through our proxy.
+            return _behind_proxy(ctx, cfg, agent, state, exe, list(args), model_proxy=False)
         if not firstrun.watch(own, list(args), ctx):
             os.execv(exe, [exe, *args])  # noqa: S606 - it refreshes its own token
         code = _foreground([exe, *args], dict(ctx.env))
@@ -81,15 +87,36 @@ def run(*, ctx: Context, agent: str, args: list[str]) -> int:
     return _behind_proxy(ctx, cfg, agent, state, exe, list(args))
 
 
+def otel_prefix(cfg: dict[str, Any]) -> str | None:
+    """CATALOG.SCHEMA.PREFIX of the tables the agents' telemetry goes to (None: off)."""
+    from ..telemetry import tables
+
+    value = cfg.get("otel_tables")
+    return value if isinstance(value, str) and value not in ("", tables.OFF) else None
+
+
 def _behind_proxy(
-    ctx: Context, cfg: dict[str, Any], name: str, state: dict[str, Any], exe: str, args: list[str]
+    ctx: Context,
+    cfg: dict[str, Any],
+    name: str,
+    state: dict[str, Any],
+    exe: str,
+    args: list[str],
+    *,
+    model_proxy: bool = True,
 ) -> int:
     from ..agents import proxy
     from ..auth.tokens import margin_seconds
 
     source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
-    # The login (if any) happens here, on the terminal, before the agent starts.
-    first = credentials.token(source, tokens.request_for(ctx, cfg, allow_login=True))
+    # The login (if any) happens here, on the terminal, before the agent starts. Without the
+    # model proxy (Codex: only its telemetry goes through us), the first export fetches it,
+    # off the agent's way; a login it needs is the agent's own token command's to ask for.
+    first = (
+        credentials.token(source, tokens.request_for(ctx, cfg, allow_login=True))
+        if model_proxy
+        else None
+    )
 
     def fetch() -> Any:
         return credentials.token(source, tokens.request_for(ctx, cfg, err=quiet()))
@@ -107,28 +134,38 @@ def _behind_proxy(
     # command again and retry: a 400 ends the turn at once with the relay's one line.
     login_status = 400 if name == "codex" else 401
     with contextlib.ExitStack() as stack:
-        p = stack.enter_context(
-            proxy.start(base, token=fresh, env=ctx.env, login_status=login_status)
-        )
-        env = launch_env(ctx.env, agent.launch_env(state, p.url, p.secret), agent.user_env)
-        if name == "codex":
-            from ..agents.codex import relayed
+        env = dict(ctx.env)
+        argv = [exe]
+        if model_proxy:
+            p = stack.enter_context(
+                proxy.start(base, token=fresh, env=ctx.env, login_status=login_status)
+            )
+            env = launch_env(ctx.env, agent.launch_env(state, p.url, p.secret), agent.user_env)
+            if name == "codex":
+                from ..agents.codex import relayed
 
-            exe_args = relayed.overrides(state, p.url)
-            env[relayed.ENV_KEY] = p.secret
-            argv = [exe, *exe_args]
-        else:
-            argv = [exe]
-        if _has_mcp(cfg):  # the MCP servers in its config point here (mcp/agentfiles.py)
+                argv = [exe, *relayed.overrides(state, p.url)]
+                env[relayed.ENV_KEY] = p.secret
+        if model_proxy and _has_mcp(cfg):  # its MCP servers point here (mcp/agentfiles.py)
             from ..mcp import agentfiles
 
             root = stack.enter_context(proxy.start(str(cfg["host"]), token=fresh, env=ctx.env))
             env.update({agentfiles.ENV_URL: root.url, agentfiles.ENV_KEY: root.secret})
-        code = _foreground([*argv, *args], env)
+        before: list[str] = []
+        prefix = otel_prefix(cfg)
+        if prefix is not None:  # its telemetry into the workspace's tables (otelproxy.py)
+            from ..agents import otelproxy
+
+            otel = stack.enter_context(
+                otelproxy.start(str(cfg["host"]), fresh, prefix, env=ctx.env)
+            )
+            added, before = agent.otel_launch(env, otel.url, otel.secret)
+            env.update(added)
+        code = _foreground([*argv, *before, *args], env)
         from ..agents import firstrun
 
         retry = firstrun.again(agent, args, code, ctx)
-        return code if retry is None else _foreground([*argv, *retry], env)
+        return code if retry is None else _foreground([*argv, *before, *retry], env)
 
 
 def _relay_codex(args: list[str], env: Mapping[str, str]) -> bool:

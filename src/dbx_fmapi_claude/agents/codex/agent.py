@@ -33,6 +33,12 @@ from . import configtoml
 # The command may refresh through the Databricks CLI (seconds) or wait for another process's
 # refresh under our lock: well above Codex's 5 s default.
 TIMEOUT_MS = 60_000
+# Codex's three OTLP exporters (logs, metrics, traces) and the path each sends to.
+OTEL_EXPORTERS = (
+    ("exporter", "/v1/logs"),
+    ("metrics_exporter", "/v1/metrics"),
+    ("trace_exporter", "/v1/traces"),
+)
 
 
 class Codex(Agent):
@@ -178,6 +184,18 @@ class Codex(Agent):
         from . import effective
 
         return effective.findings(state, self.config_file(paths, env), env)
+
+    def otel_launch(
+        self, env: Mapping[str, str], url: str, secret: str
+    ) -> tuple[dict[str, str], list[str]]:
+        """Codex's [otel] exporters as `-c` overrides for this run only (nothing in
+        config.toml: a plain `codex` has no fresh token for them); the proxy's secret in
+        OTEL_EXPORTER_OTLP_HEADERS, which Codex's exporter adds to its own (measured, 0.171.0)."""
+        args = []
+        for key, path in OTEL_EXPORTERS:
+            endpoint = configtoml.string(f"{url}{path}")
+            args += ["-c", f'otel.{key}={{otlp-http={{endpoint={endpoint},protocol="binary"}}}}']
+        return {"OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer {secret}"}, args
 
     def ping(self, ws: Any, base_url: str, model: str) -> None:
         ws.request(

@@ -99,6 +99,21 @@ class Gemini(JsonAgent):
             "GEMINI_MODEL": str(state.get("model") or ""),
         }
 
+    def otel_launch(
+        self, env: Mapping[str, str], url: str, secret: str
+    ) -> tuple[dict[str, str], list[str]]:
+        """Gemini CLI's telemetry, for this run, through its GEMINI_TELEMETRY_* variables (over
+        its settings): OTLP/HTTP (JSON; the proxy makes it protobuf) to `url`/v1/…, prompts not
+        logged; the secret through OTEL_EXPORTER_OTLP_HEADERS, which its exporters read."""
+        return {
+            "GEMINI_TELEMETRY_ENABLED": "true",
+            "GEMINI_TELEMETRY_TARGET": "local",
+            "GEMINI_TELEMETRY_OTLP_ENDPOINT": url,
+            "GEMINI_TELEMETRY_OTLP_PROTOCOL": "http",
+            "GEMINI_TELEMETRY_LOG_PROMPTS": "false",
+            "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer {secret}",
+        }, []
+
     def ping(self, ws: Any, base_url: str, model: str) -> None:
         from urllib.parse import quote
 

@@ -127,6 +127,28 @@ class OpenCode(JsonAgent):
             "OPENCODE_CONFIG_CONTENT": json.dumps({"model": ref, "small_model": ref}),
         }
 
+    def otel_launch(
+        self, env: Mapping[str, str], url: str, secret: str
+    ) -> tuple[dict[str, str], list[str]]:
+        """OpenCode exports its spans and logs (OTLP/HTTP JSON) where OTEL_EXPORTER_OTLP_ENDPOINT
+        says, with OTEL_EXPORTER_OTLP_HEADERS (measured, 1.18.33); `experimental.openTelemetry`
+        adds the model calls' spans (tokens per call), set here for this run only."""
+        out = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": url,
+            "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer {secret}",
+        }
+        try:
+            content = json.loads(env.get("OPENCODE_CONFIG_CONTENT") or "{}")
+        except ValueError:
+            content = None  # the user's own, unreadable: left as it is
+        if isinstance(content, dict):
+            experimental = content.get("experimental")
+            if not isinstance(experimental, dict):
+                experimental = {}
+            content["experimental"] = {**experimental, "openTelemetry": True}
+            out["OPENCODE_CONFIG_CONTENT"] = json.dumps(content)
+        return out, []
+
     def ping(self, ws: Any, base_url: str, model: str) -> None:
         ws.request(
             "POST",
