@@ -34,6 +34,9 @@ CLAUDE_KEYS = (
     "prompt_hook",
     "otel_tables",
     "otel",
+    "mlflow_experiment",
+    "mlflow_hook",
+    "failure_hook",
 )
 
 
