@@ -72,9 +72,13 @@ if TYPE_CHECKING:
 def for_record(cfg: Mapping[str, Any], env: Mapping[str, str], home: str) -> Source:
     """The credential a setup recorded: its kind, its profile (none: DATABRICKS_* variables),
     and the workspace setup verified."""
-    kind = str(cfg.get("auth") or OAUTH)
-    profile = str(cfg["profile"]) if cfg.get("profile") else None
-    host = str(cfg.get("host") or "") or None
+    from ..record.view import Configuration
+
+    if not isinstance(cfg, Configuration):
+        cfg = Configuration(cfg)
+    kind = cfg.auth or OAUTH
+    profile = cfg.profile
+    host = cfg.host
     if kind in BY_NAME and BY_NAME[kind].browser_login and profile is not None:
         return Source(kind, host, profile)  # the CLI's login: nothing to read here
     if profile is None:

@@ -97,7 +97,7 @@ def otel_prefix(cfg: dict[str, Any]) -> str | None:
 
 def _behind_proxy(
     ctx: Context,
-    cfg: dict[str, Any],
+    cfg: config.Configuration,
     name: str,
     state: dict[str, Any],
     exe: str,

@@ -94,12 +94,12 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
             (i for i, c in enumerate(configs) if self.config_for(target, {"configs": [c]})),
             len(configs),
         )
-        if helper is not None and (self.agents != ["claude"] or "agents" in here):
+        if helper is not None and (self.others() or "agents" in here):
             own = configs[at] if at < len(configs) else here
             one.update(self.plan_agents(plan, own, helper, configs))
         if at < len(configs) and configs[at].get("mcp"):
             one["mcp"] = configs[at]["mcp"]  # `dbx-fmapi mcp add`'s servers stay
-        configs[at : at + 1] = [one]
+        configs[at : at + 1] = [config.nest(one)]
         plan.record = {
             "version": config.RECORD_VERSION,
             "shell": a.shell,
