@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from dbx_fmapi_claude.agents import otelproxy
 from tests.mgmt import set_up
 from tests.rig import otlp_api
 from tests.rig.agents import Agents, NetTrap, seed_opencode_plugin
@@ -69,6 +70,7 @@ def test_codex_exports_into_the_tables_through_dbx_fmapi_run(
     link(sandbox, "codex", codex_bin)
     config_toml = agents.write_codex_config(CODEX_USER)
     env = agents.codex_env()
+    env[otelproxy.ENV_DRAIN] = str(30_000)  # counting exports: no drain cut-off under load
     before = config_toml.read_bytes()
     tele = ("--otel-tables", PREFIX)
     set_up(sandbox, workspace, "--agents", "claude,codex", "--codex-model", GPT, *tele, env=env)
@@ -123,6 +125,7 @@ def test_gemini_exports_into_the_tables_after_every_token_was_rejected(
     link(sandbox, "gemini", gemini_bin)
     settings = users_gemini_settings(agents)  # telemetry.enabled false in the user's settings
     env = gemini_env(agents)
+    env[otelproxy.ENV_DRAIN] = str(30_000)  # counting exports: no drain cut-off under load
     before = settings.read_bytes()
     set_up(sandbox, workspace, "--agents", "claude,gemini", "--otel-tables", PREFIX, env=env)
     set_up_bytes = settings.read_bytes()
@@ -172,6 +175,7 @@ def test_opencode_exports_its_spans_and_logs(
     )
     seed_opencode_plugin(path.parent, agents.version("opencode"))
     env = agents.opencode_env()
+    env[otelproxy.ENV_DRAIN] = str(30_000)  # counting exports: no drain cut-off under load
     before = path.read_bytes()
     tele = ("--otel-tables", PREFIX)
     set_up(

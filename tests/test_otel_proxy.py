@@ -425,3 +425,16 @@ def test_a_workspace_that_hangs_or_drops_costs_the_agent_nothing(
         assert len(otel.exports) == 1 and otel.exports[0].status in (0, -1)
     finally:
         otel.release.set()
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [(None, 0.8), ("30000", 30.0), ("0", 0.0), ("250", 0.25), ("-5", 0.8), ("soon", 0.8)],
+)
+def test_the_wait_for_queued_exports_at_the_end_can_be_set_in_milliseconds(
+    value: str | None, seconds: float
+) -> None:
+    """DBX_FMAPI_OTEL_DRAIN_MS: how long exports still queued when the agent ends may take
+    (800 ms by default); a value that is not a number of milliseconds >= 0 keeps the default."""
+    env = {} if value is None else {otelproxy.ENV_DRAIN: value}
+    assert otelproxy.drain_from(env) == seconds

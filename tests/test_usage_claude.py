@@ -123,7 +123,8 @@ def test_setup_installs_the_status_line_and_it_prints_one_line(
     settings = json.loads(settings_path(sandbox).read_text())
     command = settings["statusLine"]["command"]
     assert command.endswith(" statusline")
-    assert "hooks" not in settings  # no budget: no hook to run on every prompt
+    # no budget: no hook to run on every prompt (the StopFailure hook is the rejected-token one)
+    assert "UserPromptSubmit" not in settings.get("hooks", {})
     result = sandbox.claude(["-p", "say hi"])
     assert result.code == 0, result
     [transcript] = transcripts(sandbox.home)
@@ -160,9 +161,10 @@ def test_a_users_own_status_line_stays_and_off_removes_ours(
 
     pat_setup(sandbox, workspace, "--statusline", "off")
     settings = json.loads(settings_path(sandbox).read_text())
-    assert settings["statusLine"] == mine and "hooks" not in settings
+    assert settings["statusLine"] == mine
+    assert "UserPromptSubmit" not in settings.get("hooks", {})
     pat_setup(sandbox, workspace)  # the choice is remembered
-    assert "hooks" not in json.loads(settings_path(sandbox).read_text())
+    assert "UserPromptSubmit" not in json.loads(settings_path(sandbox).read_text()).get("hooks", {})
 
     uninstall = sandbox.run(["dbx-fmapi", "uninstall", "--yes"])
     assert uninstall.code == 0, uninstall

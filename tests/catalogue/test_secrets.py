@@ -234,7 +234,8 @@ def scan(j: Journey, marker: str) -> tuple[list[str], list[str]]:
     cfg_path = home / ".config/dbx-fmapi-claude/config.json"
     if cfg_path.exists():
         for cfg in json.loads(cfg_path.read_text()).get("configs", []):
-            if cfg.get("token_mode") == "static":
+            # record v3: Claude Code's token mode under "claude" (flat in a v2 record)
+            if (cfg.get("claude") or {}).get("token_mode", cfg.get("token_mode")) == "static":
                 allowed.add(Path(cfg["settings_file"]))
     leaks, hits = [], []
     for dirpath, _dirs, files in os.walk(j.sandbox.root):

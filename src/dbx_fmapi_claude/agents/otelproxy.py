@@ -45,11 +45,21 @@ SIGNALS = {f"/v1/{signal}": signal for signal in tables.SIGNALS}
 # product's budget for an unreachable or hanging endpoint: at most 1 s at the end of a run; the
 # same 800 ms Claude Code is given for its last export).
 DRAIN_SECONDS = 0.8
+ENV_DRAIN = "DBX_FMAPI_OTEL_DRAIN_MS"  # a longer (or shorter) wait, in milliseconds
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 10.0
 MAX_QUEUED = 32 * 1024 * 1024  # bytes waiting; beyond, the oldest export is dropped
 WORKERS = 3  # one export of each signal at a time (Codex sends all three as it exits)
 _MAX_BODY = 64 * 1024 * 1024
+
+
+def drain_from(env: Mapping[str, str]) -> float:
+    """DRAIN_SECONDS, or DBX_FMAPI_OTEL_DRAIN_MS when it is a number of milliseconds >= 0."""
+    try:
+        value = float(env.get(ENV_DRAIN, ""))
+    except ValueError:
+        return DRAIN_SECONDS
+    return value / 1000 if value >= 0 else DRAIN_SECONDS
 
 
 def start(
@@ -58,9 +68,11 @@ def start(
     prefix: str,
     *,
     env: Mapping[str, str] | None = None,
-    drain_seconds: float = DRAIN_SECONDS,
+    drain_seconds: float | None = None,
 ) -> proxy.Proxy:
     """A running OTLP proxy to the workspace `host` for the tables of `prefix`."""
+    if drain_seconds is None:
+        drain_seconds = drain_from(env or {})
 
     def prepare(server: proxy.Server) -> None:
         forwarder = Forwarder(server.upstream, token, tables.names(prefix), drain_seconds)
