@@ -9,8 +9,7 @@ keep) and uninstall takes back out (`plan_uninstall`: the bytes the user had, wh
 changed since), and how it gets fresh tokens (`freshness`, and `launch_env` for the agents that
 `run` starts behind the loopback proxy).
 
-Claude Code is the first agent, with one difference: its files are planned by setup/plan.py and
-taken back by commands/uninstall.py, not by its Agent (agents/claude/agent.py).
+Claude Code is the first agent and the `required` one (every configuration sets it up).
 """
 
 from __future__ import annotations
@@ -105,6 +104,9 @@ class Agent:
     model_flag = ""  # setup's flag that picks its model
     freshness = ""  # how tokens stay fresh, for status and docs/agents.md
     launch = ""  # how to start it
+    # Set up in every configuration (--agents cannot leave it out); its state is the
+    # configuration's own, so status's heading and doctor's settings checks report it.
+    required = False
 
     # --- its own first-run checks (agents/firstrun.py) ------------------------------------
 

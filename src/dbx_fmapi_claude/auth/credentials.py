@@ -50,16 +50,17 @@ if TYPE_CHECKING:
     from typing import IO, Any
 
     from ..core.paths import Paths
+    from ..record.view import Configuration
     from .dbcli import Token
     from .tokens import TokenRequest
 
 
-def for_record(cfg: Mapping[str, Any], env: Mapping[str, str], home: str) -> Source:
+def for_record(cfg: Configuration, env: Mapping[str, str], home: str) -> Source:
     """The credential a setup recorded: its kind, its profile (none: DATABRICKS_* variables),
     and the workspace setup verified."""
-    kind = str(cfg.get("auth") or OAUTH)
-    profile = str(cfg["profile"]) if cfg.get("profile") else None
-    host = str(cfg.get("host") or "") or None
+    kind = cfg.auth or OAUTH
+    profile = cfg.profile
+    host = cfg.host
     if kind == OAUTH and profile is not None:
         return Source(OAUTH, host, profile)
     if profile is None:

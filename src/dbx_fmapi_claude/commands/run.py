@@ -73,7 +73,12 @@ def run(*, ctx: Context, agent: str, args: list[str]) -> int:
 
 
 def _behind_proxy(
-    ctx: Context, cfg: dict[str, Any], name: str, state: dict[str, Any], exe: str, args: list[str]
+    ctx: Context,
+    cfg: config.Configuration,
+    name: str,
+    state: dict[str, Any],
+    exe: str,
+    args: list[str],
 ) -> int:
     from ..agents import proxy
     from ..auth.tokens import margin_seconds

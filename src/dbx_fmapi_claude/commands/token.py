@@ -25,20 +25,20 @@ def run(*, ctx: Context, profile: str | None, mcp_headers: bool = False) -> int:
             pass  # CI: the environment alone is the credential
         else:
             cfg = config.require(ctx.paths, ctx.cwd_path)
-            profile = str(cfg["profile"]) if cfg.get("profile") else None
-    elif cfg is None or cfg.get("profile") != profile:
+            profile = cfg.profile
+    elif cfg is None or cfg.profile != profile:
         # Claude Code runs the helper of the settings file it uses, with that file's profile:
         # that configuration's TTL and workspace.
-        cfg = next((v for v in config.views(record) if v.get("profile") == profile), cfg)
+        cfg = next((v for v in config.views(record) if v.profile == profile), cfg)
     source = credentials.resolve(profile, ctx.env, ctx.paths.home_path)
-    named = bool(cfg and cfg.get("profile") == profile and cfg.get("host"))
+    named = bool(cfg and cfg.profile == profile and cfg.host)
     if profile is not None and source.host is None and not named:
         from ..auth import dbcli
 
         if dbcli.find(ctx.env) is not None:  # without the CLI, that is the first thing to say
             _require_profile(ctx, profile)
-    if cfg and cfg.get("profile") == profile and cfg.get("host"):
-        source.host = str(cfg["host"])  # the workspace setup verified wins over a stale profile
+    if cfg and cfg.profile == profile and cfg.host:
+        source.host = cfg.host  # the workspace setup verified wins over a stale profile
     _refuse_elsewhere(ctx, source.host)
     if mcp_headers:
         _refuse_other_server(ctx, source.host)

@@ -12,6 +12,26 @@ if TYPE_CHECKING:
 # Keys of the whole record, not of one configuration: there is one shell block and one flag.
 SHARED = ("shell", "rc_file", "executable", "onboarding_added")
 
+# Claude Code's state in a configuration (version 3: under "claude", as the other agents' state
+# is under their names): its models, its token mode and what setup changed in its settings file.
+CLAUDE_KEYS = (
+    "model",
+    "opus",
+    "sonnet",
+    "haiku",
+    "fable",
+    "subagent",
+    "context_tokens",
+    "token_mode",
+    "api_key_helper",
+    "replaced",
+    "env_existed",
+    "settings_created",
+    "statusline",
+    "statusline_command",
+    "prompt_hook",
+)
+
 
 # What each key of the record must hold: the JSON types allowed, or the values allowed. null is
 # allowed for every key but `version` and means "not recorded" (readers use .get()); `host` and
@@ -53,6 +73,7 @@ FIELDS: dict[str, tuple[tuple[type, ...] | frozenset[str], str]] = {
     "statusline_command": (_STR, "a command"),
     "prompt_hook": (_STR, "a command"),
     "agents": ((list,), 'a list of "claude", "codex", "gemini", "opencode"'),
+    "claude": ((dict,), "an object (the Claude Code state)"),
     "codex": ((dict,), "an object (the Codex state)"),
     "gemini": ((dict,), "an object (the Gemini CLI state)"),
     "opencode": ((dict,), "an object (the OpenCode state)"),
@@ -133,7 +154,27 @@ def _problem(key: str, value: Any) -> str | None:
     return f"must be {what}, not {shown}"
 
 
-def _config_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+def flat(one: Mapping[str, Any]) -> dict[str, Any]:
+    """A configuration's own keys with Claude Code's state lifted beside them (one level)."""
+    out = {k: v for k, v in one.items() if k != "claude"}
+    claude = one.get("claude")
+    if isinstance(claude, dict):
+        out.update(claude)
+    return out
+
+
+def nest(one: Mapping[str, Any]) -> dict[str, Any]:
+    """A flat configuration as version 3 keeps it: Claude Code's keys under "claude"."""
+    out = {k: v for k, v in one.items() if k not in CLAUDE_KEYS}
+    out["claude"] = {k: one[k] for k in CLAUDE_KEYS if k in one}
+    return out
+
+
+def _config_problems(one: Mapping[str, Any]) -> list[tuple[str, str]]:
+    claude = one.get("claude")
+    if claude is not None and not isinstance(claude, dict):
+        return [("claude", f"must be an object (the Claude Code state), not {_json_type(claude)}")]
+    data = flat(one)
     out = [(key, why) for key, value in data.items() if (why := _problem(key, value)) is not None]
     static = data.get("token_mode") == "static"
     if static and not data.get("settings_file") and all(k != "settings_file" for k, _ in out):

@@ -33,7 +33,7 @@ def parse_agents(text: str) -> list[str]:
             f"unknown agent {unknown[0]!r} (choose from {', '.join(agents.NAMES)})",
             f"{PROG} --agents claude,codex,gemini,opencode",
         )
-    return [n for n in agents.NAMES if n in names or n == "claude"]
+    return [n for n in agents.NAMES if n in names or agents.get(n).required]
 
 
 class AgentSteps(SetupBase):
@@ -62,16 +62,18 @@ class AgentSteps(SetupBase):
         # Asked only when there is something to choose: an agent beside Claude Code installed
         # here or set up before (--agents names any other, and installs it).
         present = [n for n in agents.NAMES[1:] if agents.get(n).find(self.env, self.paths.home)]
-        if not present and self.agents == ["claude"]:
+        if not present and all(agents.get(n).required for n in self.agents):
             return
         choices = [Choice(n, agents.get(n).label) for n in agents.NAMES]
         picked = p.choose_many(
             "Coding agents to set up (Claude Code always)", choices, set(self.agents)
         )
-        self.agents = [n for n in agents.NAMES if n in picked or n == "claude"]
+        self.agents = [n for n in agents.NAMES if n in picked or agents.get(n).required]
 
     def others(self) -> list[Agent]:
-        return [agents.get(n) for n in self.agents if n != "claude"]
+        """The agents chosen beyond the required one, whose setup is this module's (the
+        required agent's files are the configuration's own: plan.py)."""
+        return [a for a in map(agents.get, self.agents) if not a.required]
 
     # --- their programs ---------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .. import agents
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..record import config
@@ -73,9 +74,9 @@ def _same_answer(option: str, given: Any, wanted: str) -> bool:
         except ValueError:
             return False
     if option == "agents":
-        return {a.strip() for a in text.split(",") if a.strip()} | {"claude"} == set(
-            wanted.split(",")
-        ) | {"claude"}
+        required = {n for n in agents.NAMES if agents.get(n).required}
+        given = {a.strip() for a in text.split(",") if a.strip()}
+        return given | required == set(wanted.split(",")) | required
     return text == wanted
 
 

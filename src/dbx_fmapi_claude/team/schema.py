@@ -57,7 +57,7 @@ _TABLES = re.compile(r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
 
 def model_keys() -> tuple[str, ...]:
     """Keys of `models`: Claude Code's roles, then each other agent's name (the registry)."""
-    return CLAUDE_MODEL_KEYS + tuple(n for n in agents.NAMES if n != "claude")
+    return CLAUDE_MODEL_KEYS + tuple(n for n in agents.NAMES if not agents.get(n).required)
 
 
 @dataclass(frozen=True)

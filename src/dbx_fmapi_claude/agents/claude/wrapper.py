@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
+    from ...record.view import Configuration
+
 CLAUDE_INSTALL = "curl -fsSL https://claude.ai/install.sh | bash"
 PROG = "dbx-fmapi-claude"
 
@@ -56,13 +58,13 @@ def _still_usable(exc: UserError, expiry: float | None) -> bool:
     return True
 
 
-def ensure_helper_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, Any]) -> None:
-    auth = cfg.get("auth") or "oauth"
+def ensure_helper_token(paths: Paths, env: Mapping[str, str], cfg: Configuration) -> None:
+    auth = cfg.auth or "oauth"
     if auth == "pat":
         return  # nothing expires that we could know of: the helper hands out the PAT as is
     if auth != "oauth":
         return _ensure_source_token(paths, env, cfg)
-    profile = str(cfg["profile"])
+    profile = str(cfg.profile)
     need = tokens.needed_lifetime(env, cfg)
     expiry = tokens.known_expiry(paths, profile)
     if expiry is not None and expiry - time.time() > need:
@@ -70,13 +72,13 @@ def ensure_helper_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
     _say_refreshing()
     try:
         request = tokens.TokenRequest(paths, env, sys.stderr, need=need, allow_login=True)
-        tokens.get_token(request, profile, str(cfg["host"]))
+        tokens.get_token(request, profile, str(cfg.host))
     except UserError as exc:
         if not _still_usable(exc, expiry):
             raise
 
 
-def _ensure_source_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, Any]) -> None:
+def _ensure_source_token(paths: Paths, env: Mapping[str, str], cfg: Configuration) -> None:
     """A service principal: its cached token when it lives long enough, else a fresh one."""
     from ...auth import credentials
 
@@ -100,11 +102,11 @@ def _static_expiry(paths: Paths, profile: str, token: str) -> float | None:
     return expiry if expiry is not None else tokens.known_expiry(paths, profile, token)
 
 
-def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, Any]) -> None:
+def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Configuration) -> None:
     """Static mode: refresh ANTHROPIC_AUTH_TOKEN in the settings file when it is about to expire,
     under the profile lock, atomically, keeping every other key and the file 0600."""
-    profile = str(cfg["profile"])
-    path = str(cfg["settings_file"])
+    profile = str(cfg.profile)
+    path = str(cfg.settings_file)
     need = tokens.needed_lifetime(env, cfg)
 
     def current() -> tuple[dict[str, Any], str | None]:
@@ -125,9 +127,9 @@ def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
             return
         _say_refreshing()
         try:
-            if (cfg.get("auth") or "oauth") == "oauth":
+            if (cfg.auth or "oauth") == "oauth":
                 request = tokens.TokenRequest(paths, env, sys.stderr, need=need, allow_login=True)
-                new = tokens.get_token(request, profile, str(cfg["host"]), locked=True)
+                new = tokens.get_token(request, profile, str(cfg.host), locked=True)
             else:  # a service principal (setup refuses static mode for a PAT)
                 from ...auth import credentials
 
@@ -155,9 +157,9 @@ def _asks_help(argv: list[str]) -> bool:
     return False
 
 
-def _help_header(cfg: Mapping[str, Any] | None) -> str:
+def _help_header(cfg: Configuration | None) -> str:
     where = (
-        f"set up for {cfg.get('host')} (profile {cfg.get('profile') or 'from DATABRICKS_*'})"
+        f"set up for {cfg.host} (profile {cfg.profile or 'from DATABRICKS_*'})"
         if cfg
         else "not set up yet: setup-fmapi-claudecode"
     )
@@ -199,10 +201,10 @@ def run(argv: list[str], env: Mapping[str, str]) -> int:
         raise UserError("Claude Code (`claude`) is not installed", CLAUDE_INSTALL)
     from . import destination
 
-    refused = destination.refusal(paths.home_path, cwd, env, str(cfg.get("host") or ""))
+    refused = destination.refusal(paths.home_path, cwd, env, cfg.host or "")
     if refused is not None:  # claude would send the workspace's token somewhere else
         raise refused
-    if cfg.get("token_mode") == "static":
+    if cfg.static:
         ensure_static_token(paths, env, cfg)
     else:
         ensure_helper_token(paths, env, cfg)
