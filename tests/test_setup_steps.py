@@ -4,12 +4,18 @@ own steps are ordered by their needs alone."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dbx_fmapi_claude.core.context import Context
+from dbx_fmapi_claude.core.paths import Paths
 from dbx_fmapi_claude.setup import steps
+from dbx_fmapi_claude.setup.flow import Setup
+from dbx_fmapi_claude.setup.options import SetupOptions
 from dbx_fmapi_claude.setup.steps import Step, StepError
 
 
@@ -92,3 +98,49 @@ def test_a_result_that_can_change_is_refused(result: Any) -> None:
 def test_frozen_results_pass() -> None:
     for result in (None, "s", 3, Token("t"), ("a", Token("b")), frozenset({"x"})):
         assert steps.frozen(result)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("interactive", [False, True])
+def test_setups_own_steps_are_ordered_by_their_needs_alone(
+    tmp_path: Path, interactive: bool
+) -> None:
+    """Declared backwards, setup's steps still run in the order of every prompt and message:
+    with flags only the settings location before signing in, interactive after the models."""
+    env = {"HOME": str(tmp_path)}
+    ctx = Context(
+        env=env,
+        stdin=_Terminal() if interactive else io.StringIO(),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        cwd=tmp_path,
+        paths=Paths.from_env(env),
+    )
+    declared = Setup(ctx, SetupOptions()).declared_steps()
+    early = ["location"] if not interactive else []
+    late = ["location"] if interactive else []
+    want = [
+        "previous",
+        "flags",
+        "mode",
+        "host",
+        "agents",
+        "executables",
+        *early,
+        "workspace",
+        "dependencies",
+        "agent_dependencies",
+        "signin",
+        "endpoints",
+        "route",
+        "models",
+        "agent_models",
+        "agent_routes",
+        *late,
+    ]
+    assert _names(declared) == want
+    assert _names(list(reversed(declared))) == want
