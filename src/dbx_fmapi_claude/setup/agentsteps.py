@@ -22,6 +22,7 @@ from ..workspace import routes
 from ..workspace.client import Workspace, WorkspaceError, diagnose, newest_first
 from .answers import MODEL_RE, OTHER, PROG, check_model
 from .base import SetupBase
+from .results import AgentRoutes
 
 
 def parse_agents(text: str) -> list[str]:
@@ -201,11 +202,11 @@ class AgentSteps(SetupBase):
 
     # --- their routes (and the verify) ------------------------------------------------------
 
-    def choose_agent_routes(self) -> None:
+    def choose_agent_routes(self) -> AgentRoutes:
         """For each agent, the first of its API's routes that answers a one-token request with
         its model (the Claude route's kind first; --route allows only its own). --no-verify, a
         dry run that could not sign in: the first route, unprobed."""
-        self.agent_routes = {}
+        chosen: list[tuple[str, str, str]] = []
         for agent in self.others():
             assert agent.wire is not None
             model = self.agent_models[agent.name]
@@ -214,7 +215,7 @@ class AgentSteps(SetupBase):
             host = self.a.host.rstrip("/")
             if self.opts.no_verify or self.token is None:
                 route, path = candidates[0]
-                self.agent_routes[agent.name] = (route, f"{host}{path}")
+                chosen.append((agent.name, route, f"{host}{path}"))
                 continue
             ws = Workspace(self.a.host, self.token.access_token, self.env, timeout=60.0)
             failures: list[tuple[str, WorkspaceError]] = []
@@ -227,12 +228,13 @@ class AgentSteps(SetupBase):
                     if exc.status != 429:
                         failures.append((path, exc))
                         continue
-                self.agent_routes[agent.name] = (route, base)
+                chosen.append((agent.name, route, base))
                 label = routes.get(route).label
                 self.out(f"  ok    {agent.label}: {model} on the {label}, {base}")
                 break
             else:
                 self._agent_failed(agent, model, failures)
+        return AgentRoutes(tuple(chosen))
 
     def _agent_failed(
         self, agent: Agent, model: str, failures: list[tuple[str, WorkspaceError]]
@@ -251,7 +253,12 @@ class AgentSteps(SetupBase):
     # --- their files ------------------------------------------------------------------------
 
     def plan_agents(
-        self, plan: engine.Plan, here: Mapping[str, Any], helper: str, configs: list[dict[str, Any]]
+        self,
+        plan: engine.Plan,
+        here: Mapping[str, Any],
+        helper: str,
+        configs: list[dict[str, Any]],
+        agent_routes: AgentRoutes,
     ) -> dict[str, Any]:
         """The changes to each chosen agent's config file, and to those of agents this
         configuration drops; returns the record's fields for this configuration. An agent file
@@ -273,7 +280,7 @@ class AgentSteps(SetupBase):
                     f"{agent.label}'s {path} served the configuration for "
                     f"{other.get('settings_file')}; it now serves this one"
                 )
-            route, base = self.agent_routes[agent.name]
+            route, base = agent_routes.of(agent.name)
             setup = AgentSetup(
                 paths=self.paths,
                 env=self.env,

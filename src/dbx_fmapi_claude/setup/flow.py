@@ -109,7 +109,7 @@ class Setup(SignIn, PlanSteps):
 
     def location(self) -> Target:
         self.ask_location()
-        return Target(self.settings_target())
+        return self.settings_target()
 
     def workspace_line(self) -> None:
         if self.a.profile:
@@ -121,11 +121,12 @@ class Setup(SignIn, PlanSteps):
         done = steps.run(self.declared_steps())
         found: Executables = done["executables"]
         helper_path, wrapper_path = found.helper, found.wrapper
-        target = done["location"].path
+        chosen: Target = done["location"]
+        target = chosen.path
         helper_cmd = f"{sq(helper_path)} token" + (
             f" --profile {sq(self.a.profile)}" if self.a.profile else ""
         )
-        plan = self.plan(target, helper_cmd, wrapper_path, helper_path)
+        plan = self.plan(chosen, helper_cmd, wrapper_path, helper_path, done["agent_routes"])
         extra = "".join(
             f", {label} {value}"
             for label, value in (("fable", self.a.fable), ("subagents", self.a.subagent))

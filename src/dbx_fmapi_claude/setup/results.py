@@ -25,6 +25,23 @@ class Executables:
 
 @dataclass(frozen=True)
 class Target:
-    """The settings file this run's configuration is for."""
+    """The settings file this run's configuration is for, and, when git must ignore it, the
+    repository's exclude file and the pattern (static mode's token file, helper mode's own
+    settings beside a team's tracked settings.json)."""
 
     path: Path
+    exclude: tuple[Path, str] | None = None
+
+
+@dataclass(frozen=True)
+class AgentRoutes:
+    """Each other agent's route: (agent, route name, base URL), in the registry's order."""
+
+    routes: tuple[tuple[str, str, str], ...] = ()
+
+    def of(self, agent: str) -> tuple[str, str]:
+        """(route name, base URL) of `agent`."""
+        for name, route, base in self.routes:
+            if name == agent:
+                return route, base
+        raise KeyError(agent)
