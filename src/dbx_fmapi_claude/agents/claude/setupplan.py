@@ -50,7 +50,8 @@ class ClaudeSetup(AgentSetup):
     moved_from: Path | None = None
     statusline: str | None = None  # --statusline; None: as before, else on
     dbx_fmapi: str | None = None  # the installed dbx-fmapi the status line runs
-    # whether the prices file (or the team file's prices) sets a budget, and a problem with it
+    # Whether the team's or the developer's prices set a budget (the hook goes in), and what is
+    # wrong with them when they cannot be read (usage/prices.py budget_set).
     budget: Callable[[], tuple[bool, str | None]] = field(default=lambda: (False, None))
     onboarding_added: bool = False  # the record says an earlier run added the flag
     out: Callable[[str], None] = _nothing
