@@ -33,8 +33,6 @@ class SetupBase:
         self.source: credentials.Source | None = None  # the credential: oauth, m2m or pat
         self.progress = ui.Progress(ctx)  # a transient line on stderr while we wait, TTY only
         self._noted_key: set[str] | None = None  # where a personal ANTHROPIC_API_KEY was seen
-        self.agents: list[str] = ["claude"]  # the coding agents chosen (agents.NAMES)
-        self.agent_models: dict[str, str] = {}  # agent -> its model
 
     # output
     def out(self, line: str = "") -> None:

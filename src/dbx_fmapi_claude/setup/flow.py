@@ -62,7 +62,7 @@ class Setup(SignIn, PlanSteps):
             Step("flags", lambda r: self.check_flags(), ("previous",)),
             Step("mode", lambda r: self.start(interactive), ("flags",)),
             Step("host", lambda r: self.ask_host_and_profile(), ("mode",)),
-            Step("agents", lambda r: self.choose_agents(), ("host",)),
+            Step("agents", lambda r: self.ask_agents(self.agent_answers()), ("host",)),
             Step("executables", lambda r: self.executables(), ("agents",)),
             Step(
                 "location",
@@ -75,13 +75,25 @@ class Setup(SignIn, PlanSteps):
                 ("executables",) if interactive else ("location",),
             ),
             Step("dependencies", lambda r: self.dependencies(), ("workspace",)),
-            Step("agent_dependencies", lambda r: self.agent_dependencies(), ("dependencies",)),
+            Step(
+                "agent_dependencies",
+                lambda r: self.agent_dependencies(r["agents"]),
+                ("dependencies", "agents"),
+            ),
             Step("signin", lambda r: self.authenticate(), ("agent_dependencies",)),
             Step("endpoints", lambda r: self.load_endpoints(), ("signin",)),
             Step("route", lambda r: self.choose_route(), ("endpoints",)),
             Step("models", lambda r: self.ask_models(), ("route",)),
-            Step("agent_models", lambda r: self.ask_agent_models(), ("models",)),
-            Step("agent_routes", lambda r: self.choose_agent_routes(), ("agent_models",)),
+            Step(
+                "agent_models",
+                lambda r: self.ask_agent_models(r["agents"]),
+                ("models", "agents"),
+            ),
+            Step(
+                "agent_routes",
+                lambda r: self.choose_agent_routes(r["agent_models"]),
+                ("agent_models",),
+            ),
         ]
 
     def start(self, interactive: bool) -> Mode:
@@ -92,10 +104,6 @@ class Setup(SignIn, PlanSteps):
                 "Ctrl-C cancels (nothing is written until the end)."
             )
         return Mode(interactive)
-
-    def choose_agents(self) -> None:
-        self.agent_answers()
-        self.ask_agents()
 
     def executables(self) -> Executables:
         helper_path = find_installed("dbx-fmapi", self.env, self.paths.home)
@@ -126,7 +134,14 @@ class Setup(SignIn, PlanSteps):
         helper_cmd = f"{sq(helper_path)} token" + (
             f" --profile {sq(self.a.profile)}" if self.a.profile else ""
         )
-        plan = self.plan(chosen, helper_cmd, wrapper_path, helper_path, done["agent_routes"])
+        plan = self.plan(
+            chosen,
+            helper_cmd,
+            wrapper_path,
+            helper_path,
+            done["agent_models"],
+            done["agent_routes"],
+        )
         extra = "".join(
             f", {label} {value}"
             for label, value in (("fable", self.a.fable), ("subagents", self.a.subagent))

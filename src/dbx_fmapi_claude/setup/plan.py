@@ -24,7 +24,7 @@ from .answers import STATIC, Change
 from .gitignore import exclude_block
 from .location import LocationSteps
 from .models import ModelSteps
-from .results import AgentRoutes, Target
+from .results import AgentRoutes, Agents, Target
 
 
 @dataclass
@@ -42,6 +42,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         helper_cmd: str,
         executable: str,
         helper: str | None,
+        chosen_agents: Agents,
         agent_routes: AgentRoutes,
     ) -> SetupPlan:
         """Every change, in memory. The configuration for `target` is this run's; every other
@@ -90,9 +91,9 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             (i for i, c in enumerate(configs) if self.config_for(target, {"configs": [c]})),
             len(configs),
         )
-        if helper is not None and (self.others() or "agents" in here):
+        if helper is not None and (self.others(chosen_agents) or "agents" in here):
             own = configs[at] if at < len(configs) else here
-            one.update(self.plan_agents(plan, own, helper, configs, agent_routes))
+            one.update(self.plan_agents(plan, own, helper, configs, chosen_agents, agent_routes))
         if at < len(configs) and configs[at].get("mcp"):
             one["mcp"] = configs[at]["mcp"]  # `dbx-fmapi mcp add`'s servers stay
         configs[at : at + 1] = [config.nest(one)]

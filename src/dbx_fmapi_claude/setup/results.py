@@ -34,6 +34,22 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Agents:
+    """The coding agents chosen (registry order, the required one included) and the models
+    chosen for the others so far: the model flags', then every one's (agent, model)."""
+
+    names: tuple[str, ...] = ("claude",)
+    models: tuple[tuple[str, str], ...] = ()
+
+    def model(self, agent: str) -> str | None:
+        return dict(self.models).get(agent)
+
+    def but(self, agent: str) -> str:
+        """The --agents value that leaves `agent` out."""
+        return ",".join(a for a in self.names if a != agent)
+
+
+@dataclass(frozen=True)
 class AgentRoutes:
     """Each other agent's route: (agent, route name, base URL), in the registry's order."""
 
