@@ -19,7 +19,8 @@ ROOT = "dbx_fmapi_claude"
 # Lowest first. A package may import only packages of lower layers.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"core"}),  # errors, paths, context, files, redaction, prompts
-    frozenset({"record", "workspace", "shell"}),  # the record; HTTP and hosts; the rc block
+    # the record; HTTP and hosts; the rc block; the OpenTelemetry tables and endpoint
+    frozenset({"record", "workspace", "shell", "telemetry"}),
     frozenset({"auth", "changes"}),  # credentials and tokens; the change engine
     frozenset({"agents"}),  # each agent: its files, its launch, its proxy
     frozenset({"usage", "team", "mcp"}),  # features across agents

@@ -87,6 +87,7 @@ APIS = (
     "serving_api",  # serving-endpoint listings, foundation models, UC model services
     "anthropic_api",  # Anthropic Messages on serving endpoints and the AI Gateway
     "sql_api",  # SQL warehouses and statements (on DuckDB)
+    "otlp_api",  # OpenTelemetry ingest: /api/2.0/otel/v1/{metrics,logs,traces}
     "agent_routes",  # OpenAI Responses, Gemini and chat completions for the other agents
 )
 ROUTES: list[Route] = [

@@ -96,6 +96,12 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
         "(default) adds them when you have no status line of your own",
     )
     p.add_argument(
+        "--otel-tables",
+        metavar="CATALOG.SCHEMA.PREFIX",
+        help="send Claude Code's OpenTelemetry metrics, logs and spans to the workspace's tables "
+        "PREFIX_otel_metrics, _otel_logs, _otel_spans (none: stop; docs/telemetry.md)",
+    )
+    p.add_argument(
         "--team",
         metavar="SOURCE",
         help="set up from a team file: a path, an https:// URL, /Workspace/... or /Volumes/... "
@@ -173,8 +179,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help='print {"Authorization": "Bearer TOKEN"} (an MCP server\'s headersHelper)',
     )
+    p.add_argument(
+        "--otel-headers",
+        action="store_true",
+        help='print {"Authorization": "Bearer TOKEN"} (Claude Code\'s otelHeadersHelper)',
+    )
 
     _add_mcp(sub)
+
+    p = sub.add_parser("telemetry", help="OpenTelemetry tables in the workspace (admins)")
+    tele = p.add_subparsers(dest="action", metavar="<action>", parser_class=parser_class)
+    tele.required = True
+    t = tele.add_parser("ddl", help="print the SQL that creates the three tables and grants")
+    t.add_argument("prefix", metavar="CATALOG.SCHEMA.PREFIX")
+    t.add_argument(
+        "--principal",
+        help="who gets the grants (default: `account users`), e.g. '`developers`'",
+    )
 
     p = sub.add_parser(
         "run", help="start a coding agent with fresh credentials (claude, codex, gemini, opencode)"
@@ -331,15 +352,17 @@ def _token_fast_path(argv: Sequence[str]) -> dict[str, object] | None:
     rest = list(argv[1:]) if argv[:1] == ["token"] else None
     if rest is None:
         return None
-    headers = "--mcp-headers" in rest[-1:]  # an MCP server's headersHelper: last, as we write it
-    if headers:
+    # A headers helper (an MCP server's, Claude Code's OpenTelemetry one): last, as we write it.
+    flags = {"mcp_headers": rest[-1:] == ["--mcp-headers"]}
+    flags["otel_headers"] = rest[-1:] == ["--otel-headers"]
+    if flags["mcp_headers"] or flags["otel_headers"]:
         rest = rest[:-1]
     if not rest:
-        return {"profile": None, "mcp_headers": headers}
+        return {"profile": None, **flags}
     if len(rest) == 2 and rest[0] == "--profile" and rest[1] and not rest[1].startswith("-"):
-        return {"profile": rest[1], "mcp_headers": headers}
+        return {"profile": rest[1], **flags}
     if len(rest) == 1 and rest[0].startswith("--profile=") and len(rest[0]) > 10:
-        return {"profile": rest[0][10:], "mcp_headers": headers}
+        return {"profile": rest[0][10:], **flags}
     return None
 
 

@@ -319,6 +319,13 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
     for i, server in enumerate(data.get("mcp") or []):
         where = "Claude Code" if server["claude"] else paint("missing from ~/.claude.json", "red")
         row("MCP servers" if i == 0 else "", f"{server['name']}: {server['url']} ({where})")
+    if data.get("telemetry"):
+        prefix = data["telemetry"]["tables"]["logs"].removesuffix("_otel_logs")
+        row(
+            "Telemetry",
+            f"{prefix}_otel_{{metrics,logs,spans}} at {data['telemetry']['endpoint']} "
+            "(checked by dbx-fmapi doctor)",
+        )
     for i, other in enumerate(data.get("elsewhere") or []):
         who = f"profile {other['profile']}" if other["profile"] else "DATABRICKS_* variables"
         row(
@@ -399,6 +406,13 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
     servers = mcp_rows(ctx, cfg)
     if servers:  # only when `dbx-fmapi mcp add` gave the agents some
         data["mcp"] = servers
+    if cfg.get("otel_tables"):  # only when setup was given --otel-tables
+        from ..telemetry import tables
+
+        data["telemetry"] = {
+            "tables": tables.names(str(cfg["otel_tables"])),
+            "endpoint": tables.endpoint(str(cfg.get("host") or "")),
+        }
     if json:
         ctx.out(_dumps(data))
     else:

@@ -30,6 +30,8 @@ CLAUDE_KEYS = (
     "statusline",
     "statusline_command",
     "prompt_hook",
+    "otel_tables",
+    "otel",
 )
 
 
@@ -78,6 +80,8 @@ FIELDS: dict[str, tuple[tuple[type, ...] | frozenset[str], str]] = {
     "gemini": ((dict,), "an object (the Gemini CLI state)"),
     "opencode": ((dict,), "an object (the OpenCode state)"),
     "mcp": ((list,), "a list of MCP servers (dbx-fmapi mcp add)"),
+    "otel_tables": (_STR, "CATALOG.SCHEMA.PREFIX (--otel-tables)"),
+    "otel": ((dict,), "an object (what --otel-tables wrote into Claude Code's settings)"),
 }
 AGENT_NAMES = ("claude", "codex", "gemini", "opencode")  # agents/__init__.py's registry order
 # What each agent's state may hold: key -> the JSON types allowed.

@@ -76,6 +76,7 @@ class Answers:
     ttl_seconds: int = config.DEFAULT_TTL_SECONDS
     margin_seconds: int = config.DEFAULT_MARGIN_SECONDS
     shell: str = "none"
+    otel_tables: str | None = None  # --otel-tables, checked: CATALOG.SCHEMA.PREFIX or "none"
 
 
 def check_profile(value: str) -> str:

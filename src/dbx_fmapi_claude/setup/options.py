@@ -33,6 +33,7 @@ class SetupOptions:
     shell: str | None = None
     agents: str | None = None  # comma-separated, as typed
     statusline: str | None = None
+    otel_tables: str | None = None
     team: str | None = None
     install: bool = False
     skip_install: bool = False

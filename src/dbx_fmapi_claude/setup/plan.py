@@ -153,6 +153,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             personal_key=self.personal_key,
             moved_from=Path(str(here["settings_file"])) if moved else None,
             statusline=str(self.opts.statusline) if self.opts.statusline else None,
+            otel_tables=self.a.otel_tables or None,
             dbx_fmapi=self.dbx_fmapi,
             budget=lambda: budget_set(self.paths.config_dir_path, self.opts.team_prices),
             onboarding_added=bool(self.record.get("onboarding_added")),

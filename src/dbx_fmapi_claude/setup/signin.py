@@ -60,6 +60,10 @@ class SignIn(SetupBase):
             value = o.role_model(name)
             if value is not None and str(value).strip().lower() != NONE:
                 setattr(self.a, name, check_model(str(value), flag))
+        if o.otel_tables is not None:
+            from ..telemetry import tables
+
+            self.a.otel_tables = tables.check(str(o.otel_tables))
         if o.settings_location is not None:
             self.a.location = check_location(str(o.settings_location), self.ctx.cwd)
             # Re-running for a location: its own configuration gives the defaults.

@@ -31,6 +31,7 @@ _PLAIN = {
     "margin": "margin",
     "token_mode": "token_mode",
     "agents": "agents",
+    "otel_tables": "otel_tables",
 }
 _MODEL_OPTS = {"subagent": "subagent_model"}
 

@@ -49,6 +49,7 @@ class ClaudeSetup(AgentSetup):
     personal_key: Callable[[Path], bool] = field(default=lambda target: False)
     moved_from: Path | None = None
     statusline: str | None = None  # --statusline; None: as before, else on
+    otel_tables: str | None = None  # --otel-tables; None: as before, else off
     dbx_fmapi: str | None = None  # the installed dbx-fmapi the status line runs
     # Whether the team's or the developer's prices set a budget (the hook goes in), and what is
     # wrong with them when they cannot be read (usage/prices.py budget_set).
@@ -114,6 +115,7 @@ def plan_settings(
     new = with_statusline(
         s, settings.merge(old, env=env, helper=helper_arg, drop=drop), here, shown
     )
+    new = with_telemetry(s, new, here, shown)
     if raw is not None and corrupt is None and new == old:
         new_bytes: bytes = raw
     else:
@@ -124,6 +126,7 @@ def plan_settings(
         merged = with_statusline(
             s, settings.merge(data, env=env, helper=helper_arg, drop=drop), here, {}, quiet=True
         )
+        merged = with_telemetry(s, merged, here, {})
         return now if now is not None and merged == data else settings.dumps(merged)
 
     holds_token = isinstance((old.get("env") or {}).get(settings.ENV_TOKEN), str)
@@ -207,6 +210,26 @@ def with_statusline(
     return new
 
 
+def with_telemetry(
+    s: ClaudeSetup, data: dict[str, Any], here: Mapping[str, Any], shown: dict[str, Any]
+) -> dict[str, Any]:
+    """Claude Code's OpenTelemetry export into the `--otel-tables` tables (or, with `none`,
+    not: telemetry.py); puts what the record keeps of it in `shown`. A plain re-run keeps the
+    tables the configuration has."""
+    from ...telemetry import tables
+    from . import telemetry
+
+    prefix = str(s.otel_tables or here.get("otel_tables") or tables.OFF)
+    if prefix == tables.OFF:
+        return telemetry.remove(data, here)
+    env = telemetry.desired_env(host=s.host, prefix=prefix, ttl_seconds=s.ttl_seconds)
+    new, recorded = telemetry.add(
+        data, env=env, helper=telemetry.helper_command(s.helper_cmd), before=here
+    )
+    shown.update({"otel_tables": prefix, "otel": recorded})
+    return new
+
+
 def plan_onboarding(s: ClaudeSetup, plan: engine.Plan) -> bool:
     """~/.claude.json: the onboarding flag, only when absent. Returns whether setup added it
     (this run or an earlier one)."""
@@ -278,6 +301,9 @@ def plan_old_settings(
     from . import statusline
 
     cleaned = statusline.remove(cleaned, old)
+    from . import telemetry
+
+    cleaned = telemetry.remove(cleaned, old)
     if cleaned == data:
         return
     new: bytes | None = settings.dumps(cleaned)

@@ -74,6 +74,9 @@ def _settings_edit(
             f"{q(path)}",
         ) from None
     replaced = {**(cfg.get("replaced") or {}), "env_existed": bool(cfg.get("env_existed"))}
+    from . import telemetry
+
+    data = telemetry.remove(data, cfg)  # first: its emptied env goes with the rest of ours
     # Static mode removed any apiKeyHelper: an absent one is put back like a replaced one.
     helper = data.get(settings.HELPER_KEY)
     cleaned = settings.remove_ours(

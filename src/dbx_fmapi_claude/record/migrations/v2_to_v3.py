@@ -8,7 +8,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-# Claude Code's keys in version 2 (fields.CLAUDE_KEYS in version 3; written out here so that this
+# Claude Code's keys in version 2 (fields.CLAUDE_KEYS in version 3; the otel ones were written by
+# development builds only; written out here so that this
 # step stays what it was when the format changes again).
 CLAUDE_KEYS = (
     "model",
@@ -26,6 +27,8 @@ CLAUDE_KEYS = (
     "statusline",
     "statusline_command",
     "prompt_hook",
+    "otel_tables",
+    "otel",
 )
 
 
