@@ -126,6 +126,7 @@ def test_setups_own_steps_are_ordered_by_their_needs_alone(
     want = [
         "previous",
         "flags",
+        "mlflow",
         "mode",
         "host",
         "agents",
@@ -134,6 +135,7 @@ def test_setups_own_steps_are_ordered_by_their_needs_alone(
         "workspace",
         "dependencies",
         "agent_dependencies",
+        "mlflow_dependency",
         "signin",
         "endpoints",
         "route",

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from dbx_fmapi_claude.record import config
 from tests.rig import otlp_api
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
@@ -145,7 +146,7 @@ def test_plain_rerun_keeps_it_none_and_uninstall_remove_exactly_what_was_added(
     assert data["otelHeadersHelper"].endswith(" token --profile 'DEFAULT' --otel-headers")
     assert data["apiKeyHelper"] + " --otel-headers" == data["otelHeadersHelper"]
     record = json.loads((sandbox.home / ".config/dbx-fmapi-claude/config.json").read_text())
-    assert [c.get("otel_tables") for c in record["configs"]] == [PREFIX]
+    assert [c.get("otel_tables") for c in config.views(record)] == [PREFIX]  # Claude Code's
 
     set_up(sandbox, workspace)  # a plain re-run keeps it
     assert json.loads(path.read_text()) == data

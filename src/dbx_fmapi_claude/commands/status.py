@@ -59,9 +59,7 @@ def token_info(ctx: Context, cfg: config.Configuration, check: bool) -> dict[str
             request.always_check = True  # one request to the workspace, not only the CLI
             tok = credentials.token(source, request)
             expiry = tok.expiry
-            info["source"] = {credentials.OAUTH: "cli", credentials.M2M: "workspace"}.get(
-                source.kind, "credential"
-            )
+            info["source"] = source.credential_kind.status_source
         except credentials.CredentialError as exc:
             info["state"] = "error"
             info["message"] = exc.message
@@ -85,11 +83,7 @@ def token_info(ctx: Context, cfg: config.Configuration, check: bool) -> dict[str
             info["message"] = (
                 "rejected by the workspace although it has not expired (revoked or rotated)"
             )
-            info["fix"] = (
-                "create a new personal access token and put it in the profile"
-                if source.kind == credentials.PAT
-                else "check the service principal's secret and permissions in the account console"
-            )
+            info["fix"] = source.credential_kind.rejected_fix
             return info
     elif setupstate.token_mode(cfg) == "static":
         path = setupstate.managed_settings(cfg)
@@ -103,7 +97,7 @@ def token_info(ctx: Context, cfg: config.Configuration, check: bool) -> dict[str
         if expiry is None:
             expiry = tokens.jwt_expiry(tok_text)
         info["source"] = "settings"
-    elif cfg.auth in (credentials.M2M, credentials.PAT):
+    elif not credentials.of(cfg.auth).browser_login:
         try:
             source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
         except UserError as exc:
@@ -273,7 +267,9 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
         row("Models", "none configured")
     route = data["route"]
     how = "chosen by setup" if route["auto"] else "as asked with --route"
-    label = "AI Gateway" if route["name"] == "ai-gateway" else "serving endpoints"
+    from ..workspace import routes
+
+    label = routes.get(route["name"]).label
     row("Route", f"{label}, {route['base_url']} ({how})")
     mode = data["token_mode"]
     if mode == "helper":
@@ -319,6 +315,10 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
     for i, server in enumerate(data.get("mcp") or []):
         where = "Claude Code" if server["claude"] else paint("missing from ~/.claude.json", "red")
         row("MCP servers" if i == 0 else "", f"{server['name']}: {server['url']} ({where})")
+    if data.get("mlflow"):
+        from ..tracing import status as tracing
+
+        row("MLflow", tracing.line(data["mlflow"]))
     if data.get("telemetry"):
         prefix = data["telemetry"]["tables"]["logs"].removesuffix("_otel_logs")
         row(
@@ -406,6 +406,11 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
     servers = mcp_rows(ctx, cfg)
     if servers:  # only when `dbx-fmapi mcp add` gave the agents some
         data["mcp"] = servers
+    from ..tracing import status as tracing
+
+    traced = tracing.row(ctx.env, ctx.paths.home_path, cfg)
+    if traced:  # only with --mlflow-experiment
+        data["mlflow"] = traced
     if cfg.get("otel_tables"):  # only when setup was given --otel-tables
         from ..telemetry import tables
 

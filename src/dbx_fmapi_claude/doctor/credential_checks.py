@@ -140,7 +140,7 @@ def token(r: Run) -> None:
         r.add(ui.FAIL, exc.message, exc.fix)
         return
     left = tok.expiry - time.time()
-    if tok.expiry == credentials.NO_EXPIRY:
+    if not credentials.of(cfg.get("auth")).expiry_known:
         r.add(
             ui.PASS,
             "personal access token (its expiry is not known; the workspace check below tries it)",

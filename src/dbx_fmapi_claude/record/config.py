@@ -44,7 +44,7 @@ starts in, not from the git root), or the one for a settings file (`view_for`).
     agents             the coding agents this configuration set up, Claude Code first
                        (agents/__init__.py NAMES); absent: ["claude"] (a record from a release
                        that set up Claude Code only)
-    codex, gemini, opencode
+    codex, gemini, opencode (each agent's name beside Claude Code's, agents/__init__.py)
                        each agent's state (AGENT_KEYS): its config `file`, whether setup
                        `created` it, the `model`, the `route` and `base_url` on the workspace,
                        its `provider` id, and what setup replaced in the file (`replaced`)

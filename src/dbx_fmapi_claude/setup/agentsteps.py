@@ -32,7 +32,7 @@ def parse_agents(text: str) -> list[str]:
     if unknown:
         raise usage_error(
             f"unknown agent {unknown[0]!r} (choose from {', '.join(agents.NAMES)})",
-            f"{PROG} --agents claude,codex,gemini,opencode",
+            f"{PROG} --agents {','.join(agents.NAMES)}",
         )
     return [n for n in agents.NAMES if n in names or agents.get(n).required]
 
@@ -47,12 +47,12 @@ class AgentSteps(SetupBase):
         given = o.agents is not None
         names = parse_agents(str(o.agents)) if given else list(config.agents_of(self.prev))
         models: list[tuple[str, str]] = []
-        for name in agents.NAMES[1:]:
-            value = o.agent_models.get(name)
+        for agent in agents.every():
+            value = o.agent_models.get(agent.name) if agent.model_flag else None
             if value is not None:
-                models.append((name, check_model(str(value), f"--{name}-model")))
-                if o.agents is None and name not in names:
-                    names.append(name)  # a model for an agent asks for the agent
+                models.append((agent.name, check_model(str(value), agent.model_flag)))
+                if o.agents is None and agent.name not in names:
+                    names.append(agent.name)  # a model for an agent asks for the agent
         return Agents(tuple(n for n in agents.NAMES if n in names), tuple(models))
 
     def ask_agents(self, chosen: Agents) -> Agents:
@@ -213,10 +213,10 @@ class AgentSteps(SetupBase):
         dry run that could not sign in: the first route, unprobed."""
         found: list[tuple[str, str, str]] = []
         for agent in self.others(chosen):
-            assert agent.wire is not None
+            assert agent.api is not None
             model = str(chosen.model(agent.name))
             forced = not self.a.route_auto
-            candidates = agent.wire.candidates(self.a.route, forced)
+            candidates = routes.candidates(agent.api, self.a.route, forced)
             host = self.a.host.rstrip("/")
             if self.opts.no_verify or self.token is None:
                 route, path = candidates[0]

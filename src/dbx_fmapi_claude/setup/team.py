@@ -31,6 +31,7 @@ _PLAIN = {
     "margin": "margin",
     "token_mode": "token_mode",
     "agents": "agents",
+    "mlflow_experiment": "mlflow_experiment",
     "otel_tables": "otel_tables",
 }
 _MODEL_OPTS = {"subagent": "subagent_model"}
@@ -38,10 +39,12 @@ _MODEL_OPTS = {"subagent": "subagent_model"}
 
 def model_option(key: str) -> str:
     """setup's option for `models.<key>`: model/opus/sonnet/haiku/fable as they are, subagent
-    and each other agent's model as `<name>_model`."""
+    and each other agent's model as its model flag's (`codex_model`)."""
     if key in schema.CLAUDE_MODEL_KEYS:
         return _MODEL_OPTS.get(key, key)
-    return f"{key}_model"
+    from .. import agents
+
+    return agents.get(key).model_option
 
 
 def flag(option: str) -> str:

@@ -1,6 +1,6 @@
-"""Claude Code as an Agent, the required one: every configuration sets it up. Its setup plans its
-settings file and the onboarding flag (setupplan.py), its uninstall takes our part back out
-(undo.py), as each agent does with its own file."""
+"""Claude Code as an Agent, the required one: every configuration sets it up. Its uninstall takes
+our part back out of its settings file (undo.py), as each agent does with its own file; its
+setup is still planned by setup/plan.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 
 from ...changes import engine
 from ...core.paths import Paths
-from ..base import Agent, AgentSetup
+from ...workspace.routes import ANTHROPIC
+from ..base import WRAPPER, Agent
 
 
 class Claude(Agent):
@@ -20,23 +21,16 @@ class Claude(Agent):
     package = "@anthropic-ai/claude-code"
     tested = "2.1.332"
     model_prefix = "databricks-claude-"
+    api = ANTHROPIC
     freshness = "apiKeyHelper (dbx-fmapi token) every TTL, or dbx-fmapi-claude in static mode"
     launch = "dbx-fmapi-claude (or claude)"
     required = True
+    launch_mode = WRAPPER
 
     def find(self, env: Mapping[str, str], home: str | os.PathLike[str]) -> str | None:
         from .wrapper import find_claude
 
         return find_claude(env, home)
-
-    def plan_setup(self, s: AgentSetup, plan: engine.Plan) -> dict[str, Any]:
-        """Its settings file (the configuration's), the file it used before when the location
-        moved, and the onboarding flag in ~/.claude.json; `s` is a ClaudeSetup (setupplan.py)."""
-        from . import setupplan
-
-        if not isinstance(s, setupplan.ClaudeSetup):
-            raise TypeError("Claude Code's setup needs a ClaudeSetup")
-        return setupplan.plan(s, plan)
 
     def plan_uninstall(
         self, paths: Paths, env: Mapping[str, str], state: Mapping[str, Any], plan: engine.Plan

@@ -84,9 +84,12 @@ def _settings_edit(
         replaced=replaced,
         helper_is_ours=helper is None or effective.is_our_helper(helper, cfg.get("api_key_helper")),
     )
-    from . import statusline
+    from . import failurehook, statusline
 
-    cleaned = statusline.remove(cleaned, cfg)
+    cleaned = failurehook.remove(statusline.remove(cleaned, cfg), cfg)
+    from ...tracing import claudehook
+
+    cleaned = claudehook.without(cleaned, [cfg.get("mlflow_hook")])
     new, kind, mode = undo.left_behind(
         paths,
         path,

@@ -9,6 +9,7 @@ import os
 import sys
 import time
 
+from ...auth import source as kinds
 from ...auth import tokens
 from ...core.errors import ExitCode, UserError
 from ...core.paths import Paths, which
@@ -59,10 +60,10 @@ def _still_usable(exc: UserError, expiry: float | None) -> bool:
 
 
 def ensure_helper_token(paths: Paths, env: Mapping[str, str], cfg: Configuration) -> None:
-    auth = cfg.auth or "oauth"
-    if auth == "pat":
+    kind = kinds.of(cfg.auth)
+    if not kind.expiry_known:
         return  # nothing expires that we could know of: the helper hands out the PAT as is
-    if auth != "oauth":
+    if not kind.browser_login:
         return _ensure_source_token(paths, env, cfg)
     profile = str(cfg.profile)
     need = tokens.needed_lifetime(env, cfg)
@@ -127,7 +128,7 @@ def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Configuration
             return
         _say_refreshing()
         try:
-            if (cfg.auth or "oauth") == "oauth":
+            if kinds.of(cfg.auth).browser_login:
                 request = tokens.TokenRequest(paths, env, sys.stderr, need=need, allow_login=True)
                 new = tokens.get_token(request, profile, str(cfg.host), locked=True)
             else:  # a service principal (setup refuses static mode for a PAT)
@@ -212,8 +213,6 @@ def run(argv: list[str], env: Mapping[str, str]) -> int:
         onboarding.restore(paths, cfg)  # a claude running during setup may have dropped it
     except UserError as exc:  # claude then shows its onboarding screens: worth a line, no more
         sys.stderr.write(f"{PROG}: warning: {exc.message}\n")
-    sys.stdout.flush()
-    sys.stderr.flush()
     if env.get("ANTHROPIC_API_KEY"):
         # A personal key in the shell would go to the workspace as x-api-key: not through us.
         sys.stderr.write(
@@ -221,9 +220,34 @@ def run(argv: list[str], env: Mapping[str, str]) -> int:
             "be sent to your Databricks workspace)\n"
         )
         clean = {k: v for k, v in env.items() if k != "ANTHROPIC_API_KEY"}
+    else:
+        clean = None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    args, extra = _relayed(argv, env, cfg, paths, cwd)
+    if extra:
+        launch = {**(os.environ if clean is None else clean), **extra}
+        os.execve(claude, [claude, *args, *argv], launch)  # noqa: S606 - as below
+    if clean is not None:
         os.execve(claude, [claude, *argv], clean)  # noqa: S606 - as below, minus the key
     os.execv(claude, [claude, *argv])  # noqa: S606 - replacing ourselves with claude is the job
     return ExitCode.ERROR  # pragma: no cover - execv does not return
+
+
+def _relayed(
+    argv: list[str], env: Mapping[str, str], cfg: Mapping[str, Any], paths: Paths, cwd: str
+) -> tuple[list[str], dict[str, str]]:
+    """claude's extra arguments and environment when it runs behind the relay (relayed.py):
+    a token rejected mid-session is then replaced and the request sent again."""
+    from . import destination, relayed
+
+    if not relayed.wanted(argv, env, cfg):
+        return [], {}
+    base = destination.base_url(paths.home_path, cwd, env)
+    if not base or not base.startswith(("https://", "http://127.0.0.1")):
+        return [], {}
+    started = relayed.start(base, cfg, paths, env)
+    return started if started is not None else ([], {})
 
 
 def main() -> None:

@@ -8,7 +8,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-# Claude Code's keys in version 2 (fields.CLAUDE_KEYS in version 3; the otel ones were written by
+# Claude Code's keys in version 2 (fields.CLAUDE_KEYS in version 3; the otel, mlflow and failure
+# hook ones were written by
 # development builds only; written out here so that this
 # step stays what it was when the format changes again).
 CLAUDE_KEYS = (
@@ -29,6 +30,9 @@ CLAUDE_KEYS = (
     "prompt_hook",
     "otel_tables",
     "otel",
+    "mlflow_experiment",
+    "mlflow_hook",
+    "failure_hook",
 )
 
 
