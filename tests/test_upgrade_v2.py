@@ -29,10 +29,11 @@ from tests.rig.workspace import FakeWorkspace
 from tests.test_upgrade import COMMANDS, _install_switch, _json, _kept, _old, _same_as_before
 
 # release -> the files of the user its setup leaves otherwise than this code's: what was added
-# since (82328a3: our status line in Claude Code's settings, the PATH line for login shells).
+# since (82328a3: our status line in Claude Code's settings, the PATH line for login shells;
+# both: the StopFailure hook that has claude ask its helper again after a rejected token).
 RELEASES: dict[str, set[str]] = {
     "82328a3": {".claude/settings.json", ".profile"},
-    "d0dc11b": set(),
+    "d0dc11b": {".claude/settings.json"},
 }
 RECORD = ".config/dbx-fmapi-claude/config.json"
 ORIGINALS = ".config/dbx-fmapi-claude/originals/*"

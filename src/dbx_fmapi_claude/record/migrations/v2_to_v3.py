@@ -9,9 +9,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 # Claude Code's keys in version 2 (fields.CLAUDE_KEYS in version 3; the otel, mlflow and failure
-# hook ones were written by
-# development builds only; written out here so that this
-# step stays what it was when the format changes again).
+# hook ones were written by development builds only), written out here so that this step stays
+# what it was when the format changes again.
 CLAUDE_KEYS = (
     "model",
     "opus",
