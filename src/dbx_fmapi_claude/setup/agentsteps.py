@@ -22,6 +22,7 @@ from ..workspace import routes
 from ..workspace.client import Workspace, WorkspaceError, diagnose, newest_first
 from .answers import MODEL_RE, OTHER, PROG, check_model
 from .base import SetupBase
+from .results import AgentRoutes, Agents
 
 
 def parse_agents(text: str) -> list[str]:
@@ -39,53 +40,53 @@ def parse_agents(text: str) -> list[str]:
 class AgentSteps(SetupBase):
     # --- which agents ---------------------------------------------------------------------
 
-    def agent_answers(self) -> None:
+    def agent_answers(self) -> Agents:
         """--agents, else the previous run's agents for this configuration, else Claude Code;
         the model flags checked (their models are checked against the workspace later)."""
         o = self.opts
-        if o.agents is not None:
-            self.agents = parse_agents(str(o.agents))
-        else:
-            self.agents = config.agents_of(self.prev)
+        given = o.agents is not None
+        names = parse_agents(str(o.agents)) if given else list(config.agents_of(self.prev))
+        models: list[tuple[str, str]] = []
         for agent in agents.every():
             value = o.agent_models.get(agent.name) if agent.model_flag else None
             if value is not None:
-                self.agent_models[agent.name] = check_model(str(value), agent.model_flag)
-                if o.agents is None and agent.name not in self.agents:
-                    self.agents.append(agent.name)  # a model for an agent asks for the agent
-        self.agents = [n for n in agents.NAMES if n in self.agents]
+                models.append((agent.name, check_model(str(value), agent.model_flag)))
+                if o.agents is None and agent.name not in names:
+                    names.append(agent.name)  # a model for an agent asks for the agent
+        return Agents(tuple(n for n in agents.NAMES if n in names), tuple(models))
 
-    def ask_agents(self) -> None:
+    def ask_agents(self, chosen: Agents) -> Agents:
         p = self.prompter
         if p is None or self.opts.agents is not None:
-            return
+            return chosen
         # Asked only when there is something to choose: an agent beside Claude Code installed
         # here or set up before (--agents names any other, and installs it).
         present = [n for n in agents.NAMES[1:] if agents.get(n).find(self.env, self.paths.home)]
-        if not present and all(agents.get(n).required for n in self.agents):
-            return
+        if not present and all(agents.get(n).required for n in chosen.names):
+            return chosen
         choices = [Choice(n, agents.get(n).label) for n in agents.NAMES]
         picked = p.choose_many(
-            "Coding agents to set up (Claude Code always)", choices, set(self.agents)
+            "Coding agents to set up (Claude Code always)", choices, set(chosen.names)
         )
-        self.agents = [n for n in agents.NAMES if n in picked or agents.get(n).required]
+        names = tuple(n for n in agents.NAMES if n in picked or agents.get(n).required)
+        return Agents(names, chosen.models)
 
-    def others(self) -> list[Agent]:
+    def others(self, chosen: Agents) -> list[Agent]:
         """The agents chosen beyond the required one, whose setup is this module's (the
         required agent's files are the configuration's own: plan.py)."""
-        return [a for a in map(agents.get, self.agents) if not a.required]
+        return [a for a in map(agents.get, chosen.names) if not a.required]
 
     # --- their programs ---------------------------------------------------------------------
 
-    def agent_dependencies(self) -> None:
+    def agent_dependencies(self, chosen: Agents) -> None:
         """Each chosen agent's program: found (its version checked), else installed from npm
         when the user agrees (a prompt, or no --skip-install without one), else a warning: its
         files are configured all the same, for when it is installed."""
-        for agent in self.others():
+        for agent in self.others(chosen):
             exe = agent.find(self.env, self.paths.home)
             command = agent.install_command
             if exe is None and command and self.may_install(agent.label, command):
-                exe = self._install(agent)
+                exe = self._install(agent, chosen)
             if exe is None:
                 if self.dry_run and self.opts.install and command:
                     continue  # "would install" said it
@@ -100,7 +101,7 @@ class AgentSteps(SetupBase):
                 )
             self.out(f"  ok    {agent.label}: {exe}" + (f" ({version})" if version else ""))
 
-    def _install(self, agent: Agent) -> str | None:
+    def _install(self, agent: Agent, chosen: Agents) -> str | None:
         command = str(agent.install_command)
         if self.dry_run:
             self.out(f"  would install {agent.label}: {command}")
@@ -110,7 +111,7 @@ class AgentSteps(SetupBase):
             raise UserError(
                 f"cannot install {agent.label}: npm is not installed",
                 f"install Node.js (which brings npm), then: {command}   (or leave it out: "
-                f"{PROG} --agents {','.join(a for a in self.agents if a != agent.name)})",
+                f"{PROG} --agents {chosen.but(agent.name)})",
             )
         self.info(f"  running: {command}")
         try:
@@ -167,11 +168,15 @@ class AgentSteps(SetupBase):
             f"{PROG} {agent.model_flag} NAME   (list them: dbx-fmapi models)",
         )
 
-    def ask_agent_models(self) -> None:
-        for agent in self.others():
-            chosen = self.agent_models.get(agent.name)
-            if chosen:
-                self._check_agent_model(agent, chosen)
+    def ask_agent_models(self, chosen: Agents) -> Agents:
+        """Each other agent's model: its flag's (checked against the workspace), else asked,
+        else the previous run's or the newest READY one."""
+        models: list[tuple[str, str]] = []
+        for agent in self.others(chosen):
+            given = chosen.model(agent.name)
+            if given:
+                self._check_agent_model(agent, given)
+                models.append((agent.name, given))
                 continue
             default = self._agent_default(agent)
             p = self.prompter
@@ -195,26 +200,27 @@ class AgentSteps(SetupBase):
                     f"the workspace lists no READY model for {agent.label} "
                     f"({agent.model_prefix}*; it has: {have})",
                     f"name one: {PROG} {agent.model_flag} NAME, or leave {agent.label} out: "
-                    f"{PROG} --agents {','.join(a for a in self.agents if a != agent.name)}",
+                    f"{PROG} --agents {chosen.but(agent.name)}",
                 )
-            self.agent_models[agent.name] = default
+            models.append((agent.name, default))
+        return Agents(chosen.names, tuple(models))
 
     # --- their routes (and the verify) ------------------------------------------------------
 
-    def choose_agent_routes(self) -> None:
+    def choose_agent_routes(self, chosen: Agents) -> AgentRoutes:
         """For each agent, the first of its API's routes that answers a one-token request with
         its model (the Claude route's kind first; --route allows only its own). --no-verify, a
         dry run that could not sign in: the first route, unprobed."""
-        self.agent_routes = {}
-        for agent in self.others():
+        found: list[tuple[str, str, str]] = []
+        for agent in self.others(chosen):
             assert agent.api is not None
-            model = self.agent_models[agent.name]
+            model = str(chosen.model(agent.name))
             forced = not self.a.route_auto
             candidates = routes.candidates(agent.api, self.a.route, forced)
             host = self.a.host.rstrip("/")
             if self.opts.no_verify or self.token is None:
                 route, path = candidates[0]
-                self.agent_routes[agent.name] = (route, f"{host}{path}")
+                found.append((agent.name, route, f"{host}{path}"))
                 continue
             ws = Workspace(self.a.host, self.token.access_token, self.env, timeout=60.0)
             failures: list[tuple[str, WorkspaceError]] = []
@@ -227,21 +233,26 @@ class AgentSteps(SetupBase):
                     if exc.status != 429:
                         failures.append((path, exc))
                         continue
-                self.agent_routes[agent.name] = (route, base)
+                found.append((agent.name, route, base))
                 label = routes.get(route).label
                 self.out(f"  ok    {agent.label}: {model} on the {label}, {base}")
                 break
             else:
-                self._agent_failed(agent, model, failures)
+                self._agent_failed(agent, model, failures, chosen)
+        return AgentRoutes(tuple(found))
 
     def _agent_failed(
-        self, agent: Agent, model: str, failures: list[tuple[str, WorkspaceError]]
+        self,
+        agent: Agent,
+        model: str,
+        failures: list[tuple[str, WorkspaceError]],
+        chosen: Agents,
     ) -> None:
         for path, exc in failures:
             self.out(f"  FAIL  {agent.label}: {model} at {path}: {exc.message}")
         path, error = failures[-1] if failures else ("", WorkspaceError("http", "no route"))
         message, fix = diagnose(error, self.a.host, f"reach {model} for {agent.label}", retry=PROG)
-        rest = ",".join(a for a in self.agents if a != agent.name)
+        rest = chosen.but(agent.name)
         raise UserError(
             f"{message}; nothing was written",
             f"{fix}; or pick another model: {PROG} {agent.model_flag} NAME; or leave "
@@ -251,14 +262,20 @@ class AgentSteps(SetupBase):
     # --- their files ------------------------------------------------------------------------
 
     def plan_agents(
-        self, plan: engine.Plan, here: Mapping[str, Any], helper: str, configs: list[dict[str, Any]]
+        self,
+        plan: engine.Plan,
+        here: Mapping[str, Any],
+        helper: str,
+        configs: list[dict[str, Any]],
+        chosen: Agents,
+        agent_routes: AgentRoutes,
     ) -> dict[str, Any]:
         """The changes to each chosen agent's config file, and to those of agents this
         configuration drops; returns the record's fields for this configuration. An agent file
         another configuration set up moves to this one (one file cannot serve two), with what
         that one recorded (so uninstall still restores the user's bytes)."""
-        fields: dict[str, Any] = {"agents": list(self.agents)}
-        for agent in self.others():
+        fields: dict[str, Any] = {"agents": list(chosen.names)}
+        for agent in self.others(chosen):
             state = dict(here.get(agent.name) or {})
             path = str(agent.config_file(self.paths, self.env))
             for other in configs:
@@ -273,14 +290,14 @@ class AgentSteps(SetupBase):
                     f"{agent.label}'s {path} served the configuration for "
                     f"{other.get('settings_file')}; it now serves this one"
                 )
-            route, base = self.agent_routes[agent.name]
+            route, base = agent_routes.of(agent.name)
             setup = AgentSetup(
                 paths=self.paths,
                 env=self.env,
                 host=self.a.host,
                 profile=self.a.profile or None,
                 helper=helper,
-                model=self.agent_models[agent.name],
+                model=str(chosen.model(agent.name)),
                 route=route,
                 base_url=base,
                 ttl_seconds=self.a.ttl_seconds,
@@ -289,10 +306,10 @@ class AgentSteps(SetupBase):
             fields[agent.name] = agent.plan_setup(setup, plan)
         for name in config.agents_of(here):
             dropped = here.get(name)
-            if name in self.agents or not isinstance(dropped, dict):
+            if name in chosen.names or not isinstance(dropped, dict):
                 continue
             agents.get(name).plan_uninstall(self.paths, self.env, dropped, plan)
         return fields
 
-    def agent_files(self) -> list[Path]:
-        return [Path(str(agent.config_file(self.paths, self.env))) for agent in self.others()]
+    def agent_files(self, chosen: Agents) -> list[Path]:
+        return [Path(str(agent.config_file(self.paths, self.env))) for agent in self.others(chosen)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from ..auth import credentials, dbcli
@@ -34,10 +33,6 @@ class SetupBase:
         self.source: credentials.Source | None = None  # the credential: oauth, m2m or pat
         self.progress = ui.Progress(ctx)  # a transient line on stderr while we wait, TTY only
         self._noted_key: set[str] | None = None  # where a personal ANTHROPIC_API_KEY was seen
-        self.exclude: tuple[Path, str] | None = None  # (.git/info/exclude, pattern), static mode
-        self.agents: list[str] = ["claude"]  # the coding agents chosen (agents.NAMES)
-        self.agent_models: dict[str, str] = {}  # agent -> its model
-        self.agent_routes: dict[str, tuple[str, str]] = {}  # agent -> (route, base URL)
 
     # output
     def out(self, line: str = "") -> None:

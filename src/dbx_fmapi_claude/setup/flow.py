@@ -22,9 +22,12 @@ from ..core.errors import ExitCode, UserError
 from ..core.fileio import sq
 from ..core.paths import tilde
 from ..core.prompts import Prompter
+from . import steps
 from .answers import HELPER, PROG, STATIC, duration_text, find_installed
 from .plan import PlanSteps, SetupPlan
+from .results import Executables, Mode, Target
 from .signin import SignIn
+from .steps import Step
 
 
 class Setup(SignIn, PlanSteps):
@@ -48,19 +51,63 @@ class Setup(SignIn, PlanSteps):
 
     # --- the whole thing --------------------------------------------------------------------
 
-    def run(self) -> int:
-        self.load_previous()
-        self.check_flags()
-        self.check_mlflow()
-        if self.interactive():
+    def declared_steps(self) -> list[Step]:
+        """Setup's steps up to the plan, each naming the steps it needs; their order is the
+        needs' (docs/architecture.md, Setup). With flags only, the settings location is known
+        before signing in (a git-tracked token file is refused before any login); interactive,
+        it is asked after the models."""
+        interactive = self.interactive()
+        return [
+            Step("previous", lambda r: self.load_previous()),
+            Step("flags", lambda r: self.check_flags(), ("previous",)),
+            Step("mlflow", lambda r: self.check_mlflow(), ("flags",)),
+            Step("mode", lambda r: self.start(interactive), ("mlflow",)),
+            Step("host", lambda r: self.ask_host_and_profile(), ("mode",)),
+            Step("agents", lambda r: self.ask_agents(self.agent_answers()), ("host",)),
+            Step("executables", lambda r: self.executables(), ("agents",)),
+            Step(
+                "location",
+                lambda r: self.location(),
+                ("agent_routes",) if interactive else ("executables",),
+            ),
+            Step(
+                "workspace",
+                lambda r: self.workspace_line(),
+                ("executables",) if interactive else ("location",),
+            ),
+            Step("dependencies", lambda r: self.dependencies(), ("workspace",)),
+            Step(
+                "agent_dependencies",
+                lambda r: self.agent_dependencies(r["agents"]),
+                ("dependencies", "agents"),
+            ),
+            Step("mlflow_dependency", lambda r: self.mlflow_dependency(), ("agent_dependencies",)),
+            Step("signin", lambda r: self.authenticate(), ("mlflow_dependency",)),
+            Step("endpoints", lambda r: self.load_endpoints(), ("signin",)),
+            Step("route", lambda r: self.choose_route(), ("endpoints",)),
+            Step("models", lambda r: self.ask_models(), ("route",)),
+            Step(
+                "agent_models",
+                lambda r: self.ask_agent_models(r["agents"]),
+                ("models", "agents"),
+            ),
+            Step(
+                "agent_routes",
+                lambda r: self.choose_agent_routes(r["agent_models"]),
+                ("agent_models",),
+            ),
+        ]
+
+    def start(self, interactive: bool) -> Mode:
+        if interactive:
             self.prompter = Prompter(self.ctx.stdin, self.ctx.stdout, self.env)
             self.prompter.say(
                 "Set up Claude Code for your Databricks workspace. Enter keeps the [default]; "
                 "Ctrl-C cancels (nothing is written until the end)."
             )
-        self.ask_host_and_profile()
-        self.agent_answers()
-        self.ask_agents()
+        return Mode(interactive)
+
+    def executables(self) -> Executables:
         helper_path = find_installed("dbx-fmapi", self.env, self.paths.home)
         wrapper_path = find_installed("dbx-fmapi-claude", self.env, self.paths.home)
         if helper_path is None or wrapper_path is None:
@@ -68,30 +115,35 @@ class Setup(SignIn, PlanSteps):
                 "cannot find the installed dbx-fmapi / dbx-fmapi-claude executables",
                 "reinstall from the clone: bash setup-fmapi-claudecode.sh",
             )
-        target: Path | None = None
-        if self.prompter is None:  # known now: refuse a git-tracked token file before signing in
-            self.ask_location()
-            target = self.settings_target()
+        return Executables(helper=helper_path, wrapper=wrapper_path)
+
+    def location(self) -> Target:
+        self.ask_location()
+        return self.settings_target()
+
+    def workspace_line(self) -> None:
         if self.a.profile:
             self.out(f"Workspace: {self.a.host}   profile: {self.a.profile}")
         else:
             self.out(f"Workspace: {self.a.host}   credential: DATABRICKS_* variables")
-        self.dependencies()
-        self.agent_dependencies()
-        self.mlflow_dependency()
-        self.authenticate()
-        self.load_endpoints()
-        self.choose_route()
-        self.ask_models()
-        self.ask_agent_models()
-        self.choose_agent_routes()
-        if target is None:
-            self.ask_location()
-            target = self.settings_target()
+
+    def run(self) -> int:
+        done = steps.run(self.declared_steps())
+        found: Executables = done["executables"]
+        helper_path, wrapper_path = found.helper, found.wrapper
+        chosen: Target = done["location"]
+        target = chosen.path
         helper_cmd = f"{sq(helper_path)} token" + (
             f" --profile {sq(self.a.profile)}" if self.a.profile else ""
         )
-        plan = self.plan(target, helper_cmd, wrapper_path, helper_path)
+        plan = self.plan(
+            chosen,
+            helper_cmd,
+            wrapper_path,
+            helper_path,
+            done["agent_models"],
+            done["agent_routes"],
+        )
         extra = "".join(
             f", {label} {value}"
             for label, value in (("fable", self.a.fable), ("subagents", self.a.subagent))

@@ -14,6 +14,7 @@ from ..record import config
 from .answers import PROG, STATIC, check_location, default_location
 from .base import SetupBase
 from .gitignore import git_exclude_for, git_exposed, git_tracked
+from .results import Target
 
 
 class LocationSteps(SetupBase):
@@ -44,22 +45,23 @@ class LocationSteps(SetupBase):
 
     # --- 5. the plan ------------------------------------------------------------------------
 
-    def settings_target(self) -> Path:
+    def settings_target(self) -> Target:
         path = self.paths.settings_file_for(self.a.location, self.ctx.cwd)
         if self.a.token_mode != STATIC:
             return self.personal_target(path)
         if not git_tracked(path, self.env):
             found = config.view_for(self.record, path)
             ours = found.git_exclude if found else None
+            exclude = None
             if ours or git_exposed(path, self.env):  # a re-run keeps the block it added
-                self.exclude = git_exclude_for(path, self.env)
-                if self.exclude is None:
+                exclude = git_exclude_for(path, self.env)
+                if exclude is None:
                     self.warn(
                         f"{path} is inside a git repository and not ignored: never commit it "
                         f"(it will hold your token); ignore it with: echo .claude/{path.name} "
                         f">> {q(path.parent.parent / '.gitignore')}"
                     )
-            return path
+            return Target(path, exclude)
         local = path.with_name("settings.local.json")
         if self.a.location == "home":
             raise usage_error(
@@ -83,16 +85,16 @@ class LocationSteps(SetupBase):
                 f"{PROG} --token-mode helper",
             )
         self.out(f"  note  {path} is tracked by git: the token goes to {local}")
-        return local
+        return Target(local)
 
-    def personal_target(self, path: Path) -> Path:
+    def personal_target(self, path: Path) -> Target:
         """Helper mode: a project's settings.json that git tracks is the team's; the helper's
         absolute path and the profile are this user's. Everything setup writes then goes to
         settings.local.json beside it (which Claude Code reads above settings.json, so the
         effective settings are the same), kept out of git like static mode's token file; the
         team's file is never changed."""
         if self.a.location == "home" or not git_tracked(path, self.env):
-            return path
+            return Target(path)
         local = path.with_name("settings.local.json")
         if git_tracked(local, self.env):
             raise usage_error(
@@ -102,13 +104,14 @@ class LocationSteps(SetupBase):
                 f"in your home folder: {PROG} --settings-location home",
             )
         found = config.view_for(self.record, local)
+        exclude = None
         if git_exposed(local, self.env) or (found and found.git_exclude):
-            self.exclude = git_exclude_for(local, self.env)
+            exclude = git_exclude_for(local, self.env)
         self.out(
             f"  note  {path} is tracked by git (your team's): your settings go to {local}, "
             "which git ignores"
         )
-        return local
+        return Target(local, exclude)
 
     def personal_key(self, target: Path) -> bool:
         """A personal ANTHROPIC_API_KEY in the shell or a settings level would go to the

@@ -23,6 +23,7 @@ from .gitignore import exclude_block
 from .location import LocationSteps
 from .mlflowstep import MlflowSteps
 from .models import ModelSteps
+from .results import AgentRoutes, Agents, Target
 
 
 @dataclass
@@ -43,11 +44,18 @@ def onboarding_bytes(raw: bytes | None) -> bytes | None:
 
 class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
     def plan(
-        self, target: Path, helper_cmd: str, executable: str, helper: str | None = None
+        self,
+        chosen: Target,
+        helper_cmd: str,
+        executable: str,
+        helper: str | None,
+        chosen_agents: Agents,
+        agent_routes: AgentRoutes,
     ) -> SetupPlan:
         """Every change, in memory. The configuration for `target` is this run's; every other
         configuration (another settings location, another workspace) is left as it is."""
         plan = SetupPlan()
+        target = chosen.path
         self.dbx_fmapi = helper
         # A location is one configuration whichever of its two files holds it: static mode puts
         # the token in settings.local.json when settings.json is tracked by git, helper mode
@@ -59,7 +67,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
         kept = self._plan_settings(plan, target, {} if moved else here, helper_cmd)
         onboarding_added = self._plan_onboarding(plan)
         rc = self._plan_rc(plan, executable)
-        self._plan_exclude(plan, target)
+        self._plan_exclude(plan, target, chosen.exclude)
         a = self.a
         one = {
             "host": a.host,
@@ -79,7 +87,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
             "token_mode": a.token_mode,
             "ttl_seconds": a.ttl_seconds,
             "margin_seconds": a.margin_seconds,
-            **({"git_exclude": str(self.exclude[0])} if self.exclude else {}),
+            **({"git_exclude": str(chosen.exclude[0])} if chosen.exclude else {}),
             "api_key_helper": helper_cmd,
             **({"team": str(self.opts.team)} if self.opts.team else {}),
             **kept,
@@ -94,9 +102,9 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
             (i for i, c in enumerate(configs) if self.config_for(target, {"configs": [c]})),
             len(configs),
         )
-        if helper is not None and (self.others() or "agents" in here):
+        if helper is not None and (self.others(chosen_agents) or "agents" in here):
             own = configs[at] if at < len(configs) else here
-            one.update(self.plan_agents(plan, own, helper, configs))
+            one.update(self.plan_agents(plan, own, helper, configs, chosen_agents, agent_routes))
         if at < len(configs) and configs[at].get("mcp"):
             one["mcp"] = configs[at]["mcp"]  # `dbx-fmapi mcp add`'s servers stay
         configs[at : at + 1] = [config.nest(one)]
@@ -388,13 +396,13 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
         raw = read_bytes(path)
         plan.add(Change(path, raw, with_block(raw), what, keep_original=True, redo=with_block))
 
-    def _plan_exclude(self, plan: SetupPlan, target: Path) -> None:
+    def _plan_exclude(self, plan: SetupPlan, target: Path, found: tuple[Path, str] | None) -> None:
         """Static mode in a git work tree: the token file goes into the repository's own exclude
         file (never committed, never shared), so no `git add .` picks it up."""
-        if self.exclude is None:
+        if found is None:
             return
         static = self.a.token_mode == STATIC
-        exclude, block = self.exclude[0], exclude_block(self.exclude[1], static)
+        exclude, block = found[0], exclude_block(found[1], static)
 
         def with_exclude(now: bytes | None) -> bytes:
             text = (now or b"").decode("utf-8", "surrogateescape")

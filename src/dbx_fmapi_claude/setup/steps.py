@@ -1,0 +1,106 @@
+"""Setup's steps as a graph: each step names the steps it needs and returns a frozen result; the
+runner orders them by those needs (as the doctor orders its checks by `requires`, doctor/graph.py)
+and gives each step only the results it declared.
+
+Refused before anything runs (StepError, a programming error): a step declared twice, a need no
+step declares, a cycle. Refused when a step returns: a result that could change afterwards (a
+result is None, a frozen dataclass, or an immutable value: str, int, float, bool, bytes, Path,
+a tuple or frozenset of those)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+
+class StepError(ValueError):
+    """The declared steps cannot run: a missing need, a cycle, a name twice, a mutable result."""
+
+
+class Results(Mapping[str, Any]):
+    """The results a step may read: those of the steps it needs (reading another is an error)."""
+
+    def __init__(self, step: str, values: Mapping[str, Any]) -> None:
+        self._step = step
+        self._values = dict(values)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._values:
+            raise StepError(f"step {self._step!r} reads {name!r}, which it does not need")
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    run: Callable[[Results], Any]
+    needs: tuple[str, ...] = ()
+
+
+def order(steps: Sequence[Step]) -> list[Step]:
+    """The steps, each after every step it needs; steps the needs leave unordered keep the
+    order they were declared in."""
+    by_name: dict[str, Step] = {}
+    for step in steps:
+        if not step.name or step.name in by_name:
+            raise StepError(f"step name {step.name!r} is empty or declared twice")
+        by_name[step.name] = step
+    for step in steps:
+        for need in step.needs:
+            if need not in by_name:
+                raise StepError(f"step {step.name!r} needs {need!r}, which no step declares")
+    done: list[Step] = []
+    placed: set[str] = set()
+    visiting: list[str] = []
+
+    def place(step: Step) -> None:
+        if step.name in placed:
+            return
+        if step.name in visiting:
+            cycle = visiting[visiting.index(step.name) :] + [step.name]
+            raise StepError("step cycle: " + " -> ".join(cycle))
+        visiting.append(step.name)
+        for need in step.needs:
+            place(by_name[need])
+        visiting.pop()
+        placed.add(step.name)
+        done.append(step)
+
+    for step in steps:
+        place(step)
+    return done
+
+
+_IMMUTABLE = (str, int, float, bool, bytes, PurePath, type(None))
+
+
+def frozen(value: Any) -> bool:
+    """Can `value` not change after the step that made it returns?"""
+    if isinstance(value, _IMMUTABLE):
+        return True
+    if isinstance(value, (tuple, frozenset)):
+        return all(frozen(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        params = getattr(value, "__dataclass_params__", None)
+        return bool(params and params.frozen)
+    return False
+
+
+def run(steps: Sequence[Step]) -> dict[str, Any]:
+    """Run every step in order(steps); returns each step's result by name."""
+    results: dict[str, Any] = {}
+    for step in order(steps):
+        result = step.run(Results(step.name, {n: results[n] for n in step.needs}))
+        if not frozen(result):
+            raise StepError(f"step {step.name!r} returned a result that can change: {result!r}")
+        results[step.name] = result
+    return results
