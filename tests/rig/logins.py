@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import shlex
+import signal
 import subprocess
 import tempfile
 import time
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
 # file, so the next login starts only after both are gone.
 LOGIN_LOCK = Path(tempfile.gettempdir()) / "dbx-fmapi-tests-oauth-callback.lock"
 LOGIN_LOCK_WAIT = 60  # seconds; past that a login goes ahead anyway (the CLI tries other ports)
+# A login run by Sandbox.login waits up to LOGIN_LOCK_WAIT for the lock, then up to its own
+# --timeout for the browser's callback: it gives up only after both (LOGIN_SLACK for the rest).
+LOGIN_SLACK = 10
 # Set (to a file) in the environment of a test run: every login appends "want", "acquire" and
 # "release" lines (epoch seconds, pid) to it, for measuring how long the lock is held
 # (`python -m tests.rig.lockmeter LOG` sums them up). Unset: the shims carry no such lines.
@@ -59,6 +63,9 @@ def login_lock_sh() -> str:
         f"  if [ -x /usr/bin/flock ] && {{ command exec 9>>{lock}; }} 2>/dev/null; then\n"
         f"    {_lock_log_line('want')}/usr/bin/flock -w {LOGIN_LOCK_WAIT} 9 || :\n"
         f"    {_lock_log_line('acquire')}_rig_locked=1\n"
+        # The login dies with the process that started it (a test process killed mid-login
+        # left its CLI holding the lock past its own --timeout, every login then waited).
+        "    [ -x /usr/bin/setpriv ] && _rig_pdeath='/usr/bin/setpriv --pdeathsig KILL'\n"
         "  fi ;;\n"
         "esac\n"
     )
@@ -68,13 +75,50 @@ def _metered_exec(command: str) -> str:
     """The shim's last line, `exec command "$@"`; with a lock log asked for, a login runs the
     command as a child instead and logs "release" when it exits (its browser may outlive it by
     the moment it takes to log the visit)."""
-    line = f'exec {command} "$@"\n'
+    line = f'exec ${{_rig_pdeath-}} {command} "$@"\n'
     release = _lock_log_line("release")
     if not release:
         return line
     return (
-        f'if [ -n "${{_rig_locked-}}" ]; then {command} "$@"; rc=$?; {release}exit $rc; fi\n' + line
+        f'if [ -n "${{_rig_locked-}}" ]; then ${{_rig_pdeath-}} {command} "$@"; rc=$?; '
+        f"{release}exit $rc; fi\n" + line
     )
+
+
+def lock_holders(home: Path | str | None = None) -> list[int]:
+    """Processes of ours that have LOGIN_LOCK open, holding or waiting for it (a shim's
+    `auth login` on fd 9, the CLI it became, the browser that CLI opened), with HOME=home
+    when given. Others' processes and processes gone meanwhile are skipped."""
+    lock = os.path.realpath(LOGIN_LOCK)
+    want = None if home is None else b"HOME=" + os.fsencode(str(home))
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            if want is not None:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if want not in f.read().split(b"\0"):
+                        continue
+            fds = os.listdir(f"/proc/{entry}/fd")
+            if any(os.readlink(f"/proc/{entry}/fd/{fd}") == lock for fd in fds):
+                found.append(int(entry))
+        except OSError:
+            continue
+    return sorted(found)
+
+
+def end_logins(home: Path | str) -> list[int]:
+    """Kill every process with HOME=home that has LOGIN_LOCK open: a login a test left behind
+    (the test failed or was interrupted mid-login; a pexpect or Popen child; a login in a new
+    session that killpg did not reach) would keep every other login on the machine waiting
+    until it dies (a real `auth login` without --timeout waits an hour). Returns their pids."""
+    killed = []
+    for pid in lock_holders(home):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+    return killed
 
 
 @contextlib.contextmanager
