@@ -61,12 +61,28 @@ def login_lock_sh() -> str:
     return (
         'case " $* " in *" auth login "*)\n'
         f"  if [ -x /usr/bin/flock ] && {{ command exec 9>>{lock}; }} 2>/dev/null; then\n"
-        f"    {_lock_log_line('want')}/usr/bin/flock -w {LOGIN_LOCK_WAIT} 9 || :\n"
+        f"    {_lock_log_line('want')}${{_rig_pdeath-}} "
+        f"/usr/bin/flock -w {LOGIN_LOCK_WAIT} 9 || :\n"
         f"    {_lock_log_line('acquire')}_rig_locked=1\n"
-        # The login dies with the process that started it (a test process killed mid-login
-        # left its CLI holding the lock past its own --timeout, every login then waited).
-        "    [ -x /usr/bin/setpriv ] && _rig_pdeath='/usr/bin/setpriv --pdeathsig KILL'\n"
         "  fi ;;\n"
+        "esac\n"
+    )
+
+
+def login_pdeath_sh() -> str:
+    """The shim's first lines: an `auth login` runs again under `setpriv --pdeathsig KILL`
+    (same pid), so it dies with the process that started it, in line for the lock or logging in:
+    a test process killed mid-login (an xdist worker gone) runs no teardown, and its login used
+    to hold the lock past its own --timeout while every other login waited. The wait for the
+    lock and a metered CLI (children of the shim) get the same; an exec'd CLI keeps it."""
+    return (
+        'case " $* " in *" auth login "*)\n'
+        "  if [ -x /usr/bin/setpriv ]; then\n"
+        '    [ -n "${_RIG_PDEATH-}" ] || { export _RIG_PDEATH=1; '
+        'exec /usr/bin/setpriv --pdeathsig KILL /bin/sh "$0" "$@"; }\n'
+        "    _rig_pdeath='/usr/bin/setpriv --pdeathsig KILL'\n"
+        "  fi\n"
+        "  unset _RIG_PDEATH ;;\n"
         "esac\n"
     )
 
@@ -75,7 +91,7 @@ def _metered_exec(command: str) -> str:
     """The shim's last line, `exec command "$@"`; with a lock log asked for, a login runs the
     command as a child instead and logs "release" when it exits (its browser may outlive it by
     the moment it takes to log the visit)."""
-    line = f'exec ${{_rig_pdeath-}} {command} "$@"\n'
+    line = f'exec {command} "$@"\n'
     release = _lock_log_line("release")
     if not release:
         return line

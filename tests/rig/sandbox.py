@@ -31,7 +31,7 @@ from typing import Any
 from tests.rig.logins import LOGIN_LOCK as LOGIN_LOCK  # tests import the lock from here
 from tests.rig.logins import LOGIN_LOCK_LOG_ENV as LOGIN_LOCK_LOG_ENV
 from tests.rig.logins import LOGIN_LOCK_WAIT as LOGIN_LOCK_WAIT
-from tests.rig.logins import LOGIN_SLACK, _metered_exec, end_logins, login_lock_sh
+from tests.rig.logins import LOGIN_SLACK, _metered_exec, end_logins, login_lock_sh, login_pdeath_sh
 from tests.rig.logins import login_lock as login_lock
 
 RIG_DIR = Path(__file__).resolve().parent
@@ -419,7 +419,7 @@ class Sandbox:
             body += _metered_exec(f"{shlex.quote(sys.executable)} -I {shlex.quote(str(fake))}")
         if path.is_symlink() or path.exists():
             path.unlink()
-        path.write_text("#!/bin/sh\n" + record + body)
+        path.write_text("#!/bin/sh\n" + login_pdeath_sh() + record + body)
         path.chmod(0o755)
         return path
 
