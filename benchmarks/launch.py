@@ -15,6 +15,12 @@ Measures, as whole processes, interleaved round-robin so machine drift hits all 
                    request to the workspace (with the same injected latency as the seed's)
   helper-by-claude the same, run as Claude Code runs it (CLAUDE_CODE_ENTRYPOINT set): it also
                    reads where Claude Code's settings send the token
+  quick-claude     a stand-in `claude` that exits at once (`-p hi`): the baseline for the two below
+  quick-relay      `dbx-fmapi-claude -p hi` with that stand-in: the relay started (a port, a fork)
+  quick-direct     the same with DBX_FMAPI_CLAUDE_RELAY=0 (claude talks to the workspace itself)
+  prompt-claude    the real `claude -p hi` answered by the fake workspace, helper mode
+  prompt-relay     `dbx-fmapi-claude -p hi`, the real claude behind the relay (whole session)
+  prompt-direct    the same with DBX_FMAPI_CLAUDE_RELAY=0
   cli-token        `databricks auth token --profile P -o json` alone (the CLI's own time, which
                    the budget does not count; here it is the rig's fake CLI, a Python program)
 
@@ -240,6 +246,20 @@ def main() -> None:
             }
             HOMES[b_home] = b_env
         ws.set_latency("/api/2.0/preview/scim", args.latency)
+        quick_bin = Path(tmp) / "quick-bin"
+        quick_bin.mkdir()
+        (quick_bin / "claude").write_text("#!/bin/sh\nexit 0\n")
+        (quick_bin / "claude").chmod(0o755)
+        quick_env = dict(env, PATH=f"{quick_bin}:{env['PATH']}")
+        direct = {"DBX_FMAPI_CLAUDE_RELAY": "0"}
+        relay_cases = {
+            "quick-claude": (["claude", "-p", "hi"], quick_env, home),
+            "quick-relay": (["dbx-fmapi-claude", "-p", "hi"], quick_env, home),
+            "quick-direct": (["dbx-fmapi-claude", "-p", "hi"], dict(quick_env, **direct), home),
+            "prompt-claude": (["claude", "-p", "hi"], env, home),
+            "prompt-relay": (["dbx-fmapi-claude", "-p", "hi"], env, home),
+            "prompt-direct": (["dbx-fmapi-claude", "-p", "hi"], dict(env, **direct), home),
+        }
 
         cases = {
             "claude-direct": (["claude", "--version"], env, home),
@@ -255,6 +275,7 @@ def main() -> None:
                 env,
                 home,
             ),
+            **relay_cases,
             **baseline,
         }
         HOMES[home] = env
@@ -295,6 +316,15 @@ def main() -> None:
         f"rejected-token check (token-again - token-new): "
         f"{med['token-again'] - med['token-new']:6.1f} ms, of which the injected round trip "
         f"{args.latency * 1000:.0f} ms"
+    )
+    print(
+        f"relay at launch (quick-relay - quick-direct): "
+        f"{med['quick-relay'] - med['quick-direct']:6.1f} ms; wrapper with the relay over claude: "
+        f"{med['quick-relay'] - med['quick-claude']:6.1f} ms (budget 50)"
+    )
+    print(
+        f"a whole `-p hi` session behind the relay (prompt-relay - prompt-direct): "
+        f"{med['prompt-relay'] - med['prompt-direct']:6.1f} ms"
     )
     if args.baseline is not None:
         for name in (

@@ -18,6 +18,7 @@ from dbx_fmapi_claude.core.paths import Paths
 from dbx_fmapi_claude.doctor import agent_checks
 from dbx_fmapi_claude.doctor.graph import Spec, validate, walk
 from dbx_fmapi_claude.doctor.report import Report, Run
+from dbx_fmapi_claude.record import config
 from dbx_fmapi_claude.workspace.client import WorkspaceError
 
 HOST = "https://ws.example.com"
@@ -138,7 +139,8 @@ class World:
             paths=Paths.from_env(self.env),
         )
         run = Run(ctx, Report(ctx, live=False))
-        run.cfg, run.ws = self.cfg, self.ws  # type: ignore[assignment]  # a stub client
+        run.cfg = config.Configuration(self.cfg)  # as doctor reads it: the typed view
+        run.ws = self.ws  # type: ignore[assignment]  # a stub client
 
         def stand_in(ok: bool) -> Any:
             return lambda r: r.add("PASS", "ok") if ok else r.add("FAIL", "broken", "fix it")

@@ -171,6 +171,7 @@ STATUS_SHAPE = {
             "problem": Nullable(str),
         }
     ),
+    Opt("mlflow"): {"experiment": str, "version": str, "installed": bool},
 }
 
 # `dbx-fmapi doctor --json`

@@ -55,9 +55,7 @@ def record_of(sandbox: Sandbox) -> dict[str, Any]:
 def config_of(sandbox: Sandbox) -> dict[str, Any]:
     """The configuration setup wrote last, flat, as the commands read it (its keys and the
     shared ones)."""
-    data = record_of(sandbox)
-    shared = {k: data[k] for k in config.SHARED if k in data}
-    return {**shared, **data["configs"][-1]}
+    return dict(config.views(record_of(sandbox))[-1])
 
 
 def settings_path(sandbox: Sandbox) -> Path:

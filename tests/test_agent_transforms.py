@@ -16,12 +16,15 @@ import pytest
 
 from dbx_fmapi_claude import agents
 from dbx_fmapi_claude.agents import jsonfile
-from dbx_fmapi_claude.agents.base import GATEWAY, SERVING, AgentSetup
+from dbx_fmapi_claude.agents.base import AgentSetup
 from dbx_fmapi_claude.agents.codex import configtoml
 from dbx_fmapi_claude.changes import engine
 from dbx_fmapi_claude.core.errors import UserError
 from dbx_fmapi_claude.core.paths import Paths
 from dbx_fmapi_claude.record import config
+from dbx_fmapi_claude.workspace import routes
+from dbx_fmapi_claude.workspace.routes import GATEWAY_NAME as GATEWAY
+from dbx_fmapi_claude.workspace.routes import SERVING_NAME as SERVING
 
 tomllib = pytest.importorskip("tomllib") if sys.version_info >= (3, 11) else None
 
@@ -276,12 +279,17 @@ def test_codex_refuses_a_file_that_is_not_toml_and_changes_nothing(tmp_path: Pat
 # --- routes and the record ---------------------------------------------------------------------
 
 
-def test_wire_candidates_follow_the_route() -> None:
-    wire = agents.get("codex").wire
-    assert wire is not None
-    assert wire.candidates(GATEWAY, False)[0] == (GATEWAY, "/ai-gateway/codex/v1")
-    assert wire.candidates(SERVING, False)[0] == (SERVING, "/serving-endpoints/openai/v1")
-    assert {r for r, _ in wire.candidates(SERVING, True)} == {SERVING}
+def test_api_candidates_follow_the_route() -> None:
+    api = agents.get("codex").api
+    assert api is not None
+    assert routes.candidates(api, GATEWAY, False)[0] == (GATEWAY, "/ai-gateway/codex/v1")
+    assert routes.candidates(api, SERVING, False)[0] == (SERVING, "/serving-endpoints/openai/v1")
+    assert {r for r, _ in routes.candidates(api, SERVING, True)} == {SERVING}
+    assert routes.candidates(api, GATEWAY, False) == [
+        (GATEWAY, "/ai-gateway/codex/v1"),
+        (GATEWAY, "/ai-gateway/openai/v1"),
+        (SERVING, "/serving-endpoints/openai/v1"),
+    ]
 
 
 def test_record_agent_fields() -> None:

@@ -175,3 +175,58 @@ def test_the_mcp_headers_helper_checks_a_token_handed_out_before_with_the_standa
     top = {m.split(".")[0] for m in imported(out.stderr)}
     foreign = {m for m in top if m not in sys.stdlib_module_names} - ALLOWED_NON_STDLIB
     assert not foreign, f"the MCP headers helper imported non-stdlib modules: {sorted(foreign)}"
+
+
+def test_the_mlflow_hook_stays_standard_library_until_it_hands_over_to_mlflow(
+    sandbox: Sandbox, workspace: FakeWorkspace, tmp_path: Path
+) -> None:
+    """`dbx-fmapi mlflow-hook` (Claude Code's Stop hook for --mlflow-experiment) gets the token
+    with the standard library only, then starts MLflow's own hook in the background: no MLflow,
+    no SDK and no HTTP library in our process."""
+    from tests import mlflow_world
+
+    folder = mlflow_world.fake(tmp_path / "mlflow-env")
+    sandbox.env["DBX_FMAPI_MLFLOW_VENV"] = str(folder)
+    pat = workspace.issue_pat()
+    (sandbox.home / ".databrickscfg").write_text(
+        f"[DEFAULT]\nhost = {workspace.url}\ntoken = {pat}\n"
+    )
+    script = Path(sys.executable).parent / "dbx-fmapi"
+    argv = [sys.executable, "-X", "importtime", str(script), "mlflow-hook"]
+    out = sandbox.run([*argv, "--experiment", "/Users/a/b", "--profile", "DEFAULT"], input="{}")
+    assert out.code == 0, out
+    assert mlflow_world.ran(folder, 1) == ["autolog claude stop-hook"]  # handed over
+    modules = imported(out.stderr)
+    assert "dbx_fmapi_claude.commands.mlflow_hook" in modules
+    foreign = {m.split(".")[0] for m in modules} - set(sys.stdlib_module_names)
+    assert not foreign - ALLOWED_NON_STDLIB, f"mlflow-hook imported {sorted(foreign)}"
+    assert not modules & {"argparse", "subprocess", "ssl", "urllib", "json"}, sorted(modules)
+
+
+def test_the_wrapper_starting_the_relay_imports_only_light_modules(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    """A launch that talks to the model starts the relay (agents/claude/relayed.py): a port and
+    a fork in the wrapper; the relay's own imports happen in the forked child."""
+    sandbox.login(workspace)
+    setup = sandbox.run(
+        ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
+        + ["--shell", "none"]
+    )
+    assert setup.code == 0, setup
+    record = sandbox.home / TOKEN_RECORD
+    state = json.loads(record.read_text())
+    for entry in state.values():
+        entry["ok"] = time.time()
+    record.write_text(json.dumps(state))
+    sandbox.fake_program("claude", "exit 0\n")
+    script = Path(sys.executable).parent / "dbx-fmapi-claude"
+    out = sandbox.run([sys.executable, "-X", "importtime", str(script), "-p", "hi"])
+    assert out.code == 0, out
+    assert sandbox.calls("claude")[-1][0] == "--settings"  # the relay was started
+    modules = imported(out.stderr)
+    assert "dbx_fmapi_claude.agents.claude.relayed" in modules
+    assert "dbx_fmapi_claude.agents.relay" not in modules
+    foreign = {m.split(".")[0] for m in modules} - set(sys.stdlib_module_names)
+    assert not foreign - ALLOWED_NON_STDLIB, f"the wrapper imported {sorted(foreign)}"
+    assert not modules & HEAVY, f"the wrapper imported {sorted(modules & HEAVY)}"

@@ -30,7 +30,7 @@ UPGRADE = (
 )
 
 # A record as release 8e2686a wrote it (version 1: one configuration, flat), for the in-process
-# checks; it migrates to version 2 in memory.
+# checks; it migrates to version 3 in memory.
 TODAY: dict[str, Any] = {
     "api_key_helper": "'/home/u/.local/bin/dbx-fmapi' token --profile 'DEFAULT'",
     "env_existed": False,
@@ -78,10 +78,68 @@ def test_a_version_1_record_migrates_in_memory_and_is_never_rewritten(tmp_path: 
     home_u = Paths(home="/home/u", config_dir=paths.config_dir)  # the home TODAY was set up in
     assert config.in_effect(config.load_record(paths), home_u, "/srv") == _flat(TODAY)
     shared = {k: TODAY[k] for k in config.SHARED}
-    one = {k: v for k, v in _flat(TODAY).items() if k not in config.SHARED}
-    assert config.load_record(paths) == {**shared, "version": 2, "configs": [one]}
-    assert config.salvage(paths) == ({**shared, "version": 2, "configs": [one]}, [])
+    one = _v3({k: v for k, v in _flat(TODAY).items() if k not in config.SHARED})
+    assert config.load_record(paths) == {**shared, "version": 3, "configs": [one]}
+    assert config.salvage(paths) == ({**shared, "version": 3, "configs": [one]}, [])
     assert paths.config_file.read_bytes() == before
+
+
+def _v3(one: dict[str, Any]) -> dict[str, Any]:
+    """A configuration as version 3 keeps it: Claude Code's keys under "claude"."""
+    claude = {k: one.pop(k) for k in list(one) if k in config.CLAUDE_KEYS}
+    return {**one, "claude": claude}
+
+
+def test_a_version_2_record_moves_claude_codes_keys_under_claude_in_memory(
+    tmp_path: Path,
+) -> None:
+    record = _two(tmp_path)
+    record["configs"][0]["codex"] = {"file": "/home/u/.codex/config.toml", "model": "gpt-5"}
+    record["configs"][0]["agents"] = ["claude", "codex"]
+    paths = _paths(tmp_path, record)
+    before = paths.config_file.read_bytes()
+    loaded = config.load_record(paths)
+    assert loaded == {**record, "version": 3, "configs": [_v3(dict(c)) for c in record["configs"]]}
+    assert loaded["configs"][0]["claude"]["model"] == TODAY["model"]
+    assert loaded["configs"][0]["codex"] == record["configs"][0]["codex"]  # the others' stay
+    # Readers see what they saw in version 2, typed.
+    shared = {k: record[k] for k in config.SHARED}
+    assert config.views(loaded) == [{**shared, **c} for c in record["configs"]]
+    home = config.views(loaded)[0]
+    assert (home.model, home.token_mode, home.profile) == (TODAY["model"], "helper", "DEFAULT")
+    assert home.agents == ["claude", "codex"]
+    assert home.replaced == TODAY["replaced"] and home.settings_created
+    assert home.state("codex") == record["configs"][0]["codex"]
+    assert home.state("claude") == {
+        "file": record["configs"][0]["settings_file"],
+        "settings_file": record["configs"][0]["settings_file"],
+        **{k: TODAY[k] for k in config.CLAUDE_KEYS if k in TODAY},
+    }
+    assert paths.config_file.read_bytes() == before  # migrated in memory only
+
+
+def test_a_damaged_claude_key_in_a_version_3_record_is_named_and_salvaged(tmp_path: Path) -> None:
+    record = _two(tmp_path)
+    v3 = {**record, "version": 3, "configs": [_v3(dict(c)) for c in record["configs"]]}
+    v3["configs"][1]["claude"]["token_mode"] = "later"
+    paths = _paths(tmp_path, v3)
+    with pytest.raises(UserError) as caught:
+        config.load(paths)
+    project = v3["configs"][1]["settings_file"]
+    assert caught.value.message == (
+        f'{paths.config_path} is damaged: "token_mode" (the configuration for {project}) must be '
+        '"helper" or "static", not "later"'
+    )
+    salvaged, notes = config.salvage(paths)
+    assert salvaged is not None and "token_mode" not in salvaged["configs"][1]["claude"]
+    assert len(notes) == 1 and "(left out)" in notes[0]
+    v3["configs"][1]["claude"] = "opus"
+    with pytest.raises(UserError) as caught:
+        config.load(_paths(tmp_path, v3))
+    assert caught.value.message.endswith(
+        '"claude" (the configuration for '
+        f"{project}) must be an object (the Claude Code state), not a string"
+    )
 
 
 def test_a_record_without_a_version_is_version_1(tmp_path: Path) -> None:
@@ -89,7 +147,7 @@ def test_a_record_without_a_version_is_version_1(tmp_path: Path) -> None:
     paths = _paths(tmp_path, legacy)
     before = paths.config_file.read_bytes()
     assert config.load(paths) == legacy
-    assert config.load_record(paths)["version"] == 2
+    assert config.load_record(paths)["version"] == 3
     assert paths.config_file.read_bytes() == before  # migrated in memory only
 
 
@@ -159,7 +217,7 @@ def test_a_damaged_key_of_one_of_several_configurations_says_whose(tmp_path: Pat
     )
     salvaged, notes = config.salvage(paths)
     assert "ttl_seconds" not in salvaged["configs"][1]
-    assert salvaged["configs"][0] == record["configs"][0] and len(notes) == 1
+    assert salvaged["configs"][0] == _v3(dict(record["configs"][0])) and len(notes) == 1
 
 
 def test_a_newer_version_is_refused(tmp_path: Path) -> None:
@@ -167,8 +225,8 @@ def test_a_newer_version_is_refused(tmp_path: Path) -> None:
     with pytest.raises(config.RecordTooNew) as info:
         config.load(paths)
     assert info.value.message == (
-        f"{paths.config_path} was written by a newer dbx-fmapi-claude (record version 3; this one "
-        "reads up to version 2); nothing was changed"
+        f"{paths.config_path} was written by a newer dbx-fmapi-claude (record version 4; this one "
+        "reads up to version 3); nothing was changed"
     )
     assert info.value.code == 1
     with pytest.raises(config.RecordTooNew):
@@ -248,10 +306,14 @@ def _edit(sandbox: Sandbox, change: Callable[[dict[str, Any]], None]) -> None:
 
 
 def _holder(data: dict[str, Any], key: str) -> dict[str, Any]:
-    """Where `key` lives in a version-2 record: the top level, or the configuration."""
+    """Where `key` lives in a version-3 record: the top level, Claude Code's state, or the
+    configuration."""
     if key == "version" or key in config.SHARED:
         return data
     configs: list[dict[str, Any]] = data["configs"]
+    if key in config.CLAUDE_KEYS:
+        claude: dict[str, Any] = configs[-1]["claude"]
+        return claude
     return configs[-1]
 
 
@@ -289,7 +351,7 @@ DAMAGE: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
         "helper",
         _set("version", 7),
         "was written by a newer dbx-fmapi-claude (record version 7; this one reads up to "
-        "version 2); nothing was changed",
+        "version 3); nothing was changed",
     ),
 }
 
@@ -351,7 +413,7 @@ def test_setup_repairs_a_damaged_record_keeping_the_rest(
     path = sandbox.home / RECORD
     assert f'warning: {path}: "ttl_seconds" must be a number of seconds' in result.stderr
     record = config_of(sandbox)
-    assert record["ttl_seconds"] == 900 and record_of(sandbox)["version"] == 2
+    assert record["ttl_seconds"] == 900 and record_of(sandbox)["version"] == 3
     assert record["opus"] == "databricks-claude-opus-4-5" and record["host"] == workspace.url
     assert sandbox.run(["dbx-fmapi", "status"]).code == 0
 
@@ -360,10 +422,10 @@ def test_setup_and_uninstall_refuse_a_record_from_a_newer_release(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     _set_up(sandbox, workspace)
-    _edit(sandbox, _set("version", 3))
+    _edit(sandbox, _set("version", 4))
     before = sandbox.snapshot(exclude=VOLATILE)
     path = sandbox.home / RECORD
-    says = "was written by a newer dbx-fmapi-claude (record version 3; this one reads up to"
+    says = "was written by a newer dbx-fmapi-claude (record version 4; this one reads up to"
     for argv in (
         ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"],
         ["dbx-fmapi", "uninstall", "--yes"],

@@ -222,8 +222,11 @@ def test_unrelated_settings_survive_and_replaced_values_are_recorded(
     r = setup(sandbox, "--host", workspace.url, "--no-verify")
     assert r.code == 0, r
     data = settings_of(sandbox)
-    for key in ("permissions", "hooks", "model", "statusLine"):
+    for key in ("permissions", "model", "statusLine"):
         assert data[key] == original[key]
+    # the user's hooks as they were; ours (agents/claude/failurehook.py) beside them
+    assert data["hooks"]["PostToolUse"] == original["hooks"]["PostToolUse"]
+    assert list(data["hooks"]) == ["PostToolUse", "StopFailure"]
     assert list(data)[:5] == list(original)  # order kept too
     assert data["env"]["MY_VAR"] == "keep me"
     assert data["env"]["ANTHROPIC_MODEL"] == "databricks-claude-opus-4-6"
@@ -437,7 +440,10 @@ def test_fish_function_file(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
     assert "function dbx-fmapi-claude" in path.read_text()
     if shutil.which("fish"):  # fish autoloads the file; the function runs the wrapper
         sandbox.fake_program("claude", 'echo "claude ran with: $*"\n')
-        out = sandbox.run(["fish", "-c", "type -t dbx-fmapi-claude; and dbx-fmapi-claude -p 'a b'"])
+        out = sandbox.run(
+            ["fish", "-c", "type -t dbx-fmapi-claude; and dbx-fmapi-claude -p 'a b'"],
+            env={"DBX_FMAPI_CLAUDE_RELAY": "0"},  # the arguments alone (no relay --settings)
+        )
         assert out.code == 0 and out.stdout.split() == [
             "function",
             "claude",

@@ -34,6 +34,7 @@ GOOD: dict[str, Any] = {
     "token_mode": "helper",
     "mcp": [{"kind": "genie", "space_id": "01f0c0ffee0000000000000000000001"}],
     "otel_tables": "main.telemetry.claude",
+    "mlflow_experiment": "/Shared/claude-code",
     "prices": {"databricks-claude-opus-4-8": {"input": 15, "output": 75, "currency": "USD"}},
     "budget": {"monthly": 200, "warn": 80, "block": False, "contact": "#ai-platform"},
     "locked": ["models", "ttl", "host"],
@@ -97,6 +98,10 @@ def _with(**changes: Any) -> dict[str, Any]:
         (_with(token_mode="both"), "token_mode = 'both': one of helper, static"),
         (_with(mcp=[{"kind": "ftp"}]), "mcp[0].kind = 'ftp': one of genie, sql"),
         (_with(otel_tables="just_a_name"), "otel_tables = 'just_a_name': must be CATALOG.SCHEMA"),
+        (
+            _with(mlflow_experiment="claude"),
+            "mlflow_experiment = 'claude': must be an absolute workspace path",
+        ),
         (_with(prices={"m": {"input": -1}}), "prices.m.input = -1: must be >= 0"),
         (_with(prices={"m": {"inp": 1}}), "prices.m.inp = 1: unknown key"),
         (_with(budget={"warn": 80}), 'budget = {"warn": 80}: needs "monthly"'),

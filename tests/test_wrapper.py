@@ -70,7 +70,15 @@ def test_passes_argv_stdin_and_exit_status_through_untouched(
     args = ["-p", "two words", "", "ünï", "--", "--flag=$(touch pwned)", "*"]
     out = sandbox.run(["dbx-fmapi-claude", *args], input="piped input\n")
     assert out.code == 7, out
-    assert sandbox.calls("claude") == [args]
+    # the user's arguments, after the relay's `--settings` (agents/claude/relayed.py)
+    [call] = sandbox.calls("claude")
+    assert call[0] == "--settings" and call[2:] == args, call
+    assert "127.0.0.1" in call[1] and "DBX_FMAPI_RELAY_KEY" in call[1]
+    direct = sandbox.run(
+        ["dbx-fmapi-claude", *args], input="piped input\n", env={"DBX_FMAPI_CLAUDE_RELAY": "0"}
+    )
+    assert direct.code == 7, direct
+    assert sandbox.calls("claude")[-1] == args
     assert (sandbox.home / "stdin-seen").read_text() == "piped input\n"
     assert not (sandbox.home / "pwned").exists()
 
@@ -359,3 +367,31 @@ def test_a_refresh_shows_progress_on_a_terminal_only(
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_the_relay_leaves_the_terminal_to_claude_and_ends_with_it(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    """claude still replaces the wrapper (same process: exit status, signals, terminal); the
+    relay it forked before is in a session of its own (no Ctrl-C, no hang-up), holds none of
+    claude's stdio, answers only with the launch's key, and ends once claude has ended."""
+    configure(sandbox, workspace)
+    sandbox.fake_program(
+        "claude",
+        'echo "$$ $(ps -o sid= -p $$) $(ps -o pid=,sid= --ppid $$ | head -n 1)" > "$HOME/procs"\n'
+        '[ -n "$DBX_FMAPI_RELAY_KEY" ] && echo keyed >> "$HOME/procs"\n'
+        "kill -TERM $$\n",
+    )
+    out = sandbox.run(["dbx-fmapi-claude", "-p", "hi"], input="")
+    assert out.code == -15, out  # the signal that ended claude, as the shell sees it
+    claude, claude_sid, relay, relay_sid = (sandbox.home / "procs").read_text().split()[:4]
+    assert (sandbox.home / "procs").read_text().split()[4:] == ["keyed"]
+    assert relay_sid == relay and relay_sid != claude_sid and claude != relay
+    for _ in range(200):  # it looks every half second whether claude is still there
+        try:
+            os.kill(int(relay), 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the relay outlived claude")

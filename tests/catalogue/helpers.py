@@ -129,6 +129,25 @@ def settings_without_ours(data: Mapping[str, Any]) -> dict[str, Any]:
     command = str(line.get("command", "")) if isinstance(line, dict) else ""
     if "dbx-fmapi" in command and command.endswith(" statusline"):
         out.pop("statusLine")  # our status line (docs/usage.md)
+    hooks = out.get("hooks")
+    if isinstance(hooks, dict) and isinstance(hooks.get("StopFailure"), list):
+        # our StopFailure hook (agents/claude/failurehook.py)
+        groups = [
+            g
+            for g in hooks["StopFailure"]
+            if not (
+                isinstance(g, dict)
+                and [h.get("command", "") for h in g.get("hooks") or [] if isinstance(h, dict)]
+                and all("invalid token" in str(h.get("command", "")) for h in g.get("hooks") or [])
+            )
+        ]
+        hooks = {k: v for k, v in hooks.items() if k != "StopFailure"}
+        if groups:
+            hooks["StopFailure"] = groups
+        if hooks:
+            out["hooks"] = hooks
+        else:
+            out.pop("hooks")
     return out
 
 

@@ -87,6 +87,8 @@ APIS = (
     "serving_api",  # serving-endpoint listings, foundation models, UC model services
     "anthropic_api",  # Anthropic Messages on serving endpoints and the AI Gateway
     "sql_api",  # SQL warehouses and statements (on DuckDB)
+    "mlflow_api",  # MLflow: forwarded to a real tracking server, or get-by-name alone
+    "otlp_api",  # OpenTelemetry ingest: /api/2.0/otel/v1/{metrics,logs,traces}
     "agent_routes",  # OpenAI Responses, Gemini and chat completions for the other agents
 )
 ROUTES: list[Route] = [
@@ -164,6 +166,10 @@ class FakeWorkspace(TokenAuthority):
         self.gateway_model_ids: tuple[str, ...] = ("endpoint",)
         # Workspace and volume files (tests/rig/files_api.py).
         self.files = files_api.Files()
+        # MLflow (tests/rig/mlflow_api.py): a real tracking server's URL to forward to, else the
+        # experiments get-by-name knows (name -> id).
+        self.mlflow_upstream: str | None = None
+        self.mlflow_experiments: dict[str, str] = {}
         # Records.
         self.log: list[RequestRecord] = []
         self.token_requests: list[tuple[str, bool]] = []

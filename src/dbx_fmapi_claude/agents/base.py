@@ -2,15 +2,14 @@
 agent, so that each of them handles every agent the same way.
 
 An agent has a name (`--agents`, `dbx-fmapi run NAME`, the record), a program found on PATH
-(with the version it needs), an API it speaks (`Wire`: where the workspace serves it, on the AI
-Gateway or on serving endpoints), the models it can use (`model_prefix`), its own config file,
-which setup merges into (`plan_setup` adds a change to the plan and returns what the record must
-keep) and uninstall takes back out (`plan_uninstall`: the bytes the user had, when nothing else
-changed since), and how it gets fresh tokens (`freshness`, and `launch_env` for the agents that
+(with the version it needs), an API it speaks (`api`; workspace/routes.py says where each route
+serves it), the models it can use (`model_prefix`), its own config file, which setup merges
+into (`plan_setup` adds a change to the plan and returns what the record must keep) and
+uninstall takes back out (`plan_uninstall`: the bytes the user had, when nothing else changed
+since), and how it gets fresh tokens (`freshness`, and `launch_env` for the agents that
 `run` starts behind the loopback proxy).
 
-Claude Code is the first agent, with one difference: its files are planned by setup/plan.py and
-taken back by commands/uninstall.py, not by its Agent (agents/claude/agent.py).
+Claude Code is the first agent and the `required` one (every configuration sets it up).
 """
 
 from __future__ import annotations
@@ -28,26 +27,26 @@ from ..core.fileio import read_bytes
 from ..core.paths import Paths, which
 from ..record import originals
 
-GATEWAY = "ai-gateway"
-SERVING = "serving-endpoints"
 VERSION_RE = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 
 
 @dataclass(frozen=True)
-class Wire:
-    """One API, and the paths under the workspace URL that serve it, best first."""
+class ModelFamily:
+    """Workspace models that share a name prefix, which `dbx-fmapi models` lists for the agents
+    that use them."""
 
-    name: str  # "responses", "gemini", "chat"
-    gateway: tuple[str, ...]
-    serving: tuple[str, ...]
+    name: str  # its "family" in `dbx-fmapi models --json`
+    prefix: str
+    title: str  # its heading in `dbx-fmapi models`
 
-    def candidates(self, route: str, forced: bool) -> list[tuple[str, str]]:
-        """(route name, path) to try: `route`'s first; with `forced` (--route) only its own."""
-        own = [(GATEWAY, p) for p in self.gateway] if route == GATEWAY else []
-        other = [(SERVING, p) for p in self.serving]
-        if route != GATEWAY:
-            own, other = other, [(GATEWAY, p) for p in self.gateway]
-        return own if forced else own + other
+
+GPT = ModelFamily("gpt", "databricks-gpt-", "GPT endpoints")
+GEMINI = ModelFamily("gemini", "databricks-gemini-", "Gemini endpoints")
+
+# How `dbx-fmapi run NAME` starts an agent (Agent.launch_mode).
+WRAPPER = "wrapper"  # through dbx-fmapi-claude, which makes sure a valid token is there
+ITSELF = "itself"  # as it is: its own config runs `dbx-fmapi token` for fresh tokens
+PROXY = "proxy"  # behind the loopback proxy, which puts a fresh token on each request
 
 
 @dataclass
@@ -100,15 +99,33 @@ class Agent:
     package: str | None = None  # the npm package setup installs it from
     min_version: tuple[int, int, int] = (0, 0, 0)  # oldest release with what we rely on
     tested = ""  # the release the rig tests run
-    wire: Wire | None = None
+    api: str | None = None  # the API it speaks (workspace/routes.py: its paths on each route)
     model_prefix: str | None = None  # the workspace's models it is offered by default
-    model_flag = ""  # setup's flag that picks its model
+    model_flag = ""  # setup's flag that picks its model (none: its models are not its own)
+    model_default = ""  # what that flag defaults to, for --help
+    families: tuple[ModelFamily, ...] = ()  # the families `dbx-fmapi models` lists for it
+    user_env: tuple[str, ...] = ()  # launch_env's variables a user's own value wins over
+    launch_mode = PROXY
     freshness = ""  # how tokens stay fresh, for status and docs/agents.md
     launch = ""  # how to start it
+    # Set up in every configuration (--agents cannot leave it out); its state is the
+    # configuration's own, so status's heading and doctor's settings checks report it.
+    required = False
+
+    @property
+    def model_help(self) -> str:
+        """--help's line for model_flag."""
+        return f"{self.label}'s model (default: {self.model_default})"
+
+    @property
+    def model_option(self) -> str:
+        """model_flag as setup's options name it (`--codex-model` -> `codex_model`)."""
+        return self.model_flag.lstrip("-").replace("-", "_")
 
     # --- its own first-run checks (agents/firstrun.py) ------------------------------------
 
     trust_flag = ""  # the agent's flag that runs it in an untrusted folder, for one run
+    trusts_git = False  # a git repository is a trusted folder (it refuses only outside one)
 
     def may_refuse_folder(self, args: list[str]) -> bool:
         """Would this run stop on the agent's folder check (Gemini's trusted folders, `codex
@@ -191,6 +208,14 @@ class Agent:
     def launch_env(self, state: Mapping[str, Any], url: str, secret: str) -> dict[str, str]:
         """Environment for a run behind the loopback proxy at `url` with its `secret`."""
         return {}
+
+    def otel_launch(
+        self, env: Mapping[str, str], url: str, secret: str
+    ) -> tuple[dict[str, str], list[str]]:
+        """How a run sends its OpenTelemetry exports to the OTLP proxy at `url` (otelproxy.py)
+        with its `secret`: environment to add (given the run's `env`) and arguments to put
+        before the user's. ({}, []): the agent has no OTLP export of its own."""
+        return {}, []
 
     def ping(self, ws: Any, base_url: str, model: str) -> None:
         """One-token request through its API at `base_url` (raises WorkspaceError)."""

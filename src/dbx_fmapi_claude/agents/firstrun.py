@@ -31,7 +31,7 @@ def watch(agent: Agent, args: list[str], ctx: Context) -> bool:
     """Might this run stop on the agent's folder check?"""
     if not agent.may_refuse_folder(args):
         return False
-    return agent.name != "codex" or not inside_git(ctx.cwd, ctx.env)
+    return not agent.trusts_git or not inside_git(ctx.cwd, ctx.env)
 
 
 def again(agent: Agent, args: list[str], code: int, ctx: Context) -> list[str] | None:
@@ -54,10 +54,10 @@ def again(agent: Agent, args: list[str], code: int, ctx: Context) -> list[str] |
         return None
     how = "dbx-fmapi run " + shlex.join([agent.name, *trusted])
     keep = (
-        f"trust it for good by running {agent.launch or agent.program} here once on a terminal "
-        "(it asks)"
-        if agent.name == "gemini"
-        else "or run it inside a git repository"
+        "or run it inside a git repository"
+        if agent.trusts_git
+        else f"trust it for good by running {agent.launch or agent.program} here once on a "
+        "terminal (it asks)"
     )
     ctx.err(f"dbx-fmapi run: {what}; {keep}")
     ctx.err(f"  fix: {how}")

@@ -88,6 +88,8 @@ class Proxy:
         server.stopped = True
         server.wake()
         self._thread.join()
+        if server.drain is not None:
+            server.drain()
         server.upstream.close()
         server.close_clients()
         server.server_close()
@@ -117,13 +119,20 @@ def start(
     env: Mapping[str, str] | None = None,
     idle_timeout: float = guard.IDLE_TIMEOUT,
     header_timeout: float = guard.HEADER_TIMEOUT,
+    sock: socket.socket | None = None,
+    login_status: int = 401,
+    handler: type[Handler] = Handler,
+    prepare: Callable[[Server], None] | None = None,
 ) -> Proxy:
     """Start a proxy to the workspace base URL `upstream` in a background thread.
 
     `token()` gives the bearer token for each request; it may raise (see relay._token_error).
     `secret` defaults to a fresh `secrets.token_urlsafe(32)`. `env` (default: os.environ) is
     where the CA settings are read. Raises ValueError for an upstream that is not https (or
-    http://127.0.0.1) and OSError when no loopback port can be had.
+    http://127.0.0.1) and OSError when no loopback port can be had. `sock`: a listening socket
+    on 127.0.0.1 bound before (the wrapper binds it before it starts claude); `login_status`:
+    the status of the answer when only a new login can give a token (Claude Code retries a
+    401 for minutes, and stops at once on a 400).
     """
     if not log.handlers:
         # Without any handler, logging's last resort prints warnings on stderr, which is the
@@ -139,8 +148,11 @@ def start(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
     )
-    server = Server(up, token, secret)
+    server = Server(up, token, secret, sock, handler)
+    server.login_status = login_status
     server.idle_timeout, server.header_timeout = idle_timeout, header_timeout
+    if prepare is not None:
+        prepare(server)  # e.g. otelproxy.py's forwarder, before the first request
     thread = threading.Thread(target=server.serve, name="dbx-fmapi-proxy", daemon=True)
     thread.start()
     return Proxy(server, thread)
@@ -151,9 +163,24 @@ class Server(socketserver.TCPServer):
     allow_reuse_address = False
     request_queue_size = 64
 
-    def __init__(self, upstream: Upstream, token: Callable[[], str], secret: str) -> None:
+    def __init__(
+        self,
+        upstream: Upstream,
+        token: Callable[[], str],
+        secret: str,
+        sock: socket.socket | None = None,
+        handler: type[Handler] = Handler,
+    ) -> None:
         # Loopback only, never 0.0.0.0 or ::; port 0: the system picks a free one.
-        super().__init__(("127.0.0.1", 0), Handler)
+        super().__init__(("127.0.0.1", 0), handler, bind_and_activate=sock is None)
+        if sock is not None:
+            if sock.getsockname()[0] != "127.0.0.1":
+                raise ValueError("the proxy listens on 127.0.0.1 only")
+            self.socket.close()
+            self.socket = sock
+            self.server_address = sock.getsockname()
+        self.login_status = 401
+        self.drain: Callable[[], None] | None = None  # sends still queued, before stop
         self.upstream = upstream
         self.token = token
         self.secret = secret

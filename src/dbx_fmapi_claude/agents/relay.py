@@ -139,11 +139,14 @@ class Handler(BaseHTTPRequestHandler):
             )
         try:
             body = self._read_body()
-            bearer = self._token()
-            return self._forward(path, body, bearer)
+            return self._deliver(path, body)
         except _Failure as failure:
             log.warning("proxy: %s", failure.message)
             return self._answer(failure.status, failure.message)
+
+    def _deliver(self, path: str, body: bytes | None) -> int | str:
+        """Send the checked request on with a fresh token (otelproxy.py answers it itself)."""
+        return self._forward(path, body, self._token())
 
     def _authorized(self, in_query: list[str]) -> bool:
         ok = False
@@ -199,7 +202,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             value = self.server.token()
         except Exception as exc:
-            raise _token_error(exc, self.server.secret) from None
+            raise _token_error(exc, self.server.secret, self.server.login_status) from None
         if not isinstance(value, str) or not value or any(c in value for c in "\r\n"):
             raise _Failure(HTTPStatus.SERVICE_UNAVAILABLE, "the token source gave no usable token")
         return value
@@ -283,7 +286,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             new = replace(bearer)
         except Exception as exc:
-            raise _token_error(exc, self.server.secret) from None
+            raise _token_error(exc, self.server.secret, self.server.login_status) from None
         if not isinstance(new, str) or not new or any(c in new for c in "\r\n"):
             return data  # the workspace still accepts the token: its refusal is about else
         log.info("proxy: the workspace refused the token; retrying once with a fresh one")
@@ -427,7 +430,7 @@ def _upstream_failure(up: Upstream, exc: BaseException) -> _Failure:
     return _Failure(HTTPStatus.BAD_GATEWAY, f"cannot reach the workspace {up.origin}: {reason}")
 
 
-def _token_error(exc: Exception, secret: str) -> _Failure:
+def _token_error(exc: Exception, secret: str, login_status: int = 401) -> _Failure:
     """The token source's failure, as the agent will show it. The project's UserError carries
     `message`, `fix` and `code` (4: a login is needed); anything else is reported by its text."""
     message = str(getattr(exc, "message", "") or exc) or type(exc).__name__
@@ -436,5 +439,5 @@ def _token_error(exc: Exception, secret: str) -> _Failure:
         message = f"{message}; run: {fix}"
     message = redact.message(message.replace(secret, redact.MESSAGE_MARK))
     message = " ".join(message.split())  # one line
-    status = HTTPStatus.UNAUTHORIZED if getattr(exc, "code", None) == ExitCode.AUTH_NEEDED else 503
+    status = login_status if getattr(exc, "code", None) == ExitCode.AUTH_NEEDED else 503
     return _Failure(status, f"no Databricks token: {message}")

@@ -239,9 +239,10 @@ def token_error(kind: str, reason: str, profile: str, host: str | None, full: st
 def nonoauth_error(profile: str, kind: str, host: str | None) -> CliError:
     """A profile whose credential is not OAuth U2M: we never log in on it (a login rewrites the
     profile and deletes its token or secret)."""
-    from .databrickscfg import KIND_NAMES
+    from .source import BY_NAME
 
-    what = KIND_NAMES.get(kind, "a non-OAuth credential")
+    known = BY_NAME.get(kind)
+    what = known.in_profile if known is not None and known.in_profile else "a non-OAuth credential"
     return CliError(
         "nonoauth",
         f"profile {profile!r} uses {what}; dbx-fmapi supports only OAuth (browser login) "

@@ -20,10 +20,23 @@ import time
 
 from ..core.errors import UserError
 from ..core.jsonread import loads
-from .source import KINDS, M2M, NAMES, NO_EXPIRY, OAUTH, PAT, CredentialError, Source
+from .source import (
+    BY_NAME,
+    KINDS,
+    M2M,
+    NAMES,
+    NO_EXPIRY,
+    OAUTH,
+    PAT,
+    CredentialError,
+    CredentialKind,
+    Source,
+    of,
+)
 from .unified import ENV_VARS, PROFILE_VAR, chosen_profile, env_values, from_env, resolve
 
 __all__ = [
+    "BY_NAME",
     "ENV_VARS",
     "KINDS",
     "M2M",
@@ -33,6 +46,7 @@ __all__ = [
     "PAT",
     "PROFILE_VAR",
     "CredentialError",
+    "CredentialKind",
     "Source",
     "chosen_profile",
     "env_values",
@@ -40,6 +54,7 @@ __all__ = [
     "from_env",
     "known_expiry",
     "m2m_token",
+    "of",
     "resolve",
     "token",
 ]
@@ -57,11 +72,15 @@ if TYPE_CHECKING:
 def for_record(cfg: Mapping[str, Any], env: Mapping[str, str], home: str) -> Source:
     """The credential a setup recorded: its kind, its profile (none: DATABRICKS_* variables),
     and the workspace setup verified."""
-    kind = str(cfg.get("auth") or OAUTH)
-    profile = str(cfg["profile"]) if cfg.get("profile") else None
-    host = str(cfg.get("host") or "") or None
-    if kind == OAUTH and profile is not None:
-        return Source(OAUTH, host, profile)
+    from ..record.view import Configuration
+
+    if not isinstance(cfg, Configuration):
+        cfg = Configuration(cfg)
+    kind = cfg.auth or OAUTH
+    profile = cfg.profile
+    host = cfg.host
+    if kind in BY_NAME and BY_NAME[kind].browser_login and profile is not None:
+        return Source(kind, host, profile)  # the CLI's login: nothing to read here
     if profile is None:
         # The variables setup was given, never a profile DATABRICKS_CONFIG_PROFILE names later.
         found = from_env(env)
@@ -91,32 +110,12 @@ def for_record(cfg: Mapping[str, Any], env: Mapping[str, str], home: str) -> Sou
 def token(source: Source, request: TokenRequest) -> Token:
     """A token from `source` that stays valid for at least `request.need` seconds where that can
     be known (a PAT's life cannot). Never opens a login for m2m or pat."""
-    if source.kind == PAT:
-        return _pat(source)
-    if source.kind == M2M:
-        return m2m_token(
-            source,
-            paths=request.paths,
-            env=request.env,
-            need=request.need,
-            err=request.err,
-            request=request,
-        )
-    from . import tokens
-
-    return tokens.get_token(request, str(source.profile), source.host)
+    return source.credential_kind.token(source, request)
 
 
 def known_expiry(source: Source, paths: Paths) -> float | None:
     """What we know of the current token's expiry without asking anyone (the wrapper's check)."""
-    if source.kind == PAT:
-        return NO_EXPIRY
-    if source.kind == M2M:
-        entry = _read_cache(paths).get(_cache_key(source))
-        return float(entry["expiry"]) if isinstance(entry, dict) and "expiry" in entry else None
-    from . import tokens
-
-    return tokens.known_expiry(paths, str(source.profile))
+    return source.credential_kind.known_expiry(source, paths)
 
 
 # --- PAT ---------------------------------------------------------------------------------------
@@ -189,6 +188,11 @@ def _cached(paths: Paths, key: str, need: float) -> Token | None:
     except (KeyError, TypeError, ValueError):
         return None
     return tok if tok.expiry - time.time() > need else None
+
+
+def m2m_cached_expiry(source: Source, paths: Paths) -> float | None:
+    entry = _read_cache(paths).get(_cache_key(source))
+    return float(entry["expiry"]) if isinstance(entry, dict) and "expiry" in entry else None
 
 
 def _known_good_lately(paths: Paths, key: str) -> bool:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 
+from .source import AUTH_TYPES, M2M, OAUTH, PAT
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -20,13 +22,9 @@ if TYPE_CHECKING:
 
 SETTINGS_SECTION = "__settings__"
 
-# What a profile's credential is, as the SDK decides it (explicit auth_type first).
-OAUTH = "oauth"  # U2M through `databricks auth login` / `auth token`
-PAT = "pat"
-M2M = "m2m"
+# What a profile's credential is, as the SDK decides it (explicit auth_type first): one of the
+# credential kinds (auth/source.py), or OTHER.
 OTHER = "other"  # azure-cli, basic, metadata-service, ...
-
-_AUTH_TYPES = {"databricks-cli": OAUTH, "pat": PAT, "oauth-m2m": M2M}
 _OTHER_CREDENTIAL_KEYS = (
     "azure_client_secret",
     "azure_client_id",
@@ -257,7 +255,7 @@ def credential_kind(section: Mapping[str, str] | None) -> str:
     keys = section or {}
     auth_type = keys.get("auth_type", "").strip().lower()
     if auth_type:
-        return _AUTH_TYPES.get(auth_type, OTHER)
+        return AUTH_TYPES.get(auth_type, OTHER)
     if len(auth_methods(keys)) > 1:
         return OTHER  # the SDKs refuse it (credentials.resolve says why); never log in over it
     if keys.get("token"):
@@ -267,10 +265,3 @@ def credential_kind(section: Mapping[str, str] | None) -> str:
     if any(keys.get(k) for k in _OTHER_CREDENTIAL_KEYS) or keys.get("username"):
         return OTHER
     return OAUTH
-
-
-KIND_NAMES = {
-    PAT: "a personal access token",
-    M2M: "a service principal (client_id/client_secret)",
-    OTHER: "a non-OAuth credential",
-}

@@ -55,6 +55,7 @@ from .cli_errors import (
 from .cli_errors import (
     upgrade_hint as upgrade_hint,
 )
+from .source import BY_NAME
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -356,7 +357,8 @@ def refuse_nonoauth(profile: str, host: str | None, env: Mapping[str, str]) -> N
     """Raise before anything could log in on a profile that holds a PAT, a secret or another
     non-OAuth credential."""
     kind = profile_kind(profile, env)
-    if kind != "oauth":
+    known = BY_NAME.get(kind)
+    if known is None or not known.browser_login:
         raise nonoauth_error(profile, kind, host)
 
 

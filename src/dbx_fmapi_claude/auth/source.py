@@ -1,12 +1,19 @@
-"""A resolved credential (its kind, workspace and profile; secrets only in memory) and the error
-every credential source raises. Stdlib only: the token helper's path."""
+"""The kinds of credential (one class each, in one registry: how a token is got, what is known of
+its expiry, how it is renewed, what doctor and status check), a resolved credential (its kind,
+workspace and profile; secrets only in memory) and the error every credential source raises.
+Stdlib only, plain classes: the token helper's path."""
 
 from __future__ import annotations
 
 from ..core.errors import ExitCode, UserError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..core.paths import Paths
+    from .dbcli import Token
+    from .tokens import TokenRequest
+
 OAUTH, M2M, PAT = "oauth", "m2m", "pat"
-KINDS = (OAUTH, M2M, PAT)
 ENV_ORIGIN = "env"  # the credential comes from DATABRICKS_* variables, not a profile
 NO_EXPIRY = float("inf")  # a PAT's expiry is not known from the token
 
@@ -48,8 +55,125 @@ class Source:
     def lock_name(self) -> str:
         return f"{self.kind}-{self.profile}" if self.profile else f"{self.kind}-{ENV_ORIGIN}"
 
+    @property
+    def credential_kind(self) -> CredentialKind:
+        return BY_NAME[self.kind]
+
     def __repr__(self) -> str:
         return f"Source(kind={self.kind!r}, host={self.host!r}, profile={self.profile!r})"
 
 
-NAMES = {OAUTH: "OAuth (browser login)", M2M: "service principal", PAT: "personal access token"}
+class CredentialKind:
+    """One kind of credential. Each subclass below is one kind; BY_NAME is the registry."""
+
+    name = ""  # as in --auth and the record
+    auth_type = ""  # the SDKs' auth_type (in a profile, DATABRICKS_AUTH_TYPE) that chooses it
+    label = ""  # for people
+    in_profile = ""  # what a profile holding it holds, for messages
+    short = ""  # in --auth's help
+    env_vars = ""  # the DATABRICKS_* variables that hold it (setup's messages)
+    browser_login = False  # a person's browser login through the Databricks CLI renews it
+    expiry_known = True  # its tokens say when they expire (a PAT's do not)
+    static_mode = True  # its token may be copied into a settings file (static token mode)
+    status_source = "credential"  # `status --check`: where its token came from
+    rejected_fix = ""  # `status --check`: the fix when the workspace rejects its token
+    checked_by_workspace = False  # only the workspace can tell whether it is still good
+
+    def token(self, source: Source, request: TokenRequest) -> Token:
+        """A token that stays valid for `request.need` seconds where that can be known."""
+        raise NotImplementedError
+
+    def known_expiry(self, source: Source, paths: Paths) -> float | None:
+        """What we know of the current token's expiry without asking anyone."""
+        return None
+
+    def dry_run_token(self, source: Source, request: TokenRequest) -> Token:
+        """A token for setup's dry run, which keeps nothing."""
+        return self.token(source, request)
+
+
+class OAuth(CredentialKind):
+    """A person's browser login, through `databricks auth token` (auth/tokens.py)."""
+
+    name, label, short = OAUTH, "OAuth (browser login)", "browser login"
+    auth_type = "databricks-cli"
+    browser_login = True
+    status_source = "cli"
+    rejected_fix = "dbx-fmapi login"  # not reached: a rejected login is replaced or refused
+
+    def token(self, source: Source, request: TokenRequest) -> Token:
+        from . import tokens
+
+        return tokens.get_token(request, str(source.profile), source.host)
+
+    def known_expiry(self, source: Source, paths: Paths) -> float | None:
+        from . import tokens
+
+        return tokens.known_expiry(paths, str(source.profile))
+
+
+class ServicePrincipal(CredentialKind):
+    """Client credentials, exchanged at the workspace's token endpoint (auth/credentials.py)."""
+
+    name, label, short = M2M, "service principal", "service principal"
+    auth_type = "oauth-m2m"
+    in_profile = "a service principal (client_id/client_secret)"
+    env_vars = "DATABRICKS_CLIENT_ID=… DATABRICKS_CLIENT_SECRET=…"
+    status_source = "workspace"
+    rejected_fix = "check the service principal's secret and permissions in the account console"
+
+    def token(self, source: Source, request: TokenRequest) -> Token:
+        from .credentials import m2m_token
+
+        return m2m_token(
+            source,
+            paths=request.paths,
+            env=request.env,
+            need=request.need,
+            err=request.err,
+            request=request,
+        )
+
+    def known_expiry(self, source: Source, paths: Paths) -> float | None:
+        from .credentials import m2m_cached_expiry
+
+        return m2m_cached_expiry(source, paths)
+
+    def dry_run_token(self, source: Source, request: TokenRequest) -> Token:
+        from .credentials import _fetch
+
+        return _fetch(source, request.env)
+
+
+class PersonalAccessToken(CredentialKind):
+    """A personal access token, handed out as it is."""
+
+    name, label, short = PAT, "personal access token", "personal access token"
+    auth_type = "pat"
+    in_profile = "a personal access token"
+    env_vars = "DATABRICKS_TOKEN=…"
+    expiry_known = False
+    static_mode = False
+    rejected_fix = "create a new personal access token and put it in the profile"
+    checked_by_workspace = True
+
+    def token(self, source: Source, request: TokenRequest) -> Token:
+        from .credentials import _pat
+
+        return _pat(source)
+
+    def known_expiry(self, source: Source, paths: Paths) -> float | None:
+        return NO_EXPIRY
+
+
+BY_NAME: dict[str, CredentialKind] = {
+    k.name: k for k in (OAuth(), ServicePrincipal(), PersonalAccessToken())
+}
+KINDS = tuple(BY_NAME)
+NAMES = {k.name: k.label for k in BY_NAME.values()}
+AUTH_TYPES = {k.auth_type: k.name for k in BY_NAME.values()}  # auth_type -> kind
+
+
+def of(name: object) -> CredentialKind:
+    """The kind a record's `auth` names (none: OAuth, as setup wrote before other kinds)."""
+    return BY_NAME[name] if isinstance(name, str) and name in BY_NAME else BY_NAME[OAUTH]

@@ -18,7 +18,7 @@ Stdlib only: the token helper resolves a profile on every call.
 
 from __future__ import annotations
 
-from .source import M2M, OAUTH, PAT, CredentialError, Source
+from .source import AUTH_TYPES, M2M, OAUTH, PAT, CredentialError, Source
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ ENV_VARS = {
     "auth_type": "DATABRICKS_AUTH_TYPE",
 }
 PROFILE_VAR = "DATABRICKS_CONFIG_PROFILE"
-_AUTH_TYPE_KINDS = {"pat": PAT, "oauth-m2m": M2M, "databricks-cli": OAUTH}
 _METHOD_NAMES = {
     "pat": "a personal access token",
     "oauth": "a service principal (client id/secret)",
@@ -67,7 +66,7 @@ def _kind(values: Mapping[str, str], where: Mapping[str, str], profile: str | No
 
     auth_type = values.get("auth_type", "").strip().lower()
     if auth_type:
-        kind = _AUTH_TYPE_KINDS.get(auth_type)
+        kind = AUTH_TYPES.get(auth_type)
         if kind is not None:
             return kind
         if profile is not None and "auth_type" not in where:

@@ -15,7 +15,7 @@ from ..core.errors import ExitCode, UserError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
 
 PROG = "dbx-fmapi"
@@ -26,6 +26,27 @@ def _parser_class() -> type[argparse.ArgumentParser]:
     import argparse
 
     class Parser(argparse.ArgumentParser):
+        # Arguments added when this parser is first used (setup's flags, which ask the agents
+        # for theirs): the other commands do not import every agent to parse their arguments.
+        later: Callable[[argparse.ArgumentParser], None] | None = None
+
+        def _fill(self) -> None:
+            add, self.later = self.later, None
+            if add is not None:
+                add(self)
+
+        def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:
+            self._fill()
+            return super().parse_known_args(*args, **kwargs)
+
+        def format_usage(self) -> str:
+            self._fill()
+            return super().format_usage()
+
+        def format_help(self) -> str:
+            self._fill()
+            return super().format_help()
+
         def error(self, message: str) -> None:  # type: ignore[override]  # exit 2 with a hint
             self.print_usage(sys.stderr)
             sys.stderr.write(f"{self.prog}: error: {message}\n  fix: {self.prog} --help\n")
@@ -35,6 +56,10 @@ def _parser_class() -> type[argparse.ArgumentParser]:
 
 
 def _add_setup_flags(p: argparse.ArgumentParser) -> None:
+    from .. import agents
+    from ..auth import source as credentials
+    from ..workspace import routes
+
     p.add_argument("--host", help="workspace URL, e.g. https://my-workspace.cloud.databricks.com")
     p.add_argument("--profile", help="Databricks CLI profile name (default: DEFAULT)")
     p.add_argument("--model", help="main model (ANTHROPIC_MODEL; default: the Opus model)")
@@ -54,7 +79,7 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--route",
-        choices=("auto", "ai-gateway", "serving-endpoints"),
+        choices=routes.CHOICES,
         help="where Claude Code sends requests: the workspace's AI Gateway or its serving "
         "endpoints (default auto: the AI Gateway when it answers)",
     )
@@ -66,9 +91,10 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--token-mode", choices=("helper", "static"), help="default: helper")
     p.add_argument(
         "--auth",
-        choices=("oauth", "m2m", "pat"),
-        help="credential: oauth (browser login), m2m (service principal), pat (personal access "
-        "token); default: what the profile holds, or the DATABRICKS_* variables",
+        choices=credentials.KINDS,
+        help="credential: "
+        + ", ".join(f"{k.name} ({k.short})" for k in credentials.BY_NAME.values())
+        + "; default: what the profile holds, or the DATABRICKS_* variables",
     )
     p.add_argument("--ttl", help="apiKeyHelper TTL, e.g. 15m or 90s; bare number = minutes")
     p.add_argument(
@@ -78,22 +104,31 @@ def _add_setup_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shell", choices=("zsh", "bash", "fish", "none"), help="rc file to edit")
     p.add_argument(
         "--agents",
-        metavar="claude,codex,gemini,opencode",
+        metavar=",".join(agents.NAMES),
         help="the coding agents to set up (default: the previous run's, else claude; Claude "
         "Code is always set up)",
     )
-    p.add_argument("--codex-model", metavar="ID", help="Codex's model (default: newest GPT)")
-    p.add_argument(
-        "--gemini-model", metavar="ID", help="Gemini CLI's model (default: newest Gemini)"
-    )
-    p.add_argument(
-        "--opencode-model", metavar="ID", help="OpenCode's model (default: the main model)"
-    )
+    for agent in agents.every():
+        if agent.model_flag:
+            p.add_argument(agent.model_flag, metavar="ID", help=agent.model_help)
     p.add_argument(
         "--statusline",
         choices=("on", "off"),
         help="our status line (tokens, cost, budget) and budget hook in Claude Code; on "
         "(default) adds them when you have no status line of your own",
+    )
+    p.add_argument(
+        "--mlflow-experiment",
+        metavar="PATH|none",
+        help="trace Claude Code sessions into this MLflow experiment in the workspace, e.g. "
+        "/Users/you@example.com/claude-code, with MLflow's own Claude Code integration "
+        "(installed on demand; docs/mlflow.md); none: stop tracing",
+    )
+    p.add_argument(
+        "--otel-tables",
+        metavar="CATALOG.SCHEMA.PREFIX",
+        help="send Claude Code's OpenTelemetry metrics, logs and spans to the workspace's tables "
+        "PREFIX_otel_metrics, _otel_logs, _otel_spans (none: stop; docs/telemetry.md)",
     )
     p.add_argument(
         "--team",
@@ -148,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="<command>", parser_class=parser_class)
     sub.required = True
 
-    _add_setup_flags(sub.add_parser("setup", help="set up Claude Code for your workspace"))
+    setup = sub.add_parser("setup", help="set up Claude Code for your workspace")
+    setup.later = _add_setup_flags  # type: ignore[attr-defined]  # parser_class's hook
 
     p = sub.add_parser("status", help="what is configured, token lifetime (read-only)")
     p.add_argument("--json", action="store_true")
@@ -173,16 +209,39 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help='print {"Authorization": "Bearer TOKEN"} (an MCP server\'s headersHelper)',
     )
+    p.add_argument(
+        "--otel-headers",
+        action="store_true",
+        help='print {"Authorization": "Bearer TOKEN"} (Claude Code\'s otelHeadersHelper)',
+    )
 
     _add_mcp(sub)
 
-    p = sub.add_parser(
-        "run", help="start a coding agent with fresh credentials (claude, codex, gemini, opencode)"
+    p = sub.add_parser("telemetry", help="OpenTelemetry tables in the workspace (admins)")
+    tele = p.add_subparsers(dest="action", metavar="<action>", parser_class=parser_class)
+    tele.required = True
+    t = tele.add_parser("ddl", help="print the SQL that creates the three tables and grants")
+    t.add_argument("prefix", metavar="CATALOG.SCHEMA.PREFIX")
+    t.add_argument(
+        "--principal",
+        help="who gets the grants (default: `account users`), e.g. '`developers`'",
     )
-    p.add_argument("agent", choices=("claude", "codex", "gemini", "opencode"))
+
+    from .. import agents
+
+    p = sub.add_parser(
+        "run", help=f"start a coding agent with fresh credentials ({', '.join(agents.NAMES)})"
+    )
+    p.add_argument("agent", choices=agents.NAMES)
     p.add_argument("args", nargs=argparse.REMAINDER, help="passed to the agent as they are")
 
     _add_usage_commands(sub)
+
+    p = sub.add_parser(
+        "mlflow-hook", help="Claude Code's Stop hook for --mlflow-experiment (reads stdin)"
+    )
+    p.add_argument("--experiment", required=True, metavar="PATH")
+    p.add_argument("--profile", help="default: the configured profile")
 
     p = sub.add_parser(
         "team", help="team files for platform teams: validate, publish, managed settings"
@@ -201,22 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = team.add_parser(
         "managed-settings", help="render Claude Code's managed settings for a fleet (into --out)"
     )
-    t.add_argument("source", help="a path, an https:// URL, /Workspace/... or /Volumes/...")
-    t.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
-    t.add_argument("--os", choices=("linux", "macos", "windows"), default="linux")
-    t.add_argument(
-        "--route",
-        choices=("ai-gateway", "serving-endpoints"),
-        help="the route, when the team file says auto",
-    )
-    t.add_argument(
-        "--helper",
-        default="dbx-fmapi",
-        metavar="PROGRAM",
-        help="dbx-fmapi as the helper runs it: on PATH (default) or an absolute path",
-    )
-    t.add_argument("--dry-run", action="store_true", help="print the files, write nothing")
-    _add_team_where(t)
+    t.later = _add_managed_settings_flags  # type: ignore[attr-defined]  # parser_class's hook
 
     p = sub.add_parser("uninstall", help="remove exactly what setup added")
     which = p.add_mutually_exclusive_group()
@@ -256,6 +300,27 @@ def _add_usage_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--hook", action="store_true", help="run as Claude Code's UserPromptSubmit hook")
 
 
+def _add_managed_settings_flags(t: argparse.ArgumentParser) -> None:
+    from ..workspace import routes
+
+    t.add_argument("source", help="a path, an https:// URL, /Workspace/... or /Volumes/...")
+    t.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    t.add_argument("--os", choices=("linux", "macos", "windows"), default="linux")
+    t.add_argument(
+        "--route",
+        choices=tuple(routes.ROUTES),
+        help="the route, when the team file says auto",
+    )
+    t.add_argument(
+        "--helper",
+        default="dbx-fmapi",
+        metavar="PROGRAM",
+        help="dbx-fmapi as the helper runs it: on PATH (default) or an absolute path",
+    )
+    t.add_argument("--dry-run", action="store_true", help="print the files, write nothing")
+    _add_team_where(t)
+
+
 def _add_team_where(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="the workspace (needed for /Workspace and /Volumes paths)")
     p.add_argument("--profile", help="your Databricks CLI profile for that workspace")
@@ -264,7 +329,7 @@ def _add_team_where(p: argparse.ArgumentParser) -> None:
 def dispatch(command: str, ctx: Context, options: dict[str, object]) -> int:
     # __import__, not importlib.import_module: importlib (and warnings) cost the token helper
     # an import on every call; a non-empty fromlist makes it return the submodule itself.
-    module = __import__(f"dbx_fmapi_claude.commands.{command}", fromlist=["run"])
+    module = __import__(f"dbx_fmapi_claude.commands.{command.replace('-', '_')}", fromlist=["run"])
     return int(module.run(ctx=ctx, **options))
 
 
@@ -331,15 +396,17 @@ def _token_fast_path(argv: Sequence[str]) -> dict[str, object] | None:
     rest = list(argv[1:]) if argv[:1] == ["token"] else None
     if rest is None:
         return None
-    headers = "--mcp-headers" in rest[-1:]  # an MCP server's headersHelper: last, as we write it
-    if headers:
+    # A headers helper (an MCP server's, Claude Code's OpenTelemetry one): last, as we write it.
+    flags = {"mcp_headers": rest[-1:] == ["--mcp-headers"]}
+    flags["otel_headers"] = rest[-1:] == ["--otel-headers"]
+    if flags["mcp_headers"] or flags["otel_headers"]:
         rest = rest[:-1]
     if not rest:
-        return {"profile": None, "mcp_headers": headers}
+        return {"profile": None, **flags}
     if len(rest) == 2 and rest[0] == "--profile" and rest[1] and not rest[1].startswith("-"):
-        return {"profile": rest[1], "mcp_headers": headers}
+        return {"profile": rest[1], **flags}
     if len(rest) == 1 and rest[0].startswith("--profile=") and len(rest[0]) > 10:
-        return {"profile": rest[0][10:], "mcp_headers": headers}
+        return {"profile": rest[0][10:], **flags}
     return None
 
 
@@ -353,6 +420,21 @@ def _statusline_fast_path(argv: Sequence[str]) -> dict[str, object] | None:
     if len(rest) == 2 and rest[0] == "--prices" and rest[1] and not rest[1].startswith("-"):
         return {"prices": rest[1]}
     return None
+
+
+def _mlflow_hook_fast_path(argv: Sequence[str]) -> dict[str, object] | None:
+    """`mlflow-hook --experiment PATH [--profile P]` (as setup writes it) without argparse:
+    Claude Code runs it at the end of every turn."""
+    if argv[:1] != ["mlflow-hook"]:
+        return None
+    rest = list(argv[1:])
+    found: dict[str, object] = {"experiment": None, "profile": None}
+    while len(rest) >= 2 and rest[0] in ("--experiment", "--profile") and rest[1]:
+        found[rest[0][2:]] = rest[1]
+        rest = rest[2:]
+    if rest or not found["experiment"]:
+        return None
+    return found
 
 
 def _debug_asked(argv: Sequence[str]) -> bool:
@@ -370,10 +452,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         fast = _token_fast_path(args)
         line = _statusline_fast_path(args) if fast is None else None
+        hook = _mlflow_hook_fast_path(args) if fast is None and line is None else None
         if fast is not None:
             code = _guarded(PROG, "token", fast, False)
         elif line is not None:
             code = _guarded(PROG, "statusline", line, False)
+        elif hook is not None:
+            code = _guarded(PROG, "mlflow_hook", hook, False)
         else:
             code = _run(args, PROG)
     except KeyboardInterrupt:

@@ -55,7 +55,7 @@ def _check_non_browser(ctx: Context, source: credentials.Source, cfg: Any) -> in
         "(on a profile it would replace the credential in ~/.databrickscfg)."
     )
     tok = credentials.token(source, tokens.request_for(ctx, cfg, need=0))
-    if source.kind == credentials.PAT and source.host:
+    if source.credential_kind.checked_by_workspace and source.host:
         from ..doctor.credential_checks import check_pat
 
         problem = check_pat(source.host, tok.access_token, ctx.env)
@@ -80,7 +80,7 @@ def run(*, ctx: Context, profile: str | None = None) -> int:
         profile = str(cfg["profile"])
     ours = cfg is not None and cfg.get("profile") == profile
     source = credentials.resolve(profile, ctx.env, ctx.paths.home_path)
-    if source.kind != credentials.OAUTH:
+    if not source.credential_kind.browser_login:
         return _check_non_browser(ctx, source, cfg if ours else None)
     host = str(cfg["host"]) if ours and cfg else _host_for(ctx, profile)
     if not host:

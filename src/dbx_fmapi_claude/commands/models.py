@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .. import agents
+from ..agents.base import Agent, ModelFamily
 from ..auth import credentials, tokens
 from ..core import ui
 from ..core.context import Context
@@ -16,22 +18,32 @@ from ..record import config, setupstate
 from ..workspace import client as workspace
 
 SCHEMA_VERSION = 3  # 2: family "fable", roles "fable" and "subagent", "retires"; 3: the
-# agents' models (families "gpt" and "gemini", roles "codex", "gemini" and "opencode")
+# agents' models (their families, such as "gpt" and "gemini", and roles named after them)
 SETUP = "setup-fmapi-claudecode"
-# family -> the endpoint names it covers, and the agents beside Claude Code that use it.
-AGENT_FAMILIES = {
-    "gpt": ("databricks-gpt-", ("codex", "opencode")),
-    "gemini": ("databricks-gemini-", ("gemini", "opencode")),
-}
-AGENT_ROLES = ("codex", "gemini", "opencode")
+
+
+def _roles() -> dict[str, Agent]:
+    """The agents whose model is a role of its own (setup's model flag for it), by name."""
+    return {a.name: a for a in agents.every() if a.model_flag}
+
+
+def agent_families() -> dict[str, tuple[ModelFamily, list[str]]]:
+    """family name -> the family, and the agents beside Claude Code that use it (the registry's
+    order)."""
+    out: dict[str, tuple[ModelFamily, list[str]]] = {}
+    for agent in _roles().values():
+        for fam in agent.families:
+            out.setdefault(fam.name, (fam, []))[1].append(agent.name)
+    return out
 
 
 def agent_models(cfg: dict[str, Any]) -> dict[str, str]:
     """agent name -> its configured model, for the agents beside Claude Code set up here."""
     out = {}
+    roles = _roles()
     for name in config.agents_of(cfg):
         state = cfg.get(name)
-        if name in AGENT_ROLES and isinstance(state, dict) and state.get("model"):
+        if name in roles and isinstance(state, dict) and state.get("model"):
             out[name] = str(state["model"])
     return out
 
@@ -98,10 +110,10 @@ def collect(cfg: dict[str, Any], endpoints: list[dict[str, Any]]) -> dict[str, A
     ]
     by_name = {str(e["name"]): e for e in endpoints}
     # The agents' families, when an agent that uses them is set up: READY first, newest first.
-    for fam, (prefix, users) in AGENT_FAMILIES.items():
+    for fam, (family, users) in agent_families().items():
         if not any(a in theirs for a in users):
             continue
-        found = [n for n in by_name if n.startswith(prefix)]
+        found = [n for n in by_name if n.startswith(family.prefix)]
         ready = [n for n in found if workspace.is_ready(by_name[n])]
         ordered = workspace.newest_first(ready) + workspace.newest_first(
             [n for n in found if n not in ready]
@@ -129,17 +141,15 @@ def collect(cfg: dict[str, Any], endpoints: list[dict[str, Any]]) -> dict[str, A
     }
 
 
-AGENT_LABELS = {"codex": "Codex", "gemini": "Gemini CLI", "opencode": "OpenCode"}
-TITLES = {"gpt": "GPT endpoints", "gemini": "Gemini endpoints"}
-
-
 def render(ctx: Context, data: dict[str, Any]) -> None:
     from ..workspace import catalogue
 
     paint = ui.painter(ctx)
     today = catalogue.today(ctx.env)
     rows = data["endpoints"]
-    claude = [r for r in rows if r["family"] not in AGENT_FAMILIES and _claude_row(r)]
+    families = agent_families()
+    roles = _roles()
+    claude = [r for r in rows if r["family"] not in families and _claude_row(r)]
     ctx.out(f"Claude endpoints in {data['workspace']} (* = configured):")
     if not claude:
         ctx.out("  none: this workspace serves no Claude model you can see")
@@ -160,17 +170,17 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
     for r in claude:
         line(r)
     set_up = {c["role"] for c in data["configured"]}
-    for fam, (_prefix, users) in AGENT_FAMILIES.items():
-        using = [AGENT_LABELS[a] for a in users if a in set_up]
+    for fam, (family, users) in families.items():
+        using = [roles[a].label for a in users if a in set_up]
         if not using:
             continue
-        ctx.out(f"{TITLES[fam]} (for {' and '.join(using)}):")
+        ctx.out(f"{family.title} (for {' and '.join(using)}):")
         part = [r for r in rows if r["family"] == fam]
         if not part:
             ctx.out("  none: this workspace serves none you can see")
         for r in part:
             line(r)
-    other = [r for r in rows if r not in claude and r["family"] not in AGENT_FAMILIES]
+    other = [r for r in rows if r not in claude and r["family"] not in families]
     if other:
         ctx.out("Other endpoints:")
         for r in other:
@@ -179,9 +189,9 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
     for c in data["configured"]:
         if c["state"] == "MISSING" and c["name"] not in listed:
             listed.add(c["name"])
-            roles = ", ".join(x["role"] for x in data["configured"] if x["name"] == c["name"])
+            named = ", ".join(x["role"] for x in data["configured"] if x["name"] == c["name"])
             ctx.out(
-                f"{paint('!', 'red')} {c['name']:<{width}}  {paint('MISSING  ', 'red')}  {roles}"
+                f"{paint('!', 'red')} {c['name']:<{width}}  {paint('MISSING  ', 'red')}  {named}"
             )
 
 
@@ -195,12 +205,13 @@ def check_configured(ctx: Context, data: dict[str, Any]) -> int:
         ctx.out("All configured models are READY.")
         return ExitCode.OK
     ready = [r["name"] for r in data["endpoints"] if r["ready"]]
+    roles = _roles()
     for c in bad:
         why = "does not exist" if c["state"] == "MISSING" else f"is {c['state']}"
-        whose = f"{AGENT_LABELS[c['role']]}'s" if c["role"] in AGENT_ROLES else c["role"]
+        whose = f"{roles[c['role']].label}'s" if c["role"] in roles else c["role"]
         ctx.err(f"dbx-fmapi: {whose} model {c['name']} {why} in {data['workspace']}")
     flags = " ".join(
-        f"--{c['role']}-model NAME" if c["role"] in AGENT_ROLES else f"--{c['role']} NAME"
+        f"{roles[c['role']].model_flag} NAME" if c["role"] in roles else f"--{c['role']} NAME"
         for c in bad
     )
     hint = f" (READY: {', '.join(ready[:6])})" if ready else ""

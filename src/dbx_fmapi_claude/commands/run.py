@@ -1,12 +1,19 @@
-"""`dbx-fmapi run AGENT [args…]`: start a configured coding agent with fresh credentials.
+"""`dbx-fmapi run AGENT [args…]`: start a configured coding agent with fresh credentials, as its
+`launch_mode` says (agents/base.py):
 
-- `claude`: the wrapper (`dbx-fmapi-claude`), which makes sure a valid token is there.
-- `codex`: codex itself; its config's auth command refreshes the token.
-- `gemini`, `opencode`: a loopback proxy (agents/proxy.py) for the agent's lifetime, with the
-  agent pointed at it and the per-launch secret as its API key (in the environment, never in
+- WRAPPER (Claude Code): the wrapper (`dbx-fmapi-claude`), which makes sure a valid token is there.
+- ITSELF (Codex): the program itself, its config's auth command refreshing the token; but a
+  command that talks to the model runs behind the loopback proxy too (agents/codex/relayed.py:
+  `-c` overrides of setup's provider), so a token rejected mid-session is replaced
+  (DBX_FMAPI_CODEX_RELAY=0 turns that off).
+- PROXY (Gemini CLI, OpenCode): a loopback proxy (agents/proxy.py) for the agent's lifetime, with
+  the agent pointed at it and the per-launch secret as its API key (in the environment, never in
   argv); the proxy puts a fresh token on each request. The agent runs in the foreground: Ctrl-C
   reaches it (it is in the terminal's foreground group; we ignore it meanwhile), SIGTERM and
   SIGHUP are passed on, and its exit status is ours; the proxy stops after it.
+- With `otel_tables` in the configuration, each of them also gets an OTLP proxy for its own
+  telemetry (agents/otelproxy.py; Codex then runs in the foreground too, its model requests
+  still straight to the workspace).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import agents
@@ -53,34 +60,63 @@ def _program(name: str, ctx: Context) -> str:
 def run(*, ctx: Context, agent: str, args: list[str]) -> int:
     if args[:1] == ["--"]:
         args = args[1:]
-    if agent == "claude":
+    from ..agents import base
+
+    mode = agents.get(agent).launch_mode
+    if mode == base.WRAPPER:
         from ..agents.claude import wrapper
 
         return wrapper.run(list(args), ctx.env)
     cfg = config.require(ctx.paths, ctx.cwd_path)
     state = _configured(cfg, agent)
     exe = _program(agent, ctx)
-    if agent == "codex":
+    if mode == base.ITSELF:
         from ..agents import firstrun
 
-        codex = agents.get(agent)
-        if not firstrun.watch(codex, list(args), ctx):
-            os.execv(exe, [exe, *args])  # noqa: S606 - codex refreshes its own token
+        own = agents.get(agent)
+        if agent == "codex" and _relay_codex(list(args), ctx.env):
+            return _behind_proxy(ctx, cfg, agent, state, exe, list(args))
+        if otel_prefix(cfg) is not None:
+            # Its model requests go straight to the workspace; its telemetry through our proxy.
+            return _behind_proxy(ctx, cfg, agent, state, exe, list(args), model_proxy=False)
+        if not firstrun.watch(own, list(args), ctx):
+            os.execv(exe, [exe, *args])  # noqa: S606 - it refreshes its own token
         code = _foreground([exe, *args], dict(ctx.env))
-        retry = firstrun.again(codex, list(args), code, ctx)
+        retry = firstrun.again(own, list(args), code, ctx)
         return code if retry is None else _foreground([exe, *retry], dict(ctx.env))
     return _behind_proxy(ctx, cfg, agent, state, exe, list(args))
 
 
+def otel_prefix(cfg: dict[str, Any]) -> str | None:
+    """CATALOG.SCHEMA.PREFIX of the tables the agents' telemetry goes to (None: off)."""
+    from ..telemetry import tables
+
+    value = cfg.get("otel_tables")
+    return value if isinstance(value, str) and value not in ("", tables.OFF) else None
+
+
 def _behind_proxy(
-    ctx: Context, cfg: dict[str, Any], name: str, state: dict[str, Any], exe: str, args: list[str]
+    ctx: Context,
+    cfg: config.Configuration,
+    name: str,
+    state: dict[str, Any],
+    exe: str,
+    args: list[str],
+    *,
+    model_proxy: bool = True,
 ) -> int:
     from ..agents import proxy
     from ..auth.tokens import margin_seconds
 
     source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
-    # The login (if any) happens here, on the terminal, before the agent starts.
-    first = credentials.token(source, tokens.request_for(ctx, cfg, allow_login=True))
+    # The login (if any) happens here, on the terminal, before the agent starts. Without the
+    # model proxy (Codex: only its telemetry goes through us), the first export fetches it,
+    # off the agent's way; a login it needs is the agent's own token command's to ask for.
+    first = (
+        credentials.token(source, tokens.request_for(ctx, cfg, allow_login=True))
+        if model_proxy
+        else None
+    )
 
     def fetch() -> Any:
         return credentials.token(source, tokens.request_for(ctx, cfg, err=quiet()))
@@ -94,19 +130,51 @@ def _behind_proxy(
     fresh = FreshToken(fetch, keep=keep, held=first, refetch=refetch)
     agent = agents.get(name)
     base = str(state.get("base_url") or "")
+    # Codex takes a 401 from the relay (no token without a new login) as a cue to run its
+    # command again and retry: a 400 ends the turn at once with the relay's one line.
+    login_status = 400 if name == "codex" else 401
     with contextlib.ExitStack() as stack:
-        p = stack.enter_context(proxy.start(base, token=fresh, env=ctx.env))
-        env = launch_env(ctx.env, agent.launch_env(state, p.url, p.secret))
-        if _has_mcp(cfg):  # the MCP servers in its config point here (mcp/agentfiles.py)
+        env = dict(ctx.env)
+        argv = [exe]
+        if model_proxy:
+            p = stack.enter_context(
+                proxy.start(base, token=fresh, env=ctx.env, login_status=login_status)
+            )
+            env = launch_env(ctx.env, agent.launch_env(state, p.url, p.secret), agent.user_env)
+            if name == "codex":
+                from ..agents.codex import relayed
+
+                argv = [exe, *relayed.overrides(state, p.url)]
+                env[relayed.ENV_KEY] = p.secret
+        if model_proxy and _has_mcp(cfg):  # its MCP servers point here (mcp/agentfiles.py)
             from ..mcp import agentfiles
 
             root = stack.enter_context(proxy.start(str(cfg["host"]), token=fresh, env=ctx.env))
             env.update({agentfiles.ENV_URL: root.url, agentfiles.ENV_KEY: root.secret})
-        code = _foreground([exe, *args], env)
+        before: list[str] = []
+        prefix = otel_prefix(cfg)
+        if prefix is not None:  # its telemetry into the workspace's tables (otelproxy.py)
+            from ..agents import otelproxy
+
+            otel = stack.enter_context(
+                otelproxy.start(str(cfg["host"]), fresh, prefix, env=ctx.env)
+            )
+            added, before = agent.otel_launch(env, otel.url, otel.secret)
+            env.update(added)
+        code = _foreground([*argv, *before, *args], env)
         from ..agents import firstrun
 
         retry = firstrun.again(agent, args, code, ctx)
-        return code if retry is None else _foreground([exe, *retry], env)
+        return code if retry is None else _foreground([*argv, *before, *retry], env)
+
+
+def _relay_codex(args: list[str], env: Mapping[str, str]) -> bool:
+    """Codex behind the relay, so a token the workspace rejects mid-session is replaced and
+    the request sent again (Codex retries a 403 with the same token and stops at a 400):
+    for a command that talks to the model; DBX_FMAPI_CODEX_RELAY=0 turns it off."""
+    from ..agents.codex import relayed
+
+    return relayed.wanted(args, env)
 
 
 def _has_mcp(cfg: dict[str, Any]) -> bool:
@@ -114,15 +182,16 @@ def _has_mcp(cfg: dict[str, Any]) -> bool:
     return isinstance(found, list) and bool(found)
 
 
-# The user's own choice of model in the environment wins over the configured one (a `-m` flag
-# wins over both, in the agent itself).
-USER_WINS = ("GEMINI_MODEL", "OPENCODE_CONFIG_CONTENT")
-
-
-def launch_env(env: Mapping[str, str], ours: Mapping[str, str]) -> dict[str, str]:
-    """The agent's environment: the user's, with ours on top, except USER_WINS."""
+def launch_env(
+    env: Mapping[str, str], ours: Mapping[str, str], user_wins: Sequence[str] | None = None
+) -> dict[str, str]:
+    """The agent's environment: the user's, with ours on top, except `user_wins` (the agent's
+    `user_env`, its own choice of model, which a `-m` flag wins over in the agent itself;
+    None: every agent's)."""
+    if user_wins is None:
+        user_wins = [key for agent in agents.every() for key in agent.user_env]
     out = {**env, **ours}
-    for key in USER_WINS:
+    for key in user_wins:
         if key in env:
             out[key] = env[key]
     return out

@@ -35,7 +35,7 @@ def _token_from_settings(path: Path) -> str | None:
     return tok if isinstance(tok, str) and tok else None
 
 
-def token_info(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
+def token_info(ctx: Context, cfg: config.Configuration, check: bool) -> dict[str, Any]:
     """{state, source, expires_at, seconds_left, checked, message, fix}; never the token."""
     profile = str(cfg["profile"])
     need = tokens.needed_lifetime(ctx.env, cfg)
@@ -59,9 +59,7 @@ def token_info(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]
             request.always_check = True  # one request to the workspace, not only the CLI
             tok = credentials.token(source, request)
             expiry = tok.expiry
-            info["source"] = {credentials.OAUTH: "cli", credentials.M2M: "workspace"}.get(
-                source.kind, "credential"
-            )
+            info["source"] = source.credential_kind.status_source
         except credentials.CredentialError as exc:
             info["state"] = "error"
             info["message"] = exc.message
@@ -85,11 +83,7 @@ def token_info(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]
             info["message"] = (
                 "rejected by the workspace although it has not expired (revoked or rotated)"
             )
-            info["fix"] = (
-                "create a new personal access token and put it in the profile"
-                if source.kind == credentials.PAT
-                else "check the service principal's secret and permissions in the account console"
-            )
+            info["fix"] = source.credential_kind.rejected_fix
             return info
     elif setupstate.token_mode(cfg) == "static":
         path = setupstate.managed_settings(cfg)
@@ -103,7 +97,7 @@ def token_info(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]
         if expiry is None:
             expiry = tokens.jwt_expiry(tok_text)
         info["source"] = "settings"
-    elif cfg.get("auth") in (credentials.M2M, credentials.PAT):
+    elif not credentials.of(cfg.auth).browser_login:
         try:
             source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
         except UserError as exc:
@@ -183,7 +177,7 @@ def _token_line(info: dict[str, Any], mode: str, paint: ui.Painter) -> str:
     return text
 
 
-def collect(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
+def collect(ctx: Context, cfg: config.Configuration, check: bool) -> dict[str, Any]:
     mode = setupstate.token_mode(cfg)
     managed = setupstate.managed_settings(cfg)
     project = effective.project_dir(ctx.paths, managed, ctx.cwd)
@@ -220,25 +214,25 @@ def collect(ctx: Context, cfg: dict[str, Any], check: bool) -> dict[str, Any]:
         )
     rc = setupstate.rc_file(cfg)
     shell = {
-        "name": cfg.get("shell") or "none",
+        "name": cfg.shell or "none",
         "rc_file": str(rc) if rc else None,
         "block": rc is not None and rcblock.block_state(rc) == "present",
     }
-    ttl = cfg.get("ttl_seconds")
+    ttl = cfg.ttl_seconds
     from ..workspace.routes import for_record  # not at import: status stays light
 
     route = for_record(cfg)
     return {
         "version": SCHEMA_VERSION,
         "configured": True,
-        "workspace": str(cfg["host"]),
+        "workspace": str(cfg.host),
         "profile": str(cfg["profile"]),
-        "credential": str(cfg.get("auth") or credentials.OAUTH),
-        **({"team": str(cfg["team"])} if cfg.get("team") else {}),
+        "credential": cfg.auth or credentials.OAUTH,
+        **({"team": cfg.team} if cfg.team else {}),
         "models": setupstate.configured_models(cfg),
         "route": {
             "name": route.name,
-            "base_url": route.base_url(str(cfg["host"])),
+            "base_url": route.base_url(str(cfg.host)),
             "auto": cfg.get("route_auto") is not False,
         },
         "token_mode": mode,
@@ -273,7 +267,9 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
         row("Models", "none configured")
     route = data["route"]
     how = "chosen by setup" if route["auto"] else "as asked with --route"
-    label = "AI Gateway" if route["name"] == "ai-gateway" else "serving endpoints"
+    from ..workspace import routes
+
+    label = routes.get(route["name"]).label
     row("Route", f"{label}, {route['base_url']} ({how})")
     mode = data["token_mode"]
     if mode == "helper":
@@ -319,6 +315,17 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
     for i, server in enumerate(data.get("mcp") or []):
         where = "Claude Code" if server["claude"] else paint("missing from ~/.claude.json", "red")
         row("MCP servers" if i == 0 else "", f"{server['name']}: {server['url']} ({where})")
+    if data.get("mlflow"):
+        from ..tracing import status as tracing
+
+        row("MLflow", tracing.line(data["mlflow"]))
+    if data.get("telemetry"):
+        prefix = data["telemetry"]["tables"]["logs"].removesuffix("_otel_logs")
+        row(
+            "Telemetry",
+            f"{prefix}_otel_{{metrics,logs,spans}} at {data['telemetry']['endpoint']} "
+            "(checked by dbx-fmapi doctor)",
+        )
     for i, other in enumerate(data.get("elsewhere") or []):
         who = f"profile {other['profile']}" if other["profile"] else "DATABRICKS_* variables"
         row(
@@ -330,7 +337,7 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
     ctx.out("\nFull check: dbx-fmapi doctor")
 
 
-def agent_rows(ctx: Context, cfg: dict[str, Any]) -> list[dict[str, Any]]:
+def agent_rows(ctx: Context, cfg: config.Configuration) -> list[dict[str, Any]]:
     """The agents beside Claude Code this configuration set up: their file, model, route, how
     their tokens stay fresh, how to start them, and what is wrong with their file (None: it
     holds what setup wrote)."""
@@ -338,10 +345,10 @@ def agent_rows(ctx: Context, cfg: dict[str, Any]) -> list[dict[str, Any]]:
 
     rows = []
     for name in config.agents_of(cfg):
-        state = cfg.get(name)
-        if name == "claude" or not isinstance(state, dict):
-            continue
         agent = agents.get(name)
+        state = cfg.state(name)
+        if agent.required or state is None:  # the required agent's: the heading above
+            continue
         rows.append(
             {
                 "name": name,
@@ -358,17 +365,16 @@ def agent_rows(ctx: Context, cfg: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def others(record: dict[str, Any] | None, cfg: dict[str, Any] | None) -> list[dict[str, Any]]:
+def others(record: dict[str, Any] | None, cfg: config.Configuration | None) -> list[dict[str, Any]]:
     """Every configuration but the one in effect here: where, which workspace and profile."""
     return [
         {
-            "settings_file": v.get("settings_file"),
-            "workspace": v.get("host"),
-            "profile": v.get("profile") or None,
+            "settings_file": v.settings_file,
+            "workspace": v.host,
+            "profile": v.profile,
         }
         for v in config.views(record)
-        if config.is_set_up(v)
-        and (cfg is None or v.get("settings_file") != cfg.get("settings_file"))
+        if config.is_set_up(v) and (cfg is None or v.settings_file != cfg.settings_file)
     ]
 
 
@@ -400,6 +406,18 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
     servers = mcp_rows(ctx, cfg)
     if servers:  # only when `dbx-fmapi mcp add` gave the agents some
         data["mcp"] = servers
+    from ..tracing import status as tracing
+
+    traced = tracing.row(ctx.env, ctx.paths.home_path, cfg)
+    if traced:  # only with --mlflow-experiment
+        data["mlflow"] = traced
+    if cfg.get("otel_tables"):  # only when setup was given --otel-tables
+        from ..telemetry import tables
+
+        data["telemetry"] = {
+            "tables": tables.names(str(cfg["otel_tables"])),
+            "endpoint": tables.endpoint(str(cfg.get("host") or "")),
+        }
     if json:
         ctx.out(_dumps(data))
     else:
@@ -407,7 +425,7 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
     return ExitCode.OK
 
 
-def mcp_rows(ctx: Context, cfg: dict[str, Any]) -> list[dict[str, Any]]:
+def mcp_rows(ctx: Context, cfg: config.Configuration) -> list[dict[str, Any]]:
     """The MCP servers of this configuration: name, kind, URL, and whether Claude Code's
     ~/.claude.json still holds ours (read only: no request)."""
     from ..core.fileio import read_bytes
@@ -426,7 +444,7 @@ def mcp_rows(ctx: Context, cfg: dict[str, Any]) -> list[dict[str, Any]]:
         {
             "name": e["name"],
             "kind": e.get("kind"),
-            "url": servers.url_of(str(cfg["host"]), e),
+            "url": servers.url_of(str(cfg.host), e),
             "claude": claudejson.is_ours(found.get(e["name"])),
         }
         for e in entries

@@ -6,7 +6,9 @@ itself for a personal access token. Without --profile: the configured profile, o
 was given only DATABRICKS_* variables (CI), those variables.
 
 With --mcp-headers (the headersHelper of the MCP servers `dbx-fmapi mcp add` configures): the
-same token as one JSON object, `{"Authorization": "Bearer TOKEN"}`.
+same token as one JSON object, `{"Authorization": "Bearer TOKEN"}`. With --otel-headers (Claude
+Code's otelHeadersHelper, `--otel-tables`): the same object, refused when the OTLP endpoint
+Claude Code exports to is not on the token's workspace.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from ..core.errors import ExitCode
 from ..record import config
 
 
-def run(*, ctx: Context, profile: str | None, mcp_headers: bool = False) -> int:
+def run(
+    *, ctx: Context, profile: str | None, mcp_headers: bool = False, otel_headers: bool = False
+) -> int:
     record = config.load_record(ctx.paths)
     cfg = config.in_effect(record, ctx.paths, ctx.cwd_path)
     if profile is None:
@@ -25,28 +29,30 @@ def run(*, ctx: Context, profile: str | None, mcp_headers: bool = False) -> int:
             pass  # CI: the environment alone is the credential
         else:
             cfg = config.require(ctx.paths, ctx.cwd_path)
-            profile = str(cfg["profile"]) if cfg.get("profile") else None
-    elif cfg is None or cfg.get("profile") != profile:
+            profile = cfg.profile
+    elif cfg is None or cfg.profile != profile:
         # Claude Code runs the helper of the settings file it uses, with that file's profile:
         # that configuration's TTL and workspace.
-        cfg = next((v for v in config.views(record) if v.get("profile") == profile), cfg)
+        cfg = next((v for v in config.views(record) if v.profile == profile), cfg)
     source = credentials.resolve(profile, ctx.env, ctx.paths.home_path)
-    named = bool(cfg and cfg.get("profile") == profile and cfg.get("host"))
+    named = bool(cfg and cfg.profile == profile and cfg.host)
     if profile is not None and source.host is None and not named:
         from ..auth import dbcli
 
         if dbcli.find(ctx.env) is not None:  # without the CLI, that is the first thing to say
             _require_profile(ctx, profile)
-    if cfg and cfg.get("profile") == profile and cfg.get("host"):
-        source.host = str(cfg["host"])  # the workspace setup verified wins over a stale profile
+    if cfg and cfg.profile == profile and cfg.host:
+        source.host = cfg.host  # the workspace setup verified wins over a stale profile
     _refuse_elsewhere(ctx, source.host)
     if mcp_headers:
         _refuse_other_server(ctx, source.host)
+    if otel_headers:
+        _refuse_other_collector(ctx, source.host)
     request = tokens.request_for(ctx, cfg, allow_login=True)
     if mcp_headers:
         request.fresh_for = 0.0  # asked again right after a 401/403: check what it handed out
     token = credentials.token(source, request)
-    if mcp_headers:  # an MCP server's headersHelper: one JSON object of headers
+    if mcp_headers or otel_headers:  # a headers helper: one JSON object of headers
         ctx.stdout.write(_headers(token.access_token) + "\n")
         ctx.stdout.flush()
         return ExitCode.OK
@@ -103,6 +109,29 @@ def _refuse_elsewhere(ctx: Context, host: str | None) -> None:
     refused = destination.refusal(ctx.paths.home_path, ctx.cwd_path, env, host)
     if refused is not None:
         raise refused
+
+
+def _refuse_other_collector(ctx: Context, host: str | None) -> None:
+    """Claude Code runs the otelHeadersHelper with its OTEL_* environment: every OTLP endpoint
+    it names must be on the workspace the token is for (setup writes host + /api/2.0/otel)."""
+    if not host:
+        return
+    base = host.rstrip("/") + "/"
+    for key in (
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ):
+        url = ctx.env.get(key)
+        if url and not url.startswith(base):
+            from ..core.errors import UserError
+
+            raise UserError(
+                f"{key} is {url.split('?')[0]}, not on the workspace {host}: no token for it",
+                "setup-fmapi-claudecode --otel-tables CATALOG.SCHEMA.PREFIX   (or remove "
+                f"{key} from the settings or environment that set it)",
+            )
 
 
 def _refuse_other_server(ctx: Context, host: str | None) -> None:

@@ -19,12 +19,13 @@ import contextlib
 import functools
 import json
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..agents.claude.undo import change as _change
-from ..agents.claude.undo import plan_onboarding, plan_settings, recomputed
+from ..agents.claude.undo import plan_onboarding, recomputed
 from ..changes import engine
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
@@ -56,7 +57,7 @@ class UninstallPlan(engine.Plan):
 
 
 def plan_rc(
-    ctx: Context, cfgs: list[dict[str, Any]], plan: UninstallPlan, *, rc: bool = True
+    ctx: Context, cfgs: Sequence[Mapping[str, Any]], plan: UninstallPlan, *, rc: bool = True
 ) -> None:
     """Our block out of the rc files (`rc`: the shell block is one for every configuration) and
     out of the git exclude files static mode wrote for `cfgs`."""
@@ -189,13 +190,13 @@ def apply(ctx: Context, plan: UninstallPlan) -> None:
             folder.rmdir()  # only when empty: anything else in there is not ours
 
 
-def _listing(views: list[dict[str, Any]]) -> str:
-    return "; ".join(f"{v.get('settings_file')} ({v.get('host')})" for v in views)
+def _listing(views: list[config.Configuration]) -> str:
+    return "; ".join(f"{v.settings_file} ({v.host})" for v in views)
 
 
 def choose(
     ctx: Context, record: dict[str, Any] | None, location: str | None, every: bool
-) -> list[dict[str, Any]]:
+) -> list[config.Configuration]:
     """The configurations to remove: `--all`, the one for `--settings-location`, else the one in
     effect here (or the only one there is)."""
     views = config.views(record)
@@ -228,10 +229,10 @@ def choose(
 
 
 def plan_record(
-    ctx: Context, record: dict[str, Any], gone: list[dict[str, Any]], plan: UninstallPlan
+    ctx: Context, record: dict[str, Any], gone: list[config.Configuration], plan: UninstallPlan
 ) -> None:
     """The record without the configurations that go; the others stay as they are."""
-    files = [str(g.get("settings_file")) for g in gone]
+    files = [str(g.settings_file) for g in gone]
     rest = [c for c in record.get("configs") or [] if str(c.get("settings_file")) not in files]
     raw = read_bytes(ctx.paths.config_file) or b""
     new = (json.dumps({**record, "configs": rest}, indent=2, sort_keys=True) + "\n").encode()
@@ -241,14 +242,14 @@ def plan_record(
     plan.staying = len(rest)
 
 
-def plan_agents(ctx: Context, cfg: dict[str, Any], plan: UninstallPlan) -> None:
-    """Each agent beside Claude Code that the configuration set up: setup's part out of its
-    config file (the agent's own plan_uninstall)."""
+def plan_agents(ctx: Context, cfg: config.Configuration, plan: UninstallPlan) -> None:
+    """Each agent the configuration set up, Claude Code first: setup's part out of its config
+    file (the agent's own plan_uninstall)."""
     from .. import agents
 
-    for name in config.agents_of(cfg):
-        state = cfg.get(name)
-        if name == "claude" or not isinstance(state, dict) or not state.get("file"):
+    for name in cfg.agents:
+        state = cfg.state(name)
+        if state is None or not state.get("file"):
             continue
         agents.get(name).plan_uninstall(ctx.paths, ctx.env, state, plan)
         plan.agent_files.append(Path(str(state["file"])))
@@ -270,7 +271,6 @@ def build(ctx: Context, *, location: str | None = None, every: bool = False) -> 
         # One configuration of several: its settings and its git exclude block leave; the
         # shell block, the onboarding flag and our state serve the others.
         for cfg in gone:
-            plan_settings(ctx, cfg, plan)
             plan_agents(ctx, cfg, plan)
         mcp_undo.plan_uninstall(ctx, gone, plan)
         mcp_undo.plan_agent_files(ctx, gone, plan)
@@ -279,7 +279,6 @@ def build(ctx: Context, *, location: str | None = None, every: bool = False) -> 
         return plan
     shared = {k: record[k] for k in config.SHARED if k in record} if record else {}
     for cfg in views:
-        plan_settings(ctx, cfg, plan)
         plan_agents(ctx, cfg, plan)
     if record is not None:
         plan_onboarding(ctx, views[-1] if views else shared, plan)

@@ -67,7 +67,7 @@ def binary(r: Run, agent: Agent) -> None:
 
 def agent_config(r: Run, agent: Agent) -> None:
     cfg = need(r.cfg)
-    state = cfg.get(agent.name)
+    state = cfg.state(agent.name)
     again = setup_again(cfg)
     if not isinstance(state, dict):
         r.add(ui.FAIL, f"setup recorded nothing for {agent.label}", again)
@@ -86,7 +86,7 @@ def request(r: Run, agent: Agent) -> None:
     from ..workspace.client import WorkspaceError
 
     cfg, ws = need(r.cfg), need(r.ws)
-    state = cfg[agent.name]
+    state = cfg.state(agent.name) or {}
     model, base = str(state.get("model") or ""), str(state.get("base_url") or "")
     started = time.monotonic()
     try:
@@ -100,12 +100,12 @@ def request(r: Run, agent: Agent) -> None:
 
 
 def _diagnosis(
-    exc: WorkspaceError, cfg: Mapping[str, Any], agent: Agent, model: str, base: str
+    exc: WorkspaceError, cfg: config.Configuration, agent: Agent, model: str, base: str
 ) -> tuple[str, str, str]:
     """What the agent's route answered, and its fix; the workspace's own reading otherwise."""
     from ..workspace.client import diagnose, error_label
 
-    host = str(cfg["host"])
+    host = str(cfg.host)
     msg = str(exc.message)
     label = error_label(exc) if exc.kind == "http" else ""
     again = setup_again(cfg)
@@ -141,9 +141,9 @@ def specs() -> tuple[Spec, ...]:
     """Three checks per agent beside Claude Code, in the registry's order."""
     out: list[Spec] = []
     for name in agents.NAMES:
-        if name == "claude":
-            continue
         agent = agents.get(name)
+        if agent.required:  # checked as the configuration itself (settings_checks, deps.claude)
+            continue
         base = f"agent:{name}"
 
         def bound(fn: Any, agent: Agent = agent) -> Any:

@@ -9,7 +9,7 @@ workspace) as SKIPs; the checks that refine a configuration appear once there is
 from __future__ import annotations
 
 from ..record import setupstate
-from . import agent_checks, deps, mcp_checks, team_checks
+from . import agent_checks, deps, mcp_checks, mlflow_checks, team_checks, telemetry_checks
 from . import credential_checks as cred
 from . import settings_checks as sets
 from . import workspace_checks as ws
@@ -109,6 +109,29 @@ CHECKS: tuple[Spec, ...] = (
         requires=("workspace",),
         within=("config",),
         each=mcp_checks.configured,
+    ),
+    Spec(
+        "mlflow",
+        "MLflow tracing",
+        mlflow_checks.tracing,
+        within=("config",),
+        when=mlflow_checks.configured,
+    ),
+    Spec(
+        "mlflow-experiment",
+        "MLflow experiment",
+        mlflow_checks.experiment,
+        requires=("workspace",),
+        within=("config",),
+        when=mlflow_checks.configured,
+    ),
+    Spec(
+        "telemetry",
+        "Telemetry {}",
+        telemetry_checks.table,
+        requires=("workspace",),
+        within=("config",),
+        each=telemetry_checks.signals,
     ),
     # Per agent beside Claude Code: agent:<name>:binary, :config, :request.
     *agent_checks.specs(),

@@ -23,13 +23,13 @@ def profile(r: Run) -> None:
     from ..workspace.hosts import normalize_host
 
     cfg = need(r.cfg)
-    if not cfg.get("profile"):  # CI: setup was given DATABRICKS_* variables, no profile
+    if not cfg.profile:  # CI: setup was given DATABRICKS_* variables, no profile
         try:
             source = credentials.from_env(r.ctx.env)
         except UserError as exc:  # two credentials at once, a bad DATABRICKS_HOST
             r.add(ui.FAIL, exc.message, exc.fix, title="Credential")
             return
-        expected = str(cfg.get("auth") or credentials.OAUTH)
+        expected = cfg.auth or credentials.OAUTH
         if source is None or source.kind != expected:
             r.add(
                 ui.FAIL,
@@ -46,7 +46,7 @@ def profile(r: Run) -> None:
             )
         return
     name = str(cfg["profile"])
-    host = str(cfg["host"])
+    host = str(cfg.host)
     cfg_path = Path(databrickscfg.path(str(r.ctx.paths.home), r.ctx.env))
     try:
         profiles = databrickscfg.read_profiles(str(r.ctx.paths.home), r.ctx.env)
@@ -74,7 +74,7 @@ def profile(r: Run) -> None:
         )
         return
     kind = databrickscfg.credential_kind(profiles[name])
-    expected = str(cfg.get("auth") or credentials.OAUTH)
+    expected = cfg.auth or credentials.OAUTH
     try:
         credentials.resolve(name, r.ctx.env, r.ctx.paths.home_path)
     except credentials.CredentialError as exc:  # two credentials at once, their two hosts
@@ -140,7 +140,7 @@ def token(r: Run) -> None:
         r.add(ui.FAIL, exc.message, exc.fix)
         return
     left = tok.expiry - time.time()
-    if tok.expiry == credentials.NO_EXPIRY:
+    if not credentials.of(cfg.get("auth")).expiry_known:
         r.add(
             ui.PASS,
             "personal access token (its expiry is not known; the workspace check below tries it)",

@@ -34,7 +34,7 @@ def server(r: Run) -> None:
     from ..workspace.client import WorkspaceError, diagnose, error_label
 
     cfg, tok, entry = need(r.cfg), need(r.token), _entry(r)
-    host, kind = str(cfg["host"]), str(entry.get("kind") or "url")
+    host, kind = str(cfg.host), str(entry.get("kind") or "url")
     url = servers.url_of(host, entry)
     path = r.ctx.paths.claude_json
     folder = claudejson.scope_folder(cfg, r.ctx.paths.home_path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..core import ui
 from ..core.context import Context
@@ -11,6 +11,7 @@ from ..core.context import Context
 if TYPE_CHECKING:
     from ..agents.claude.effective import Level
     from ..auth.dbcli import Token
+    from ..record.view import Configuration
     from ..workspace.client import Workspace
     from .workspace_checks import Suggest
 
@@ -73,7 +74,7 @@ class Run:
         self.title = ""
         self.item = ""  # the model a per-model check is about
         # Found by the checks, for the ones after them.
-        self.cfg: dict[str, Any] | None = None  # "config": our setup record
+        self.cfg: Configuration | None = None  # "config": our setup record
         self.levels: list[Level] = []  # "settings": every settings level Claude Code reads
         self.mine: Level | None = None  # "settings": the level setup manages, valid
         self.helper: str | None = None  # "helper": the apiKeyHelper command, runnable

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from typing import Any
 
 from ..agents.claude import effective, settings
 from ..core import ui
@@ -31,7 +30,7 @@ OTHER_PROVIDERS = ("CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_
 FAIL_IF_OVERRIDDEN = (settings.ENV_BASE_URL, settings.ENV_TOKEN)
 
 
-def load_config(ctx: Context) -> dict[str, Any] | None:
+def load_config(ctx: Context) -> config.Configuration | None:
     """The configuration doctor checks, the one Claude Code uses in this folder: every other
     check reads it through this one call."""
     return config.load(ctx.paths, ctx.cwd)
@@ -47,13 +46,12 @@ def record(r: Run) -> None:
     if away is not None:  # set up, but for other folders: Claude Code here uses none of it
         r.add(ui.FAIL, away.message, away.fix)
         return
-    if cfg is None or not config.is_set_up(cfg):
+    if cfg is None or not cfg.is_set_up:
         r.add(ui.FAIL, "dbx-fmapi-claude is not set up on this machine", SETUP)
         return
     r.add(
         ui.PASS,
-        f"workspace {cfg['host']}, profile {cfg['profile']}, {setupstate.token_mode(cfg)} token "
-        "mode",
+        f"workspace {cfg.host}, profile {cfg.get('profile')}, {cfg.token_mode} token mode",
     )
     r.cfg = cfg
 
@@ -79,18 +77,19 @@ def settings_file(r: Run) -> None:
         )
         return
     env = level.data.get("env") or {}
-    mode = setupstate.token_mode(cfg)
+    mode = cfg.token_mode
     missing = []
     from ..workspace.routes import for_record
 
-    want_url = for_record(cfg).base_url(str(cfg["host"]))
+    want_url = for_record(cfg).base_url(str(cfg.host))
     if env.get(settings.ENV_BASE_URL) != want_url:
         missing.append(f"{settings.ENV_BASE_URL}={want_url}")
-    for role, key in settings.ROLE_ENV.items():
-        if cfg.get(role) and env.get(key) != cfg[role]:
-            missing.append(f"{key}={cfg[role]}")
+    for role, model in cfg.models.items():
+        key = settings.ROLE_ENV[role]
+        if env.get(key) != model:
+            missing.append(f"{key}={model}")
     helper = level.data.get(settings.HELPER_KEY)
-    if mode == "helper" and not effective.is_our_helper(helper, cfg.get("api_key_helper")):
+    if mode == "helper" and not effective.is_our_helper(helper, cfg.api_key_helper):
         missing.append(f"{settings.HELPER_KEY} (dbx-fmapi token)")
     if mode == "static" and not env.get(settings.ENV_TOKEN):
         missing.append(settings.ENV_TOKEN)
@@ -240,7 +239,7 @@ def helper(r: Run) -> None:
     if not os.path.isfile(path) or not os.access(path, os.X_OK):
         r.add(ui.FAIL, f"its program {path} is not executable", f"chmod +x {q(path)}")
         return
-    if command != cfg.get("api_key_helper"):
+    if command != cfg.api_key_helper:
         # Only the exact command setup wrote is run: `dbx-fmapi token` plus anything else (a
         # committed project settings file with `$(…)` in it) is somebody else's command.
         r.add(
@@ -265,7 +264,7 @@ def helper(r: Run) -> None:
 def shell(r: Run) -> None:
     cfg = need(r.cfg)
     rc = setupstate.rc_file(cfg)
-    if rc is None or cfg.get("shell") in (None, "none"):
+    if rc is None or cfg.shell in (None, "none"):
         r.add(ui.PASS, "not installed (--shell none); run dbx-fmapi-claude by path")
         return
     state = rcblock.block_state(rc)
@@ -277,9 +276,9 @@ def shell(r: Run) -> None:
         )
         return
     if state != "present":
-        r.add(ui.WARN, f"no dbx-fmapi-claude block in {rc}", f"{SETUP} --shell {cfg.get('shell')}")
+        r.add(ui.WARN, f"no dbx-fmapi-claude block in {rc}", f"{SETUP} --shell {cfg.shell}")
         return
-    exe = str(cfg.get("executable") or "")
+    exe = cfg.executable or ""
     if exe and not os.access(exe, os.X_OK):
         r.add(
             ui.FAIL,

@@ -16,9 +16,9 @@ def team(r: Run) -> None:
     from ..team import reading
 
     cfg = need(r.cfg)
-    source = str(cfg["team"])
-    host = str(cfg.get("host") or "") or None
-    profile = str(cfg.get("profile") or "") or None
+    source = str(cfg.team)
+    host = cfg.host
+    profile = cfg.profile
     try:
         loaded, _ = reading.load(r.ctx, source, host=host, profile=profile)
     except UserError as exc:

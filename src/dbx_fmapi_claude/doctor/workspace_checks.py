@@ -29,13 +29,13 @@ def workspace(r: Run) -> None:
     from ..workspace.client import Workspace, WorkspaceError
 
     cfg, tok = need(r.cfg), need(r.token)
-    host = str(cfg["host"])
+    host = str(cfg.host)
     ws = Workspace(host, tok.access_token, r.ctx.env, timeout=HTTP_TIMEOUT)
     try:
         with r.progress.step(f"contacting {host}"):
             me = ws.me()
     except WorkspaceError as exc:
-        if cfg.get("auth") == credentials.PAT:
+        if credentials.of(cfg.get("auth")).checked_by_workspace:
             pat = check_pat(host, tok.access_token, r.ctx.env)
             if pat is not None:
                 r.add(ui.FAIL, *pat)
@@ -57,7 +57,7 @@ def route(r: Run) -> None:
 
     cfg, ws = need(r.cfg), need(r.ws)
     chosen = routes.for_record(cfg)
-    host = str(cfg["host"])
+    host = str(cfg.host)
     if chosen.name == routes.SERVING_NAME:
         r.add(ui.PASS, f"{chosen.label}, {chosen.base_url(host)}")
         return
@@ -171,7 +171,7 @@ def model(r: Run) -> bool | None:
                 f"ask a workspace admin for CAN_QUERY on serving endpoint {name}",
             )
         else:
-            r.add(*_diagnose(exc, str(cfg["host"]), f"look up serving endpoint {name}"))
+            r.add(*_diagnose(exc, str(cfg.host), f"look up serving endpoint {name}"))
         return False  # a rate limit is only a WARN, but the model did not answer
     if not is_ready(entry):
         state = entry.get("state") or {}
@@ -202,7 +202,7 @@ def request(r: Run) -> None:
     from ..workspace.routes import for_record
 
     cfg, ws, name = need(r.cfg), need(r.ws), r.item
-    host = str(cfg["host"])
+    host = str(cfg.host)
     base = for_record(cfg).base_url(host)
     started = time.monotonic()
     try:

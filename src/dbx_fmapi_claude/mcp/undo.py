@@ -5,6 +5,7 @@ the file held before our first change, its original bytes come back."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ..agents import jsonfile
@@ -17,7 +18,7 @@ from . import claudejson, servers
 EMPTY = b"{}\n"  # an agent's JSON config with nothing in it
 
 
-def plan_uninstall(ctx: Context, cfgs: list[dict[str, Any]], plan: engine.Plan) -> None:
+def plan_uninstall(ctx: Context, cfgs: Sequence[dict[str, Any]], plan: engine.Plan) -> None:
     path = ctx.paths.claude_json
     scopes: dict[str | None, list[str]] = {}
     for cfg in cfgs:
@@ -51,7 +52,7 @@ def plan_uninstall(ctx: Context, cfgs: list[dict[str, Any]], plan: engine.Plan) 
         )
 
 
-def plan_agent_files(ctx: Context, cfgs: list[dict[str, Any]], plan: engine.Plan) -> None:
+def plan_agent_files(ctx: Context, cfgs: Sequence[dict[str, Any]], plan: engine.Plan) -> None:
     """Our MCP members out of Gemini CLI's and OpenCode's config (composed with the agent's own
     uninstall change of the same file, when it made one)."""
     from pathlib import Path

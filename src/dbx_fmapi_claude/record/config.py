@@ -5,16 +5,20 @@ which checks it (fields.py says the type of each key), migrates an older version
 record with no version is version 1) and refuses a version newer than this code reads: a damaged
 or unknown record is one line naming the file, the key and the fix, never a traceback.
 
-Version 2 holds several configurations, one per settings file (each its own workspace, profile,
+Version 3 holds several configurations, one per settings file (each its own workspace, profile,
 route, models and token mode), in the order they were first set up, and the keys they share
-(SHARED: the one shell block, the one onboarding flag). Readers get a configuration as one flat
-dict of version 1's keys (`views`): the one Claude Code uses in a folder (`in_effect`: the
+(SHARED: the one shell block, the one onboarding flag); in each, Claude Code's state (CLAUDE_KEYS:
+its models, token mode and what setup changed in its settings) is under "claude", as the other
+agents' state is under their names. The older formats migrate in memory, one module per step
+(migrations/). Readers get a configuration as one typed view (view.py `Configuration`, also the
+flat mapping of version 1's keys): the one Claude Code uses in a folder (`in_effect`: the
 precedence Claude Code applies: `<cwd>/.claude/settings.local.json`, `<cwd>/.claude/settings.json`,
 then `~/.claude/settings.json`; measured: Claude Code reads project settings from the folder it
 starts in, not from the git root), or the one for a settings file (`view_for`).
 
-    version            RECORD_VERSION (2)
-    configs            [configuration, ...]: the keys below but SHARED, one per settings_file
+    version            RECORD_VERSION (3)
+    configs            [configuration, ...]: the keys below but SHARED, one per settings_file;
+                       Claude Code's (CLAUDE_KEYS) in its "claude" object
     host               normalised workspace URL, e.g. "https://x.cloud.databricks.com"
     profile            Databricks CLI profile name
     model, opus, sonnet, haiku       endpoint names
@@ -40,7 +44,7 @@ starts in, not from the git root), or the one for a settings file (`view_for`).
     agents             the coding agents this configuration set up, Claude Code first
                        (agents/__init__.py NAMES); absent: ["claude"] (a record from a release
                        that set up Claude Code only)
-    codex, gemini, opencode
+    codex, gemini, opencode (each agent's name beside Claude Code's, agents/__init__.py)
                        each agent's state (AGENT_KEYS): its config `file`, whether setup
                        `created` it, the `model`, the `route` and `base_url` on the workspace,
                        its `provider` id, and what setup replaced in the file (`replaced`)
@@ -57,15 +61,18 @@ from ..core.fileio import atomic_write, q
 from ..core.jsonread import loads
 from .fields import AGENT_KEYS as AGENT_KEYS
 from .fields import AGENT_NAMES as AGENT_NAMES
+from .fields import CLAUDE_KEYS as CLAUDE_KEYS
 from .fields import FIELDS as FIELDS
 from .fields import SHARED as SHARED
-from .fields import _detail, _json_type
+from .fields import _detail, _json_type, flat
 from .fields import agents_of as agents_of
+from .fields import nest as nest
 from .fields import problems as problems
+from .view import Configuration as Configuration
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
     from os import PathLike
     from typing import Any
 
@@ -75,7 +82,7 @@ DEFAULT_TTL_SECONDS = 15 * 60
 DEFAULT_MARGIN_SECONDS = 5 * 60
 
 
-RECORD_VERSION = 2
+RECORD_VERSION = 3
 REPAIR = "re-run setup to rewrite it: setup-fmapi-claudecode"
 UPGRADE = "update dbx-fmapi-claude: git pull in your clone, then bash setup-fmapi-claudecode.sh"
 
@@ -100,35 +107,21 @@ class RecordTooNew(UserError):
         self.version = version
 
 
-def _from_unversioned(data: dict[str, Any]) -> dict[str, Any]:
-    """A record written before it carried a version has version 1's keys: nothing to convert."""
-    return {**data, "version": 1}
-
-
-def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
-    """Version 1 held one configuration, flat: it becomes the only one of `configs`."""
-    shared = {k: data[k] for k in SHARED if k in data}
-    one = {k: v for k, v in data.items() if k not in SHARED and k != "version"}
-    return {**shared, "version": 2, "configs": [one] if one else []}
-
-
-# version -> the step that turns a record of that version into the next one's.
-_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
-
-
 def migrate(data: dict[str, Any], path: str) -> dict[str, Any]:
     """`data` as a record of RECORD_VERSION, in memory only (the file changes when setup next
     writes it); RecordTooNew for a version this code does not know."""
     if "version" not in data or data["version"] is None:
-        data = _from_unversioned(data)
+        data = {**data, "version": 1}  # written before the record carried a version
     version = data["version"]
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         shown = repr(version) if type(version) in (int, float) else _json_type(version)
         raise RecordDamaged(path, "version", f"must be a whole number from 1, not {shown}")
     if version > RECORD_VERSION:
         raise RecordTooNew(path, version)
+    if version < RECORD_VERSION:
+        from .migrations import STEPS  # only for an older record: not on every read
     while version < RECORD_VERSION:
-        data = _MIGRATIONS[version](data)
+        data = STEPS[version](data)
         version = data["version"]
     return data
 
@@ -167,13 +160,13 @@ def load_record(paths: Paths) -> dict[str, Any] | None:
     return data
 
 
-def views(record: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """Each configuration as one flat dict (version 1's keys: its own and the shared ones),
-    oldest first."""
+def views(record: Mapping[str, Any] | None) -> list[Configuration]:
+    """Each configuration as one typed view (version 1's keys: its own, Claude Code's and the
+    shared ones), oldest first."""
     if not record:
         return []
     shared = {k: record[k] for k in SHARED if k in record}
-    return [{**shared, **one} for one in record.get("configs") or []]
+    return [Configuration({**shared, **flat(one)}) for one in record.get("configs") or []]
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -189,44 +182,48 @@ def _same_file(a: str, b: str) -> bool:
 
 def view_for(
     record: Mapping[str, Any] | None, settings_file: str | PathLike[str]
-) -> dict[str, Any] | None:
+) -> Configuration | None:
     """The configuration that manages `settings_file`, None when none does."""
     import os
 
-    wanted = os.fspath(settings_file)
-    for one in views(record):
-        if one.get("settings_file") and _same_file(str(one["settings_file"]), wanted):
+    return _managing(views(record), os.fspath(settings_file))
+
+
+def _managing(every: list[Configuration], wanted: str) -> Configuration | None:
+    for one in every:
+        if one.settings_file and _same_file(one.settings_file, wanted):
             return one
     return None
 
 
 def in_effect(
     record: Mapping[str, Any] | None, paths: Paths, cwd: str | PathLike[str]
-) -> dict[str, Any] | None:
+) -> Configuration | None:
     """The configuration Claude Code started in `cwd` uses: of the settings files it reads there,
     the one with the highest precedence that one of ours manages. Strings, not pathlib: the
     token helper and the wrapper call this."""
     import os
 
     folder = os.path.join(os.fspath(cwd), ".claude")
+    every = views(record)
     for candidate in (
         os.path.join(folder, "settings.local.json"),
         os.path.join(folder, "settings.json"),
         os.path.join(paths.home_path, ".claude", "settings.json"),
     ):
-        found = view_for(record, candidate)
+        found = _managing(every, candidate)
         if found is not None:
             return found
     return None
 
 
-def latest(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def latest(record: Mapping[str, Any] | None) -> Configuration | None:
     """The configuration set up last (a re-run keeps a configuration where it was)."""
     every = views(record)
     return every[-1] if every else None
 
 
-def load(paths: Paths, cwd: str | PathLike[str] | None = None) -> dict[str, Any] | None:
+def load(paths: Paths, cwd: str | PathLike[str] | None = None) -> Configuration | None:
     """One configuration, flat: the one in effect in `cwd` (None when none is), or without `cwd`
     the one set up last. None when setup never ran. Raises as load_record does."""
     record = load_record(paths)
@@ -265,8 +262,13 @@ def salvage(paths: Paths) -> tuple[dict[str, Any] | None, list[str]]:
     for index, key, _why in reversed(found):
         if index is None:
             data.pop(key, None)
+            continue
+        one = data["configs"][index]
+        claude = one.get("claude")
+        if key in CLAUDE_KEYS and isinstance(claude, dict) and key in claude:
+            claude.pop(key)
         else:
-            data["configs"][index].pop(key, None)
+            one.pop(key, None)
     if not isinstance(data.get("configs"), list):
         data["configs"] = []
     return data, notes
@@ -280,7 +282,7 @@ def is_set_up(cfg: Mapping[str, Any] | None) -> bool:
     return bool(cfg.get("profile")) or cfg.get("auth") in ("m2m", "pat")
 
 
-def require(paths: Paths, cwd: str | PathLike[str] | None = None) -> dict[str, Any]:
+def require(paths: Paths, cwd: str | PathLike[str] | None = None) -> Configuration:
     """The configuration in effect in `cwd` (or the latest), or the error that says how to get
     one."""
     cfg = load(paths, cwd)

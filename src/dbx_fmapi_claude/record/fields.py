@@ -4,6 +4,8 @@ config.py reads and migrates the record and turns the first problem into one lin
 
 from __future__ import annotations
 
+from .. import agents as _registry  # the names only (no agent module is imported)
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -11,6 +13,31 @@ if TYPE_CHECKING:
 
 # Keys of the whole record, not of one configuration: there is one shell block and one flag.
 SHARED = ("shell", "rc_file", "executable", "onboarding_added")
+
+# Claude Code's state in a configuration (version 3: under "claude", as the other agents' state
+# is under their names): its models, its token mode and what setup changed in its settings file.
+CLAUDE_KEYS = (
+    "model",
+    "opus",
+    "sonnet",
+    "haiku",
+    "fable",
+    "subagent",
+    "context_tokens",
+    "token_mode",
+    "api_key_helper",
+    "replaced",
+    "env_existed",
+    "settings_created",
+    "statusline",
+    "statusline_command",
+    "prompt_hook",
+    "otel_tables",
+    "otel",
+    "mlflow_experiment",
+    "mlflow_hook",
+    "failure_hook",
+)
 
 
 # What each key of the record must hold: the JSON types allowed, or the values allowed. null is
@@ -52,13 +79,18 @@ FIELDS: dict[str, tuple[tuple[type, ...] | frozenset[str], str]] = {
     "statusline": (frozenset({"on", "off"}), '"on" or "off"'),
     "statusline_command": (_STR, "a command"),
     "prompt_hook": (_STR, "a command"),
-    "agents": ((list,), 'a list of "claude", "codex", "gemini", "opencode"'),
-    "codex": ((dict,), "an object (the Codex state)"),
-    "gemini": ((dict,), "an object (the Gemini CLI state)"),
-    "opencode": ((dict,), "an object (the OpenCode state)"),
+    "mlflow_experiment": (_STR, "an MLflow experiment's workspace path"),
+    "mlflow_hook": (_STR, "a command"),
+    "failure_hook": (_STR, "a command"),
+    "agents": ((list,), "a list of " + ", ".join(f'"{n}"' for n in _registry.NAMES)),
+    "claude": ((dict,), "an object (the Claude Code state)"),
     "mcp": ((list,), "a list of MCP servers (dbx-fmapi mcp add)"),
+    "otel_tables": (_STR, "CATALOG.SCHEMA.PREFIX (--otel-tables)"),
+    "otel": ((dict,), "an object (what --otel-tables wrote into Claude Code's settings)"),
 }
-AGENT_NAMES = ("claude", "codex", "gemini", "opencode")  # agents/__init__.py's registry order
+AGENT_NAMES = _registry.NAMES  # agents/__init__.py's registry order
+# The agents with a state of their own in a configuration (Claude Code's keys are the record's).
+AGENT_STATES = tuple(n for n in AGENT_NAMES if n not in _registry.DEFAULT)
 # What each agent's state may hold: key -> the JSON types allowed.
 AGENT_KEYS: dict[str, tuple[type, ...]] = {
     "file": (str,),
@@ -93,7 +125,7 @@ def _json_type(value: Any) -> str:
 
 def _problem(key: str, value: Any) -> str | None:
     """Why `value` cannot be `key`'s, None when it can (or the key is not ours to check)."""
-    spec = FIELDS.get(key)
+    spec = FIELDS.get(key) or (((dict,), "an object") if key in AGENT_STATES else None)
     if spec is None or value is None:
         return None
     allowed, what = spec
@@ -111,10 +143,12 @@ def _problem(key: str, value: Any) -> str | None:
             bad = next((v for v in value if v not in AGENT_NAMES), None)
             shown = f'"{bad}"' if isinstance(bad, str) and len(bad) <= 20 else _json_type(bad)
             return f"must be {what}, not a list holding {shown}"
-    elif key in ("codex", "gemini", "opencode"):
+    elif key in AGENT_STATES:
         ok = isinstance(value, dict) and all(
             v is None or isinstance(v, AGENT_KEYS.get(k, (object,))) for k, v in value.items()
         )
+        if not ok:  # its label only now: reading a good record imports no agent
+            what = f"an object (the {_registry.get(key).label} state)"
         if not ok and isinstance(value, dict):
             k = next(
                 k for k, v in value.items() if v is not None and not isinstance(v, AGENT_KEYS[k])
@@ -133,7 +167,27 @@ def _problem(key: str, value: Any) -> str | None:
     return f"must be {what}, not {shown}"
 
 
-def _config_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+def flat(one: Mapping[str, Any]) -> dict[str, Any]:
+    """A configuration's own keys with Claude Code's state lifted beside them (one level)."""
+    out = {k: v for k, v in one.items() if k != "claude"}
+    claude = one.get("claude")
+    if isinstance(claude, dict):
+        out.update(claude)
+    return out
+
+
+def nest(one: Mapping[str, Any]) -> dict[str, Any]:
+    """A flat configuration as version 3 keeps it: Claude Code's keys under "claude"."""
+    out = {k: v for k, v in one.items() if k not in CLAUDE_KEYS}
+    out["claude"] = {k: one[k] for k in CLAUDE_KEYS if k in one}
+    return out
+
+
+def _config_problems(one: Mapping[str, Any]) -> list[tuple[str, str]]:
+    claude = one.get("claude")
+    if claude is not None and not isinstance(claude, dict):
+        return [("claude", f"must be an object (the Claude Code state), not {_json_type(claude)}")]
+    data = flat(one)
     out = [(key, why) for key, value in data.items() if (why := _problem(key, value)) is not None]
     static = data.get("token_mode") == "static"
     if static and not data.get("settings_file") and all(k != "settings_file" for k, _ in out):

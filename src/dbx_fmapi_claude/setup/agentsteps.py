@@ -31,9 +31,9 @@ def parse_agents(text: str) -> list[str]:
     if unknown:
         raise usage_error(
             f"unknown agent {unknown[0]!r} (choose from {', '.join(agents.NAMES)})",
-            f"{PROG} --agents claude,codex,gemini,opencode",
+            f"{PROG} --agents {','.join(agents.NAMES)}",
         )
-    return [n for n in agents.NAMES if n in names or n == "claude"]
+    return [n for n in agents.NAMES if n in names or agents.get(n).required]
 
 
 class AgentSteps(SetupBase):
@@ -47,12 +47,12 @@ class AgentSteps(SetupBase):
             self.agents = parse_agents(str(o.agents))
         else:
             self.agents = config.agents_of(self.prev)
-        for name in agents.NAMES[1:]:
-            value = o.agent_models.get(name)
+        for agent in agents.every():
+            value = o.agent_models.get(agent.name) if agent.model_flag else None
             if value is not None:
-                self.agent_models[name] = check_model(str(value), f"--{name}-model")
-                if o.agents is None and name not in self.agents:
-                    self.agents.append(name)  # a model for an agent asks for the agent
+                self.agent_models[agent.name] = check_model(str(value), agent.model_flag)
+                if o.agents is None and agent.name not in self.agents:
+                    self.agents.append(agent.name)  # a model for an agent asks for the agent
         self.agents = [n for n in agents.NAMES if n in self.agents]
 
     def ask_agents(self) -> None:
@@ -62,16 +62,18 @@ class AgentSteps(SetupBase):
         # Asked only when there is something to choose: an agent beside Claude Code installed
         # here or set up before (--agents names any other, and installs it).
         present = [n for n in agents.NAMES[1:] if agents.get(n).find(self.env, self.paths.home)]
-        if not present and self.agents == ["claude"]:
+        if not present and all(agents.get(n).required for n in self.agents):
             return
         choices = [Choice(n, agents.get(n).label) for n in agents.NAMES]
         picked = p.choose_many(
             "Coding agents to set up (Claude Code always)", choices, set(self.agents)
         )
-        self.agents = [n for n in agents.NAMES if n in picked or n == "claude"]
+        self.agents = [n for n in agents.NAMES if n in picked or agents.get(n).required]
 
     def others(self) -> list[Agent]:
-        return [agents.get(n) for n in self.agents if n != "claude"]
+        """The agents chosen beyond the required one, whose setup is this module's (the
+        required agent's files are the configuration's own: plan.py)."""
+        return [a for a in map(agents.get, self.agents) if not a.required]
 
     # --- their programs ---------------------------------------------------------------------
 
@@ -205,10 +207,10 @@ class AgentSteps(SetupBase):
         dry run that could not sign in: the first route, unprobed."""
         self.agent_routes = {}
         for agent in self.others():
-            assert agent.wire is not None
+            assert agent.api is not None
             model = self.agent_models[agent.name]
             forced = not self.a.route_auto
-            candidates = agent.wire.candidates(self.a.route, forced)
+            candidates = routes.candidates(agent.api, self.a.route, forced)
             host = self.a.host.rstrip("/")
             if self.opts.no_verify or self.token is None:
                 route, path = candidates[0]

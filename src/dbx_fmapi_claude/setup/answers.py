@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..auth.profilechoice import PROFILE_RE
+from ..auth.source import BY_NAME
 from ..changes import engine
 from ..core.errors import usage_error
 from ..core.fileio import q
@@ -27,11 +28,7 @@ OTHER = "\x00other"
 HELPER = "helper"
 STATIC = "static"
 _STATUS_COLOURS = (("ok", "green"), ("FAIL", "red"), ("note", "yellow"))
-ENV_VARS = {
-    "m2m": "DATABRICKS_CLIENT_ID=… DATABRICKS_CLIENT_SECRET=…",
-    "pat": "DATABRICKS_TOKEN=…",
-    "oauth": "",
-}
+ENV_VARS = {name: kind.env_vars for name, kind in BY_NAME.items()}  # the variables holding each
 MAX_NEED_SECONDS = 55 * 60  # OAuth access tokens live about an hour
 TOKEN_PLACEHOLDER = "<the token from databricks auth token>"  # noqa: S105 - dry-run text
 
@@ -76,6 +73,7 @@ class Answers:
     ttl_seconds: int = config.DEFAULT_TTL_SECONDS
     margin_seconds: int = config.DEFAULT_MARGIN_SECONDS
     shell: str = "none"
+    otel_tables: str | None = None  # --otel-tables, checked: CATALOG.SCHEMA.PREFIX or "none"
 
 
 def check_profile(value: str) -> str:

@@ -21,7 +21,7 @@ class SetupBase:
         self.env: dict[str, str] = dict(ctx.env)
         self.paths = ctx.paths
         self.dry_run = opts.dry_run
-        self.record: dict[str, Any] = {}  # config.json: every configuration (record v2)
+        self.record: dict[str, Any] = {}  # config.json: every configuration (record v3)
         self.prev: dict[str, Any] = {}  # the defaults: the configuration in effect, or the latest
         self.prompter: Prompter | None = None
         self.token: dbcli.Token | None = None

@@ -51,6 +51,7 @@ class Setup(SignIn, PlanSteps):
     def run(self) -> int:
         self.load_previous()
         self.check_flags()
+        self.check_mlflow()
         if self.interactive():
             self.prompter = Prompter(self.ctx.stdin, self.ctx.stdout, self.env)
             self.prompter.say(
@@ -77,6 +78,7 @@ class Setup(SignIn, PlanSteps):
             self.out(f"Workspace: {self.a.host}   credential: DATABRICKS_* variables")
         self.dependencies()
         self.agent_dependencies()
+        self.mlflow_dependency()
         self.authenticate()
         self.load_endpoints()
         self.choose_route()

@@ -49,7 +49,8 @@ class LocationSteps(SetupBase):
         if self.a.token_mode != STATIC:
             return self.personal_target(path)
         if not git_tracked(path, self.env):
-            ours = (config.view_for(self.record, path) or {}).get("git_exclude")
+            found = config.view_for(self.record, path)
+            ours = found.git_exclude if found else None
             if ours or git_exposed(path, self.env):  # a re-run keeps the block it added
                 self.exclude = git_exclude_for(path, self.env)
                 if self.exclude is None:
@@ -100,9 +101,8 @@ class LocationSteps(SetupBase):
                 f"stop tracking {local.name} (git rm --cached {q(local)}), or keep the settings "
                 f"in your home folder: {PROG} --settings-location home",
             )
-        if git_exposed(local, self.env) or (config.view_for(self.record, local) or {}).get(
-            "git_exclude"
-        ):
+        found = config.view_for(self.record, local)
+        if git_exposed(local, self.env) or (found and found.git_exclude):
             self.exclude = git_exclude_for(local, self.env)
         self.out(
             f"  note  {path} is tracked by git (your team's): your settings go to {local}, "

@@ -10,8 +10,6 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
-_MODEL_SUFFIX = "_model"
-
 
 @dataclass(frozen=True)
 class SetupOptions:
@@ -33,6 +31,8 @@ class SetupOptions:
     shell: str | None = None
     agents: str | None = None  # comma-separated, as typed
     statusline: str | None = None
+    mlflow_experiment: str | None = None  # an experiment's workspace path, or "none"
+    otel_tables: str | None = None
     team: str | None = None
     install: bool = False
     skip_install: bool = False
@@ -46,17 +46,21 @@ class SetupOptions:
 
     @classmethod
     def from_flags(cls, flags: Mapping[str, Any]) -> SetupOptions:
-        """From the parsed flags (argparse dests): `<agent>_model` flags go to agent_models;
-        a flag this class does not know is a programming error (TypeError)."""
+        """From the parsed flags (argparse dests): each agent's model flag (the registry's
+        `model_option`, `codex_model`) goes to agent_models; a flag this class does not know is
+        a programming error (TypeError)."""
+        from .. import agents
+
         known = {f.name for f in fields(cls)}
+        by_option = {a.model_option: a.name for a in agents.every() if a.model_flag}
         values: dict[str, Any] = {}
         models: dict[str, str] = {}
         for name, value in flags.items():
             if name in known:
                 values[name] = value
-            elif name.endswith(_MODEL_SUFFIX):
+            elif name in by_option:
                 if value is not None:
-                    models[name[: -len(_MODEL_SUFFIX)]] = str(value)
+                    models[by_option[name]] = str(value)
             else:
                 raise TypeError(f"setup has no option {name!r}")
         for switch in ("install", "skip_install", "no_verify", "yes", "dry_run"):

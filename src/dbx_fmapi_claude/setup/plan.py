@@ -21,6 +21,7 @@ from .agentsteps import AgentSteps
 from .answers import HELPER, STATIC, TOKEN_PLACEHOLDER, Change
 from .gitignore import exclude_block
 from .location import LocationSteps
+from .mlflowstep import MlflowSteps
 from .models import ModelSteps
 
 
@@ -40,7 +41,7 @@ def onboarding_bytes(raw: bytes | None) -> bytes | None:
     return with_flag(raw)
 
 
-class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
+class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
     def plan(
         self, target: Path, helper_cmd: str, executable: str, helper: str | None = None
     ) -> SetupPlan:
@@ -83,6 +84,8 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             **({"team": str(self.opts.team)} if self.opts.team else {}),
             **kept,
             **self.statusline_record,
+            **self.mlflow_record,
+            **self.telemetry_record,
         }
         # Re-running for a settings file updates its configuration where it is; a new one goes
         # last (the latest).
@@ -91,12 +94,12 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
             (i for i, c in enumerate(configs) if self.config_for(target, {"configs": [c]})),
             len(configs),
         )
-        if helper is not None and (self.agents != ["claude"] or "agents" in here):
+        if helper is not None and (self.others() or "agents" in here):
             own = configs[at] if at < len(configs) else here
             one.update(self.plan_agents(plan, own, helper, configs))
         if at < len(configs) and configs[at].get("mcp"):
             one["mcp"] = configs[at]["mcp"]  # `dbx-fmapi mcp add`'s servers stay
-        configs[at : at + 1] = [one]
+        configs[at : at + 1] = [config.nest(one)]
         plan.record = {
             "version": config.RECORD_VERSION,
             "shell": a.shell,
@@ -155,7 +158,10 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         )
         drop = self.stale_optional_keys(env, here)
         helper_arg = helper_cmd if a.token_mode == HELPER else None
+        self._hook_settings_file = target
         new = self.with_statusline(settings.merge(old, env=env, helper=helper_arg, drop=drop), here)
+        new = self.with_telemetry(new, here, helper_cmd)
+        new = self.with_mlflow(new, here)
         if raw is not None and corrupt is None and new == old:
             new_bytes: bytes = raw
         else:
@@ -163,9 +169,13 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
 
         def redo_settings(now: bytes | None) -> bytes | None:
             data = settings.parse(now, target) if now is not None else {}
-            merged = self.with_statusline(
-                settings.merge(data, env=env, helper=helper_arg, drop=drop), here, quiet=True
+            merged = self.with_mlflow(
+                self.with_statusline(
+                    settings.merge(data, env=env, helper=helper_arg, drop=drop), here, quiet=True
+                ),
+                here,
             )
+            merged = self.with_telemetry(merged, here, helper_cmd)
             return now if now is not None and merged == data else settings.dumps(merged)
 
         holds_token = isinstance((old.get("env") or {}).get(settings.ENV_TOKEN), str)
@@ -236,6 +246,25 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
     def with_statusline(
         self, data: dict[str, Any], here: Mapping[str, Any], quiet: bool = False
     ) -> dict[str, Any]:
+        """Our status line, budget hook (_with_statusline) and, in helper mode, the hook that
+        has claude ask its helper again after a rejected token (agents/claude/failurehook.py);
+        sets what the record keeps of them."""
+        from ..agents.claude import failurehook
+
+        new = self._with_statusline(data, here, quiet)
+        target = getattr(self, "_hook_settings_file", None)
+        hook = (
+            failurehook.command(str(target))
+            if target is not None and self.a.token_mode == HELPER
+            else None
+        )
+        new, recorded = failurehook.add(new, hook, here)
+        self.statusline_record.update(recorded)
+        return new
+
+    def _with_statusline(
+        self, data: dict[str, Any], here: Mapping[str, Any], quiet: bool = False
+    ) -> dict[str, Any]:
         """Our status line (when the user has none) and budget hook, or, with `--statusline
         off`, neither (agents/claude/statusline.py); sets what the record keeps of them."""
         from ..agents.claude import statusline
@@ -259,6 +288,26 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
                 f"  note  your own status line stays ({theirs}); to show ours beside it, see "
                 "docs/usage.md (Status line)"
             )
+        return new
+
+    def with_telemetry(
+        self, data: dict[str, Any], here: Mapping[str, Any], helper_cmd: str
+    ) -> dict[str, Any]:
+        """Claude Code's OpenTelemetry export into the `--otel-tables` tables (or, with `none`,
+        not: agents/claude/telemetry.py); sets what the record keeps of it. A plain re-run keeps
+        the tables the configuration has."""
+        from ..agents.claude import telemetry
+        from ..telemetry import tables
+
+        prefix = str(self.a.otel_tables or here.get("otel_tables") or tables.OFF)
+        self.telemetry_record: dict[str, Any] = {}
+        if prefix == tables.OFF:
+            return telemetry.remove(data, here)
+        env = telemetry.desired_env(host=self.a.host, prefix=prefix, ttl_seconds=self.a.ttl_seconds)
+        new, recorded = telemetry.add(
+            data, env=env, helper=telemetry.helper_command(helper_cmd), before=here
+        )
+        self.telemetry_record = {"otel_tables": prefix, "otel": recorded}
         return new
 
     def _plan_onboarding(self, plan: SetupPlan) -> bool:
@@ -415,6 +464,12 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps):
         from ..agents.claude import statusline
 
         cleaned = statusline.remove(cleaned, old)
+        from ..tracing import claudehook
+
+        cleaned = claudehook.without(cleaned, [old.get("mlflow_hook")])
+        from ..agents.claude import failurehook, telemetry
+
+        cleaned = telemetry.remove(failurehook.remove(cleaned, old), old)
         if cleaned == data:
             return
         new: bytes | None = settings.dumps(cleaned)

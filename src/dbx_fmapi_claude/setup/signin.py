@@ -60,6 +60,10 @@ class SignIn(SetupBase):
             value = o.role_model(name)
             if value is not None and str(value).strip().lower() != NONE:
                 setattr(self.a, name, check_model(str(value), flag))
+        if o.otel_tables is not None:
+            from ..telemetry import tables
+
+            self.a.otel_tables = tables.check(str(o.otel_tables))
         if o.settings_location is not None:
             self.a.location = check_location(str(o.settings_location), self.ctx.cwd)
             # Re-running for a location: its own configuration gives the defaults.
@@ -205,7 +209,7 @@ class SignIn(SetupBase):
         return source
 
     def check_mode(self) -> None:
-        if self.source is not None and self.source.kind == credentials.PAT:
+        if self.source is not None and not self.source.credential_kind.static_mode:
             if self.opts.token_mode == STATIC:
                 raise usage_error(
                     "static mode would copy your personal access token into a settings file; "
@@ -274,7 +278,7 @@ class SignIn(SetupBase):
         )
 
     def authenticate(self) -> None:
-        if self.source is not None and self.source.kind != credentials.OAUTH:
+        if self.source is not None and not self.source.credential_kind.browser_login:
             return self.authenticate_without_browser(self.source)
         host, profile = self.a.host, self.a.profile
         if dbcli.find(self.env) is None:
@@ -326,12 +330,13 @@ class SignIn(SetupBase):
     def authenticate_without_browser(self, source: credentials.Source) -> None:
         """A service principal or a PAT: a token straight away, never a login (a dry run
         fetches one without keeping it)."""
-        if self.dry_run and source.kind == credentials.M2M:
-            self.token = credentials._fetch(source, self.env)
+        kind = source.credential_kind
+        if self.dry_run:
+            self.token = kind.dry_run_token(source, self.token_request())
         else:
-            self.token = credentials.token(source, self.token_request())
-        what = f"{credentials.NAMES[source.kind]} from {source.origin}"
-        if self.token.expiry == credentials.NO_EXPIRY:
+            self.token = kind.token(source, self.token_request())
+        what = f"{kind.label} from {source.origin}"
+        if not kind.expiry_known:
             self.out(f"  ok    credential: {what} (no expiry known)")
         else:
             left = self.token.expiry - time.time()

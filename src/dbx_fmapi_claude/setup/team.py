@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .. import agents
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..record import config
@@ -30,16 +31,20 @@ _PLAIN = {
     "margin": "margin",
     "token_mode": "token_mode",
     "agents": "agents",
+    "mlflow_experiment": "mlflow_experiment",
+    "otel_tables": "otel_tables",
 }
 _MODEL_OPTS = {"subagent": "subagent_model"}
 
 
 def model_option(key: str) -> str:
     """setup's option for `models.<key>`: model/opus/sonnet/haiku/fable as they are, subagent
-    and each other agent's model as `<name>_model`."""
+    and each other agent's model as its model flag's (`codex_model`)."""
     if key in schema.CLAUDE_MODEL_KEYS:
         return _MODEL_OPTS.get(key, key)
-    return f"{key}_model"
+    from .. import agents
+
+    return agents.get(key).model_option
 
 
 def flag(option: str) -> str:
@@ -73,9 +78,9 @@ def _same_answer(option: str, given: Any, wanted: str) -> bool:
         except ValueError:
             return False
     if option == "agents":
-        return {a.strip() for a in text.split(",") if a.strip()} | {"claude"} == set(
-            wanted.split(",")
-        ) | {"claude"}
+        required = {n for n in agents.NAMES if agents.get(n).required}
+        given = {a.strip() for a in text.split(",") if a.strip()}
+        return given | required == set(wanted.split(",")) | required
     return text == wanted
 
 

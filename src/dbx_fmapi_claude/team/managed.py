@@ -94,7 +94,18 @@ def settings_for(
     # Profile names are letters, digits, '.', '_', '-' (schema.py): no quoting, so the same
     # command works under /bin/sh and under Windows' shell.
     command = f"{_helper_word(helper)} token --profile {profile}"
-    return {settings.HELPER_KEY: command, "env": env}
+    managed: dict[str, Any] = {settings.HELPER_KEY: command, "env": env}
+    tables = team.get("otel_tables")
+    if tables and tables != "none":  # OpenTelemetry into the workspace (docs/telemetry.md)
+        from ..agents.claude import telemetry
+
+        env.update(
+            telemetry.desired_env(
+                host=host, prefix=str(tables), ttl_seconds=team.ttl_seconds or 15 * 60
+            )
+        )
+        managed[telemetry.HELPER_KEY] = telemetry.helper_command(command)
+    return managed
 
 
 def _helper_word(helper: str) -> str:

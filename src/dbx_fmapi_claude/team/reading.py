@@ -59,6 +59,9 @@ def what_changed(prev: Mapping[str, Any], team: schema.TeamFile) -> list[str]:
         "margin": prev.get("margin_seconds"),
     }
     out: list[str] = []
+    had_tables = prev.get("otel_tables") or "none"
+    if team.get("otel_tables") is not None and team.get("otel_tables") != had_tables:
+        out.append(f"otel_tables {had_tables} -> {team.get('otel_tables')}")
     for key in ("host", "profile", "route", "token_mode"):
         value = team.get(key)
         if value is not None and value != "auto" and held[key] not in (None, value):

@@ -5,7 +5,7 @@ a UserError naming the source, the key and the value (exit 2). The JSON Schema f
 docs/team-file.schema.json; docs/teams.md is the guide. Version 1 keys:
 
     version, host, profile, route, models, agents, ttl, margin, token_mode, mcp, otel_tables,
-    prices, budget, locked  (and "$schema", "description" for people and editors)
+    mlflow_experiment, prices, budget, locked  (and "$schema", "description" for people and editors)
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ LOCKABLE = (
     "token_mode",
     "mcp",
     "otel_tables",
+    "mlflow_experiment",
     "prices",
     "budget",
 )
@@ -57,7 +58,7 @@ _TABLES = re.compile(r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
 
 def model_keys() -> tuple[str, ...]:
     """Keys of `models`: Claude Code's roles, then each other agent's name (the registry)."""
-    return CLAUDE_MODEL_KEYS + tuple(n for n in agents.NAMES if n != "claude")
+    return CLAUDE_MODEL_KEYS + tuple(n for n in agents.NAMES if not agents.get(n).required)
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,16 @@ def check(data: Any, source: str) -> TeamFile:
             if text != "none" and not _TABLES.match(text):
                 raise _bad(source, key, value, 'must be CATALOG.SCHEMA.PREFIX (or "none")')
             out[key] = text
+        elif key == "mlflow_experiment":
+            from ..tracing.mlflowenv import check_experiment
+
+            text = _str(source, key, value)
+            try:
+                out[key] = check_experiment(text, "dbx-fmapi team validate")
+            except UserError:
+                raise _bad(
+                    source, key, value, 'must be an absolute workspace path, /Users/... (or "none")'
+                ) from None
         elif key == "prices":
             out[key] = _prices(source, value)
         elif key == "budget":

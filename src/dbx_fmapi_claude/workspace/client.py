@@ -187,6 +187,12 @@ class Workspace:
         except (ConnectionError, OSError) as exc:
             raise WorkspaceError("unreachable", f"cannot reach {self.host}: {exc}") from None
 
+    def post_bytes(
+        self, url: str, data: bytes, content_type: str, headers: Mapping[str, str]
+    ) -> tuple[int, bytes]:
+        """A POST of raw bytes with their own content type (an OTLP protobuf export)."""
+        return self._send("POST", url, data, headers, content_type)
+
     def me(self) -> Any:
         return self.request("GET", f"{self.host}/api/2.0/preview/scim/v2/Me")[1]
 

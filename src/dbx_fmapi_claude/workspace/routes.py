@@ -1,10 +1,14 @@
-"""Where Claude Code sends its requests: one of the workspace's Anthropic Messages routes.
+"""The workspace's routes: where each API an agent speaks is served, on the AI Gateway or on
+serving endpoints. Claude Code's is the Anthropic Messages API:
 
 - `ai-gateway`: `{host}/ai-gateway/anthropic`, the route Databricks' own coding-agent docs use,
   with a model listing at `/v1/models`. A token it does not accept is `400 Invalid Token`, which
   Claude Code never retries: the token lifetime guarantee is what keeps sessions alive there.
 - `serving-endpoints`: `{host}/serving-endpoints/anthropic`, every workspace's. A rejected token is
   a 403, which Claude Code retries after running the helper again.
+
+The other agents' APIs (an Agent's `api`): OpenAI Responses (Codex), Gemini (Gemini CLI) and chat
+completions (OpenCode), each with its paths on both routes, best first.
 
 setup chooses (`--route auto`, the default: the gateway when it answers, else serving endpoints),
 the record keeps the choice (a record from before routes existed means serving endpoints), and
@@ -16,63 +20,75 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlencode
 
-from .client import Workspace, WorkspaceError
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .client import Workspace, WorkspaceError
 
 AUTO = "auto"
 GATEWAY_NAME = "ai-gateway"
 SERVING_NAME = "serving-endpoints"
 CHOICES = (AUTO, GATEWAY_NAME, SERVING_NAME)
 
-
-class Route(Protocol):
-    """What the rest of the code needs to know about a route."""
-
-    @property
-    def name(self) -> str:
-        """As in --route and the record."""
-
-    @property
-    def label(self) -> str:
-        """For people."""
-
-    @property
-    def path(self) -> str:
-        """Under the workspace URL."""
-
-    def base_url(self, host: str) -> str:
-        """ANTHROPIC_BASE_URL for `host`."""
-
-    def models_url(self, host: str) -> str | None:
-        """The route's own model listing, None when it has none."""
-
-    @property
-    def disable_experimental_betas(self) -> bool:
-        """Whether CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1 goes into the settings."""
+# The APIs the agents speak (Agent.api).
+ANTHROPIC = "anthropic"  # Anthropic Messages: Claude Code
+RESPONSES = "responses"  # OpenAI Responses: Codex
+GEMINI = "gemini"  # Gemini's generateContent: Gemini CLI
+CHAT = "chat"  # OpenAI chat completions: OpenCode
 
 
 @dataclass(frozen=True)
-class _Route:
+class Route:
+    """One of the workspace's routes: its name (as in --route and the record), a label for
+    people, and the paths under the workspace URL that serve each API, best first."""
+
     name: str
     label: str
-    path: str
-    models_path: str | None
+    apis: Mapping[str, tuple[str, ...]]
+    models_path: str | None  # the Anthropic API's own model listing, None when it has none
     # Both routes keep the seed's CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1: what Claude Code adds
     # without it (context_management in the body, three more betas, extended-cache-ttl) is what
     # the gateway was reported to reject with a 400; docs/routes.md has the measurement.
     disable_experimental_betas: bool = True
 
-    def base_url(self, host: str) -> str:
-        return f"{host.rstrip('/')}{self.path}"
+    @property
+    def path(self) -> str:
+        """The Anthropic API's path under the workspace URL."""
+        return self.apis[ANTHROPIC][0]
+
+    def base_url(self, host: str, api: str = ANTHROPIC) -> str:
+        """`api`'s base URL on `host` (ANTHROPIC_BASE_URL for the Anthropic API)."""
+        return f"{host.rstrip('/')}{self.apis[api][0]}"
 
     def models_url(self, host: str) -> str | None:
+        """The route's own model listing, None when it has none."""
         return None if self.models_path is None else f"{self.base_url(host)}{self.models_path}"
 
 
-GATEWAY: Route = _Route(GATEWAY_NAME, "AI Gateway", "/ai-gateway/anthropic", "/v1/models")
-SERVING: Route = _Route(SERVING_NAME, "serving endpoints", "/serving-endpoints/anthropic", None)
+GATEWAY = Route(
+    GATEWAY_NAME,
+    "AI Gateway",
+    {
+        ANTHROPIC: ("/ai-gateway/anthropic",),
+        RESPONSES: ("/ai-gateway/codex/v1", "/ai-gateway/openai/v1"),
+        GEMINI: ("/ai-gateway/gemini",),
+        CHAT: ("/ai-gateway/mlflow/v1",),
+    },
+    "/v1/models",
+)
+SERVING = Route(
+    SERVING_NAME,
+    "serving endpoints",
+    {
+        ANTHROPIC: ("/serving-endpoints/anthropic",),
+        RESPONSES: ("/serving-endpoints/openai/v1",),
+        GEMINI: ("/serving-endpoints/gemini",),
+        CHAT: ("/serving-endpoints",),
+    },
+    None,
+)
 ROUTES: dict[str, Route] = {r.name: r for r in (GATEWAY, SERVING)}
 
 
@@ -83,6 +99,16 @@ def get(name: Any) -> Route:
 
 def for_record(cfg: Mapping[str, Any] | None) -> Route:
     return get((cfg or {}).get("route"))
+
+
+def candidates(api: str, route: str, forced: bool) -> list[tuple[str, str]]:
+    """(route name, path) where `api` may answer: `route`'s paths first, then the other
+    route's; with `forced` (--route) only `route`'s own."""
+    own = get(route)
+    out = [(own.name, p) for p in own.apis[api]]
+    if not forced:
+        out += [(r.name, p) for r in ROUTES.values() if r is not own for p in r.apis[api]]
+    return out
 
 
 @dataclass
@@ -103,6 +129,8 @@ def list_gateway_models(ws: Workspace) -> list[dict[str, Any]]:
     """The gateway's model listing (every page); WorkspaceError when it does not answer. The
     next page starts after the last id received: the gateway leaves `last_id` null even when it
     says `has_more` (reported in databricks/unity-gateway#680)."""
+    from .client import WorkspaceError
+
     base = GATEWAY.models_url(ws.host)
     out: list[dict[str, Any]] = []
     after = ""
@@ -127,6 +155,8 @@ def list_gateway_models(ws: Workspace) -> list[dict[str, Any]]:
 def probe_gateway(ws: Workspace, model: str | None) -> Probe:
     """Does the AI Gateway's Anthropic route answer? Its model listing first (no tokens spent);
     a workspace whose gateway has no listing gets a one-token request to `model` instead."""
+    from .client import WorkspaceError
+
     try:
         return Probe(True, models=list_gateway_models(ws), how="listing")
     except WorkspaceError as exc:

@@ -1,13 +1,17 @@
-"""Claude Code as an Agent. Its files (the settings, ~/.claude.json, the shell block) are planned
-by setup/plan.py and taken back by commands/uninstall.py, not here, so this agent only names
-Claude Code, finds it and says how it stays fresh."""
+"""Claude Code as an Agent, the required one: every configuration sets it up. Its uninstall takes
+our part back out of its settings file (undo.py), as each agent does with its own file; its
+setup is still planned by setup/plan.py."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
-from ..base import Agent
+from ...changes import engine
+from ...core.paths import Paths
+from ...workspace.routes import ANTHROPIC
+from ..base import WRAPPER, Agent
 
 
 class Claude(Agent):
@@ -17,13 +21,24 @@ class Claude(Agent):
     package = "@anthropic-ai/claude-code"
     tested = "2.1.332"
     model_prefix = "databricks-claude-"
+    api = ANTHROPIC
     freshness = "apiKeyHelper (dbx-fmapi token) every TTL, or dbx-fmapi-claude in static mode"
     launch = "dbx-fmapi-claude (or claude)"
+    required = True
+    launch_mode = WRAPPER
 
     def find(self, env: Mapping[str, str], home: str | os.PathLike[str]) -> str | None:
         from .wrapper import find_claude
 
         return find_claude(env, home)
+
+    def plan_uninstall(
+        self, paths: Paths, env: Mapping[str, str], state: Mapping[str, Any], plan: engine.Plan
+    ) -> None:
+        """Our keys out of the configuration's settings file, the values setup replaced back."""
+        from .undo import plan_settings
+
+        plan_settings(paths, state, plan)
 
 
 AGENT = Claude()

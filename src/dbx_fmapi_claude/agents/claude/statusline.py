@@ -57,7 +57,7 @@ def add(
         entry["command"] = line
         new[STATUS_KEY] = entry
         recorded["statusline_command"] = line
-    new = _without_hooks(new, ours_hook - {hook})
+    new = without_hooks(new, ours_hook - {hook})
     if hook is None:
         return new, recorded
     hooks = dict(new.get(HOOKS_KEY) or {})
@@ -73,12 +73,15 @@ def add(
     return new, recorded
 
 
-def _without_hooks(settings: dict[str, Any], commands_: set[str | None]) -> dict[str, Any]:
+def without_hooks(
+    settings: dict[str, Any], commands_: set[str | None], event: str = EVENT
+) -> dict[str, Any]:
+    """`settings` without the hooks of `event` whose command is one of `commands_`."""
     hooks = settings.get(HOOKS_KEY)
-    if not commands_ or not isinstance(hooks, dict) or not isinstance(hooks.get(EVENT), list):
+    if not commands_ or not isinstance(hooks, dict) or not isinstance(hooks.get(event), list):
         return settings
     groups = []
-    for group in hooks[EVENT]:
+    for group in hooks[event]:
         if isinstance(group, dict) and isinstance(group.get("hooks"), list):
             kept = [h for h in group["hooks"] if not any(_is(h, c) for c in commands_ if c)]
             if not kept and group["hooks"]:
@@ -87,9 +90,9 @@ def _without_hooks(settings: dict[str, Any], commands_: set[str | None]) -> dict
         groups.append(group)
     new_hooks = dict(hooks)
     if groups:
-        new_hooks[EVENT] = groups
+        new_hooks[event] = groups
     else:
-        new_hooks.pop(EVENT)
+        new_hooks.pop(event)
     new = dict(settings)
     if new_hooks:
         new[HOOKS_KEY] = new_hooks
@@ -105,7 +108,7 @@ def remove(settings: Mapping[str, Any], cfg: Mapping[str, Any]) -> dict[str, Any
     if isinstance(line, str) and _is(new.get(STATUS_KEY), line):
         new.pop(STATUS_KEY)
     hook = cfg.get("prompt_hook")
-    return _without_hooks(new, {hook} if isinstance(hook, str) else set())
+    return without_hooks(new, {hook} if isinstance(hook, str) else set())
 
 
 def theirs(settings: Mapping[str, Any], cfg: Mapping[str, Any]) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from ...changes import engine, undo
 from ...core.context import Context
 from ...core.errors import UserError
 from ...core.fileio import q, read_bytes
+from ...core.paths import Paths
 from ...record import originals, setupstate
 from ..base import redone
 from . import effective, onboarding, settings
@@ -43,20 +44,22 @@ def recomputed(path: Path, raw: bytes, edit: Edit) -> engine.Change | None:
 # --- settings ---------------------------------------------------------------------------------
 
 
-def plan_settings(ctx: Context, cfg: dict[str, Any], plan: engine.Plan) -> None:
+def plan_settings(paths: Paths, cfg: Mapping[str, Any], plan: engine.Plan) -> None:
+    """Claude Code's part of `cfg` (its state: the settings file, what setup replaced in it) out
+    of that file."""
     path = setupstate.managed_settings(cfg)
     if path is None:
         return
     raw = read_bytes(path)
     if raw is None:
         return
-    found = recomputed(path, raw, lambda now: _settings_edit(ctx, cfg, path, now))
+    found = recomputed(path, raw, lambda now: _settings_edit(paths, cfg, path, now))
     if found is not None:
         plan.changes.append(found)
 
 
 def _settings_edit(
-    ctx: Context, cfg: dict[str, Any], path: Path, raw: bytes | None
+    paths: Paths, cfg: Mapping[str, Any], path: Path, raw: bytes | None
 ) -> tuple[bytes | None, str, int | None]:
     """Uninstall's new bytes for the settings file that holds `raw` (unchanged: nothing to do)."""
     if raw is None:
@@ -71,6 +74,9 @@ def _settings_edit(
             f"{q(path)}",
         ) from None
     replaced = {**(cfg.get("replaced") or {}), "env_existed": bool(cfg.get("env_existed"))}
+    from . import telemetry
+
+    data = telemetry.remove(data, cfg)  # first: its emptied env goes with the rest of ours
     # Static mode removed any apiKeyHelper: an absent one is put back like a replaced one.
     helper = data.get(settings.HELPER_KEY)
     cleaned = settings.remove_ours(
@@ -78,11 +84,14 @@ def _settings_edit(
         replaced=replaced,
         helper_is_ours=helper is None or effective.is_our_helper(helper, cfg.get("api_key_helper")),
     )
-    from . import statusline
+    from . import failurehook, statusline
 
-    cleaned = statusline.remove(cleaned, cfg)
+    cleaned = failurehook.remove(statusline.remove(cleaned, cfg), cfg)
+    from ...tracing import claudehook
+
+    cleaned = claudehook.without(cleaned, [cfg.get("mlflow_hook")])
     new, kind, mode = undo.left_behind(
-        ctx.paths,
+        paths,
         path,
         settings.dumps(cleaned) if cleaned else None,
         created=bool(cfg.get("settings_created")),

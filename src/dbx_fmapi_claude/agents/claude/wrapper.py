@@ -9,6 +9,7 @@ import os
 import sys
 import time
 
+from ...auth import source as kinds
 from ...auth import tokens
 from ...core.errors import ExitCode, UserError
 from ...core.paths import Paths, which
@@ -19,6 +20,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
+
+    from ...record.view import Configuration
 
 CLAUDE_INSTALL = "curl -fsSL https://claude.ai/install.sh | bash"
 PROG = "dbx-fmapi-claude"
@@ -56,13 +59,13 @@ def _still_usable(exc: UserError, expiry: float | None) -> bool:
     return True
 
 
-def ensure_helper_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, Any]) -> None:
-    auth = cfg.get("auth") or "oauth"
-    if auth == "pat":
+def ensure_helper_token(paths: Paths, env: Mapping[str, str], cfg: Configuration) -> None:
+    kind = kinds.of(cfg.auth)
+    if not kind.expiry_known:
         return  # nothing expires that we could know of: the helper hands out the PAT as is
-    if auth != "oauth":
+    if not kind.browser_login:
         return _ensure_source_token(paths, env, cfg)
-    profile = str(cfg["profile"])
+    profile = str(cfg.profile)
     need = tokens.needed_lifetime(env, cfg)
     expiry = tokens.known_expiry(paths, profile)
     if expiry is not None and expiry - time.time() > need:
@@ -70,13 +73,13 @@ def ensure_helper_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
     _say_refreshing()
     try:
         request = tokens.TokenRequest(paths, env, sys.stderr, need=need, allow_login=True)
-        tokens.get_token(request, profile, str(cfg["host"]))
+        tokens.get_token(request, profile, str(cfg.host))
     except UserError as exc:
         if not _still_usable(exc, expiry):
             raise
 
 
-def _ensure_source_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, Any]) -> None:
+def _ensure_source_token(paths: Paths, env: Mapping[str, str], cfg: Configuration) -> None:
     """A service principal: its cached token when it lives long enough, else a fresh one."""
     from ...auth import credentials
 
@@ -100,11 +103,11 @@ def _static_expiry(paths: Paths, profile: str, token: str) -> float | None:
     return expiry if expiry is not None else tokens.known_expiry(paths, profile, token)
 
 
-def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, Any]) -> None:
+def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Configuration) -> None:
     """Static mode: refresh ANTHROPIC_AUTH_TOKEN in the settings file when it is about to expire,
     under the profile lock, atomically, keeping every other key and the file 0600."""
-    profile = str(cfg["profile"])
-    path = str(cfg["settings_file"])
+    profile = str(cfg.profile)
+    path = str(cfg.settings_file)
     need = tokens.needed_lifetime(env, cfg)
 
     def current() -> tuple[dict[str, Any], str | None]:
@@ -125,9 +128,9 @@ def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Mapping[str, 
             return
         _say_refreshing()
         try:
-            if (cfg.get("auth") or "oauth") == "oauth":
+            if kinds.of(cfg.auth).browser_login:
                 request = tokens.TokenRequest(paths, env, sys.stderr, need=need, allow_login=True)
-                new = tokens.get_token(request, profile, str(cfg["host"]), locked=True)
+                new = tokens.get_token(request, profile, str(cfg.host), locked=True)
             else:  # a service principal (setup refuses static mode for a PAT)
                 from ...auth import credentials
 
@@ -155,9 +158,9 @@ def _asks_help(argv: list[str]) -> bool:
     return False
 
 
-def _help_header(cfg: Mapping[str, Any] | None) -> str:
+def _help_header(cfg: Configuration | None) -> str:
     where = (
-        f"set up for {cfg.get('host')} (profile {cfg.get('profile') or 'from DATABRICKS_*'})"
+        f"set up for {cfg.host} (profile {cfg.profile or 'from DATABRICKS_*'})"
         if cfg
         else "not set up yet: setup-fmapi-claudecode"
     )
@@ -199,10 +202,10 @@ def run(argv: list[str], env: Mapping[str, str]) -> int:
         raise UserError("Claude Code (`claude`) is not installed", CLAUDE_INSTALL)
     from . import destination
 
-    refused = destination.refusal(paths.home_path, cwd, env, str(cfg.get("host") or ""))
+    refused = destination.refusal(paths.home_path, cwd, env, cfg.host or "")
     if refused is not None:  # claude would send the workspace's token somewhere else
         raise refused
-    if cfg.get("token_mode") == "static":
+    if cfg.static:
         ensure_static_token(paths, env, cfg)
     else:
         ensure_helper_token(paths, env, cfg)
@@ -210,8 +213,6 @@ def run(argv: list[str], env: Mapping[str, str]) -> int:
         onboarding.restore(paths, cfg)  # a claude running during setup may have dropped it
     except UserError as exc:  # claude then shows its onboarding screens: worth a line, no more
         sys.stderr.write(f"{PROG}: warning: {exc.message}\n")
-    sys.stdout.flush()
-    sys.stderr.flush()
     if env.get("ANTHROPIC_API_KEY"):
         # A personal key in the shell would go to the workspace as x-api-key: not through us.
         sys.stderr.write(
@@ -219,9 +220,34 @@ def run(argv: list[str], env: Mapping[str, str]) -> int:
             "be sent to your Databricks workspace)\n"
         )
         clean = {k: v for k, v in env.items() if k != "ANTHROPIC_API_KEY"}
+    else:
+        clean = None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    args, extra = _relayed(argv, env, cfg, paths, cwd)
+    if extra:
+        launch = {**(os.environ if clean is None else clean), **extra}
+        os.execve(claude, [claude, *args, *argv], launch)  # noqa: S606 - as below
+    if clean is not None:
         os.execve(claude, [claude, *argv], clean)  # noqa: S606 - as below, minus the key
     os.execv(claude, [claude, *argv])  # noqa: S606 - replacing ourselves with claude is the job
     return ExitCode.ERROR  # pragma: no cover - execv does not return
+
+
+def _relayed(
+    argv: list[str], env: Mapping[str, str], cfg: Mapping[str, Any], paths: Paths, cwd: str
+) -> tuple[list[str], dict[str, str]]:
+    """claude's extra arguments and environment when it runs behind the relay (relayed.py):
+    a token rejected mid-session is then replaced and the request sent again."""
+    from . import destination, relayed
+
+    if not relayed.wanted(argv, env, cfg):
+        return [], {}
+    base = destination.base_url(paths.home_path, cwd, env)
+    if not base or not base.startswith(("https://", "http://127.0.0.1")):
+        return [], {}
+    started = relayed.start(base, cfg, paths, env)
+    return started if started is not None else ([], {})
 
 
 def main() -> None:

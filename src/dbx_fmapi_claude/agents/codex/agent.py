@@ -18,12 +18,27 @@ from ...changes import engine
 from ...core.errors import UserError
 from ...core.fileio import q, read_bytes
 from ...core.paths import Paths
-from ..base import Agent, AgentSetup, Finding, Wire, created_before, restore_change
+from ...workspace import routes
+from ..base import (
+    GPT,
+    ITSELF,
+    Agent,
+    AgentSetup,
+    Finding,
+    created_before,
+    restore_change,
+)
 from . import configtoml
 
 # The command may refresh through the Databricks CLI (seconds) or wait for another process's
 # refresh under our lock: well above Codex's 5 s default.
 TIMEOUT_MS = 60_000
+# Codex's three OTLP exporters (logs, metrics, traces) and the path each sends to.
+OTEL_EXPORTERS = (
+    ("exporter", "/v1/logs"),
+    ("metrics_exporter", "/v1/metrics"),
+    ("trace_exporter", "/v1/traces"),
+)
 
 
 class Codex(Agent):
@@ -33,19 +48,19 @@ class Codex(Agent):
     package = "@openai/codex"
     min_version = (0, 118, 0)  # model_providers.<id>.auth (the token command) came in 0.118
     tested = "0.171.0"
-    wire = Wire(
-        "responses",
-        gateway=("/ai-gateway/codex/v1", "/ai-gateway/openai/v1"),
-        serving=("/serving-endpoints/openai/v1",),
-    )
-    model_prefix = "databricks-gpt-"
+    api = routes.RESPONSES
+    model_prefix = GPT.prefix
     model_flag = "--codex-model"
+    model_default = "newest GPT"
+    families = (GPT,)
     freshness = "its auth command (dbx-fmapi token) runs again every TTL"
     launch = "codex"
+    launch_mode = ITSELF
 
     # `codex exec` (0.171.0) outside a git repository, in a folder not trusted in its config:
     # exit 1, "Not inside a trusted directory and --skip-git-repo-check was not specified".
     trust_flag = "--skip-git-repo-check"
+    trusts_git = True
     EXEC = ("exec", "e")
 
     def may_refuse_folder(self, args: list[str]) -> bool:
@@ -169,6 +184,18 @@ class Codex(Agent):
         from . import effective
 
         return effective.findings(state, self.config_file(paths, env), env)
+
+    def otel_launch(
+        self, env: Mapping[str, str], url: str, secret: str
+    ) -> tuple[dict[str, str], list[str]]:
+        """Codex's [otel] exporters as `-c` overrides for this run only (nothing in
+        config.toml: a plain `codex` has no fresh token for them); the proxy's secret in
+        OTEL_EXPORTER_OTLP_HEADERS, which Codex's exporter adds to its own (measured, 0.171.0)."""
+        args = []
+        for key, path in OTEL_EXPORTERS:
+            endpoint = configtoml.string(f"{url}{path}")
+            args += ["-c", f'otel.{key}={{otlp-http={{endpoint={endpoint},protocol="binary"}}}}']
+        return {"OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer {secret}"}, args
 
     def ping(self, ws: Any, base_url: str, model: str) -> None:
         ws.request(

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from ...core.paths import Paths
+from ...workspace import routes
 from .. import jsonfile
-from ..base import AgentSetup, Wire
+from ..base import GEMINI, AgentSetup
 from ..jsonagent import JsonAgent
 
 AUTH = ("security", "auth", "selectedType")
@@ -37,9 +38,12 @@ class Gemini(JsonAgent):
     package = "@google/gemini-cli"
     min_version = (0, 61, 0)  # the oldest measured with GEMINI_API_KEY_AUTH_MECHANISM=bearer
     tested = "0.61.0"
-    wire = Wire("gemini", gateway=("/ai-gateway/gemini",), serving=("/serving-endpoints/gemini",))
-    model_prefix = "databricks-gemini-"
+    api = routes.GEMINI
+    model_prefix = GEMINI.prefix
     model_flag = "--gemini-model"
+    model_default = "newest Gemini"
+    families = (GEMINI,)
+    user_env = ("GEMINI_MODEL",)  # the user's own choice of model wins over the configured one
     launch = "dbx-fmapi run gemini"
     home_env = "GEMINI_CLI_HOME"
 
@@ -94,6 +98,21 @@ class Gemini(JsonAgent):
             "GEMINI_API_KEY_AUTH_MECHANISM": "bearer",
             "GEMINI_MODEL": str(state.get("model") or ""),
         }
+
+    def otel_launch(
+        self, env: Mapping[str, str], url: str, secret: str
+    ) -> tuple[dict[str, str], list[str]]:
+        """Gemini CLI's telemetry, for this run, through its GEMINI_TELEMETRY_* variables (over
+        its settings): OTLP/HTTP (JSON; the proxy makes it protobuf) to `url`/v1/…, prompts not
+        logged; the secret through OTEL_EXPORTER_OTLP_HEADERS, which its exporters read."""
+        return {
+            "GEMINI_TELEMETRY_ENABLED": "true",
+            "GEMINI_TELEMETRY_TARGET": "local",
+            "GEMINI_TELEMETRY_OTLP_ENDPOINT": url,
+            "GEMINI_TELEMETRY_OTLP_PROTOCOL": "http",
+            "GEMINI_TELEMETRY_LOG_PROMPTS": "false",
+            "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer {secret}",
+        }, []
 
     def ping(self, ws: Any, base_url: str, model: str) -> None:
         from urllib.parse import quote

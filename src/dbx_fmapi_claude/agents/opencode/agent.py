@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ...core.paths import Paths
-from ..base import AgentSetup, Wire
+from ...workspace import routes
+from ..base import GEMINI, GPT, AgentSetup
 from ..jsonagent import JsonAgent
 
 PROVIDER = "databricks"
@@ -52,9 +53,12 @@ class OpenCode(JsonAgent):
     package = "opencode-ai"
     min_version = (1, 18, 0)
     tested = "1.18.33"
-    wire = Wire("chat", gateway=("/ai-gateway/mlflow/v1",), serving=("/serving-endpoints",))
+    api = routes.CHAT
     model_prefix = None  # any chat model: Claude's main model by default
     model_flag = "--opencode-model"
+    model_default = "the main model"
+    families = (GPT, GEMINI)  # it speaks chat completions to any model
+    user_env = ("OPENCODE_CONFIG_CONTENT",)  # the user's own choice of model wins
     launch = "dbx-fmapi run opencode"
     home_env = "XDG_CONFIG_HOME"
 
@@ -122,6 +126,28 @@ class OpenCode(JsonAgent):
             KEY_ENV: secret,
             "OPENCODE_CONFIG_CONTENT": json.dumps({"model": ref, "small_model": ref}),
         }
+
+    def otel_launch(
+        self, env: Mapping[str, str], url: str, secret: str
+    ) -> tuple[dict[str, str], list[str]]:
+        """OpenCode exports its spans and logs (OTLP/HTTP JSON) where OTEL_EXPORTER_OTLP_ENDPOINT
+        says, with OTEL_EXPORTER_OTLP_HEADERS (measured, 1.18.33); `experimental.openTelemetry`
+        adds the model calls' spans (tokens per call), set here for this run only."""
+        out = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": url,
+            "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer {secret}",
+        }
+        try:
+            content = json.loads(env.get("OPENCODE_CONFIG_CONTENT") or "{}")
+        except ValueError:
+            content = None  # the user's own, unreadable: left as it is
+        if isinstance(content, dict):
+            experimental = content.get("experimental")
+            if not isinstance(experimental, dict):
+                experimental = {}
+            content["experimental"] = {**experimental, "openTelemetry": True}
+            out["OPENCODE_CONFIG_CONTENT"] = json.dumps(content)
+        return out, []
 
     def ping(self, ws: Any, base_url: str, model: str) -> None:
         ws.request(

@@ -1,0 +1,69 @@
+"""The relay process `dbx-fmapi-claude` forks before it becomes claude (relayed.py): the loopback
+proxy of `dbx-fmapi run` (agents/proxy.py, relay.py) with the configuration's token source, the
+launch's key, and the listening socket bound before the fork. It lives while its parent (now
+claude) does: claude's exit makes this process an orphan, and it stops within half a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from ...auth import credentials
+from ...auth.dbcli import Token
+from ...auth.tokens import TokenRequest, margin_seconds, needed_lifetime
+from ...core.paths import Paths
+from .. import proxy
+from ..freshtoken import FreshToken, quiet
+
+POLL = 0.5  # seconds between two looks at whether claude is still there
+# Claude Code takes a 400 as final, at once: when only a new login gives a token, its message
+# (`run: dbx-fmapi login --profile P`) shows within the turn, not after minutes of 401 retries.
+LOGIN_STATUS = 400
+
+
+def serve(
+    fd: int,
+    secret: str,
+    base: str,
+    cfg: Mapping[str, Any],
+    paths: Paths,
+    env: Mapping[str, str],
+    parent: int,
+) -> None:
+    sock = socket.socket(fileno=fd)
+    source = credentials.for_record(cfg, env, paths.home_path)
+
+    def request() -> TokenRequest:
+        return TokenRequest(paths, env, quiet(), need=needed_lifetime(env, cfg))
+
+    def fetch() -> Token:
+        return credentials.token(source, request())
+
+    def refetch() -> Token:  # the workspace refused the held token: ask it, refresh if rejected
+        asked = request()
+        asked.always_check = True
+        return credentials.token(source, asked)
+
+    fresh = FreshToken(fetch, keep=max(margin_seconds(env, cfg), 30.0), refetch=refetch)
+    relay = proxy.start(
+        base, token=fresh, secret=secret, env=env, sock=sock, login_status=LOGIN_STATUS
+    )
+    # The token for claude's first request, while claude starts (a failure here is told to
+    # claude by that request's answer).
+    threading.Thread(target=_warm, args=(fresh,), daemon=True).start()
+    try:
+        while os.getppid() == parent:
+            time.sleep(POLL)
+    finally:
+        relay.stop()
+
+
+def _warm(fresh: FreshToken) -> None:
+    with contextlib.suppress(Exception):  # the first request asks again and reports it
+        fresh()

@@ -1,0 +1,69 @@
+"""`--mlflow-experiment PATH|none`: MLflow's Claude Code tracing into an experiment in the
+workspace (tracing/): the answer, the pinned MLflow (installed on demand, with the same consent
+rules as the agents: a prompt on a terminal, or --install), and the Stop hook in the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..core.errors import UserError
+from ..tracing import claudehook, mlflowenv
+from .answers import PROG
+from .base import SetupBase
+
+
+class MlflowSteps(SetupBase):
+    mlflow_experiment: str | None = None  # None: no tracing
+    mlflow_record: dict[str, Any]
+
+    def check_mlflow(self) -> None:
+        """The flag (a bad path: exit 2 before anything happens), else the previous run's."""
+        value = self.opts.mlflow_experiment
+        if value is not None:
+            checked = mlflowenv.check_experiment(str(value), PROG)
+            self.mlflow_experiment = None if checked == mlflowenv.OFF else checked
+            return
+        prev = self.prev.get("mlflow_experiment")
+        self.mlflow_experiment = prev if isinstance(prev, str) and prev else None
+
+    def mlflow_dependency(self) -> None:
+        """The pinned MLflow, when tracing is asked for: found, or installed with the user's
+        yes; without it setup stops before writing anything (a hook that cannot trace would
+        only cost every turn its time)."""
+        if self.mlflow_experiment is None:
+            return
+        home = self.paths.home_path
+        found = mlflowenv.installed(self.env, home)
+        command = mlflowenv.install_command(self.env, home)
+        if found is not None:
+            self.out(f"  ok    MLflow {mlflowenv.VERSION}: {found}")
+            return
+        if not self.may_install(f"MLflow {mlflowenv.VERSION} (for tracing)", command):
+            if self.dry_run and self.opts.install:
+                self.out(f"  would install MLflow {mlflowenv.VERSION}: {command}")
+                return
+            raise UserError(
+                f"MLflow {mlflowenv.VERSION} is not installed, and --mlflow-experiment needs it; "
+                "nothing was written",
+                f"let setup install it: {PROG} --install --mlflow-experiment "
+                f"{self.mlflow_experiment}   (or by hand: {command})",
+            )
+        if self.dry_run:
+            self.out(f"  would install MLflow {mlflowenv.VERSION}: {command}")
+            return
+        self.info(f"Installing MLflow {mlflowenv.VERSION} (for tracing; a minute or two)")
+        found = mlflowenv.install(self.env, home, self.info)
+        self.out(f"  ok    MLflow {mlflowenv.VERSION}: installed ({found})")
+
+    def with_mlflow(self, data: dict[str, Any], here: Mapping[str, Any]) -> dict[str, Any]:
+        """`data` with our Stop hook for the experiment (or, without one, without it); sets what
+        the record keeps: the experiment and the hook command."""
+        before = [here.get("mlflow_hook")]
+        helper = getattr(self, "dbx_fmapi", None)
+        self.mlflow_record = {}
+        if self.mlflow_experiment is None or not helper:
+            return claudehook.without(data, before)
+        hook = claudehook.command(helper, self.mlflow_experiment, self.a.profile or None)
+        self.mlflow_record = {"mlflow_experiment": self.mlflow_experiment, "mlflow_hook": hook}
+        return claudehook.add(data, hook, before)

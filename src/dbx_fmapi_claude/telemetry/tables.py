@@ -1,0 +1,58 @@
+"""`--otel-tables CATALOG.SCHEMA.PREFIX`: the three tables and the endpoint, as pure functions.
+
+The workspace's OTLP endpoint (Zerobus Ingest, ../shared/notes/databricks.md) takes
+`POST {host}/api/2.0/otel/v1/{metrics,logs,traces}` with `X-Databricks-UC-Table-Name` naming the
+table of that signal: `PREFIX_otel_metrics`, `PREFIX_otel_logs`, `PREFIX_otel_spans`. Standard
+library only: the token helper's `--otel-headers` path reads it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..core.errors import ExitCode, UserError
+
+OFF = "none"
+HEADER = "X-Databricks-UC-Table-Name"
+ENDPOINT_PATH = "/api/2.0/otel"
+# OTLP signal -> the table suffix the service documents.
+SUFFIX = {"metrics": "_otel_metrics", "logs": "_otel_logs", "traces": "_otel_spans"}
+SIGNALS = tuple(SUFFIX)
+# Unity Catalog names as the team file accepts them (team/schema.py): letters, digits, '_'.
+_NAME = re.compile(r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
+EXAMPLE = "main.telemetry.claude"
+
+
+def check(value: str, flag: str = "--otel-tables", prog: str = "setup-fmapi-claudecode") -> str:
+    """The value as setup keeps it: CATALOG.SCHEMA.PREFIX, or "none" (telemetry off)."""
+    text = value.strip()
+    if text.lower() == OFF:
+        return OFF
+    if not _NAME.match(text):
+        raise UserError(
+            f"{flag} {value!r}: must be CATALOG.SCHEMA.PREFIX (three names of letters, digits "
+            'and _, e.g. main.telemetry.claude) or "none"',
+            f"{prog} {flag} {EXAMPLE}",
+            ExitCode.USAGE,
+        )
+    return text
+
+
+def names(prefix: str) -> dict[str, str]:
+    """Signal -> the full table name: CATALOG.SCHEMA.PREFIX_otel_{metrics,logs,spans}."""
+    return {signal: prefix + suffix for signal, suffix in SUFFIX.items()}
+
+
+def endpoint(host: str) -> str:
+    """OTEL_EXPORTER_OTLP_ENDPOINT: the SDKs add /v1/{signal} to it."""
+    return host.rstrip("/") + ENDPOINT_PATH
+
+
+def signal_url(host: str, signal: str) -> str:
+    return f"{endpoint(host)}/v1/{signal}"
+
+
+def header_value(prefix: str, signal: str) -> str:
+    """OTEL_EXPORTER_OTLP_{SIGNAL}_HEADERS: `key=value` pairs, as the OTel specification writes
+    them (Unity Catalog names need no percent-encoding)."""
+    return f"{HEADER}={names(prefix)[signal]}"

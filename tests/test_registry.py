@@ -1,0 +1,59 @@
+"""The registries are the only truth: every agent's API is served on every route, the record's
+checks take the route and agent names from them, and each agent with a model flag says its
+default for --help."""
+
+from __future__ import annotations
+
+from dbx_fmapi_claude import agents
+from dbx_fmapi_claude.auth import credentials
+from dbx_fmapi_claude.record import fields
+from dbx_fmapi_claude.workspace import routes
+
+
+def test_every_agents_api_is_served_on_every_route() -> None:
+    for agent in agents.every():
+        assert agent.api is not None, agent.name
+        for route in routes.ROUTES.values():
+            assert route.apis[agent.api], (agent.name, route.name)
+            assert route.base_url("https://h/", agent.api).startswith("https://h/")
+
+
+def test_the_claude_route_is_the_anthropic_api() -> None:
+    assert routes.GATEWAY.base_url("https://h") == "https://h/ai-gateway/anthropic"
+    assert routes.SERVING.base_url("https://h/") == "https://h/serving-endpoints/anthropic"
+    assert routes.GATEWAY.models_url("https://h") == "https://h/ai-gateway/anthropic/v1/models"
+    assert routes.SERVING.models_url("https://h") is None
+    assert routes.get(None) is routes.SERVING and routes.get("ai-gateway") is routes.GATEWAY
+
+
+def test_the_record_checks_read_the_registries() -> None:
+    # The record (on the hot path, so no dataclasses) spells the route names itself: the same.
+    allowed, _ = fields.FIELDS["route"]
+    assert allowed == frozenset(routes.ROUTES)
+    assert fields.AGENT_NAMES == agents.NAMES
+    allowed, _ = fields.FIELDS["auth"]  # the credential kinds' names, spelled there too
+    assert allowed == frozenset(credentials.BY_NAME)
+    assert (routes.AUTO, *routes.ROUTES) == routes.CHOICES
+
+
+def test_each_model_flag_says_its_default() -> None:
+    flags = [a for a in agents.every() if a.model_flag]
+    assert [a.name for a in flags] == [n for n in agents.NAMES if n != "claude"]
+    for agent in flags:
+        assert agent.model_flag == f"--{agent.name}-model" and agent.model_default
+        assert agent.model_option == f"{agent.name}_model"
+
+
+def test_credential_kinds_say_what_differs() -> None:
+    pat, m2m, oauth = (credentials.BY_NAME[n] for n in ("pat", "m2m", "oauth"))
+    assert credentials.of(None) is oauth and credentials.of("m2m") is m2m
+    assert [k.name for k in credentials.BY_NAME.values() if k.browser_login] == ["oauth"]
+    assert [k.name for k in credentials.BY_NAME.values() if not k.expiry_known] == ["pat"]
+    assert not pat.static_mode and m2m.static_mode and oauth.static_mode
+    assert credentials.NAMES == {
+        "oauth": "OAuth (browser login)",
+        "m2m": "service principal",
+        "pat": "personal access token",
+    }
+    src = credentials.Source("pat", "https://h", None, secret="dapi-0123")
+    assert src.credential_kind is pat
