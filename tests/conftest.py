@@ -246,5 +246,9 @@ def tls_workspace() -> Iterator[FakeWorkspace]:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path, sandbox_home: Path, _claude_bin_path: str | None) -> Sandbox:
-    return Sandbox(tmp_path, claude_bin=_claude_bin_path, home=sandbox_home)
+def sandbox(tmp_path: Path, sandbox_home: Path, _claude_bin_path: str | None) -> Iterator[Sandbox]:
+    box = Sandbox(tmp_path, claude_bin=_claude_bin_path, home=sandbox_home)
+    yield box
+    # A login still running (a failed or interrupted test, a child started outside run())
+    # would hold the machine-wide login lock for every other test: it ends with its test.
+    box.end_logins()

@@ -1,16 +1,24 @@
 """Self-tests of the rig's logins (tests/rig/logins.py): Sandbox.signed_in replays one real
-`databricks auth login` without the browser or the machine-wide lock, and the lock's log."""
+`databricks auth login` without the browser or the machine-wide lock, the lock's log, and no
+login outliving its test (it would hold the lock for every other login on the machine)."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.rig import lockmeter
-from tests.rig.sandbox import LOGIN_LOCK_LOG_ENV, Sandbox
+from tests.rig.logins import LOGIN_LOCK_WAIT, lock_holders
+from tests.rig.sandbox import LOGIN_LOCK_LOG_ENV, Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 
 
@@ -99,3 +107,108 @@ def test_the_lock_meter_sums_held_time_once_where_logins_overlap(
         "waiting for it: 1.5 s summed over logins",
         "mean hold: 2.00 s",
     ]
+
+
+def test_a_login_left_running_is_killed_when_its_sandbox_ends_its_logins(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    # A login started outside Sandbox.run, in a session of its own, as a pexpect child or an
+    # interrupted test leaves one: it holds (or waits for) the machine-wide login lock on fd 9.
+    sandbox.use_fake_cli()
+    login = subprocess.Popen(
+        [str(sandbox.bin / "databricks"), "auth", "login", "--host", workspace.url],
+        env=sandbox._env({"FAKE_DATABRICKS_HANG": "3600"}),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        while login.pid not in lock_holders(sandbox.home):
+            assert login.poll() is None, "the login ended before it opened the lock"
+            time.sleep(0.02)
+        other = Sandbox(sandbox.root / "other")
+
+        assert other.end_logins() == []  # another test's sandbox leaves it alone
+        assert login.poll() is None
+        # The login, and its wait in line for the lock when another login holds it.
+        assert login.pid in sandbox.end_logins()
+        assert login.wait() == -signal.SIGKILL
+        assert lock_holders(sandbox.home) == []
+    finally:
+        if login.poll() is None:
+            login.kill()
+            login.wait()
+
+
+def test_a_login_gives_up_only_after_waiting_for_the_lock_and_its_own_timeout(
+    sandbox: Sandbox, workspace: FakeWorkspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The shim waits up to LOGIN_LOCK_WAIT for the lock before the CLI's --timeout starts:
+    # a run given less would be killed while still in line, or leave the login behind.
+    given: list[float] = []
+    run = sandbox.run
+
+    def spy(argv: list[str] | str, **kw: Any) -> Result:
+        given.append(kw["timeout"])
+        return run(argv, **kw)
+
+    monkeypatch.setattr(sandbox, "run", spy)
+    sandbox.use_fake_cli()
+    sandbox.login(workspace, timeout=30)
+    assert len(given) == 1 and given[0] > LOGIN_LOCK_WAIT + 30
+
+
+def test_a_login_dies_with_the_process_that_started_it(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    # A test process killed mid-login (an xdist worker gone, a Ctrl-C'd run) runs no teardown:
+    # its login, in a session of its own, used to live on holding the lock past its --timeout.
+    sandbox.use_fake_cli()
+    starter = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time\n"
+            "p = subprocess.Popen(sys.argv[1:], start_new_session=True,\n"
+            "    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+            "print(p.pid, flush=True)\n"
+            "time.sleep(3600)\n",
+            str(sandbox.bin / "databricks"),
+            "auth",
+            "login",
+            "--host",
+            workspace.url,
+        ],
+        env=sandbox._env({"FAKE_DATABRICKS_HANG": "3600"}),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert starter.stdout is not None
+    login = int(starter.stdout.readline())
+    try:
+        while login not in lock_holders(sandbox.home):
+            assert os.path.exists(f"/proc/{login}"), "the login ended before it opened the lock"
+            time.sleep(0.02)
+        os.kill(starter.pid, signal.SIGKILL)
+        starter.wait()
+        # It goes without anyone killing it; a hang guard only, not a timing assertion.
+        guard = time.monotonic() + 60
+        while _alive(login) and time.monotonic() < guard:
+            time.sleep(0.02)
+        assert not _alive(login), "the login outlived the process that started it"
+        assert lock_holders(sandbox.home) == []
+    finally:
+        if starter.poll() is None:
+            starter.kill()
+            starter.wait()
+        sandbox.end_logins()
+
+
+def _alive(pid: int) -> bool:
+    """A process that exists and is not a zombie (an orphan's zombie waits for init)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

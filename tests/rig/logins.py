@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import shlex
+import signal
 import subprocess
 import tempfile
 import time
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
 # file, so the next login starts only after both are gone.
 LOGIN_LOCK = Path(tempfile.gettempdir()) / "dbx-fmapi-tests-oauth-callback.lock"
 LOGIN_LOCK_WAIT = 60  # seconds; past that a login goes ahead anyway (the CLI tries other ports)
+# A login run by Sandbox.login waits up to LOGIN_LOCK_WAIT for the lock, then up to its own
+# --timeout for the browser's callback: it gives up only after both (LOGIN_SLACK for the rest).
+LOGIN_SLACK = 10
 # Set (to a file) in the environment of a test run: every login appends "want", "acquire" and
 # "release" lines (epoch seconds, pid) to it, for measuring how long the lock is held
 # (`python -m tests.rig.lockmeter LOG` sums them up). Unset: the shims carry no such lines.
@@ -57,9 +61,28 @@ def login_lock_sh() -> str:
     return (
         'case " $* " in *" auth login "*)\n'
         f"  if [ -x /usr/bin/flock ] && {{ command exec 9>>{lock}; }} 2>/dev/null; then\n"
-        f"    {_lock_log_line('want')}/usr/bin/flock -w {LOGIN_LOCK_WAIT} 9 || :\n"
+        f"    {_lock_log_line('want')}${{_rig_pdeath-}} "
+        f"/usr/bin/flock -w {LOGIN_LOCK_WAIT} 9 || :\n"
         f"    {_lock_log_line('acquire')}_rig_locked=1\n"
         "  fi ;;\n"
+        "esac\n"
+    )
+
+
+def login_pdeath_sh() -> str:
+    """The shim's first lines: an `auth login` runs again under `setpriv --pdeathsig KILL`
+    (same pid), so it dies with the process that started it, in line for the lock or logging in:
+    a test process killed mid-login (an xdist worker gone) runs no teardown, and its login used
+    to hold the lock past its own --timeout while every other login waited. The wait for the
+    lock and a metered CLI (children of the shim) get the same; an exec'd CLI keeps it."""
+    return (
+        'case " $* " in *" auth login "*)\n'
+        "  if [ -x /usr/bin/setpriv ]; then\n"
+        '    [ -n "${_RIG_PDEATH-}" ] || { export _RIG_PDEATH=1; '
+        'exec /usr/bin/setpriv --pdeathsig KILL /bin/sh "$0" "$@"; }\n'
+        "    _rig_pdeath='/usr/bin/setpriv --pdeathsig KILL'\n"
+        "  fi\n"
+        "  unset _RIG_PDEATH ;;\n"
         "esac\n"
     )
 
@@ -73,8 +96,45 @@ def _metered_exec(command: str) -> str:
     if not release:
         return line
     return (
-        f'if [ -n "${{_rig_locked-}}" ]; then {command} "$@"; rc=$?; {release}exit $rc; fi\n' + line
+        f'if [ -n "${{_rig_locked-}}" ]; then ${{_rig_pdeath-}} {command} "$@"; rc=$?; '
+        f"{release}exit $rc; fi\n" + line
     )
+
+
+def lock_holders(home: Path | str | None = None) -> list[int]:
+    """Processes of ours that have LOGIN_LOCK open, holding or waiting for it (a shim's
+    `auth login` on fd 9, the CLI it became, the browser that CLI opened), with HOME=home
+    when given. Others' processes and processes gone meanwhile are skipped."""
+    lock = os.path.realpath(LOGIN_LOCK)
+    want = None if home is None else b"HOME=" + os.fsencode(str(home))
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            if want is not None:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if want not in f.read().split(b"\0"):
+                        continue
+            fds = os.listdir(f"/proc/{entry}/fd")
+            if any(os.readlink(f"/proc/{entry}/fd/{fd}") == lock for fd in fds):
+                found.append(int(entry))
+        except OSError:
+            continue
+    return sorted(found)
+
+
+def end_logins(home: Path | str) -> list[int]:
+    """Kill every process with HOME=home that has LOGIN_LOCK open: a login a test left behind
+    (the test failed or was interrupted mid-login; a pexpect or Popen child; a login in a new
+    session that killpg did not reach) would keep every other login on the machine waiting
+    until it dies (a real `auth login` without --timeout waits an hour). Returns their pids."""
+    killed = []
+    for pid in lock_holders(home):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+    return killed
 
 
 @contextlib.contextmanager

@@ -31,7 +31,7 @@ from typing import Any
 from tests.rig.logins import LOGIN_LOCK as LOGIN_LOCK  # tests import the lock from here
 from tests.rig.logins import LOGIN_LOCK_LOG_ENV as LOGIN_LOCK_LOG_ENV
 from tests.rig.logins import LOGIN_LOCK_WAIT as LOGIN_LOCK_WAIT
-from tests.rig.logins import _metered_exec, login_lock_sh
+from tests.rig.logins import LOGIN_SLACK, _metered_exec, end_logins, login_lock_sh, login_pdeath_sh
 from tests.rig.logins import login_lock as login_lock
 
 RIG_DIR = Path(__file__).resolve().parent
@@ -419,7 +419,7 @@ class Sandbox:
             body += _metered_exec(f"{shlex.quote(sys.executable)} -I {shlex.quote(str(fake))}")
         if path.is_symlink() or path.exists():
             path.unlink()
-        path.write_text("#!/bin/sh\n" + record + body)
+        path.write_text("#!/bin/sh\n" + login_pdeath_sh() + record + body)
         path.chmod(0o755)
         return path
 
@@ -519,7 +519,9 @@ class Sandbox:
                 "--timeout",
                 f"{int(timeout)}s",
             ],
-            timeout=timeout + 10,
+            # The shim waits up to LOGIN_LOCK_WAIT for the machine-wide lock before the CLI
+            # starts its --timeout: giving up sooner left the login running, holding the lock.
+            timeout=LOGIN_LOCK_WAIT + timeout + LOGIN_SLACK,
         )
         assert result.code == 0, result
         # The CLI is done once the callback came; its detached browser logs the visit after
@@ -528,6 +530,11 @@ class Sandbox:
         while len(self.browser_visits(wait=0)) == visits and time.monotonic() < deadline:
             time.sleep(0.02)
         return result
+
+    def end_logins(self) -> list[int]:
+        """Kill the logins this sandbox left running (they hold or wait for the machine-wide
+        login lock); the `sandbox` fixture calls it when its test ends. Their pids."""
+        return end_logins(self.home)
 
     def signed_in(self, workspace: Any, profile: str = "DEFAULT") -> None:
         """As after .login(workspace, profile), without a browser or the login lock: the
