@@ -1,8 +1,8 @@
 """MLflow tracing benchmark: what `--mlflow-experiment`'s Stop hook adds at the end of a turn.
 
-Starts the world of tests/test_mlflow_claude.py (the fake workspace forwarding its MLflow API to
-a real `mlflow server` of the pinned MLflow, a sandbox HOME set up with `--mlflow-experiment`,
-the real Claude Code) and times, whole process, alternating run by run:
+Starts the world of tests/tracing/test_mlflow_claude.py (the fake workspace forwarding its MLflow
+API to a real `mlflow server` of the pinned MLflow, a sandbox HOME set up with
+`--mlflow-experiment`, the real Claude Code) and times, whole process, alternating run by run:
   with-hook     `claude -p "say hi"` as set up: at the end of the turn, the Stop hook
                 (`dbx-fmapi mlflow-hook` -> `mlflow autolog claude stop-hook`) logs one trace
   without-hook  the same run with `--settings '{"disableAllHooks": true}'`

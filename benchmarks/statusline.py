@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.usage_world import PRICES, SONNET, claude_line  # noqa: E402 - needs the repo root
+from tests.helpers.usage_world import PRICES, SONNET, claude_line  # noqa: E402 - needs the repo root
 
 DAYS, SESSIONS_PER_DAY, ANSWERS, SESSION = 20, 5, 100, 2000
 USAGE = {

@@ -38,7 +38,7 @@ from tests.catalogue.helpers import (
     signed_in,
     unprivileged,
 )
-from tests.mgmt import config_of
+from tests.helpers.mgmt import config_of
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 

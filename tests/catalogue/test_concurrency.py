@@ -24,7 +24,7 @@ from tests.catalogue.helpers import (
     settings_without_ours,
     setup,
 )
-from tests.mgmt import config_of
+from tests.helpers.mgmt import config_of
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 

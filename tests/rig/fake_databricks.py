@@ -1,7 +1,7 @@
 """A fake `databricks` CLI that speaks the words of the real one, v0.298.0.
 
 Everything it prints was read off the real binary (github.com/databricks/cli v0.298.0 with
-databricks-sdk-go v0.128.0, the version the Go module proxy serves) and tests/test_cli_parity.py
+databricks-sdk-go v0.128.0, the version the Go module proxy serves) and tests/rig/test_cli_parity.py
 runs the same scenarios through both and fails on any difference. It implements `--version`,
 `auth token` and `auth login` against a workspace (tests/rig/workspace.py), with the real CLI's
 files and formats:
@@ -75,7 +75,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     import http.server
 
-VERSION = "0.298.0"  # the real CLI this fake speaks for (tests/test_cli_parity.py holds it to it)
+VERSION = (
+    "0.298.0"  # the real CLI this fake speaks for (tests/rig/test_cli_parity.py holds it to it)
+)
 FORCE_REFRESH_SINCE = (0, 296, 0)  # the first release with `auth token --force-refresh`
 SDK_VERSION = "0.128.0"
 CLIENT_ID = "databricks-cli"

@@ -1,7 +1,7 @@
 """Sum up a login-lock log (tests.rig.sandbox.LOGIN_LOCK_LOG_ENV): how many logins took the
 machine-wide login lock, how long they held it and waited for it, as a share of the run.
 
-    DBX_TEST_LOGIN_LOCK_LOG=/tmp/lock.log ./scripts/test tests/test_setup.py
+    DBX_TEST_LOGIN_LOCK_LOG=/tmp/lock.log ./scripts/test tests/setup/test_setup.py
     python -m tests.rig.lockmeter /tmp/lock.log [--wall SECONDS]
 
 The run's span is from the first "want" to the last "release" unless --wall gives the wall

@@ -1,7 +1,7 @@
 """Which credential the Databricks SDKs' unified-auth rules pick, and what they refuse.
 
 Read from databricks-sdk-go (`config/config_file.go`, `config_attributes.go`) and checked
-against databricks-sdk (Python) 0.167 as an oracle (tests/test_profile_rules.py holds its
+against databricks-sdk (Python) 0.167 as an oracle (tests/auth/test_profile_rules.py holds its
 verdicts):
 - a profile named by --profile or DATABRICKS_CONFIG_PROFILE; without one, the DATABRICKS_*
   variables alone when they hold a credential or a host, else `[__settings__] default_profile`,

@@ -1,0 +1,296 @@
+"""`setup --agents` with the real agents and the real (or rig) Databricks CLI: each agent answers
+a one-shot prompt through the workspace with the configuration our setup wrote, keeps working
+after its token has expired, and `uninstall` leaves each agent's files byte-identical.
+
+The user's own agent files carry the switches that keep each agent off the network (update
+checks, telemetry: docs/agents.md) plus providers, profiles and comments of their own, which
+setup must keep.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.mgmt import config_of, set_up
+from tests.rig.agents import Agents, NetTrap, gemini_settings, seed_opencode_plugin
+from tests.rig.sandbox import Sandbox
+from tests.rig.workspace import FakeWorkspace
+
+pytestmark = pytest.mark.e2e
+
+GPT = "databricks-gpt-5"
+
+CODEX_USER = """\
+# my Codex settings
+model = "o3"  # what I use at home
+approval_policy = "never"
+check_for_update_on_startup = false
+
+[analytics]
+enabled = false
+
+[feedback]
+enabled = false
+
+[features]
+plugins = false  # else it reaches github.com at start
+
+[model_providers.azure]
+name = "Azure"
+base_url = "https://azure.example/openai"
+env_key = "AZURE_OPENAI_API_KEY"
+wire_api = "responses"
+
+[profiles.home]
+model = "o3"
+model_provider = "azure"
+"""
+
+
+def link(sandbox: Sandbox, name: str, exe: str) -> None:
+    """sandbox.link_program (kept for tests that import it from here)."""
+    sandbox.link_program(name, exe)
+
+
+def uninstall(sandbox: Sandbox, env: dict[str, str | None] | None = None) -> None:
+    result = sandbox.run(["dbx-fmapi", "uninstall", "--yes"], env=env)
+    assert result.code == 0, result
+
+
+def test_codex_set_up_answers_and_uninstall_restores_its_file(
+    sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, net_trap: NetTrap, codex_bin: str
+) -> None:
+    sandbox.link_program("codex", codex_bin)
+    config_toml = agents.write_codex_config(CODEX_USER)
+    before = config_toml.read_bytes()
+    env = agents.codex_env()
+    workspace.reply_text = "pong from the workspace"
+
+    out = set_up(sandbox, workspace, "--agents", "claude,codex", "--codex-model", GPT, env=env)
+    assert "Codex" in out.stdout and GPT in out.stdout
+    text = config_toml.read_text()
+    assert "[model_providers.azure]" in text and "[profiles.home]" in text
+    cache = json.loads((sandbox.home / ".databricks" / "token-cache.json").read_text())
+    tokens = [t["access_token"] for t in cache["tokens"].values()]
+    assert tokens and all(t not in text for t in tokens)
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        data = tomllib.loads(text)
+        auth = data["model_providers"]["databricks"]["auth"]
+        assert os.path.basename(auth["command"]) == "dbx-fmapi"
+        assert auth["args"][0] == "token"
+
+    result = agents.codex("say hi")
+    assert result.code == 0, result
+    assert result.stdout.strip() == "pong from the workspace"
+    posts = [r for r in workspace.log if r.path.endswith("/responses") and r.method == "POST"]
+    answered = [r for r in posts if r.stream]
+    assert answered and all(r.model == GPT and r.status == 200 for r in answered)
+    assert all(r.token is not None and r.token.valid for r in answered)
+    assert net_trap.hosts() == []
+
+    status = sandbox.run(["dbx-fmapi", "status", "--json"], env=env)
+    assert status.code == 0, status
+    [row] = json.loads(status.stdout)["agents"]
+    assert row["name"] == "codex" and row["model"] == GPT and row["problem"] is None
+    assert row["file"] == str(config_toml)
+
+    uninstall(sandbox, env)
+    assert config_toml.read_bytes() == before
+
+
+def test_codex_keeps_working_after_its_token_expires(
+    sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, codex_bin: str
+) -> None:
+    """Short-lived tokens and a short TTL: a Codex run long after the first token died still
+    gets a valid one from `dbx-fmapi token`, run by Codex itself."""
+    sandbox.link_program("codex", codex_bin)
+    agents.write_codex_config(CODEX_USER)
+    env = agents.codex_env()
+    workspace.access_token_lifetime = 12
+    set_up(
+        sandbox,
+        workspace,
+        "--agents",
+        "claude,codex",
+        "--ttl",
+        "3s",
+        "--margin",
+        "3s",
+        "--no-verify",
+        env=env,
+    )
+    first = agents.codex("say hi")
+    assert first.code == 0, first
+    time.sleep(13)  # the first run's token is dead by now
+    second = agents.codex("say hi again")
+    assert second.code == 0, second
+    answered = [r for r in workspace.log if r.path.endswith("/responses") and r.stream]
+    assert len(answered) == 2
+    assert all(r.status == 200 and r.token is not None and r.token.valid for r in answered)
+    assert answered[0].token.id != answered[1].token.id  # type: ignore[union-attr]  # checked
+
+
+def test_setup_refuses_an_agent_model_the_workspace_lacks_and_changes_nothing(
+    sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents
+) -> None:
+    config_toml = agents.write_codex_config(CODEX_USER)
+    sandbox.login(workspace)
+    result = sandbox.run(
+        ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--shell", "none"]
+        + ["--agents", "codex", "--codex-model", "databricks-gpt-0-nope"],
+        env=agents.codex_env(),
+    )
+    assert result.code == 2, result
+    assert "databricks-gpt-0-nope" in result.stderr and GPT in result.stderr
+    assert "fix:" in result.stderr
+    assert config_toml.read_text() == CODEX_USER
+    assert not (sandbox.home / ".claude" / "settings.json").exists()
+
+
+# --------------------------------------------------------------------------- Gemini CLI
+
+GEMINI = "databricks-gemini-2-5-pro"
+SHELL_PROOF = "rig-tool-ran"
+
+
+def gemini_env(agents: Agents) -> dict[str, str | None]:
+    """Gemini CLI isolated as the rig runs it, but without a base URL or key: `run` sets them."""
+    env = agents.gemini_env(None, "")
+    for key in ("GOOGLE_GEMINI_BASE_URL", "GEMINI_API_KEY", "GEMINI_API_KEY_AUTH_MECHANISM"):
+        env[key] = None
+    return env
+
+
+def users_gemini_settings(agents: Agents) -> Path:
+    """The user's own settings: the rig's switches (no update check, no telemetry), a theme,
+    and a Google login that setup replaces and uninstall puts back."""
+    settings = gemini_settings()
+    settings["security"]["auth"]["selectedType"] = "oauth-personal"
+    settings["ui"] = {"theme": "Dracula"}
+    path = agents.gemini_home / ".gemini" / "settings.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=4))
+    return path
+
+
+def test_gemini_runs_through_the_proxy_and_uninstall_restores_its_settings(
+    sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, net_trap: NetTrap, gemini_bin: str
+) -> None:
+    sandbox.link_program("gemini", gemini_bin)
+    settings = users_gemini_settings(agents)
+    before = settings.read_bytes()
+    env = gemini_env(agents)
+    workspace.reply_text = "pong from the workspace"
+    set_up(sandbox, workspace, "--agents", "claude,gemini", env=env)
+    assert json.loads(settings.read_text())["security"]["auth"]["selectedType"] == "gemini-api-key"
+    assert json.loads(settings.read_text())["ui"] == {"theme": "Dracula"}
+
+    result = sandbox.run(
+        ["dbx-fmapi", "run", "gemini", "-p", "say hi"], env=env, cwd=agents.project, timeout=120
+    )
+    assert result.code == 0, result
+    assert result.stdout.strip() == "pong from the workspace"
+    [req] = [r for r in workspace.log if ":streamGenerateContent" in r.path]
+    assert req.status == 200 and req.model == config_of(sandbox)["gemini"]["model"]
+    assert str(req.model).startswith("databricks-gemini-")  # the newest READY one by default
+    assert req.token is not None and req.token.valid and req.bearer_exact
+    assert req.api_key is None  # the proxy's secret never reaches the workspace
+    assert net_trap.hosts() == []
+
+    uninstall(sandbox, env)
+    assert settings.read_bytes() == before
+
+
+def gemini_slow_tool(body: dict[str, object]) -> str | dict[str, object]:
+    """First turn: a shell command that outlasts the token; then answer with its output."""
+    contents = body.get("contents") or []
+    done = any(
+        "functionResponse" in part
+        for c in contents
+        if isinstance(c, dict)
+        for part in c.get("parts") or []
+        if isinstance(part, dict)
+    )
+    if done:
+        return "tool finished"
+    command = f"sleep 14; echo {SHELL_PROOF}"
+    return {"tool_use": {"name": "run_shell_command", "input": {"command": command}}}
+
+
+def test_gemini_session_outlives_its_first_token(
+    sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, gemini_bin: str
+) -> None:
+    """One Gemini CLI run whose tool turn lasts past the token's life: its second request still
+    reaches the workspace with a valid token (Gemini alone would end the run on a 403)."""
+    sandbox.link_program("gemini", gemini_bin)
+    users_gemini_settings(agents)
+    env = gemini_env(agents)
+    workspace.access_token_lifetime = 12
+    set_up(
+        sandbox,
+        workspace,
+        "--agents",
+        "claude,gemini",
+        "--gemini-model",
+        GEMINI,
+        "--ttl",
+        "3s",
+        "--margin",
+        "3s",
+        env=env,
+    )
+    workspace.log.clear()
+    workspace.reply = gemini_slow_tool
+    result = sandbox.run(
+        ["dbx-fmapi", "run", "gemini", "--yolo", "-p", "run it"],
+        env=env,
+        cwd=agents.project,
+        timeout=180,
+    )
+    assert result.code == 0, result
+    assert "tool finished" in result.stdout
+    reqs = [r for r in workspace.log if ":streamGenerateContent" in r.path]
+    assert [r.status for r in reqs] == [200, 200]
+    assert all(r.token is not None and r.token.valid and r.model == GEMINI for r in reqs)
+    assert reqs[0].token.id != reqs[1].token.id  # type: ignore[union-attr]  # checked above
+
+
+# --------------------------------------------------------------------------- OpenCode
+
+
+def test_opencode_runs_through_the_proxy_and_uninstall_restores_its_config(
+    sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, net_trap: NetTrap, opencode_bin: str
+) -> None:
+    sandbox.link_program("opencode", opencode_bin)
+    path = agents.xdg["XDG_CONFIG_HOME"] / "opencode" / "opencode.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        '{\n  "$schema": "https://opencode.ai/config.json",\n  "autoupdate": false,\n'
+        '  "share": "disabled"\n}\n'
+    )
+    seed_opencode_plugin(path.parent, agents.version("opencode"))
+    before = path.read_bytes()
+    env = agents.opencode_env()
+    workspace.reply_text = "pong from the workspace"
+    set_up(sandbox, workspace, "--agents", "claude,opencode", "--opencode-model", GPT, env=env)
+
+    result = sandbox.run(
+        ["dbx-fmapi", "run", "opencode", "run", "say hi"], env=env, cwd=agents.project, timeout=180
+    )
+    assert result.code == 0, result
+    assert result.stdout.strip() == "pong from the workspace"
+    reqs = [r for r in workspace.log if r.path.endswith("/chat/completions") and r.stream]
+    assert reqs and all(r.status == 200 and r.model == GPT for r in reqs)
+    assert all(r.token is not None and r.token.valid and r.bearer_exact for r in reqs)
+    assert net_trap.hosts() == []
+
+    uninstall(sandbox, env)
+    assert path.read_bytes() == before

@@ -1,0 +1,151 @@
+"""`dbx-fmapi doctor` for the agents beside Claude Code, with the real Codex, Gemini CLI and
+OpenCode and the real CLI: a configuration with all four passes; a Codex config broken by hand
+FAILs with the fix and SKIPs its request; an old or missing program is reported, and does not
+stop its config and request checks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.agents.test_rig_agent_setup import CODEX_USER
+from tests.helpers.json_shapes import DOCTOR_SHAPE, assert_shape
+from tests.helpers.mgmt import checks_by_id, doctor, doctor_json, fake_claude, find_check, set_up
+from tests.rig.agents import Agents, NetTrap, gemini_settings, seed_opencode_plugin
+from tests.rig.sandbox import Sandbox
+from tests.rig.workspace import FakeWorkspace
+
+pytestmark = pytest.mark.e2e
+
+ALL = "claude,codex,gemini,opencode"
+GPT = "databricks-gpt-5"
+OTHERS = ("codex", "gemini", "opencode")
+
+
+def every_env(agents: Agents) -> dict[str, str | None]:
+    """The three agents isolated as the rig runs them, together (the user's shell)."""
+    env = {**agents.codex_env(), **agents.opencode_env(), **agents.gemini_env(None, "")}
+    for key in ("GOOGLE_GEMINI_BASE_URL", "GEMINI_API_KEY", "GEMINI_API_KEY_AUTH_MECHANISM"):
+        env[key] = None
+    return env
+
+
+def set_up_all(
+    sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, bins: dict[str, str], *args: str
+) -> dict[str, str | None]:
+    """The user's own agent files (network switches off), the real programs on PATH, then
+    setup with every agent."""
+    fake_claude(sandbox)
+    for name, exe in bins.items():
+        sandbox.link_program(name, exe)
+    agents.write_codex_config(CODEX_USER)
+    agents.write_gemini_settings(gemini_settings())
+    opencode = agents.xdg["XDG_CONFIG_HOME"] / "opencode" / "opencode.json"
+    opencode.parent.mkdir(parents=True, exist_ok=True)
+    opencode.write_text('{"autoupdate": false, "share": "disabled"}\n')
+    seed_opencode_plugin(opencode.parent, agents.version("opencode"))
+    env = every_env(agents)
+    set_up(sandbox, workspace, "--agents", ALL, "--codex-model", GPT, *args, env=env)
+    return env
+
+
+@pytest.fixture
+def bins(codex_bin: str, gemini_bin: str, opencode_bin: str) -> dict[str, str]:
+    return {"codex": codex_bin, "gemini": gemini_bin, "opencode": opencode_bin}
+
+
+def agent_checks(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in checks_by_id(report).items() if k.startswith("agent:")}
+
+
+def test_every_agent_passes_with_a_real_request_through_its_route(
+    sandbox: Sandbox,
+    workspace: FakeWorkspace,
+    agents: Agents,
+    net_trap: NetTrap,
+    bins: dict[str, str],
+) -> None:
+    env = set_up_all(sandbox, workspace, agents, bins)
+    workspace.clear_log()
+    code, report = doctor_json(sandbox, env=env)
+    assert code == 0, report
+    assert_shape(report, DOCTOR_SHAPE)
+    found = agent_checks(report)
+    assert list(found) == [
+        f"agent:{n}:{c}" for n in OTHERS for c in ("binary", "config", "request")
+    ]
+    assert all(c["status"] == "PASS" for c in found.values()), found
+    assert agents.version("codex") in found["agent:codex:binary"]["detail"]
+    assert agents.version("gemini") in found["agent:gemini:binary"]["detail"]
+    assert agents.version("opencode") in found["agent:opencode:binary"]["detail"]
+    # One real request per agent, each on its own API, each with a valid token.
+    record = json.loads((sandbox.home / ".config/dbx-fmapi-claude/config.json").read_text())
+    state = record["configs"][-1]
+    sent = {
+        "codex": [r for r in workspace.log if r.path.endswith("/responses")],
+        "gemini": [r for r in workspace.log if r.path.endswith(":generateContent")],
+        "opencode": [r for r in workspace.log if r.path.endswith("/chat/completions")],
+    }
+    for name in OTHERS:
+        [req] = sent[name]
+        assert req.status == 200 and req.model == state[name]["model"], name
+        assert req.token is not None and req.token.valid, name
+        assert (
+            state[name]["base_url"].split("://", 1)[1]
+            in f"{workspace.url}{req.path}".split("://", 1)[1]
+        )
+    assert net_trap.hosts() == []
+    # The human report lists them after Claude Code's checks, and says nothing else failed.
+    result = doctor(sandbox, env=env)
+    assert result.code == 0, result
+    assert find_check(result, "Codex request")[0] == "PASS"
+    assert "0 failed" in result.stdout
+
+
+def test_codex_provider_removed_by_hand_fails_with_the_fix_and_skips_its_request(
+    sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, bins: dict[str, str]
+) -> None:
+    env = set_up_all(sandbox, workspace, agents, bins)
+    toml = agents.codex_home / "config.toml"
+    text = toml.read_text()
+    begin, end = "# >>> dbx-fmapi-claude provider >>>", "# <<< dbx-fmapi-claude provider <<<"
+    toml.write_text(text[: text.index(begin)] + text[text.index(end) + len(end) + 1 :])
+    result = doctor(sandbox, env=env)
+    assert result.code == 1, result
+    status, detail, fix = find_check(result, "Codex config")
+    assert status == "FAIL" and "[model_providers.databricks]" in detail and str(toml) in detail
+    assert fix == f"setup-fmapi-claudecode --agents {ALL}"
+    status, detail, _ = find_check(result, "Codex request")
+    assert (status, detail) == ("SKIP", "needs a valid Codex config")
+    assert find_check(result, "Gemini CLI request")[0] == "PASS"
+    # The fix works: setup puts the provider back, and doctor passes again.
+    set_up(sandbox, workspace, "--agents", ALL, env=env)
+    assert doctor(sandbox, env=env).code == 0
+
+
+def test_an_old_codex_and_a_missing_gemini_are_reported(
+    sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, bins: dict[str, str]
+) -> None:
+    env = set_up_all(sandbox, workspace, agents, bins)
+    sandbox.fake_program("codex", 'echo "codex-cli 0.100.0"\n')
+    sandbox.remove("gemini")
+    code, report = doctor_json(sandbox, env=env)
+    assert code == 1
+    found = agent_checks(report)
+    codex = found["agent:codex:binary"]
+    assert codex["status"] == "FAIL" and "0.100.0" in codex["detail"]
+    assert "older than 0.118.0" in codex["detail"]
+    assert codex["fix"] == "upgrade: npm install -g @openai/codex@0.171.0"
+    gemini = found["agent:gemini:binary"]
+    assert gemini["status"] == "FAIL" and "not installed" in gemini["detail"]
+    assert gemini["fix"] == "npm install -g @google/gemini-cli@0.61.0"
+    # The workspace side still works for both: their config and request checks ran.
+    for name in ("codex", "gemini"):
+        assert found[f"agent:{name}:config"]["status"] == "PASS"
+        assert found[f"agent:{name}:request"]["status"] == "PASS"
+    assert {c["id"] for c in report["checks"] if c["status"] == "FAIL"} == {
+        "agent:codex:binary",
+        "agent:gemini:binary",
+    }

@@ -1,0 +1,1 @@
+"""Tests of dbx_fmapi_claude.shell (and the journeys that drive it)."""
