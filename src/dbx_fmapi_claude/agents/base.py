@@ -106,6 +106,9 @@ class Agent:
     families: tuple[ModelFamily, ...] = ()  # the families `dbx-fmapi models` lists for it
     user_env: tuple[str, ...] = ()  # launch_env's variables a user's own value wins over
     launch_mode = PROXY
+    # What the loopback proxy answers when no token can be had without a new login: a status
+    # the agent ends the turn on (run behind the proxy; agents/proxy.py).
+    login_status = 401
     freshness = ""  # how tokens stay fresh, for status and docs/agents.md
     launch = ""  # how to start it
     # Set up in every configuration (--agents cannot leave it out); its state is the
@@ -208,6 +211,18 @@ class Agent:
     def launch_env(self, state: Mapping[str, Any], url: str, secret: str) -> dict[str, str]:
         """Environment for a run behind the loopback proxy at `url` with its `secret`."""
         return {}
+
+    def relayed(self, args: list[str], env: Mapping[str, str]) -> bool:
+        """Whether `dbx-fmapi run` puts an agent that refreshes its own token (ITSELF) behind
+        the loopback proxy for these arguments, so a token rejected mid-session is replaced."""
+        return False
+
+    def relay_launch(
+        self, state: Mapping[str, Any], url: str, secret: str
+    ) -> tuple[dict[str, str], list[str]]:
+        """For a run behind the proxy at `url`: environment to add and arguments to put before
+        the user's, beside launch_env. ({}, []): launch_env says it all."""
+        return {}, []
 
     def otel_launch(
         self, env: Mapping[str, str], url: str, secret: str

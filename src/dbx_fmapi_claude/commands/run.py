@@ -2,10 +2,10 @@
 `launch_mode` says (agents/base.py):
 
 - WRAPPER (Claude Code): the wrapper (`dbx-fmapi-claude`), which makes sure a valid token is there.
-- ITSELF (Codex): the program itself, its config's auth command refreshing the token; but a
-  command that talks to the model runs behind the loopback proxy too (agents/codex/relayed.py:
-  `-c` overrides of setup's provider), so a token rejected mid-session is replaced
-  (DBX_FMAPI_CODEX_RELAY=0 turns that off).
+- ITSELF (Codex): the program itself, its config's auth command refreshing the token; but where
+  `Agent.relayed` says so (Codex: a command that talks to the model) it runs behind the loopback
+  proxy too (`Agent.relay_launch`: agents/codex/relayed.py's `-c` overrides of setup's
+  provider), so a token rejected mid-session is replaced (DBX_FMAPI_CODEX_RELAY=0 turns it off).
 - PROXY (Gemini CLI, OpenCode): a loopback proxy (agents/proxy.py) for the agent's lifetime, with
   the agent pointed at it and the per-launch secret as its API key (in the environment, never in
   argv); the proxy puts a fresh token on each request. The agent runs in the foreground: Ctrl-C
@@ -74,7 +74,7 @@ def run(*, ctx: Context, agent: str, args: list[str]) -> int:
         from ..agents import firstrun
 
         own = agents.get(agent)
-        if agent == "codex" and _relay_codex(list(args), ctx.env):
+        if own.relayed(list(args), ctx.env):
             return _behind_proxy(ctx, cfg, agent, state, exe, list(args))
         if otel_prefix(cfg) is not None:
             # Its model requests go straight to the workspace; its telemetry through our proxy.
@@ -130,22 +130,17 @@ def _behind_proxy(
     fresh = FreshToken(fetch, keep=keep, held=first, refetch=refetch)
     agent = agents.get(name)
     base = str(state.get("base_url") or "")
-    # Codex takes a 401 from the relay (no token without a new login) as a cue to run its
-    # command again and retry: a 400 ends the turn at once with the relay's one line.
-    login_status = 400 if name == "codex" else 401
     with contextlib.ExitStack() as stack:
         env = dict(ctx.env)
         argv = [exe]
         if model_proxy:
             p = stack.enter_context(
-                proxy.start(base, token=fresh, env=ctx.env, login_status=login_status)
+                proxy.start(base, token=fresh, env=ctx.env, login_status=agent.login_status)
             )
             env = launch_env(ctx.env, agent.launch_env(state, p.url, p.secret), agent.user_env)
-            if name == "codex":
-                from ..agents.codex import relayed
-
-                argv = [exe, *relayed.overrides(state, p.url)]
-                env[relayed.ENV_KEY] = p.secret
+            added, before_args = agent.relay_launch(state, p.url, p.secret)
+            env.update(added)
+            argv = [exe, *before_args]
         if model_proxy and _has_mcp(cfg):  # its MCP servers point here (mcp/agentfiles.py)
             from ..mcp import agentfiles
 
@@ -166,15 +161,6 @@ def _behind_proxy(
 
         retry = firstrun.again(agent, args, code, ctx)
         return code if retry is None else _foreground([*argv, *before, *retry], env)
-
-
-def _relay_codex(args: list[str], env: Mapping[str, str]) -> bool:
-    """Codex behind the relay, so a token the workspace rejects mid-session is replaced and
-    the request sent again (Codex retries a 403 with the same token and stops at a 400):
-    for a command that talks to the model; DBX_FMAPI_CODEX_RELAY=0 turns it off."""
-    from ..agents.codex import relayed
-
-    return relayed.wanted(args, env)
 
 
 def _has_mcp(cfg: dict[str, Any]) -> bool:

@@ -56,6 +56,9 @@ class Codex(Agent):
     freshness = "its auth command (dbx-fmapi token) runs again every TTL"
     launch = "codex"
     launch_mode = ITSELF
+    # A 401 from the proxy makes Codex run its command again and retry; a 400 ends the turn at
+    # once with the proxy's one line (no token without a new login).
+    login_status = 400
 
     # `codex exec` (0.171.0) outside a git repository, in a folder not trusted in its config:
     # exit 1, "Not inside a trusted directory and --skip-git-repo-check was not specified".
@@ -184,6 +187,20 @@ class Codex(Agent):
         from . import effective
 
         return effective.findings(state, self.config_file(paths, env), env)
+
+    def relayed(self, args: list[str], env: Mapping[str, str]) -> bool:
+        from . import relayed as relay
+
+        return relay.wanted(args, env)
+
+    def relay_launch(
+        self, state: Mapping[str, Any], url: str, secret: str
+    ) -> tuple[dict[str, str], list[str]]:
+        """Setup's provider pointed at the proxy by `-c` overrides, its key from the
+        environment (agents/codex/relayed.py)."""
+        from . import relayed as relay
+
+        return {relay.ENV_KEY: secret}, relay.overrides(state, url)
 
     def otel_launch(
         self, env: Mapping[str, str], url: str, secret: str
