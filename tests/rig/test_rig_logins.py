@@ -134,6 +134,11 @@ def test_a_login_left_running_is_killed_when_its_sandbox_ends_its_logins(
         # The login, and its wait in line for the lock when another login holds it.
         assert login.pid in sandbox.end_logins()
         assert login.wait() == -signal.SIGKILL
+        # Its child (the CLI under setpriv) gets its SIGKILL from the kernel when the login
+        # dies, asynchronously: wait for that death (60 s only guards against a hang).
+        deadline = time.monotonic() + 60
+        while lock_holders(sandbox.home) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert lock_holders(sandbox.home) == []
     finally:
         if login.poll() is None:
