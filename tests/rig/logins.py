@@ -112,16 +112,27 @@ def lock_holders(home: Path | str | None = None) -> list[int]:
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
         try:
-            if want is not None:
-                with open(f"/proc/{entry}/environ", "rb") as f:
-                    if want not in f.read().split(b"\0"):
-                        continue
             fds = os.listdir(f"/proc/{entry}/fd")
-            if any(os.readlink(f"/proc/{entry}/fd/{fd}") == lock for fd in fds):
+            if not any(os.readlink(f"/proc/{entry}/fd/{fd}") == lock for fd in fds):
+                continue
+            if want is None or want in _environ(int(entry)):
                 found.append(int(entry))
         except OSError:
             continue
     return sorted(found)
+
+
+def _environ(pid: int) -> list[bytes]:
+    """The process's environment. Read while it is in execve (a shim exec'ing the CLI), the
+    kernel returns nothing for a moment: read again until it has one (a process with the lock
+    open is one of the rig's, which always has HOME), a few hundred times at most."""
+    for _ in range(500):
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            data = f.read()
+        if data:
+            return data.split(b"\0")
+        time.sleep(0.002)
+    return []
 
 
 def end_logins(home: Path | str) -> list[int]:
