@@ -16,19 +16,17 @@ import pytest
 
 from dbx_fmapi_claude import agents
 from dbx_fmapi_claude.agents import jsonfile
-from dbx_fmapi_claude.agents.base import AgentSetup
 from dbx_fmapi_claude.agents.codex import configtoml
 from dbx_fmapi_claude.changes import engine
 from dbx_fmapi_claude.core.errors import UserError
-from dbx_fmapi_claude.core.paths import Paths
 from dbx_fmapi_claude.record import config
 from dbx_fmapi_claude.workspace import routes
 from dbx_fmapi_claude.workspace.routes import GATEWAY_NAME as GATEWAY
 from dbx_fmapi_claude.workspace.routes import SERVING_NAME as SERVING
+from tests.helpers.agent_transforms import CASES, HELPER, _apply, _setup
 
 tomllib = pytest.importorskip("tomllib") if sys.version_info >= (3, 11) else None
 
-HELPER = "/home/u s/.local/bin/dbx-fmapi"
 TOP = configtoml.render_top("databricks", "databricks-gpt-5")
 PROVIDER = configtoml.render_provider(
     "databricks",
@@ -158,40 +156,6 @@ def test_json_file_that_cannot_be_read_is_refused(raw: bytes, words: str) -> Non
 
 
 # --- agents, planned and taken back on real files ------------------------------------------
-
-
-def _setup(tmp_path: Path, name: str, state: dict[str, Any] | None = None, **kw: Any) -> AgentSetup:
-    paths = Paths(home=tmp_path, config_dir=tmp_path / ".config" / "dbx-fmapi-claude")
-    return AgentSetup(
-        paths=paths,
-        env={},
-        host="https://x.cloud.databricks.com",
-        profile="DEFAULT",
-        helper=HELPER,
-        model=kw.get("model", "databricks-gpt-5"),
-        route=GATEWAY,
-        base_url=f"https://x.cloud.databricks.com{kw.get('path', '/ai-gateway/codex/v1')}",
-        ttl_seconds=900,
-        state=state or {},
-    )
-
-
-def _apply(s: AgentSetup, plan: engine.Plan) -> None:
-    engine.apply(plan, paths=s.paths, say=lambda line: None, name="setup", again="setup")
-
-
-CASES = {
-    "codex": (".codex/config.toml", b'# mine\nmodel = "o3"\n\n[profiles.x]\nmodel = "gpt-5"\n'),
-    "gemini": (
-        ".gemini/settings.json",
-        b'{\n    "theme": "Dracula",\n'
-        b'    "security": {"auth": {"selectedType": "oauth-personal"}}\n}',
-    ),
-    "opencode": (
-        ".config/opencode/opencode.json",
-        b'{"$schema": "https://opencode.ai/config.json", "provider": {"ollama": {"npm": "x"}}}\n',
-    ),
-}
 
 
 @pytest.mark.parametrize("name", list(CASES))

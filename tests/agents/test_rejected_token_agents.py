@@ -4,12 +4,11 @@ succeeds with a new one, with the real agents and the real Databricks CLI."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
-from tests.auth.test_rejected_token import later, logged_in
+from tests.auth.test_rejected_token import later
+from tests.helpers.rejected_agents import model_statuses, set_up
+from tests.helpers.replies import revoke_during_first_turn
 from tests.rig.agents import Agents, NetTrap, gemini_settings
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
@@ -24,28 +23,6 @@ ROUTES = ["serving-endpoints", "ai-gateway"]
 def link(sandbox: Sandbox, name: str, exe: str) -> None:
     """sandbox.link_program (kept for tests that import it from here)."""
     sandbox.link_program(name, exe)
-
-
-def set_up(
-    sandbox: Sandbox, workspace: FakeWorkspace, route: str, env: dict[str, str | None], *agent: str
-) -> None:
-    workspace.ai_gateway = "on" if route == "ai-gateway" else "off"
-    logged_in(sandbox, workspace)
-    setup = sandbox.run(
-        ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
-        + ["--shell", "none", "--route", route, *agent],
-        env=env,
-        timeout=120,
-    )
-    assert setup.code == 0, setup
-
-
-def model_statuses(workspace: FakeWorkspace, suffix: str) -> list[tuple[int, str]]:
-    return [
-        (r.status, r.token.state if r.token else "none")
-        for r in workspace.log
-        if r.method == "POST" and suffix in r.path
-    ]
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -107,23 +84,6 @@ def test_gemini_through_the_proxy_after_the_token_was_revoked_gets_a_new_one(
     assert model_statuses(workspace, "GenerateContent") == [(200, "valid")]
     assert workspace.refresh_count() == 1
     assert net_trap.hosts() == []
-
-
-def revoke_during_first_turn(
-    workspace: FakeWorkspace, call: dict[str, Any]
-) -> Callable[[dict[str, Any]], str | dict[str, Any]]:
-    """The fake model's answer: the first turn asks for a tool call, and meanwhile the workspace
-    revokes every access token (a rotation); the next turn answers "all done"."""
-    turns: list[int] = []
-
-    def reply(body: dict[str, Any]) -> str | dict[str, Any]:
-        turns.append(1)
-        if len(turns) == 1:
-            workspace.revoke_access_tokens()
-            return {"tool_use": call}
-        return "all done"
-
-    return reply
 
 
 @pytest.mark.parametrize("route", ROUTES)

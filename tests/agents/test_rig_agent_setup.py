@@ -13,49 +13,22 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
+from tests.helpers.agent_users import (
+    CODEX_USER,
+    GPT,
+    gemini_env,
+    link,  # noqa: F401 - importers move next
+    users_gemini_settings,
+)
 from tests.helpers.mgmt import config_of, set_up
-from tests.rig.agents import Agents, NetTrap, gemini_settings, seed_opencode_plugin
+from tests.rig.agents import Agents, NetTrap, seed_opencode_plugin
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
 pytestmark = pytest.mark.e2e
-
-GPT = "databricks-gpt-5"
-
-CODEX_USER = """\
-# my Codex settings
-model = "o3"  # what I use at home
-approval_policy = "never"
-check_for_update_on_startup = false
-
-[analytics]
-enabled = false
-
-[feedback]
-enabled = false
-
-[features]
-plugins = false  # else it reaches github.com at start
-
-[model_providers.azure]
-name = "Azure"
-base_url = "https://azure.example/openai"
-env_key = "AZURE_OPENAI_API_KEY"
-wire_api = "responses"
-
-[profiles.home]
-model = "o3"
-model_provider = "azure"
-"""
-
-
-def link(sandbox: Sandbox, name: str, exe: str) -> None:
-    """sandbox.link_program (kept for tests that import it from here)."""
-    sandbox.link_program(name, exe)
 
 
 def uninstall(sandbox: Sandbox, env: dict[str, str | None] | None = None) -> None:
@@ -159,26 +132,6 @@ def test_setup_refuses_an_agent_model_the_workspace_lacks_and_changes_nothing(
 
 GEMINI = "databricks-gemini-2-5-pro"
 SHELL_PROOF = "rig-tool-ran"
-
-
-def gemini_env(agents: Agents) -> dict[str, str | None]:
-    """Gemini CLI isolated as the rig runs it, but without a base URL or key: `run` sets them."""
-    env = agents.gemini_env(None, "")
-    for key in ("GOOGLE_GEMINI_BASE_URL", "GEMINI_API_KEY", "GEMINI_API_KEY_AUTH_MECHANISM"):
-        env[key] = None
-    return env
-
-
-def users_gemini_settings(agents: Agents) -> Path:
-    """The user's own settings: the rig's switches (no update check, no telemetry), a theme,
-    and a Google login that setup replaces and uninstall puts back."""
-    settings = gemini_settings()
-    settings["security"]["auth"]["selectedType"] = "oauth-personal"
-    settings["ui"] = {"theme": "Dracula"}
-    path = agents.gemini_home / ".gemini" / "settings.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(settings, indent=4))
-    return path
 
 
 def test_gemini_runs_through_the_proxy_and_uninstall_restores_its_settings(

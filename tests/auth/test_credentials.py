@@ -12,35 +12,20 @@ import subprocess
 import pytest
 
 from tests.auth.test_long_session import sleep_turns
+from tests.helpers.credentials import (
+    DESKTOP,
+    SP_ID,
+    SP_SECRET,
+    no_login_happened,
+    setup,
+    write_profile,
+)
 from tests.helpers.mgmt import config_of
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 
-SP_ID, SP_SECRET = "test-sp", "test-sp-secret"
-DESKTOP = {"DISPLAY": ":0"}
 HEADLESS = {"DISPLAY": None, "WAYLAND_DISPLAY": None, "SSH_CONNECTION": "10.0.0.1 5 10.0.0.2 22"}
 QUICK = {"CLAUDE_CODE_MAX_RETRIES": "0"}
-
-
-def write_profile(sandbox: Sandbox, name: str, **keys: str) -> bytes:
-    cfg = sandbox.home / ".databrickscfg"
-    text = cfg.read_text() if cfg.exists() else ""
-    text += f"\n[{name}]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items())
-    cfg.write_text(text)
-    return cfg.read_bytes()
-
-
-def setup(sandbox: Sandbox, *args: str, env: dict[str, str | None] | None = None) -> Result:
-    return sandbox.run(
-        ["setup-fmapi-claudecode", "--skip-install", "--shell", "none", *args],
-        env=env,
-        timeout=120,
-    )
-
-
-def no_login_happened(sandbox: Sandbox) -> None:
-    assert [c for c in sandbox.databricks_calls() if c["argv"][:2] == ["auth", "login"]] == []
-    assert sandbox.browser_visits(wait=0.2) == []
 
 
 def request_tokens(workspace: FakeWorkspace) -> list[str]:

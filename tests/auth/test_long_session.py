@@ -15,11 +15,10 @@ so every request must have succeeded.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 
+from tests.helpers.replies import sleep_turns
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -27,26 +26,6 @@ TURNS = 12
 SLEEP = 22  # seconds per tool call: TURNS * SLEEP = 264 s
 LIFETIME = 400  # seconds; the CLI's own refresh window is 300 s
 MARGIN = 320  # + the 10 s TTL: our helper refreshes at 330 s left, before the CLI would
-
-
-def sleep_turns(turns: int, seconds: int) -> Callable[[dict[str, Any]], str | dict[str, Any]]:
-    """The fake model's answer for a long session: a `sleep` tool call per turn, `turns` times,
-    then "all done"."""
-
-    def reply(body: dict[str, Any]) -> str | dict[str, Any]:
-        done = sum(
-            1
-            for m in body.get("messages", [])
-            if m.get("role") == "user"
-            and isinstance(m.get("content"), list)
-            and any(isinstance(c, dict) and c.get("type") == "tool_result" for c in m["content"])
-        )
-        if done < turns:
-            call = {"command": f"sleep {seconds}", "description": "wait"}
-            return {"tool_use": {"name": "Bash", "input": call}}
-        return "all done"
-
-    return reply
 
 
 tool_loop = sleep_turns(TURNS, SLEEP)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.hot_paths import ALLOWED_NON_STDLIB, imported
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
-ALLOWED_NON_STDLIB = {"dbx_fmapi_claude", "_distutils_hack", "sitecustomize", "usercustomize"}
 TOKEN_RECORD = ".config/dbx-fmapi-claude/token-state.json"
 # Costly standard modules no hot path needs (measured on the development machine, where
 # Python itself starts in ~19 ms: json with re, enum and functools ~15 ms, subprocess ~15 ms,
@@ -45,16 +45,6 @@ HEAVY = {
     "warnings",
     "hashlib",
 }
-
-
-def imported(stderr: str) -> set[str]:
-    names = set()
-    for line in stderr.splitlines():
-        if line.startswith("import time:") and "|" in line:
-            name = line.rsplit("|", 1)[1].strip()
-            if name and name != "imported package":
-                names.add(name)
-    return names
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,12 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.claude_user_files import (
+    USER_BASHRC,
+    USER_CLAUDE_JSON,
+    USER_SETTINGS,
+    seed_user_files,
+)
 from tests.helpers.mgmt import (
     VOLATILE,
     checks_by_id,
@@ -23,20 +29,6 @@ from tests.helpers.mgmt import (
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 
-# The user's own files, before setup: odd formatting on purpose (4-space indent, key order,
-# non-ASCII, no final newline), and values setup will replace.
-USER_SETTINGS = (
-    b'{\n    "permissions": {"allow": ["Bash(ls:*)"]},\n'
-    b'    "env": {"FOO": "bar", "ANTHROPIC_MODEL": "claude-opus-4-1", "GR\xc3\x9cSSE": "1"},\n'
-    b'    "apiKeyHelper": "~/bin/my-key-helper",\n'
-    b'    "theme": "dark"\n}'
-)
-USER_BASHRC = b"# my bashrc\nexport PATH=$HOME/bin:$PATH\nalias ll='ls -l'\n"
-USER_CLAUDE_JSON = (
-    b'{\n  "numStartups": 12,\n  "theme": "dark",\n  "projects": {\n    "/home/u/repo": '
-    b'{"allowedTools": []}\n  }\n}'
-)
-
 
 def uninstall(sandbox: Sandbox, *args: str, **kw: Any) -> Result:
     return sandbox.run(["dbx-fmapi", "uninstall", *args], **kw)
@@ -44,13 +36,6 @@ def uninstall(sandbox: Sandbox, *args: str, **kw: Any) -> Result:
 
 def snap(sandbox: Sandbox) -> dict[str, bytes]:
     return sandbox.snapshot(exclude=VOLATILE)
-
-
-def seed_user_files(sandbox: Sandbox) -> None:
-    (sandbox.home / ".claude").mkdir()
-    settings_path(sandbox).write_bytes(USER_SETTINGS)
-    (sandbox.home / ".bashrc").write_bytes(USER_BASHRC)
-    (sandbox.home / ".claude.json").write_bytes(USER_CLAUDE_JSON)
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.programs import plain_python
 from tests.rig.agents import BIN_ENV
 from tests.rig.sandbox import REPO_ROOT
 
@@ -22,23 +22,6 @@ AGENT_STEPS = {
     "gemini": ("gemini-cli", 'dbx-fmapi run gemini -p "say hi"'),
     "opencode": ("opencode", 'dbx-fmapi run opencode run "say hi"'),
 }
-
-
-def plain_python() -> str:
-    """A Python 3.10+ without the test dependencies (the one this venv was made from)."""
-    for cand in (
-        shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin"),
-        sys._base_executable,
-    ):
-        if (
-            cand
-            and subprocess.run(
-                [cand, "-c", "import sys; sys.exit(sys.version_info < (3, 10))"]
-            ).returncode
-            == 0
-        ):
-            return cand
-    pytest.skip("no Python 3.10+ outside the venv")
 
 
 def fresh_clone(dest: Path) -> Path:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers.programs import token_command
 from tests.rig.agents import Agents, NetTrap, codex_toml, opencode_config
 from tests.rig.workspace import FakeWorkspace
 
@@ -30,26 +30,6 @@ SHELL_PROOF = "rig-tool-ran"
 def gateway(workspace: FakeWorkspace) -> FakeWorkspace:
     workspace.ai_gateway = "on"
     return workspace
-
-
-def token_command(root: Path, tokens: list[str]) -> Path:
-    """An executable that hands out tokens[0], tokens[1], ... one per run, padded with spaces
-    and blank lines, and logs each run's argv (NUL-separated) and its parent's name."""
-    (root / "tokens").write_text("\n".join(tokens) + "\n")
-    (root / "count").write_text("0")
-    log = root / "token-command.log"
-    script = root / "token-command"
-    q = shlex.quote
-    script.write_text(
-        "#!/bin/sh\n"
-        f"n=$(cat {q(str(root / 'count'))}); n=$((n + 1)); echo $n > {q(str(root / 'count'))}\n"
-        f'{{ printf "parent=%s" "$(cat /proc/$PPID/comm)"; for a in "$@"; do printf "\\0%s" "$a"; '
-        f'done; printf "\\n"; }} >> {q(str(log))}\n'
-        f'tok=$(sed -n "${{n}}p" {q(str(root / "tokens"))})\n'
-        "printf '  %s  \\n\\n' \"$tok\"\n"
-    )
-    script.chmod(0o755)
-    return script
 
 
 def command_runs(root: Path) -> list[tuple[str, list[str]]]:

@@ -13,7 +13,6 @@ from typing import Any
 from tests.helpers.mgmt import VOLATILE, doctor, fake_claude, find_check, run_setup
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace, endpoint
-from tests.setup.test_setup_interactive import spawn  # noqa: F401 - the pexpect fixture
 
 # After sonnet-4-5's retirement (2026-11-30) and sonnet-4's (2026-06-15).
 AFTER = {"DBX_FMAPI_TODAY": "2026-12-06"}
@@ -34,7 +33,7 @@ def only_retired_sonnets(workspace: FakeWorkspace) -> None:
 def test_the_highlighted_default_is_the_model_setup_chose_never_a_retired_one(
     sandbox: Sandbox,
     workspace: FakeWorkspace,
-    spawn: Any,  # noqa: F811 - the fixture imported above
+    spawn: Any,
 ) -> None:
     only_retired_sonnets(workspace)
     sandbox.signed_in(workspace)

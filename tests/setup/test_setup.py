@@ -15,12 +15,12 @@ import shutil
 import stat
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.helpers.mgmt import config_of, record_of
-from tests.rig.sandbox import Result, Sandbox
+from tests.helpers.setup_runs import settings_of, setup
+from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
 HEADER = "x-databricks-use-coding-agent-mode"
@@ -35,15 +35,6 @@ SEED_KEYS = {
 }
 # Churn that is not a file of the user's: the CLI's token cache, our lock and token record.
 VOLATILE = (".databricks/*", ".config/dbx-fmapi-claude/locks/*", "*/token-state.json")
-
-
-def setup(sandbox: Sandbox, *args: str, **kw: Any) -> Result:
-    return sandbox.run(["setup-fmapi-claudecode", "--skip-install", *args], **kw)
-
-
-def settings_of(sandbox: Sandbox, path: Path | None = None) -> dict[str, Any]:
-    target = path or sandbox.home / ".claude" / "settings.json"
-    return dict(json.loads(target.read_text()))
 
 
 def assert_claude_works(

@@ -12,22 +12,9 @@ import sys
 from pathlib import Path
 
 from tests.helpers.mgmt import config_of
-from tests.rig.sandbox import REPO_ROOT, Result, Sandbox
+from tests.helpers.setup_runs import NAMES, bootstrap, only_our_programs
+from tests.rig.sandbox import REPO_ROOT, Sandbox
 from tests.rig.workspace import FakeWorkspace
-
-SCRIPT = REPO_ROOT / "setup-fmapi-claudecode.sh"
-NAMES = ("dbx-fmapi", "dbx-fmapi-claude", "setup-fmapi-claudecode")
-OFFLINE = {"PIP_NO_INDEX": "1", "PIP_INDEX_URL": "http://127.0.0.1:9/none"}
-
-
-def bootstrap(sandbox: Sandbox, *args: str, env: dict[str, str | None] | None = None) -> Result:
-    return sandbox.run(["bash", str(SCRIPT), *args], env={**OFFLINE, **(env or {})}, timeout=120)
-
-
-def only_our_programs(sandbox: Sandbox) -> None:
-    """The sandbox's links to the dev install go: the bootstrap must provide them."""
-    for name in NAMES:
-        sandbox.remove(name)
 
 
 def test_fresh_home_installs_links_and_runs_setup_then_upgrades_in_place(

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.mgmt import config_of, record_of
+from tests.helpers.programs import git
 from tests.rig.checks import assert_refused
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace, endpoint
@@ -321,15 +322,6 @@ def test_settings_path_that_is_a_directory_is_an_error_with_no_change(
     result = setup(sandbox, "--host", workspace.url)
     assert_refused(result, 1, says="is a directory")
     assert unchanged(sandbox, before)
-
-
-def git(cwd: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@e", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-    )
 
 
 def test_static_mode_refuses_a_git_tracked_settings_file_and_offers_the_local_one(
