@@ -10,7 +10,7 @@ import json
 import pexpect
 import pytest
 
-from tests.agents.test_rig_agent_setup import CODEX_USER, gemini_env
+from tests.helpers.agent_users import CODEX_USER, gemini_env
 from tests.helpers.mgmt import set_up
 from tests.rig.agents import Agents, gemini_settings
 from tests.rig.sandbox import Sandbox

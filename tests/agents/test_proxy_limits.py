@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from dbx_fmapi_claude.agents import guard, proxy
-from tests.agents.test_proxy import GUARD, STREAM, Tokens, Workspace, _post
+from tests.helpers.proxy_world import GUARD, STREAM, Tokens, Workspace, _post
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.auth.test_rejected_token import later
+from tests.helpers.agent_users import GPT
+from tests.helpers.rejected import later
 from tests.helpers.rejected_agents import model_statuses, set_up
 from tests.helpers.replies import revoke_during_first_turn
 from tests.rig.agents import Agents, NetTrap, gemini_settings
@@ -15,14 +16,8 @@ from tests.rig.workspace import FakeWorkspace
 
 pytestmark = [pytest.mark.e2e]
 
-GPT = "databricks-gpt-5"
 GEMINI = "databricks-gemini-2-5-pro"
 ROUTES = ["serving-endpoints", "ai-gateway"]
-
-
-def link(sandbox: Sandbox, name: str, exe: str) -> None:
-    """sandbox.link_program (kept for tests that import it from here)."""
-    sandbox.link_program(name, exe)
 
 
 @pytest.mark.parametrize("route", ROUTES)

@@ -20,7 +20,6 @@ from tests.helpers.agent_users import (
     CODEX_USER,
     GPT,
     gemini_env,
-    link,  # noqa: F401 - importers move next
     users_gemini_settings,
 )
 from tests.helpers.mgmt import config_of, set_up

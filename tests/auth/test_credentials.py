@@ -11,7 +11,6 @@ import subprocess
 
 import pytest
 
-from tests.auth.test_long_session import sleep_turns
 from tests.helpers.credentials import (
     DESKTOP,
     SP_ID,
@@ -21,6 +20,7 @@ from tests.helpers.credentials import (
     write_profile,
 )
 from tests.helpers.mgmt import config_of
+from tests.helpers.replies import sleep_turns
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 

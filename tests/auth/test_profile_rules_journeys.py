@@ -3,7 +3,7 @@ real processes in the sandbox against the fake workspace."""
 
 from __future__ import annotations
 
-from tests.auth.test_credentials import (
+from tests.helpers.credentials import (
     DESKTOP,
     SP_ID,
     SP_SECRET,

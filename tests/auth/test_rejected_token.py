@@ -21,7 +21,6 @@ from tests.helpers.rejected import (
     FAST,
     ROUTES,
     later,
-    logged_in,  # noqa: F401 - importers move next
     set_up,
     statuses,
 )

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from dbx_fmapi_claude.agents.claude import failurehook
-from tests.auth.test_rejected_token import FAST, set_up, statuses
+from tests.helpers.rejected import FAST, set_up, statuses
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 

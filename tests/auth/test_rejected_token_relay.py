@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from tests.agents.test_rejected_token_agents import GPT, link, model_statuses
-from tests.agents.test_rejected_token_agents import revoke_during_first_turn as agent_revoke
-from tests.agents.test_rejected_token_agents import set_up as agent_set_up
-from tests.auth.test_rejected_token import FAST, ROUTES, set_up, statuses
+from tests.helpers.agent_users import GPT, link
+from tests.helpers.rejected import FAST, ROUTES, set_up, statuses
+from tests.helpers.rejected_agents import model_statuses
+from tests.helpers.rejected_agents import set_up as agent_set_up
+from tests.helpers.replies import revoke_during_first_turn as agent_revoke
 from tests.rig.agents import Agents, NetTrap
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace

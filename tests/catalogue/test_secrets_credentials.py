@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.catalogue.helpers import SECRETS, case, seed_user_files
-from tests.catalogue.test_secrets import Journey
+from tests.helpers.journey import Journey
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from dbx_fmapi_claude.changes import undo
 from dbx_fmapi_claude.core.paths import Paths
 from dbx_fmapi_claude.record import originals
-from tests.agents.test_rig_agent_setup import gemini_env, link
+from tests.helpers.agent_users import gemini_env, link
 from tests.helpers.mgmt import set_up
 from tests.rig.agents import Agents
 from tests.rig.sandbox import Sandbox
@@ -107,7 +107,7 @@ def test_moving_to_settings_local_json_keeps_a_link_to_settings_setup_created(
     it, and the team tracked the link in git. Static mode then moves the configuration to
     settings.local.json: the old file loses our keys but the link stays (before: the link was
     deleted and the dotfiles copy kept our keys)."""
-    from tests.setup.test_setup_failures import git
+    from tests.helpers.programs import git
 
     project = tmp_path / "project"
     project.mkdir()

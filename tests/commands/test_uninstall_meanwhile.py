@@ -19,8 +19,8 @@ from dbx_fmapi_claude.changes import engine
 from dbx_fmapi_claude.commands import uninstall
 from dbx_fmapi_claude.core.context import Context
 from dbx_fmapi_claude.core.paths import Paths
-from tests.agents.test_agent_transforms import CASES, _apply, _setup
-from tests.commands.test_uninstall import (
+from tests.helpers.agent_transforms import CASES, _apply, _setup
+from tests.helpers.claude_user_files import (
     USER_BASHRC,
     USER_CLAUDE_JSON,
     USER_SETTINGS,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.agents.test_rig_agent_setup import CODEX_USER
+from tests.helpers.agent_users import CODEX_USER
 from tests.helpers.json_shapes import DOCTOR_SHAPE, assert_shape
 from tests.helpers.mgmt import checks_by_id, doctor, doctor_json, fake_claude, find_check, set_up
 from tests.rig.agents import Agents, NetTrap, gemini_settings, seed_opencode_plugin

@@ -40,7 +40,7 @@ model_provider = "azure"
 
 
 def link(sandbox: Sandbox, name: str, exe: str) -> None:
-    """sandbox.link_program (kept for tests that import it from here)."""
+    """`name` on the sandbox's PATH runs `exe` (sandbox.link_program)."""
     sandbox.link_program(name, exe)
 
 

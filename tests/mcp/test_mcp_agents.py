@@ -13,16 +13,11 @@ from typing import Any
 
 import pytest
 
-from tests.agents.test_rig_agent_setup import (
-    CODEX_USER,
-    GPT,
-    gemini_env,
-    users_gemini_settings,
-)
+from tests.helpers.agent_users import CODEX_USER, GPT, gemini_env, users_gemini_settings
 from tests.helpers.mgmt import set_up
+from tests.helpers.programs import token_command
 from tests.rig.agents import Agents, NetTrap, codex_toml, seed_opencode_plugin
 from tests.rig.sandbox import Sandbox
-from tests.rig.test_rig_agents import token_command
 from tests.rig.workspace import FakeWorkspace
 
 pytestmark = pytest.mark.e2e

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.mgmt import VOLATILE, fake_claude
-from tests.helpers.upgrade import COMMANDS, _install_switch, _json, _kept, _old, _same_as_before  # noqa: F401 - importers move next
+from tests.helpers.upgrade import COMMANDS, _install_switch, _old, _same_as_before
 from tests.rig.sandbox import REPO_ROOT, Sandbox
 from tests.rig.workspace import FakeWorkspace
 

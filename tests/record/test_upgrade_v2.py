@@ -24,7 +24,7 @@ import pytest
 
 from dbx_fmapi_claude.record import config
 from tests.helpers.mgmt import VOLATILE, fake_claude
-from tests.record.test_upgrade import COMMANDS, _install_switch, _json, _kept, _old, _same_as_before
+from tests.helpers.upgrade import COMMANDS, _install_switch, _json, _kept, _old, _same_as_before
 from tests.rig.sandbox import REPO_ROOT, Sandbox
 from tests.rig.workspace import FakeWorkspace
 

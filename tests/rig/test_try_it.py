@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.programs import plain_python
 from tests.rig import http as rig_http
 from tests.rig.sandbox import REPO_ROOT
-from tests.rig.test_demo import plain_python
 
 GPT, GEMINI, CLAUDE = "databricks-gpt-5", "databricks-gemini-2-5-pro", "databricks-claude-haiku-4-5"
 SAY_HI = [{"role": "user", "content": "say hi"}]

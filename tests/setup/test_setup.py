@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.mgmt import config_of, record_of
+from tests.helpers.mgmt import VOLATILE, config_of, record_of
 from tests.helpers.setup_runs import settings_of, setup
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
@@ -33,8 +33,6 @@ SEED_KEYS = {
     "ANTHROPIC_CUSTOM_HEADERS",
     "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS",
 }
-# Churn that is not a file of the user's: the CLI's token cache, our lock and token record.
-VOLATILE = (".databricks/*", ".config/dbx-fmapi-claude/locks/*", "*/token-state.json")
 
 
 def assert_claude_works(

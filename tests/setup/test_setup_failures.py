@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.mgmt import config_of, record_of
+from tests.helpers.mgmt import VOLATILE, config_of, record_of
 from tests.helpers.programs import git
+from tests.helpers.setup_runs import settings_of, setup
 from tests.rig.checks import assert_refused
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace, endpoint
-from tests.setup.test_setup import VOLATILE, settings_of, setup
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from dbx_fmapi_claude.workspace.client import claude_endpoints
+from tests.helpers.mgmt import VOLATILE
 from tests.helpers.pty import DOWN, UP
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
-from tests.setup.test_setup import VOLATILE
 
 
 def order(workspace: FakeWorkspace, fam: str | None = None) -> list[str]:

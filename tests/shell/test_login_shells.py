@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.mgmt import VOLATILE
+from tests.helpers.setup_runs import NAMES, bootstrap, only_our_programs
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
-from tests.setup.test_setup import VOLATILE
-from tests.setup.test_setup_bootstrap import NAMES, bootstrap, only_our_programs
 
 BEGIN = "# >>> dbx-fmapi-claude >>>"
 

@@ -13,13 +13,7 @@ from typing import Any
 import pytest
 
 from dbx_fmapi_claude.agents import otelproxy
-from tests.agents.test_rig_agent_setup import (
-    CODEX_USER,
-    GPT,
-    gemini_env,
-    link,
-    users_gemini_settings,
-)
+from tests.helpers.agent_users import CODEX_USER, GPT, gemini_env, link, users_gemini_settings
 from tests.helpers.mgmt import set_up
 from tests.rig import otlp_api
 from tests.rig.agents import Agents, NetTrap, seed_opencode_plugin

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from dbx_fmapi_claude.record import config
-from tests.auth.test_rejected_token import logged_in
-from tests.cli.test_hot_paths import ALLOWED_NON_STDLIB, imported
+from tests.helpers.hot_paths import ALLOWED_NON_STDLIB, imported
+from tests.helpers.rejected import logged_in
 from tests.rig import otlp_api
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace

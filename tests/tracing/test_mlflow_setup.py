@@ -14,9 +14,9 @@ import pytest
 from tests.helpers import mlflow_world
 from tests.helpers.mgmt import config_of, doctor_json, settings_path
 from tests.helpers.usage_world import pat_setup
+from tests.rig.checks import assert_refused
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
-from tests.setup.test_setup_failures import assert_refused
 
 EXPERIMENT = "/Users/test.user@example.com/claude"
 THEIRS = {"type": "command", "command": "echo mine"}

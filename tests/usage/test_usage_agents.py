@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from tests.helpers.json_shapes import USAGE_SHAPE, assert_shape
+from tests.helpers.programs import token_command
 from tests.rig.agent_routes import _tokens
 from tests.rig.agents import Agents, codex_toml, opencode_config
-from tests.rig.test_rig_agents import token_command
 from tests.rig.workspace import FakeWorkspace
 
 pytestmark = pytest.mark.e2e
