@@ -23,7 +23,7 @@ OPENCODE_KEY = "sk-proj-users-own-openai-key-0123456789"
 def test_dry_run_shows_each_agents_diff_without_secrets_and_writes_nothing(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     codex = sandbox.home / ".codex" / "config.toml"
     gemini = sandbox.home / ".gemini" / "settings.json"
     opencode = sandbox.home / ".config" / "opencode" / "opencode.json"

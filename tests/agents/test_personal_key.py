@@ -20,7 +20,7 @@ QUICK = {"CLAUDE_CODE_MAX_RETRIES": "0"}
 
 
 def setup(sandbox: Sandbox, workspace: FakeWorkspace, *args: str, **env: str) -> Result:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     return run_setup(sandbox, workspace, *args, env=env)
 
 
@@ -100,7 +100,7 @@ def test_a_key_above_the_settings_setup_writes_is_named_with_its_fix(
     local = project / ".claude" / "settings.local.json"
     local.parent.mkdir(parents=True)
     local.write_text(json.dumps({"env": {"ANTHROPIC_API_KEY": KEY}}))
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     out = run_setup(sandbox, workspace, "--settings-location", "cwd", "--no-verify", cwd=project)
     assert out.code == 0, out
     assert "which Claude Code reads after the settings setup writes" in out.stderr
@@ -120,7 +120,7 @@ def test_a_key_in_an_administrators_managed_settings_is_named_with_who_can_remov
     managed = sandbox.rig / "managed-settings" / name
     managed.parent.mkdir(parents=True)
     managed.write_text(json.dumps({"env": {"ANTHROPIC_API_KEY": KEY}}))
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     out = run_setup(sandbox, workspace, "--no-verify")
     assert out.code == 0, out
     said = " ".join(out.stderr.split())
@@ -173,7 +173,7 @@ def test_every_secret_in_a_settings_file_is_redacted_in_every_diff_and_message(
     body = json.dumps({"theme": "dark", "env": {**SECRETS, "FOO": "shown"}}, indent=2)
     path.write_text(("// mine\n" if commented else "") + body + "\n")
     shell = {"ANTHROPIC_API_KEY": "sk-ant-api03-" + "SHELLKEY" * 4}
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     outputs = []
     dry = run_setup(sandbox, workspace, "--no-verify", "--dry-run", env=shell)
     assert dry.code == 0, dry

@@ -114,7 +114,7 @@ def test_setup_refuses_an_agent_model_the_workspace_lacks_and_changes_nothing(
     sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents
 ) -> None:
     config_toml = agents.write_codex_config(CODEX_USER)
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     result = sandbox.run(
         ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--shell", "none"]
         + ["--agents", "codex", "--codex-model", "databricks-gpt-0-nope"],

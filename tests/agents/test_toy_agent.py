@@ -111,7 +111,7 @@ def test_a_toy_agent_is_one_package_and_one_registry_line(
         assert "--agents claude,codex,gemini,opencode,toy" in text
         assert "--toy-model ID Toy Agent's model (default: the main model)" in text
 
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     base = ["setup-fmapi-claudecode", "--host", workspace.url, "--shell", "none"]
     base += ["--skip-install", "--no-verify"]
 

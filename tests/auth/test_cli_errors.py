@@ -194,7 +194,7 @@ DESKTOP = {"DISPLAY": ":0"}
 def test_a_5xx_from_the_token_endpoint_never_opens_a_login(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace, profile="dev")
+    sandbox.signed_in(workspace, profile="dev")
     visits, logins = len(sandbox.browser_visits()), sandbox.logins()
     cfg_before = (sandbox.home / ".databrickscfg").read_bytes()
     sandbox.set_token_expiry(-10, profile="dev")  # expired: the CLI must refresh
@@ -213,7 +213,7 @@ def test_a_5xx_from_the_token_endpoint_never_opens_a_login(
 def test_a_failed_forced_refresh_hands_out_the_still_valid_token_with_a_warning(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace, profile="dev")
+    sandbox.signed_in(workspace, profile="dev")
     cached = sandbox.cached_token("dev")
     workspace.fail("/oidc/v1/token", 500, times=None)
     # 20 minutes left: more than the CLI's own 5-minute refresh window, less than TTL + margin
@@ -230,7 +230,7 @@ def test_an_unreachable_workspace_is_reported_in_seconds_not_after_the_cli_retri
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     workspace.access_token_lifetime = 200  # inside the CLI's 5-minute window: it must refresh
-    sandbox.login(workspace, profile="dev")
+    sandbox.signed_in(workspace, profile="dev")
     visits, logins = len(sandbox.browser_visits()), sandbox.logins()
     workspace.stop()
     # The CLI alone retries the refused connection for about 5 minutes; the run is cut off at
@@ -251,7 +251,7 @@ def test_the_wrapper_starts_claude_when_the_workspace_is_down_but_the_token_live
     from tests.helpers import mgmt
 
     workspace.access_token_lifetime = 200
-    sandbox.login(workspace, profile="DEFAULT")
+    sandbox.signed_in(workspace, profile="DEFAULT")
     mgmt.fake_claude(sandbox)
     result = mgmt.set_up(
         sandbox, workspace, "--profile", "DEFAULT", "--ttl", "1m", "--margin", "5m"
@@ -271,7 +271,7 @@ def nonoauth_profiles(sandbox: Sandbox, workspace: FakeWorkspace) -> tuple[bytes
     """An OAuth login for the workspace (so the CLI holds a host-keyed token that `auth token`
     would hand to any profile of that host), plus a PAT and an M2M profile for the same
     workspace; returns the file's bytes and the OAuth token."""
-    sandbox.login(workspace, profile="dev")
+    sandbox.signed_in(workspace, profile="dev")
     cfg = sandbox.home / ".databrickscfg"
     cfg.write_text(
         cfg.read_text()
@@ -341,7 +341,7 @@ def test_a_profile_host_without_scheme_is_the_same_workspace() -> None:
 def test_a_cli_without_force_refresh_still_hands_out_its_token_with_one_warning(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace, profile="dev")
+    sandbox.signed_in(workspace, profile="dev")
     cached = sandbox.cached_token("dev")
     sandbox.use_fake_cli()  # the fake plays a CLI older than v0.296 (real words, no such flag)
     sandbox.set_token_expiry(1200, profile="dev")  # less than TTL + margin (20 min)
@@ -362,7 +362,7 @@ def test_setup_names_the_minimum_cli_version_and_the_upgrade_command(
 ) -> None:
     from tests.helpers import mgmt
 
-    sandbox.login(workspace, profile="DEFAULT")
+    sandbox.signed_in(workspace, profile="DEFAULT")
     sandbox.use_fake_cli()
     mgmt.fake_claude(sandbox)
     result = mgmt.set_up(

@@ -165,7 +165,7 @@ def test_nothing_cached_under_the_profile_is_a_login_even_with_the_hosts_token_c
     """v1.x has no host-key fallback: a second profile of the same workspace needs its own
     login ("no cached credentials"), never the first one's token."""
     sandbox.use_fake_cli(version=V1_VERSION)
-    sandbox.login(workspace, profile="dev")  # plaintext (the rig's default): host key written
+    sandbox.signed_in(workspace, profile="dev")  # plaintext (the rig's default): host key written
     cfg = sandbox.home / ".databrickscfg"
     cfg.write_text(cfg.read_text() + f"\n[other]\nhost = {workspace.url}\n")
     result = sandbox.run(["dbx-fmapi", "token", "--profile", "other"])

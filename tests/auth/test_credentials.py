@@ -241,7 +241,7 @@ def test_auth_flag_mismatch_names_what_the_profile_holds(
 
 
 M2M_LIFETIME = 60  # seconds: no CLI refresh window to stay out of, so tokens can be short
-M2M_TURNS, M2M_SLEEP = 8, 16  # about two minutes per session: two expiries or more
+M2M_TURNS, M2M_SLEEP = 8, 10  # 80 s per session: our refresh starts below 40 s left, every 20 s
 
 
 @pytest.mark.slow

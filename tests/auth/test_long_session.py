@@ -1,11 +1,11 @@
 """Issue 4's proof: Claude Code sessions that outlive several access tokens never send an expired
 or about-to-expire token, through plain `claude` (apiKeyHelper) and through the wrapper.
 
-Access tokens live 400 s; the helper TTL is 10 s and the margin 320 s, so every token handed out
+Access tokens live 350 s; the helper TTL is 10 s and the margin 320 s, so every token handed out
 must have 330 s left. The real CLI refreshes by itself only below 300 s, so each refresh here is
-our own early one (`auth token --force-refresh`), about every 70 s. The fake model answers with a
-`sleep` tool call per turn; each session runs about four and a half minutes, crossing several
-refreshes. Both sessions run at once on the same profile.
+our own early one (`auth token --force-refresh`), about every 20-30 s. The fake model answers with
+a `sleep` tool call per turn; each session runs about two minutes, crossing several refreshes.
+Both sessions run at once on the same profile.
 
 Run on both routes. On the AI Gateway a token the workspace rejects is `400 Invalid Token`,
 which Claude Code never retries: the turn fails. There the guarantee alone keeps the session up,
@@ -23,8 +23,8 @@ from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 
 TURNS = 12
-SLEEP = 22  # seconds per tool call: TURNS * SLEEP = 264 s
-LIFETIME = 400  # seconds; the CLI's own refresh window is 300 s
+SLEEP = 10  # seconds per tool call: TURNS * SLEEP = 120 s, four or more of our refreshes
+LIFETIME = 350  # seconds; the CLI's own refresh window is 300 s, ours starts below 330 s
 MARGIN = 320  # + the 10 s TTL: our helper refreshes at 330 s left, before the CLI would
 
 
@@ -38,7 +38,7 @@ def test_sessions_across_several_expiries_only_send_fresh_tokens(
 ) -> None:
     workspace.access_token_lifetime = LIFETIME
     workspace.ai_gateway = "on" if route == "ai-gateway" else "off"
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     setup = sandbox.run(
         [
             "setup-fmapi-claudecode",

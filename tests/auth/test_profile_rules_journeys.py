@@ -35,7 +35,7 @@ def test_doctor_names_the_line_of_an_unparseable_databrickscfg_as_setup_does(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     """One rule for reading ~/.databrickscfg: doctor says what setup says of a broken file."""
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     assert setup(sandbox, "--host", workspace.url, "--no-verify").code == 0
     cfg = sandbox.home / ".databrickscfg"
     cfg.write_text(cfg.read_text() + "this line has no equals sign\n")

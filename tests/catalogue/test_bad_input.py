@@ -776,7 +776,7 @@ def test_hostile_install_paths_never_run_as_commands(
     executables. A HOME whose path is full of quotes, $(), backticks, separators and newlines
     must still work, and never run what it spells."""
     sandbox = _hostile_sandbox(tmp_path, claude_bin, HOSTILE_DIRS[name])
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     home = sandbox.home
     for shell in SHELLS:
         result = setup(sandbox, "--host", workspace.url, "--shell", shell)
@@ -816,7 +816,7 @@ def test_a_hostile_project_folder_in_static_mode(
     project = tmp_path / "proj $(touch pwned-proj) `touch pwned-proj2`;x\nnl"
     project.mkdir()
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     result = setup(
         sandbox,
         "--host",

@@ -64,7 +64,7 @@ def finish(procs: list[Any], timeout: float = 120) -> list[Result]:
 
 def configured(sandbox: Sandbox, ws: FakeWorkspace, *args: str) -> dict[str, bytes]:
     sandbox.fake_program("claude", f'echo "{CLAUDE_VERSION}"\n')
-    sandbox.login(ws)
+    sandbox.signed_in(ws)
     seed_user_files(sandbox)
     result = setup(sandbox, "--host", ws.url, "--shell", "bash", "--no-verify", *args)
     assert result.code == 0, result
@@ -288,7 +288,7 @@ def test_setup_while_real_claude_sessions_run(
     real race, which setup cannot win); whichever way it went, the launch puts it back first."""
     sandbox.remove("claude")
     (sandbox.bin / "claude").symlink_to(claude_bin)
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     seed_user_files(sandbox)
     assert setup(sandbox, "--host", workspace.url, "--shell", "bash").code == 0
     claude_json = sandbox.home / ".claude.json"

@@ -111,7 +111,7 @@ def test_a_fleet_installs_the_wheel_with_pipx_sets_up_from_a_team_file_and_upgra
             }
         )
     )
-    sandbox.login(workspace, profile="acme")
+    sandbox.signed_in(workspace, profile="acme")
     argv = [str(bin_dir / "setup-fmapi-claudecode"), "--skip-install", "--shell", "none"]
     first = sandbox.run([*argv, "--host", workspace.url, "--team", str(team)], timeout=180)
     assert first.code == 0, first

@@ -59,7 +59,7 @@ HEAVY = {
 def test_hot_path_imports_only_the_standard_library(
     sandbox: Sandbox, workspace: FakeWorkspace, argv: list[str], mode: str
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     setup = sandbox.run(
         ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
         + ["--shell", "none", "--token-mode", mode]
@@ -117,7 +117,7 @@ def test_the_rejected_token_check_stays_standard_library(
 ) -> None:
     """A token handed out before (and not moments ago) is checked with one request: http.client
     then, still no third-party module."""
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     setup = sandbox.run(
         ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
         + ["--shell", "none"]
@@ -145,7 +145,7 @@ def test_the_mcp_headers_helper_checks_a_token_handed_out_before_with_the_standa
     """An MCP server's headersHelper runs on connect and right after a 401/403, so a token it
     handed out before is always checked (even one handed out a moment ago: it may be the one
     the server just refused), with one request and the standard library only."""
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     setup = sandbox.run(
         ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
         + ["--shell", "none"]
@@ -198,7 +198,7 @@ def test_the_wrapper_starting_the_relay_imports_only_light_modules(
 ) -> None:
     """A launch that talks to the model starts the relay (agents/claude/relayed.py): a port and
     a fork in the wrapper; the relay's own imports happen in the forked child."""
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     setup = sandbox.run(
         ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
         + ["--shell", "none"]

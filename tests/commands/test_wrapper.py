@@ -24,7 +24,7 @@ HEADLESS_SSH = {
 
 def configure(sandbox: Sandbox, ws: FakeWorkspace, *extra: str, cwd: Path | None = None) -> Path:
     """Log in, then run the real setup non-interactively; returns the settings file."""
-    sandbox.login(ws)
+    sandbox.signed_in(ws)
     result = sandbox.run(
         [
             "setup-fmapi-claudecode",

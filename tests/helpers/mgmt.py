@@ -23,9 +23,10 @@ def fake_claude(sandbox: Sandbox) -> None:
 
 
 def set_up(sandbox: Sandbox, workspace: FakeWorkspace, *args: str, **kw: Any) -> Result:
-    """Log in, then run setup non-interactively (bash rc, helper mode unless told)."""
+    """Signed in (sandbox.signed_in: one real login's files, replayed), then setup run
+    non-interactively (bash rc, helper mode unless told)."""
     if not (sandbox.home / ".databrickscfg").exists():
-        sandbox.login(workspace)
+        sandbox.signed_in(workspace)
     argv = ["setup-fmapi-claudecode", "--skip-install", "--host", workspace.url]
     if "--shell" not in args:
         argv += ["--shell", "bash"]

@@ -292,7 +292,7 @@ def test_a_deeply_nested_record_is_not_valid_json_not_a_crash(tmp_path: Path) ->
 
 
 def _set_up(sandbox: Sandbox, ws: FakeWorkspace, mode: str = "helper") -> None:
-    sandbox.login(ws)
+    sandbox.signed_in(ws)
     argv = ["setup-fmapi-claudecode", "--host", ws.url, "--skip-install", "--no-verify"]
     result = sandbox.run([*argv, "--shell", "bash", "--token-mode", mode], timeout=120)
     assert result.code == 0, result

@@ -52,7 +52,7 @@ def test_a_home_set_up_by_the_last_release_works_unchanged(
 ) -> None:
     fake_claude(sandbox)
     _install_switch(sandbox)
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     (sandbox.home / ".bashrc").write_text("# the user's own\nalias ll='ls -l'\n")
     before = sandbox.snapshot(exclude=VOLATILE)
     argv = ["--host", workspace.url, "--skip-install", "--shell", "bash", "--no-verify"]

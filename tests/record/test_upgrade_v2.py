@@ -77,7 +77,7 @@ def test_a_home_set_up_by_a_version_2_release_works_and_setup_again_keeps_every_
     commit, root = release
     fake_claude(sandbox)
     _install_switch(sandbox)
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     (sandbox.home / ".bashrc").write_text("# the user's own\nalias ll='ls -l'\n")
     codex = sandbox.home / ".codex/config.toml"
     codex.parent.mkdir()

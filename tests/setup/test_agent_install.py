@@ -23,7 +23,7 @@ def _no_real_installers(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
     for name in ("curl", "brew", "npm"):
         sandbox.fake_program(name, "exit 1")
     assert sandbox.which("codex") is None  # the agent is missing to begin with
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
 
 
 def _setup(sandbox: Sandbox, workspace: FakeWorkspace, *args: str, install: bool = True) -> Result:

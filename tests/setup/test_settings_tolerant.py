@@ -51,7 +51,7 @@ def test_setup_keeps_the_users_keys_and_uninstall_restores_the_bytes(
     path = sandbox.home / ".claude/settings.json"
     path.parent.mkdir()
     path.write_bytes(JSONC)
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     out = sandbox.run(
         ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--shell", "none"],
         timeout=120,

@@ -75,7 +75,7 @@ def test_dry_run_on_a_fresh_home_shows_setups_diff(
     """Nothing installed yet (issue 19): the dry run still shows what setup would write, with
     the executables where the install will link them, and writes nothing."""
     only_our_programs(sandbox)
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     before = sandbox.snapshot()
     result = bootstrap(sandbox, "--host", workspace.url, "--skip-install", "--dry-run")
     assert result.code == 0, result

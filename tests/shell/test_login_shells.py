@@ -86,7 +86,7 @@ def as_if_bootstrapped(sandbox: Sandbox) -> Path:
 def test_the_path_line_goes_where_each_shell_looks_and_leaves_with_the_shell(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     local_bin = as_if_bootstrapped(sandbox)
     home = sandbox.home
     mine = "# my login file\nexport EDITOR=vi\n"
@@ -134,7 +134,7 @@ def test_an_executable_outside_local_bin_gets_no_login_file(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     """Installed in a venv the user manages: its PATH is theirs; only the rc block is written."""
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     out = sandbox.run(
         ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"],
         env={"SHELL": "/bin/zsh"},
@@ -154,7 +154,7 @@ def test_a_bash_login_shell_finds_the_function_when_the_program_is_not_in_local_
     user's, not ~/.local/bin) the function reaches them too; sh, which reads ~/.profile as well,
     still reads it without an error; uninstall takes it out."""
     bash = shell_or_skip("bash")
-    sandbox.login(workspace)
+    sandbox.signed_in(workspace)
     profile = sandbox.home / ".profile"
     profile.write_text("export MY_VAR=1\n")
     before = profile.read_bytes()
