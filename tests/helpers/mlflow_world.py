@@ -34,7 +34,9 @@ def ensure() -> Path:
         if not any((s / server).is_dir() for s in _site(folder)):
             subprocess.run(
                 [str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-                + ["--disable-pip-version-check", f"mlflow=={mlflowenv.VERSION}"],
+                # --no-compile: the server imports a few of its hundreds of MB of modules;
+                # compiling all of them took most of the install's CPU on a fresh clone.
+                + ["--disable-pip-version-check", "--no-compile", f"mlflow=={mlflowenv.VERSION}"],
                 check=True,
                 stdout=2,
             )
