@@ -95,11 +95,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "sandbox" in getattr(item, "fixturenames", ()) or item.path.name in _SPAWNING_MODULES:
             item.add_marker("subprocess")
-    # The minutes-long sessions first (stable: the rest keeps its order). Under xdist
-    # (--dist loadgroup hands out one test at a time, in this order) each starts at once on a
-    # worker of its own and the other workers share out everything else meanwhile; run one
-    # after another at the end they would be the whole run's tail.
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    # The minutes-long sessions first, then the other tests of a minute or more (stable: the
+    # rest keeps its order). Under xdist (--dist loadgroup hands out one test at a time, in this
+    # order) each starts at once on a worker of its own and the other workers share out
+    # everything else meanwhile; run one after another at the end they would be the whole
+    # run's tail.
+    items.sort(key=_rank)
+
+
+# The longest tests that are not `slow` sessions (a fresh-clone CI's --durations): a clone, a
+# wheel or a real agent's several runs each.
+_LONG = {
+    "test_demo.py::test_the_demo_runs_in_a_clone_where_the_tests_never_ran",
+    "test_distribution.py::test_a_fleet_installs_the_wheel_with_pipx_sets_up_from_a_team_file_and_upgrades",
+    "test_faults.py::test_killed_at_any_write_leaves_each_file_old_or_new",
+    "test_rig_agent_doctor.py::test_every_agent_passes_with_a_real_request_through_its_route",
+    "test_rig_agent_doctor.py::test_codex_provider_removed_by_hand_fails_with_the_fix_and_skips_its_request",
+    "test_concurrency.py::test_one_refresh_per_expiry_over_several_expiries",
+    "test_try_it.py::test_the_readme_by_hand_commands_work_without_a_test_run",
+}
+
+
+def _rank(item: pytest.Item) -> int:
+    """0: the MLflow session (on a fresh clone it waits for the pinned MLflow's install, the
+    longest of all), 1: the other `slow` sessions, 2: _LONG, 3: the rest."""
+    if item.get_closest_marker("slow") is not None:
+        return 0 if item.path.name == "test_mlflow_claude.py" else 1
+    name = getattr(item, "originalname", item.name)
+    return 2 if f"{item.path.name}::{name}" in _LONG else 3
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
