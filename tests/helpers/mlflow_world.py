@@ -40,6 +40,13 @@ def ensure() -> Path:
                 check=True,
                 stdout=2,
             )
+            # What the tracking server imports, compiled once here (under the lock) rather
+            # than at its first start, which a hang guard bounds.
+            subprocess.run(
+                [str(folder / "bin" / "python"), "-c", "import mlflow.server"],
+                check=False,
+                stdout=2,
+            )
     return folder
 
 
