@@ -143,6 +143,7 @@ def test_revoked_login_on_a_terminal_runs_the_browser_login_then_claude(
     time.sleep(2.2)
     workspace.revoke_refresh_tokens()
     workspace.access_token_lifetime = 3600
+    visits = len(sandbox.browser_visits(wait=0))  # counted before the wrapper can log in
     child = pexpect.spawn(
         str(sandbox.bin / "dbx-fmapi-claude"),
         ["-p", "hello"],
@@ -151,7 +152,6 @@ def test_revoked_login_on_a_terminal_runs_the_browser_login_then_claude(
         encoding="utf-8",
         timeout=120,
     )
-    visits = len(sandbox.browser_visits())
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0, child.before

@@ -55,25 +55,28 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    print(f"Fake Databricks workspace: {ws.url}", flush=True)
-    if ws.ca_file:
-        print(f"CA certificate: {ws.ca_file}", flush=True)
-        print(f"  export SSL_CERT_FILE={ws.ca_file} NODE_EXTRA_CA_CERTS={ws.ca_file}", flush=True)
-    if args.bin:
-        from tests.rig.sandbox import install_browser, install_fake_databricks
-
-        os.makedirs(args.bin, exist_ok=True)
-        cli = install_fake_databricks(Path(args.bin))
-        browser = install_browser(Path(args.bin))
-        print(f"Fake databricks CLI: {cli}", flush=True)
-        print(f"  export PATH={args.bin}:$PATH BROWSER={browser}", flush=True)
-    print("Ctrl-C to stop.", flush=True)
-
-    def on_term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
+    # From here a Ctrl-C stops the server and exits 0, also one that comes while the lines below
+    # are still being printed (a client may already be talking to the server by then).
     try:
+        print(f"Fake Databricks workspace: {ws.url}", flush=True)
+        if ws.ca_file:
+            print(f"CA certificate: {ws.ca_file}", flush=True)
+            ca = ws.ca_file
+            print(f"  export SSL_CERT_FILE={ca} NODE_EXTRA_CA_CERTS={ca}", flush=True)
+        if args.bin:
+            from tests.rig.sandbox import install_browser, install_fake_databricks
+
+            os.makedirs(args.bin, exist_ok=True)
+            cli = install_fake_databricks(Path(args.bin))
+            browser = install_browser(Path(args.bin))
+            print(f"Fake databricks CLI: {cli}", flush=True)
+            print(f"  export PATH={args.bin}:$PATH BROWSER={browser}", flush=True)
+        print("Ctrl-C to stop.", flush=True)
+
+        def on_term(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, on_term)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
