@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..agents.claude import effective, settings
+from ..agents.claude import settings
 from ..auth import credentials, tokens
 from ..core import ui
 from ..core.context import Context
@@ -177,41 +177,12 @@ def _token_line(info: dict[str, Any], mode: str, paint: ui.Painter) -> str:
     return text
 
 
-def collect(ctx: Context, cfg: config.Configuration, check: bool) -> dict[str, Any]:
+def collect(
+    ctx: Context, cfg: config.Configuration, check: bool, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """The configuration's report; `fields`: what the agents add at its top level."""
     mode = setupstate.token_mode(cfg)
     managed = setupstate.managed_settings(cfg)
-    project = effective.project_dir(ctx.paths, managed, ctx.cwd)
-    levels = effective.load_levels(ctx.paths, project, managed, ctx.env)
-    files = []
-
-    def keys_of(level: effective.Level) -> list[str]:
-        if level.data is None:
-            return []
-        env = level.data.get("env") or {}
-        keys = [k for k in env if k in settings.ALL_ENV_KEYS or k == "ANTHROPIC_API_KEY"]
-        if settings.HELPER_KEY in level.data:
-            keys.append(settings.HELPER_KEY)
-        return keys
-
-    for i, level in enumerate(levels):  # lowest precedence first
-        if not level.exists and not level.managed:
-            continue
-        keys = keys_of(level)
-        # A key a level above sets too is not this file's: Claude Code uses the other value.
-        overridden = {
-            k: above.name for k in keys for above in levels[i + 1 :] if k in keys_of(above)
-        }
-        files.append(
-            {
-                "level": level.name,
-                "path": str(level.path),
-                "exists": level.exists,
-                "valid": level.exists and level.error is None,
-                "managed": level.managed,
-                "keys": keys,
-                **({"overridden_by": overridden} if overridden else {}),
-            }
-        )
     rc = setupstate.rc_file(cfg)
     shell = {
         "name": cfg.shell or "none",
@@ -238,7 +209,7 @@ def collect(ctx: Context, cfg: config.Configuration, check: bool) -> dict[str, A
         "token_mode": mode,
         "ttl_seconds": int(ttl) if mode == "helper" and ttl else None,
         "settings_file": str(managed) if managed else None,
-        "settings_files": files,
+        **fields,
         "shell": shell,
         "token": token_info(ctx, cfg, check),
     }
@@ -337,32 +308,25 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
     ctx.out("\nFull check: dbx-fmapi doctor")
 
 
-def agent_rows(ctx: Context, cfg: config.Configuration) -> list[dict[str, Any]]:
-    """The agents beside Claude Code this configuration set up: their file, model, route, how
-    their tokens stay fresh, how to start them, and what is wrong with their file (None: it
-    holds what setup wrote)."""
+def agent_views(
+    ctx: Context, cfg: config.Configuration
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """What each agent this configuration set up shows, asked the same way of every one: its
+    keys at the top of the report (Claude Code's settings levels) and its row in "agents" (the
+    others': file, model, route, how tokens stay fresh, how to start it, what is wrong)."""
     from .. import agents
 
+    fields: dict[str, Any] = {}
     rows = []
     for name in config.agents_of(cfg):
-        agent = agents.get(name)
         state = cfg.state(name)
-        if agent.required or state is None:  # the required agent's: the heading above
+        if state is None:  # setup recorded nothing for it
             continue
-        rows.append(
-            {
-                "name": name,
-                "label": agent.label,
-                "file": state.get("file"),
-                "model": state.get("model"),
-                "route": state.get("route"),
-                "base_url": state.get("base_url"),
-                "tokens": agent.freshness,
-                "launch": agent.launch,
-                "problem": agent.in_effect(state, ctx.paths),
-            }
-        )
-    return rows
+        view = agents.get(name).status_view(state, ctx.paths, ctx.env, ctx.cwd)
+        fields.update(view.fields)
+        if view.row is not None:
+            rows.append(view.row)
+    return fields, rows
 
 
 def others(record: dict[str, Any] | None, cfg: config.Configuration | None) -> list[dict[str, Any]]:
@@ -392,15 +356,15 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
         raise config.elsewhere(ctx.paths, ctx.cwd) or UserError(
             "dbx-fmapi-claude is not set up yet", "setup-fmapi-claudecode"
         )
+    fields, extra = agent_views(ctx, cfg)
     if check:
         progress = ui.Progress(ctx)
         with progress.step("asking the Databricks CLI and the workspace about the token"):
-            data = collect(ctx, cfg, check)
+            data = collect(ctx, cfg, check, fields)
     else:
-        data = collect(ctx, cfg, check)
+        data = collect(ctx, cfg, check, fields)
     if elsewhere:  # several configurations: the others too (a single one reads as before)
         data["elsewhere"] = elsewhere
-    extra = agent_rows(ctx, cfg)
     if extra:  # only when agents beside Claude Code are set up: the shape stays as it was
         data["agents"] = extra
     servers = mcp_rows(ctx, cfg)
