@@ -472,9 +472,9 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
         from ..agents.claude import statusline
 
         cleaned = statusline.remove(cleaned, old)
-        from ..tracing import claudehook
+        from ..agents.claude import mlflowhook
 
-        cleaned = claudehook.without(cleaned, [old.get("mlflow_hook")])
+        cleaned = mlflowhook.without(cleaned, [old.get("mlflow_hook")])
         from ..agents.claude import failurehook, telemetry
 
         cleaned = telemetry.remove(failurehook.remove(cleaned, old), old)
