@@ -26,6 +26,7 @@ from ..changes import engine, undo
 from ..core.fileio import read_bytes
 from ..core.paths import Paths, which
 from ..record import originals
+from .mcpfiles import McpWriter
 
 VERSION_RE = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 
@@ -114,6 +115,9 @@ class Agent:
     # Set up in every configuration (--agents cannot leave it out); its state is the
     # configuration's own, so status's heading and doctor's settings checks report it.
     required = False
+    # How `dbx-fmapi mcp add` puts the workspace's MCP servers into its config file (None: it
+    # gets none; agents/mcpfiles.py).
+    mcp: McpWriter | None = None
 
     @property
     def model_help(self) -> str:

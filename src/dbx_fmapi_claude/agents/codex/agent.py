@@ -29,6 +29,7 @@ from ..base import (
     restore_change,
 )
 from . import configtoml
+from .mcp import CodexMcp
 
 # The command may refresh through the Databricks CLI (seconds) or wait for another process's
 # refresh under our lock: well above Codex's 5 s default.
@@ -56,6 +57,7 @@ class Codex(Agent):
     freshness = "its auth command (dbx-fmapi token) runs again every TTL"
     launch = "codex"
     launch_mode = ITSELF
+    mcp = CodexMcp()
     # A 401 from the proxy makes Codex run its command again and retry; a 400 ends the turn at
     # once with the proxy's one line (no token without a new login).
     login_status = 400

@@ -20,6 +20,7 @@ from ...workspace import routes
 from .. import jsonfile
 from ..base import GEMINI, AgentSetup
 from ..jsonagent import JsonAgent
+from ..mcpfiles import JsonMembers
 
 AUTH = ("security", "auth", "selectedType")
 ENFORCED = ("security", "auth", "enforcedType")
@@ -38,6 +39,7 @@ class Gemini(JsonAgent):
     package = "@google/gemini-cli"
     min_version = (0, 61, 0)  # the oldest measured with GEMINI_API_KEY_AUTH_MECHANISM=bearer
     tested = "0.61.0"
+    mcp = JsonMembers("gemini", "Gemini CLI", "mcpServers", "http", lambda var: f"${var}")
     api = routes.GEMINI
     model_prefix = GEMINI.prefix
     model_flag = "--gemini-model"

@@ -19,6 +19,7 @@ from ...core.paths import Paths
 from ...workspace import routes
 from ..base import GEMINI, GPT, AgentSetup
 from ..jsonagent import JsonAgent
+from ..mcpfiles import JsonMembers
 
 PROVIDER = "databricks"
 BASE_ENV = "DBX_FMAPI_OPENCODE_BASE_URL"
@@ -49,6 +50,7 @@ def _project_files(cwd: Path) -> list[Path]:
 class OpenCode(JsonAgent):
     name = "opencode"
     label = "OpenCode"
+    mcp = JsonMembers("opencode", "OpenCode", "mcp", "remote", lambda var: f"{{env:{var}}}")
     program = "opencode"
     package = "opencode-ai"
     min_version = (1, 18, 0)
