@@ -1,0 +1,60 @@
+"""Gemini CLI's usage records: its chat files (usage/sources.py says what they hold)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..usagelog import Request, _epoch, _files, _int, _json_lines
+
+
+def _gemini_messages(path: Path) -> Iterator[dict[str, Any]]:
+    if path.suffix == ".json":
+        try:
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            return
+        messages = data.get("messages") if isinstance(data, dict) else None
+        for m in messages if isinstance(messages, list) else []:
+            if isinstance(m, dict):
+                yield m
+        return
+    for item in _json_lines(path):
+        update = item.get("$set")
+        if isinstance(update, dict):
+            for m in update.get("messages") or []:
+                if isinstance(m, dict):
+                    yield m
+        else:
+            yield item
+
+
+def gemini(home: Path, env: Mapping[str, str], since: float) -> Iterator[Request]:
+    root = Path(env.get("GEMINI_CLI_HOME") or home) / ".gemini" / "tmp"
+    seen: dict[str, Request] = {}
+    for pattern in ("*/chats/session-*.jsonl", "*/chats/session-*.json"):
+        for path in _files(root, pattern, since):
+            session = path.stem.removeprefix("session-")
+            for m in _gemini_messages(path):
+                if "projectHash" in m and isinstance(m.get("sessionId"), str):
+                    session = m["sessionId"]  # the session's first line
+                tokens, mid = m.get("tokens"), m.get("id")
+                if m.get("type") != "gemini" or not isinstance(tokens, dict):
+                    continue
+                when = _epoch(m.get("timestamp"))
+                if not isinstance(mid, str) or when is None:
+                    continue
+                cached = _int(tokens.get("cached"))
+                seen[mid] = Request(
+                    "gemini",
+                    session,
+                    str(m.get("model") or "unknown"),
+                    when,
+                    max(0, _int(tokens.get("input")) - cached),
+                    _int(tokens.get("output")) + _int(tokens.get("thoughts")),
+                    cached,
+                    0,
+                )
+    yield from seen.values()
