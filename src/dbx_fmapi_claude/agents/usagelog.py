@@ -23,11 +23,11 @@ class Request:
     cache_write_tokens: int = 0
 
 
-def _int(value: Any) -> int:
+def count(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
-def _epoch(text: Any) -> float | None:
+def epoch(text: Any) -> float | None:
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         return float(text) / 1000 if text > 1e11 else float(text)
     if not isinstance(text, str) or not text:
@@ -41,7 +41,7 @@ def _epoch(text: Any) -> float | None:
     return moment.timestamp()
 
 
-def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
+def json_lines(path: Path) -> Iterator[dict[str, Any]]:
     try:
         with open(path, "rb") as f:
             for raw in f:
@@ -57,7 +57,7 @@ def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
         return
 
 
-def _files(root: Path, pattern: str, since: float) -> list[Path]:
+def files(root: Path, pattern: str, since: float) -> list[Path]:
     """Files under root matching pattern that changed at or after `since` (older files hold
     nothing newer), oldest first."""
     found = []

@@ -1,25 +1,31 @@
-"""Claude Code's usage records: its transcripts (usage/sources.py says what they hold)."""
+"""Claude Code: `~/.claude/projects/<folder>/<session>.jsonl`; assistant lines carry `message.id`,
+`message.model`, `message.usage` (input, output, cache creation, cache read) and `requestId`.
+A streamed answer is written as several lines (one per content block) with the same id; a
+resumed or forked session copies earlier lines into a new file: each id counts once.
+
+Measured with the pinned binaries (docs/usage.md); `dbx-fmapi usage` reads it through
+Agent.usage_source (usage/sources.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from ..usagelog import Request, _epoch, _files, _json_lines
+from ..usagelog import Request, epoch, files, json_lines
 from .transcript import claude_line, claude_tokens
 
 
-def claude(home: Path, env: Mapping[str, str], since: float) -> Iterator[Request]:
+def read(home: Path, env: Mapping[str, str], since: float) -> Iterator[Request]:
     root = Path(env.get("CLAUDE_CONFIG_DIR") or home / ".claude") / "projects"
     seen: dict[str, Request] = {}
-    for path in _files(root, "**/*.jsonl", since):
+    for path in files(root, "**/*.jsonl", since):
         session = path.stem
-        for item in _json_lines(path):
+        for item in json_lines(path):
             found = claude_line(item)
             if found is None:
                 continue
             key, model, usage = found
-            when = _epoch(item.get("timestamp"))
+            when = epoch(item.get("timestamp"))
             if when is None:
                 continue
             tokens = claude_tokens(usage)

@@ -42,6 +42,11 @@ OTEL_EXPORTERS = (
 )
 
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..usagelog import Reader
+
+
 class Codex(Agent):
     name = "codex"
     label = "Codex"
@@ -67,6 +72,12 @@ class Codex(Agent):
     trust_flag = "--skip-git-repo-check"
     trusts_git = True
     EXEC = ("exec", "e")
+
+    @property
+    def usage_source(self) -> Reader:
+        from .usage import read
+
+        return read
 
     def may_refuse_folder(self, args: list[str]) -> bool:
         return bool(args) and args[0] in self.EXEC and self.trust_flag not in args

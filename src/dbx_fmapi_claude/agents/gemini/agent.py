@@ -32,6 +32,11 @@ SYSTEM = {
 }
 
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..usagelog import Reader
+
+
 class Gemini(JsonAgent):
     name = "gemini"
     label = "Gemini CLI"
@@ -53,6 +58,12 @@ class Gemini(JsonAgent):
     # it trusts: else exit 55, "not running in a trusted directory" (measured).
     trust_flag = "--skip-trust"
     UNTRUSTED_EXIT = 55
+
+    @property
+    def usage_source(self) -> Reader:
+        from .usage import read
+
+        return read
 
     def may_refuse_folder(self, args: list[str]) -> bool:
         return self.trust_flag not in args

@@ -1,4 +1,9 @@
-"""Gemini CLI's usage records: its chat files (usage/sources.py says what they hold)."""
+"""Gemini CLI: `~/.gemini/tmp/<project>/chats/session-*.jsonl` (and the older `.json`); each
+`type: "gemini"` message has `tokens {input, output, cached, thoughts, tool}` and `model`;
+Gemini's `input` includes `cached`.
+
+Measured with the pinned binaries (docs/usage.md); `dbx-fmapi usage` reads it through
+Agent.usage_source (usage/sources.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..usagelog import Request, _epoch, _files, _int, _json_lines
+from ..usagelog import Request, count, epoch, files, json_lines
 
 
 def _gemini_messages(path: Path) -> Iterator[dict[str, Any]]:
@@ -21,7 +26,7 @@ def _gemini_messages(path: Path) -> Iterator[dict[str, Any]]:
             if isinstance(m, dict):
                 yield m
         return
-    for item in _json_lines(path):
+    for item in json_lines(path):
         update = item.get("$set")
         if isinstance(update, dict):
             for m in update.get("messages") or []:
@@ -31,11 +36,11 @@ def _gemini_messages(path: Path) -> Iterator[dict[str, Any]]:
             yield item
 
 
-def gemini(home: Path, env: Mapping[str, str], since: float) -> Iterator[Request]:
+def read(home: Path, env: Mapping[str, str], since: float) -> Iterator[Request]:
     root = Path(env.get("GEMINI_CLI_HOME") or home) / ".gemini" / "tmp"
     seen: dict[str, Request] = {}
     for pattern in ("*/chats/session-*.jsonl", "*/chats/session-*.json"):
-        for path in _files(root, pattern, since):
+        for path in files(root, pattern, since):
             session = path.stem.removeprefix("session-")
             for m in _gemini_messages(path):
                 if "projectHash" in m and isinstance(m.get("sessionId"), str):
@@ -43,17 +48,17 @@ def gemini(home: Path, env: Mapping[str, str], since: float) -> Iterator[Request
                 tokens, mid = m.get("tokens"), m.get("id")
                 if m.get("type") != "gemini" or not isinstance(tokens, dict):
                     continue
-                when = _epoch(m.get("timestamp"))
+                when = epoch(m.get("timestamp"))
                 if not isinstance(mid, str) or when is None:
                     continue
-                cached = _int(tokens.get("cached"))
+                cached = count(tokens.get("cached"))
                 seen[mid] = Request(
                     "gemini",
                     session,
                     str(m.get("model") or "unknown"),
                     when,
-                    max(0, _int(tokens.get("input")) - cached),
-                    _int(tokens.get("output")) + _int(tokens.get("thoughts")),
+                    max(0, count(tokens.get("input")) - cached),
+                    count(tokens.get("output")) + count(tokens.get("thoughts")),
                     cached,
                     0,
                 )

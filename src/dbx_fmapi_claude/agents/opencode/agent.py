@@ -47,6 +47,11 @@ def _project_files(cwd: Path) -> list[Path]:
         folder = folder.parent
 
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..usagelog import Reader
+
+
 class OpenCode(JsonAgent):
     name = "opencode"
     label = "OpenCode"
@@ -63,6 +68,12 @@ class OpenCode(JsonAgent):
     user_env = ("OPENCODE_CONFIG_CONTENT",)  # the user's own choice of model wins
     launch = "dbx-fmapi run opencode"
     home_env = "XDG_CONFIG_HOME"
+
+    @property
+    def usage_source(self) -> Reader:
+        from .usage import read
+
+        return read
 
     def config_file(self, paths: Paths, env: Mapping[str, str]) -> Path:
         xdg = env.get("XDG_CONFIG_HOME")

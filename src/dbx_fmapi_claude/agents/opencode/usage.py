@@ -1,5 +1,9 @@
-"""OpenCode's usage records: its SQLite database, or its older message files (usage/sources.py
-says what they hold)."""
+"""OpenCode: `$XDG_DATA_HOME/opencode/opencode.db` (SQLite), table `message`, assistant rows'
+JSON `data` with `modelID`, `tokens {input, output, reasoning, cache {read, write}}`; older
+versions kept the same JSON as files under `storage/message/<session>/`.
+
+Measured with the pinned binaries (docs/usage.md); `dbx-fmapi usage` reads it through
+Agent.usage_source (usage/sources.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..usagelog import Request, _epoch, _files, _int
+from ..usagelog import Request, count, epoch, files
 
 
 def _opencode_request(data: Any, session: str, fallback_time: float) -> Request | None:
@@ -20,20 +24,20 @@ def _opencode_request(data: Any, session: str, fallback_time: float) -> Request 
         return None
     cache: dict[str, Any] = tokens["cache"] if isinstance(tokens.get("cache"), dict) else {}
     times: dict[str, Any] = data["time"] if isinstance(data.get("time"), dict) else {}
-    when = _epoch(times.get("created")) or fallback_time
+    when = epoch(times.get("created")) or fallback_time
     return Request(
         "opencode",
         session,
         str(data.get("modelID") or "unknown"),
         when,
-        _int(tokens.get("input")),
-        _int(tokens.get("output")) + _int(tokens.get("reasoning")),
-        _int(cache.get("read")),
-        _int(cache.get("write")),
+        count(tokens.get("input")),
+        count(tokens.get("output")) + count(tokens.get("reasoning")),
+        count(cache.get("read")),
+        count(cache.get("write")),
     )
 
 
-def opencode(home: Path, env: Mapping[str, str], since: float) -> Iterator[Request]:
+def read(home: Path, env: Mapping[str, str], since: float) -> Iterator[Request]:
     data_home = env.get("XDG_DATA_HOME")
     root = Path(data_home if data_home and os.path.isabs(data_home) else home / ".local/share")
     root = root / "opencode"
@@ -60,7 +64,7 @@ def opencode(home: Path, env: Mapping[str, str], since: float) -> Iterator[Reque
             req = _opencode_request(data, str(session), (created or 0) / 1000)
             if req is not None:
                 yield req
-    for path in _files(root / "storage" / "message", "*/*.json", since):
+    for path in files(root / "storage" / "message", "*/*.json", since):
         try:
             data = json.loads(path.read_bytes())
         except (OSError, ValueError):
