@@ -27,6 +27,11 @@ from ..core import ui
 from ..core.fileio import read_bytes
 from ..core.paths import Paths, which
 from ..record import originals
+from .mcpfiles import McpWriter
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .usagelog import Reader
 
 VERSION_RE = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 
@@ -126,6 +131,15 @@ class Agent:
     # Set up in every configuration (--agents cannot leave it out); its state is the
     # configuration's own, so status's heading and doctor's settings checks report it.
     required = False
+    # How `dbx-fmapi mcp add` puts the workspace's MCP servers into its config file (None: it
+    # gets none; agents/mcpfiles.py).
+    mcp: McpWriter | None = None
+
+    @property
+    def usage_source(self) -> Reader | None:
+        """How `dbx-fmapi usage` reads what it recorded of its sessions (None: nothing it can
+        read; usage/sources.py)."""
+        return None
 
     @property
     def model_help(self) -> str:

@@ -14,6 +14,10 @@ from ...core.paths import Paths
 from ...workspace.routes import ANTHROPIC
 from ..base import WRAPPER, Agent, Finding, StatusView
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..usagelog import Reader
+
 
 class Claude(Agent):
     name = "claude"
@@ -27,6 +31,12 @@ class Claude(Agent):
     launch = "dbx-fmapi-claude (or claude)"
     required = True
     launch_mode = WRAPPER
+
+    @property
+    def usage_source(self) -> Reader:
+        from .usage import read
+
+        return read
 
     def find(self, env: Mapping[str, str], home: str | os.PathLike[str]) -> str | None:
         from .wrapper import find_claude

@@ -29,6 +29,7 @@ from ..base import (
     restore_change,
 )
 from . import configtoml
+from .mcp import CodexMcp
 
 # The command may refresh through the Databricks CLI (seconds) or wait for another process's
 # refresh under our lock: well above Codex's 5 s default.
@@ -39,6 +40,11 @@ OTEL_EXPORTERS = (
     ("metrics_exporter", "/v1/metrics"),
     ("trace_exporter", "/v1/traces"),
 )
+
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..usagelog import Reader
 
 
 class Codex(Agent):
@@ -56,6 +62,7 @@ class Codex(Agent):
     freshness = "its auth command (dbx-fmapi token) runs again every TTL"
     launch = "codex"
     launch_mode = ITSELF
+    mcp = CodexMcp()
     # A 401 from the proxy makes Codex run its command again and retry; a 400 ends the turn at
     # once with the proxy's one line (no token without a new login).
     login_status = 400
@@ -65,6 +72,12 @@ class Codex(Agent):
     trust_flag = "--skip-git-repo-check"
     trusts_git = True
     EXEC = ("exec", "e")
+
+    @property
+    def usage_source(self) -> Reader:
+        from .usage import read
+
+        return read
 
     def may_refuse_folder(self, args: list[str]) -> bool:
         return bool(args) and args[0] in self.EXEC and self.trust_flag not in args
