@@ -101,7 +101,10 @@ def settings_for(
 
         env.update(
             telemetry.desired_env(
-                host=host, prefix=str(tables), ttl_seconds=team.ttl_seconds or 15 * 60
+                host=host,
+                prefix=str(tables),
+                ttl_seconds=team.ttl_seconds or 15 * 60,
+                spans=team.get("otel_spans") == "on",
             )
         )
         managed[telemetry.HELPER_KEY] = telemetry.helper_command(command)
