@@ -1,8 +1,9 @@
 """`--otel-tables`: for each table (the spans table only with `--otel-spans on`), the
 workspace's OTLP endpoint takes an empty export request (a valid OTLP protobuf message with
-nothing in it: no row is written) with the current token. A 404 means the table does not exist (the admin's DDL, `dbx-fmapi telemetry
-ddl`); a 403 names the grant that is missing. Telemetry never stops a session, so each of these
-is a WARN: the agents work, their telemetry is lost."""
+nothing in it: no row is written) with the current token. A 404 means the table does not
+exist (the admin's DDL, `dbx-fmapi telemetry ddl`); a 403 names the grant that is missing.
+Telemetry never stops a session, so each of these is a WARN: the agents work, their
+telemetry is lost."""
 
 from __future__ import annotations
 
