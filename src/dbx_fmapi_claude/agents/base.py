@@ -300,11 +300,13 @@ class Agent:
         return {}, []
 
     def otel_launch(
-        self, env: Mapping[str, str], url: str, secret: str
+        self, env: Mapping[str, str], url: str, secret: str, *, spans: bool = True
     ) -> tuple[dict[str, str], list[str]]:
         """How a run sends its OpenTelemetry exports to the OTLP proxy at `url` (otelproxy.py)
         with its `secret`: environment to add (given the run's `env`) and arguments to put
-        before the user's. ({}, []): the agent has no OTLP export of its own."""
+        before the user's. Without `spans` (`--otel-spans off`), spans the agent can be told
+        not to make are not asked for (the proxy drops any that still come).
+        ({}, []): the agent has no OTLP export of its own."""
         return {}, []
 
     def ping(self, ws: Any, base_url: str, model: str) -> None:

@@ -82,8 +82,14 @@ def add_setup_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--otel-tables",
         metavar="CATALOG.SCHEMA.PREFIX",
-        help="send Claude Code's OpenTelemetry metrics, logs and spans to the workspace's tables "
-        "PREFIX_otel_metrics, _otel_logs, _otel_spans (none: stop; docs/telemetry.md)",
+        help="send the agents' OpenTelemetry metrics and logs to the workspace's tables "
+        "PREFIX_otel_metrics, _otel_logs (none: stop; docs/telemetry.md)",
+    )
+    p.add_argument(
+        "--otel-spans",
+        metavar="on|off",
+        help="with --otel-tables: traces into PREFIX_otel_spans too (default off: Claude "
+        "Code's spans cost each run about 70 ms; docs/telemetry.md)",
     )
     p.add_argument(
         "--team",

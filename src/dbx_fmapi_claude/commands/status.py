@@ -139,10 +139,12 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
         row("MLflow", tracing.line(data["mlflow"]))
     if data.get("telemetry"):
         prefix = data["telemetry"]["tables"]["logs"].removesuffix("_otel_logs")
+        spans = data["telemetry"].get("spans")
         row(
             "Telemetry",
-            f"{prefix}_otel_{{metrics,logs,spans}} at {data['telemetry']['endpoint']} "
-            "(checked by dbx-fmapi doctor)",
+            f"{prefix}_otel_{{metrics,logs{',spans' if spans else ''}}} at "
+            f"{data['telemetry']['endpoint']} (spans {'on' if spans else 'off'}; checked by "
+            "dbx-fmapi doctor)",
         )
     for i, other in enumerate(data.get("elsewhere") or []):
         who = f"profile {other['profile']}" if other["profile"] else "DATABRICKS_* variables"
@@ -225,8 +227,11 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
     if cfg.get("otel_tables"):  # only when setup was given --otel-tables
         from ..telemetry import tables
 
+        spans = tables.spans_on(cfg)
+        names = tables.names(str(cfg["otel_tables"]))
         data["telemetry"] = {
-            "tables": tables.names(str(cfg["otel_tables"])),
+            "tables": {s: names[s] for s in tables.signals_of(spans)},
+            "spans": spans,
             "endpoint": tables.endpoint(str(cfg.get("host") or "")),
         }
     if json:

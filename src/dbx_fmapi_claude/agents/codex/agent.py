@@ -216,13 +216,18 @@ class Codex(Agent):
         return {relay.ENV_KEY: secret}, relay.overrides(state, url)
 
     def otel_launch(
-        self, env: Mapping[str, str], url: str, secret: str
+        self, env: Mapping[str, str], url: str, secret: str, *, spans: bool = True
     ) -> tuple[dict[str, str], list[str]]:
         """Codex's [otel] exporters as `-c` overrides for this run only (nothing in
         config.toml: a plain `codex` has no fresh token for them); the proxy's secret in
-        OTEL_EXPORTER_OTLP_HEADERS, which Codex's exporter adds to its own (measured, 0.171.0)."""
+        OTEL_EXPORTER_OTLP_HEADERS, which Codex's exporter adds to its own (measured, 0.171.0).
+        Without spans, `trace_exporter = "none"` (a value 0.171.0 takes): Codex makes none, and
+        an exporter of the user's own gets neither spans nor the secret for this run."""
         args = []
         for key, path in OTEL_EXPORTERS:
+            if key == "trace_exporter" and not spans:
+                args += ["-c", 'otel.trace_exporter="none"']
+                continue
             endpoint = configtoml.string(f"{url}{path}")
             args += ["-c", f'otel.{key}={{otlp-http={{endpoint={endpoint},protocol="binary"}}}}']
         return {"OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer {secret}"}, args

@@ -113,11 +113,13 @@ class Gemini(JsonAgent):
         }
 
     def otel_launch(
-        self, env: Mapping[str, str], url: str, secret: str
+        self, env: Mapping[str, str], url: str, secret: str, *, spans: bool = True
     ) -> tuple[dict[str, str], list[str]]:
         """Gemini CLI's telemetry, for this run, through its GEMINI_TELEMETRY_* variables (over
         its settings): OTLP/HTTP (JSON; the proxy makes it protobuf) to `url`/v1/…, prompts not
-        logged; the secret through OTEL_EXPORTER_OTLP_HEADERS, which its exporters read."""
+        logged; the secret through OTEL_EXPORTER_OTLP_HEADERS, which its exporters read. It
+        has no switch for spans alone (0.61.0: `telemetry.traces` only adds the prompt and
+        answer to them): without spans the proxy drops its /v1/traces exports."""
         return {
             "GEMINI_TELEMETRY_ENABLED": "true",
             "GEMINI_TELEMETRY_TARGET": "local",

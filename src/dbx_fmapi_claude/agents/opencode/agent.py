@@ -141,15 +141,18 @@ class OpenCode(JsonAgent):
         }
 
     def otel_launch(
-        self, env: Mapping[str, str], url: str, secret: str
+        self, env: Mapping[str, str], url: str, secret: str, *, spans: bool = True
     ) -> tuple[dict[str, str], list[str]]:
         """OpenCode exports its spans and logs (OTLP/HTTP JSON) where OTEL_EXPORTER_OTLP_ENDPOINT
         says, with OTEL_EXPORTER_OTLP_HEADERS (measured, 1.18.33); `experimental.openTelemetry`
-        adds the model calls' spans (tokens per call), set here for this run only."""
+        adds the model calls' spans (tokens per call), set here for this run only, with spans.
+        Its own spans have no switch: without spans the proxy drops them."""
         out = {
             "OTEL_EXPORTER_OTLP_ENDPOINT": url,
             "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer {secret}",
         }
+        if not spans:
+            return out, []
         try:
             content = json.loads(env.get("OPENCODE_CONFIG_CONTENT") or "{}")
         except ValueError:
