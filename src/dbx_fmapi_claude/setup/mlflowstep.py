@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..agents.claude import mlflowhook
 from ..core.errors import UserError
-from ..tracing import claudehook, mlflowenv
+from ..tracing import mlflowenv
 from .answers import PROG
 from .base import SetupBase
 
@@ -63,7 +64,7 @@ class MlflowSteps(SetupBase):
         helper = getattr(self, "dbx_fmapi", None)
         self.mlflow_record = {}
         if self.mlflow_experiment is None or not helper:
-            return claudehook.without(data, before)
-        hook = claudehook.command(helper, self.mlflow_experiment, self.a.profile or None)
+            return mlflowhook.without(data, before)
+        hook = mlflowhook.command(helper, self.mlflow_experiment, self.a.profile or None)
         self.mlflow_record = {"mlflow_experiment": self.mlflow_experiment, "mlflow_hook": hook}
-        return claudehook.add(data, hook, before)
+        return mlflowhook.add(data, hook, before)

@@ -311,11 +311,14 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
         self.telemetry_record: dict[str, Any] = {}
         if prefix == tables.OFF:
             return telemetry.remove(data, here)
-        env = telemetry.desired_env(host=self.a.host, prefix=prefix, ttl_seconds=self.a.ttl_seconds)
+        spans = self.a.otel_spans or ("on" if tables.spans_on(here) else "off")
+        env = telemetry.desired_env(
+            host=self.a.host, prefix=prefix, ttl_seconds=self.a.ttl_seconds, spans=spans == "on"
+        )
         new, recorded = telemetry.add(
             data, env=env, helper=telemetry.helper_command(helper_cmd), before=here
         )
-        self.telemetry_record = {"otel_tables": prefix, "otel": recorded}
+        self.telemetry_record = {"otel_tables": prefix, tables.SPANS_KEY: spans, "otel": recorded}
         return new
 
     def _plan_onboarding(self, plan: SetupPlan) -> bool:
@@ -472,9 +475,9 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
         from ..agents.claude import statusline
 
         cleaned = statusline.remove(cleaned, old)
-        from ..tracing import claudehook
+        from ..agents.claude import mlflowhook
 
-        cleaned = claudehook.without(cleaned, [old.get("mlflow_hook")])
+        cleaned = mlflowhook.without(cleaned, [old.get("mlflow_hook")])
         from ..agents.claude import failurehook, telemetry
 
         cleaned = telemetry.remove(failurehook.remove(cleaned, old), old)
