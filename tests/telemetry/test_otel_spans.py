@@ -13,7 +13,7 @@ import pytest
 
 from dbx_fmapi_claude.agents import get
 from dbx_fmapi_claude.record import config
-from tests.auth.test_rejected_token import logged_in
+from tests.helpers.rejected import logged_in
 from tests.rig import otlp_api
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
