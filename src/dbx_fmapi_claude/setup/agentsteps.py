@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -265,7 +266,7 @@ class AgentSteps(SetupBase):
         self,
         plan: engine.Plan,
         here: Mapping[str, Any],
-        helper: str,
+        base: AgentSetup,
         configs: list[dict[str, Any]],
         chosen: Agents,
         agent_routes: AgentRoutes,
@@ -273,7 +274,8 @@ class AgentSteps(SetupBase):
         """The changes to each chosen agent's config file, and to those of agents this
         configuration drops; returns the record's fields for this configuration. An agent file
         another configuration set up moves to this one (one file cannot serve two), with what
-        that one recorded (so uninstall still restores the user's bytes)."""
+        that one recorded (so uninstall still restores the user's bytes). `base`: the required
+        agent's setup, which each agent's replaces the model, route and state of."""
         fields: dict[str, Any] = {"agents": list(chosen.names)}
         for agent in self.others(chosen):
             state = dict(here.get(agent.name) or {})
@@ -290,17 +292,12 @@ class AgentSteps(SetupBase):
                     f"{agent.label}'s {path} served the configuration for "
                     f"{other.get('settings_file')}; it now serves this one"
                 )
-            route, base = agent_routes.of(agent.name)
-            setup = AgentSetup(
-                paths=self.paths,
-                env=self.env,
-                host=self.a.host,
-                profile=self.a.profile or None,
-                helper=helper,
+            route, base_url = agent_routes.of(agent.name)
+            setup = replace(
+                base,
                 model=str(chosen.model(agent.name)),
                 route=route,
-                base_url=base,
-                ttl_seconds=self.a.ttl_seconds,
+                base_url=base_url,
                 state=state,
             )
             fields[agent.name] = agent.plan_setup(setup, plan)

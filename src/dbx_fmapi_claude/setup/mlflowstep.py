@@ -1,21 +1,18 @@
 """`--mlflow-experiment PATH|none`: MLflow's Claude Code tracing into an experiment in the
 workspace (tracing/): the answer, the pinned MLflow (installed on demand, with the same consent
-rules as the agents: a prompt on a terminal, or --install), and the Stop hook in the settings."""
+rules as the agents: a prompt on a terminal, or --install); Claude Code's setup writes the Stop
+hook into its settings (agents/claude/setupplan.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from ..core.errors import UserError
-from ..tracing import claudehook, mlflowenv
+from ..tracing import mlflowenv
 from .answers import PROG
 from .base import SetupBase
 
 
 class MlflowSteps(SetupBase):
     mlflow_experiment: str | None = None  # None: no tracing
-    mlflow_record: dict[str, Any]
 
     def check_mlflow(self) -> None:
         """The flag (a bad path: exit 2 before anything happens), else the previous run's."""
@@ -55,15 +52,3 @@ class MlflowSteps(SetupBase):
         self.info(f"Installing MLflow {mlflowenv.VERSION} (for tracing; a minute or two)")
         found = mlflowenv.install(self.env, home, self.info)
         self.out(f"  ok    MLflow {mlflowenv.VERSION}: installed ({found})")
-
-    def with_mlflow(self, data: dict[str, Any], here: Mapping[str, Any]) -> dict[str, Any]:
-        """`data` with our Stop hook for the experiment (or, without one, without it); sets what
-        the record keeps: the experiment and the hook command."""
-        before = [here.get("mlflow_hook")]
-        helper = getattr(self, "dbx_fmapi", None)
-        self.mlflow_record = {}
-        if self.mlflow_experiment is None or not helper:
-            return claudehook.without(data, before)
-        hook = claudehook.command(helper, self.mlflow_experiment, self.a.profile or None)
-        self.mlflow_record = {"mlflow_experiment": self.mlflow_experiment, "mlflow_hook": hook}
-        return claudehook.add(data, hook, before)
