@@ -23,7 +23,7 @@ from ..workspace import routes
 from ..workspace.client import Workspace, WorkspaceError, diagnose, newest_first
 from .answers import MODEL_RE, OTHER, PROG, check_model
 from .base import SetupBase
-from .results import AgentRoutes, Agents
+from .results import AgentRoutes, Agents, SignedIn
 
 
 def parse_agents(text: str) -> list[str]:
@@ -208,7 +208,7 @@ class AgentSteps(SetupBase):
 
     # --- their routes (and the verify) ------------------------------------------------------
 
-    def choose_agent_routes(self, chosen: Agents) -> AgentRoutes:
+    def choose_agent_routes(self, chosen: Agents, signed: SignedIn) -> AgentRoutes:
         """For each agent, the first of its API's routes that answers a one-token request with
         its model (the Claude route's kind first; --route allows only its own). --no-verify, a
         dry run that could not sign in: the first route, unprobed."""
@@ -219,11 +219,11 @@ class AgentSteps(SetupBase):
             forced = not self.a.route_auto
             candidates = routes.candidates(agent.api, self.a.route, forced)
             host = self.a.host.rstrip("/")
-            if self.opts.no_verify or self.token is None:
+            if self.opts.no_verify or signed.token is None:
                 route, path = candidates[0]
                 found.append((agent.name, route, f"{host}{path}"))
                 continue
-            ws = Workspace(self.a.host, self.token.access_token, self.env, timeout=60.0)
+            ws = Workspace(self.a.host, signed.token, self.env, timeout=60.0)
             failures: list[tuple[str, WorkspaceError]] = []
             for route, path in candidates:
                 base = f"{host}{path}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..auth import credentials, dbcli
+from ..auth import credentials
 from ..core import ui
 from ..core.context import Context
 from ..core.prompts import Prompter
@@ -23,7 +23,6 @@ class SetupBase:
         self.record: dict[str, Any] = {}  # config.json: every configuration (record v3)
         self.prev: dict[str, Any] = {}  # the defaults: the configuration in effect, or the latest
         self.prompter: Prompter | None = None
-        self.token: dbcli.Token | None = None
         self.endpoints: list[dict[str, Any]] | None = None
         self.endpoints_error: str | None = None
         self.catalogue = catalogue.Catalogue()

@@ -25,7 +25,7 @@ from ..core.prompts import Prompter
 from . import steps
 from .answers import HELPER, PROG, STATIC, duration_text, find_installed
 from .plan import PlanSteps, SetupPlan
-from .results import Executables, Mode, Target
+from .results import Executables, Mode, SignedIn, Target
 from .signin import SignIn
 from .steps import Step
 
@@ -33,11 +33,11 @@ from .steps import Step
 class Setup(SignIn, PlanSteps):
     """Setup: every step, in the order `run` takes them."""
 
-    def show_diffs(self, plan: SetupPlan) -> None:
+    def show_diffs(self, plan: SetupPlan, signed: SignedIn) -> None:
         if not plan.changes:
             self.out("Everything is already configured: nothing would change.")
             return
-        secrets = [self.token.access_token] if self.token is not None else []
+        secrets = [signed.token] if signed.token is not None else []
         engine.show(plan, self.ctx.stdout, secrets)
         self.out("Dry run: nothing was written.")
 
@@ -81,10 +81,14 @@ class Setup(SignIn, PlanSteps):
                 lambda r: self.agent_dependencies(r["agents"]),
                 ("dependencies", "agents"),
             ),
-            Step("mlflow_dependency", lambda r: self.mlflow_dependency(), ("agent_dependencies",)),
+            Step(
+                "mlflow_dependency",
+                lambda r: self.mlflow_dependency(r["mlflow"]),
+                ("agent_dependencies", "mlflow"),
+            ),
             Step("signin", lambda r: self.authenticate(), ("mlflow_dependency",)),
-            Step("endpoints", lambda r: self.load_endpoints(), ("signin",)),
-            Step("route", lambda r: self.choose_route(), ("endpoints",)),
+            Step("endpoints", lambda r: self.load_endpoints(r["signin"]), ("signin",)),
+            Step("route", lambda r: self.choose_route(r["signin"]), ("endpoints", "signin")),
             Step("models", lambda r: self.ask_models(), ("route",)),
             Step(
                 "agent_models",
@@ -93,8 +97,8 @@ class Setup(SignIn, PlanSteps):
             ),
             Step(
                 "agent_routes",
-                lambda r: self.choose_agent_routes(r["agent_models"]),
-                ("agent_models",),
+                lambda r: self.choose_agent_routes(r["agent_models"], r["signin"]),
+                ("agent_models", "signin"),
             ),
         ]
 
@@ -143,6 +147,8 @@ class Setup(SignIn, PlanSteps):
             helper_path,
             done["agent_models"],
             done["agent_routes"],
+            done["mlflow"],
+            done["signin"],
         )
         extra = "".join(
             f", {label} {value}"
@@ -153,9 +159,9 @@ class Setup(SignIn, PlanSteps):
             f"Models: main {self.a.model}, opus {self.a.opus}, sonnet {self.a.sonnet}, "
             f"haiku {self.a.haiku}{extra}"
         )
-        self.verify()
+        self.verify(done["signin"])
         if self.dry_run:
-            self.show_diffs(plan)
+            self.show_diffs(plan, done["signin"])
             return ExitCode.OK
         mode = (
             f"token helper, TTL {duration_text(self.a.ttl_seconds)}"

@@ -12,23 +12,21 @@ from .base import SetupBase
 
 
 class MlflowSteps(SetupBase):
-    mlflow_experiment: str | None = None  # None: no tracing
-
-    def check_mlflow(self) -> None:
-        """The flag (a bad path: exit 2 before anything happens), else the previous run's."""
+    def check_mlflow(self) -> str | None:
+        """The experiment to trace into (None: no tracing): the flag's (a bad path: exit 2
+        before anything happens), else the previous run's."""
         value = self.opts.mlflow_experiment
         if value is not None:
             checked = mlflowenv.check_experiment(str(value), PROG)
-            self.mlflow_experiment = None if checked == mlflowenv.OFF else checked
-            return
+            return None if checked == mlflowenv.OFF else checked
         prev = self.prev.get("mlflow_experiment")
-        self.mlflow_experiment = prev if isinstance(prev, str) and prev else None
+        return prev if isinstance(prev, str) and prev else None
 
-    def mlflow_dependency(self) -> None:
+    def mlflow_dependency(self, experiment: str | None) -> None:
         """The pinned MLflow, when tracing is asked for: found, or installed with the user's
         yes; without it setup stops before writing anything (a hook that cannot trace would
         only cost every turn its time)."""
-        if self.mlflow_experiment is None:
+        if experiment is None:
             return
         home = self.paths.home_path
         found = mlflowenv.installed(self.env, home)
@@ -44,7 +42,7 @@ class MlflowSteps(SetupBase):
                 f"MLflow {mlflowenv.VERSION} is not installed, and --mlflow-experiment needs it; "
                 "nothing was written",
                 f"let setup install it: {PROG} --install --mlflow-experiment "
-                f"{self.mlflow_experiment}   (or by hand: {command})",
+                f"{experiment}   (or by hand: {command})",
             )
         if self.dry_run:
             self.out(f"  would install MLflow {mlflowenv.VERSION}: {command}")

@@ -25,7 +25,7 @@ from .gitignore import exclude_block
 from .location import LocationSteps
 from .mlflowstep import MlflowSteps
 from .models import ModelSteps
-from .results import AgentRoutes, Agents, Target
+from .results import AgentRoutes, Agents, SignedIn, Target
 
 
 @dataclass
@@ -45,6 +45,8 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
         helper: str | None,
         chosen_agents: Agents,
         agent_routes: AgentRoutes,
+        experiment: str | None,
+        signed: SignedIn,
     ) -> SetupPlan:
         """Every change, in memory. The configuration for `target` is this run's; every other
         configuration (another settings location, another workspace) is left as it is."""
@@ -54,7 +56,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
         # Every agent is set up from one AgentSetup: the required one (Claude Code, whose file
         # is the configuration's own) first, the others after the shell block with their own
         # model, route and state.
-        base = self.agent_setup(target, helper_cmd, helper or "", here)
+        base = self.agent_setup(target, helper_cmd, helper or "", here, experiment, signed)
         claude = next(agent for agent in map(agents.get, chosen_agents.names) if agent.required)
         fields = claude.plan_setup(base, plan)
         shared = {key: fields.pop(key) for key in config.SHARED if key in fields}
@@ -210,7 +212,13 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
         plan.notes.append(f"{target} holds {what}: git now ignores it ({exclude})")
 
     def agent_setup(
-        self, target: Path, helper_cmd: str, helper: str, here: Mapping[str, Any]
+        self,
+        target: Path,
+        helper_cmd: str,
+        helper: str,
+        here: Mapping[str, Any],
+        experiment: str | None,
+        signed: SignedIn,
     ) -> AgentSetup:
         """What the agents' setup needs from this run: the configuration's own answers (the
         required agent's model, route and state: the configuration as it was)."""
@@ -231,9 +239,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
             settings_file=target,
             helper_command=helper_cmd,
             token_mode=a.token_mode,
-            token=self.token.access_token
-            if a.token_mode == STATIC and self.token is not None
-            else None,
+            token=signed.token if a.token_mode == STATIC else None,
             roles=MappingProxyType(
                 {"opus": a.opus, "sonnet": a.sonnet, "haiku": a.haiku, "fable": a.fable}
                 | {"subagent": a.subagent}
@@ -241,7 +247,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
             context_tokens=self.context_tokens(),
             statusline=self.opts.statusline,
             budget=lambda: budget_set(self.paths.config_dir_path, self.opts.team_prices),
-            mlflow_experiment=self.mlflow_experiment,
+            mlflow_experiment=experiment,
             otel_tables=a.otel_tables,
             onboarding_added=bool(self.record.get("onboarding_added")),
             personal_key=self.personal_key,

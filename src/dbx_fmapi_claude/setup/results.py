@@ -3,7 +3,7 @@ them)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -12,6 +12,14 @@ class Mode:
     """Whether setup asks (a terminal, no --host, no --yes) or takes flags and defaults."""
 
     interactive: bool
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The access token setup signed in with, for the requests to the workspace (None: a dry
+    run that could not sign in). Never in a repr."""
+
+    token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from .answers import (
     span,
 )
 from .base import SetupBase
+from .results import SignedIn
 
 
 class SignIn(SetupBase):
@@ -277,7 +278,7 @@ class SignIn(SetupBase):
             or bool(browser and browser != "none")
         )
 
-    def authenticate(self) -> None:
+    def authenticate(self) -> SignedIn:
         if self.source is not None and not self.source.credential_kind.browser_login:
             return self.authenticate_without_browser(self.source)
         host, profile = self.a.host, self.a.profile
@@ -293,6 +294,8 @@ class SignIn(SetupBase):
         known = None if profiles is None else profiles.get(profile)
         login = profiles is not None and not known
 
+        token: dbcli.Token | None = None
+
         def fetch() -> dbcli.Token:
             if self.dry_run:  # read-only: no lock file, no token-state record
                 return dbcli.auth_token(profile, env=self.env, host=host)
@@ -301,7 +304,7 @@ class SignIn(SetupBase):
         if not login:
             try:
                 with self.progress.step(f"getting a token for profile {profile}"):
-                    self.token = fetch()
+                    token = fetch()
             except dbcli.CliError as exc:
                 if exc.kind not in ("login", "profile"):
                     raise
@@ -310,7 +313,7 @@ class SignIn(SetupBase):
             command = dbcli.login_command(host, profile)
             if self.dry_run:
                 self.out(f"  would log in: {command}")
-                return
+                return SignedIn(None)
             # A typo in the URL, a refused port, an untrusted certificate: said now, as what it
             # is (exit 1), not as a failed login after the CLI's retries.
             dbcli.check_reachable(host, self.env)
@@ -323,23 +326,25 @@ class SignIn(SetupBase):
                     ExitCode.AUTH_NEEDED,
                 )
             tokens.login(host, profile, self.env, self.ctx.stderr)
-            self.token = fetch()
-        left = self.token.expiry - time.time() if self.token else 0.0
+            token = fetch()
+        left = token.expiry - time.time() if token else 0.0
         self.out(f"  ok    signed in: profile {profile} (token valid for {span(left)})")
+        return SignedIn(token.access_token if token else None)
 
-    def authenticate_without_browser(self, source: credentials.Source) -> None:
+    def authenticate_without_browser(self, source: credentials.Source) -> SignedIn:
         """A service principal or a PAT: a token straight away, never a login (a dry run
         fetches one without keeping it)."""
         kind = source.credential_kind
         if self.dry_run:
-            self.token = kind.dry_run_token(source, self.token_request())
+            token = kind.dry_run_token(source, self.token_request())
         else:
-            self.token = kind.token(source, self.token_request())
+            token = kind.token(source, self.token_request())
         what = f"{kind.label} from {source.origin}"
         if not kind.expiry_known:
             self.out(f"  ok    credential: {what} (no expiry known)")
         else:
-            left = self.token.expiry - time.time()
+            left = token.expiry - time.time()
             self.out(f"  ok    credential: {what} (token valid for {span(left)})")
+        return SignedIn(token.access_token)
 
     # --- 4. models --------------------------------------------------------------------------
