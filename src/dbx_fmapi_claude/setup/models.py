@@ -23,14 +23,12 @@ class ModelSteps(SetupBase):
         ws = Workspace(self.a.host, signed.token, self.env)
         with self.progress.step(f"reading the models {self.a.host} serves"):
             self.catalogue = catalogue.discover(ws)
-        self.endpoints = self.catalogue.endpoints
         if not self.catalogue.read:
             exc = self.catalogue.errors.get("serving-endpoints")
-            self.endpoints_error = exc.message if exc else "no listing answered"
+            why = exc.message if exc else "no listing answered"
             seeds = [catalogue.fallback(f, self.today) for f in FAMILIES]
             self.warn(
-                f"cannot list the workspace's models ({self.endpoints_error}); using the "
-                f"defaults {', '.join(seeds)}"
+                f"cannot list the workspace's models ({why}); using the defaults {', '.join(seeds)}"
             )
 
     # --- the route --------------------------------------------------------------------------
@@ -184,7 +182,7 @@ class ModelSteps(SetupBase):
         claude = [m.name for m in self.catalogue.claude() if not m.long_context]
         have = ", ".join(claude) if claude else "none (no databricks-claude-* endpoint)"
         example = claude[0] if claude else "NAME"
-        listed = any(e.get("name") == name for e in self.endpoints or [])
+        listed = any(e.get("name") == name for e in self.catalogue.endpoints or [])
         what = (
             f"{name!r} is not a Claude model endpoint (Claude Code needs one that speaks the "
             "Anthropic Messages API)"
@@ -296,7 +294,7 @@ class ModelSteps(SetupBase):
         keep = f"{PROG} --no-verify   (writes the files anyway)"
         login = f"{dbcli.login_command(self.a.host, self.a.profile)}   then re-run setup"
         pick = f"pick another: {PROG} {self.flags_for(model)}   (list them: dbx-fmapi models)"
-        listed = next((e for e in self.endpoints or [] if e.get("name") == model), None)
+        listed = next((e for e in self.catalogue.endpoints or [] if e.get("name") == model), None)
         # What the route itself says (gateway off, an account-level URL's redirect, traffic
         # splitting, 400 Invalid Token): workspace.diagnose's words, with their own fixes.
         if error.code == "FEATURE_DISABLED" or error.status in (301, 302, 303, 307, 308, 400):
