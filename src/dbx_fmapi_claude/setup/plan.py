@@ -36,6 +36,32 @@ class SetupPlan(engine.Plan):
     settings_file: Path | None = None  # the settings file of the configuration written
 
 
+@dataclass(frozen=True)
+class Planned:
+    """The plan step's result: every file change in the order setup shows them, the notes, the
+    record this run leaves and the configuration's settings file; `plan()` hands them to the
+    change engine."""
+
+    changes: tuple[engine.Change, ...]
+    notes: tuple[str, ...]
+    record: Mapping[str, Any]
+    settings_file: Path
+
+    @classmethod
+    def of(cls, plan: SetupPlan, target: Path) -> Planned:
+        return cls(
+            tuple(plan.changes),
+            tuple(plan.notes),
+            MappingProxyType(plan.record),
+            plan.settings_file or target,
+        )
+
+    def plan(self) -> SetupPlan:
+        return SetupPlan(
+            list(self.changes), list(self.notes), dict(self.record), self.settings_file
+        )
+
+
 class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
     def plan(
         self,
