@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..auth import credentials
 from ..core import ui
 from ..core.context import Context
 from ..core.prompts import Prompter
@@ -26,8 +25,6 @@ class SetupBase:
         self.catalogue = catalogue.Catalogue()
         self.today = catalogue.today(self.env)
         self.a = Answers()
-        self.profiles: dict[str, str] | None = None
-        self.source: credentials.Source | None = None  # the credential: oauth, m2m or pat
         self.progress = ui.Progress(ctx)  # a transient line on stderr while we wait, TTY only
 
     # output

@@ -86,7 +86,7 @@ class Setup(SignIn, PlanSteps):
                 lambda r: self.mlflow_dependency(r["mlflow"]),
                 ("agent_dependencies", "mlflow"),
             ),
-            Step("signin", lambda r: self.authenticate(), ("mlflow_dependency",)),
+            Step("signin", lambda r: self.authenticate(r["host"]), ("mlflow_dependency", "host")),
             Step("endpoints", lambda r: self.load_endpoints(r["signin"]), ("signin",)),
             Step("route", lambda r: self.choose_route(r["signin"]), ("endpoints", "signin")),
             Step("models", lambda r: self.ask_models(), ("route",)),
@@ -138,7 +138,7 @@ class Setup(SignIn, PlanSteps):
         plan = Step(
             "plan",
             self.plan_step,
-            ("signin", "models", "mlflow", "executables", "location", "agent_models")
+            ("host", "signin", "models", "mlflow", "executables", "location", "agent_models")
             + ("agent_routes",),
         )
         verify = Step("verify", lambda r: self.verify(r["signin"]), ("plan", "signin"))
@@ -167,6 +167,7 @@ class Setup(SignIn, PlanSteps):
             r["agent_routes"],
             r["mlflow"],
             r["signin"],
+            r["host"],
         )
         extra = "".join(
             f", {label} {value}"

@@ -25,7 +25,7 @@ from .gitignore import exclude_block
 from .location import LocationSteps
 from .mlflowstep import MlflowSteps
 from .models import ModelSteps
-from .results import AgentRoutes, Agents, SignedIn, Target
+from .results import AgentRoutes, Agents, Credential, SignedIn, Target
 
 
 @dataclass
@@ -73,6 +73,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
         agent_routes: AgentRoutes,
         experiment: str | None,
         signed: SignedIn,
+        credential: Credential,
     ) -> SetupPlan:
         """Every change, in memory. The configuration for `target` is this run's; every other
         configuration (another settings location, another workspace) is left as it is."""
@@ -92,7 +93,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
         one = {
             "host": a.host,
             "profile": a.profile,
-            "auth": self.source.kind if self.source else credentials.OAUTH,
+            "auth": credential.source.kind if credential.source else credentials.OAUTH,
             "model": a.model,
             "opus": a.opus,
             "sonnet": a.sonnet,

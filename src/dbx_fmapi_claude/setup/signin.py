@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from ..auth import credentials, dbcli, tokens
@@ -28,7 +30,11 @@ from .answers import (
     span,
 )
 from .base import SetupBase
-from .results import SignedIn
+from .results import Credential, SignedIn
+
+
+def _frozen(profiles: Mapping[str, str] | None) -> Mapping[str, str] | None:
+    return None if profiles is None else MappingProxyType(dict(profiles))
 
 
 class SignIn(SetupBase):
@@ -102,7 +108,7 @@ class SignIn(SetupBase):
     def interactive(self) -> bool:
         return self.opts.host is None and not self.opts.yes and self.ctx.stdin_is_tty()
 
-    def ask_host_and_profile(self) -> None:
+    def ask_host_and_profile(self) -> Credential:
         p = self.prompter
         if not self.a.host:
             prev_host = self.prev.get("host")
@@ -133,7 +139,7 @@ class SignIn(SetupBase):
                     f"{PROG} --host {host or EXAMPLE}"
                     + ("   (the workspace configured here)" if host else ""),
                 )
-        self.profiles = profile_hosts(self.ctx)
+        profiles = profile_hosts(self.ctx)
         named = self.env.get(credentials.PROFILE_VAR, "").strip()
         if not self.a.profile and named:
             # The SDKs take DATABRICKS_CONFIG_PROFILE as a named profile, the variables'
@@ -150,20 +156,20 @@ class SignIn(SetupBase):
             )
         ):
             self.use_env_credential(env_source)
-            return
+            return Credential(env_source, _frozen(profiles))
         if not self.a.profile:
-            switched = switched_profile(self.ctx) if self.profiles else None
-            default = offered_profile(self.prev, self.a.host, self.profiles, switched)
+            switched = switched_profile(self.ctx) if profiles else None
+            default = offered_profile(self.prev, self.a.host, profiles, switched)
             if p is not None:
                 self.a.profile = p.text(
                     "Databricks CLI profile name",
                     default,
-                    lambda v: self.profile_for_host(check_profile(v)),
+                    lambda v: self.profile_for_host(check_profile(v), profiles),
                 )
             else:
                 self.a.profile = default
-        self.profile_for_host(self.a.profile)
-        self.source = self.profile_credential(self.a.profile)
+        self.profile_for_host(self.a.profile, profiles)
+        return Credential(self.profile_credential(self.a.profile, profiles), _frozen(profiles))
 
     def env_credential(self) -> credentials.Source | None:
         """DATABRICKS_HOST plus a token or a client id/secret: enough for CI, no profile."""
@@ -178,14 +184,15 @@ class SignIn(SetupBase):
                 f"{PROG} --host {source.host}",
             )
         self.a.profile = ""  # the helper reads the same variables when Claude Code runs it
-        self.source = source
-        self.check_mode()
+        self.check_mode(source)
 
-    def profile_credential(self, profile: str) -> credentials.Source:
+    def profile_credential(
+        self, profile: str, profiles: Mapping[str, str] | None
+    ) -> credentials.Source:
         """What the profile holds (a new profile: OAuth, a login creates it), checked against
         --auth."""
         auth = self.opts.auth
-        known = profile in (self.profiles or {})
+        known = profile in (profiles or {})
         source = (
             credentials.resolve(profile, self.env, self.paths.home_path)
             if known
@@ -205,12 +212,11 @@ class SignIn(SetupBase):
                 f"{PROG} --host {self.a.host} --profile {profile} --auth {source.kind}",
             )
         source.host = self.a.host
-        self.source = source
-        self.check_mode()
+        self.check_mode(source)
         return source
 
-    def check_mode(self) -> None:
-        if self.source is not None and not self.source.credential_kind.static_mode:
+    def check_mode(self, source: credentials.Source) -> None:
+        if not source.credential_kind.static_mode:
             if self.opts.token_mode == STATIC:
                 raise usage_error(
                     "static mode would copy your personal access token into a settings file; "
@@ -219,9 +225,9 @@ class SignIn(SetupBase):
                 )
             self.a.token_mode = HELPER
 
-    def profile_for_host(self, profile: str) -> str:
+    def profile_for_host(self, profile: str, profiles: Mapping[str, str] | None) -> str:
         """`profile`, unless ~/.databrickscfg has it for another workspace."""
-        known = (self.profiles or {}).get(profile)
+        known = (profiles or {}).get(profile)
         if known and not same_host(known, self.a.host):
             raise usage_error(
                 f"profile {profile!r} in ~/.databrickscfg is for {known}, not {self.a.host}",
@@ -278,9 +284,10 @@ class SignIn(SetupBase):
             or bool(browser and browser != "none")
         )
 
-    def authenticate(self) -> SignedIn:
-        if self.source is not None and not self.source.credential_kind.browser_login:
-            return self.authenticate_without_browser(self.source)
+    def authenticate(self, credential: Credential) -> SignedIn:
+        source = credential.source
+        if source is not None and not source.credential_kind.browser_login:
+            return self.authenticate_without_browser(source)
         host, profile = self.a.host, self.a.profile
         if dbcli.find(self.env) is None:
             mac = install.platform(self.env) == "darwin"
@@ -290,7 +297,7 @@ class SignIn(SetupBase):
                 f"let setup install it: {PROG} --install   (or install it yourself: "
                 f"{install.DATABRICKS_BREW if mac else install.DATABRICKS_CURL})",
             )
-        profiles = self.profiles
+        profiles = credential.profiles
         known = None if profiles is None else profiles.get(profile)
         login = profiles is not None and not known
 
