@@ -1,6 +1,5 @@
 """The fake workspace on its own, until Ctrl-C: `python3 -m tests.rig.workspace [--port N]
-[--tls] [--token-lifetime S] [--reply TEXT] [--bin DIR]` (README, "Try it without a Databricks
-workspace"; scripts/demo)."""
+[--tls] [--token-lifetime S] [--reply TEXT] [--bin DIR]` (docs/try-it.md; scripts/demo)."""
 
 from __future__ import annotations
 

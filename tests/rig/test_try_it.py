@@ -1,6 +1,7 @@
-"""README, "Try it without a Databricks workspace", by hand: the fake workspace started as the
-README says (`python3 -m tests.rig.workspace`, the system's Python, no .venv) answers a request on
-each agent's route, and starts again on the same port right after Ctrl-C."""
+"""Trying it without a Databricks workspace, by hand (docs/try-it.md, linked from the README):
+the fake workspace started as that page says (`python3 -m tests.rig.workspace`, the system's
+Python, no .venv) answers a request on each agent's route, and starts again on the same port
+right after Ctrl-C."""
 
 from __future__ import annotations
 
@@ -160,10 +161,12 @@ def test_a_port_another_program_listens_on_is_refused_with_one_line() -> None:
 
 
 def readme_by_hand() -> tuple[str, str]:
-    """The README's two "By hand" code blocks: the first terminal's command, the second's."""
-    text = (REPO_ROOT / "README.md").read_text()
-    section = text.split("## Try it without a Databricks workspace", 1)[1].split("\n## ", 1)[0]
-    by_hand = section.split("**By hand**", 1)[1]
+    """The two code blocks of docs/try-it.md (the README's "By hand" link): the first terminal's
+    command, the second's."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("## Try it without a Databricks workspace", 1)[1].split("\n## ", 1)[0]
+    assert "**By hand**" in section and "(docs/try-it.md)" in section
+    by_hand = (REPO_ROOT / "docs" / "try-it.md").read_text()
     blocks = [b.split("\n", 1)[1] for b in by_hand.split("```bash")[1:]]
     first, second = (b.split("```", 1)[0] for b in blocks[:2])
     return first.strip(), second
