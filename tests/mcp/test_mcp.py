@@ -299,8 +299,10 @@ def test_a_claude_session_gets_the_genie_answer_also_after_every_token_was_rejec
         ):
             [result] = [c for c in content if c.get("type") == "tool_result"]
             return "ANSWER " + json.dumps(result["content"])
-        if revoke:  # once Claude Code is connected (it connects beside the first request)
-            _wait_for_tools_list(workspace)
+        # Claude Code connects to its MCP servers beside the first request: the fake model
+        # answers once the tool is listed (on a busy machine it was not yet: "No such tool").
+        _wait_for_tools_list(workspace)
+        if revoke:
             workspace.revoke_access_tokens()
         return {"tool_use": {"name": tool, "input": {"question": "orders?"}}}
 
@@ -364,6 +366,7 @@ def test_a_long_claude_session_keeps_its_genie_tool_across_token_expiry(
             if isinstance(c, dict) and c.get("type") == "tool_result"
         ]
         if len(done) < len(steps):
+            _wait_for_tools_list(workspace)  # Claude Code connects beside the first request
             return {"tool_use": steps[len(done)]}
         return "ANSWERS " + json.dumps([c["content"] for c in done])
 

@@ -127,7 +127,7 @@ class MlflowServer:
         )
         log.close()
         self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # a hang guard: 120 s was not enough at load 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("mlflow server exited: " + self.log()[-2000:])

@@ -98,7 +98,7 @@ def test_the_demo_runs_in_a_clone_where_the_tests_never_ran(
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,  # a hang guard: about 20 s on a quiet machine, over 300 s at load 30
     )
     assert proc.returncode == 0, (proc.stdout, proc.stderr)
     # dbx-fmapi-claude, plain claude, then each other agent that is installed
