@@ -4,16 +4,22 @@ Each case is a HOME set up by the product against a fake workspace of its own (t
 Code, the real Databricks CLI with a cached login), then `claude -p "say hi"` timed as a whole
 process, the cases interleaved round-robin so machine drift hits all alike:
   off          setup without --otel-tables (the baseline)
-  on           --otel-tables, the tables exist and the endpoint answers
+  on           --otel-tables, the tables exist and the endpoint answers (metrics and logs)
+  spans        --otel-tables --otel-spans on: the same, with Claude Code's spans as well
   drop         --otel-tables, the endpoint closes every connection without an answer
   hang         --otel-tables, the endpoint takes the request and never answers
-  refused      --otel-tables, the endpoint moved to a closed port (connection refused)
+  refused      --otel-tables, the endpoint moved to a closed port (connection refused) and a
+               no-op otelHeadersHelper: what Claude Code's own exporters cost, without ours
 
 Budgets (../shared/PRODUCT.md): on - off <= 50 ms median; an unreachable or hanging endpoint
-delays the end of a run by <= 1 s. The figures go to docs/performance.md.
+delays the end of a run by <= 1 s. The figures go to docs/performance.md. Besides each case's
+median, `ratio` is the median over the rounds of that round's run / the first case's run of
+the same round (paired: the cases of one round run back to back, so machine drift cancels),
+and `cpu` the same for user+system seconds of the finished processes.
 
-Usage: .venv/bin/python benchmarks/telemetry.py [--runs 15]   (after ./scripts/test installed
-things; DBX_TEST_CLAUDE_BIN and DBX_TEST_DATABRICKS_BIN as ./scripts/test sets them)
+Usage (after ./scripts/test installed things; DBX_TEST_CLAUDE_BIN and DBX_TEST_DATABRICKS_BIN
+as ./scripts/test sets them), the default cases off,on,spans,hang,refused:
+  .venv/bin/python benchmarks/telemetry.py --runs 20
 
 `--serve DIR` prepares the cases, writes DIR/run-<case>.sh (`claude -p "say hi"` with that HOME
 and environment) and keeps the fake workspaces up until interrupted, so that a whole-process
@@ -41,7 +47,8 @@ from tests.rig.sandbox import Sandbox  # noqa: E402
 from tests.rig.workspace import FakeWorkspace  # noqa: E402
 
 PREFIX = "main.telemetry.claude"
-CASES = ("off", "on", "drop", "hang", "refused")
+CASES = ("off", "on", "spans", "drop", "hang", "refused")
+DEFAULT_CASES = "off,on,spans,hang,refused"
 
 
 def prepare(case: str, root: Path, claude: str) -> tuple[Sandbox, FakeWorkspace]:
@@ -53,6 +60,8 @@ def prepare(case: str, root: Path, claude: str) -> tuple[Sandbox, FakeWorkspace]
     box = Sandbox(root / case, claude_bin=claude)
     logged_in(box, ws)
     extra = [] if case == "off" else ["--otel-tables", PREFIX]
+    if case == "spans":
+        extra += ["--otel-spans", "on"]
     setup = box.run(
         ["setup-fmapi-claudecode", "--host", ws.url, "--skip-install", "--no-verify"]
         + ["--shell", "none", *extra],
@@ -104,7 +113,7 @@ def serve(cases: list[str], root: Path, claude: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--cases", default=DEFAULT_CASES, help=f"of {','.join(CASES)}")
     parser.add_argument("--serve", metavar="DIR", help="write run scripts, keep serving")
     args = parser.parse_args()
     claude = os.environ.get("DBX_TEST_CLAUDE_BIN")
@@ -115,6 +124,7 @@ def main() -> None:
         serve(cases, Path(args.serve), claude)
         return
     times: dict[str, list[float]] = {c: [] for c in cases}
+    cpus: dict[str, list[float]] = {c: [] for c in cases}
     codes: dict[str, set[int]] = {c: set() for c in cases}
     with tempfile.TemporaryDirectory(prefix="bench-telemetry-") as tmp:
         boxes = {c: prepare(c, Path(tmp), claude) for c in cases}
@@ -122,23 +132,42 @@ def main() -> None:
             boxes[c][0].claude(["-p", "say hi"])
         for _ in range(args.runs):
             for c in cases:
+                before = _children_cpu()
                 result = boxes[c][0].claude(["-p", "say hi"], timeout=180)
+                cpus[c].append(_children_cpu() - before)
                 times[c].append(result.duration)
                 codes[c].add(result.code)
         exports = {c: len(otlp_api.state(boxes[c][1]).exports) for c in cases}
         for _, ws in boxes.values():
             otlp_api.state(ws).release.set()
             ws.stop()
-    base = statistics.median(times[cases[0]])
-    print(f"claude -p 'say hi', {args.runs} runs each, interleaved (seconds)")
-    print(f"{'case':<9} {'min':>7} {'median':>7} {'max':>7} {'vs ' + cases[0]:>9}  exit  exports")
+    first = cases[0]
+    base = statistics.median(times[first])
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"claude -p 'say hi', {args.runs} runs each, interleaved (seconds); load now {load}")
+    print(
+        f"{'case':<9} {'min':>7} {'median':>7} {'max':>7} {'vs ' + first:>9} {'ratio':>6} "
+        f"{'cpu':>5}  exit  exports"
+    )
     for c in cases:
         t = times[c]
         med = statistics.median(t)
-        print(
-            f"{c:<9} {min(t):7.3f} {med:7.3f} {max(t):7.3f} {1000 * (med - base):+8.0f}ms"
-            f"  {sorted(codes[c])}  {exports[c]}"
+        ratio = statistics.median(a / b for a, b in zip(t, times[first], strict=True))
+        cpu = statistics.median(
+            a / b if b else 1.0 for a, b in zip(cpus[c], cpus[first], strict=True)
         )
+        print(
+            f"{c:<9} {min(t):7.3f} {med:7.3f} {max(t):7.3f} {1000 * (med - base):+8.0f}ms "
+            f"{ratio:6.3f} {cpu:5.2f}  {sorted(codes[c])}  {exports[c]}"
+        )
+
+
+def _children_cpu() -> float:
+    """User + system seconds of this process's finished children so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == "__main__":

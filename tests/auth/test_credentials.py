@@ -193,6 +193,27 @@ def test_a_revoked_pat_is_reported_by_login_and_doctor_with_the_fix(
     assert (sandbox.home / ".databrickscfg").read_bytes() == cfg
 
 
+def test_login_on_a_service_principal_checks_it_and_says_how_its_tokens_are_renewed(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    """No browser login for a service principal: `dbx-fmapi login` says so, gets a token with
+    the client credentials and says how long it lasts; the profile stays as it was."""
+    cfg = write_profile(sandbox, "sp", host=workspace.url, client_id=SP_ID, client_secret=SP_SECRET)
+    result = setup(sandbox, "--host", workspace.url, "--profile", "sp", "--no-verify")
+    assert result.code == 0, result
+    out = sandbox.run(["dbx-fmapi", "login"], env=HEADLESS)
+    assert out.code == 0, out
+    assert out.stdout.startswith(
+        "Profile 'sp' uses a service principal: there is no browser login for it, and dbx-fmapi "
+        "never runs one (on a profile it would replace the credential in ~/.databrickscfg).\n"
+        f"The service principal got a token from {workspace.url}, valid for "
+    ), out
+    assert out.stdout.endswith("; new ones are fetched automatically.\n"), out
+    assert SP_SECRET not in out.output
+    no_login_happened(sandbox)
+    assert (sandbox.home / ".databrickscfg").read_bytes() == cfg
+
+
 def test_twenty_concurrent_helpers_on_a_service_principal_make_one_token_request(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,14 +21,28 @@ def _site(folder: Path) -> list[Path]:
     return list(folder.glob("lib/python*/site-packages"))
 
 
+def _runs(script: Path) -> bool:
+    """Does the script's interpreter (its #! line) exist?"""
+    try:
+        with open(script, "rb") as f:
+            first = f.readline()
+    except OSError:
+        return False
+    return first.startswith(b"#!") and Path(os.fsdecode(first[2:].split()[0])).exists()
+
+
 def ensure() -> Path:
+    # Resolved: a worktree's .cache is a link to another's, and a venv's scripts name the path
+    # it was made at (one made through a worktree since removed could not run).
     folder = Path(
         os.environ.get("DBX_TEST_MLFLOW_VENV") or ROOT / ".cache" / f"mlflow-{mlflowenv.VERSION}"
-    )
+    ).resolve()
     folder.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "DBX_FMAPI_MLFLOW_VENV": str(folder)}
     with open(folder.parent / f"mlflow-{mlflowenv.VERSION}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # xdist workers and other worktrees: one installs
+        if folder.is_dir() and not _runs(folder / "bin" / "mlflow"):
+            shutil.rmtree(folder)  # made elsewhere and moved, or half made: made again
         if mlflowenv.installed(env, str(ROOT)) is None:
             mlflowenv.install(env, str(ROOT), lambda line: print(line, file=sys.stderr))
         server = f"mlflow-{mlflowenv.VERSION}.dist-info"

@@ -96,11 +96,24 @@ def test_codex_exports_into_the_tables_through_dbx_fmapi_run(
     )
     assert result.code == 0, result
     assert result.stdout.strip() == "pong from the workspace"
-    check_exports(workspace, ("metrics", "logs", "traces"))
+    check_exports(workspace, ("metrics", "logs"))  # spans off (the default): no traces
     otel = otlp_api.state(workspace)
+    assert otel.exports_to(SPANS) == []
     assert {"codex.api_request", "codex.sse_event"} <= events(otel.records(LOGS))
     metrics = {r["name"] for r in otel.records(METRICS)}
     assert {"codex.api_request", "codex.turn.token_usage"} <= metrics, metrics
+
+    spans = ("--otel-spans", "on")
+    set_up(sandbox, workspace, "--agents", "claude,codex", *spans, env=env)
+    assert config_toml.read_bytes() == set_up_bytes
+    result = sandbox.run(
+        ["dbx-fmapi", "run", "codex", "exec", "--skip-git-repo-check", "say hi"],
+        env=env,
+        cwd=agents.project,
+        timeout=120,
+    )
+    assert result.code == 0, result
+    check_exports(workspace, ("metrics", "logs", "traces"))
     assert otel.records(SPANS)
     no_prompt(workspace, "say hi")
     assert config_toml.read_bytes() == set_up_bytes  # nothing of telemetry in config.toml
@@ -133,7 +146,8 @@ def test_gemini_exports_into_the_tables_after_every_token_was_rejected(
     env = gemini_env(agents)
     env[otelproxy.ENV_DRAIN] = str(30_000)  # counting exports: no drain cut-off under load
     before = settings.read_bytes()
-    set_up(sandbox, workspace, "--agents", "claude,gemini", "--otel-tables", PREFIX, env=env)
+    tele = ("--otel-tables", PREFIX, "--otel-spans", "on")
+    set_up(sandbox, workspace, "--agents", "claude,gemini", *tele, env=env)
     set_up_bytes = settings.read_bytes()
     otlp_api.state(workspace).create_tables(PREFIX)
 
@@ -186,7 +200,7 @@ def test_opencode_exports_its_spans_and_logs(
     # only in its flush at exit, which a loaded machine cut short once in a full suite run.
     env["OTEL_BSP_SCHEDULE_DELAY"] = "200"
     before = path.read_bytes()
-    tele = ("--otel-tables", PREFIX)
+    tele = ("--otel-tables", PREFIX, "--otel-spans", "on")
     set_up(
         sandbox, workspace, "--agents", "claude,opencode", "--opencode-model", GPT, *tele, env=env
     )

@@ -358,6 +358,25 @@ def test_exports_reach_their_tables_with_a_fresh_token(ws: FakeWorkspace) -> Non
     assert names[:2] == ["gemini_cli.token.usage", "gemini_cli.token.usage"]
 
 
+def test_with_spans_off_traces_are_answered_and_never_sent(ws: FakeWorkspace) -> None:
+    """`--otel-spans off`: the agent's span exports (JSON or protobuf) get their 200 from
+    loopback and go nowhere; metrics and logs reach their tables."""
+    with _start(ws, Source(ws), spans=False) as p:
+        for signal, data in (("traces", TRACES), ("logs", LOGS), ("metrics", METRICS)):
+            status, body, _ = _post(
+                p, f"/v1/{signal}", json.dumps(data).encode(), "application/json"
+            )
+            assert (status, body) == (200, b"{}")
+        binary = otlpjson.convert("traces", json.dumps(TRACES).encode())
+        assert _post(p, "/v1/traces", binary, "application/x-protobuf")[:2] == (200, b"")
+    otel = otlp_api.state(ws)
+    assert sorted(e.table or "" for e in otel.exports) == [
+        PREFIX + "_otel_logs",
+        PREFIX + "_otel_metrics",
+    ]
+    assert not [r for r in ws.log if r.path.endswith("/v1/traces")]
+
+
 def test_a_rejected_token_is_replaced_and_the_export_sent_again(ws: FakeWorkspace) -> None:
     source = Source(ws)
     with _start(ws, source) as p:

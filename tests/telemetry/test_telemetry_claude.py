@@ -81,7 +81,7 @@ def test_claude_sends_metrics_logs_and_spans_with_fresh_tokens(
 ) -> None:
     otel = otlp_api.state(workspace)
     otel.create_tables(PREFIX)
-    set_up(sandbox, workspace, "--otel-tables", PREFIX)
+    set_up(sandbox, workspace, "--otel-tables", PREFIX, "--otel-spans", "on")
     assert (
         json.loads((sandbox.home / SETTINGS).read_text())["env"][
             "CLAUDE_CODE_OTEL_SHUTDOWN_TIMEOUT_MS"
@@ -152,7 +152,7 @@ def test_plain_rerun_keeps_it_none_and_uninstall_remove_exactly_what_was_added(
     assert json.loads(path.read_text()) == data
     status = sandbox.run(["dbx-fmapi", "status"])
     assert (
-        f"Telemetry   {PREFIX}_otel_{{metrics,logs,spans}} at {workspace.url}/api/2.0/otel"
+        f"Telemetry   {PREFIX}_otel_{{metrics,logs}} at {workspace.url}/api/2.0/otel"
         in status.stdout
     ), status
 
@@ -202,7 +202,7 @@ def test_managed_settings_carry_telemetry(sandbox: Sandbox, workspace: FakeWorks
     team.write_text(
         json.dumps(
             {"version": 1, "host": workspace.url, "profile": "company", "route": route,
-             "models": models, "otel_tables": PREFIX}
+             "models": models, "otel_tables": PREFIX, "otel_spans": "on"}
         )
     )  # fmt: skip
     out = sandbox.root / "managed"
@@ -222,7 +222,7 @@ def test_doctor_checks_each_table_and_says_what_is_missing(
     otel.create_table(METRICS)
     otel.create_table(LOGS)
     otel.revoke(LOGS, "MODIFY")
-    set_up(sandbox, workspace, "--otel-tables", PREFIX)
+    set_up(sandbox, workspace, "--otel-tables", PREFIX, "--otel-spans", "on")
     result = sandbox.run(["dbx-fmapi", "doctor"])
     lines = result.stdout.splitlines()
     assert any("Telemetry metrics" in line and "takes metrics" in line for line in lines), result

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from dbx_fmapi_claude.agents.claude import mlflowhook as claudehook
 from dbx_fmapi_claude.cli import main
 from dbx_fmapi_claude.commands.mlflow_hook import hook_env
 from dbx_fmapi_claude.core.errors import UserError
-from dbx_fmapi_claude.tracing import claudehook, mlflowenv
+from dbx_fmapi_claude.tracing import mlflowenv
 
 HOOK = claudehook.command("/opt/my tools/dbx-fmapi", "/Users/a@b.com/claude", "dev")
 THEIRS = {"type": "command", "command": "notify-send done"}

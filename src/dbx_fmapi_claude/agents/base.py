@@ -24,9 +24,15 @@ from types import MappingProxyType
 from typing import Any
 
 from ..changes import engine, undo
+from ..core import ui
 from ..core.fileio import read_bytes
 from ..core.paths import Paths, which
 from ..record import originals
+from .mcpfiles import McpWriter
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .usagelog import Reader
 
 VERSION_RE = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 
@@ -94,6 +100,7 @@ class AgentSetup:
     budget: Callable[[], tuple[bool, str | None]] = _no_budget
     mlflow_experiment: str | None = None  # MLflow tracing into it (None: none)
     otel_tables: str | None = None  # --otel-tables; None: as the configuration had it
+    otel_spans: str | None = None  # --otel-spans on|off; None: as the configuration had it
     onboarding_added: bool = False  # the record says an earlier run added the flag
     # whether a personal API key would reach the workspace past the settings file (said once)
     personal_key: Callable[[Path], bool] = _no_key
@@ -115,6 +122,17 @@ class Finding:
     detail: str
     fix: str | None = None
     warn: bool = False  # it still works (a model overridden), but not as set up
+    id: str = ""  # what it is about (a key, a file), when the agent names its findings
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """What `dbx-fmapi status` shows of an agent: keys of its own at the top level of the
+    report (`fields`: the required agent's settings levels) and its line in the "agents"
+    list (`row`; None: none)."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    row: dict[str, Any] | None = None
 
 
 SETUP_AGAIN = "{setup}"
@@ -149,6 +167,15 @@ class Agent:
     # Set up in every configuration (--agents cannot leave it out); its state is the
     # configuration's own, so status's heading and doctor's settings checks report it.
     required = False
+    # How `dbx-fmapi mcp add` puts the workspace's MCP servers into its config file (None: it
+    # gets none; agents/mcpfiles.py).
+    mcp: McpWriter | None = None
+
+    @property
+    def usage_source(self) -> Reader | None:
+        """How `dbx-fmapi usage` reads what it recorded of its sessions (None: nothing it can
+        read; usage/sources.py)."""
+        return None
 
     @property
     def model_help(self) -> str:
@@ -204,6 +231,32 @@ class Agent:
         v = parse_version(version or "")
         return v is not None and v >= self.min_version
 
+    def judge_program(
+        self, exe: str | None, said: str | None, why: str | None
+    ) -> tuple[str, str, str | None]:
+        """Doctor's line (status, detail, fix) for the program found at `exe` (None: not on
+        PATH) and what its `--version` said (`said`; None: it failed, `why`)."""
+        install = str(self.install_command)
+        if exe is None:
+            return ui.FAIL, f"not installed (no `{self.program}` on PATH)", install
+        if said is None:
+            return ui.FAIL, f"{exe} does not run: {why}", install
+        version = parse_version(said)
+        shown = ".".join(map(str, version)) if version else said
+        low = ".".join(map(str, self.min_version))
+        if version is None:
+            return ui.WARN, f"{exe} says {said!r}, not a version this check can compare", install
+        if version < self.min_version:
+            return (
+                ui.FAIL,
+                f"{shown} at {exe} is older than {low}, the oldest that works with this setup",
+                f"upgrade: {install}",
+            )
+        if self.tested and version > (parse_version(self.tested) or version):
+            # Newer releases are the norm (agents update themselves); nothing to fix.
+            return ui.PASS, f"{shown} at {exe} (newer than {self.tested}, the release tested)", None
+        return ui.PASS, f"{shown} at {exe}", None
+
     @property
     def install_command(self) -> str | None:
         return f"npm install -g {self.pinned_package}" if self.package else None
@@ -241,6 +294,29 @@ class Agent:
         why = self.in_effect(state, paths)
         return [Finding(why)] if why else []
 
+    def in_effect_line(self, state: Mapping[str, Any]) -> str:
+        """Doctor's line when `findings` found nothing."""
+        return f"{state.get('file')}: what setup wrote is in effect (model {state.get('model')})"
+
+    def status_view(
+        self, state: Mapping[str, Any], paths: Paths, env: Mapping[str, str], cwd: Path
+    ) -> StatusView:
+        """What status shows of it: its file, model, route, how its tokens stay fresh, how to
+        start it, and what is wrong with its file (None: it holds what setup wrote)."""
+        return StatusView(
+            row={
+                "name": self.name,
+                "label": self.label,
+                "file": state.get("file"),
+                "model": state.get("model"),
+                "route": state.get("route"),
+                "base_url": state.get("base_url"),
+                "tokens": self.freshness,
+                "launch": self.launch,
+                "problem": self.in_effect(state, paths),
+            }
+        )
+
     # --- launching ------------------------------------------------------------------------
 
     def launch_env(self, state: Mapping[str, Any], url: str, secret: str) -> dict[str, str]:
@@ -260,11 +336,13 @@ class Agent:
         return {}, []
 
     def otel_launch(
-        self, env: Mapping[str, str], url: str, secret: str
+        self, env: Mapping[str, str], url: str, secret: str, *, spans: bool = True
     ) -> tuple[dict[str, str], list[str]]:
         """How a run sends its OpenTelemetry exports to the OTLP proxy at `url` (otelproxy.py)
         with its `secret`: environment to add (given the run's `env`) and arguments to put
-        before the user's. ({}, []): the agent has no OTLP export of its own."""
+        before the user's. Without `spans` (`--otel-spans off`), spans the agent can be told
+        not to make are not asked for (the proxy drops any that still come).
+        ({}, []): the agent has no OTLP export of its own."""
         return {}, []
 
     def ping(self, ws: Any, base_url: str, model: str) -> None:

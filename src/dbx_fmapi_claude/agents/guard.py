@@ -1,13 +1,13 @@
 """What keeps the loopback proxy from being tied up or turned against the workspace by whoever
 can reach 127.0.0.1 (every local user): the limits on waiting for a client, and the paths it
-forwards. Standard library only."""
+forwards (and the `?key=` secret it never forwards). Standard library only."""
 
 from __future__ import annotations
 
 import socket
 import time
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote, urlencode
 
 # A connection that sends nothing for this long between requests is closed (the agents keep
 # theirs alive between turns, and open a new one when it is gone).
@@ -54,3 +54,15 @@ def safe_path(path: str) -> bool:
     if not route.startswith("/") or "\\" in route or any(e in low for e in _ENCODED):
         return False
     return not any(seg in (".", "..") for seg in unquote(route).split("/"))
+
+
+def without_key(path: str) -> tuple[str, list[str]]:
+    """Google's clients may pass their API key as `?key=`: take it as a presented secret, and
+    keep it out of what is forwarded."""
+    base, sep, query = path.partition("?")
+    if "key=" not in query:
+        return path, []
+    pairs = parse_qsl(query, keep_blank_values=True)
+    keys = [value for name, value in pairs if name == "key"]
+    rest = urlencode([(name, value) for name, value in pairs if name != "key"])
+    return (f"{base}?{rest}" if rest else base), keys

@@ -8,6 +8,10 @@ same guards) and points the agent's OTLP/HTTP exporter at it. For each export th
 - takes only `POST /v1/metrics`, `/v1/logs`, `/v1/traces` (anything else: 404, never forwarded);
 - turns OTLP/JSON (Gemini CLI, OpenCode) into protobuf (otlpjson.py), the one encoding the
   workspace takes;
+- with spans off (`--otel-spans`, the default), answers a `/v1/traces` export and drops it:
+  nothing reaches the workspace, and the agent, answered from loopback, pays nothing for it
+  (Gemini CLI and OpenCode's own spans have no switch of their own; Codex and OpenCode's model
+  call spans are not asked for at all: agents' `otel_launch`);
 - answers the agent at once (200, an empty Export…ServiceResponse), and sends the export to
   `{host}/api/2.0/otel/v1/…` from a queue of its own, with a fresh token and
   `X-Databricks-UC-Table-Name: PREFIX_otel_{metrics,logs,spans}`; a token the workspace
@@ -69,13 +73,17 @@ def start(
     *,
     env: Mapping[str, str] | None = None,
     drain_seconds: float | None = None,
+    spans: bool = True,
 ) -> proxy.Proxy:
-    """A running OTLP proxy to the workspace `host` for the tables of `prefix`."""
+    """A running OTLP proxy to the workspace `host` for the tables of `prefix` (traces
+    dropped unless `spans`)."""
     if drain_seconds is None:
         drain_seconds = drain_from(env or {})
 
     def prepare(server: proxy.Server) -> None:
-        forwarder = Forwarder(server.upstream, token, tables.names(prefix), drain_seconds)
+        names = tables.names(prefix)
+        sent = {s: names[s] for s in tables.signals_of(spans)}
+        forwarder = Forwarder(server.upstream, token, sent, drain_seconds)
         server.forwarder = forwarder  # type: ignore[attr-defined]
         server.drain = forwarder.drain
         # The token ready before the first export (Codex sends all of them as it exits, when
@@ -108,6 +116,10 @@ class OtelHandler(Handler):
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         encoding = (self.headers.get("Content-Encoding") or "identity").strip().lower()
         data = body or b""
+        forwarder: Forwarder = self.server.forwarder  # type: ignore[attr-defined]
+        if not forwarder.takes(signal) and ctype in ("application/json", "application/x-protobuf"):
+            forwarder.outcomes.append((signal, "dropped"))  # spans off: not for the workspace
+            return self._accepted(ctype)
         if ctype == "application/json":
             try:
                 data = otlpjson.convert(signal, _decoded(data, encoding))
@@ -119,7 +131,6 @@ class OtelHandler(Handler):
                 HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
                 "OTLP/HTTP exports are application/x-protobuf or application/json",
             )
-        forwarder: Forwarder = self.server.forwarder  # type: ignore[attr-defined]
         forwarder.submit(signal, data, encoding)
         return self._accepted(ctype)
 
@@ -177,6 +188,10 @@ class Forwarder:
         # What happened to each export (for `run --debug` and the tests): (signal, status).
         self.outcomes: list[tuple[str, int | str]] = []
         self.dropped = 0
+
+    def takes(self, signal: str) -> bool:
+        """Is `signal` sent to the workspace (a table for it)?"""
+        return signal in self._tables
 
     def submit(self, signal: str, data: bytes, encoding: str) -> None:
         with self._cond:

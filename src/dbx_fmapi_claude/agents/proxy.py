@@ -126,7 +126,7 @@ def start(
 ) -> Proxy:
     """Start a proxy to the workspace base URL `upstream` in a background thread.
 
-    `token()` gives the bearer token for each request; it may raise (see relay._token_error).
+    `token()` gives the bearer token for each request; it may raise (see relayfail.token_error).
     `secret` defaults to a fresh `secrets.token_urlsafe(32)`. `env` (default: os.environ) is
     where the CA settings are read. Raises ValueError for an upstream that is not https (or
     http://127.0.0.1) and OSError when no loopback port can be had. `sock`: a listening socket

@@ -8,17 +8,13 @@ import http.client
 import json
 import logging
 import socket
-import ssl
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
-from urllib.parse import parse_qsl, urlencode
 
 from ..auth.rejected import is_rejection
-from ..core import redact
-from ..core.errors import ExitCode
 from . import guard
-from .upstream import Upstream
+from .relayfail import Failure, token_error, upstream_failure
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -56,15 +52,6 @@ _RETRYABLE_ON_REUSE = (
     ConnectionResetError,
     ConnectionAbortedError,
 )
-
-
-class _Failure(Exception):
-    """A request the proxy answers itself, with a status and a one-line message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -113,7 +100,7 @@ class Handler(BaseHTTPRequestHandler):
         """BaseHTTPRequestHandler writes request lines to stderr; ours go to debug logs only."""
 
     def _proxy(self) -> int | str:
-        path, in_query = _without_key(self.path)
+        path, in_query = guard.without_key(self.path)
         if not self._authorized(in_query):
             # Never forwarded, never another request, and its body never read: a stranger
             # gets no thread that waits on what it may never send.
@@ -140,7 +127,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
             return self._deliver(path, body)
-        except _Failure as failure:
+        except Failure as failure:
             log.warning("proxy: %s", failure.message)
             return self._answer(failure.status, failure.message)
 
@@ -174,11 +161,11 @@ class Handler(BaseHTTPRequestHandler):
                 raise ValueError
         except ValueError:
             self.close_connection = True
-            raise _Failure(HTTPStatus.BAD_REQUEST, "bad Content-Length") from None
+            raise Failure(HTTPStatus.BAD_REQUEST, "bad Content-Length") from None
         body = self.rfile.read(size)
         if len(body) != size:
             self.close_connection = True
-            raise _Failure(HTTPStatus.BAD_REQUEST, "request body cut short")
+            raise Failure(HTTPStatus.BAD_REQUEST, "request body cut short")
         return body
 
     def _read_chunked(self) -> bytes:
@@ -189,7 +176,7 @@ class Handler(BaseHTTPRequestHandler):
                 size = int(line.split(b";", 1)[0].strip(), 16)
             except ValueError:
                 self.close_connection = True
-                raise _Failure(HTTPStatus.BAD_REQUEST, "bad chunked request body") from None
+                raise Failure(HTTPStatus.BAD_REQUEST, "bad chunked request body") from None
             if size == 0:
                 break
             parts.append(self.rfile.read(size))
@@ -202,9 +189,9 @@ class Handler(BaseHTTPRequestHandler):
         try:
             value = self.server.token()
         except Exception as exc:
-            raise _token_error(exc, self.server.secret, self.server.login_status) from None
+            raise token_error(exc, self.server.secret, self.server.login_status) from None
         if not isinstance(value, str) or not value or any(c in value for c in "\r\n"):
-            raise _Failure(HTTPStatus.SERVICE_UNAVAILABLE, "the token source gave no usable token")
+            raise Failure(HTTPStatus.SERVICE_UNAVAILABLE, "the token source gave no usable token")
         return value
 
     def _headers_out(self, bearer: str, body: bytes | None) -> list[tuple[str, str]]:
@@ -256,10 +243,10 @@ class Handler(BaseHTTPRequestHandler):
                 up.discard(conn)
                 if reused and attempt == 1:
                     continue  # the workspace closed this idle connection: a new one, once
-                raise _upstream_failure(up, exc) from None
+                raise upstream_failure(up, exc) from None
             except (OSError, http.client.HTTPException) as exc:
                 up.discard(conn)
-                raise _upstream_failure(up, exc) from None
+                raise upstream_failure(up, exc) from None
         raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _after_rejection(
@@ -276,7 +263,7 @@ class Handler(BaseHTTPRequestHandler):
             data = response.read()
         except (OSError, http.client.HTTPException) as exc:
             up.discard(conn)
-            raise _upstream_failure(up, exc) from None
+            raise upstream_failure(up, exc) from None
         if response.will_close:
             up.discard(conn)
         else:
@@ -286,7 +273,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             new = replace(bearer)
         except Exception as exc:
-            raise _token_error(exc, self.server.secret, self.server.login_status) from None
+            raise token_error(exc, self.server.secret, self.server.login_status) from None
         if not isinstance(new, str) or not new or any(c in new for c in "\r\n"):
             return data  # the workspace still accepts the token: its refusal is about else
         log.info("proxy: the workspace refused the token; retrying once with a fresh one")
@@ -391,53 +378,9 @@ class Handler(BaseHTTPRequestHandler):
         return status
 
 
-def _without_key(path: str) -> tuple[str, list[str]]:
-    """Google's clients may pass their API key as `?key=`: take it as a presented secret, and
-    keep it out of what is forwarded."""
-    base, sep, query = path.partition("?")
-    if "key=" not in query:
-        return path, []
-    pairs = parse_qsl(query, keep_blank_values=True)
-    keys = [value for name, value in pairs if name == "key"]
-    rest = urlencode([(name, value) for name, value in pairs if name != "key"])
-    return (f"{base}?{rest}" if rest else base), keys
-
-
 def _send_parts(sock: socket.socket, parts: tuple[bytes, ...]) -> None:
     """Frame and data in one vectored write: copying each chunk into a framed buffer was the
     largest part of the proxy's CPU per byte on a long stream (benchmarks/proxy.py)."""
     sent = sock.sendmsg(parts)
     if sent < sum(map(len, parts)):
         sock.sendall(b"".join(parts)[sent:])
-
-
-def _upstream_failure(up: Upstream, exc: BaseException) -> _Failure:
-    if isinstance(exc, TimeoutError):
-        return _Failure(
-            HTTPStatus.GATEWAY_TIMEOUT,
-            f"the workspace {up.origin} did not answer in time; check the network or VPN and retry",
-        )
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        reason = (
-            f"{exc.verify_message}; if your company inspects TLS, export SSL_CERT_FILE="
-            "/path/to/company-ca.pem"
-        )
-    elif isinstance(exc, socket.gaierror):
-        reason = "cannot resolve its host name (DNS)"
-    else:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        reason = reason or type(exc).__name__
-    return _Failure(HTTPStatus.BAD_GATEWAY, f"cannot reach the workspace {up.origin}: {reason}")
-
-
-def _token_error(exc: Exception, secret: str, login_status: int = 401) -> _Failure:
-    """The token source's failure, as the agent will show it. The project's UserError carries
-    `message`, `fix` and `code` (4: a login is needed); anything else is reported by its text."""
-    message = str(getattr(exc, "message", "") or exc) or type(exc).__name__
-    fix = getattr(exc, "fix", None)
-    if fix:
-        message = f"{message}; run: {fix}"
-    message = redact.message(message.replace(secret, redact.MESSAGE_MARK))
-    message = " ".join(message.split())  # one line
-    status = login_status if getattr(exc, "code", None) == ExitCode.AUTH_NEEDED else 503
-    return _Failure(status, f"no Databricks token: {message}")

@@ -9,6 +9,8 @@ from ..core.errors import ExitCode, UserError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from ..core.paths import Paths
     from .dbcli import Token
     from .tokens import TokenRequest
@@ -91,6 +93,16 @@ class CredentialKind:
         """A token for setup's dry run, which keeps nothing."""
         return self.token(source, request)
 
+    def source(self, host: str | None, profile: str | None, values: Mapping[str, str]) -> Source:
+        """The credential of this kind that `values` (a profile's keys, or the DATABRICKS_*
+        variables') hold, for `host`."""
+        return Source(self.name, host, profile)
+
+    def login_note(self, source: Source, token: Token, now: float) -> str | None:
+        """What `dbx-fmapi login` says of the token it got for a credential of this kind that
+        no browser login renews (None: nothing more)."""
+        return None
+
 
 class OAuth(CredentialKind):
     """A person's browser login, through `databricks auth token` (auth/tokens.py)."""
@@ -144,6 +156,19 @@ class ServicePrincipal(CredentialKind):
 
         return _fetch(source, request.env)
 
+    def source(self, host: str | None, profile: str | None, values: Mapping[str, str]) -> Source:
+        return Source(
+            self.name, host, profile, values.get("client_id"), values.get("client_secret")
+        )
+
+    def login_note(self, source: Source, token: Token, now: float) -> str | None:
+        from ..core import ui
+
+        return (
+            f"The service principal got a token from {source.host}, valid for "
+            f"{ui.duration(token.expiry - now)}; new ones are fetched automatically."
+        )
+
 
 class PersonalAccessToken(CredentialKind):
     """A personal access token, handed out as it is."""
@@ -164,6 +189,9 @@ class PersonalAccessToken(CredentialKind):
 
     def known_expiry(self, source: Source, paths: Paths) -> float | None:
         return NO_EXPIRY
+
+    def source(self, host: str | None, profile: str | None, values: Mapping[str, str]) -> Source:
+        return Source(self.name, host, profile, None, values.get("token"))
 
 
 BY_NAME: dict[str, CredentialKind] = {

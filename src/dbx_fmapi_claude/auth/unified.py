@@ -18,7 +18,7 @@ Stdlib only: the token helper resolves a profile on every call.
 
 from __future__ import annotations
 
-from .source import AUTH_TYPES, M2M, OAUTH, PAT, CredentialError, Source
+from .source import AUTH_TYPES, BY_NAME, M2M, OAUTH, PAT, CredentialError, CredentialKind, Source
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -120,15 +120,19 @@ def from_env(env: Mapping[str, str]) -> Source | None:
     or a client id/secret, with DATABRICKS_HOST; None when they hold none."""
     values = env_values(env)
     where = {k: ENV_VARS[k] for k in values}
-    kind = _kind(values, where, None)
-    if kind not in (PAT, M2M):
+    credential = _holding_secret(_kind(values, where, None))
+    if credential is None:
         # DATABRICKS_AUTH_TYPE=databricks-cli: a profile's login, not the variables; a
-        # username/password alone is no credential we use (as before: ignored).
+        # username/password alone is no credential we use (ignored).
         return None
-    if kind == M2M:
-        cid, secret = values.get("client_id"), values.get("client_secret")
-        return Source(M2M, _env_host(env), None, cid, secret)
-    return Source(PAT, _env_host(env), None, None, values.get("token"))
+    return credential.source(_env_host(env), None, values)
+
+
+def _holding_secret(kind: str | None) -> CredentialKind | None:
+    """The kind named `kind` when its secret is in the profile or the variables themselves
+    (no browser login renews it): those are what go to the workspace as they are."""
+    credential = BY_NAME.get(kind) if kind is not None else None
+    return credential if credential is not None and not credential.browser_login else None
 
 
 def chosen_profile(
@@ -201,7 +205,7 @@ def resolve(profile: str | None, env: Mapping[str, str], home: str) -> Source:
     merged = {**section, **{k: v for k, v in values.items() if k != "host"}}
     kind = _kind(merged, where, named)
     env_host = _env_host(env)
-    if env_host and host and env_host != host and kind in (PAT, M2M):
+    if env_host and host and env_host != host and _holding_secret(kind) is not None:
         raise CredentialError(
             "conflict",
             f"DATABRICKS_HOST is {env_host}, but profile {named!r} is for {host}: the profile's "
@@ -209,10 +213,6 @@ def resolve(profile: str | None, env: Mapping[str, str], home: str) -> Source:
             f"unset DATABRICKS_HOST (or set it to {host}), or use another profile",
         )
     host = host or env_host
-    if kind == PAT:
-        return Source(PAT, host, named, None, merged.get("token"))
-    if kind == M2M:
-        return Source(M2M, host, named, merged.get("client_id"), merged.get("client_secret"))
     if kind == databrickscfg.OTHER:
         raise dbcli.nonoauth_error(named, kind, host)
-    return Source(OAUTH, host, named)
+    return BY_NAME.get(str(kind), BY_NAME[OAUTH]).source(host, named, merged)

@@ -62,11 +62,10 @@ def _check_non_browser(ctx: Context, source: credentials.Source, cfg: Any) -> in
         if problem is not None:
             raise UserError(*problem)
         ctx.out(f"The personal access token works on {source.host}.")
-    elif source.kind == credentials.M2M:
-        ctx.out(
-            f"The service principal got a token from {source.host}, valid for "
-            f"{ui.duration(tok.expiry - time.time())}; new ones are fetched automatically."
-        )
+    else:
+        note = source.credential_kind.login_note(source, tok, time.time())
+        if note is not None:
+            ctx.out(note)
     return ExitCode.OK
 
 

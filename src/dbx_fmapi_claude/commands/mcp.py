@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from ..changes import engine
@@ -108,47 +107,17 @@ def _trusted(raw: bytes | None, folder: str) -> bool:
         here = parent
 
 
-def _codex_change(
-    ctx: Context, cfg: dict[str, Any], after: list[dict[str, Any]], helper: str
-) -> engine.Change | None:
-    """Codex's config.toml with our MCP block holding `after` (none: the block goes), when
-    this configuration set Codex up."""
-    from ..agents.codex import configtoml
-
-    state = cfg.get("codex")
-    if "codex" not in config.agents_of(cfg) or not isinstance(state, dict):
-        return None
-    if not state.get("file"):
-        return None
-    path = Path(str(state["file"]))
-    raw = read_bytes(path)
-    if raw is None:
-        return None
-    host = str(cfg["host"])
-    pairs = [(str(e["name"]), servers.url_of(host, e)) for e in after]
-    block = configtoml.render_mcp(pairs, helper) if pairs else None
-
-    def put(now: bytes | None) -> bytes:
-        text = (now or b"").decode("utf-8", "surrogateescape")
-        return configtoml.with_mcp(text, block).encode("utf-8", "surrogateescape")
-
-    return engine.Change(path, raw, put(raw), "Codex: MCP servers", redo=put)
-
-
-def _json_changes(cfg: dict[str, Any], after: list[dict[str, Any]]) -> list[engine.Change]:
-    """Gemini CLI's and OpenCode's config with `after` as our servers (mcp/agentfiles.py)."""
-    out = []
-    for agent in agentfiles.AGENTS:
-        path = agentfiles.state_file(cfg, agent)
-        raw = agentfiles.current(path) if path is not None else None
-        if path is None or raw is None:
-            continue
-
-        def put(now: bytes | None, path: Path = path, agent: str = agent) -> bytes | None:
-            return agentfiles.put(now, path, agent, after)
-
-        label = agentfiles.AGENTS[agent][0]
-        out.append(engine.Change(path, raw, put(raw), f"{label}: MCP servers", redo=put))
+def _agent_changes(
+    cfg: dict[str, Any], after: list[dict[str, Any]], helper: str
+) -> dict[str, engine.Change]:
+    """Each agent's own config with `after` as our servers (mcp/agentfiles.py), by agent name,
+    for the agents this configuration set up whose file is there."""
+    out = {}
+    listed = agentfiles.server_list(str(cfg["host"]), after)
+    for agent, writer, path in agentfiles.writers(cfg):
+        raw = read_bytes(path)
+        if raw is not None:
+            out[agent.name] = writer.change(path, raw, listed, helper)
     return out
 
 
@@ -157,13 +126,11 @@ def _helper(ctx: Context, cfg: dict[str, Any]) -> str:
     return claudejson.helper_command(cfg, exe)
 
 
-def _say_agents(ctx: Context, cfg: dict[str, Any], codex: engine.Change | None) -> None:
-    if codex is not None:
-        ctx.out(f"  Codex: {codex.path} (its http_headers_helper runs dbx-fmapi)")
-    for agent, (label, _key) in agentfiles.AGENTS.items():
-        path = agentfiles.state_file(cfg, agent)
-        if path is not None:
-            ctx.out(f"  {label}: {path}, when started with: dbx-fmapi run {agent}")
+def _say_agents(ctx: Context, cfg: dict[str, Any], changed: dict[str, engine.Change]) -> None:
+    for agent, writer, path in agentfiles.writers(cfg):
+        line = writer.said(path, agent.name in changed)
+        if line is not None:
+            ctx.out(line)
 
 
 def add(
@@ -227,14 +194,12 @@ def add(
             target, raw, put(raw), "Claude Code: MCP server", keep_original=True, redo=put
         )
     )
-    codex = None
+    changed: dict[str, engine.Change] = {}
     if not again:  # else only put back what a Claude Code session wrote away
         plan.add(_record_change(ctx, cfg, lambda found: [*found, server.entry()]))
         after = [*servers.entries(cfg), server.entry()]
-        codex = _codex_change(ctx, cfg, after, helper)
-        for change in [codex] if codex is not None else []:
-            plan.add(change)
-        for change in _json_changes(cfg, after):
+        changed = _agent_changes(cfg, after, helper)
+        for change in changed.values():
             plan.add(change)
     if not _finish(ctx, plan, dry_run):
         return ExitCode.OK
@@ -247,7 +212,7 @@ def add(
             "  Claude Code runs its helper here only once you trust this folder: start claude "
             "in it once and accept"
         )
-    _say_agents(ctx, cfg, codex)
+    _say_agents(ctx, cfg, changed)
     ctx.out(f"  It needs {servers.PERMISSIONS[server.kind]}. Check it: dbx-fmapi doctor")
     return ExitCode.OK
 
@@ -278,8 +243,7 @@ def remove(ctx: Context, name: str, dry_run: bool) -> int:
     plan.add(engine.Change(target, raw, take(raw), "Claude Code: MCP server", redo=take))
     plan.add(_record_change(ctx, cfg, lambda found: [e for e in found if e["name"] != name]))
     rest = [e for e in servers.entries(cfg) if e["name"] != name]
-    codex = _codex_change(ctx, cfg, rest, _helper(ctx, cfg))
-    for change in [*([codex] if codex is not None else []), *_json_changes(cfg, rest)]:
+    for change in _agent_changes(cfg, rest, _helper(ctx, cfg)).values():
         plan.add(change)
     if _finish(ctx, plan, dry_run):
         ctx.out(f"Removed MCP server {name}.")

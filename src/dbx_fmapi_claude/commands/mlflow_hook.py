@@ -1,5 +1,5 @@
 """`dbx-fmapi mlflow-hook --experiment PATH [--profile P]`: Claude Code's Stop hook for
-`--mlflow-experiment` (tracing/claudehook.py writes it).
+`--mlflow-experiment` (agents/claude/mlflowhook.py writes it).
 
 Claude Code runs it at the end of every turn with the hook's JSON on stdin, and waits for it. It
 gets a token for the profile the way `dbx-fmapi token` does (never a browser login: a hook has no

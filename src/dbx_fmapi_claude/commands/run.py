@@ -150,11 +150,13 @@ def _behind_proxy(
         prefix = otel_prefix(cfg)
         if prefix is not None:  # its telemetry into the workspace's tables (otelproxy.py)
             from ..agents import otelproxy
+            from ..telemetry import tables
 
+            spans = tables.spans_on(cfg)
             otel = stack.enter_context(
-                otelproxy.start(str(cfg["host"]), fresh, prefix, env=ctx.env)
+                otelproxy.start(str(cfg["host"]), fresh, prefix, env=ctx.env, spans=spans)
             )
-            added, before = agent.otel_launch(env, otel.url, otel.secret)
+            added, before = agent.otel_launch(env, otel.url, otel.secret, spans=spans)
             env.update(added)
         code = _foreground([*argv, *before, *args], env)
         from ..agents import firstrun

@@ -9,209 +9,27 @@ would; never a login).
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
 from typing import Any
 
-from ..agents.claude import effective, settings
-from ..auth import credentials, tokens
+from ..auth import credentials
 from ..core import ui
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..record import config, setupstate
 from ..shell import rcblock
+from .status_token import token_info, token_line
 
 # 2: "credential", token sources "workspace" and "credential"; 3: "route", the models "fable" and
 # "subagent", the settings level "admin" (managed settings, an administrator's)
 SCHEMA_VERSION = 4  # 4: "agents" (Codex, Gemini CLI, OpenCode beside Claude Code)
 
 
-def _token_from_settings(path: Path) -> str | None:
-    try:
-        data, _ = settings.load(path)
-    except UserError:
-        return None
-    tok = (data.get("env") or {}).get(settings.ENV_TOKEN)
-    return tok if isinstance(tok, str) and tok else None
-
-
-def token_info(ctx: Context, cfg: config.Configuration, check: bool) -> dict[str, Any]:
-    """{state, source, expires_at, seconds_left, checked, message, fix}; never the token."""
-    profile = str(cfg["profile"])
-    need = tokens.needed_lifetime(ctx.env, cfg)
-    info: dict[str, Any] = {
-        "state": "unknown",
-        "source": None,
-        "expires_at": None,
-        "seconds_left": None,
-        "checked": check,
-        "workspace": None,  # with --check: accepted, replaced, rejected, unknown
-        "message": None,
-        "fix": None,
-    }
-    expiry: float | None = None
-    if check:
-        from ..auth import dbcli, rejected
-
-        try:
-            source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
-            request = tokens.request_for(ctx, cfg, need=0)
-            request.always_check = True  # one request to the workspace, not only the CLI
-            tok = credentials.token(source, request)
-            expiry = tok.expiry
-            info["source"] = source.credential_kind.status_source
-        except credentials.CredentialError as exc:
-            info["state"] = "error"
-            info["message"] = exc.message
-            info["fix"] = exc.fix
-            return info
-        except (dbcli.CliError, rejected.RejectedLogin) as exc:
-            info["state"] = "login_needed" if exc.kind == "login" else "error"
-            info["message"] = exc.message
-            info["fix"] = "dbx-fmapi login" if exc.kind == "login" else exc.fix
-            return info
-        verdict = request.verdict
-        if verdict is None and source.host:  # a service principal's or a PAT's token
-            verdict = rejected.check(source.host, tok.access_token, ctx.env)
-        info["workspace"] = verdict or rejected.UNKNOWN
-        if verdict == rejected.REPLACED:
-            info["message"] = (
-                "the workspace had rejected the token (revoked or rotated); a fresh one replaced it"
-            )
-        elif verdict == rejected.REJECTED:
-            info["state"] = "rejected"
-            info["message"] = (
-                "rejected by the workspace although it has not expired (revoked or rotated)"
-            )
-            info["fix"] = source.credential_kind.rejected_fix
-            return info
-    elif setupstate.token_mode(cfg) == "static":
-        path = setupstate.managed_settings(cfg)
-        tok_text = _token_from_settings(path) if path else None
-        if tok_text is None:
-            info["state"] = "missing"
-            info["message"] = "no ANTHROPIC_AUTH_TOKEN in the settings file"
-            info["fix"] = "dbx-fmapi-claude  (writes a fresh token before it starts claude)"
-            return info
-        expiry = tokens.known_expiry(ctx.paths, profile, tok_text)
-        if expiry is None:
-            expiry = tokens.jwt_expiry(tok_text)
-        info["source"] = "settings"
-    elif not credentials.of(cfg.auth).browser_login:
-        try:
-            source = credentials.for_record(cfg, ctx.env, ctx.paths.home_path)
-        except UserError as exc:
-            info["state"], info["message"], info["fix"] = "error", exc.message, exc.fix
-            return info
-        expiry = credentials.known_expiry(source, ctx.paths)
-        info["source"] = "record" if expiry is not None else None
-    else:
-        expiry = tokens.known_expiry(ctx.paths, profile)
-        info["source"] = "record" if expiry is not None else None
-    if expiry == credentials.NO_EXPIRY:
-        info["state"] = "valid"
-        info["message"] = (
-            "a personal access token: its expiry is not known here (doctor checks it against "
-            "the workspace)"
-        )
-        return info
-    if expiry is None:
-        info["message"] = "no token fetched yet; ask the CLI with: dbx-fmapi status --check"
-        return info
-    left = expiry - time.time()
-    info["expires_at"] = ui.iso(expiry)
-    info["seconds_left"] = int(left)
-    if left <= 0:
-        info["state"] = "expired"
-    elif left < need:
-        info["state"] = "expiring"
-    else:
-        info["state"] = "valid"
-    return info
-
-
-def _token_line(info: dict[str, Any], mode: str, paint: ui.Painter) -> str:
-    state = info["state"]
-    left = info["seconds_left"]
-    if state == "valid" and left is None:
-        return paint("valid", "green") + f" — {info['message']}"
-    if state == "valid":
-        text = paint("valid", "green") + f", {ui.duration(left)} left"
-    elif state == "expiring":
-        renew = "refreshed on next use" if mode == "helper" else "dbx-fmapi-claude refreshes it"
-        text = paint("valid", "yellow") + f", {ui.duration(left)} left ({renew})"
-    elif state == "expired":
-        renew = (
-            "the helper fetches a new one on next use"
-            if mode == "helper"
-            else "plain `claude` fails until dbx-fmapi-claude refreshes it"
-        )
-        text = paint("expired", "red") + f" {ui.duration(-left)} ago ({renew})"
-    elif state == "login_needed":
-        why = info.get("message") or ""
-        rejected_first = "rejected" in why
-        text = paint("login needed", "red") + (
-            f" — {why}; fix: dbx-fmapi login" if rejected_first else " — fix: dbx-fmapi login"
-        )
-    elif state == "missing":
-        text = paint("missing", "red") + f" — {info['message']}"
-    elif state == "error":
-        text = paint("unknown", "yellow") + f" — {info['message']}"
-    elif state == "rejected":
-        text = paint("rejected", "red") + f" — {info['message']}; fix: {info['fix']}"
-    else:
-        text = "unknown — " + str(info["message"])
-    if info["expires_at"] and state in ("valid", "expiring"):
-        text += f" (until {ui.clock(time.time() + left)})"
-    if info.get("workspace") == "replaced" and state in ("valid", "expiring"):
-        text += f" — {info['message']}"
-    if info["checked"] and state != "rejected":
-        asked = info.get("workspace")
-        text += (
-            " [checked with the workspace]"
-            if asked in ("accepted", "replaced")
-            else " [checked with the Databricks CLI; the workspace did not answer]"
-            if asked == "unknown"
-            else " [checked with the Databricks CLI]"
-        )
-    return text
-
-
-def collect(ctx: Context, cfg: config.Configuration, check: bool) -> dict[str, Any]:
+def collect(
+    ctx: Context, cfg: config.Configuration, check: bool, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """The configuration's report; `fields`: what the agents add at its top level."""
     mode = setupstate.token_mode(cfg)
     managed = setupstate.managed_settings(cfg)
-    project = effective.project_dir(ctx.paths, managed, ctx.cwd)
-    levels = effective.load_levels(ctx.paths, project, managed, ctx.env)
-    files = []
-
-    def keys_of(level: effective.Level) -> list[str]:
-        if level.data is None:
-            return []
-        env = level.data.get("env") or {}
-        keys = [k for k in env if k in settings.ALL_ENV_KEYS or k == "ANTHROPIC_API_KEY"]
-        if settings.HELPER_KEY in level.data:
-            keys.append(settings.HELPER_KEY)
-        return keys
-
-    for i, level in enumerate(levels):  # lowest precedence first
-        if not level.exists and not level.managed:
-            continue
-        keys = keys_of(level)
-        # A key a level above sets too is not this file's: Claude Code uses the other value.
-        overridden = {
-            k: above.name for k in keys for above in levels[i + 1 :] if k in keys_of(above)
-        }
-        files.append(
-            {
-                "level": level.name,
-                "path": str(level.path),
-                "exists": level.exists,
-                "valid": level.exists and level.error is None,
-                "managed": level.managed,
-                "keys": keys,
-                **({"overridden_by": overridden} if overridden else {}),
-            }
-        )
     rc = setupstate.rc_file(cfg)
     shell = {
         "name": cfg.shell or "none",
@@ -238,7 +56,7 @@ def collect(ctx: Context, cfg: config.Configuration, check: bool) -> dict[str, A
         "token_mode": mode,
         "ttl_seconds": int(ttl) if mode == "helper" and ttl else None,
         "settings_file": str(managed) if managed else None,
-        "settings_files": files,
+        **fields,
         "shell": shell,
         "token": token_info(ctx, cfg, check),
     }
@@ -278,7 +96,7 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
         row("Token mode", f"helper ({detail})" if detail else "helper")
     else:
         row("Token mode", "static (ANTHROPIC_AUTH_TOKEN in the settings file)")
-    row("Token", _token_line(data["token"], mode, paint))
+    row("Token", token_line(data["token"], mode, paint))
     first = True
     for f in data["settings_files"]:
         notes = [f["level"]]
@@ -321,10 +139,12 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
         row("MLflow", tracing.line(data["mlflow"]))
     if data.get("telemetry"):
         prefix = data["telemetry"]["tables"]["logs"].removesuffix("_otel_logs")
+        spans = data["telemetry"].get("spans")
         row(
             "Telemetry",
-            f"{prefix}_otel_{{metrics,logs,spans}} at {data['telemetry']['endpoint']} "
-            "(checked by dbx-fmapi doctor)",
+            f"{prefix}_otel_{{metrics,logs{',spans' if spans else ''}}} at "
+            f"{data['telemetry']['endpoint']} (spans {'on' if spans else 'off'}; checked by "
+            "dbx-fmapi doctor)",
         )
     for i, other in enumerate(data.get("elsewhere") or []):
         who = f"profile {other['profile']}" if other["profile"] else "DATABRICKS_* variables"
@@ -337,32 +157,25 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
     ctx.out("\nFull check: dbx-fmapi doctor")
 
 
-def agent_rows(ctx: Context, cfg: config.Configuration) -> list[dict[str, Any]]:
-    """The agents beside Claude Code this configuration set up: their file, model, route, how
-    their tokens stay fresh, how to start them, and what is wrong with their file (None: it
-    holds what setup wrote)."""
+def agent_views(
+    ctx: Context, cfg: config.Configuration
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """What each agent this configuration set up shows, asked the same way of every one: its
+    keys at the top of the report (Claude Code's settings levels) and its row in "agents" (the
+    others': file, model, route, how tokens stay fresh, how to start it, what is wrong)."""
     from .. import agents
 
+    fields: dict[str, Any] = {}
     rows = []
     for name in config.agents_of(cfg):
-        agent = agents.get(name)
         state = cfg.state(name)
-        if agent.required or state is None:  # the required agent's: the heading above
+        if state is None:  # setup recorded nothing for it
             continue
-        rows.append(
-            {
-                "name": name,
-                "label": agent.label,
-                "file": state.get("file"),
-                "model": state.get("model"),
-                "route": state.get("route"),
-                "base_url": state.get("base_url"),
-                "tokens": agent.freshness,
-                "launch": agent.launch,
-                "problem": agent.in_effect(state, ctx.paths),
-            }
-        )
-    return rows
+        view = agents.get(name).status_view(state, ctx.paths, ctx.env, ctx.cwd)
+        fields.update(view.fields)
+        if view.row is not None:
+            rows.append(view.row)
+    return fields, rows
 
 
 def others(record: dict[str, Any] | None, cfg: config.Configuration | None) -> list[dict[str, Any]]:
@@ -392,15 +205,15 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
         raise config.elsewhere(ctx.paths, ctx.cwd) or UserError(
             "dbx-fmapi-claude is not set up yet", "setup-fmapi-claudecode"
         )
+    fields, extra = agent_views(ctx, cfg)
     if check:
         progress = ui.Progress(ctx)
         with progress.step("asking the Databricks CLI and the workspace about the token"):
-            data = collect(ctx, cfg, check)
+            data = collect(ctx, cfg, check, fields)
     else:
-        data = collect(ctx, cfg, check)
+        data = collect(ctx, cfg, check, fields)
     if elsewhere:  # several configurations: the others too (a single one reads as before)
         data["elsewhere"] = elsewhere
-    extra = agent_rows(ctx, cfg)
     if extra:  # only when agents beside Claude Code are set up: the shape stays as it was
         data["agents"] = extra
     servers = mcp_rows(ctx, cfg)
@@ -414,8 +227,11 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
     if cfg.get("otel_tables"):  # only when setup was given --otel-tables
         from ..telemetry import tables
 
+        spans = tables.spans_on(cfg)
+        names = tables.names(str(cfg["otel_tables"]))
         data["telemetry"] = {
-            "tables": tables.names(str(cfg["otel_tables"])),
+            "tables": {s: names[s] for s in tables.signals_of(spans)},
+            "spans": spans,
             "endpoint": tables.endpoint(str(cfg.get("host") or "")),
         }
     if json:

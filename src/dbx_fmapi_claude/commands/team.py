@@ -142,6 +142,16 @@ def managed_settings(
         f"Each developer then needs the package and one login: databricks auth login --host "
         f"{team.get('host')} --profile {team.get('profile')}"
     )
+    experiment = team.get("mlflow_experiment")
+    if experiment and experiment != "none":
+        from ..tracing import mlflowenv
+
+        venv = f"~/.local/share/dbx-fmapi-claude/mlflow-{mlflowenv.VERSION}"
+        ctx.out(
+            f"and, for the MLflow hook, MLflow {mlflowenv.VERSION} in their HOME (without it the "
+            f"hook traces nothing and says so in its log): python3 -m venv {venv} && "
+            f"{venv}/bin/pip install {mlflowenv.PACKAGE}"
+        )
     return ExitCode.OK
 
 

@@ -10,7 +10,7 @@ a missing program and a broken route are told apart.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import agents
@@ -36,33 +36,10 @@ def version_of(exe: str, env: Mapping[str, str]) -> tuple[str | None, str | None
 
 
 def binary(r: Run, agent: Agent) -> None:
-    install = str(agent.install_command)
+    """The agent's program: found, runs, recent enough (the agent judges what it said)."""
     exe = agent.find(r.ctx.env, r.ctx.paths.home)
-    if exe is None:
-        r.add(ui.FAIL, f"not installed (no `{agent.program}` on PATH)", install)
-        return
-    said, why = version_of(exe, r.ctx.env)
-    if said is None:
-        r.add(ui.FAIL, f"{exe} does not run: {why}", install)
-        return
-    from ..agents.base import parse_version
-
-    version = parse_version(said)
-    shown = ".".join(map(str, version)) if version else said
-    low = ".".join(map(str, agent.min_version))
-    if version is None:
-        r.add(ui.WARN, f"{exe} says {said!r}, not a version this check can compare", install)
-    elif version < agent.min_version:
-        r.add(
-            ui.FAIL,
-            f"{shown} at {exe} is older than {low}, the oldest that works with this setup",
-            f"upgrade: {install}",
-        )
-    elif agent.tested and version > (parse_version(agent.tested) or version):
-        # Newer releases are the norm (agents update themselves); nothing to fix.
-        r.add(ui.PASS, f"{shown} at {exe} (newer than {agent.tested}, the release tested)")
-    else:
-        r.add(ui.PASS, f"{shown} at {exe}")
+    said, why = version_of(exe, r.ctx.env) if exe is not None else (None, None)
+    r.add(*agent.judge_program(exe, said, why))
 
 
 def agent_config(r: Run, agent: Agent) -> None:
@@ -75,11 +52,10 @@ def agent_config(r: Run, agent: Agent) -> None:
     found = agent.findings(state, r.ctx.paths, r.ctx.env, r.ctx.cwd)
     for i, f in enumerate(found):
         fix = (f.fix or "{setup}").replace("{setup}", again)
-        line_id = r.id if i == 0 else f"{r.id}:{i + 1}"
+        line_id = f"{r.id}:{f.id}" if f.id else r.id if i == 0 else f"{r.id}:{i + 1}"
         r.add(ui.WARN if f.warn else ui.FAIL, f.detail, fix, id=line_id)
     if not found:
-        model = state.get("model")
-        r.add(ui.PASS, f"{state.get('file')}: what setup wrote is in effect (model {model})")
+        r.add(ui.PASS, agent.in_effect_line(state))
 
 
 def request(r: Run, agent: Agent) -> None:
@@ -130,6 +106,20 @@ def _diagnosis(
     return (ui.WARN if exc.status == 429 else ui.FAIL, detail, fix)
 
 
+def program(agent: Agent) -> Callable[[Run], None]:
+    return lambda r: binary(r, agent)
+
+
+def config_in_effect(agent: Agent) -> Callable[[Run], None]:
+    return lambda r: agent_config(r, agent)
+
+
+def required() -> Agent:
+    """The agent every configuration sets up: its checks are the configuration's own
+    (checks.CHECKS), in the order of the path to a working setup."""
+    return next(agent for agent in agents.every() if agent.required)
+
+
 def _has(name: str) -> Any:
     def when(r: Run) -> bool:
         return name in config.agents_of(need(r.cfg))
@@ -142,7 +132,7 @@ def specs() -> tuple[Spec, ...]:
     out: list[Spec] = []
     for name in agents.NAMES:
         agent = agents.get(name)
-        if agent.required:  # checked as the configuration itself (settings_checks, deps.claude)
+        if agent.required:  # its checks are the configuration's own: checks.CHECKS
             continue
         base = f"agent:{name}"
 

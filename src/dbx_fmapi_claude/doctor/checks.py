@@ -25,8 +25,12 @@ def _static_mode(r: Run) -> bool:
     return setupstate.token_mode(need(r.cfg)) == "static"
 
 
+# The required agent (Claude Code), asked as every agent is (agent_checks), its checks placed on
+# the path to a working setup: its program first, its settings after the setup record.
+CORE = agent_checks.required()
+
 CHECKS: tuple[Spec, ...] = (
-    Spec("claude", "Claude Code", deps.claude, needed_as="Claude Code"),
+    Spec(CORE.name, CORE.label, agent_checks.program(CORE), needed_as=CORE.label),
     Spec("databricks-cli", "Databricks CLI", deps.databricks_cli, needed_as="the Databricks CLI"),
     Spec("config", "Setup", sets.record, needed_as="setup"),
     Spec(
@@ -39,7 +43,7 @@ CHECKS: tuple[Spec, ...] = (
     Spec(
         "effective",
         "Effective settings",
-        sets.effective_settings,
+        agent_checks.config_in_effect(CORE),
         requires=("settings",),
         within=("config",),
     ),

@@ -1,4 +1,5 @@
-"""Dependencies: Claude Code and the Databricks CLI are installed, run, and are recent enough."""
+"""Dependencies: the Databricks CLI is installed, runs, and is recent enough; how a program's
+`--version` is asked (every agent's program check: agent_checks.binary)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from ..core import ui
 from ..core.context import Context
 from .report import Run
 
-CLAUDE_INSTALL = "curl -fsSL https://claude.ai/install.sh | bash"
 VERSION_TIMEOUT = 20.0
 
 
@@ -38,24 +38,6 @@ def _version_of(exe: str, env: Mapping[str, str]) -> tuple[str | None, str | Non
         why = dbcli.scrub(proc.stderr or proc.stdout or "") or f"exit status {proc.returncode}"
         return None, f"`{exe} --version` failed: {why}"
     return out[0].strip(), None
-
-
-def claude(r: Run) -> None:
-    from ..agents.claude.wrapper import find_claude
-
-    exe = find_claude(r.ctx.env, r.ctx.paths.home)
-    if exe is None:
-        r.add(
-            ui.FAIL,
-            "not installed (no `claude` on PATH)",
-            f"{CLAUDE_INSTALL}   (or: npm install -g @anthropic-ai/claude-code)",
-        )
-        return
-    version, why = _version_of(exe, r.ctx.env)
-    if version is None:
-        r.add(ui.FAIL, f"{exe} does not run: {why}", CLAUDE_INSTALL)
-        return
-    r.add(ui.PASS, f"{version} at {exe}")
 
 
 def databricks_cli(r: Run) -> None:

@@ -8,9 +8,10 @@ import shlex
 from pathlib import Path
 from urllib.parse import quote
 
+from ..agents.claude import mlflowhook
 from ..core import ui
 from ..core.fileio import read_bytes
-from ..tracing import claudehook, mlflowenv
+from ..tracing import mlflowenv
 from .report import LOGIN, SETUP, Run, need
 
 
@@ -43,7 +44,7 @@ def tracing(r: Run) -> None:
         data = settings.parse(raw, path) if raw is not None else {}
     except settings.SettingsCorrupt:
         data = {}
-    if not isinstance(hook, str) or not claudehook.present(data, hook):
+    if not isinstance(hook, str) or not mlflowhook.present(data, hook):
         r.add(
             ui.FAIL,
             f"our Stop hook is not in {path or 'the settings file'} any more: no session is traced",

@@ -75,7 +75,6 @@ class Run:
         self.item = ""  # the model a per-model check is about
         # Found by the checks, for the ones after them.
         self.cfg: Configuration | None = None  # "config": our setup record
-        self.levels: list[Level] = []  # "settings": every settings level Claude Code reads
         self.mine: Level | None = None  # "settings": the level setup manages, valid
         self.helper: str | None = None  # "helper": the apiKeyHelper command, runnable
         self.token: Token | None = None  # "token"

@@ -1,5 +1,5 @@
-"""Our setup record, and the settings as Claude Code sees them: the file setup manages, every
-other level and the environment that could override it, the apiKeyHelper, the shell wrapper."""
+"""Our setup record, and the settings file setup manages, the apiKeyHelper, the shell wrapper.
+(What overrides the settings where Claude Code starts: the agent's findings, agent_checks.)"""
 
 from __future__ import annotations
 
@@ -15,19 +15,6 @@ from ..core.fileio import q
 from ..record import config, setupstate
 from ..shell import rcblock
 from .report import SETUP, Run, need
-
-# Process-environment variables that change where or how Claude Code authenticates.
-WATCHED_ENV = (
-    "ANTHROPIC_API_KEY",
-    settings.ENV_TOKEN,
-    settings.ENV_BASE_URL,
-    "CLAUDE_CODE_USE_BEDROCK",
-    "CLAUDE_CODE_USE_VERTEX",
-    "CLAUDE_CODE_USE_FOUNDRY",
-    *settings.ALL_ENV_KEYS,
-)
-OTHER_PROVIDERS = ("CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_FOUNDRY")
-FAIL_IF_OVERRIDDEN = (settings.ENV_BASE_URL, settings.ENV_TOKEN)
 
 
 def load_config(ctx: Context) -> config.Configuration | None:
@@ -64,7 +51,6 @@ def settings_file(r: Run) -> None:
         return
     project = effective.project_dir(r.ctx.paths, managed, r.ctx.cwd)
     levels = effective.load_levels(r.ctx.paths, project, managed, r.ctx.env)
-    r.levels = levels
     level = next(lv for lv in levels if lv.managed)
     if not level.exists:
         r.add(ui.FAIL, f"{managed} is missing", f"{SETUP}  (recreates it)")
@@ -114,108 +100,6 @@ def settings_file(r: Run) -> None:
             )
             return
     r.add(ui.PASS, f"{managed} ({level.name} level, {mode} token mode)")
-
-
-def effective_settings(r: Run) -> None:
-    cfg, mine, levels = need(r.cfg), need(r.mine), r.levels
-    eff = effective.resolve(levels, r.ctx.env, list(WATCHED_ENV))
-    mode = setupstate.token_mode(cfg)
-    ours = dict((mine.data or {}).get("env") or {})
-    found = 0
-
-    for level in levels:
-        if level.exists and level.error is not None and not level.managed:
-            found += 1
-            r.add(
-                ui.WARN,
-                f"{level.path} is not valid JSON ({level.error}); Claude Code ignores it",
-                f'"${{EDITOR:-vi}}" {q(level.path)}',
-                id=f"effective:{level.name}",
-            )
-
-    for key, value in ours.items():
-        if key not in settings.ALL_ENV_KEYS:
-            continue
-        win = eff.env.get(key)
-        if win is None or win.path is None or win.source == mine.name and win.path == mine.path:
-            continue
-        if win.value == value:
-            continue
-        found += 1
-        status = ui.FAIL if key in FAIL_IF_OVERRIDDEN else ui.WARN
-        effect = (
-            f"Claude Code sends requests to {win.shown}, not to your workspace"
-            if key == settings.ENV_BASE_URL
-            else f"Claude Code uses {win.shown}"
-        )
-        if win.source == effective.ADMIN and not win.secret:
-            effect += f", not setup's {value}"
-        r.add(
-            status,
-            f"{key} is overridden by {win.label}: {effect}",
-            win.remove_fix(),
-            id=f"effective:{key}",
-        )
-
-    helper = eff.helper
-    if (
-        mode == "helper"
-        and helper is not None
-        and helper.path != mine.path
-        and helper.value != (mine.data or {}).get(settings.HELPER_KEY)
-    ):
-        found += 1
-        r.add(
-            ui.FAIL,
-            f"apiKeyHelper is overridden by {helper.label}: Claude Code runs "
-            f"{helper.shown!r}, not `dbx-fmapi token`",
-            helper.remove_fix(),
-            id="effective:apiKeyHelper",
-        )
-    if mode == "helper" and settings.ENV_TOKEN in eff.env:
-        tok = eff.env[settings.ENV_TOKEN]
-        found += 1
-        r.add(
-            ui.FAIL,
-            f"a stale {settings.ENV_TOKEN} ({tok.label}) sits beside the apiKeyHelper; it wins "
-            "the Authorization header, so requests fail once it expires",
-            tok.remove_fix(),
-            id=f"effective:{settings.ENV_TOKEN}",
-        )
-    if mode == "static" and helper is not None:
-        found += 1
-        r.add(
-            ui.FAIL,
-            f"an apiKeyHelper ({helper.label}) sits beside the static {settings.ENV_TOKEN}; "
-            "the two must not both be in effect",
-            helper.remove_fix(),
-            id="effective:apiKeyHelper",
-        )
-    key_api = eff.env.get("ANTHROPIC_API_KEY")
-    if key_api is not None and key_api.value:  # an empty value is setup's blank over one
-        found += 1
-        r.add(
-            ui.FAIL,
-            f"ANTHROPIC_API_KEY is set in {key_api.label}: it conflicts with your Databricks "
-            "token (Claude Code asks whether to use it, and may send it instead)",
-            key_api.remove_fix(),
-            id="effective:ANTHROPIC_API_KEY",
-        )
-    for key in OTHER_PROVIDERS:
-        win = eff.env.get(key)
-        if win is not None and str(win.value).strip().lower() not in ("", "0", "false", "no"):
-            found += 1
-            r.add(
-                ui.FAIL,
-                f"{key} is set in {win.label}: Claude Code then ignores the workspace",
-                win.remove_fix(),
-                id=f"effective:{key}",
-            )
-    if not found:
-        r.add(
-            ui.PASS,
-            "no other settings level or environment variable overrides or conflicts with ours",
-        )
 
 
 def helper(r: Run) -> None:

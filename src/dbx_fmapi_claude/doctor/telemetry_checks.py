@@ -1,8 +1,9 @@
-"""`--otel-tables`: for each of the three tables, the workspace's OTLP endpoint takes an empty
-export request (a valid OTLP protobuf message with nothing in it: no row is written) with the
-current token. A 404 means the table does not exist (the admin's DDL, `dbx-fmapi telemetry
-ddl`); a 403 names the grant that is missing. Telemetry never stops a session, so each of these
-is a WARN: the agents work, their telemetry is lost."""
+"""`--otel-tables`: for each table (the spans table only with `--otel-spans on`), the
+workspace's OTLP endpoint takes an empty export request (a valid OTLP protobuf message with
+nothing in it: no row is written) with the current token. A 404 means the table does not
+exist (the admin's DDL, `dbx-fmapi telemetry ddl`); a 403 names the grant that is missing.
+Telemetry never stops a session, so each of these is a WARN: the agents work, their
+telemetry is lost."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ def has_tables(r: Run) -> bool:
 
 
 def signals(r: Run) -> list[str]:
-    return list(tables.SIGNALS) if has_tables(r) else []
+    """The tables' signals: metrics and logs, traces only with `--otel-spans on`."""
+    cfg = need(r.cfg)
+    return list(tables.signals_of(tables.spans_on(cfg))) if has_tables(r) else []
 
 
 def table(r: Run) -> None:

@@ -33,6 +33,7 @@ CLAUDE_KEYS = (
     "statusline_command",
     "prompt_hook",
     "otel_tables",
+    "otel_spans",
     "otel",
     "mlflow_experiment",
     "mlflow_hook",
@@ -86,6 +87,7 @@ FIELDS: dict[str, tuple[tuple[type, ...] | frozenset[str], str]] = {
     "claude": ((dict,), "an object (the Claude Code state)"),
     "mcp": ((list,), "a list of MCP servers (dbx-fmapi mcp add)"),
     "otel_tables": (_STR, "CATALOG.SCHEMA.PREFIX (--otel-tables)"),
+    "otel_spans": (frozenset({"on", "off"}), '"on" or "off" (--otel-spans)'),
     "otel": ((dict,), "an object (what --otel-tables wrote into Claude Code's settings)"),
 }
 AGENT_NAMES = _registry.NAMES  # agents/__init__.py's registry order

@@ -74,6 +74,22 @@ class Answers:
     margin_seconds: int = config.DEFAULT_MARGIN_SECONDS
     shell: str = "none"
     otel_tables: str | None = None  # --otel-tables, checked: CATALOG.SCHEMA.PREFIX or "none"
+    otel_spans: str | None = None  # --otel-spans, checked: "on" or "off"
+
+
+def check_spans(value: str, tables_flag: str | None, prev: Mapping[str, Any]) -> str:
+    """`--otel-spans on|off`; on needs tables, given now or kept from the last run."""
+    from ..telemetry import tables
+
+    spans = tables.check_spans(value)
+    prefix = tables.prefix_of({"otel_tables": tables_flag}) if tables_flag else None
+    if spans == "on" and prefix is None and (tables_flag or tables.prefix_of(prev) is None):
+        raise usage_error(
+            "--otel-spans on needs --otel-tables: the spans go to PREFIX_otel_spans, beside "
+            "the metrics and logs",
+            f"{PROG} --otel-tables {tables.EXAMPLE} --otel-spans on",
+        )
+    return spans
 
 
 def check_profile(value: str) -> str:

@@ -33,6 +33,7 @@ class SetupOptions:
     statusline: str | None = None
     mlflow_experiment: str | None = None  # an experiment's workspace path, or "none"
     otel_tables: str | None = None
+    otel_spans: str | None = None  # "on" or "off", as typed
     team: str | None = None
     install: bool = False
     skip_install: bool = False

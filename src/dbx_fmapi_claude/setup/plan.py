@@ -276,6 +276,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
             budget=lambda: budget_set(self.paths.config_dir_path, self.opts.team_prices),
             mlflow_experiment=experiment,
             otel_tables=a.otel_tables,
+            otel_spans=a.otel_spans,
             onboarding_added=bool(self.record.get("onboarding_added")),
             personal_key=self.personal_key,
             out=self.out,

@@ -25,6 +25,7 @@ from .answers import (
     check_location,
     check_model,
     check_profile,
+    check_spans,
     default_shell,
     duration_text,
     span,
@@ -75,6 +76,8 @@ class SignIn(SetupBase):
             self.a.location = check_location(str(o.settings_location), self.ctx.cwd)
             # Re-running for a location: its own configuration gives the defaults.
             self.prev = self.config_at(self.a.location) or self.prev
+        if o.otel_spans is not None:
+            self.a.otel_spans = check_spans(str(o.otel_spans), self.a.otel_tables, self.prev)
         prev_ttl = self.prev.get("ttl_seconds")
         if o.ttl is not None:
             self.a.ttl_seconds = check_duration(str(o.ttl), "--ttl")

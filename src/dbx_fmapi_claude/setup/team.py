@@ -33,6 +33,7 @@ _PLAIN = {
     "agents": "agents",
     "mlflow_experiment": "mlflow_experiment",
     "otel_tables": "otel_tables",
+    "otel_spans": "otel_spans",
 }
 _MODEL_OPTS = {"subagent": "subagent_model"}
 
@@ -136,6 +137,11 @@ def apply(ctx: Context, opts: dict[str, Any], say: Any, warn: Any) -> dict[str, 
                 )
             continue  # the developer's flag wins over a default the team file offers
         out[option] = value
+    if (
+        str(out.get("otel_tables") or "").strip().lower() == "none"
+        and opts.get("otel_spans") is None
+    ):
+        out.pop("otel_spans", None)  # the developer turned telemetry off: no spans to choose
     # The team's prices and budget, for `dbx-fmapi usage`, the status line and the budget hook
     # (kept in the configuration folder by setup's plan; none: the kept copy goes).
     out["team_prices"] = {

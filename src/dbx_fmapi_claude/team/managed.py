@@ -101,11 +101,47 @@ def settings_for(
 
         env.update(
             telemetry.desired_env(
-                host=host, prefix=str(tables), ttl_seconds=team.ttl_seconds or 15 * 60
+                host=host,
+                prefix=str(tables),
+                ttl_seconds=team.ttl_seconds or 15 * 60,
+                spans=team.get("otel_spans") == "on",
             )
         )
         managed[telemetry.HELPER_KEY] = telemetry.helper_command(command)
+    experiment = team.get("mlflow_experiment")
+    if experiment and experiment != "none":  # MLflow tracing (docs/mlflow.md)
+        managed.update(mlflow_hook(helper, str(experiment), str(profile)))
     return managed
+
+
+def mlflow_hook(helper: str, experiment: str, profile: str) -> dict[str, Any]:
+    """The `hooks` key for `mlflow_experiment`: setup's Stop hook (`dbx-fmapi mlflow-hook`,
+    agents/claude/mlflowhook.py) for the team's experiment and profile. Managed hooks run beside the
+    developers' own, and are the only ones that do where the managed settings also say
+    `allowManagedHooksOnly` (measured with 2.1.332: tests/team/test_managed_mlflow.py)."""
+    from ..agents.claude import mlflowhook as claudehook
+
+    command = (
+        f"{_helper_word(helper)} mlflow-hook --experiment {_path_word(experiment)} "
+        f"--profile {profile}"
+    )
+    return {claudehook.HOOKS_KEY: claudehook.add({}, command, [])[claudehook.HOOKS_KEY]}
+
+
+def _path_word(path: str) -> str:
+    """The experiment's path as one word under /bin/sh and Windows' shell alike: double quotes
+    around a path with spaces; anything but letters, digits, spaces and @ . _ - / + : = , is
+    refused (a quote, $, %, a glob or a shell character would need quoting no shell shares)."""
+    import re
+
+    if not re.fullmatch(r"[\w@./+:=, -]+", path):
+        raise UserError(
+            f"mlflow_experiment {path!r} cannot be used in a managed hook command: only "
+            "letters, digits, spaces and @ . _ - / + : = , are",
+            "rename the experiment in the team file (e.g. /Shared/claude-code)",
+            ExitCode.USAGE,
+        )
+    return f'"{path}"' if " " in path else path
 
 
 def _helper_word(helper: str) -> str:

@@ -11,6 +11,7 @@ from ..auth import credentials, tokens
 from ..auth.profilechoice import offered_profile, profile_hosts
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
+from ..telemetry import tables
 from ..workspace.client import Workspace
 from ..workspace.hosts import normalize_host
 from . import schema, sources
@@ -62,6 +63,9 @@ def what_changed(prev: Mapping[str, Any], team: schema.TeamFile) -> list[str]:
     had_tables = prev.get("otel_tables") or "none"
     if team.get("otel_tables") is not None and team.get("otel_tables") != had_tables:
         out.append(f"otel_tables {had_tables} -> {team.get('otel_tables')}")
+    had_spans = "on" if tables.spans_on(prev) else "off"
+    if team.get("otel_spans") is not None and team.get("otel_spans") != had_spans:
+        out.append(f"otel_spans {had_spans} -> {team.get('otel_spans')}")
     for key in ("host", "profile", "route", "token_mode"):
         value = team.get(key)
         if value is not None and value != "auto" and held[key] not in (None, value):

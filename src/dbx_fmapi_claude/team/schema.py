@@ -5,7 +5,8 @@ a UserError naming the source, the key and the value (exit 2). The JSON Schema f
 docs/team-file.schema.json; docs/teams.md is the guide. Version 1 keys:
 
     version, host, profile, route, models, agents, ttl, margin, token_mode, mcp, otel_tables,
-    mlflow_experiment, prices, budget, locked  (and "$schema", "description" for people and editors)
+    otel_spans, mlflow_experiment, prices, budget, locked
+    (and "$schema", "description" for people and editors)
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ LOCKABLE = (
     "token_mode",
     "mcp",
     "otel_tables",
+    "otel_spans",
     "mlflow_experiment",
     "prices",
     "budget",
@@ -270,6 +272,13 @@ def check(data: Any, source: str) -> TeamFile:
             if text != "none" and not _TABLES.match(text):
                 raise _bad(source, key, value, 'must be CATALOG.SCHEMA.PREFIX (or "none")')
             out[key] = text
+        elif key == "otel_spans":
+            if value not in ("on", "off"):
+                raise _bad(source, key, value, 'must be "on" or "off"')
+            tables = data.get("otel_tables")
+            if value == "on" and (not isinstance(tables, str) or tables == "none"):
+                raise _bad(source, key, value, "needs otel_tables (the spans go beside them)")
+            out[key] = value
         elif key == "mlflow_experiment":
             from ..tracing.mlflowenv import check_experiment
 

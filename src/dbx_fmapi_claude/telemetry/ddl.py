@@ -1,9 +1,11 @@
 """`dbx-fmapi telemetry ddl CATALOG.SCHEMA.PREFIX`: the statements an admin runs once.
 
-The columns are the OTLP table schema version 2 of Zerobus Ingest (Databricks' "Configure
-OpenTelemetry (OTLP) clients to send data to Unity Catalog" page; docs/telemetry.md says where
-each part was read): one flat row per span, log record or metric data point, attributes as
-VARIANT, `otel.schemaVersion` = v2. The grants are what the ingesting principal needs.
+The columns are the OTLP table schema version 2 of Zerobus Ingest (Databricks' pages
+"Configure OpenTelemetry (OTLP) clients to send data to Unity Catalog" and "OpenTelemetry table
+reference for Zerobus Ingest"; docs/telemetry.md says what was checked against them): one flat
+row per span, log record or metric data point led by record_id, time, date, service_name;
+attributes, resource and scope attributes, a log's body and a metric's metadata as VARIANT;
+`otel.schemaVersion` = v2. The grants are what the ingesting principal needs.
 """
 
 from __future__ import annotations

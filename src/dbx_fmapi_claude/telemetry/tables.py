@@ -1,4 +1,7 @@
-"""`--otel-tables CATALOG.SCHEMA.PREFIX`: the three tables and the endpoint, as pure functions.
+"""`--otel-tables CATALOG.SCHEMA.PREFIX`: the three tables and the endpoint, as pure functions;
+`--otel-spans on|off`: whether traces go too (off unless asked: Claude Code's spans need its
+enhanced-telemetry beta, which costs a `claude -p` run about 70 ms, over the budget;
+docs/performance.md).
 
 The workspace's OTLP endpoint (Zerobus Ingest, ../shared/notes/databricks.md) takes
 `POST {host}/api/2.0/otel/v1/{metrics,logs,traces}` with `X-Databricks-UC-Table-Name` naming the
@@ -9,6 +12,8 @@ library only: the token helper's `--otel-headers` path reads it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from ..core.errors import ExitCode, UserError
 
@@ -36,6 +41,43 @@ def check(value: str, flag: str = "--otel-tables", prog: str = "setup-fmapi-clau
             ExitCode.USAGE,
         )
     return text
+
+
+SPANS_CHOICES = ("on", "off")
+SPANS_FLAG = "--otel-spans"
+SPANS_KEY = "otel_spans"  # the record's and the team file's key
+
+
+def check_spans(value: str, prog: str = "setup-fmapi-claudecode") -> str:
+    """The `--otel-spans` value as setup keeps it: "on" or "off"."""
+    text = value.strip().lower()
+    if text not in SPANS_CHOICES:
+        raise UserError(
+            f"{SPANS_FLAG} {value!r}: must be on or off",
+            f"{prog} {SPANS_FLAG} off",
+            ExitCode.USAGE,
+        )
+    return text
+
+
+def prefix_of(cfg: Mapping[str, Any]) -> str | None:
+    """CATALOG.SCHEMA.PREFIX of a configuration's tables (None: telemetry off)."""
+    value = cfg.get("otel_tables")
+    return value if isinstance(value, str) and value not in ("", OFF) else None
+
+
+def spans_on(cfg: Mapping[str, Any]) -> bool:
+    """Do a configuration's traces go to the spans table? Only with tables, and when it says
+    so; a configuration written before spans were a choice of their own (tables, no
+    `otel_spans`) sent them, and keeps sending them."""
+    if prefix_of(cfg) is None:
+        return False
+    return cfg.get(SPANS_KEY) in (None, "on")
+
+
+def signals_of(spans: bool) -> tuple[str, ...]:
+    """The signals sent: metrics and logs, and traces with spans on."""
+    return SIGNALS if spans else tuple(s for s in SIGNALS if s != "traces")
 
 
 def names(prefix: str) -> dict[str, str]:

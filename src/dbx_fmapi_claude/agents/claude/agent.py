@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ...changes import engine
 from ...core.paths import Paths
 from ...workspace.routes import ANTHROPIC
-from ..base import WRAPPER, Agent, AgentSetup
+from ..base import WRAPPER, Agent, AgentSetup, Finding, StatusView
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..usagelog import Reader
 
 
 class Claude(Agent):
@@ -26,6 +31,12 @@ class Claude(Agent):
     launch = "dbx-fmapi-claude (or claude)"
     required = True
     launch_mode = WRAPPER
+
+    @property
+    def usage_source(self) -> Reader:
+        from .usage import read
+
+        return read
 
     def find(self, env: Mapping[str, str], home: str | os.PathLike[str]) -> str | None:
         from .wrapper import find_claude
@@ -46,6 +57,35 @@ class Claude(Agent):
         from .undo import plan_settings
 
         plan_settings(paths, state, plan)
+
+    # --- what doctor and status see of it (findings.py) ------------------------------------
+
+    def judge_program(
+        self, exe: str | None, said: str | None, why: str | None
+    ) -> tuple[str, str, str | None]:
+        from .findings import judge_program
+
+        return judge_program(exe, said, why)
+
+    def findings(
+        self, state: Mapping[str, Any], paths: Paths, env: Mapping[str, str], cwd: Path
+    ) -> list[Finding]:
+        """What another settings level or the environment sets over or beside setup's keys
+        when Claude Code starts in `cwd` (doctor checks the settings file itself first)."""
+        from .findings import levels, overrides
+
+        return overrides(state, levels(state, paths, env, cwd), env)
+
+    def in_effect_line(self, state: Mapping[str, Any]) -> str:
+        return "no other settings level or environment variable overrides or conflicts with ours"
+
+    def status_view(
+        self, state: Mapping[str, Any], paths: Paths, env: Mapping[str, str], cwd: Path
+    ) -> StatusView:
+        """Every settings level Claude Code reads here, with the keys of ours each sets."""
+        from .findings import levels, settings_files
+
+        return StatusView(fields={"settings_files": settings_files(levels(state, paths, env, cwd))})
 
 
 AGENT = Claude()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .statusline import HOOKS_KEY, without_hooks
+from . import hooks
 
 EVENT = "StopFailure"
 RECORD_KEY = "failure_hook"
@@ -27,10 +27,6 @@ def command(settings_file: str) -> str:
     return f"grep -qi 'invalid token' && touch -c {shlex.quote(settings_file)}; exit 0"
 
 
-def _is(entry: Any, command_: str) -> bool:
-    return isinstance(entry, dict) and entry.get("command") == command_
-
-
 def add(
     settings: Mapping[str, Any], hook: str | None, before: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -39,21 +35,12 @@ def add(
     earlier = before.get(RECORD_KEY)
     new = dict(settings)
     if isinstance(earlier, str) and earlier != hook:
-        new = without_hooks(new, {earlier}, EVENT)
+        new = hooks.without(new, EVENT, {earlier})
     if hook is None:
         return new, {}
-    hooks = dict(new.get(HOOKS_KEY) or {})
-    groups = list(hooks.get(EVENT) or [])
-    if not any(
-        isinstance(g, dict) and any(_is(h, hook) for h in g.get("hooks") or []) for g in groups
-    ):
-        groups.append({"hooks": [{"type": "command", "command": hook, "timeout": TIMEOUT}]})
-        hooks[EVENT] = groups
-        new[HOOKS_KEY] = hooks
-    return new, {RECORD_KEY: hook}
+    return hooks.added(new, EVENT, hooks.entry(hook, TIMEOUT)), {RECORD_KEY: hook}
 
 
 def remove(settings: Mapping[str, Any], cfg: Mapping[str, Any]) -> dict[str, Any]:
     """Uninstall, static mode: our hook out, nothing else."""
-    hook = cfg.get(RECORD_KEY)
-    return without_hooks(dict(settings), {hook} if isinstance(hook, str) else set(), EVENT)
+    return hooks.without(settings, EVENT, [cfg.get(RECORD_KEY)])

@@ -234,11 +234,14 @@ def with_telemetry(
     prefix = str(s.otel_tables or here.get("otel_tables") or tables.OFF)
     if prefix == tables.OFF:
         return telemetry.remove(data, here)
-    env = telemetry.desired_env(host=s.host, prefix=prefix, ttl_seconds=s.ttl_seconds)
+    spans = s.otel_spans or ("on" if tables.spans_on(here) else "off")
+    env = telemetry.desired_env(
+        host=s.host, prefix=prefix, ttl_seconds=s.ttl_seconds, spans=spans == "on"
+    )
     new, recorded = telemetry.add(
         data, env=env, helper=telemetry.helper_command(s.helper_command), before=here
     )
-    kept.update({"otel_tables": prefix, "otel": recorded})
+    kept.update({"otel_tables": prefix, tables.SPANS_KEY: spans, "otel": recorded})
     return new
 
 
@@ -247,14 +250,14 @@ def with_mlflow(
 ) -> dict[str, Any]:
     """`data` with our Stop hook for the experiment (or, without one, without it); puts what
     the record keeps in `kept`: the experiment and the hook command."""
-    from ...tracing import claudehook
+    from . import mlflowhook
 
     before = [here.get("mlflow_hook")]
     if s.mlflow_experiment is None or not s.helper:
-        return claudehook.without(data, before)
-    hook = claudehook.command(s.helper, s.mlflow_experiment, s.profile or None)
+        return mlflowhook.without(data, before)
+    hook = mlflowhook.command(s.helper, s.mlflow_experiment, s.profile or None)
     kept.update({"mlflow_experiment": s.mlflow_experiment, "mlflow_hook": hook})
-    return claudehook.add(data, hook, before)
+    return mlflowhook.add(data, hook, before)
 
 
 def plan_onboarding(s: AgentSetup, plan: engine.Plan) -> bool:
@@ -326,9 +329,9 @@ def plan_old_settings(s: AgentSetup, plan: engine.Plan, path: Path, old: Mapping
     from . import statusline
 
     cleaned = statusline.remove(cleaned, old)
-    from ...tracing import claudehook
+    from . import mlflowhook
 
-    cleaned = claudehook.without(cleaned, [old.get("mlflow_hook")])
+    cleaned = mlflowhook.without(cleaned, [old.get("mlflow_hook")])
     from . import failurehook, telemetry
 
     cleaned = telemetry.remove(failurehook.remove(cleaned, old), old)

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from . import hooks
+
 STATUS_KEY = "statusLine"
-HOOKS_KEY = "hooks"
+HOOKS_KEY = hooks.HOOKS_KEY
 EVENT = "UserPromptSubmit"
 HOOK_TIMEOUT = 30  # seconds: a month of records is read at most once a minute
 
@@ -24,10 +26,6 @@ def commands(helper_path: str) -> tuple[str, str]:
 
     exe = shlex.quote(helper_path)
     return f"{exe} statusline", f"{exe} budget --hook"
-
-
-def _is(entry: Any, command: str | None) -> bool:
-    return bool(command) and isinstance(entry, dict) and entry.get("command") == command
 
 
 def _their_status(settings: Mapping[str, Any], ours: set[str]) -> bool:
@@ -57,58 +55,28 @@ def add(
         entry["command"] = line
         new[STATUS_KEY] = entry
         recorded["statusline_command"] = line
-    new = without_hooks(new, ours_hook - {hook})
+    new = hooks.without(new, EVENT, ours_hook - {hook})
     if hook is None:
         return new, recorded
-    hooks = dict(new.get(HOOKS_KEY) or {})
-    groups = list(hooks.get(EVENT) or [])
-    present = any(
-        isinstance(g, dict) and any(_is(h, hook) for h in g.get("hooks") or []) for g in groups
-    )
-    if not present:
-        groups.append({"hooks": [{"type": "command", "command": hook, "timeout": HOOK_TIMEOUT}]})
-        hooks[EVENT] = groups
-        new[HOOKS_KEY] = hooks
     recorded["prompt_hook"] = hook
-    return new, recorded
+    return hooks.added(new, EVENT, hooks.entry(hook, HOOK_TIMEOUT)), recorded
 
 
 def without_hooks(
     settings: dict[str, Any], commands_: set[str | None], event: str = EVENT
 ) -> dict[str, Any]:
-    """`settings` without the hooks of `event` whose command is one of `commands_`."""
-    hooks = settings.get(HOOKS_KEY)
-    if not commands_ or not isinstance(hooks, dict) or not isinstance(hooks.get(event), list):
-        return settings
-    groups = []
-    for group in hooks[event]:
-        if isinstance(group, dict) and isinstance(group.get("hooks"), list):
-            kept = [h for h in group["hooks"] if not any(_is(h, c) for c in commands_ if c)]
-            if not kept and group["hooks"]:
-                continue  # a group that held only ours
-            group = {**group, "hooks": kept}
-        groups.append(group)
-    new_hooks = dict(hooks)
-    if groups:
-        new_hooks[event] = groups
-    else:
-        new_hooks.pop(event)
-    new = dict(settings)
-    if new_hooks:
-        new[HOOKS_KEY] = new_hooks
-    else:
-        new.pop(HOOKS_KEY)
-    return new
+    """`settings` without the hooks of `event` whose command is one of `commands_`
+    (hooks.without, by its earlier name)."""
+    return hooks.without(settings, event, commands_)
 
 
 def remove(settings: Mapping[str, Any], cfg: Mapping[str, Any]) -> dict[str, Any]:
     """Uninstall (and `--statusline off`): our status line and hook out, nothing else."""
     new = dict(settings)
     line = cfg.get("statusline_command")
-    if isinstance(line, str) and _is(new.get(STATUS_KEY), line):
+    if isinstance(line, str) and hooks.is_ours(new.get(STATUS_KEY), [line]):
         new.pop(STATUS_KEY)
-    hook = cfg.get("prompt_hook")
-    return without_hooks(new, {hook} if isinstance(hook, str) else set())
+    return hooks.without(new, EVENT, [cfg.get("prompt_hook")])
 
 
 def theirs(settings: Mapping[str, Any], cfg: Mapping[str, Any]) -> str | None:

@@ -1,7 +1,7 @@
 """Claude Code's OpenTelemetry export into the workspace (`--otel-tables`), as pure transforms.
 
 Measured with 2.1.332 (docs/telemetry.md): with the env below Claude Code sends metrics, log
-events and (with the enhanced-telemetry beta) spans over OTLP/HTTP protobuf to
+events and (with the enhanced-telemetry beta, `--otel-spans on`) spans over OTLP/HTTP protobuf to
 `{host}/api/2.0/otel/v1/{metrics,logs,traces}`, each signal with its own table header. The
 `Authorization` header comes from `otelHeadersHelper` (`dbx-fmapi token … --otel-headers`), never
 from a file. Claude Code keeps the helper's headers for CLAUDE_CODE_OTEL_HEADERS_HELPER_DEBOUNCE_MS
@@ -49,21 +49,20 @@ ENV_KEYS = (
 )
 
 
-def desired_env(*, host: str, prefix: str, ttl_seconds: int) -> dict[str, str]:
-    env = {
-        ENV_ENABLE: "1",
-        "OTEL_METRICS_EXPORTER": "otlp",
-        "OTEL_LOGS_EXPORTER": "otlp",
-        # Spans need the beta switch as well (measured: without it no /v1/traces request).
-        "OTEL_TRACES_EXPORTER": "otlp",
-        "CLAUDE_CODE_ENHANCED_TELEMETRY_BETA": "1",
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-        ENV_ENDPOINT: tables.endpoint(host),
-        ENV_DEBOUNCE: str(int(ttl_seconds) * 1000),
-        ENV_SHUTDOWN: SHUTDOWN_MS,
-    }
-    for signal, key in _HEADERS.items():
-        env[key] = tables.header_value(prefix, signal)
+def desired_env(*, host: str, prefix: str, ttl_seconds: int, spans: bool = False) -> dict[str, str]:
+    """The env for metrics and logs, and with `spans` traces as well (`--otel-spans on`)."""
+    env = {ENV_ENABLE: "1", "OTEL_METRICS_EXPORTER": "otlp", "OTEL_LOGS_EXPORTER": "otlp"}
+    if spans:
+        # Spans need the beta switch as well (measured: without it no /v1/traces request). It
+        # is what costs: a `claude -p` run about 70 ms more with it (docs/performance.md).
+        env["OTEL_TRACES_EXPORTER"] = "otlp"
+        env["CLAUDE_CODE_ENHANCED_TELEMETRY_BETA"] = "1"
+    env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf"
+    env[ENV_ENDPOINT] = tables.endpoint(host)
+    env[ENV_DEBOUNCE] = str(int(ttl_seconds) * 1000)
+    env[ENV_SHUTDOWN] = SHUTDOWN_MS
+    for signal in tables.signals_of(spans):
+        env[_HEADERS[signal]] = tables.header_value(prefix, signal)
     return env
 
 

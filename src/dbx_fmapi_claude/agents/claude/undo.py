@@ -87,9 +87,9 @@ def _settings_edit(
     from . import failurehook, statusline
 
     cleaned = failurehook.remove(statusline.remove(cleaned, cfg), cfg)
-    from ...tracing import claudehook
+    from . import mlflowhook
 
-    cleaned = claudehook.without(cleaned, [cfg.get("mlflow_hook")])
+    cleaned = mlflowhook.without(cleaned, [cfg.get("mlflow_hook")])
     new, kind, mode = undo.left_behind(
         paths,
         path,

@@ -29,6 +29,7 @@ from ..base import (
     restore_change,
 )
 from . import configtoml
+from .mcp import CodexMcp
 
 # The command may refresh through the Databricks CLI (seconds) or wait for another process's
 # refresh under our lock: well above Codex's 5 s default.
@@ -39,6 +40,11 @@ OTEL_EXPORTERS = (
     ("metrics_exporter", "/v1/metrics"),
     ("trace_exporter", "/v1/traces"),
 )
+
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..usagelog import Reader
 
 
 class Codex(Agent):
@@ -56,6 +62,7 @@ class Codex(Agent):
     freshness = "its auth command (dbx-fmapi token) runs again every TTL"
     launch = "codex"
     launch_mode = ITSELF
+    mcp = CodexMcp()
     # A 401 from the proxy makes Codex run its command again and retry; a 400 ends the turn at
     # once with the proxy's one line (no token without a new login).
     login_status = 400
@@ -65,6 +72,12 @@ class Codex(Agent):
     trust_flag = "--skip-git-repo-check"
     trusts_git = True
     EXEC = ("exec", "e")
+
+    @property
+    def usage_source(self) -> Reader:
+        from .usage import read
+
+        return read
 
     def may_refuse_folder(self, args: list[str]) -> bool:
         return bool(args) and args[0] in self.EXEC and self.trust_flag not in args
@@ -203,13 +216,18 @@ class Codex(Agent):
         return {relay.ENV_KEY: secret}, relay.overrides(state, url)
 
     def otel_launch(
-        self, env: Mapping[str, str], url: str, secret: str
+        self, env: Mapping[str, str], url: str, secret: str, *, spans: bool = True
     ) -> tuple[dict[str, str], list[str]]:
         """Codex's [otel] exporters as `-c` overrides for this run only (nothing in
         config.toml: a plain `codex` has no fresh token for them); the proxy's secret in
-        OTEL_EXPORTER_OTLP_HEADERS, which Codex's exporter adds to its own (measured, 0.171.0)."""
+        OTEL_EXPORTER_OTLP_HEADERS, which Codex's exporter adds to its own (measured, 0.171.0).
+        Without spans, `trace_exporter = "none"` (a value 0.171.0 takes): Codex makes none, and
+        an exporter of the user's own gets neither spans nor the secret for this run."""
         args = []
         for key, path in OTEL_EXPORTERS:
+            if key == "trace_exporter" and not spans:
+                args += ["-c", 'otel.trace_exporter="none"']
+                continue
             endpoint = configtoml.string(f"{url}{path}")
             args += ["-c", f'otel.{key}={{otlp-http={{endpoint={endpoint},protocol="binary"}}}}']
         return {"OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer {secret}"}, args

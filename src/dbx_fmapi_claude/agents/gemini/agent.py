@@ -20,6 +20,7 @@ from ...workspace import routes
 from .. import jsonfile
 from ..base import GEMINI, AgentSetup
 from ..jsonagent import JsonAgent
+from ..mcpfiles import JsonMembers
 
 AUTH = ("security", "auth", "selectedType")
 ENFORCED = ("security", "auth", "enforcedType")
@@ -31,6 +32,11 @@ SYSTEM = {
 }
 
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..usagelog import Reader
+
+
 class Gemini(JsonAgent):
     name = "gemini"
     label = "Gemini CLI"
@@ -38,6 +44,7 @@ class Gemini(JsonAgent):
     package = "@google/gemini-cli"
     min_version = (0, 61, 0)  # the oldest measured with GEMINI_API_KEY_AUTH_MECHANISM=bearer
     tested = "0.61.0"
+    mcp = JsonMembers("gemini", "Gemini CLI", "mcpServers", "http", lambda var: f"${var}")
     api = routes.GEMINI
     model_prefix = GEMINI.prefix
     model_flag = "--gemini-model"
@@ -51,6 +58,12 @@ class Gemini(JsonAgent):
     # it trusts: else exit 55, "not running in a trusted directory" (measured).
     trust_flag = "--skip-trust"
     UNTRUSTED_EXIT = 55
+
+    @property
+    def usage_source(self) -> Reader:
+        from .usage import read
+
+        return read
 
     def may_refuse_folder(self, args: list[str]) -> bool:
         return self.trust_flag not in args
@@ -100,11 +113,13 @@ class Gemini(JsonAgent):
         }
 
     def otel_launch(
-        self, env: Mapping[str, str], url: str, secret: str
+        self, env: Mapping[str, str], url: str, secret: str, *, spans: bool = True
     ) -> tuple[dict[str, str], list[str]]:
         """Gemini CLI's telemetry, for this run, through its GEMINI_TELEMETRY_* variables (over
         its settings): OTLP/HTTP (JSON; the proxy makes it protobuf) to `url`/v1/…, prompts not
-        logged; the secret through OTEL_EXPORTER_OTLP_HEADERS, which its exporters read."""
+        logged; the secret through OTEL_EXPORTER_OTLP_HEADERS, which its exporters read. It
+        has no switch for spans alone (0.61.0: `telemetry.traces` only adds the prompt and
+        answer to them): without spans the proxy drops its /v1/traces exports."""
         return {
             "GEMINI_TELEMETRY_ENABLED": "true",
             "GEMINI_TELEMETRY_TARGET": "local",

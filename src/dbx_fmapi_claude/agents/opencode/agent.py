@@ -19,6 +19,7 @@ from ...core.paths import Paths
 from ...workspace import routes
 from ..base import GEMINI, GPT, AgentSetup
 from ..jsonagent import JsonAgent
+from ..mcpfiles import JsonMembers
 
 PROVIDER = "databricks"
 BASE_ENV = "DBX_FMAPI_OPENCODE_BASE_URL"
@@ -46,9 +47,15 @@ def _project_files(cwd: Path) -> list[Path]:
         folder = folder.parent
 
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..usagelog import Reader
+
+
 class OpenCode(JsonAgent):
     name = "opencode"
     label = "OpenCode"
+    mcp = JsonMembers("opencode", "OpenCode", "mcp", "remote", lambda var: f"{{env:{var}}}")
     program = "opencode"
     package = "opencode-ai"
     min_version = (1, 18, 0)
@@ -61,6 +68,12 @@ class OpenCode(JsonAgent):
     user_env = ("OPENCODE_CONFIG_CONTENT",)  # the user's own choice of model wins
     launch = "dbx-fmapi run opencode"
     home_env = "XDG_CONFIG_HOME"
+
+    @property
+    def usage_source(self) -> Reader:
+        from .usage import read
+
+        return read
 
     def config_file(self, paths: Paths, env: Mapping[str, str]) -> Path:
         xdg = env.get("XDG_CONFIG_HOME")
@@ -128,15 +141,18 @@ class OpenCode(JsonAgent):
         }
 
     def otel_launch(
-        self, env: Mapping[str, str], url: str, secret: str
+        self, env: Mapping[str, str], url: str, secret: str, *, spans: bool = True
     ) -> tuple[dict[str, str], list[str]]:
         """OpenCode exports its spans and logs (OTLP/HTTP JSON) where OTEL_EXPORTER_OTLP_ENDPOINT
         says, with OTEL_EXPORTER_OTLP_HEADERS (measured, 1.18.33); `experimental.openTelemetry`
-        adds the model calls' spans (tokens per call), set here for this run only."""
+        adds the model calls' spans (tokens per call), set here for this run only, with spans.
+        Its own spans have no switch: without spans the proxy drops them."""
         out = {
             "OTEL_EXPORTER_OTLP_ENDPOINT": url,
             "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer {secret}",
         }
+        if not spans:
+            return out, []
         try:
             content = json.loads(env.get("OPENCODE_CONFIG_CONTENT") or "{}")
         except ValueError:
