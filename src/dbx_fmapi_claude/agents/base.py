@@ -28,6 +28,7 @@ from ..core.fileio import read_bytes
 from ..core.paths import Paths, which
 from ..record import originals
 from .mcpfiles import McpWriter
+from .setupinput import AgentSetup as AgentSetup
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -53,28 +54,6 @@ GEMINI = ModelFamily("gemini", "databricks-gemini-", "Gemini endpoints")
 WRAPPER = "wrapper"  # through dbx-fmapi-claude, which makes sure a valid token is there
 ITSELF = "itself"  # as it is: its own config runs `dbx-fmapi token` for fresh tokens
 PROXY = "proxy"  # behind the loopback proxy, which puts a fresh token on each request
-
-
-@dataclass
-class AgentSetup:
-    """What an agent's setup needs from the setup run: the workspace, the credential command,
-    the model and the route chosen, and this configuration's earlier state for the agent."""
-
-    paths: Paths
-    env: Mapping[str, str]
-    host: str
-    profile: str | None
-    helper: str  # absolute path of the installed dbx-fmapi
-    model: str
-    route: str
-    base_url: str
-    ttl_seconds: int
-    state: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def token_command(self) -> list[str]:
-        """The argv that prints a fresh token (no shell: every word as it is)."""
-        return [self.helper, "token", *(["--profile", self.profile] if self.profile else [])]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from ..workspace import routes
 from ..workspace.client import Workspace, WorkspaceError, diagnose, newest_first
 from .answers import MODEL_RE, OTHER, PROG, check_model
 from .base import SetupBase
-from .results import AgentRoutes, Agents
+from .results import AgentRoutes, Agents, SignedIn
 
 
 def parse_agents(text: str) -> list[str]:
@@ -207,7 +208,7 @@ class AgentSteps(SetupBase):
 
     # --- their routes (and the verify) ------------------------------------------------------
 
-    def choose_agent_routes(self, chosen: Agents) -> AgentRoutes:
+    def choose_agent_routes(self, chosen: Agents, signed: SignedIn) -> AgentRoutes:
         """For each agent, the first of its API's routes that answers a one-token request with
         its model (the Claude route's kind first; --route allows only its own). --no-verify, a
         dry run that could not sign in: the first route, unprobed."""
@@ -218,11 +219,11 @@ class AgentSteps(SetupBase):
             forced = not self.a.route_auto
             candidates = routes.candidates(agent.api, self.a.route, forced)
             host = self.a.host.rstrip("/")
-            if self.opts.no_verify or self.token is None:
+            if self.opts.no_verify or signed.token is None:
                 route, path = candidates[0]
                 found.append((agent.name, route, f"{host}{path}"))
                 continue
-            ws = Workspace(self.a.host, self.token.access_token, self.env, timeout=60.0)
+            ws = Workspace(self.a.host, signed.token, self.env, timeout=60.0)
             failures: list[tuple[str, WorkspaceError]] = []
             for route, path in candidates:
                 base = f"{host}{path}"
@@ -265,7 +266,7 @@ class AgentSteps(SetupBase):
         self,
         plan: engine.Plan,
         here: Mapping[str, Any],
-        helper: str,
+        base: AgentSetup,
         configs: list[dict[str, Any]],
         chosen: Agents,
         agent_routes: AgentRoutes,
@@ -273,7 +274,8 @@ class AgentSteps(SetupBase):
         """The changes to each chosen agent's config file, and to those of agents this
         configuration drops; returns the record's fields for this configuration. An agent file
         another configuration set up moves to this one (one file cannot serve two), with what
-        that one recorded (so uninstall still restores the user's bytes)."""
+        that one recorded (so uninstall still restores the user's bytes). `base`: the required
+        agent's setup, which each agent's replaces the model, route and state of."""
         fields: dict[str, Any] = {"agents": list(chosen.names)}
         for agent in self.others(chosen):
             state = dict(here.get(agent.name) or {})
@@ -290,17 +292,12 @@ class AgentSteps(SetupBase):
                     f"{agent.label}'s {path} served the configuration for "
                     f"{other.get('settings_file')}; it now serves this one"
                 )
-            route, base = agent_routes.of(agent.name)
-            setup = AgentSetup(
-                paths=self.paths,
-                env=self.env,
-                host=self.a.host,
-                profile=self.a.profile or None,
-                helper=helper,
+            route, base_url = agent_routes.of(agent.name)
+            setup = replace(
+                base,
                 model=str(chosen.model(agent.name)),
                 route=route,
-                base_url=base,
-                ttl_seconds=self.a.ttl_seconds,
+                base_url=base_url,
                 state=state,
             )
             fields[agent.name] = agent.plan_setup(setup, plan)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..auth import credentials, dbcli
 from ..core import ui
 from ..core.context import Context
 from ..core.prompts import Prompter
@@ -23,16 +22,10 @@ class SetupBase:
         self.record: dict[str, Any] = {}  # config.json: every configuration (record v3)
         self.prev: dict[str, Any] = {}  # the defaults: the configuration in effect, or the latest
         self.prompter: Prompter | None = None
-        self.token: dbcli.Token | None = None
-        self.endpoints: list[dict[str, Any]] | None = None
-        self.endpoints_error: str | None = None
         self.catalogue = catalogue.Catalogue()
         self.today = catalogue.today(self.env)
         self.a = Answers()
-        self.profiles: dict[str, str] | None = None
-        self.source: credentials.Source | None = None  # the credential: oauth, m2m or pat
         self.progress = ui.Progress(ctx)  # a transient line on stderr while we wait, TTY only
-        self._noted_key: set[str] | None = None  # where a personal ANTHROPIC_API_KEY was seen
 
     # output
     def out(self, line: str = "") -> None:

@@ -24,8 +24,8 @@ from ..core.paths import tilde
 from ..core.prompts import Prompter
 from . import steps
 from .answers import HELPER, PROG, STATIC, duration_text, find_installed
-from .plan import PlanSteps, SetupPlan
-from .results import Executables, Mode, Target
+from .plan import Planned, PlanSteps, SetupPlan
+from .results import Executables, Mode, SignedIn, Target
 from .signin import SignIn
 from .steps import Step
 
@@ -33,11 +33,11 @@ from .steps import Step
 class Setup(SignIn, PlanSteps):
     """Setup: every step, in the order `run` takes them."""
 
-    def show_diffs(self, plan: SetupPlan) -> None:
+    def show_diffs(self, plan: SetupPlan, signed: SignedIn) -> None:
         if not plan.changes:
             self.out("Everything is already configured: nothing would change.")
             return
-        secrets = [self.token.access_token] if self.token is not None else []
+        secrets = [signed.token] if signed.token is not None else []
         engine.show(plan, self.ctx.stdout, secrets)
         self.out("Dry run: nothing was written.")
 
@@ -81,10 +81,14 @@ class Setup(SignIn, PlanSteps):
                 lambda r: self.agent_dependencies(r["agents"]),
                 ("dependencies", "agents"),
             ),
-            Step("mlflow_dependency", lambda r: self.mlflow_dependency(), ("agent_dependencies",)),
-            Step("signin", lambda r: self.authenticate(), ("mlflow_dependency",)),
-            Step("endpoints", lambda r: self.load_endpoints(), ("signin",)),
-            Step("route", lambda r: self.choose_route(), ("endpoints",)),
+            Step(
+                "mlflow_dependency",
+                lambda r: self.mlflow_dependency(r["mlflow"]),
+                ("agent_dependencies", "mlflow"),
+            ),
+            Step("signin", lambda r: self.authenticate(r["host"]), ("mlflow_dependency", "host")),
+            Step("endpoints", lambda r: self.load_endpoints(r["signin"]), ("signin",)),
+            Step("route", lambda r: self.choose_route(r["signin"]), ("endpoints", "signin")),
             Step("models", lambda r: self.ask_models(), ("route",)),
             Step(
                 "agent_models",
@@ -93,8 +97,8 @@ class Setup(SignIn, PlanSteps):
             ),
             Step(
                 "agent_routes",
-                lambda r: self.choose_agent_routes(r["agent_models"]),
-                ("agent_models",),
+                lambda r: self.choose_agent_routes(r["agent_models"], r["signin"]),
+                ("agent_models", "signin"),
             ),
         ]
 
@@ -127,22 +131,43 @@ class Setup(SignIn, PlanSteps):
         else:
             self.out(f"Workspace: {self.a.host}   credential: DATABRICKS_* variables")
 
-    def run(self) -> int:
-        done = steps.run(self.declared_steps())
-        found: Executables = done["executables"]
-        helper_path, wrapper_path = found.helper, found.wrapper
-        chosen: Target = done["location"]
-        target = chosen.path
-        helper_cmd = f"{sq(helper_path)} token" + (
+    def finish_steps(self) -> list[Step]:
+        """After the answers: the plan (every file's new bytes, in memory), verify (a one-token
+        request per model, before anything is written), then the changes written, or with
+        --dry-run shown: a dry run declares no step that writes."""
+        plan = Step(
+            "plan",
+            self.plan_step,
+            ("host", "signin", "models", "mlflow", "executables", "location", "agent_models")
+            + ("agent_routes",),
+        )
+        verify = Step("verify", lambda r: self.verify(r["signin"]), ("plan", "signin"))
+        if self.dry_run:
+            end = Step(
+                "show",
+                lambda r: self.show_diffs(r["plan"].plan(), r["signin"]),
+                ("verify", "plan", "signin"),
+            )
+        else:
+            end = Step("apply", lambda r: self.apply_step(r["plan"]), ("verify", "plan"))
+        return [plan, verify, end]
+
+    def plan_step(self, r: steps.Results) -> Planned:
+        found: Executables = r["executables"]
+        chosen: Target = r["location"]
+        helper_cmd = f"{sq(found.helper)} token" + (
             f" --profile {sq(self.a.profile)}" if self.a.profile else ""
         )
         plan = self.plan(
             chosen,
             helper_cmd,
-            wrapper_path,
-            helper_path,
-            done["agent_models"],
-            done["agent_routes"],
+            found.wrapper,
+            found.helper,
+            r["agent_models"],
+            r["agent_routes"],
+            r["mlflow"],
+            r["signin"],
+            r["host"],
         )
         extra = "".join(
             f", {label} {value}"
@@ -153,16 +178,17 @@ class Setup(SignIn, PlanSteps):
             f"Models: main {self.a.model}, opus {self.a.opus}, sonnet {self.a.sonnet}, "
             f"haiku {self.a.haiku}{extra}"
         )
-        self.verify()
-        if self.dry_run:
-            self.show_diffs(plan)
-            return ExitCode.OK
+        return Planned.of(plan, chosen.path)
+
+    def apply_step(self, planned: Planned) -> None:
+        """Write the plan (or say nothing changes), then what to do next."""
+        plan = planned.plan()
         mode = (
             f"token helper, TTL {duration_text(self.a.ttl_seconds)}"
             if self.a.token_mode == HELPER
             else "static token (refreshed by dbx-fmapi-claude)"
         )
-        settings_file = plan.settings_file or target
+        settings_file = planned.settings_file
         if not plan.changes:
             self.out(
                 f"Everything is already configured: no file changed ({settings_file}, {mode})."
@@ -191,4 +217,8 @@ class Setup(SignIn, PlanSteps):
             )
         else:
             self.out(f"Done. Run: {plan.record['executable']}")
+
+    def run(self) -> int:
+        """Every step, in the order of their needs."""
+        steps.run([*self.declared_steps(), *self.finish_steps()])
         return ExitCode.OK

@@ -123,9 +123,10 @@ class LocationSteps(SetupBase):
         )
         rank = next((i for i, lv in enumerate(levels) if lv.managed), len(levels))
         found = False
+        noted: set[str] = set()  # each place said once
         if self.env.get(settings.ENV_API_KEY):
             found = True
-            self.note_key("your shell environment", blocked=True)
+            self.note_key(noted, "your shell environment", blocked=True)
         for i, level in enumerate(levels):
             value = ((level.data or {}).get("env") or {}).get(settings.ENV_API_KEY)
             if not isinstance(value, str) or not value:
@@ -139,15 +140,13 @@ class LocationSteps(SetupBase):
                 )
             else:
                 fix = f'remove it: "${{EDITOR:-vi}}" {q(level.path)}'
-            self.note_key(level.label, blocked=i <= rank, fix=fix)
+            self.note_key(noted, level.label, blocked=i <= rank, fix=fix)
         return found
 
-    def note_key(self, where: str, *, blocked: bool, fix: str = "") -> None:
-        if self._noted_key is None:
-            self._noted_key = set()
-        if where in self._noted_key:
+    def note_key(self, noted: set[str], where: str, *, blocked: bool, fix: str = "") -> None:
+        if where in noted:
             return
-        self._noted_key.add(where)
+        noted.add(where)
         if blocked:
             self.out(
                 f"  note  a personal ANTHROPIC_API_KEY is set in {where}: Claude Code would send "

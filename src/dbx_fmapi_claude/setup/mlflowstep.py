@@ -1,13 +1,10 @@
 """`--mlflow-experiment PATH|none`: MLflow's Claude Code tracing into an experiment in the
 workspace (tracing/): the answer, the pinned MLflow (installed on demand, with the same consent
-rules as the agents: a prompt on a terminal, or --install), and the Stop hook in the settings."""
+rules as the agents: a prompt on a terminal, or --install); Claude Code's setup writes the Stop
+hook into its settings (agents/claude/setupplan.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from ..agents.claude import mlflowhook
 from ..core.errors import UserError
 from ..tracing import mlflowenv
 from .answers import PROG
@@ -15,24 +12,21 @@ from .base import SetupBase
 
 
 class MlflowSteps(SetupBase):
-    mlflow_experiment: str | None = None  # None: no tracing
-    mlflow_record: dict[str, Any]
-
-    def check_mlflow(self) -> None:
-        """The flag (a bad path: exit 2 before anything happens), else the previous run's."""
+    def check_mlflow(self) -> str | None:
+        """The experiment to trace into (None: no tracing): the flag's (a bad path: exit 2
+        before anything happens), else the previous run's."""
         value = self.opts.mlflow_experiment
         if value is not None:
             checked = mlflowenv.check_experiment(str(value), PROG)
-            self.mlflow_experiment = None if checked == mlflowenv.OFF else checked
-            return
+            return None if checked == mlflowenv.OFF else checked
         prev = self.prev.get("mlflow_experiment")
-        self.mlflow_experiment = prev if isinstance(prev, str) and prev else None
+        return prev if isinstance(prev, str) and prev else None
 
-    def mlflow_dependency(self) -> None:
+    def mlflow_dependency(self, experiment: str | None) -> None:
         """The pinned MLflow, when tracing is asked for: found, or installed with the user's
         yes; without it setup stops before writing anything (a hook that cannot trace would
         only cost every turn its time)."""
-        if self.mlflow_experiment is None:
+        if experiment is None:
             return
         home = self.paths.home_path
         found = mlflowenv.installed(self.env, home)
@@ -48,7 +42,7 @@ class MlflowSteps(SetupBase):
                 f"MLflow {mlflowenv.VERSION} is not installed, and --mlflow-experiment needs it; "
                 "nothing was written",
                 f"let setup install it: {PROG} --install --mlflow-experiment "
-                f"{self.mlflow_experiment}   (or by hand: {command})",
+                f"{experiment}   (or by hand: {command})",
             )
         if self.dry_run:
             self.out(f"  would install MLflow {mlflowenv.VERSION}: {command}")
@@ -56,15 +50,3 @@ class MlflowSteps(SetupBase):
         self.info(f"Installing MLflow {mlflowenv.VERSION} (for tracing; a minute or two)")
         found = mlflowenv.install(self.env, home, self.info)
         self.out(f"  ok    MLflow {mlflowenv.VERSION}: installed ({found})")
-
-    def with_mlflow(self, data: dict[str, Any], here: Mapping[str, Any]) -> dict[str, Any]:
-        """`data` with our Stop hook for the experiment (or, without one, without it); sets what
-        the record keeps: the experiment and the hook command."""
-        before = [here.get("mlflow_hook")]
-        helper = getattr(self, "dbx_fmapi", None)
-        self.mlflow_record = {}
-        if self.mlflow_experiment is None or not helper:
-            return mlflowhook.without(data, before)
-        hook = mlflowhook.command(helper, self.mlflow_experiment, self.a.profile or None)
-        self.mlflow_record = {"mlflow_experiment": self.mlflow_experiment, "mlflow_hook": hook}
-        return mlflowhook.add(data, hook, before)

@@ -12,29 +12,28 @@ from ..workspace import catalogue, routes
 from ..workspace.client import FAMILIES, Workspace, WorkspaceError, diagnose, is_ready
 from .answers import MODEL_RE, NONE, OTHER, PROG, check_model
 from .base import SetupBase
+from .results import SignedIn
 
 
 class ModelSteps(SetupBase):
-    def load_endpoints(self) -> None:
+    def load_endpoints(self, signed: SignedIn) -> None:
         """The catalogue, through every listing the workspace offers (catalogue.py)."""
-        if self.token is None:
+        if signed.token is None:
             return
-        ws = Workspace(self.a.host, self.token.access_token, self.env)
+        ws = Workspace(self.a.host, signed.token, self.env)
         with self.progress.step(f"reading the models {self.a.host} serves"):
             self.catalogue = catalogue.discover(ws)
-        self.endpoints = self.catalogue.endpoints
         if not self.catalogue.read:
             exc = self.catalogue.errors.get("serving-endpoints")
-            self.endpoints_error = exc.message if exc else "no listing answered"
+            why = exc.message if exc else "no listing answered"
             seeds = [catalogue.fallback(f, self.today) for f in FAMILIES]
             self.warn(
-                f"cannot list the workspace's models ({self.endpoints_error}); using the "
-                f"defaults {', '.join(seeds)}"
+                f"cannot list the workspace's models ({why}); using the defaults {', '.join(seeds)}"
             )
 
     # --- the route --------------------------------------------------------------------------
 
-    def choose_route(self) -> None:
+    def choose_route(self, signed: SignedIn) -> None:
         """--route auto (the default, and what a record without a route means): the AI Gateway
         when it answers (its model listing, else a one-token request), else serving endpoints. A
         route the user named is taken as it is: verify says so when it does not work."""
@@ -48,12 +47,12 @@ class ModelSteps(SetupBase):
             self.a.route = str(asked)
             route = routes.get(self.a.route)
             self.out(f"  ok    route: {route.label}, {route.base_url(self.a.host)} (--route)")
-            self._add_gateway_models()
+            self._add_gateway_models(signed)
             return
-        if self.token is None:  # a dry run that could not sign in: nothing to probe with
+        if signed.token is None:  # a dry run that could not sign in: nothing to probe with
             self.a.route = prev_route if prev_route in routes.ROUTES else routes.SERVING_NAME
             return
-        ws = Workspace(self.a.host, self.token.access_token, self.env)
+        ws = Workspace(self.a.host, signed.token, self.env)
         candidate = self.a.model or self.a.opus or self._default_for("opus")
         with self.progress.step("checking whether the workspace serves the AI Gateway route"):
             probe = routes.probe_gateway(ws, candidate)
@@ -80,10 +79,10 @@ class ModelSteps(SetupBase):
                 "Code to serving endpoints"
             )
 
-    def _add_gateway_models(self) -> None:
-        if self.a.route != routes.GATEWAY_NAME or self.token is None:
+    def _add_gateway_models(self, signed: SignedIn) -> None:
+        if self.a.route != routes.GATEWAY_NAME or signed.token is None:
             return
-        ws = Workspace(self.a.host, self.token.access_token, self.env)
+        ws = Workspace(self.a.host, signed.token, self.env)
         with contextlib.suppress(WorkspaceError):  # verify reports a gateway that does not answer
             self.catalogue.add_gateway_models(routes.list_gateway_models(ws))
 
@@ -183,7 +182,7 @@ class ModelSteps(SetupBase):
         claude = [m.name for m in self.catalogue.claude() if not m.long_context]
         have = ", ".join(claude) if claude else "none (no databricks-claude-* endpoint)"
         example = claude[0] if claude else "NAME"
-        listed = any(e.get("name") == name for e in self.endpoints or [])
+        listed = any(e.get("name") == name for e in self.catalogue.endpoints or [])
         what = (
             f"{name!r} is not a Claude model endpoint (Claude Code needs one that speaks the "
             "Anthropic Messages API)"
@@ -265,10 +264,12 @@ class ModelSteps(SetupBase):
             roles.append("subagent-model")
         return " ".join(f"--{r} NAME" for r in roles or ["model"])
 
-    def verify(self) -> None:
-        if self.opts.no_verify or self.dry_run or self.token is None:
+    def verify(self, signed: SignedIn) -> None:
+        """A one-token request per model chosen, before anything is written (not with
+        --no-verify, a dry run, or no token)."""
+        if self.opts.no_verify or self.dry_run or signed.token is None:
             return
-        ws = Workspace(self.a.host, self.token.access_token, self.env, timeout=60.0)
+        ws = Workspace(self.a.host, signed.token, self.env, timeout=60.0)
         a = self.a
         chosen = [a.model, a.opus, a.sonnet, a.haiku, a.fable, a.subagent]
         models = list(dict.fromkeys(n for n in chosen if n))
@@ -293,7 +294,7 @@ class ModelSteps(SetupBase):
         keep = f"{PROG} --no-verify   (writes the files anyway)"
         login = f"{dbcli.login_command(self.a.host, self.a.profile)}   then re-run setup"
         pick = f"pick another: {PROG} {self.flags_for(model)}   (list them: dbx-fmapi models)"
-        listed = next((e for e in self.endpoints or [] if e.get("name") == model), None)
+        listed = next((e for e in self.catalogue.endpoints or [] if e.get("name") == model), None)
         # What the route itself says (gateway off, an account-level URL's redirect, traffic
         # splitting, 400 Invalid Token): workspace.diagnose's words, with their own fixes.
         if error.code == "FEATURE_DISABLED" or error.status in (301, 302, 303, 307, 308, 400):

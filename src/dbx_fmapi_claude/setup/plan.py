@@ -6,11 +6,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
-from ..agents.claude import effective, settings
+from .. import agents
+from ..agents.base import AgentSetup
 from ..auth import credentials
-from ..changes import engine, undo
+from ..changes import engine
 from ..core.errors import UserError
 from ..core.fileio import q, read_bytes
 from ..core.paths import tilde
@@ -18,12 +20,12 @@ from ..record import config, originals
 from ..shell import rcblock
 from ..workspace import routes
 from .agentsteps import AgentSteps
-from .answers import HELPER, STATIC, TOKEN_PLACEHOLDER, Change
+from .answers import STATIC, Change
 from .gitignore import exclude_block
 from .location import LocationSteps
 from .mlflowstep import MlflowSteps
 from .models import ModelSteps
-from .results import AgentRoutes, Agents, Target
+from .results import AgentRoutes, Agents, Credential, SignedIn, Target
 
 
 @dataclass
@@ -34,12 +36,30 @@ class SetupPlan(engine.Plan):
     settings_file: Path | None = None  # the settings file of the configuration written
 
 
-def onboarding_bytes(raw: bytes | None) -> bytes | None:
-    """~/.claude.json with the onboarding flag added, every other byte kept; None when nothing
-    is to change. The rule lives in onboarding.py: dbx-fmapi-claude puts the flag back too."""
-    from ..agents.claude.onboarding import with_flag
+@dataclass(frozen=True)
+class Planned:
+    """The plan step's result: every file change in the order setup shows them, the notes, the
+    record this run leaves and the configuration's settings file; `plan()` hands them to the
+    change engine."""
 
-    return with_flag(raw)
+    changes: tuple[engine.Change, ...]
+    notes: tuple[str, ...]
+    record: Mapping[str, Any]
+    settings_file: Path
+
+    @classmethod
+    def of(cls, plan: SetupPlan, target: Path) -> Planned:
+        return cls(
+            tuple(plan.changes),
+            tuple(plan.notes),
+            MappingProxyType(plan.record),
+            plan.settings_file or target,
+        )
+
+    def plan(self) -> SetupPlan:
+        return SetupPlan(
+            list(self.changes), list(self.notes), dict(self.record), self.settings_file
+        )
 
 
 class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
@@ -51,28 +71,29 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
         helper: str | None,
         chosen_agents: Agents,
         agent_routes: AgentRoutes,
+        experiment: str | None,
+        signed: SignedIn,
+        credential: Credential,
     ) -> SetupPlan:
         """Every change, in memory. The configuration for `target` is this run's; every other
         configuration (another settings location, another workspace) is left as it is."""
         plan = SetupPlan()
         target = chosen.path
-        self.dbx_fmapi = helper
-        # A location is one configuration whichever of its two files holds it: static mode puts
-        # the token in settings.local.json when settings.json is tracked by git, helper mode
-        # uses settings.json. Moving between the two takes our keys out of the other file.
         here = self.config_for(target) or {}
-        moved = here.get("settings_file") and not config.view_for({"configs": [here]}, target)
-        if moved:
-            self._plan_old_settings(plan, Path(str(here["settings_file"])), here)
-        kept = self._plan_settings(plan, target, {} if moved else here, helper_cmd)
-        onboarding_added = self._plan_onboarding(plan)
+        # Every agent is set up from one AgentSetup: the required one (Claude Code, whose file
+        # is the configuration's own) first, the others after the shell block with their own
+        # model, route and state.
+        base = self.agent_setup(target, helper_cmd, helper or "", here, experiment, signed)
+        claude = next(agent for agent in map(agents.get, chosen_agents.names) if agent.required)
+        fields = claude.plan_setup(base, plan)
+        shared = {key: fields.pop(key) for key in config.SHARED if key in fields}
         rc = self._plan_rc(plan, executable)
         self._plan_exclude(plan, target, chosen.exclude)
         a = self.a
         one = {
             "host": a.host,
             "profile": a.profile,
-            "auth": self.source.kind if self.source else credentials.OAUTH,
+            "auth": credential.source.kind if credential.source else credentials.OAUTH,
             "model": a.model,
             "opus": a.opus,
             "sonnet": a.sonnet,
@@ -90,13 +111,8 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
             **({"git_exclude": str(chosen.exclude[0])} if chosen.exclude else {}),
             "api_key_helper": helper_cmd,
             **({"team": str(self.opts.team)} if self.opts.team else {}),
-            **kept,
-            **self.statusline_record,
-            **self.mlflow_record,
-            **self.telemetry_record,
+            **fields,
         }
-        # Re-running for a settings file updates its configuration where it is; a new one goes
-        # last (the latest).
         configs = [dict(c) for c in self.record.get("configs") or []]
         at = next(
             (i for i, c in enumerate(configs) if self.config_for(target, {"configs": [c]})),
@@ -104,7 +120,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
         )
         if helper is not None and (self.others(chosen_agents) or "agents" in here):
             own = configs[at] if at < len(configs) else here
-            one.update(self.plan_agents(plan, own, helper, configs, chosen_agents, agent_routes))
+            one.update(self.plan_agents(plan, own, base, configs, chosen_agents, agent_routes))
         if at < len(configs) and configs[at].get("mcp"):
             one["mcp"] = configs[at]["mcp"]  # `dbx-fmapi mcp add`'s servers stay
         configs[at : at + 1] = [config.nest(one)]
@@ -113,7 +129,7 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
             "shell": a.shell,
             "rc_file": str(rc) if rc else None,
             "executable": executable,
-            "onboarding_added": onboarding_added,
+            **shared,
             "configs": configs,
         }
         plan.settings_file = target
@@ -132,109 +148,6 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
         )
         return plan
 
-    def _plan_settings(
-        self, plan: SetupPlan, target: Path, here: Mapping[str, Any], helper_cmd: str
-    ) -> dict[str, Any]:
-        """Claude Code's settings file; returns what the record must keep to undo it
-        (`replaced`, `env_existed`, `settings_created`)."""
-        a = self.a
-        raw = read_bytes(target)
-        corrupt: settings.SettingsCorrupt | None = None
-        try:
-            old = settings.parse(raw, target) if raw is not None else {}
-        except settings.SettingsCorrupt as exc:
-            corrupt, old = exc, dict(exc.salvage)
-        token = None
-        if a.token_mode == STATIC:
-            token = self.token.access_token if self.token is not None else TOKEN_PLACEHOLDER
-        route = routes.get(a.route)
-        env = settings.desired_env(
-            host=a.host,
-            model=a.model,
-            opus=a.opus,
-            sonnet=a.sonnet,
-            haiku=a.haiku,
-            mode=a.token_mode,
-            ttl_seconds=a.ttl_seconds,
-            token=token,
-            blank_api_key=self.personal_key(target),
-            base=route.base_url(a.host),
-            fable=a.fable or None,
-            subagent=a.subagent or None,
-            context_tokens=self.context_tokens(),
-            disable_betas=route.disable_experimental_betas,
-        )
-        drop = self.stale_optional_keys(env, here)
-        helper_arg = helper_cmd if a.token_mode == HELPER else None
-        self._hook_settings_file = target
-        new = self.with_statusline(settings.merge(old, env=env, helper=helper_arg, drop=drop), here)
-        new = self.with_telemetry(new, here, helper_cmd)
-        new = self.with_mlflow(new, here)
-        if raw is not None and corrupt is None and new == old:
-            new_bytes: bytes = raw
-        else:
-            new_bytes = settings.dumps(new)
-
-        def redo_settings(now: bytes | None) -> bytes | None:
-            data = settings.parse(now, target) if now is not None else {}
-            merged = self.with_mlflow(
-                self.with_statusline(
-                    settings.merge(data, env=env, helper=helper_arg, drop=drop), here, quiet=True
-                ),
-                here,
-            )
-            merged = self.with_telemetry(merged, here, helper_cmd)
-            return now if now is not None and merged == data else settings.dumps(merged)
-
-        holds_token = isinstance((old.get("env") or {}).get(settings.ENV_TOKEN), str)
-        plan.add(
-            Change(
-                target,
-                raw,
-                new_bytes,
-                "Claude settings",
-                secret=a.token_mode == STATIC,
-                # A file read past its comments is kept too: uninstall puts those bytes back.
-                keep_original=(corrupt is None or corrupt.relaxed) and not holds_token,
-                backup_first=corrupt is not None,
-                our_secrets=(settings.ENV_TOKEN,),
-                redo=redo_settings,
-            )
-        )
-        if corrupt is not None:
-            plan.notes.append(f"{target} is not valid ({corrupt.why}): it is backed up first")
-        if raw is not None and here:
-            return {
-                "replaced": dict(here.get("replaced") or {}),
-                "env_existed": bool(here.get("env_existed")),
-                "settings_created": bool(here.get("settings_created")),
-            }
-        # What setup replaces is judged against the file as it was before our first change: the
-        # saved original, when a run that was killed halfway already changed the file.
-        base, base_raw = old, raw
-        known, original = originals.load_original(self.paths, target)
-        if known:
-            base_raw = original
-            try:
-                base = settings.parse(original, target) if original is not None else {}
-            except settings.SettingsCorrupt as exc:
-                base = dict(exc.salvage)
-        replaced: dict[str, Any] = {}
-        old_env = base.get("env") or {}
-        for key in settings.ALL_ENV_KEYS:
-            if key != settings.ENV_TOKEN and key in old_env:
-                replaced[key] = {"value": old_env[key]}
-        helper = base.get(settings.HELPER_KEY)
-        if settings.HELPER_KEY in base and not effective.is_our_helper(
-            helper, here.get("api_key_helper")
-        ):
-            replaced[settings.HELPER_KEY] = {"value": base[settings.HELPER_KEY]}
-        return {
-            "replaced": replaced,
-            "env_existed": "env" in base,
-            "settings_created": base_raw is None,
-        }
-
     def _plan_team_prices(self, plan: SetupPlan) -> None:
         """The team file's prices and budget, kept for usage, the status line and the hook."""
         from ..usage.prices import TEAM_FILE_NAME
@@ -250,108 +163,6 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
             else None
         )
         plan.add(Change(path, raw, new, "team prices and budget", redo=lambda now: new))
-
-    def with_statusline(
-        self, data: dict[str, Any], here: Mapping[str, Any], quiet: bool = False
-    ) -> dict[str, Any]:
-        """Our status line, budget hook (_with_statusline) and, in helper mode, the hook that
-        has claude ask its helper again after a rejected token (agents/claude/failurehook.py);
-        sets what the record keeps of them."""
-        from ..agents.claude import failurehook
-
-        new = self._with_statusline(data, here, quiet)
-        target = getattr(self, "_hook_settings_file", None)
-        hook = (
-            failurehook.command(str(target))
-            if target is not None and self.a.token_mode == HELPER
-            else None
-        )
-        new, recorded = failurehook.add(new, hook, here)
-        self.statusline_record.update(recorded)
-        return new
-
-    def _with_statusline(
-        self, data: dict[str, Any], here: Mapping[str, Any], quiet: bool = False
-    ) -> dict[str, Any]:
-        """Our status line (when the user has none) and budget hook, or, with `--statusline
-        off`, neither (agents/claude/statusline.py); sets what the record keeps of them."""
-        from ..agents.claude import statusline
-
-        choice = str(self.opts.statusline or here.get("statusline") or "on")
-        self.statusline_record: dict[str, Any] = {"statusline": choice}
-        helper = getattr(self, "dbx_fmapi", None)
-        if choice == "off" or not helper:
-            return statusline.remove(data, here)
-        line, hook = statusline.commands(helper)
-        from ..usage.prices import budget_set
-
-        budget, problem = budget_set(self.paths.config_dir_path, self.opts.team_prices)
-        if problem and not quiet:
-            self.warn(f"{problem}: no budget hook until it is fixed (docs/usage.md)")
-        new, recorded = statusline.add(data, line=line, hook=hook if budget else None, before=here)
-        self.statusline_record.update(recorded)
-        theirs = statusline.theirs(new, recorded)
-        if theirs and not quiet:
-            self.out(
-                f"  note  your own status line stays ({theirs}); to show ours beside it, see "
-                "docs/usage.md (Status line)"
-            )
-        return new
-
-    def with_telemetry(
-        self, data: dict[str, Any], here: Mapping[str, Any], helper_cmd: str
-    ) -> dict[str, Any]:
-        """Claude Code's OpenTelemetry export into the `--otel-tables` tables (or, with `none`,
-        not: agents/claude/telemetry.py); sets what the record keeps of it. A plain re-run keeps
-        the tables the configuration has."""
-        from ..agents.claude import telemetry
-        from ..telemetry import tables
-
-        prefix = str(self.a.otel_tables or here.get("otel_tables") or tables.OFF)
-        self.telemetry_record: dict[str, Any] = {}
-        if prefix == tables.OFF:
-            return telemetry.remove(data, here)
-        spans = self.a.otel_spans or ("on" if tables.spans_on(here) else "off")
-        env = telemetry.desired_env(
-            host=self.a.host, prefix=prefix, ttl_seconds=self.a.ttl_seconds, spans=spans == "on"
-        )
-        new, recorded = telemetry.add(
-            data, env=env, helper=telemetry.helper_command(helper_cmd), before=here
-        )
-        self.telemetry_record = {"otel_tables": prefix, tables.SPANS_KEY: spans, "otel": recorded}
-        return new
-
-    def _plan_onboarding(self, plan: SetupPlan) -> bool:
-        """~/.claude.json: the onboarding flag, only when absent. Returns whether setup added it
-        (this run or an earlier one)."""
-        claude_json = self.paths.claude_json
-        cj_raw = read_bytes(claude_json)
-        cj_new = onboarding_bytes(cj_raw)
-        added = bool(self.record.get("onboarding_added"))
-        if not added and cj_new is None:  # added by a run killed halfway?
-            known, original = originals.load_original(self.paths, claude_json)
-            added = known and onboarding_bytes(original) is not None
-        if cj_new is not None:
-            plan.add(
-                Change(
-                    claude_json,
-                    cj_raw,
-                    cj_new,
-                    "onboarding flag",
-                    keep_original=True,
-                    redo=lambda now: onboarding_bytes(now) or now,
-                )
-            )
-            return True
-        if cj_raw is not None:
-            try:
-                json.loads(cj_raw)
-            except ValueError:
-                self.warn(
-                    f"{claude_json} is not valid JSON; leaving it alone (Claude Code owns it). "
-                    "The first launch may show its onboarding screens."
-                )
-        return added
 
     def _plan_rc(self, plan: SetupPlan, executable: str) -> Path | None:
         """The shell block (one for every configuration: the wrapper finds the one in effect)
@@ -427,27 +238,50 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
         what = "a token" if static else "your own settings"
         plan.notes.append(f"{target} holds {what}: git now ignores it ({exclude})")
 
-    def stale_optional_keys(
-        self, env: Mapping[str, str], here: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        """Keys an earlier run wrote that this one does not (settings.OPTIONAL_ENV_KEYS): each
-        with the value written (a value changed by hand since stays), or what it replaced."""
-        prev = here
-        wrote = {
-            settings.ENV_FABLE: prev.get("fable"),
-            settings.ENV_SUBAGENT: prev.get("subagent"),
-            settings.ENV_CONTEXT: str(prev["context_tokens"])
-            if prev.get("context_tokens")
-            else None,
-        }
-        replaced = prev.get("replaced") or {}
-        out: dict[str, Any] = {}
-        for key, value in wrote.items():
-            if key in env or not value:
-                continue
-            prior = replaced.get(key)
-            out[key] = prior if isinstance(prior, dict) and "value" in prior else str(value)
-        return out
+    def agent_setup(
+        self,
+        target: Path,
+        helper_cmd: str,
+        helper: str,
+        here: Mapping[str, Any],
+        experiment: str | None,
+        signed: SignedIn,
+    ) -> AgentSetup:
+        """What the agents' setup needs from this run: the configuration's own answers (the
+        required agent's model, route and state: the configuration as it was)."""
+        from ..usage.prices import budget_set
+
+        a = self.a
+        return AgentSetup(
+            paths=self.paths,
+            env=self.env,
+            host=a.host,
+            profile=a.profile or None,
+            helper=helper,
+            model=a.model,
+            route=a.route,
+            base_url=routes.get(a.route).base_url(a.host),
+            ttl_seconds=a.ttl_seconds,
+            state=here,
+            settings_file=target,
+            helper_command=helper_cmd,
+            token_mode=a.token_mode,
+            token=signed.token if a.token_mode == STATIC else None,
+            roles=MappingProxyType(
+                {"opus": a.opus, "sonnet": a.sonnet, "haiku": a.haiku, "fable": a.fable}
+                | {"subagent": a.subagent}
+            ),
+            context_tokens=self.context_tokens(),
+            statusline=self.opts.statusline,
+            budget=lambda: budget_set(self.paths.config_dir_path, self.opts.team_prices),
+            mlflow_experiment=experiment,
+            otel_tables=a.otel_tables,
+            otel_spans=a.otel_spans,
+            onboarding_added=bool(self.record.get("onboarding_added")),
+            personal_key=self.personal_key,
+            out=self.out,
+            warn=self.warn,
+        )
 
     def config_for(
         self, target: Path, record: dict[str, Any] | None = None
@@ -457,36 +291,6 @@ class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
         record = self.record if record is None else record
         other = "settings.local.json" if target.name == "settings.json" else "settings.json"
         return config.view_for(record, target) or config.view_for(record, target.with_name(other))
-
-    def _plan_old_settings(self, plan: SetupPlan, path: Path, old: dict[str, Any]) -> None:
-        """Our keys out of the file the location's configuration used until now."""
-        raw = read_bytes(path)
-        if raw is None:
-            return
-        try:
-            data = settings.parse(raw, path)
-        except settings.SettingsCorrupt:
-            self.warn(f"{path} (used by the previous setup) is not valid JSON; left as it is")
-            return
-        replaced = {**(old.get("replaced") or {}), "env_existed": old.get("env_existed")}
-        helper = data.get(settings.HELPER_KEY)
-        ours = effective.is_our_helper(helper, old.get("api_key_helper"))
-        cleaned = settings.remove_ours(data, replaced=replaced, helper_is_ours=ours)
-        from ..agents.claude import statusline
-
-        cleaned = statusline.remove(cleaned, old)
-        from ..agents.claude import mlflowhook
-
-        cleaned = mlflowhook.without(cleaned, [old.get("mlflow_hook")])
-        from ..agents.claude import failurehook, telemetry
-
-        cleaned = telemetry.remove(failurehook.remove(cleaned, old), old)
-        if cleaned == data:
-            return
-        new: bytes | None = settings.dumps(cleaned)
-        if not cleaned and old.get("settings_created"):
-            new = undo.gone(path, settings.dumps({}))  # behind a symlink: the empty settings
-        plan.add(Change(path, raw, new, "previous Claude settings", drop_original=True))
 
     def _plan_old_rc(
         self, plan: SetupPlan, path: Path, what: str = "previous shell function"

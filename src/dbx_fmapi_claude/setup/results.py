@@ -3,8 +3,11 @@ them)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..auth import credentials
 
 
 @dataclass(frozen=True)
@@ -12,6 +15,24 @@ class Mode:
     """Whether setup asks (a terminal, no --host, no --yes) or takes flags and defaults."""
 
     interactive: bool
+
+
+@dataclass(frozen=True)
+class Credential:
+    """Where the token comes from: the workspace's credential (a profile's OAuth, a service
+    principal or a personal access token; None: not known yet) and the profiles in
+    ~/.databrickscfg with their hosts (None: the file could not be read)."""
+
+    source: credentials.Source | None = None
+    profiles: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The access token setup signed in with, for the requests to the workspace (None: a dry
+    run that could not sign in). Never in a repr."""
+
+    token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from ..auth import credentials, dbcli, tokens
@@ -29,6 +31,11 @@ from .answers import (
     span,
 )
 from .base import SetupBase
+from .results import Credential, SignedIn
+
+
+def _frozen(profiles: Mapping[str, str] | None) -> Mapping[str, str] | None:
+    return None if profiles is None else MappingProxyType(dict(profiles))
 
 
 class SignIn(SetupBase):
@@ -104,7 +111,7 @@ class SignIn(SetupBase):
     def interactive(self) -> bool:
         return self.opts.host is None and not self.opts.yes and self.ctx.stdin_is_tty()
 
-    def ask_host_and_profile(self) -> None:
+    def ask_host_and_profile(self) -> Credential:
         p = self.prompter
         if not self.a.host:
             prev_host = self.prev.get("host")
@@ -135,7 +142,7 @@ class SignIn(SetupBase):
                     f"{PROG} --host {host or EXAMPLE}"
                     + ("   (the workspace configured here)" if host else ""),
                 )
-        self.profiles = profile_hosts(self.ctx)
+        profiles = profile_hosts(self.ctx)
         named = self.env.get(credentials.PROFILE_VAR, "").strip()
         if not self.a.profile and named:
             # The SDKs take DATABRICKS_CONFIG_PROFILE as a named profile, the variables'
@@ -152,20 +159,20 @@ class SignIn(SetupBase):
             )
         ):
             self.use_env_credential(env_source)
-            return
+            return Credential(env_source, _frozen(profiles))
         if not self.a.profile:
-            switched = switched_profile(self.ctx) if self.profiles else None
-            default = offered_profile(self.prev, self.a.host, self.profiles, switched)
+            switched = switched_profile(self.ctx) if profiles else None
+            default = offered_profile(self.prev, self.a.host, profiles, switched)
             if p is not None:
                 self.a.profile = p.text(
                     "Databricks CLI profile name",
                     default,
-                    lambda v: self.profile_for_host(check_profile(v)),
+                    lambda v: self.profile_for_host(check_profile(v), profiles),
                 )
             else:
                 self.a.profile = default
-        self.profile_for_host(self.a.profile)
-        self.source = self.profile_credential(self.a.profile)
+        self.profile_for_host(self.a.profile, profiles)
+        return Credential(self.profile_credential(self.a.profile, profiles), _frozen(profiles))
 
     def env_credential(self) -> credentials.Source | None:
         """DATABRICKS_HOST plus a token or a client id/secret: enough for CI, no profile."""
@@ -180,14 +187,15 @@ class SignIn(SetupBase):
                 f"{PROG} --host {source.host}",
             )
         self.a.profile = ""  # the helper reads the same variables when Claude Code runs it
-        self.source = source
-        self.check_mode()
+        self.check_mode(source)
 
-    def profile_credential(self, profile: str) -> credentials.Source:
+    def profile_credential(
+        self, profile: str, profiles: Mapping[str, str] | None
+    ) -> credentials.Source:
         """What the profile holds (a new profile: OAuth, a login creates it), checked against
         --auth."""
         auth = self.opts.auth
-        known = profile in (self.profiles or {})
+        known = profile in (profiles or {})
         source = (
             credentials.resolve(profile, self.env, self.paths.home_path)
             if known
@@ -207,12 +215,11 @@ class SignIn(SetupBase):
                 f"{PROG} --host {self.a.host} --profile {profile} --auth {source.kind}",
             )
         source.host = self.a.host
-        self.source = source
-        self.check_mode()
+        self.check_mode(source)
         return source
 
-    def check_mode(self) -> None:
-        if self.source is not None and not self.source.credential_kind.static_mode:
+    def check_mode(self, source: credentials.Source) -> None:
+        if not source.credential_kind.static_mode:
             if self.opts.token_mode == STATIC:
                 raise usage_error(
                     "static mode would copy your personal access token into a settings file; "
@@ -221,9 +228,9 @@ class SignIn(SetupBase):
                 )
             self.a.token_mode = HELPER
 
-    def profile_for_host(self, profile: str) -> str:
+    def profile_for_host(self, profile: str, profiles: Mapping[str, str] | None) -> str:
         """`profile`, unless ~/.databrickscfg has it for another workspace."""
-        known = (self.profiles or {}).get(profile)
+        known = (profiles or {}).get(profile)
         if known and not same_host(known, self.a.host):
             raise usage_error(
                 f"profile {profile!r} in ~/.databrickscfg is for {known}, not {self.a.host}",
@@ -280,9 +287,10 @@ class SignIn(SetupBase):
             or bool(browser and browser != "none")
         )
 
-    def authenticate(self) -> None:
-        if self.source is not None and not self.source.credential_kind.browser_login:
-            return self.authenticate_without_browser(self.source)
+    def authenticate(self, credential: Credential) -> SignedIn:
+        source = credential.source
+        if source is not None and not source.credential_kind.browser_login:
+            return self.authenticate_without_browser(source)
         host, profile = self.a.host, self.a.profile
         if dbcli.find(self.env) is None:
             mac = install.platform(self.env) == "darwin"
@@ -292,9 +300,11 @@ class SignIn(SetupBase):
                 f"let setup install it: {PROG} --install   (or install it yourself: "
                 f"{install.DATABRICKS_BREW if mac else install.DATABRICKS_CURL})",
             )
-        profiles = self.profiles
+        profiles = credential.profiles
         known = None if profiles is None else profiles.get(profile)
         login = profiles is not None and not known
+
+        token: dbcli.Token | None = None
 
         def fetch() -> dbcli.Token:
             if self.dry_run:  # read-only: no lock file, no token-state record
@@ -304,7 +314,7 @@ class SignIn(SetupBase):
         if not login:
             try:
                 with self.progress.step(f"getting a token for profile {profile}"):
-                    self.token = fetch()
+                    token = fetch()
             except dbcli.CliError as exc:
                 if exc.kind not in ("login", "profile"):
                     raise
@@ -313,7 +323,7 @@ class SignIn(SetupBase):
             command = dbcli.login_command(host, profile)
             if self.dry_run:
                 self.out(f"  would log in: {command}")
-                return
+                return SignedIn(None)
             # A typo in the URL, a refused port, an untrusted certificate: said now, as what it
             # is (exit 1), not as a failed login after the CLI's retries.
             dbcli.check_reachable(host, self.env)
@@ -326,23 +336,25 @@ class SignIn(SetupBase):
                     ExitCode.AUTH_NEEDED,
                 )
             tokens.login(host, profile, self.env, self.ctx.stderr)
-            self.token = fetch()
-        left = self.token.expiry - time.time() if self.token else 0.0
+            token = fetch()
+        left = token.expiry - time.time() if token else 0.0
         self.out(f"  ok    signed in: profile {profile} (token valid for {span(left)})")
+        return SignedIn(token.access_token if token else None)
 
-    def authenticate_without_browser(self, source: credentials.Source) -> None:
+    def authenticate_without_browser(self, source: credentials.Source) -> SignedIn:
         """A service principal or a PAT: a token straight away, never a login (a dry run
         fetches one without keeping it)."""
         kind = source.credential_kind
         if self.dry_run:
-            self.token = kind.dry_run_token(source, self.token_request())
+            token = kind.dry_run_token(source, self.token_request())
         else:
-            self.token = kind.token(source, self.token_request())
+            token = kind.token(source, self.token_request())
         what = f"{kind.label} from {source.origin}"
         if not kind.expiry_known:
             self.out(f"  ok    credential: {what} (no expiry known)")
         else:
-            left = self.token.expiry - time.time()
+            left = token.expiry - time.time()
             self.out(f"  ok    credential: {what} (token valid for {span(left)})")
+        return SignedIn(token.access_token)
 
     # --- 4. models --------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-"""Claude Code as an Agent, the required one: every configuration sets it up. Its uninstall takes
-our part back out of its settings file (undo.py), as each agent does with its own file; its
-setup is still planned by setup/plan.py."""
+"""Claude Code as an Agent, the required one: every configuration sets it up. Its setup merges our
+part into the configuration's settings file (setupplan.py) and its uninstall takes it back out
+(undo.py), as each agent does with its own file."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 from ...changes import engine
 from ...core.paths import Paths
 from ...workspace.routes import ANTHROPIC
-from ..base import WRAPPER, Agent, Finding, StatusView
+from ..base import WRAPPER, Agent, AgentSetup, Finding, StatusView
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,6 +42,13 @@ class Claude(Agent):
         from .wrapper import find_claude
 
         return find_claude(env, home)
+
+    def plan_setup(self, s: AgentSetup, plan: engine.Plan) -> dict[str, Any]:
+        """The configuration's settings file (and the one it used until now, and the onboarding
+        flag); returns what the configuration's record keeps of them."""
+        from .setupplan import plan as plan_claude
+
+        return plan_claude(s, plan)
 
     def plan_uninstall(
         self, paths: Paths, env: Mapping[str, str], state: Mapping[str, Any], plan: engine.Plan
