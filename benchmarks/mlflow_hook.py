@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests import mlflow_world  # noqa: E402 - needs the repo root
+from tests.helpers import mlflow_world  # noqa: E402 - needs the repo root
 from tests.rig.mlflow_api import MlflowServer  # noqa: E402
 from tests.rig.sandbox import Sandbox  # noqa: E402
 from tests.rig.workspace import FakeWorkspace  # noqa: E402

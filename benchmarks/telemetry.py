@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.auth.test_rejected_token import logged_in  # noqa: E402
+from tests.helpers.rejected import logged_in  # noqa: E402
 from tests.rig import otlp_api  # noqa: E402 - needs the repo root on sys.path
 from tests.rig.sandbox import Sandbox  # noqa: E402
 from tests.rig.workspace import FakeWorkspace  # noqa: E402

@@ -27,14 +27,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.agents.test_rig_agent_setup import (  # noqa: E402
+from tests.helpers.agent_users import (  # noqa: E402
     CODEX_USER,
     GPT,
     gemini_env,
     link,
     users_gemini_settings,
 )
-from tests.auth.test_rejected_token import logged_in  # noqa: E402
+from tests.helpers.rejected import logged_in  # noqa: E402
 from tests.rig import otlp_api  # noqa: E402 - needs the repo root on sys.path
 from tests.rig.agents import Agents, seed_opencode_plugin  # noqa: E402
 from tests.rig.sandbox import Sandbox  # noqa: E402
