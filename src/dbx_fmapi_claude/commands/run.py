@@ -72,11 +72,12 @@ def run(*, ctx: Context, agent: str, args: list[str]) -> int:
     exe = _program(agent, ctx)
     if mode == base.ITSELF:
         from ..agents import firstrun
+        from ..telemetry import tables
 
         own = agents.get(agent)
         if own.relayed(list(args), ctx.env):
             return _behind_proxy(ctx, cfg, agent, state, exe, list(args))
-        if otel_prefix(cfg) is not None:
+        if tables.prefix_of(cfg) is not None:
             # Its model requests go straight to the workspace; its telemetry through our proxy.
             return _behind_proxy(ctx, cfg, agent, state, exe, list(args), model_proxy=False)
         if not firstrun.watch(own, list(args), ctx):
@@ -85,14 +86,6 @@ def run(*, ctx: Context, agent: str, args: list[str]) -> int:
         retry = firstrun.again(own, list(args), code, ctx)
         return code if retry is None else _foreground([exe, *retry], dict(ctx.env))
     return _behind_proxy(ctx, cfg, agent, state, exe, list(args))
-
-
-def otel_prefix(cfg: dict[str, Any]) -> str | None:
-    """CATALOG.SCHEMA.PREFIX of the tables the agents' telemetry goes to (None: off)."""
-    from ..telemetry import tables
-
-    value = cfg.get("otel_tables")
-    return value if isinstance(value, str) and value not in ("", tables.OFF) else None
 
 
 def _behind_proxy(
@@ -147,10 +140,11 @@ def _behind_proxy(
             root = stack.enter_context(proxy.start(str(cfg["host"]), token=fresh, env=ctx.env))
             env.update({agentfiles.ENV_URL: root.url, agentfiles.ENV_KEY: root.secret})
         before: list[str] = []
-        prefix = otel_prefix(cfg)
+        from ..telemetry import tables
+
+        prefix = tables.prefix_of(cfg)
         if prefix is not None:  # its telemetry into the workspace's tables (otelproxy.py)
             from ..agents import otelproxy
-            from ..telemetry import tables
 
             spans = tables.spans_on(cfg)
             otel = stack.enter_context(

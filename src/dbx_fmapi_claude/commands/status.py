@@ -224,11 +224,12 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
     traced = tracing.row(ctx.env, ctx.paths.home_path, cfg)
     if traced:  # only with --mlflow-experiment
         data["mlflow"] = traced
-    if cfg.get("otel_tables"):  # only when setup was given --otel-tables
-        from ..telemetry import tables
+    from ..telemetry import tables
 
+    prefix = tables.prefix_of(cfg)
+    if prefix is not None:  # only when setup was given --otel-tables
         spans = tables.spans_on(cfg)
-        names = tables.names(str(cfg["otel_tables"]))
+        names = tables.names(prefix)
         data["telemetry"] = {
             "tables": {s: names[s] for s in tables.signals_of(spans)},
             "spans": spans,

@@ -15,7 +15,7 @@ PROTOBUF = "application/x-protobuf"
 
 
 def has_tables(r: Run) -> bool:
-    return bool(need(r.cfg).get("otel_tables"))
+    return tables.prefix_of(need(r.cfg)) is not None
 
 
 def signals(r: Run) -> list[str]:

@@ -119,13 +119,13 @@ def mlflow_hook(helper: str, experiment: str, profile: str) -> dict[str, Any]:
     agents/claude/mlflowhook.py) for the team's experiment and profile. Managed hooks run beside the
     developers' own, and are the only ones that do where the managed settings also say
     `allowManagedHooksOnly` (measured with 2.1.332: tests/team/test_managed_mlflow.py)."""
-    from ..agents.claude import mlflowhook as claudehook
+    from ..agents.claude import mlflowhook
 
     command = (
         f"{_helper_word(helper)} mlflow-hook --experiment {_path_word(experiment)} "
         f"--profile {profile}"
     )
-    return {claudehook.HOOKS_KEY: claudehook.add({}, command, [])[claudehook.HOOKS_KEY]}
+    return mlflowhook.add({}, command, [])  # {} plus our hook: only the `hooks` key
 
 
 def _path_word(path: str) -> str:

@@ -76,14 +76,9 @@ def added(settings: Mapping[str, Any], event: str, hook: dict[str, Any]) -> dict
     """`settings` with `hook` as a group of its own after the user's, unless an entry with its
     command is there already (then as it was)."""
     new = dict(settings)
-    hooks = dict(new.get(HOOKS_KEY) or {})
-    groups = list(hooks.get(event) or [])
-    if not any(
-        isinstance(g, dict) and any(is_ours(h, {hook["command"]}) for h in g.get("hooks") or [])
-        for g in groups
-    ):
-        groups.append({"hooks": [hook]})
-        hooks[event] = groups
+    if not present(new, event, hook["command"]):
+        hooks = dict(new.get(HOOKS_KEY) or {})
+        hooks[event] = [*(hooks.get(event) or []), {"hooks": [hook]}]
         new[HOOKS_KEY] = hooks
     return new
 

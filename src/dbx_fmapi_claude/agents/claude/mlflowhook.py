@@ -17,7 +17,6 @@ from typing import Any
 
 from . import hooks
 
-HOOKS_KEY = hooks.HOOKS_KEY
 EVENT = "Stop"
 HOOK_TIMEOUT = 60  # seconds: MLflow's import and a few requests to the workspace
 

@@ -15,7 +15,6 @@ from typing import Any
 from . import hooks
 
 STATUS_KEY = "statusLine"
-HOOKS_KEY = hooks.HOOKS_KEY
 EVENT = "UserPromptSubmit"
 HOOK_TIMEOUT = 30  # seconds: a month of records is read at most once a minute
 
@@ -60,14 +59,6 @@ def add(
         return new, recorded
     recorded["prompt_hook"] = hook
     return hooks.added(new, EVENT, hooks.entry(hook, HOOK_TIMEOUT)), recorded
-
-
-def without_hooks(
-    settings: dict[str, Any], commands_: set[str | None], event: str = EVENT
-) -> dict[str, Any]:
-    """`settings` without the hooks of `event` whose command is one of `commands_`
-    (hooks.without, by its earlier name)."""
-    return hooks.without(settings, event, commands_)
 
 
 def remove(settings: Mapping[str, Any], cfg: Mapping[str, Any]) -> dict[str, Any]:
