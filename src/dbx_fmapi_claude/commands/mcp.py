@@ -15,11 +15,12 @@ import shutil
 from collections.abc import Callable
 from typing import Any
 
+from ..agents.claude import mcpjson as claudejson
 from ..changes import engine
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..core.fileio import read_bytes
-from ..mcp import agentfiles, claudejson, servers
+from ..mcp import agentfiles, servers
 from ..record import config
 
 

@@ -245,8 +245,9 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
 def mcp_rows(ctx: Context, cfg: config.Configuration) -> list[dict[str, Any]]:
     """The MCP servers of this configuration: name, kind, URL, and whether Claude Code's
     ~/.claude.json still holds ours (read only: no request)."""
+    from ..agents.claude import mcpjson as claudejson
     from ..core.fileio import read_bytes
-    from ..mcp import claudejson, servers
+    from ..mcp import servers
 
     entries = servers.entries(cfg)
     if not entries:

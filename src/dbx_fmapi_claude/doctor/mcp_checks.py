@@ -7,10 +7,11 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+from ..agents.claude import mcpjson as claudejson
 from ..core import ui
 from ..core.errors import UserError
 from ..core.fileio import read_bytes
-from ..mcp import claudejson, servers
+from ..mcp import servers
 from .report import LOGIN, Run, need
 
 

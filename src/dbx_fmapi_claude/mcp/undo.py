@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..agents.claude import mcpjson as claudejson
 from ..changes import engine
 from ..core.context import Context
 from ..core.fileio import read_bytes
 from ..record import originals
-from . import claudejson, servers
+from . import servers
 
 
 def plan_uninstall(ctx: Context, cfgs: Sequence[dict[str, Any]], plan: engine.Plan) -> None:

@@ -17,7 +17,7 @@ import json
 import os
 from typing import Any
 
-from ..core.errors import UserError
+from ...core.errors import UserError
 
 MARK = "--mcp-headers"  # a headersHelper holding this and our token command is ours
 
