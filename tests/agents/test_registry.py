@@ -4,10 +4,15 @@ default for --help."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 from dbx_fmapi_claude import agents
+from dbx_fmapi_claude.agents.mcpfiles import McpWriter
 from dbx_fmapi_claude.auth import credentials
 from dbx_fmapi_claude.record import fields
 from dbx_fmapi_claude.workspace import routes
+from tests.core.test_layers import PACKAGE, module_name
 
 
 def test_every_agents_api_is_served_on_every_route() -> None:
@@ -57,3 +62,36 @@ def test_credential_kinds_say_what_differs() -> None:
     }
     src = credentials.Source("pat", "https://h", None, secret="dapi-0123")
     assert src.credential_kind is pat
+
+
+def _names_imported(path: Path) -> set[str]:
+    """Every module and name `path` imports from our package, as dotted names (an import
+    inside a function counts too)."""
+    name, is_package = module_name(path)
+    here = name.split(".") if is_package else name.split(".")[:-1]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = here[: len(here) - node.level + 1] if node.level else []
+            target = ".".join(base + ([node.module] if node.module else []))
+            found |= {target, *(f"{target}.{alias.name}" for alias in node.names)}
+    return found
+
+
+def test_claude_codes_mcp_part_is_its_agents_like_every_agents() -> None:
+    # `dbx-fmapi mcp`, status, doctor and uninstall reach ~/.claude.json only through
+    # `Agent.mcp`, as they reach Codex's config.toml and the JSON agents' files.
+    claude = agents.get("claude")
+    assert isinstance(claude.mcp, McpWriter)
+    assert not (PACKAGE / "mcp" / "claudejson.py").exists()
+    pieces = ("dbx_fmapi_claude.agents.claude.mcp", "dbx_fmapi_claude.mcp.claudejson")
+    outside = [p for p in sorted(PACKAGE.rglob("*.py")) if not p.is_relative_to(PACKAGE / "agents")]
+    reached = {
+        str(p.relative_to(PACKAGE)): sorted(n for n in _names_imported(p) if n.startswith(pieces))
+        for p in outside
+    }
+    assert {k: v for k, v in reached.items() if v} == {}
+    named = [str(p.relative_to(PACKAGE)) for p in outside if "claude_json" in p.read_text()]
+    assert named == ["core/paths.py"]  # where the file is; only Claude Code's part writes it

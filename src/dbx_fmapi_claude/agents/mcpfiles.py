@@ -1,7 +1,9 @@
 """How an agent's own config file gets the workspace's MCP servers that `dbx-fmapi mcp add` adds
 (`Agent.mcp`, None for an agent without): mcp/agentfiles.py loops over the registry and asks each
-agent's writer for its change; Claude Code's ~/.claude.json, which every configuration has, is
-mcp/claudejson.py's.
+agent's writer for its change. Two kinds: most writers get the configuration's whole list each
+time (`change`); a writer `by_name` (Claude Code's, agents/claude/mcp.py: ~/.claude.json, which
+every configuration has and the user edits too) adds and removes one server at a time, refuses a
+name the user holds there, and says which servers it still holds (`servers_in`).
 
 JSON members (Gemini CLI, OpenCode) point at the loopback proxy `dbx-fmapi run NAME` starts for
 the workspace (agents/proxy.py), so each request gets a fresh token although neither agent can
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from ..core.fileio import read_bytes
 from ..core.paths import Paths
 from . import jsonfile
 
+HEADERS_FLAG = "--mcp-headers"  # the token command printing an MCP server's headers
 ENV_URL = "DBX_FMAPI_MCP_URL"
 ENV_KEY = "DBX_FMAPI_MCP_KEY"
 EMPTY = b"{}\n"  # an agent's JSON config with nothing in it
@@ -38,9 +41,33 @@ class McpServer:
     path: str
 
 
+def headers_command(cfg: Mapping[str, Any], fallback_exe: str) -> str:
+    """The command an agent runs for an MCP server's headers: the configuration's apiKeyHelper
+    command with --mcp-headers (so the same profile and configuration give the token), else
+    `fallback_exe token …`."""
+    base = str(cfg.get("api_key_helper") or "")
+    if " token" not in base:
+        import shlex
+
+        base = f"{shlex.quote(fallback_exe)} token" + (
+            f" --profile {shlex.quote(str(cfg['profile']))}" if cfg.get("profile") else ""
+        )
+    return f"{base} {HEADERS_FLAG}"
+
+
 class McpWriter:
-    """An agent's part of `dbx-fmapi mcp add|remove` and of uninstall, in the file setup
-    recorded for it (`path`, which exists)."""
+    """An agent's part of `dbx-fmapi mcp add|remove` and of uninstall, in its file (`path`: the
+    one setup recorded for it, which exists, unless `file` says another)."""
+
+    # Adds and removes one server at a time in a file beside the user's own servers (`added`,
+    # `removed`, `servers_in`, `plan_uninstall_every`); False: gets the whole list (`change`).
+    by_name = False
+    shown = ""  # how `mcp list` names its file (by_name writers)
+
+    def file(self, paths: Paths, recorded: Path | None) -> Path | None:
+        """The file it writes for a configuration that recorded `recorded` as the agent's file
+        (None: that configuration did not set the agent up)."""
+        return recorded
 
     def change(
         self, path: Path, raw: bytes, servers: list[McpServer], helper: str
@@ -49,9 +76,45 @@ class McpWriter:
         printing the headers, for an agent that runs one)."""
         raise NotImplementedError
 
-    def said(self, path: Path, changed: bool) -> str | None:
-        """`mcp add`'s line about this agent (`changed`: its file is in the plan)."""
+    def said(self, paths: Paths, cfg: Mapping[str, Any], path: Path, changed: bool) -> str | None:
+        """`mcp add`'s line(s) about this agent (`changed`: its file is in the plan)."""
         return None
+
+    # --- by_name writers ---------------------------------------------------------------------
+
+    def servers_in(
+        self, paths: Paths, cfg: Mapping[str, Any], path: Path, raw: bytes | None
+    ) -> dict[str, bool]:
+        """The servers `raw` holds for `cfg`, by name: True for ours (UserError: unreadable)."""
+        return {}
+
+    def added(
+        self,
+        paths: Paths,
+        cfg: Mapping[str, Any],
+        path: Path,
+        raw: bytes | None,
+        server: McpServer,
+        helper: str,
+    ) -> engine.Change:
+        """The change that puts `server` into `path` as ours."""
+        raise NotImplementedError
+
+    def removed(
+        self, paths: Paths, cfg: Mapping[str, Any], path: Path, raw: bytes | None, name: str
+    ) -> engine.Change:
+        """The change that takes our server `name` out of `path`."""
+        raise NotImplementedError
+
+    def lost(self, path: Path) -> str:
+        """Doctor's line when ours is gone from `path`."""
+        return f"not in {path} any more"
+
+    def plan_uninstall_every(
+        self, paths: Paths, gone: Sequence[tuple[Mapping[str, Any], list[str]]], plan: engine.Plan
+    ) -> None:
+        """Uninstall: our servers out of its file, for every configuration that goes (each
+        with the names of its servers), in one change."""
 
     def plan_uninstall(
         self, paths: Paths, path: Path, state: Mapping[str, Any], plan: engine.Plan
@@ -104,7 +167,7 @@ class JsonMembers(McpWriter):
 
         return engine.Change(path, raw, put(raw), f"{self.label}: MCP servers", redo=put)
 
-    def said(self, path: Path, changed: bool) -> str | None:
+    def said(self, paths: Paths, cfg: Mapping[str, Any], path: Path, changed: bool) -> str | None:
         return f"  {self.label}: {path}, when started with: dbx-fmapi run {self.name}"
 
     def plan_uninstall(

@@ -2,9 +2,10 @@
 SQL, Unity Catalog functions, AI Search indexes, external servers through a UC connection) in
 the agents of the configuration in effect in this folder, with tokens that never go stale.
 
-Claude Code gets each server as an http server with our headersHelper (mcp/claudejson.py); the
+Each agent of the configuration gets them in its own file through its writer (`Agent.mcp`,
+mcp/agentfiles.py; Claude Code: an http server with our headersHelper in ~/.claude.json); the
 record keeps the list (its `mcp` key) so that list, status, doctor and uninstall know exactly
-what is ours. Both files change through the change engine, all or nothing; --dry-run shows the
+what is ours. Every file changes through the change engine, all or nothing; --dry-run shows the
 diff. A malformed kind, name, id or path is refused before anything is read or written.
 """
 
@@ -15,7 +16,7 @@ import shutil
 from collections.abc import Callable
 from typing import Any
 
-from ..agents.claude import mcpjson as claudejson
+from ..agents.mcpfiles import McpServer, headers_command
 from ..changes import engine
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
@@ -79,43 +80,16 @@ def _finish(ctx: Context, plan: engine.Plan, dry_run: bool) -> bool:
     return True
 
 
-def _where(folder: str | None) -> str:
-    return (
-        "~/.claude.json (every folder)"
-        if folder is None
-        else f"~/.claude.json, for {folder} only (Claude Code's local scope)"
-    )
-
-
-def _trusted(raw: bytes | None, folder: str) -> bool:
-    """Has the user accepted Claude Code's trust dialog for `folder` (or a folder above it)?"""
-    import os
-
-    try:
-        projects = claudejson.load(raw, "").get("projects")
-    except UserError:
-        return False
-    if not isinstance(projects, dict):
-        return False
-    here = folder
-    while True:
-        entry = projects.get(here)
-        if isinstance(entry, dict) and entry.get("hasTrustDialogAccepted") is True:
-            return True
-        parent = os.path.dirname(here)
-        if parent == here:
-            return False
-        here = parent
-
-
 def _agent_changes(
-    cfg: dict[str, Any], after: list[dict[str, Any]], helper: str
+    ctx: Context, cfg: dict[str, Any], after: list[dict[str, Any]], helper: str
 ) -> dict[str, engine.Change]:
     """Each agent's own config with `after` as our servers (mcp/agentfiles.py), by agent name,
-    for the agents this configuration set up whose file is there."""
+    for the agents this configuration set up whose file is there (not the by_name writers')."""
     out = {}
     listed = agentfiles.server_list(str(cfg["host"]), after)
-    for agent, writer, path in agentfiles.writers(cfg):
+    for agent, writer, path in agentfiles.writers(cfg, ctx.paths):
+        if writer.by_name:
+            continue
         raw = read_bytes(path)
         if raw is not None:
             out[agent.name] = writer.change(path, raw, listed, helper)
@@ -124,12 +98,12 @@ def _agent_changes(
 
 def _helper(ctx: Context, cfg: dict[str, Any]) -> str:
     exe = shutil.which("dbx-fmapi", path=ctx.env.get("PATH")) or "dbx-fmapi"
-    return claudejson.helper_command(cfg, exe)
+    return headers_command(cfg, exe)
 
 
 def _say_agents(ctx: Context, cfg: dict[str, Any], changed: dict[str, engine.Change]) -> None:
-    for agent, writer, path in agentfiles.writers(cfg):
-        line = writer.said(path, agent.name in changed)
+    for agent, writer, path in agentfiles.writers(cfg, ctx.paths):
+        line = writer.said(ctx.paths, cfg, path, agent.name in changed)
         if line is not None:
             ctx.out(line)
 
@@ -167,52 +141,40 @@ def add(
             f"pick another name: --name OTHER, or first: dbx-fmapi mcp remove {server.name}",
             ExitCode.USAGE,
         )
-    folder = claudejson.scope_folder(cfg, ctx.paths.home_path)
-    target = ctx.paths.claude_json
-    raw = read_bytes(target)
-    theirs = claudejson.servers(claudejson.load(raw, str(target)), folder).get(server.name)
-    if again and claudejson.is_ours(theirs):
+    keepers = agentfiles.by_name(cfg, ctx.paths)  # Claude Code's ~/.claude.json
+    raws = {agent.name: read_bytes(path) for agent, _, path in keepers}
+    held = {
+        agent.name: writer.servers_in(ctx.paths, cfg, path, raws[agent.name]).get(server.name)
+        for agent, writer, path in keepers
+    }
+    if again and all(ours is True for ours in held.values()):
         ctx.out(f"MCP server {server.name} is already configured ({url}); nothing to do.")
         return ExitCode.OK
-    if theirs is not None and not claudejson.is_ours(theirs):
-        raise UserError(
-            f"{target} already has an MCP server called {server.name} (not one of ours); "
-            "nothing was changed",
-            f"pick another name: dbx-fmapi mcp add {kind} {arg or ''} --name OTHER".replace(
-                "  ", " "
-            ),
-            ExitCode.USAGE,
-        )
+    for agent, _, path in keepers:
+        if held[agent.name] is False:
+            raise UserError(
+                f"{path} already has an MCP server called {server.name} (not one of ours); "
+                "nothing was changed",
+                f"pick another name: dbx-fmapi mcp add {kind} {arg or ''} --name OTHER".replace(
+                    "  ", " "
+                ),
+                ExitCode.USAGE,
+            )
     helper = _helper(ctx, cfg)
-    value = claudejson.member(url, helper)
-
-    def put(now: bytes | None) -> bytes:
-        return claudejson.with_server(now, str(target), folder, server.name, value)
-
     plan = engine.Plan()
-    plan.add(
-        engine.Change(
-            target, raw, put(raw), "Claude Code: MCP server", keep_original=True, redo=put
-        )
-    )
+    wanted = McpServer(server.name, url, server.path)
+    for agent, writer, path in keepers:
+        plan.add(writer.added(ctx.paths, cfg, path, raws[agent.name], wanted, helper))
     changed: dict[str, engine.Change] = {}
     if not again:  # else only put back what a Claude Code session wrote away
         plan.add(_record_change(ctx, cfg, lambda found: [*found, server.entry()]))
         after = [*servers.entries(cfg), server.entry()]
-        changed = _agent_changes(cfg, after, helper)
+        changed = _agent_changes(ctx, cfg, after, helper)
         for change in changed.values():
             plan.add(change)
     if not _finish(ctx, plan, dry_run):
         return ExitCode.OK
     ctx.out(f"Added MCP server {server.name}: {url}")
-    ctx.out(
-        f"  Claude Code: {_where(folder)}, with a fresh token from dbx-fmapi on each connection"
-    )
-    if folder is not None and not _trusted(read_bytes(target), folder):
-        ctx.out(
-            "  Claude Code runs its helper here only once you trust this folder: start claude "
-            "in it once and accept"
-        )
     _say_agents(ctx, cfg, changed)
     ctx.out(f"  It needs {servers.PERMISSIONS[server.kind]}. Check it: dbx-fmapi doctor")
     return ExitCode.OK
@@ -233,18 +195,12 @@ def remove(ctx: Context, name: str, dry_run: bool) -> int:
             "dbx-fmapi mcp list",
             ExitCode.USAGE,
         )
-    folder = claudejson.scope_folder(cfg, ctx.paths.home_path)
-    target = ctx.paths.claude_json
-    raw = read_bytes(target)
-
-    def take(now: bytes | None) -> bytes | None:
-        return claudejson.without_servers(now, str(target), folder, [name])
-
     plan = engine.Plan()
-    plan.add(engine.Change(target, raw, take(raw), "Claude Code: MCP server", redo=take))
+    for _, writer, path in agentfiles.by_name(cfg, ctx.paths):
+        plan.add(writer.removed(ctx.paths, cfg, path, read_bytes(path), name))
     plan.add(_record_change(ctx, cfg, lambda found: [e for e in found if e["name"] != name]))
     rest = [e for e in servers.entries(cfg) if e["name"] != name]
-    for change in _agent_changes(cfg, rest, _helper(ctx, cfg)).values():
+    for change in _agent_changes(ctx, cfg, rest, _helper(ctx, cfg)).values():
         plan.add(change)
     if _finish(ctx, plan, dry_run):
         ctx.out(f"Removed MCP server {name}.")
@@ -254,14 +210,17 @@ def remove(ctx: Context, name: str, dry_run: bool) -> int:
 def listing(ctx: Context, as_json: bool) -> int:
     cfg = config.require(ctx.paths, ctx.cwd_path)
     host = str(cfg["host"])
-    folder = claudejson.scope_folder(cfg, ctx.paths.home_path)
-    found = claudejson.servers(
-        claudejson.load(read_bytes(ctx.paths.claude_json), str(ctx.paths.claude_json)), folder
-    )
+    keepers = agentfiles.by_name(cfg, ctx.paths)
+    held = {
+        agent.name: writer.servers_in(ctx.paths, cfg, path, read_bytes(path))
+        for agent, writer, path in keepers
+    }
     rows = []
     for e in servers.entries(cfg):
-        in_claude = claudejson.is_ours(found.get(e["name"]))
-        rows.append({**e, "url": servers.url_of(host, e), "claude": in_claude})
+        row = {**e, "url": servers.url_of(host, e)}
+        for agent, _, _ in keepers:  # "claude": ~/.claude.json still holds ours
+            row[agent.name] = held[agent.name].get(e["name"]) is True
+        rows.append(row)
     if as_json:
         ctx.out(json.dumps({"servers": rows}, indent=2))
         return ExitCode.OK
@@ -269,7 +228,9 @@ def listing(ctx: Context, as_json: bool) -> int:
         ctx.out("No MCP servers configured. Add one: dbx-fmapi mcp add genie SPACE_ID")
         return ExitCode.OK
     for r in rows:
-        where = "Claude Code" if r["claude"] else "missing from ~/.claude.json (add it again)"
+        has = [agent.label for agent, _, _ in keepers if r[agent.name]]
+        lost = [writer.shown for agent, writer, _ in keepers if not r[agent.name]]
+        where = f"missing from {', '.join(lost)} (add it again)" if lost else ", ".join(has)
         ctx.out(f"{r['name']}  {r['kind']} {r['target']}".rstrip() + f"  {r['url']}  [{where}]")
     return ExitCode.OK
 

@@ -243,27 +243,26 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
 
 
 def mcp_rows(ctx: Context, cfg: config.Configuration) -> list[dict[str, Any]]:
-    """The MCP servers of this configuration: name, kind, URL, and whether Claude Code's
-    ~/.claude.json still holds ours (read only: no request)."""
-    from ..agents.claude import mcpjson as claudejson
+    """The MCP servers of this configuration: name, kind, URL, and whether each by_name writer's
+    file (Claude Code's ~/.claude.json: "claude") still holds ours (read only: no request)."""
     from ..core.fileio import read_bytes
-    from ..mcp import servers
+    from ..mcp import agentfiles, servers
 
     entries = servers.entries(cfg)
     if not entries:
         return []
-    folder = claudejson.scope_folder(cfg, ctx.paths.home_path)
-    try:
-        raw = read_bytes(ctx.paths.claude_json)
-        found = claudejson.servers(claudejson.load(raw, str(ctx.paths.claude_json)), folder)
-    except UserError:
-        found = {}
+    held: dict[str, dict[str, bool]] = {}
+    for agent, writer, path in agentfiles.by_name(cfg, ctx.paths):
+        try:
+            held[agent.name] = writer.servers_in(ctx.paths, cfg, path, read_bytes(path))
+        except UserError:
+            held[agent.name] = {}
     return [
         {
             "name": e["name"],
             "kind": e.get("kind"),
             "url": servers.url_of(str(cfg.host), e),
-            "claude": claudejson.is_ours(found.get(e["name"])),
+            **{name: found.get(e["name"]) is True for name, found in held.items()},
         }
         for e in entries
     ]

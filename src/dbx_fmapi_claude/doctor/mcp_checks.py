@@ -1,17 +1,17 @@
-"""Each MCP server `dbx-fmapi mcp add` configured: still in Claude Code's ~/.claude.json with
-our headersHelper, and answering initialize + tools/list with the current token; a refusal
-names the permission the server needs (mcp/servers.py PERMISSIONS)."""
+"""Each MCP server `dbx-fmapi mcp add` configured: still in the file of each agent whose writer
+keeps servers by name (Claude Code's ~/.claude.json, with our headersHelper), and answering
+initialize + tools/list with the current token; a refusal names the permission the server needs
+(mcp/servers.py PERMISSIONS)."""
 
 from __future__ import annotations
 
 import shlex
 from typing import Any
 
-from ..agents.claude import mcpjson as claudejson
 from ..core import ui
 from ..core.errors import UserError
 from ..core.fileio import read_bytes
-from ..mcp import servers
+from ..mcp import agentfiles, servers
 from .report import LOGIN, Run, need
 
 
@@ -37,21 +37,16 @@ def server(r: Run) -> None:
     cfg, tok, entry = need(r.cfg), need(r.token), _entry(r)
     host, kind = str(cfg.host), str(entry.get("kind") or "url")
     url = servers.url_of(host, entry)
-    path = r.ctx.paths.claude_json
-    folder = claudejson.scope_folder(cfg, r.ctx.paths.home_path)
-    try:
-        found = claudejson.servers(claudejson.load(read_bytes(path), str(path)), folder)
-    except UserError as exc:
-        r.add(ui.FAIL, exc.message, exc.fix)
-        return
-    if not claudejson.is_ours(found.get(entry["name"])):
-        r.add(
-            ui.FAIL,
-            f"not in {path} any more (a Claude Code session running while it was added can "
-            "write its own copy of the file back)",
-            f"add it again: {_add_again(entry)}",
-        )
-        return
+    keepers = agentfiles.by_name(cfg, r.ctx.paths)
+    for _, writer, path in keepers:
+        try:
+            found = writer.servers_in(r.ctx.paths, cfg, path, read_bytes(path))
+        except UserError as exc:
+            r.add(ui.FAIL, exc.message, exc.fix)
+            return
+        if found.get(entry["name"]) is not True:
+            r.add(ui.FAIL, writer.lost(path), f"add it again: {_add_again(entry)}")
+            return
     try:
         with r.progress.step(f"asking MCP server {entry['name']} for its tools"):
             _, tools = probe.tools(url, tok.access_token, r.ctx.env)
@@ -85,4 +80,9 @@ def server(r: Run) -> None:
             r.add(ui.WARN if exc.status == 429 else ui.FAIL, detail, fix)
         return
     shown = ", ".join(tools[:4]) + (f", … ({len(tools)} in all)" if len(tools) > 4 else "")
-    r.add(ui.PASS, f"{url} answers: {shown or 'no tools'}; Claude Code has it")
+    has = " and ".join(agent.label for agent, _, _ in keepers)
+    r.add(ui.PASS, f"{url} answers: {shown or 'no tools'}; {has} {_has(len(keepers))}")
+
+
+def _has(count: int) -> str:
+    return "has it" if count == 1 else "have it"

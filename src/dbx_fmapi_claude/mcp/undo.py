@@ -1,61 +1,41 @@
-"""Uninstall's part for MCP: the servers `dbx-fmapi mcp add` put into ~/.claude.json leave it
-(a server of the user's, or one they changed to their own, stays). When what is left is what
-the file held before our first change, its original bytes come back."""
+"""Uninstall's part for MCP: our servers leave each agent's file, by the agent's writer
+(`Agent.mcp`): the by_name writers' (Claude Code's ~/.claude.json) for every configuration that
+goes at once, then the others' per configuration, each composed with the agent's own uninstall
+change of the same file when it made one."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from ..agents.claude import mcpjson as claudejson
+from .. import agents
 from ..changes import engine
 from ..core.context import Context
-from ..core.fileio import read_bytes
-from ..record import originals
+from ..record import config
 from . import servers
 
 
 def plan_uninstall(ctx: Context, cfgs: Sequence[dict[str, Any]], plan: engine.Plan) -> None:
-    path = ctx.paths.claude_json
-    scopes: dict[str | None, list[str]] = {}
-    for cfg in cfgs:
-        names = [e["name"] for e in servers.entries(cfg)]
-        if names:
-            folder = claudejson.scope_folder(cfg, ctx.paths.home_path)
-            scopes.setdefault(folder, []).extend(names)
-    if not scopes:
-        return
-    known, original = originals.load_original(ctx.paths, path)
-
-    def take(now: bytes | None) -> bytes | None:
-        for folder, names in scopes.items():
-            now = claudejson.without_servers(now, str(path), folder, names)
-        if known and original is not None and claudejson.same_json(now, original):
-            return original
-        return now
-
-    earlier = next((c for c in plan.changes if c.path == path), None)
-    if earlier is not None:  # the onboarding flag leaves the same file: one change for both
-        first = earlier.redo
-        earlier.new = take(earlier.new)
-        earlier.what += ", and the MCP servers dbx-fmapi mcp added"
-        earlier.redo = lambda now: take(first(now) if first else now)
-        return
-    raw = read_bytes(path)
-    new = take(raw)
-    if new != raw:
-        plan.changes.append(
-            engine.Change(path, raw, new, "remove the MCP servers dbx-fmapi mcp added", redo=take)
-        )
+    """The by_name writers' part (a server of the user's, or one they changed to their own,
+    stays)."""
+    for agent in agents.every():
+        if agent.mcp is None or not agent.mcp.by_name:
+            continue
+        gone = [
+            (cfg, [e["name"] for e in servers.entries(cfg)])
+            for cfg in cfgs
+            if agent.name in config.agents_of(cfg)
+        ]
+        agent.mcp.plan_uninstall_every(ctx.paths, gone, plan)
 
 
 def plan_agent_files(ctx: Context, cfgs: Sequence[dict[str, Any]], plan: engine.Plan) -> None:
-    """Our MCP servers out of the agents' own config files, each by its writer (composed with
-    the agent's own uninstall change of the same file, when it made one)."""
+    """Our MCP servers out of the other agents' own config files, each by its writer."""
     from . import agentfiles
 
     for cfg in cfgs:
         if not servers.entries(cfg):
             continue
-        for agent, writer, path in agentfiles.writers(cfg):
-            writer.plan_uninstall(ctx.paths, path, cfg[agent.name], plan)
+        for agent, writer, path in agentfiles.writers(cfg, ctx.paths):
+            if not writer.by_name:
+                writer.plan_uninstall(ctx.paths, path, cfg[agent.name], plan)

@@ -13,6 +13,7 @@ from ...changes import engine
 from ...core.paths import Paths
 from ...workspace.routes import ANTHROPIC
 from ..base import WRAPPER, Agent, AgentSetup, Finding, StatusView
+from .mcp import ClaudeMcp
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ class Claude(Agent):
     launch = "dbx-fmapi-claude (or claude)"
     required = True
     launch_mode = WRAPPER
+    mcp = ClaudeMcp()  # its servers in ~/.claude.json (mcp.py)
 
     @property
     def usage_source(self) -> Reader:

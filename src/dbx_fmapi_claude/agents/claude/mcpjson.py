@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from ...core.errors import UserError
+from ..mcpfiles import HEADERS_FLAG
 
-MARK = "--mcp-headers"  # a headersHelper holding this and our token command is ours
+MARK = HEADERS_FLAG  # a headersHelper holding this and our token command is ours
 
 
 class NotJson(UserError):
@@ -30,26 +32,13 @@ class NotJson(UserError):
         )
 
 
-def scope_folder(cfg: dict[str, Any], home: str) -> str | None:
+def scope_folder(cfg: Mapping[str, Any], home: str) -> str | None:
     """None for the home configuration (user scope), else the project folder (local scope)."""
     settings_file = str(cfg.get("settings_file") or "")
     folder = os.path.dirname(os.path.dirname(os.path.expanduser(settings_file)))
     if not settings_file or os.path.normpath(folder) == os.path.normpath(home):
         return None
     return os.path.abspath(folder)
-
-
-def helper_command(cfg: dict[str, Any], fallback_exe: str) -> str:
-    """The headersHelper: the configuration's apiKeyHelper command with --mcp-headers (so the
-    same profile and configuration give the token), else `fallback_exe token …`."""
-    base = str(cfg.get("api_key_helper") or "")
-    if " token" not in base:
-        import shlex
-
-        base = f"{shlex.quote(fallback_exe)} token" + (
-            f" --profile {shlex.quote(str(cfg['profile']))}" if cfg.get("profile") else ""
-        )
-    return f"{base} {MARK}"
 
 
 def member(url: str, helper: str) -> dict[str, Any]:

@@ -5,9 +5,12 @@ http_headers_helper. Codex's own uninstall takes the block out with the rest of 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from ...changes import engine
+from ...core.paths import Paths
 from ..mcpfiles import McpServer, McpWriter
 from . import configtoml
 
@@ -25,5 +28,5 @@ class CodexMcp(McpWriter):
 
         return engine.Change(path, raw, put(raw), "Codex: MCP servers", redo=put)
 
-    def said(self, path: Path, changed: bool) -> str | None:
+    def said(self, paths: Paths, cfg: Mapping[str, Any], path: Path, changed: bool) -> str | None:
         return f"  Codex: {path} (its http_headers_helper runs dbx-fmapi)" if changed else None
