@@ -32,6 +32,7 @@ from .setupinput import AgentSetup as AgentSetup
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ..record.view import Configuration
     from .usagelog import Reader
 
 VERSION_RE = re.compile(r"(\d+)\.(\d+)\.(\d+)")
@@ -76,6 +77,32 @@ class StatusView:
 
     fields: dict[str, Any] = field(default_factory=dict)
     row: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Aspect:
+    """A part of an agent's config that doctor checks on a line of its own, in the order given
+    (the required agent's: its settings file, what overrides it where it starts, its
+    apiKeyHelper). `id` and `title`: doctor's; `needed_as`: how a SKIP names it; `requires` and
+    `within`: other checks by id, as doctor's graph takes them (the agent's aspects, or "config",
+    the setup record); `when`: only for the configurations it holds for."""
+
+    id: str
+    title: str
+    needed_as: str = ""
+    requires: tuple[str, ...] = ()
+    within: tuple[str, ...] = ()
+    when: Callable[[Mapping[str, Any]], bool] | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What an aspect found: its findings (none: it holds, `passed` says how) and `value`, what
+    the checks after it read (the settings level setup manages, the apiKeyHelper command)."""
+
+    findings: tuple[Finding, ...] = ()
+    passed: str = ""
+    value: Any = None
 
 
 SETUP_AGAIN = "{setup}"
@@ -236,6 +263,23 @@ class Agent:
         overridden by a file the agent reads after it. [] when ours is in effect."""
         why = self.in_effect(state, paths)
         return [Finding(why)] if why else []
+
+    # Doctor's lines for the parts of its config it checks one by one (`examine`); none: the
+    # three checks every agent gets (doctor/agent_checks.py).
+    aspects: tuple[Aspect, ...] = ()
+
+    def examine(
+        self,
+        aspect: str,
+        cfg: Configuration,
+        paths: Paths,
+        env: Mapping[str, str],
+        cwd: Path,
+        found: Mapping[str, Any],
+    ) -> Verdict:
+        """The verdict on one of `aspects` for the configuration `cfg`, given the values the
+        aspects before it found (`found`, by id)."""
+        raise NotImplementedError(aspect)
 
     def in_effect_line(self, state: Mapping[str, Any]) -> str:
         """Doctor's line when `findings` found nothing."""

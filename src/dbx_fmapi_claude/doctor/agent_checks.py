@@ -58,6 +58,46 @@ def agent_config(r: Run, agent: Agent) -> None:
         r.add(ui.PASS, agent.in_effect_line(state))
 
 
+def aspect(r: Run, agent: Agent, name: str) -> None:
+    """One part of the agent's config (Agent.aspects): its findings, each on a line, or the line
+    saying it holds; what it found is handed on to the checks after it (`r.found`)."""
+    cfg = need(r.cfg)
+    verdict = agent.examine(name, cfg, r.ctx.paths, r.ctx.env, r.ctx.cwd, r.found)
+    if verdict.value is not None:
+        r.found[r.id] = verdict.value
+    again = setup_again(cfg)
+    for i, f in enumerate(verdict.findings):
+        fix = (f.fix or "{setup}").replace("{setup}", again)
+        line_id = f"{r.id}:{f.id}" if f.id else r.id if i == 0 else f"{r.id}:{i + 1}"
+        r.add(ui.WARN if f.warn else ui.FAIL, f.detail, fix, id=line_id)
+    if not verdict.findings:
+        r.add(ui.PASS, verdict.passed)
+
+
+def aspect_specs(agent: Agent) -> tuple[Spec, ...]:
+    """The agent's aspects as doctor's checks (the required agent's, on the configuration's
+    path: checks.CHECKS)."""
+
+    def run(name: str) -> Callable[[Run], None]:
+        return lambda r: aspect(r, agent, name)
+
+    def when(test: Callable[[Mapping[str, Any]], bool]) -> Callable[[Run], bool]:
+        return lambda r: test(need(r.cfg))
+
+    return tuple(
+        Spec(
+            a.id,
+            a.title,
+            run(a.id),
+            needed_as=a.needed_as,
+            requires=a.requires,
+            within=a.within,
+            when=when(a.when) if a.when is not None else None,
+        )
+        for a in agent.aspects
+    )
+
+
 def request(r: Run, agent: Agent) -> None:
     from ..workspace.client import WorkspaceError
 

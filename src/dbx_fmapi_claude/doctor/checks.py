@@ -26,36 +26,15 @@ def _static_mode(r: Run) -> bool:
 
 
 # The required agent (Claude Code), asked as every agent is (agent_checks), its checks placed on
-# the path to a working setup: its program first, its settings after the setup record.
+# the path to a working setup: its program first, its aspects (Agent.aspects) after the setup
+# record.
 CORE = agent_checks.required()
 
 CHECKS: tuple[Spec, ...] = (
     Spec(CORE.name, CORE.label, agent_checks.program(CORE), needed_as=CORE.label),
     Spec("databricks-cli", "Databricks CLI", deps.databricks_cli, needed_as="the Databricks CLI"),
     Spec("config", "Setup", sets.record, needed_as="setup"),
-    Spec(
-        "settings",
-        "Settings file",
-        sets.settings_file,
-        needed_as="a valid settings file",
-        requires=("config",),
-    ),
-    Spec(
-        "effective",
-        "Effective settings",
-        agent_checks.config_in_effect(CORE),
-        requires=("settings",),
-        within=("config",),
-    ),
-    Spec(
-        "helper",
-        "apiKeyHelper",
-        sets.helper,
-        needed_as="a working apiKeyHelper",
-        requires=("settings",),
-        within=("config",),
-        when=_helper_mode,
-    ),
+    *agent_checks.aspect_specs(CORE),  # its settings file, what overrides it, its apiKeyHelper
     Spec("shell", "Shell wrapper", sets.shell, within=("config",)),
     Spec("team", "Team file", team_checks.team, within=("config",), when=team_checks.has_team),
     Spec("profile", "CLI profile", cred.profile, needed_as="the CLI profile", requires=("config",)),

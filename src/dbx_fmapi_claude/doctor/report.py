@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..core import ui
 from ..core.context import Context
@@ -75,11 +75,23 @@ class Run:
         self.item = ""  # the model a per-model check is about
         # Found by the checks, for the ones after them.
         self.cfg: Configuration | None = None  # "config": our setup record
-        self.mine: Level | None = None  # "settings": the level setup manages, valid
-        self.helper: str | None = None  # "helper": the apiKeyHelper command, runnable
+        # What the required agent's aspects found, by check id (Agent.examine's values).
+        self.found: dict[str, Any] = {}
         self.token: Token | None = None  # "token"
         self.ws: Workspace | None = None  # "workspace": a client that reached it
         self.suggest: Suggest | None = None  # replacement models, shared by the model checks
+
+    @property
+    def mine(self) -> Level | None:
+        """ "settings": the settings level setup manages, valid."""
+        found: Level | None = self.found.get("settings")
+        return found
+
+    @property
+    def helper(self) -> str | None:
+        """ "helper": the apiKeyHelper command, runnable."""
+        found: str | None = self.found.get("helper")
+        return found
 
     def add(
         self,

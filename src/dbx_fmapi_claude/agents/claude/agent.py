@@ -11,13 +11,19 @@ from typing import Any
 
 from ...changes import engine
 from ...core.paths import Paths
+from ...record import setupstate
 from ...workspace.routes import ANTHROPIC
-from ..base import WRAPPER, Agent, AgentSetup, Finding, StatusView
+from ..base import WRAPPER, Agent, AgentSetup, Aspect, Finding, StatusView, Verdict
 from .mcp import ClaudeMcp
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ...record.view import Configuration
     from ..usagelog import Reader
+
+
+def _helper_mode(cfg: Mapping[str, Any]) -> bool:
+    return setupstate.token_mode(cfg) == "helper"
 
 
 class Claude(Agent):
@@ -60,7 +66,42 @@ class Claude(Agent):
 
         plan_settings(paths, state, plan)
 
-    # --- what doctor and status see of it (findings.py) ------------------------------------
+    # --- what doctor and status see of it (findings.py, settingsfindings.py) ----------------
+
+    # Doctor's lines on the configuration's path: the settings file (listed as needed without a
+    # setup record), what overrides it where Claude Code starts, the apiKeyHelper.
+    aspects = (
+        Aspect("settings", "Settings file", "a valid settings file", requires=("config",)),
+        Aspect("effective", "Effective settings", requires=("settings",), within=("config",)),
+        Aspect(
+            "helper",
+            "apiKeyHelper",
+            "a working apiKeyHelper",
+            requires=("settings",),
+            within=("config",),
+            when=_helper_mode,
+        ),
+    )
+
+    def examine(
+        self,
+        aspect: str,
+        cfg: Configuration,
+        paths: Paths,
+        env: Mapping[str, str],
+        cwd: Path,
+        found: Mapping[str, Any],
+    ) -> Verdict:
+        from . import settingsfindings
+
+        if aspect == "settings":
+            return settingsfindings.settings_file(cfg, paths, env, cwd)
+        if aspect == "helper":
+            return settingsfindings.helper(cfg, found["settings"], env)
+        state = cfg.state(self.name) or {}
+        return Verdict(
+            tuple(self.findings(state, paths, env, cwd)), passed=self.in_effect_line(state)
+        )
 
     def judge_program(
         self, exe: str | None, said: str | None, why: str | None
