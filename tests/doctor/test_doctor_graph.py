@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from dbx_fmapi_claude import agents
+from dbx_fmapi_claude.agents.base import Agent, Aspect, Finding, Verdict
 from dbx_fmapi_claude.core.context import Context
 from dbx_fmapi_claude.core.paths import Paths
 from dbx_fmapi_claude.doctor import checks
@@ -153,6 +155,60 @@ def test_the_registry_is_a_graph_the_walk_can_run() -> None:
     validate(checks.CHECKS)
 
 
+def test_the_required_agents_aspects_are_its_checks_after_the_setup_record() -> None:
+    # Claude Code's settings file, what overrides it and its apiKeyHelper are its Agent's
+    # (Agent.aspects), not doctor's: doctor lists them after the setup record, as declared.
+    core = agents.get("claude")
+    assert [a.id for a in core.aspects] == ["settings", "effective", "helper"]
+    at = [s.id for s in checks.CHECKS].index("config") + 1
+    for spec, aspect in zip(checks.CHECKS[at : at + 3], core.aspects, strict=True):
+        assert (spec.id, spec.title, spec.needed_as) == (aspect.id, aspect.title, aspect.needed_as)
+        assert (spec.requires, spec.within) == (aspect.requires, aspect.within)
+
+
+class _Toy(Agent):
+    name, label = "toy", "Toy"
+    aspects = (
+        Aspect("file", "Toy file", "a toy file"),
+        Aspect("key", "Toy key", requires=("file",), when=lambda cfg: cfg.get("key") == "on"),
+    )
+
+    def examine(
+        self,
+        aspect: str,
+        cfg: Any,
+        paths: Paths,
+        env: Mapping[str, str],
+        cwd: Path,
+        found: Mapping[str, Any],
+    ) -> Verdict:
+        if aspect == "file":
+            return Verdict(passed="there", value="/toy/file")
+        warn = Finding(f"{found['file']} has no key", "toy --key", warn=True)
+        return Verdict((warn, Finding("and no lock", id="lock")), value="k")
+
+
+def test_an_agents_aspects_run_as_checks_and_hand_on_what_they_found(tmp_path: Path) -> None:
+    from dbx_fmapi_claude.doctor import agent_checks
+    from dbx_fmapi_claude.record.view import Configuration
+
+    specs = list(agent_checks.aspect_specs(_Toy()))
+    validate(specs)
+    run = _run(tmp_path)
+    run.cfg = Configuration({"key": "on", "agents": ["claude"]})
+    walk(specs, run)
+    assert [(c.id, c.status, c.detail, c.fix) for c in run.report.checks] == [
+        ("file", "PASS", "there", None),
+        ("key", "WARN", "/toy/file has no key", "toy --key"),
+        ("key:lock", "FAIL", "and no lock", "setup-fmapi-claudecode --agents claude"),
+    ]
+    assert run.found == {"file": "/toy/file", "key": "k"}
+    run = _run(tmp_path)
+    run.cfg = Configuration({"key": "off"})
+    walk(specs, run)
+    assert [c.id for c in run.report.checks] == ["file"]
+
+
 def test_a_single_checks_id_may_have_colons(tmp_path: Path) -> None:
     specs = [
         Spec("x:a:one", "One", _says("FAIL"), needed_as="one"),
@@ -228,7 +284,7 @@ def _play(
     cfg: dict[str, Any] = {"token_mode": mode}
     for role, name in zip(("opus", "sonnet", "haiku"), models, strict=False):
         cfg[role] = name
-    values = {"settings": "mine", "helper": "helper", "token": "token", "workspace": "ws"}
+    values = {"token": "token", "workspace": "ws"}
 
     def stub(spec: Spec) -> Callable[[Run], bool | None]:
         def check(r: Run) -> bool | None:
@@ -237,6 +293,8 @@ def _play(
             if status in ("PASS", "WARN"):
                 if spec.id == "config":
                     r.cfg = cfg
+                elif spec.id in ("settings", "helper"):  # the required agent's aspects
+                    r.found[spec.id] = object()
                 elif spec.id in values:
                     setattr(r, values[spec.id], object())
             return None
