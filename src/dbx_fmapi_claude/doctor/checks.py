@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..record import setupstate
 from . import agent_checks, deps, mcp_checks, mlflow_checks, team_checks, telemetry_checks
 from . import credential_checks as cred
-from . import settings_checks as sets
+from . import setup_checks as sets
 from . import workspace_checks as ws
 from .graph import Spec, walk
 from .report import Run, need
