@@ -206,6 +206,11 @@ def test_managed_settings_that_trace_the_experiment_get_no_second_hook(
     (managed / "managed-settings.json").write_text(
         json.dumps({"hooks": {"Stop": [{"hooks": [hook]}]}})
     )
+    _, report = doctor_json(sandbox)
+    twice = {c["id"]: c for c in report["checks"]}["mlflow"]
+    assert (twice["status"], twice["fix"]) == ("WARN", "take ours out: setup-fmapi-claudecode")
+    assert "trace into " + EXPERIMENT + " too: every turn is traced twice" in twice["detail"]
+
     result = pat_setup(sandbox, workspace, "--mlflow-experiment", EXPERIMENT)
     assert (
         f"note  MLflow tracing into {EXPERIMENT} already comes from the managed settings "
