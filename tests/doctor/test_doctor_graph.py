@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from dbx_fmapi_claude import agents
-from dbx_fmapi_claude.agents.base import Agent, Aspect, Finding, Verdict
+from dbx_fmapi_claude.agents.aspects import Aspect, Verdict
+from dbx_fmapi_claude.agents.base import Agent, Finding
 from dbx_fmapi_claude.core.context import Context
 from dbx_fmapi_claude.core.paths import Paths
 from dbx_fmapi_claude.doctor import checks

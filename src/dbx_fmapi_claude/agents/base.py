@@ -33,6 +33,7 @@ from .setupinput import AgentSetup as AgentSetup
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..record.view import Configuration
+    from .aspects import Aspect, Verdict
     from .usagelog import Reader
 
 VERSION_RE = re.compile(r"(\d+)\.(\d+)\.(\d+)")
@@ -77,32 +78,6 @@ class StatusView:
 
     fields: dict[str, Any] = field(default_factory=dict)
     row: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Aspect:
-    """A part of an agent's config that doctor checks on a line of its own, in the order given
-    (the required agent's: its settings file, what overrides it where it starts, its
-    apiKeyHelper). `id` and `title`: doctor's; `needed_as`: how a SKIP names it; `requires` and
-    `within`: other checks by id, as doctor's graph takes them (the agent's aspects, or "config",
-    the setup record); `when`: only for the configurations it holds for."""
-
-    id: str
-    title: str
-    needed_as: str = ""
-    requires: tuple[str, ...] = ()
-    within: tuple[str, ...] = ()
-    when: Callable[[Mapping[str, Any]], bool] | None = None
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What an aspect found: its findings (none: it holds, `passed` says how) and `value`, what
-    the checks after it read (the settings level setup manages, the apiKeyHelper command)."""
-
-    findings: tuple[Finding, ...] = ()
-    passed: str = ""
-    value: Any = None
 
 
 SETUP_AGAIN = "{setup}"

@@ -13,7 +13,8 @@ from ...changes import engine
 from ...core.paths import Paths
 from ...record import setupstate
 from ...workspace.routes import ANTHROPIC
-from ..base import WRAPPER, Agent, AgentSetup, Aspect, Finding, StatusView, Verdict
+from ..aspects import Aspect, Verdict
+from ..base import WRAPPER, Agent, AgentSetup, Finding, StatusView
 from .mcp import ClaudeMcp
 
 TYPE_CHECKING = False

@@ -16,7 +16,8 @@ from ...core.fileio import q
 from ...core.paths import Paths
 from ...record import setupstate
 from ...record.view import Configuration
-from ..base import Finding, Verdict
+from ..aspects import Verdict
+from ..base import Finding
 from . import effective, settings
 
 SETUP = "setup-fmapi-claudecode"

@@ -1,0 +1,37 @@
+"""What doctor checks of an agent's config on lines of their own (`Agent.aspects`, each judged by
+`Agent.examine`): the required agent's settings file, what overrides it where it starts, and its
+apiKeyHelper. doctor/agent_checks.py turns each aspect into a check of its graph."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .base import Finding
+
+
+@dataclass(frozen=True)
+class Aspect:
+    """A part of an agent's config that doctor checks on a line of its own, in the order given
+    (the required agent's: its settings file, what overrides it where it starts, its
+    apiKeyHelper). `id` and `title`: doctor's; `needed_as`: how a SKIP names it; `requires` and
+    `within`: other checks by id, as doctor's graph takes them (the agent's aspects, or "config",
+    the setup record); `when`: only for the configurations it holds for."""
+
+    id: str
+    title: str
+    needed_as: str = ""
+    requires: tuple[str, ...] = ()
+    within: tuple[str, ...] = ()
+    when: Callable[[Mapping[str, Any]], bool] | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What an aspect found: its findings (none: it holds, `passed` says how) and `value`, what
+    the checks after it read (the settings level setup manages, the apiKeyHelper command)."""
+
+    findings: tuple[Finding, ...] = ()
+    passed: str = ""
+    value: Any = None
