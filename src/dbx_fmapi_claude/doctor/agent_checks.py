@@ -10,7 +10,7 @@ a missing program and a broken route are told apart.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import agents
@@ -21,7 +21,7 @@ from .graph import Spec
 from .report import LOGIN, SETUP, Run, need
 
 if TYPE_CHECKING:
-    from ..agents.base import Agent
+    from ..agents.base import Agent, Finding
     from ..workspace.client import WorkspaceError
 
 
@@ -50,12 +50,17 @@ def agent_config(r: Run, agent: Agent) -> None:
         r.add(ui.FAIL, f"setup recorded nothing for {agent.label}", again)
         return
     found = agent.findings(state, r.ctx.paths, r.ctx.env, r.ctx.cwd)
+    _report(r, again, found, agent.in_effect_line(state))
+
+
+def _report(r: Run, again: str, found: Sequence[Finding], passed: str) -> None:
+    """Each finding on a line of its own (named by what it is about), or `passed`."""
     for i, f in enumerate(found):
         fix = (f.fix or "{setup}").replace("{setup}", again)
         line_id = f"{r.id}:{f.id}" if f.id else r.id if i == 0 else f"{r.id}:{i + 1}"
         r.add(ui.WARN if f.warn else ui.FAIL, f.detail, fix, id=line_id)
     if not found:
-        r.add(ui.PASS, agent.in_effect_line(state))
+        r.add(ui.PASS, passed)
 
 
 def aspect(r: Run, agent: Agent, name: str) -> None:
@@ -65,13 +70,7 @@ def aspect(r: Run, agent: Agent, name: str) -> None:
     verdict = agent.examine(name, cfg, r.ctx.paths, r.ctx.env, r.ctx.cwd, r.found)
     if verdict.value is not None:
         r.found[r.id] = verdict.value
-    again = setup_again(cfg)
-    for i, f in enumerate(verdict.findings):
-        fix = (f.fix or "{setup}").replace("{setup}", again)
-        line_id = f"{r.id}:{f.id}" if f.id else r.id if i == 0 else f"{r.id}:{i + 1}"
-        r.add(ui.WARN if f.warn else ui.FAIL, f.detail, fix, id=line_id)
-    if not verdict.findings:
-        r.add(ui.PASS, verdict.passed)
+    _report(r, setup_again(cfg), verdict.findings, verdict.passed)
 
 
 def aspect_specs(agent: Agent) -> tuple[Spec, ...]:
@@ -148,10 +147,6 @@ def _diagnosis(
 
 def program(agent: Agent) -> Callable[[Run], None]:
     return lambda r: binary(r, agent)
-
-
-def config_in_effect(agent: Agent) -> Callable[[Run], None]:
-    return lambda r: agent_config(r, agent)
 
 
 def required() -> Agent:
