@@ -131,7 +131,11 @@ def render(ctx: Context, data: dict[str, Any]) -> None:
             line += "; " + paint(agent["problem"], "red")
         row("Agents" if i == 0 else "", line)
     for i, server in enumerate(data.get("mcp") or []):
-        where = "Claude Code" if server["claude"] else paint("missing from ~/.claude.json", "red")
+        kept = [(label, shown, server.get(name)) for name, label, shown in _by_name_writers()]
+        lost = [shown for _, shown, ours in kept if not ours]
+        where = ", ".join(label for label, _, ours in kept if ours)
+        if lost:
+            where = paint(f"missing from {', '.join(lost)}", "red")
         row("MCP servers" if i == 0 else "", f"{server['name']}: {server['url']} ({where})")
     if data.get("mlflow"):
         from ..tracing import status as tracing
@@ -240,6 +244,14 @@ def run(*, ctx: Context, json: bool = False, check: bool = False) -> int:
     else:
         render(ctx, data)
     return ExitCode.OK
+
+
+def _by_name_writers() -> list[tuple[str, str, str]]:
+    """(name, label, how its file is named) of each agent whose MCP writer keeps each server by
+    name (Claude Code: ~/.claude.json); mcp_rows says under its name whether it holds ours."""
+    from .. import agents
+
+    return [(a.name, a.label, a.mcp.shown) for a in agents.every() if a.mcp and a.mcp.by_name]
 
 
 def mcp_rows(ctx: Context, cfg: config.Configuration) -> list[dict[str, Any]]:
