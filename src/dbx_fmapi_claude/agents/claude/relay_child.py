@@ -28,7 +28,7 @@ POLL = 0.5  # seconds between two looks at whether claude is still there
 LOGIN_STATUS = 400
 # After claude exited: how long the exports still held may take to reach the workspace. Nobody
 # waits for this process (claude has gone), so longer than `dbx-fmapi run`'s 0.8 s; bounded all
-# the same: an endpoint that hangs never keeps it alive.
+# the same: an endpoint that hangs never keeps it alive. DBX_FMAPI_OTEL_DRAIN_MS sets another.
 DRAIN_SECONDS = 5.0
 
 
@@ -73,9 +73,9 @@ def serve(
         while os.getppid() == parent:
             time.sleep(POLL)
     finally:
-        relay.stop()
         if exports is not None:
             exports.stop()  # what it holds gets DRAIN_SECONDS to reach the workspace
+        relay.stop()
 
 
 def _otel(
@@ -96,7 +96,7 @@ def _otel(
         fresh,
         prefix,
         env=env,
-        drain_seconds=DRAIN_SECONDS,
+        drain_seconds=otelproxy.drain_from(env) if otelproxy.ENV_DRAIN in env else DRAIN_SECONDS,
         spans=tables.spans_on(cfg),
         secret=secret,
         sock=sock,
