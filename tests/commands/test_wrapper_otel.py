@@ -11,11 +11,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.commands.test_wrapper import configure
+from tests.helpers.otel_world import PREFIX, set_up
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
-
-PREFIX = "main.telemetry.claude"
 
 
 def launch_settings(sandbox: Sandbox, **env: str) -> dict[str, Any]:
@@ -34,7 +32,7 @@ def takes_exports(settings: dict[str, Any]) -> bool:
 def test_the_wrapper_takes_claudes_exports_only_where_its_settings_win(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    configure(sandbox, workspace, "--otel-tables", PREFIX)
+    set_up(sandbox, workspace, "--otel-tables", PREFIX)
     sandbox.fake_program("claude", "exit 0\n")
     settings = launch_settings(sandbox)
     model = settings["env"]["ANTHROPIC_BASE_URL"]
@@ -69,7 +67,7 @@ def test_the_wrapper_takes_claudes_exports_only_where_its_settings_win(
     project.unlink()
     assert takes_exports(launch_settings(sandbox))
 
-    configure(sandbox, workspace, "--otel-tables", "none")  # telemetry off: only the model's
+    set_up(sandbox, workspace, "--otel-tables", "none")  # telemetry off: only the model's
     settings = launch_settings(sandbox)
     assert set(settings) == {"apiKeyHelper", "env"}
     assert set(settings["env"]) == {"ANTHROPIC_BASE_URL"}

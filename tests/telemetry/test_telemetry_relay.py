@@ -21,10 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.rig import otlp_api
-from tests.rig.sandbox import Sandbox
-from tests.rig.workspace import FakeWorkspace
-from tests.telemetry.test_telemetry_claude import (
+from tests.helpers.otel_world import (
     LOGS,
     METRICS,
     PREFIX,
@@ -34,6 +31,9 @@ from tests.telemetry.test_telemetry_claude import (
     set_up,
     tokens_in_files,
 )
+from tests.rig import otlp_api
+from tests.rig.sandbox import Sandbox
+from tests.rig.workspace import FakeWorkspace
 
 pytestmark = pytest.mark.e2e
 
