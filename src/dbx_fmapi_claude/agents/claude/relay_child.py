@@ -1,7 +1,9 @@
 """The relay process `dbx-fmapi-claude` forks before it becomes claude (relayed.py): the loopback
 proxy of `dbx-fmapi run` (agents/proxy.py, relay.py) with the configuration's token source, the
 launch's key, and the listening socket bound before the fork. It lives while its parent (now
-claude) does: claude's exit makes this process an orphan, and it stops within half a second.
+claude) does: claude's exit makes this process an orphan, and it stops within half a second,
+plus, with telemetry on, the time the exports it still holds take (at most DRAIN_SECONDS): those
+go through the OTLP proxy of `dbx-fmapi run` (agents/otelproxy.py) on the second socket.
 """
 
 from __future__ import annotations

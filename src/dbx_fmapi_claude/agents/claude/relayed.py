@@ -9,6 +9,10 @@ signals, terminal and stdin): the wrapper binds a loopback port, forks, and exec
 key in the environment (never in argv). The forked child leaves the terminal (a session of
 its own, stdio on /dev/null), serves the relay (relay_child.py) and ends when claude does.
 
+With telemetry on (`--otel-tables`, and no managed settings deciding it: destination.py), the
+relay takes Claude Code's OTLP exports too, on a second port bound the same way: they are
+answered at once and sent on to the workspace in the background (docs/telemetry.md).
+
 The hot path: os and _socket only here; the relay's imports happen in the child, while claude
 starts. `DBX_FMAPI_CLAUDE_RELAY=0` turns it off (claude then talks to the workspace itself).
 """
