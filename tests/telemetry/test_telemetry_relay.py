@@ -132,12 +132,10 @@ def test_the_wrapper_answers_claudes_exports_itself_and_sends_them_on(
     launch = Launch(sandbox)
     workspace.reply = launch.reply()
     result = sandbox.run(["dbx-fmapi-claude", "-p", "say hi"], env=LONG_DRAIN, timeout=180)
-    held = otel.exports[len(direct) :]
-    statuses_at_exit = [e.status for e in held]
+    at_exit = [e.status for e in otel.exports[len(direct) :]]  # what has arrived so far
     otel.release.set()
     assert (result.code, result.stdout.strip()) == (0, "pong"), result
-    assert {e.signal for e in held} == {"metrics", "logs"}, held
-    assert statuses_at_exit == [0] * len(held)  # claude exited first
+    assert at_exit.count(0) == len(at_exit)  # none answered yet: claude exited first
     assert launch.relay_gone()  # it sent what it held, then stopped
 
     held = otel.exports[len(direct) :]
@@ -168,13 +166,14 @@ def test_an_export_endpoint_that_hangs_holds_neither_claude_nor_the_relay(
     workspace.reply = launch.reply()
     try:
         result = sandbox.run(["dbx-fmapi-claude", "-p", "say hi"], timeout=180)
-        at_exit = [(e.signal, e.status) for e in otel.exports]
+        at_exit = [e.status for e in otel.exports]  # what has arrived so far
         assert (result.code, result.stdout.strip()) == (0, "pong"), result
-        # claude has exited while the workspace still holds its exports unanswered
-        assert sorted(at_exit) == [("logs", 0), ("metrics", 0)], at_exit
-        # and the relay gives up on them (its bound: a few seconds) before the workspace does
+        assert at_exit.count(0) == len(at_exit)  # claude did not wait for the workspace
+        # The relay sent both on, and gave up on them (its bound: a few seconds) while the
+        # workspace still held them unanswered.
         assert launch.relay_gone()
-        assert [e.status for e in otel.exports] == [0, 0]
+        held = [(e.signal, e.table, e.status) for e in otel.exports]
+        assert sorted(held) == [("logs", LOGS, 0), ("metrics", METRICS, 0)], held
         assert not otel.release.is_set()
     finally:
         otel.release.set()
