@@ -98,6 +98,28 @@ class Plan:
         if change.changed:
             self.changes.append(change)
 
+    def then(
+        self, path: Path, edit: Callable[[bytes | None], bytes | None], what: str | None = None
+    ) -> bool:
+        """`edit` after the change already planned for `path` (one change for two edits of one
+        file; `what`: its new label), as a new Change in its place. False: none is planned."""
+        at = next((i for i, c in enumerate(self.changes) if c.path == path), None)
+        if at is None:
+            return False
+        earlier = self.changes[at]
+        first = earlier.redo
+
+        def redo(now: bytes | None) -> bytes | None | Redone:
+            done = first(now) if first else now
+            if isinstance(done, Redone):  # the first edit's own label and mode, as it says
+                return Redone(edit(done.new), done.what, done.mode)
+            return edit(done)
+
+        self.changes[at] = replace(
+            earlier, new=edit(earlier.new), what=earlier.what if what is None else what, redo=redo
+        )
+        return True
+
 
 # --- diff ----------------------------------------------------------------------------------------
 
