@@ -22,7 +22,7 @@ from ..record import config
 from ..workspace import routes
 from ..workspace.client import Workspace, WorkspaceError, diagnose, newest_first
 from .answers import MODEL_RE, OTHER, PROG, check_model
-from .base import SetupBase
+from .context import SetupBase
 from .results import AgentRoutes, Agents, SignedIn
 
 

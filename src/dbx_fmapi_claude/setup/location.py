@@ -12,7 +12,7 @@ from ..core.paths import tilde
 from ..core.prompts import Choice
 from ..record import config
 from .answers import PROG, STATIC, check_location, default_location
-from .base import SetupBase
+from .context import SetupBase
 from .gitignore import git_exclude_for, git_exposed, git_tracked
 from .results import Target
 

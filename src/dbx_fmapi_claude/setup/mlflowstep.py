@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..core.errors import UserError
 from ..tracing import mlflowenv
 from .answers import PROG
-from .base import SetupBase
+from .context import SetupBase
 
 
 class MlflowSteps(SetupBase):

@@ -3,89 +3,15 @@ the one-token request per model before anything is written."""
 
 from __future__ import annotations
 
-import contextlib
-
-from ..auth import dbcli
-from ..core.errors import UserError, usage_error
+from ..core.errors import usage_error
 from ..core.prompts import Choice
 from ..workspace import catalogue, routes
-from ..workspace.client import FAMILIES, Workspace, WorkspaceError, diagnose, is_ready
+from ..workspace.client import FAMILIES
 from .answers import MODEL_RE, NONE, OTHER, PROG, check_model
-from .base import SetupBase
-from .results import SignedIn
+from .context import SetupBase
 
 
 class ModelSteps(SetupBase):
-    def load_endpoints(self, signed: SignedIn) -> None:
-        """The catalogue, through every listing the workspace offers (catalogue.py)."""
-        if signed.token is None:
-            return
-        ws = Workspace(self.a.host, signed.token, self.env)
-        with self.progress.step(f"reading the models {self.a.host} serves"):
-            self.catalogue = catalogue.discover(ws)
-        if not self.catalogue.read:
-            exc = self.catalogue.errors.get("serving-endpoints")
-            why = exc.message if exc else "no listing answered"
-            seeds = [catalogue.fallback(f, self.today) for f in FAMILIES]
-            self.warn(
-                f"cannot list the workspace's models ({why}); using the defaults {', '.join(seeds)}"
-            )
-
-    # --- the route --------------------------------------------------------------------------
-
-    def choose_route(self, signed: SignedIn) -> None:
-        """--route auto (the default, and what a record without a route means): the AI Gateway
-        when it answers (its model listing, else a one-token request), else serving endpoints. A
-        route the user named is taken as it is: verify says so when it does not work."""
-        asked = self.opts.route
-        prev_route = self.prev.get("route")
-        if asked is None:
-            auto = self.prev.get("route_auto", True) is not False or prev_route not in routes.ROUTES
-            asked = routes.AUTO if auto else prev_route
-        self.a.route_auto = asked == routes.AUTO
-        if not self.a.route_auto:
-            self.a.route = str(asked)
-            route = routes.get(self.a.route)
-            self.out(f"  ok    route: {route.label}, {route.base_url(self.a.host)} (--route)")
-            self._add_gateway_models(signed)
-            return
-        if signed.token is None:  # a dry run that could not sign in: nothing to probe with
-            self.a.route = prev_route if prev_route in routes.ROUTES else routes.SERVING_NAME
-            return
-        ws = Workspace(self.a.host, signed.token, self.env)
-        candidate = self.a.model or self.a.opus or self._default_for("opus")
-        with self.progress.step("checking whether the workspace serves the AI Gateway route"):
-            probe = routes.probe_gateway(ws, candidate)
-        if probe.works:
-            self.a.route = routes.GATEWAY_NAME
-            if probe.models is not None:
-                self.catalogue.add_gateway_models(probe.models)
-            route = routes.GATEWAY
-            self.out(f"  ok    route: {route.label}, {route.base_url(self.a.host)}")
-            return
-        self.a.route = routes.SERVING_NAME
-        why = "it does not answer"
-        if probe.error is not None and probe.error.code == "FEATURE_DISABLED":
-            why = "not enabled for this workspace"
-        elif probe.error is not None:
-            why = diagnose(probe.error, self.a.host, "use the AI Gateway")[0].removeprefix(
-                "cannot use the AI Gateway: "
-            )
-        route = routes.SERVING
-        self.out(f"  ok    route: {route.label}, {route.base_url(self.a.host)} (AI Gateway: {why})")
-        if prev_route == routes.GATEWAY_NAME:
-            self.warn(
-                f"the AI Gateway this workspace used stopped working ({why}); switching Claude "
-                "Code to serving endpoints"
-            )
-
-    def _add_gateway_models(self, signed: SignedIn) -> None:
-        if self.a.route != routes.GATEWAY_NAME or signed.token is None:
-            return
-        ws = Workspace(self.a.host, signed.token, self.env)
-        with contextlib.suppress(WorkspaceError):  # verify reports a gateway that does not answer
-            self.catalogue.add_gateway_models(routes.list_gateway_models(ws))
-
     # --- 4. models --------------------------------------------------------------------------
 
     def names(self) -> set[str] | None:
@@ -256,67 +182,5 @@ class ModelSteps(SetupBase):
         if catalogue.recognised(self.a.model):
             return None
         return catalogue.CONTEXT_TOKENS
-
-    def flags_for(self, model: str) -> str:
-        """The flags that chose `model` (`--sonnet NAME`, …), for a fix that names the right one."""
-        roles = [r for r in ("model", *FAMILIES, "fable") if getattr(self.a, r) == model]
-        if self.a.subagent == model:
-            roles.append("subagent-model")
-        return " ".join(f"--{r} NAME" for r in roles or ["model"])
-
-    def verify(self, signed: SignedIn) -> None:
-        """A one-token request per model chosen, before anything is written (not with
-        --no-verify, a dry run, or no token)."""
-        if self.opts.no_verify or self.dry_run or signed.token is None:
-            return
-        ws = Workspace(self.a.host, signed.token, self.env, timeout=60.0)
-        a = self.a
-        chosen = [a.model, a.opus, a.sonnet, a.haiku, a.fable, a.subagent]
-        models = list(dict.fromkeys(n for n in chosen if n))
-        base = routes.get(a.route).base_url(a.host)
-        self.out("Verify: one-token request per model")
-        failures: list[tuple[str, WorkspaceError]] = []
-        for model in models:
-            try:
-                with self.progress.step(f"one-token request to {model}"):
-                    ws.ping_model(model, base)
-            except WorkspaceError as exc:
-                if exc.status == 429:
-                    self.out(f"  ok    {model} (rate limited right now, but it answers)")
-                    continue
-                self.out(f"  FAIL  {model}: {exc.message}")
-                failures.append((model, exc))
-                continue
-            self.out(f"  ok    {model}")
-        if not failures:
-            return
-        model, error = failures[0]
-        keep = f"{PROG} --no-verify   (writes the files anyway)"
-        login = f"{dbcli.login_command(self.a.host, self.a.profile)}   then re-run setup"
-        pick = f"pick another: {PROG} {self.flags_for(model)}   (list them: dbx-fmapi models)"
-        listed = next((e for e in self.catalogue.endpoints or [] if e.get("name") == model), None)
-        # What the route itself says (gateway off, an account-level URL's redirect, traffic
-        # splitting, 400 Invalid Token): workspace.diagnose's words, with their own fixes.
-        if error.code == "FEATURE_DISABLED" or error.status in (301, 302, 303, 307, 308, 400):
-            message, fix = diagnose(
-                error, self.a.host, f"send a test request to {model}", login=login, retry=PROG
-            )
-        elif error.status in (401, 403):
-            message = f"the workspace rejected the token for {model} (HTTP {error.status})"
-            fix = login
-        elif listed is not None and not is_ready(listed):
-            message = f"model endpoint {model} is not READY (HTTP {error.status})"
-            fix = f"{pick}; or wait until it is READY and re-run setup"
-        elif error.status == 404:
-            message = f"model endpoint {model} does not answer (HTTP 404)"
-            fix = pick
-        else:
-            message, fix = diagnose(
-                error, self.a.host, f"send a test request to {model}", login=login, retry=PROG
-            )
-            if error.kind != "tls":
-                fix = f"{fix}; or {keep}"
-        names = ", ".join(m for m, _ in failures)
-        raise UserError(f"{message}; failed: {names}; nothing was written", fix)
 
     # --- 7. write ---------------------------------------------------------------------------

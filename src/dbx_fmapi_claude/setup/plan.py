@@ -24,8 +24,9 @@ from .answers import STATIC, Change
 from .gitignore import exclude_block
 from .location import LocationSteps
 from .mlflowstep import MlflowSteps
-from .models import ModelSteps
 from .results import AgentRoutes, Agents, Credential, SignedIn, Target
+from .route import RouteSteps
+from .verify import VerifySteps
 
 
 @dataclass
@@ -62,7 +63,7 @@ class Planned:
         )
 
 
-class PlanSteps(LocationSteps, ModelSteps, AgentSteps, MlflowSteps):
+class PlanSteps(LocationSteps, RouteSteps, VerifySteps, AgentSteps, MlflowSteps):
     def plan(
         self,
         chosen: Target,
