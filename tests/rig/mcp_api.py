@@ -245,6 +245,10 @@ class McpHost:
             transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         )
 
+    def start(self) -> int:
+        """Start the server now (the first request starts it otherwise); its port."""
+        return self._start()
+
     def _start(self) -> int:
         with self._lock:
             if self._port is not None:
@@ -370,12 +374,8 @@ def _serve(req: Request) -> bool:
             404,
             {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"No MCP server at {path}"},
         ) from None
-    with ws._lock:
-        if ws._mcp_host is None:
-            ws._mcp_host = McpHost(ws.mcp)
-        host = ws._mcp_host
     req.record.status = 200
-    host.forward(req.h, req.method, path, req.body)
+    ws.mcp_host().forward(req.h, req.method, path, req.body)
     return True
 
 
