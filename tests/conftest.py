@@ -32,6 +32,9 @@ from tests.rig.agents import Agents, NetTrap, agent_bin
 from tests.rig.sandbox import Sandbox, databricks_version, real_databricks_bin
 from tests.rig.workspace import FakeWorkspace
 
+# DBX_TEST_CPU_LOG=FILE: each test's CPU seconds into FILE (python -m tests.rig.cpumeter FILE).
+pytest_plugins = ["tests.rig.cpumeter"]
+
 _REAL_HOMES = sorted(
     {
         os.path.realpath(os.path.expanduser("~")),
