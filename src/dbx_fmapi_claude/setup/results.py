@@ -3,8 +3,8 @@ them)."""
 
 from __future__ import annotations
 
+import copy
 import json
-import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,6 +20,8 @@ from .answers import HELPER, Answers
 # A credential Source is slotted and holds a secret, which must not be copied into bytes: it is
 # read-only by contract (the host step sets its host before returning it; nothing after).
 steps.READ_ONLY.add(credentials.Source)
+# Held by a Listing only, which hands out copies (Listing.catalogue).
+steps.READ_ONLY.add(catalogue.Catalogue)
 
 
 def _json(value: Mapping[str, Any] | None) -> str:
@@ -100,21 +102,20 @@ class Env:
 
 @dataclass(frozen=True)
 class Listing:
-    """The workspace's models, through every listing it offers (workspace/catalogue.py), kept
-    as bytes: each reader gets its own Catalogue (the route step makes a new listing with the
-    AI Gateway's models). The listings' errors are said by the step that read them, not kept."""
+    """The workspace's models, through every listing it offers (workspace/catalogue.py): each
+    reader gets its own copy (the route step makes a new listing with the AI Gateway's
+    models). The listings' errors are said by the step that read them, not kept."""
 
-    blob: bytes = field(default=b"", repr=False)
+    listed: catalogue.Catalogue | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, listed: catalogue.Catalogue) -> Listing:
-        return cls(pickle.dumps(replace(listed, errors={})))
+        return cls(copy.deepcopy(replace(listed, errors={})))
 
     def catalogue(self) -> catalogue.Catalogue:
-        if not self.blob:
+        if self.listed is None:
             return catalogue.Catalogue()
-        loaded: catalogue.Catalogue = pickle.loads(self.blob)  # noqa: S301 - our own bytes
-        return loaded
+        return copy.deepcopy(self.listed)
 
 
 @dataclass(frozen=True)
