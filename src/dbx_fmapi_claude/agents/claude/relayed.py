@@ -9,13 +9,16 @@ signals, terminal and stdin): the wrapper binds a loopback port, forks, and exec
 key in the environment (never in argv). The forked child leaves the terminal (a session of
 its own, stdio on /dev/null), serves the relay (relay_child.py) and ends when claude does.
 
-The hot path: os and _socket only here; the relay's imports happen in the child, while claude
-starts. `DBX_FMAPI_CLAUDE_RELAY=0` turns it off (claude then talks to the workspace itself).
+The hot path: os and _socket only here (and the credential kinds, which the wrapper has loaded
+already); the relay's imports happen in the child, while claude starts.
+`DBX_FMAPI_CLAUDE_RELAY=0` turns it off (claude then talks to the workspace itself).
 """
 
 from __future__ import annotations
 
 import os
+
+from ...auth.source import of as credential_kind  # loaded already: the wrapper's own import
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -51,7 +54,7 @@ def wanted(argv: list[str], env: Mapping[str, str], cfg: Mapping[str, Any]) -> b
     talks to the model, and no `--settings` of the user's own (claude takes one)."""
     if env.get(ENV_SWITCH, "").strip().lower() in ("0", "no", "off", "false"):
         return False
-    if cfg.get("token_mode") == "static" or (cfg.get("auth") or "oauth") == "pat":
+    if cfg.get("token_mode") == "static" or not credential_kind(cfg.get("auth")).renewed:
         return False
     if not hasattr(os, "fork"):
         return False
