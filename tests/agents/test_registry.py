@@ -7,12 +7,15 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 from dbx_fmapi_claude import agents
+from dbx_fmapi_claude.agents.claude import relayed
 from dbx_fmapi_claude.agents.mcpfiles import McpWriter
 from dbx_fmapi_claude.auth import credentials
-from dbx_fmapi_claude.record import fields
+from dbx_fmapi_claude.record import config, fields
 from dbx_fmapi_claude.workspace import routes
-from tests.core.test_layers import PACKAGE, module_name
+from tests.helpers.sourcetree import PACKAGE, module_name
 
 
 def test_every_agents_api_is_served_on_every_route() -> None:
@@ -95,3 +98,57 @@ def test_claude_codes_mcp_part_is_its_agents_like_every_agents() -> None:
     assert {k: v for k, v in reached.items() if v} == {}
     named = [str(p.relative_to(PACKAGE)) for p in outside if "claude_json" in p.read_text()]
     assert named == ["core/paths.py"]  # where the file is; only Claude Code's part writes it
+
+
+def test_the_required_agent_is_the_registrys_and_its_state_is_the_records_claude_key() -> None:
+    assert [a.name for a in agents.every() if a.required] == [agents.REQUIRED]
+    assert agents.DEFAULT == (agents.REQUIRED,) == (fields.CLAUDE,)
+    assert fields.agents_of({}) == [agents.REQUIRED]
+
+
+def test_the_record_and_the_credential_kinds_read_one_table() -> None:
+    """The record may not import auth: the kinds' names and which no browser login renews live
+    in record/fields.py, and auth's classes read them there; the record's message names each."""
+    assert tuple(credentials.BY_NAME) == fields.CREDENTIAL_KINDS
+    without = tuple(k.name for k in credentials.BY_NAME.values() if not k.browser_login)
+    assert fields.WITHOUT_PROFILE == without == ("m2m", "pat")
+    _, what = fields.FIELDS["auth"]
+    names = [f'"{n}"' for n in credentials.BY_NAME]
+    assert what == ", ".join(names[:-1]) + " or " + names[-1]
+    assert [k.name for k in credentials.BY_NAME.values() if not k.renewed] == ["pat"]
+
+
+@pytest.mark.parametrize(
+    "auth, profile, set_up",
+    [
+        (None, None, False),
+        ("oauth", None, False),
+        ("m2m", None, True),
+        ("pat", None, True),
+        ("oauth", "DEFAULT", True),
+        ("sso", None, False),
+    ],
+)
+def test_a_configuration_without_a_profile_is_set_up_for_a_kind_no_login_renews(
+    auth: str | None, profile: str | None, set_up: bool
+) -> None:
+    cfg = {"host": "https://h", "auth": auth, "profile": profile}
+    assert config.is_set_up(cfg) is set_up
+    assert config.Configuration(cfg).is_set_up is set_up
+
+
+@pytest.mark.parametrize(
+    "cfg, relays",
+    [
+        ({}, True),
+        ({"auth": "oauth"}, True),
+        ({"auth": "m2m"}, True),
+        ({"auth": "pat"}, False),  # nothing new to replace a rejected PAT with
+        ({"auth": "oauth", "token_mode": "static"}, False),
+        ({"auth": "sso"}, True),  # not a kind (the record's checks refuse it): OAuth's answer
+    ],
+)
+def test_the_wrapper_relays_a_kind_whose_rejected_token_can_be_replaced(
+    cfg: dict[str, str], relays: bool
+) -> None:
+    assert relayed.wanted(["-p", "hi"], {}, cfg) is relays

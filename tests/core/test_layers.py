@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent.parent / "src" / "dbx_fmapi_claude"
+from tests.helpers.sourcetree import PACKAGE, module_name
+
 ROOT = "dbx_fmapi_claude"
 
 # Lowest first. A package may import only packages of lower layers.
@@ -37,14 +38,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     "(agents/__init__.py is data and imports nothing): the record's checks take the agents from "
     "it, so a new agent is one package and one registry line",
 }
-
-
-def module_name(path: Path, package: Path = PACKAGE) -> tuple[str, bool]:
-    parts = list(path.relative_to(package.parent).with_suffix("").parts)
-    is_package = parts[-1] == "__init__"
-    if is_package:
-        parts = parts[:-1]
-    return ".".join(parts), is_package
 
 
 def imports(path: Path, package: Path = PACKAGE) -> list[tuple[int, str]]:

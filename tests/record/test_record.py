@@ -240,6 +240,7 @@ BAD_VALUES: dict[str, tuple[Any, str]] = {
     "host": (42, "must be a workspace URL, not 42"),
     "profile": (["DEFAULT"], "must be a Databricks CLI profile name, not a list"),
     "token_mode": ("turbo", 'must be "helper" or "static", not "turbo"'),
+    "auth": ("sso", 'must be "oauth", "m2m" or "pat", not "sso"'),
     "shell": (True, 'must be "zsh", "bash", "fish" or "none", not true'),
     "replaced": (
         {"ANTHROPIC_MODEL": "x"},

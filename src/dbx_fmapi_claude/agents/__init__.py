@@ -18,7 +18,10 @@ MODULES = {
     "opencode": "dbx_fmapi_claude.agents.opencode.agent",
 }
 NAMES = tuple(MODULES)
-DEFAULT = ("claude",)
+# The agent every configuration sets up (its Agent is `required`): a record that names no agents
+# set up this one alone, and the record keeps its state's keys itself (record/fields.py).
+REQUIRED = "claude"
+DEFAULT = (REQUIRED,)
 
 
 def get(name: str) -> Agent:

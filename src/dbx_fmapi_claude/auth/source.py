@@ -6,6 +6,7 @@ Stdlib only, plain classes: the token helper's path."""
 from __future__ import annotations
 
 from ..core.errors import ExitCode, UserError
+from ..record.fields import M2M, OAUTH, PAT, WITHOUT_PROFILE  # the record reads them there
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -15,7 +16,6 @@ if TYPE_CHECKING:
     from .dbcli import Token
     from .tokens import TokenRequest
 
-OAUTH, M2M, PAT = "oauth", "m2m", "pat"
 ENV_ORIGIN = "env"  # the credential comes from DATABRICKS_* variables, not a profile
 NO_EXPIRY = float("inf")  # a PAT's expiry is not known from the token
 
@@ -74,12 +74,18 @@ class CredentialKind:
     in_profile = ""  # what a profile holding it holds, for messages
     short = ""  # in --auth's help
     env_vars = ""  # the DATABRICKS_* variables that hold it (setup's messages)
-    browser_login = False  # a person's browser login through the Databricks CLI renews it
     expiry_known = True  # its tokens say when they expire (a PAT's do not)
+    renewed = True  # a token the workspace rejects can be replaced by a new one (not a PAT's)
     static_mode = True  # its token may be copied into a settings file (static token mode)
     status_source = "credential"  # `status --check`: where its token came from
     rejected_fix = ""  # `status --check`: the fix when the workspace rejects its token
     checked_by_workspace = False  # only the workspace can tell whether it is still good
+
+    @property
+    def browser_login(self) -> bool:
+        """A person's browser login through the Databricks CLI renews it (else it holds its
+        secret itself, and may come from DATABRICKS_* variables without a profile)."""
+        return self.name not in WITHOUT_PROFILE
 
     def token(self, source: Source, request: TokenRequest) -> Token:
         """A token that stays valid for `request.need` seconds where that can be known."""
@@ -109,7 +115,6 @@ class OAuth(CredentialKind):
 
     name, label, short = OAUTH, "OAuth (browser login)", "browser login"
     auth_type = "databricks-cli"
-    browser_login = True
     status_source = "cli"
     rejected_fix = "dbx-fmapi login"  # not reached: a rejected login is replaced or refused
 
@@ -178,6 +183,7 @@ class PersonalAccessToken(CredentialKind):
     in_profile = "a personal access token"
     env_vars = "DATABRICKS_TOKEN=…"
     expiry_known = False
+    renewed = False
     static_mode = False
     rejected_fix = "create a new personal access token and put it in the profile"
     checked_by_workspace = True

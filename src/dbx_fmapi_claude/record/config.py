@@ -61,10 +61,11 @@ from ..core.fileio import atomic_write, q
 from ..core.jsonread import loads
 from .fields import AGENT_KEYS as AGENT_KEYS
 from .fields import AGENT_NAMES as AGENT_NAMES
+from .fields import CLAUDE as CLAUDE
 from .fields import CLAUDE_KEYS as CLAUDE_KEYS
 from .fields import FIELDS as FIELDS
 from .fields import SHARED as SHARED
-from .fields import _detail, _json_type, flat
+from .fields import WITHOUT_PROFILE, _detail, _json_type, flat
 from .fields import agents_of as agents_of
 from .fields import nest as nest
 from .fields import problems as problems
@@ -264,7 +265,7 @@ def salvage(paths: Paths) -> tuple[dict[str, Any] | None, list[str]]:
             data.pop(key, None)
             continue
         one = data["configs"][index]
-        claude = one.get("claude")
+        claude = one.get(CLAUDE)
         if key in CLAUDE_KEYS and isinstance(claude, dict) and key in claude:
             claude.pop(key)
         else:
@@ -279,7 +280,7 @@ def is_set_up(cfg: Mapping[str, Any] | None) -> bool:
     service principal or a PAT given as DATABRICKS_* variables (CI)."""
     if not cfg or not cfg.get("host"):
         return False
-    return bool(cfg.get("profile")) or cfg.get("auth") in ("m2m", "pat")
+    return bool(cfg.get("profile")) or cfg.get("auth") in WITHOUT_PROFILE
 
 
 def require(paths: Paths, cwd: str | PathLike[str] | None = None) -> Configuration:

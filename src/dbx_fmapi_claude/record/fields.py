@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 # Keys of the whole record, not of one configuration: there is one shell block and one flag.
 SHARED = ("shell", "rc_file", "executable", "onboarding_added")
 
+# Claude Code's name in the agent registry: the key its state is under in a configuration.
+CLAUDE = _registry.REQUIRED
 # Claude Code's state in a configuration (version 3: under "claude", as the other agents' state
 # is under their names): its models, its token mode and what setup changed in its settings file.
 CLAUDE_KEYS = (
@@ -40,6 +42,16 @@ CLAUDE_KEYS = (
     "failure_hook",
 )
 
+# The credential kinds, as a configuration's "auth" (and --auth) names them, and the one fact the
+# record needs of them: which no person's browser login renews (OAuth's, through a profile, does).
+# Such a kind holds its secret itself, so a configuration may hold it without a profile
+# (DATABRICKS_* variables, as in CI). auth/source.py has a class for each kind (its token, what
+# doctor checks; the registry BY_NAME) and takes the names and this fact from here: the record
+# may not import auth.
+OAUTH, M2M, PAT = "oauth", "m2m", "pat"
+CREDENTIAL_KINDS = (OAUTH, M2M, PAT)
+WITHOUT_PROFILE = (M2M, PAT)
+
 
 # What each key of the record must hold: the JSON types allowed, or the values allowed. null is
 # allowed for every key but `version` and means "not recorded" (readers use .get()); `host` and
@@ -49,7 +61,7 @@ _NUMBER = (int, float)
 FIELDS: dict[str, tuple[tuple[type, ...] | frozenset[str], str]] = {
     "host": (_STR, "a workspace URL"),
     "profile": (_STR, "a Databricks CLI profile name"),
-    "auth": (frozenset({"oauth", "m2m", "pat"}), '"oauth", "m2m" or "pat"'),
+    "auth": (frozenset(CREDENTIAL_KINDS), '"oauth", "m2m" or "pat"'),  # test_registry checks
     "model": (_STR, "an endpoint name"),
     "opus": (_STR, "an endpoint name"),
     "sonnet": (_STR, "an endpoint name"),
@@ -84,7 +96,7 @@ FIELDS: dict[str, tuple[tuple[type, ...] | frozenset[str], str]] = {
     "mlflow_hook": (_STR, "a command"),
     "failure_hook": (_STR, "a command"),
     "agents": ((list,), "a list of " + ", ".join(f'"{n}"' for n in _registry.NAMES)),
-    "claude": ((dict,), "an object (the Claude Code state)"),
+    CLAUDE: ((dict,), "an object (the Claude Code state)"),
     "mcp": ((list,), "a list of MCP servers (dbx-fmapi mcp add)"),
     "otel_tables": (_STR, "CATALOG.SCHEMA.PREFIX (--otel-tables)"),
     "otel_spans": (frozenset({"on", "off"}), '"on" or "off" (--otel-spans)'),
@@ -109,7 +121,7 @@ def agents_of(cfg: Mapping[str, Any] | None) -> list[str]:
     """The agents a configuration set up; a record from before agents existed: Claude Code."""
     found = (cfg or {}).get("agents")
     if not isinstance(found, list) or not found:
-        return ["claude"]
+        return list(_registry.DEFAULT)
     return [a for a in AGENT_NAMES if a in found]
 
 
@@ -171,8 +183,8 @@ def _problem(key: str, value: Any) -> str | None:
 
 def flat(one: Mapping[str, Any]) -> dict[str, Any]:
     """A configuration's own keys with Claude Code's state lifted beside them (one level)."""
-    out = {k: v for k, v in one.items() if k != "claude"}
-    claude = one.get("claude")
+    out = {k: v for k, v in one.items() if k != CLAUDE}
+    claude = one.get(CLAUDE)
     if isinstance(claude, dict):
         out.update(claude)
     return out
@@ -181,14 +193,14 @@ def flat(one: Mapping[str, Any]) -> dict[str, Any]:
 def nest(one: Mapping[str, Any]) -> dict[str, Any]:
     """A flat configuration as version 3 keeps it: Claude Code's keys under "claude"."""
     out = {k: v for k, v in one.items() if k not in CLAUDE_KEYS}
-    out["claude"] = {k: one[k] for k in CLAUDE_KEYS if k in one}
+    out[CLAUDE] = {k: one[k] for k in CLAUDE_KEYS if k in one}
     return out
 
 
 def _config_problems(one: Mapping[str, Any]) -> list[tuple[str, str]]:
-    claude = one.get("claude")
+    claude = one.get(CLAUDE)
     if claude is not None and not isinstance(claude, dict):
-        return [("claude", f"must be an object (the Claude Code state), not {_json_type(claude)}")]
+        return [(CLAUDE, f"must be an object (the Claude Code state), not {_json_type(claude)}")]
     data = flat(one)
     out = [(key, why) for key, value in data.items() if (why := _problem(key, value)) is not None]
     static = data.get("token_mode") == "static"

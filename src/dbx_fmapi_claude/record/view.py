@@ -83,7 +83,9 @@ class Configuration(_Base):
     def is_set_up(self) -> bool:
         """A setup finished: a workspace, and a profile unless the credential is a service
         principal or a PAT given as DATABRICKS_* variables (CI)."""
-        return bool(self.get("host")) and (bool(self.get("profile")) or self.auth in ("m2m", "pat"))
+        from .config import is_set_up  # the one rule (and the credential kinds' names)
+
+        return is_set_up(self)
 
     # --- the shared keys -------------------------------------------------------------------
 
@@ -167,9 +169,9 @@ class Configuration(_Base):
         """An agent's state: the object under its name in the record (for Claude Code, whose
         keys this view lifts beside the configuration's, those keys), with its config `file`
         (Claude Code's: the settings file); None when the record holds none."""
-        if name == "claude":  # the record's own layout (fields.CLAUDE_KEYS), not a special agent
-            from .fields import CLAUDE_KEYS
+        from .fields import CLAUDE, CLAUDE_KEYS
 
+        if name == CLAUDE:  # the record's own layout (fields.CLAUDE_KEYS), not a special agent
             out = {k: self[k] for k in ("settings_file", *CLAUDE_KEYS) if k in self}
             if self.get("settings_file"):
                 out["file"] = self["settings_file"]

@@ -13,13 +13,16 @@ With telemetry on (`--otel-tables`, and no managed settings deciding it: destina
 relay takes Claude Code's OTLP exports too, on a second port bound the same way: they are
 answered at once and sent on to the workspace in the background (docs/telemetry.md).
 
-The hot path: os and _socket only here; the relay's imports happen in the child, while claude
-starts. `DBX_FMAPI_CLAUDE_RELAY=0` turns it off (claude then talks to the workspace itself).
+The hot path: os and _socket only here (and the credential kinds, which the wrapper has loaded
+already); the relay's imports happen in the child, while claude starts.
+`DBX_FMAPI_CLAUDE_RELAY=0` turns it off (claude then talks to the workspace itself).
 """
 
 from __future__ import annotations
 
 import os
+
+from ...auth.source import of as credential_kind  # loaded already: the wrapper's own import
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -56,7 +59,7 @@ def wanted(argv: list[str], env: Mapping[str, str], cfg: Mapping[str, Any]) -> b
     talks to the model, and no `--settings` of the user's own (claude takes one)."""
     if env.get(ENV_SWITCH, "").strip().lower() in ("0", "no", "off", "false"):
         return False
-    if cfg.get("token_mode") == "static" or (cfg.get("auth") or "oauth") == "pat":
+    if cfg.get("token_mode") == "static" or not credential_kind(cfg.get("auth")).renewed:
         return False
     if not hasattr(os, "fork"):
         return False
