@@ -31,9 +31,6 @@ LOOKUPS = {"get", "pop", "setdefault"}
 
 # (module, name) -> why it stays. Keep each reason true; an entry nobody needs goes.
 ALLOWED: dict[tuple[str, str], str] = {
-    ("commands/mcp.py", "claude"): '`mcp list --json`\'s "claude" field (Claude Code has the '
-    "server), which users' scripts read; the human line reads it back from the same row",
-    ("commands/status.py", "claude"): "`status --json`'s MCP rows' \"claude\" field, the same",
     ("record/migrations/v2_to_v3.py", "claude"): "a migration step writes the format as it was "
     "when the format changed (its keys spelled out too), whatever the code calls things later",
     ("workspace/catalogue.py", "claude"): "Anthropic's model family in an endpoint's name "
