@@ -80,7 +80,10 @@ def _get(host: str, token: str, env: Mapping[str, str], timeout: float) -> tuple
     import socket
 
     scheme, name, port = _split(host)
-    sock = socket.create_connection((name, port), timeout=timeout)
+    # An ASCII host name as bytes: given a str, socket and ssl encode it with the idna codec,
+    # whose import (re, stringprep, unicodedata) would cost the check more than its own work.
+    address: str | bytes = name.encode("ascii") if name.isascii() else name
+    sock = socket.create_connection((address, port), timeout=timeout)  # type: ignore[arg-type]
     try:
         if scheme == "https":
             import ssl
@@ -90,7 +93,7 @@ def _get(host: str, token: str, env: Mapping[str, str], timeout: float) -> tuple
             capath = env.get("SSL_CERT_DIR") or None
             if cafile or capath:
                 ctx.load_verify_locations(cafile=cafile, capath=capath)
-            sock = ctx.wrap_socket(sock, server_hostname=name)
+            sock = ctx.wrap_socket(sock, server_hostname=address)
         default = 443 if scheme == "https" else 80
         authority = name if port == default else f"{name}:{port}"
         sock.sendall(

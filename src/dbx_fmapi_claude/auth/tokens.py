@@ -13,7 +13,7 @@ import time
 
 from ..core.errors import ExitCode, UserError
 from ..core.fileio import atomic_write
-from ..core.jsonread import loads
+from ..core.jsonread import dumps, loads
 from ..record.config import DEFAULT_MARGIN_SECONDS, DEFAULT_TTL_SECONDS
 
 TYPE_CHECKING = False
@@ -133,13 +133,13 @@ def _record(paths: Paths, profile: str, token: dbcli.Token, *, checked: bool = F
             "fp": fingerprint(token.access_token),
             "ok": time.time(),
         }
-    import contextlib
-    import json  # only when the token changed: importing json is most of the helper's own time
-
-    with contextlib.suppress(UserError):  # a cache we cannot write only costs speed
-        atomic_write(
-            paths.token_state_file, (json.dumps(state, sort_keys=True) + "\n").encode(), secret=True
-        )
+    # A str path and jsonread.dumps: after every check and every new token, and pathlib, json
+    # (re, enum…) and contextlib would be most of the helper's own time.
+    data = (dumps(state, sort_keys=True) + "\n").encode()
+    try:  # noqa: SIM105 - contextlib is the import this avoids
+        atomic_write(paths.token_state_path, data, secret=True)
+    except UserError:
+        pass  # a cache we cannot write only costs speed
 
 
 # --- the lock --------------------------------------------------------------------------------
