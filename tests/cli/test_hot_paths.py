@@ -233,15 +233,15 @@ NOT_ON_THE_CHECK_PATH = HEAVY - {"collections", "enum", "functools"} | {
 }
 
 
-@pytest.mark.parametrize("case", ["check-due", "new-token"])
+@pytest.mark.parametrize("case", ["check-due", "new-token", "moment-ago"])
 def test_the_otel_headers_helper_at_the_end_of_a_session_stays_light(
     sandbox: Sandbox, workspace: FakeWorkspace, case: str
 ) -> None:
     """Claude Code runs the otelHeadersHelper at the shutdown flush of every `claude -p`, after
     the apiKeyHelper handed the same token out at startup (more than a moment ago, so it is
     checked: one request), or with a token the CLI refreshed since (recorded with its
-    fingerprint): either way no json, re, pathlib or tempfile in the process, only the standard
-    library."""
+    fingerprint), or (a session of a second) a moment after the apiKeyHelper: either way no
+    json, re, pathlib or tempfile in the process, only the standard library."""
     sandbox.signed_in(workspace)
     setup = sandbox.run(
         ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
@@ -254,7 +254,7 @@ def test_the_otel_headers_helper_at_the_end_of_a_session_stays_light(
     record = sandbox.home / TOKEN_RECORD
     if case == "new-token":
         record.unlink()
-    else:
+    elif case == "check-due":
         state = json.loads(record.read_text())
         for entry in state.values():
             entry["ok"] = time.time() - 30  # the session took half a minute
@@ -271,6 +271,9 @@ def test_the_otel_headers_helper_at_the_end_of_a_session_stays_light(
     state = json.loads(record.read_text())  # recorded: known good just now
     assert [time.time() - e["ok"] < 10 for e in state.values()] == [True]
     modules = imported(out.stderr)
+    if case == "moment-ago":  # nothing to check, nothing to write: neither module is loaded
+        ours = {"dbx_fmapi_claude.auth.rejected", "dbx_fmapi_claude.core.fileio"}
+        assert not modules & ours, sorted(modules & ours)
     top = {m.split(".")[0] for m in modules}
     foreign = {m for m in top if m not in sys.stdlib_module_names} - ALLOWED_NON_STDLIB
     assert not foreign, f"the otel headers helper imported {sorted(foreign)}"

@@ -12,7 +12,6 @@ import sys
 import time
 
 from ..core.errors import ExitCode, UserError
-from ..core.fileio import atomic_write
 from ..core.jsonread import dumps, loads
 from ..record.config import DEFAULT_MARGIN_SECONDS, DEFAULT_TTL_SECONDS
 
@@ -136,10 +135,24 @@ def _record(paths: Paths, profile: str, token: dbcli.Token, *, checked: bool = F
     # A str path and jsonread.dumps: after every check and every new token, and pathlib, json
     # (re, enum…) and contextlib would be most of the helper's own time.
     data = (dumps(state, sort_keys=True) + "\n").encode()
+    from ..core.fileio import atomic_write  # only now: the helper's usual call writes nothing
+
     try:  # noqa: SIM105 - contextlib is the import this avoids
         atomic_write(paths.token_state_path, data, secret=True)
     except UserError:
         pass  # a cache we cannot write only costs speed
+
+
+def _check_due(request: TokenRequest, profile: str, token: dbcli.Token) -> bool:
+    """Was `token` handed out before, and not handed out fresh or checked in the last
+    `request.fresh_for` seconds? Then it may have been rejected since: rejected.vetted checks it
+    (imported only then: the helper's usual call is a moment after the last)."""
+    entry = handed_out_before(request.paths, profile, token)
+    if entry is None:
+        return False
+    ok = entry.get("ok")
+    since = time.time() - (float(ok) if isinstance(ok, (int, float)) else 0.0)
+    return not 0 <= since < request.fresh_for
 
 
 # --- the lock --------------------------------------------------------------------------------
@@ -349,7 +362,7 @@ def get_token(
         token = dbcli.auth_token(profile, env=env, host=host, timeout=timeout)
         if token.expiry - time.time() < need:
             token = _forced_or_current(token, profile, env, host, timeout, err)
-        elif host and (request.always_check or handed_out_before(paths, profile, token)):
+        elif host and (request.always_check or _check_due(request, profile, token)):
             from . import rejected  # a token handed out before may have been rejected since
 
             token, checked = rejected.vetted(request, token, profile, host, timeout)
