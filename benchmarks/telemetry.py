@@ -10,6 +10,11 @@ process, the cases interleaved round-robin so machine drift hits all alike:
   hang         --otel-tables, the endpoint takes the request and never answers
   refused      --otel-tables, the endpoint moved to a closed port (connection refused) and a
                no-op otelHeadersHelper: what Claude Code's own exporters cost, without ours
+  w-off, w-on, w-hang
+               the same as off, on and hang, launched as `dbx-fmapi-claude -p "say hi"`: claude
+               behind the wrapper's relay, which answers the exports on loopback and sends them
+               on after claude has exited (agents/claude/relay_child.py). The relay's own CPU is
+               not in `cpu` (it outlives claude, adopted by init).
 
 Budgets (../shared/PRODUCT.md): on - off <= 50 ms median; an unreachable or hanging endpoint
 delays the end of a run by <= 1 s. The figures go to docs/performance.md. Besides each case's
@@ -20,6 +25,8 @@ and `cpu` the same for user+system seconds of the finished processes.
 Usage (after ./scripts/test installed things; DBX_TEST_CLAUDE_BIN and DBX_TEST_DATABRICKS_BIN
 as ./scripts/test sets them), the default cases off,on,spans,hang,refused:
   .venv/bin/python benchmarks/telemetry.py --runs 20
+and the wrapper's beside plain claude's:
+  .venv/bin/python benchmarks/telemetry.py --runs 20 --cases off,on,w-off,w-on,w-hang
 
 `--serve DIR` prepares the cases, writes DIR/run-<case>.sh (`claude -p "say hi"` with that HOME
 and environment) and keeps the fake workspaces up until interrupted, so that a whole-process
@@ -43,11 +50,12 @@ sys.path.insert(0, str(ROOT))
 
 from tests.helpers.rejected import logged_in  # noqa: E402
 from tests.rig import otlp_api  # noqa: E402 - needs the repo root on sys.path
-from tests.rig.sandbox import Sandbox  # noqa: E402
+from tests.rig.sandbox import Result, Sandbox  # noqa: E402
 from tests.rig.workspace import FakeWorkspace  # noqa: E402
 
 PREFIX = "main.telemetry.claude"
-CASES = ("off", "on", "spans", "drop", "hang", "refused")
+CASES = ("off", "on", "spans", "drop", "hang", "refused", "w-off", "w-on", "w-hang")
+WRAPPER = "w-"  # the cases launched through dbx-fmapi-claude
 DEFAULT_CASES = "off,on,spans,hang,refused"
 
 
@@ -55,11 +63,12 @@ def prepare(case: str, root: Path, claude: str) -> tuple[Sandbox, FakeWorkspace]
     ws = FakeWorkspace().start()
     otel = otlp_api.state(ws)
     otel.create_tables(PREFIX)
-    otel.mode = {"drop": "drop", "hang": "hang"}.get(case, "answer")
+    kind = case.removeprefix(WRAPPER)
+    otel.mode = {"drop": "drop", "hang": "hang"}.get(kind, "answer")
     otel.hang_seconds = 600
     box = Sandbox(root / case, claude_bin=claude)
     logged_in(box, ws)
-    extra = [] if case == "off" else ["--otel-tables", PREFIX]
+    extra = [] if kind == "off" else ["--otel-tables", PREFIX]
     if case == "spans":
         extra += ["--otel-spans", "on"]
     setup = box.run(
@@ -69,7 +78,7 @@ def prepare(case: str, root: Path, claude: str) -> tuple[Sandbox, FakeWorkspace]
     )
     assert setup.code == 0, setup
     shutdown = os.environ.get("BENCH_OTEL_SHUTDOWN_MS")
-    if shutdown and case != "off":  # try another CLAUDE_CODE_OTEL_SHUTDOWN_TIMEOUT_MS
+    if shutdown and kind != "off":  # try another CLAUDE_CODE_OTEL_SHUTDOWN_TIMEOUT_MS
         path = box.home / ".claude" / "settings.json"
         data = json.loads(path.read_text())
         data["env"]["CLAUDE_CODE_OTEL_SHUTDOWN_TIMEOUT_MS"] = shutdown
@@ -83,6 +92,13 @@ def prepare(case: str, root: Path, claude: str) -> tuple[Sandbox, FakeWorkspace]
     return box, ws
 
 
+def launch(box: Sandbox, case: str, timeout: float = 180) -> Result:
+    """One `-p "say hi"` run of the case: claude, or the wrapper that becomes claude."""
+    if case.startswith(WRAPPER):
+        return box.run([str(box.bin / "dbx-fmapi-claude"), "-p", "say hi"], timeout=timeout)
+    return box.claude(["-p", "say hi"], timeout=timeout)
+
+
 def serve(cases: list[str], root: Path, claude: str) -> None:
     """Prepare every case, write its run script, keep the workspaces up until interrupted."""
     root.mkdir(parents=True, exist_ok=True)
@@ -94,8 +110,9 @@ def serve(cases: list[str], root: Path, claude: str) -> None:
         )
         words = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items()))
         script = root / f"run-{c}.sh"
+        exe = str(box.bin / "dbx-fmapi-claude") if c.startswith(WRAPPER) else claude
         script.write_text(
-            f"#!/bin/sh\nexec env -i {words} {shlex.quote(claude)} -p 'say hi' </dev/null\n"
+            f"#!/bin/sh\nexec env -i {words} {shlex.quote(exe)} -p 'say hi' </dev/null\n"
         )
         script.chmod(0o755)
         print(script, flush=True)
@@ -129,11 +146,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-telemetry-") as tmp:
         boxes = {c: prepare(c, Path(tmp), claude) for c in cases}
         for c in cases:  # warm-up, not counted
-            boxes[c][0].claude(["-p", "say hi"])
+            launch(boxes[c][0], c)
         for _ in range(args.runs):
             for c in cases:
                 before = _children_cpu()
-                result = boxes[c][0].claude(["-p", "say hi"], timeout=180)
+                result = launch(boxes[c][0], c)
                 cpus[c].append(_children_cpu() - before)
                 times[c].append(result.duration)
                 codes[c].add(result.code)

@@ -193,15 +193,17 @@ def test_the_mlflow_hook_stays_standard_library_until_it_hands_over_to_mlflow(
     assert not modules & {"argparse", "subprocess", "ssl", "urllib", "json"}, sorted(modules)
 
 
+@pytest.mark.parametrize("telemetry", [[], ["--otel-tables", "main.telemetry.claude"]])
 def test_the_wrapper_starting_the_relay_imports_only_light_modules(
-    sandbox: Sandbox, workspace: FakeWorkspace
+    sandbox: Sandbox, workspace: FakeWorkspace, telemetry: list[str]
 ) -> None:
     """A launch that talks to the model starts the relay (agents/claude/relayed.py): a port and
-    a fork in the wrapper; the relay's own imports happen in the forked child."""
+    a fork in the wrapper; the relay's own imports happen in the forked child. With telemetry
+    on, the relay takes Claude Code's exports too: another port, and a look at the settings."""
     sandbox.signed_in(workspace)
     setup = sandbox.run(
         ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
-        + ["--shell", "none"]
+        + ["--shell", "none", *telemetry]
     )
     assert setup.code == 0, setup
     record = sandbox.home / TOKEN_RECORD
@@ -214,8 +216,10 @@ def test_the_wrapper_starting_the_relay_imports_only_light_modules(
     out = sandbox.run([sys.executable, "-X", "importtime", str(script), "-p", "hi"])
     assert out.code == 0, out
     assert sandbox.calls("claude")[-1][0] == "--settings"  # the relay was started
+    assert ("otelHeadersHelper" in sandbox.calls("claude")[-1][1]) == bool(telemetry)
     modules = imported(out.stderr)
     assert "dbx_fmapi_claude.agents.claude.relayed" in modules
+    assert "dbx_fmapi_claude.telemetry.tables" not in modules
     assert "dbx_fmapi_claude.agents.relay" not in modules
     foreign = {m.split(".")[0] for m in modules} - set(sys.stdlib_module_names)
     assert not foreign - ALLOWED_NON_STDLIB, f"the wrapper imported {sorted(foreign)}"

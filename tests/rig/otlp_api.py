@@ -13,7 +13,8 @@ privilege); a success answers an empty Export…ServiceResponse (protobuf), as t
     otel = otlp_api.state(ws)
     otel.create_tables("main.tele.cc")           # main.tele.cc_otel_{metrics,logs,spans}
     otel.revoke("main.tele.cc_otel_logs", "MODIFY")
-    otel.mode = "hang"                           # or "drop" (connection closed, no answer)
+    otel.mode = "hang"                           # or "drop" (connection closed, no answer),
+                                                 # or "hold" (answered once released)
     [m["name"] for m in otel.records("main.tele.cc_otel_metrics")]
 """
 
@@ -67,7 +68,9 @@ class OtlpState:
     stored: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # table -> records
     exports: list[Export] = field(default_factory=list)
     # "answer" (default); "hang": hold each request (no answer) until `release` is set or
-    # `hang_seconds` pass, then close it; "drop": close the connection without an answer.
+    # `hang_seconds` pass, then close it; "drop": close the connection without an answer;
+    # "hold": a slow endpoint: hold each request until `release` or `hang_seconds`, then
+    # answer it as "answer" does.
     mode: str = "answer"
     hang_seconds: float = 120.0
     release: threading.Event = field(default_factory=threading.Event)
@@ -129,7 +132,9 @@ def route(ws: Any, h: Any, method: str, path: str, body: bytes, token: Any) -> N
     export = Export(signal=signal, table=table, token=token)
     with world.lock:
         world.exports.append(export)
-    if world.mode in ("hang", "drop"):
+    if world.mode == "hold":
+        world.release.wait(world.hang_seconds)
+    elif world.mode in ("hang", "drop"):
         if world.mode == "hang":
             world.release.wait(world.hang_seconds)
         export.status = -1

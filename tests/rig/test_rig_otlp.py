@@ -160,3 +160,27 @@ def test_hang_and_drop_answer_nothing(ws: FakeWorkspace) -> None:
     assert done.wait(10)
     assert failures  # closed without an answer
     assert otel.records(f"{PREFIX}_otel_logs") == []
+
+
+def test_hold_answers_once_released(ws: FakeWorkspace) -> None:
+    """A slow endpoint: the export is held unanswered, then answered and stored as usual."""
+    otel = otlp_api.state(ws)
+    otel.create_tables(PREFIX)
+    token = ws.issue_token()
+    otel.mode = "hold"
+    answers: list[int] = []
+    done = threading.Event()
+
+    def post() -> None:
+        answers.append(_post(ws, "logs", _logs(), token, f"{PREFIX}_otel_logs")[0])
+        done.set()
+
+    threading.Thread(target=post, daemon=True).start()
+    while not otel.exports:
+        threading.Event().wait(0.05)
+    assert not done.is_set() and otel.exports[0].status == 0  # arrived, held, no answer yet
+    otel.release.set()
+    assert done.wait(10)
+    assert answers == [200] and otel.exports[0].status == 200
+    rows = otel.records(f"{PREFIX}_otel_logs")
+    assert [r["attributes"]["event.name"] for r in rows] == ["api_request"]  # type: ignore[index]

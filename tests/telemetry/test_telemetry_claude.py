@@ -19,6 +19,17 @@ import pytest
 
 from dbx_fmapi_claude.record import config
 from tests.helpers.hot_paths import ALLOWED_NON_STDLIB, imported
+from tests.helpers.otel_world import (
+    LOGS,
+    METRICS,
+    PREFIX,
+    SETTINGS,
+    SETUP,
+    SPANS,
+    names,
+    set_up,
+    tokens_in_files,
+)
 from tests.helpers.rejected import logged_in
 from tests.rig import otlp_api
 from tests.rig.sandbox import Sandbox
@@ -26,21 +37,10 @@ from tests.rig.workspace import FakeWorkspace
 
 pytestmark = pytest.mark.e2e
 
-PREFIX = "main.telemetry.claude"
-METRICS, LOGS, SPANS = (f"{PREFIX}_otel_{s}" for s in ("metrics", "logs", "spans"))
-SETTINGS = Path(".claude/settings.json")
-SETUP = ["setup-fmapi-claudecode", "--skip-install", "--no-verify", "--shell", "none"]
-
 
 @pytest.fixture(autouse=True)
 def _need_claude(claude_bin: str) -> None:
     """Skips (with the reason) when DBX_TEST_CLAUDE_BIN is unset."""
-
-
-def set_up(sandbox: Sandbox, workspace: FakeWorkspace, *extra: str) -> None:
-    logged_in(sandbox, workspace)
-    result = sandbox.run([*SETUP, "--host", workspace.url, *extra], timeout=120)
-    assert result.code == 0, result
 
 
 def patient(sandbox: Sandbox) -> None:
@@ -51,29 +51,6 @@ def patient(sandbox: Sandbox) -> None:
     data = json.loads(path.read_text())
     data["env"]["CLAUDE_CODE_OTEL_SHUTDOWN_TIMEOUT_MS"] = "30000"
     path.write_text(json.dumps(data, indent=2))
-
-
-def names(rows: list[dict[str, object]]) -> set[str]:
-    return {str(r["name"]) for r in rows}
-
-
-def events(rows: list[dict[str, object]]) -> set[str]:
-    return {
-        str(r["attributes"].get("event.name")) for r in rows if isinstance(r["attributes"], dict)
-    }  # type: ignore[union-attr]
-
-
-def tokens_in_files(sandbox: Sandbox, workspace: FakeWorkspace) -> list[str]:
-    """Files under HOME holding a token the workspace gave out, but the Databricks CLI's own
-    token cache (the one place a token lives)."""
-    cache = sandbox.token_cache_path.relative_to(sandbox.home).as_posix()
-    found = []
-    for rel, data in sandbox.snapshot(exclude=[cache]).items():
-        for word in set(re.findall(rb"[A-Za-z0-9_\-.]{20,}", data)):
-            ref = workspace.token_ref(word.decode())
-            if ref is not None and ref.state != "unknown":
-                found.append(rel)
-    return found
 
 
 def test_claude_sends_metrics_logs_and_spans_with_fresh_tokens(

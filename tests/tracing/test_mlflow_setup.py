@@ -186,3 +186,42 @@ def test_the_turn_ends_while_mlflows_hook_is_still_running(
     assert not (fake_mlflow / "bin" / "ran").exists()  # still waiting for "go"
     (fake_mlflow / "bin" / "go").touch()
     assert mlflow_world.ran(fake_mlflow, 1) == ["finished"]
+
+
+def test_managed_settings_that_trace_the_experiment_get_no_second_hook(
+    sandbox: Sandbox, workspace: FakeWorkspace, fake_mlflow: Path
+) -> None:
+    """`team managed-settings` puts the same Stop hook where Claude Code runs it beside the
+    user's: setup then adds none of its own (each turn would be traced twice), takes out one
+    it added before, and says why; another experiment still gets its own hook."""
+    users_settings(sandbox)
+    pat_setup(sandbox, workspace, "--mlflow-experiment", EXPERIMENT)
+    ours = config_of(sandbox)["mlflow_hook"]
+    assert stop_commands(sandbox) == ["echo mine", ours]
+
+    managed = sandbox.rig / "managed-settings"
+    managed.mkdir(parents=True, exist_ok=True)
+    command = f'dbx-fmapi mlflow-hook --experiment "{EXPERIMENT}" --profile acme'
+    hook = {"type": "command", "command": command, "timeout": 60}
+    (managed / "managed-settings.json").write_text(
+        json.dumps({"hooks": {"Stop": [{"hooks": [hook]}]}})
+    )
+    _, report = doctor_json(sandbox)
+    twice = {c["id"]: c for c in report["checks"]}["mlflow"]
+    assert (twice["status"], twice["fix"]) == ("WARN", "take ours out: setup-fmapi-claudecode")
+    assert "trace into " + EXPERIMENT + " too: every turn is traced twice" in twice["detail"]
+
+    result = pat_setup(sandbox, workspace, "--mlflow-experiment", EXPERIMENT)
+    assert (
+        f"note  MLflow tracing into {EXPERIMENT} already comes from the managed settings "
+        f"({managed / 'managed-settings.json'}): setup adds no Stop hook of its own"
+    ) in result.stdout, result
+    assert stop_commands(sandbox) == ["echo mine"]
+    assert "mlflow_experiment" not in config_of(sandbox)
+    again = pat_setup(sandbox, workspace, "--mlflow-experiment", EXPERIMENT)
+    assert stop_commands(sandbox) == ["echo mine"], again
+
+    other = "/Users/test.user@example.com/mine"
+    pat_setup(sandbox, workspace, "--mlflow-experiment", other)
+    assert stop_commands(sandbox) == ["echo mine", config_of(sandbox)["mlflow_hook"]]
+    assert config_of(sandbox)["mlflow_experiment"] == other

@@ -28,6 +28,7 @@ import collections
 import gzip
 import http.client
 import logging
+import socket
 import threading
 import time
 import zlib
@@ -74,9 +75,14 @@ def start(
     env: Mapping[str, str] | None = None,
     drain_seconds: float | None = None,
     spans: bool = True,
+    secret: str | None = None,
+    sock: socket.socket | None = None,
+    client_tables: bool = False,
 ) -> proxy.Proxy:
     """A running OTLP proxy to the workspace `host` for the tables of `prefix` (traces
-    dropped unless `spans`)."""
+    dropped unless `spans`). `secret`, `sock`: as proxy.start's (the Claude Code wrapper's
+    relay binds its port before it forks); `client_tables`: an export that names its table
+    (X-Databricks-UC-Table-Name, as Claude Code sends the ones its settings give) goes there."""
     if drain_seconds is None:
         drain_seconds = drain_from(env or {})
 
@@ -84,6 +90,7 @@ def start(
         names = tables.names(prefix)
         sent = {s: names[s] for s in tables.signals_of(spans)}
         forwarder = Forwarder(server.upstream, token, sent, drain_seconds)
+        forwarder.client_tables = client_tables
         server.forwarder = forwarder  # type: ignore[attr-defined]
         server.drain = forwarder.drain
         # The token ready before the first export (Codex sends all of them as it exits, when
@@ -95,6 +102,8 @@ def start(
     return proxy.start(
         tables.endpoint(host),
         token=token,
+        secret=secret,
+        sock=sock,
         env=env,
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
@@ -117,7 +126,11 @@ class OtelHandler(Handler):
         encoding = (self.headers.get("Content-Encoding") or "identity").strip().lower()
         data = body or b""
         forwarder: Forwarder = self.server.forwarder  # type: ignore[attr-defined]
-        if not forwarder.takes(signal) and ctype in ("application/json", "application/x-protobuf"):
+        table = self.headers.get(tables.HEADER) if forwarder.client_tables else None
+        if not forwarder.takes(signal, table) and ctype in (
+            "application/json",
+            "application/x-protobuf",
+        ):
             forwarder.outcomes.append((signal, "dropped"))  # spans off: not for the workspace
             return self._accepted(ctype)
         if ctype == "application/json":
@@ -131,7 +144,7 @@ class OtelHandler(Handler):
                 HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
                 "OTLP/HTTP exports are application/x-protobuf or application/json",
             )
-        forwarder.submit(signal, data, encoding)
+        forwarder.submit(signal, data, encoding, table)
         return self._accepted(ctype)
 
     def _accepted(self, ctype: str) -> int:
@@ -179,7 +192,7 @@ class Forwarder:
         self._token = token
         self._tables = dict(names)
         self._drain_seconds = drain_seconds
-        self._queue: collections.deque[tuple[str, bytes, str]] = collections.deque()
+        self._queue: collections.deque[tuple[str, bytes, str, str]] = collections.deque()
         self._queued = 0
         self._busy = 0
         self._closing = False
@@ -188,18 +201,21 @@ class Forwarder:
         # What happened to each export (for `run --debug` and the tests): (signal, status).
         self.outcomes: list[tuple[str, int | str]] = []
         self.dropped = 0
+        self.client_tables = False  # an export's own table header wins (see start)
 
-    def takes(self, signal: str) -> bool:
-        """Is `signal` sent to the workspace (a table for it)?"""
-        return signal in self._tables
+    def takes(self, signal: str, table: str | None = None) -> bool:
+        """Is `signal` sent to the workspace (a table for it: `table`, the one the export
+        named, or the configuration's)?"""
+        return bool(table) or signal in self._tables
 
-    def submit(self, signal: str, data: bytes, encoding: str) -> None:
+    def submit(self, signal: str, data: bytes, encoding: str, table: str | None = None) -> None:
+        table = table or self._tables[signal]
         with self._cond:
             while self._queue and self._queued + len(data) > MAX_QUEUED:
                 old = self._queue.popleft()
                 self._queued -= len(old[1])
                 self.dropped += 1
-            self._queue.append((signal, data, encoding))
+            self._queue.append((signal, data, encoding, table))
             self._queued += len(data)
             if len(self._threads) < WORKERS and self._busy + len(self._queue) > len(self._threads):
                 thread = threading.Thread(target=self._work, name="dbx-fmapi-otel", daemon=True)
@@ -229,11 +245,11 @@ class Forwarder:
                     self._cond.wait()
                 if not self._queue:
                     return
-                signal, data, encoding = self._queue.popleft()
+                signal, data, encoding, table = self._queue.popleft()
                 self._queued -= len(data)
                 self._busy += 1
             try:
-                outcome: int | str = self._send(signal, data, encoding)
+                outcome: int | str = self._send(signal, data, encoding, table)
             except Exception as exc:  # noqa: BLE001 - telemetry never breaks the session
                 outcome = type(exc).__name__
                 log.info("otel: a %s export did not reach the workspace: %s", signal, outcome)
@@ -243,25 +259,27 @@ class Forwarder:
                     self._cond.notify_all()
             self.outcomes.append((signal, outcome))
 
-    def _send(self, signal: str, data: bytes, encoding: str) -> int:
+    def _send(self, signal: str, data: bytes, encoding: str, table: str) -> int:
         bearer = self._token()
-        status, body = self._post(signal, data, encoding, bearer)
+        status, body = self._post(signal, data, encoding, table, bearer)
         replace = getattr(self._token, "replace", None)
         if status in (400, 401, 403) and replace is not None and is_rejection(status, body):
             new = replace(bearer)
             if isinstance(new, str) and new and new != bearer:
                 log.info("otel: the workspace refused the token; sending once more with a new one")
-                status, body = self._post(signal, data, encoding, new)
+                status, body = self._post(signal, data, encoding, table, new)
         if status >= 300:
             log.info("otel: the workspace answered %s to a %s export", status, signal)
         return status
 
-    def _post(self, signal: str, data: bytes, encoding: str, bearer: str) -> tuple[int, bytes]:
+    def _post(
+        self, signal: str, data: bytes, encoding: str, table: str, bearer: str
+    ) -> tuple[int, bytes]:
         headers: dict[str, Any] = {
             "Content-Type": "application/x-protobuf",
             "Content-Length": str(len(data)),
             "Authorization": f"Bearer {bearer}",
-            tables.HEADER: self._tables[signal],
+            tables.HEADER: table,
         }
         if encoding not in ("", "identity"):
             headers["Content-Encoding"] = encoding

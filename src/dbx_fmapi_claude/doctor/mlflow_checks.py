@@ -51,6 +51,17 @@ def tracing(r: Run) -> None:
             f"put it back: {_again(experiment)}",
         )
         return
+    from ..agents.claude import effective
+
+    for level in effective.admin_levels(r.ctx.env):
+        if mlflowhook.traced_by(level.data or {}, experiment):
+            r.add(
+                ui.WARN,
+                f"the managed settings ({level.path}) trace into {experiment} too: every turn "
+                "is traced twice",
+                f"take ours out: {SETUP}",
+            )
+            return
     r.add(ui.PASS, f"MLflow {mlflowenv.VERSION}, Stop hook in {path}: traces go to {experiment}")
 
 

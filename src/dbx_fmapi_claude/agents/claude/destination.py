@@ -20,26 +20,33 @@ KEY = "ANTHROPIC_BASE_URL"
 _MANAGED = {"darwin": "/Library/Application Support/ClaudeCode", "linux": "/etc/claude-code"}
 
 
-def _value(path: str) -> str | None:
-    """The settings file's env ANTHROPIC_BASE_URL (None: the file, or the key, is not there).
-    A file read past its comments counts as read: a refusal too many beats a token sent to
-    the wrong place."""
+def _settings(path: str) -> dict[str, object]:
+    """A settings file's keys ({} when it is not there). A file read past its comments counts
+    as read: a refusal too many beats a token sent to the wrong place."""
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
     except OSError:
-        return None
+        return {}
     try:
-        data = settings.parse(raw, path)
+        return settings.parse(raw, path)
     except settings.SettingsCorrupt as exc:
-        data = exc.salvage if exc.relaxed and isinstance(exc.salvage, dict) else {}
+        return exc.salvage if exc.relaxed and isinstance(exc.salvage, dict) else {}
+
+
+def _env_value(data: Mapping[str, object], key: str) -> str | None:
     env = data.get("env")
-    value = env.get(KEY) if isinstance(env, dict) else None
+    value = env.get(key) if isinstance(env, dict) else None
     return value if isinstance(value, str) and value else None
 
 
-def base_url(home: str, cwd: str, environ: Mapping[str, str]) -> str | None:
-    """The base URL Claude Code started in `cwd` uses; None when no level sets one."""
+def _value(path: str) -> str | None:
+    """The settings file's env ANTHROPIC_BASE_URL (None: the file, or the key, is not there)."""
+    return _env_value(_settings(path), KEY)
+
+
+def _levels(home: str, cwd: str, environ: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """(managed settings files, the others), each highest first."""
     folder = environ.get("DBX_FMAPI_MANAGED_SETTINGS_DIR") or _MANAGED.get(
         sys.platform, _MANAGED["linux"]
     )
@@ -51,16 +58,53 @@ def base_url(home: str, cwd: str, environ: Mapping[str, str]) -> str | None:
     managed = [os.path.join(drop_ins, n) for n in reversed(names)]  # the last one wins
     managed.append(os.path.join(folder, "managed-settings.json"))
     project = os.path.join(cwd, ".claude")
-    for path in (
-        *managed,
+    return managed, [
         os.path.join(project, "settings.local.json"),
         os.path.join(project, "settings.json"),
         os.path.join(home, ".claude", "settings.json"),
-    ):
+    ]
+
+
+def base_url(home: str, cwd: str, environ: Mapping[str, str]) -> str | None:
+    """The base URL Claude Code started in `cwd` uses; None when no level sets one."""
+    managed, others = _levels(home, cwd, environ)
+    for path in (*managed, *others):
         value = _value(path)
         if value is not None:
             return value
     return environ.get(KEY) or None
+
+
+OTEL_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
+_OTEL_SIGNAL_ENDPOINTS = tuple(
+    f"OTEL_EXPORTER_OTLP_{s}_ENDPOINT" for s in ("METRICS", "LOGS", "TRACES")
+)
+
+
+def otel_relayable(home: str, cwd: str, environ: Mapping[str, str], endpoint: str) -> bool:
+    """May the wrapper's relay take Claude Code's OTLP exports (its `--settings` pointing the
+    endpoint and the otelHeadersHelper at the relay)? Only when the endpoint that wins is the
+    workspace's `endpoint` (setup's), no per-signal endpoint would send a signal elsewhere,
+    and no managed settings set the endpoint or the helper: theirs win over `--settings`
+    (measured with 2.1.332), and a managed endpoint would get the relay's key."""
+    managed, others = _levels(home, cwd, environ)
+    found: str | None = None
+    for path in managed:
+        data = _settings(path)
+        if "otelHeadersHelper" in data or _env_value(data, OTEL_ENDPOINT) is not None:
+            return False
+        if any(_env_value(data, k) is not None for k in _OTEL_SIGNAL_ENDPOINTS):
+            return False
+    for path in others:
+        data = _settings(path)
+        if any(_env_value(data, k) is not None for k in _OTEL_SIGNAL_ENDPOINTS):
+            return False
+        if found is None:
+            found = _env_value(data, OTEL_ENDPOINT)
+    if any(environ.get(k) for k in _OTEL_SIGNAL_ENDPOINTS):
+        return False
+    found = found or environ.get(OTEL_ENDPOINT)
+    return found is not None and found.rstrip("/") == endpoint.rstrip("/")
 
 
 def origin(url: str) -> str:

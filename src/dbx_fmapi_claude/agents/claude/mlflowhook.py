@@ -41,6 +41,32 @@ def add(settings: Mapping[str, Any], hook: str, before: Iterable[str | None]) ->
     return hooks.replaced(settings, EVENT, hooks.entry(hook, HOOK_TIMEOUT), before)
 
 
+def traced_by(settings: Mapping[str, Any], experiment: str) -> bool:
+    """Whether one of the settings' Stop hooks is a `mlflow-hook` of ours tracing into
+    `experiment` (whatever path or profile it names: `team managed-settings` writes
+    `dbx-fmapi mlflow-hook --experiment PATH [--profile P]`)."""
+    found = settings.get(hooks.HOOKS_KEY)
+    groups = found.get(EVENT) if isinstance(found, dict) else None
+    for group in groups if isinstance(groups, list) else []:
+        entries = group.get("hooks") if isinstance(group, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            line = entry.get("command") if isinstance(entry, dict) else None
+            try:
+                words = shlex.split(line) if isinstance(line, str) else []
+            except ValueError:
+                continue
+            if "mlflow-hook" in words[1:2] and _option(words, "--experiment") == experiment:
+                return True
+    return False
+
+
+def _option(words: list[str], name: str) -> str | None:
+    for i, word in enumerate(words[:-1]):
+        if word == name:
+            return words[i + 1]
+    return None
+
+
 def present(settings: Mapping[str, Any], hook: str) -> bool:
     """Whether `hook` is one of the settings' Stop hooks."""
     return hooks.present(settings, EVENT, hook)

@@ -9,6 +9,10 @@ signals, terminal and stdin): the wrapper binds a loopback port, forks, and exec
 key in the environment (never in argv). The forked child leaves the terminal (a session of
 its own, stdio on /dev/null), serves the relay (relay_child.py) and ends when claude does.
 
+With telemetry on (`--otel-tables`, and no managed settings deciding it: destination.py), the
+relay takes Claude Code's OTLP exports too, on a second port bound the same way: they are
+answered at once and sent on to the workspace in the background (docs/telemetry.md).
+
 The hot path: os and _socket only here; the relay's imports happen in the child, while claude
 starts. `DBX_FMAPI_CLAUDE_RELAY=0` turns it off (claude then talks to the workspace itself).
 """
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
 
 ENV_KEY = "DBX_FMAPI_RELAY_KEY"
 ENV_SWITCH = "DBX_FMAPI_CLAUDE_RELAY"
+OTEL_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
 # claude's commands that make no model request: run as they are.
 _SUBCOMMANDS = frozenset(
     {
@@ -66,38 +71,54 @@ def wanted(argv: list[str], env: Mapping[str, str], cfg: Mapping[str, Any]) -> b
 
 
 def start(
-    base: str, cfg: Mapping[str, Any], paths: Paths, env: Mapping[str, str]
+    base: str,
+    cfg: Mapping[str, Any],
+    paths: Paths,
+    env: Mapping[str, str],
+    *,
+    otel: bool = False,
 ) -> tuple[list[str], dict[str, str]] | None:
     """Start the relay to the workspace URL `base` (claude's ANTHROPIC_BASE_URL): claude's extra
-    arguments and environment, or None when it cannot start (claude then goes direct)."""
+    arguments and environment, or None when it cannot start (claude then goes direct). With
+    `otel`, the relay takes Claude Code's OTLP exports as well (relay_child.py), on a second
+    port: OTEL_EXPORTER_OTLP_ENDPOINT there, and an otelHeadersHelper that prints the key."""
     import _socket
 
+    socks = []
     try:
-        sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
-    except OSError:
-        return None
-    try:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)  # connections wait here until the child serves them
-        port = int(sock.getsockname()[1])
+        for _ in range(2 if otel else 1):
+            sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+            socks.append(sock)
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(64)  # connections wait here until the child serves them
+        ports = [int(sock.getsockname()[1]) for sock in socks]
         secret = os.urandom(24).hex()
         parent = os.getpid()
         pid = os.fork()
     except OSError:
-        sock.close()
+        for sock in socks:
+            sock.close()
         return None
     if pid == 0:  # the relay: never returns
-        _child(sock.detach(), secret, base, cfg, paths, env, parent)
-    sock.close()  # claude needs no copy (and would not get one: not inheritable)
-    settings = (
-        '{"apiKeyHelper": "printf %s $' + ENV_KEY + '", '
-        f'"env": {{"ANTHROPIC_BASE_URL": "http://127.0.0.1:{port}"}}}}'
-    )
+        fds = [sock.detach() for sock in socks]
+        _child(fds, secret, base, cfg, paths, env, parent)
+    for sock in socks:
+        sock.close()  # claude needs no copy (and would not get one: not inheritable)
+    env_json = f'"ANTHROPIC_BASE_URL": "http://127.0.0.1:{ports[0]}"'
+    helper = ""
+    if otel:
+        env_json += f', "{OTEL_ENDPOINT}": "http://127.0.0.1:{ports[1]}"'
+        # `{"Authorization": "Bearer KEY"}`, the key read from claude's environment.
+        helper = (
+            '"otelHeadersHelper": "printf \'{\\"Authorization\\": \\"Bearer %s\\"}\' '
+            f'\\"${ENV_KEY}\\"", '
+        )
+    settings = f'{{"apiKeyHelper": "printf %s ${ENV_KEY}", {helper}"env": {{{env_json}}}}}'
     return ["--settings", settings], {ENV_KEY: secret}
 
 
 def _child(
-    fd: int,
+    fds: list[int],
     secret: str,
     base: str,
     cfg: Mapping[str, Any],
@@ -114,7 +135,7 @@ def _child(
         os.close(null)
         from . import relay_child
 
-        relay_child.serve(fd, secret, base, cfg, paths, env, parent)
+        relay_child.serve(fds, secret, base, cfg, paths, env, parent)
     except BaseException:  # noqa: BLE001 - a child of a fork must never return into the wrapper
         code = 1
     os._exit(code)

@@ -110,6 +110,7 @@ def plan_settings(
             ),
             here,
             again,
+            quiet=True,
         )
         merged = with_telemetry(s, merged, here, again)
         return now if now is not None and merged == data else settings.dumps(merged)
@@ -246,7 +247,12 @@ def with_telemetry(
 
 
 def with_mlflow(
-    s: AgentSetup, data: dict[str, Any], here: Mapping[str, Any], kept: dict[str, Any]
+    s: AgentSetup,
+    data: dict[str, Any],
+    here: Mapping[str, Any],
+    kept: dict[str, Any],
+    *,
+    quiet: bool = False,
 ) -> dict[str, Any]:
     """`data` with our Stop hook for the experiment (or, without one, without it); puts what
     the record keeps in `kept`: the experiment and the hook command."""
@@ -255,9 +261,28 @@ def with_mlflow(
     before = [here.get("mlflow_hook")]
     if s.mlflow_experiment is None or not s.helper:
         return mlflowhook.without(data, before)
+    managed = _managed_tracing(s)
+    if managed is not None:  # a second Stop hook would trace every turn twice
+        if not quiet:
+            s.out(
+                f"  note  MLflow tracing into {s.mlflow_experiment} already comes from the "
+                f"managed settings ({managed}): setup adds no Stop hook of its own"
+            )
+        return mlflowhook.without(data, before)
     hook = mlflowhook.command(s.helper, s.mlflow_experiment, s.profile or None)
     kept.update({"mlflow_experiment": s.mlflow_experiment, "mlflow_hook": hook})
     return mlflowhook.add(data, hook, before)
+
+
+def _managed_tracing(s: AgentSetup) -> Path | None:
+    """The managed-settings file (`team managed-settings`) whose Stop hook already traces into
+    the experiment asked for, if any: Claude Code runs managed hooks beside the user's."""
+    from . import mlflowhook
+
+    for level in effective.admin_levels(s.env):
+        if s.mlflow_experiment and mlflowhook.traced_by(level.data or {}, s.mlflow_experiment):
+            return level.path
+    return None
 
 
 def plan_onboarding(s: AgentSetup, plan: engine.Plan) -> bool:

@@ -238,7 +238,9 @@ def _relayed(
     argv: list[str], env: Mapping[str, str], cfg: Mapping[str, Any], paths: Paths, cwd: str
 ) -> tuple[list[str], dict[str, str]]:
     """claude's extra arguments and environment when it runs behind the relay (relayed.py):
-    a token rejected mid-session is then replaced and the request sent again."""
+    a token rejected mid-session is then replaced and the request sent again; with telemetry
+    on (`--otel-tables`), Claude Code's exports are answered on loopback and sent on by the
+    relay, off claude's way."""
     from . import destination, relayed
 
     if not relayed.wanted(argv, env, cfg):
@@ -246,7 +248,17 @@ def _relayed(
     base = destination.base_url(paths.home_path, cwd, env)
     if not base or not base.startswith(("https://", "http://127.0.0.1")):
         return [], {}
-    started = relayed.start(base, cfg, paths, env)
+    # Telemetry on (tables.prefix_of and tables.endpoint, whose module costs the launch ~10 ms
+    # of imports): the exports go through the relay unless another level decides for claude.
+    host = cfg.get("host")
+    otel = (
+        cfg.get("otel_tables") not in (None, "", "none")
+        and isinstance(host, str)
+        and destination.otel_relayable(
+            paths.home_path, cwd, env, host.rstrip("/") + "/api/2.0/otel"
+        )
+    )
+    started = relayed.start(base, cfg, paths, env, otel=otel)
     return started if started is not None else ([], {})
 
 
