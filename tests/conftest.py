@@ -32,6 +32,9 @@ from tests.rig.agents import Agents, NetTrap, agent_bin
 from tests.rig.sandbox import Sandbox, databricks_version, real_databricks_bin
 from tests.rig.workspace import FakeWorkspace
 
+# DBX_TEST_CPU_LOG=FILE: each test's CPU seconds into FILE (python -m tests.rig.cpumeter FILE).
+pytest_plugins = ["tests.rig.cpumeter"]
+
 _REAL_HOMES = sorted(
     {
         os.path.realpath(os.path.expanduser("~")),
@@ -109,8 +112,7 @@ _LONG = {
     "test_demo.py::test_the_demo_runs_in_a_clone_where_the_tests_never_ran",
     "test_distribution.py::test_a_fleet_installs_the_wheel_with_pipx_sets_up_from_a_team_file_and_upgrades",
     "test_faults.py::test_killed_at_any_write_leaves_each_file_old_or_new",
-    "test_rig_agent_doctor.py::test_every_agent_passes_with_a_real_request_through_its_route",
-    "test_rig_agent_doctor.py::test_codex_provider_removed_by_hand_fails_with_the_fix_and_skips_its_request",
+    "test_rig_agent_doctor.py::test_every_agent_passes_then_a_codex_provider_removed_by_hand_fails_with_the_fix",
     "test_concurrency.py::test_one_refresh_per_expiry_over_several_expiries",
     "test_try_it.py::test_the_readme_by_hand_commands_work_without_a_test_run",
 }

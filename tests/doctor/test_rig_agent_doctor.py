@@ -60,13 +60,16 @@ def agent_checks(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in checks_by_id(report).items() if k.startswith("agent:")}
 
 
-def test_every_agent_passes_with_a_real_request_through_its_route(
+def test_every_agent_passes_then_a_codex_provider_removed_by_hand_fails_with_the_fix(
     sandbox: Sandbox,
     workspace: FakeWorkspace,
     agents: Agents,
     net_trap: NetTrap,
     bins: dict[str, str],
 ) -> None:
+    """One setup with every agent (each doctor run sends real requests through three real
+    agents): it passes; a Codex provider removed by hand FAILs with the fix and SKIPs its
+    request; the fix works, and the human report passes again."""
     env = set_up_all(sandbox, workspace, agents, bins)
     workspace.clear_log()
     code, report = doctor_json(sandbox, env=env)
@@ -97,17 +100,8 @@ def test_every_agent_passes_with_a_real_request_through_its_route(
             in f"{workspace.url}{req.path}".split("://", 1)[1]
         )
     assert net_trap.hosts() == []
-    # The human report lists them after Claude Code's checks, and says nothing else failed.
-    result = doctor(sandbox, env=env)
-    assert result.code == 0, result
-    assert find_check(result, "Codex request")[0] == "PASS"
-    assert "0 failed" in result.stdout
 
-
-def test_codex_provider_removed_by_hand_fails_with_the_fix_and_skips_its_request(
-    sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, bins: dict[str, str]
-) -> None:
-    env = set_up_all(sandbox, workspace, agents, bins)
+    # The Codex provider removed by hand.
     toml = agents.codex_home / "config.toml"
     text = toml.read_text()
     begin, end = "# >>> dbx-fmapi-claude provider >>>", "# <<< dbx-fmapi-claude provider <<<"
@@ -120,9 +114,14 @@ def test_codex_provider_removed_by_hand_fails_with_the_fix_and_skips_its_request
     status, detail, _ = find_check(result, "Codex request")
     assert (status, detail) == ("SKIP", "needs a valid Codex config")
     assert find_check(result, "Gemini CLI request")[0] == "PASS"
-    # The fix works: setup puts the provider back, and doctor passes again.
+    # The fix works: setup puts the provider back, and doctor passes again. The human report
+    # lists the agents after Claude Code's checks, and says nothing else failed.
     set_up(sandbox, workspace, "--agents", ALL, env=env)
-    assert doctor(sandbox, env=env).code == 0
+    result = doctor(sandbox, env=env)
+    assert result.code == 0, result
+    assert find_check(result, "Codex request")[0] == "PASS"
+    assert "0 failed" in result.stdout
+    assert net_trap.hosts() == []
 
 
 def test_an_old_codex_and_a_missing_gemini_are_reported(

@@ -36,6 +36,21 @@ def claude_json(sandbox: Sandbox) -> dict[str, Any]:
     return dict(json.loads((sandbox.home / ".claude.json").read_text()))
 
 
+def claude_mcp_list(sandbox: Sandbox, workspace: FakeWorkspace, **kw: Any) -> Result:
+    """`claude mcp list`, whose health check gives each server MCP_TIMEOUT (30 s by default)
+    to connect: a busy machine used that up ("connection timed out after 30000ms"). The MCP
+    server is started first and the timeout is raised, so the verdict is about our helper and
+    the server, not the machine's load."""
+    workspace.start_mcp()
+    return sandbox.claude(["mcp", "list"], env={"MCP_TIMEOUT": "600000"}, **kw)
+
+
+def status_line(listed: Result, name: str) -> str:
+    """The health check's line for a server ("" when none). Its tools/list has a fixed 5 s:
+    "! Connected \u00b7 tools fetch failed" is connected as well as "\u2714 Connected"."""
+    return next((line for line in listed.stdout.splitlines() if line.startswith(f"{name}: ")), "")
+
+
 def test_bad_input_is_refused_before_anything_is_written(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
@@ -96,10 +111,12 @@ def test_an_added_server_connects_in_claude_code_with_our_helper(
     assert server["headersHelper"].endswith("token --profile 'DEFAULT' --mcp-headers")
     assert "Authorization" not in json.dumps(claude_json(sandbox))  # no token in the file
 
-    listed = sandbox.claude(["mcp", "list"])
+    listed = claude_mcp_list(sandbox, workspace)
     assert listed.code == 0, listed
-    assert f"sales: {workspace.url}{GENIE_PATH} (HTTP) - ✔ Connected" in listed.stdout
-    assert "search-handbook_index: " in listed.stdout and listed.stdout.count("Connected") == 2
+    sales = status_line(listed, "sales")
+    assert sales.startswith(f"sales: {workspace.url}{GENIE_PATH} (HTTP) - "), listed
+    assert "Connected" in sales, listed
+    assert "Connected" in status_line(listed, "search-handbook_index"), listed
     records = workspace.mcp_requests()
     assert records and all(r.status == 200 and r.token and r.token.valid for r in records)
 
@@ -146,12 +163,17 @@ def test_a_project_configuration_gives_its_servers_to_that_folder_only(
     assert "databricks-sql" not in data["mcpServers"]  # the user's own server stays alone there
 
     # Measured: Claude Code runs a local-scope server's headersHelper only in a trusted folder.
-    untrusted = sandbox.claude(["mcp", "list"], cwd=project)
+    untrusted = claude_mcp_list(sandbox, workspace, cwd=project)
     assert "headersHelper not run" in untrusted.stdout + untrusted.stderr, untrusted
     data["projects"][str(project)]["hasTrustDialogAccepted"] = True  # the user accepts it
     (sandbox.home / ".claude.json").write_text(json.dumps(data, indent=2))
-    here = sandbox.claude(["mcp", "list"], cwd=project)
-    assert f"databricks-sql: {workspace.url}/api/2.0/mcp/sql (HTTP) - ✔ Connected" in here.stdout
+    workspace.clear_log()
+    here = claude_mcp_list(sandbox, workspace, cwd=project)
+    line = status_line(here, "databricks-sql")
+    assert line.startswith(f"databricks-sql: {workspace.url}/api/2.0/mcp/sql (HTTP) - "), here
+    assert "Connected" in line, here
+    records = workspace.mcp_requests()  # our helper's token reached the server
+    assert records and all(r.status == 200 and r.token and r.token.valid for r in records)
     home = sandbox.claude(["mcp", "list"], cwd=sandbox.home)
     assert "databricks-sql" not in home.stdout, home
 

@@ -28,6 +28,7 @@ import contextlib
 import http.client
 import json
 import re
+import socket
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -206,6 +207,7 @@ class McpHost:
         self._port: int | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._relays: set[http.client.HTTPConnection] = set()  # open upstream connections
 
     # -- the server ----------------------------------------------------------------------------
 
@@ -243,18 +245,23 @@ class McpHost:
             transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         )
 
+    def start(self) -> int:
+        """Start the server now (the first request starts it otherwise); its port."""
+        return self._start()
+
     def _start(self) -> int:
         with self._lock:
             if self._port is not None:
                 return self._port
-            import socket
-
             import uvicorn
 
             sock = socket.socket()
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-            config = uvicorn.Config(self._app(), log_level="warning", lifespan="on")
+            # timeout_graceful_shutdown: a backstop only (stop() ends the relays first).
+            config = uvicorn.Config(
+                self._app(), log_level="warning", lifespan="on", timeout_graceful_shutdown=5
+            )
             server = uvicorn.Server(config)
             ready = threading.Event()
 
@@ -268,8 +275,16 @@ class McpHost:
                         await asyncio.sleep(0.01)
                     ready.set()
                     await task
+                    # What outlives the server: sse_starlette's shutdown watcher (one per
+                    # loop, polling a flag only a main-thread uvicorn sets). Left pending, the
+                    # loop's close made it print "Task was destroyed but it is pending!".
+                    rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                    for t in rest:
+                        t.cancel()
+                    await asyncio.gather(*rest, return_exceptions=True)
 
                 loop.run_until_complete(main())
+                loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.close()
 
             thread = threading.Thread(target=serve, name="fake-mcp", daemon=True)
@@ -279,7 +294,13 @@ class McpHost:
             return port
 
     def stop(self) -> None:
+        """End the relays' open streams (an agent's SSE stream stays open until a side closes
+        it: the server would wait for it), then the server, and wait for its thread."""
         with self._lock:
+            for conn in list(self._relays):
+                if conn.sock is not None:
+                    with contextlib.suppress(OSError):
+                        conn.sock.shutdown(socket.SHUT_RDWR)
             if self._server is not None:
                 self._server.should_exit = True
             thread, self._thread = self._thread, None
@@ -293,6 +314,8 @@ class McpHost:
         the answer back as it comes (an SSE stream stays open until either side closes)."""
         port = self._start()
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        with self._lock:
+            self._relays.add(conn)
         headers = {
             k: v
             for k, v in h.headers.items()
@@ -321,9 +344,11 @@ class McpHost:
                     break
                 h.wfile.write(chunk)
                 h.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        except (OSError, http.client.HTTPException):
+            pass  # the agent went away, or stop() ended the stream
         finally:
+            with self._lock:
+                self._relays.discard(conn)
             with contextlib.suppress(OSError):
                 conn.close()
 
@@ -349,12 +374,8 @@ def _serve(req: Request) -> bool:
             404,
             {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"No MCP server at {path}"},
         ) from None
-    with ws._lock:
-        if ws._mcp_host is None:
-            ws._mcp_host = McpHost(ws.mcp)
-        host = ws._mcp_host
     req.record.status = 200
-    host.forward(req.h, req.method, path, req.body)
+    ws.mcp_host().forward(req.h, req.method, path, req.body)
     return True
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.rig import lockmeter
+from tests.rig import cpumeter, lockmeter
 from tests.rig.logins import LOGIN_LOCK_WAIT, lock_holders
 from tests.rig.sandbox import LOGIN_LOCK_LOG_ENV, Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
@@ -223,3 +223,43 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+@pytest.mark.subprocess
+def test_the_cpu_meter_logs_each_test_and_sums_them_by_area(tmp_path: Path) -> None:
+    """DBX_TEST_CPU_LOG: one line per test with its programs' CPU; the summary adds them up."""
+    log = tmp_path / "cpu.jsonl"
+    (tmp_path / "test_spin.py").write_text(
+        "import subprocess, sys\n\n"
+        "def test_a_program():\n"
+        "    subprocess.run([sys.executable, '-c', 'sum(range(3_000_000))'], check=True)\n\n"
+        "def test_nothing():\n"
+        "    pass\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, cpumeter.CPU_LOG_ENV: str(log), "PYTHONPATH": str(root)}
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "tests.rig.cpumeter",
+        "-p",
+        "no:cacheprovider",
+    ]
+    done = subprocess.run(
+        [*argv, str(tmp_path / "test_spin.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    by_name = {r["id"].split("::")[1]: r for r in rows}
+    assert set(by_name) == {"test_a_program", "test_nothing"}
+    assert by_name["test_a_program"]["children"] > 0 and by_name["test_nothing"]["children"] == 0
+    lines = cpumeter.summary(rows, top=1)
+    assert lines[0].startswith("tests: 2, CPU: ") and lines[-1].endswith("::test_a_program")

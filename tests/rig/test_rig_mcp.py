@@ -4,7 +4,10 @@ the product's MCP support is built on (shared/notes/claude-code.md, "MCP servers
 
 from __future__ import annotations
 
+import gc
+import http.client
 import json
+import logging
 import shlex
 import sys
 import urllib.error
@@ -125,6 +128,45 @@ def test_a_rejected_or_missing_token_and_an_unknown_server_never_reach_mcp(
 
 
 @pytest.mark.e2e
+def test_stopping_the_workspace_ends_an_open_stream_and_leaves_no_task_behind(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An agent's GET stream stays open until a side closes it: stopping the workspace ends
+    it, the MCP server's thread finishes, and no pending task is left to be garbage collected
+    ("Task was destroyed but it is pending!" at the end of a run)."""
+    ws = FakeWorkspace().start()
+    try:
+        url = f"{ws.url}/api/2.0/mcp/genie/{SPACE}"
+        token = ws.issue_token()
+        status, headers, _ = _post(url, INIT, token)
+        assert status == 200
+        session = headers["mcp-session-id"]
+        note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        assert _post(url, note, token, session)[0] == 202
+        stream = http.client.HTTPConnection("127.0.0.1", ws.port, timeout=60)
+        stream.request(
+            "GET",
+            f"/api/2.0/mcp/genie/{SPACE}",
+            headers={
+                "accept": "text/event-stream",
+                "authorization": f"Bearer {token}",
+                "mcp-session-id": session,
+                "mcp-protocol-version": "2025-06-18",
+            },
+        )
+        assert stream.getresponse().status == 200  # open, and kept open by this client
+        assert ws._mcp_host is not None
+        thread = ws._mcp_host._thread
+        assert thread is not None
+    finally:
+        ws.stop()
+    assert not thread.is_alive()
+    stream.close()
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        gc.collect()
+    assert "Task was destroyed" not in caplog.text
+
+
 def test_claude_code_runs_the_headers_helper_again_after_a_403_on_a_tool_call(
     sandbox: Sandbox, workspace: FakeWorkspace, claude_bin: str, tmp_path: Path
 ) -> None:

@@ -416,6 +416,19 @@ class FakeWorkspace(TokenAuthority):
                 )
             raise Response(403, {"error_code": "403", "message": "Invalid access token."})
 
+    def mcp_host(self) -> mcp_api.McpHost:
+        """The workspace's MCP server (tests/rig/mcp_api.py), made on first use."""
+        with self._lock:
+            if self._mcp_host is None:
+                self._mcp_host = mcp_api.McpHost(self.mcp)
+            return self._mcp_host
+
+    def start_mcp(self) -> None:
+        """Start the MCP server now rather than on the first MCP request: its imports and
+        start then take none of a client's connect timeout (Claude Code's `mcp list` gives a
+        server 30 s, which a busy machine used up)."""
+        self.mcp_host().start()
+
     def mcp_requests(self) -> list[RequestRecord]:
         return [r for r in self.requests() if mcp_api.is_mcp_path(r.path)]
 

@@ -18,7 +18,7 @@ import os
 import re
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -357,12 +357,10 @@ def redone(
     """`change`, whose edit is recomputed from the bytes on disk at write time (its label and
     mode with it), never the bytes planned before a question was answered."""
 
-    def redo(now: bytes | None) -> bytes | None:
-        new, change.what, change.mode = edit(now)
-        return new
+    def redo(now: bytes | None) -> engine.Redone:
+        return engine.Redone(*edit(now))
 
-    change.redo = redo
-    return change
+    return replace(change, redo=redo)
 
 
 def current(target: Path) -> bytes | None:

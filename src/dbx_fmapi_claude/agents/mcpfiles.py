@@ -134,11 +134,7 @@ class JsonMembers(McpWriter):
             )
             return result
 
-        earlier = next((c for c in plan.changes if c.path == path), None)
-        if earlier is not None:
-            first = earlier.redo
-            earlier.new = take(earlier.new)
-            earlier.redo = lambda now, f=first, t=take: t(f(now) if f else now)
+        if plan.then(path, take):
             return
         raw = read_bytes(path)
         new = take(raw)

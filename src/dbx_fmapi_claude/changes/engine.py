@@ -18,7 +18,7 @@ import contextlib
 import difflib
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO
 
 from ..core import redact
@@ -42,8 +42,20 @@ if TYPE_CHECKING:
     from ..core.paths import Paths
 
 
-@dataclass
+@dataclass(frozen=True)
+class Redone:
+    """A redo that recomputes the label and the mode with the bytes (an agent's undo: what it
+    does to the file depends on what the file holds by then)."""
+
+    new: bytes | None
+    what: str
+    mode: int | None = None
+
+
+@dataclass(frozen=True)
 class Change:
+    """One file's change. Frozen: a change redone on newer bytes is a new Change (`redone`)."""
+
     path: Path
     old: bytes | None  # None: the file does not exist
     new: bytes | None  # None: delete the file
@@ -57,13 +69,22 @@ class Change:
     backup_first: bool = False  # a file we cannot parse: a timestamped backup before replacing
     # Members that hold a secret of ours: the backup keeps the user's data, never these.
     our_secrets: tuple[str, ...] = ()
-    # The same edit applied to what the file holds by the time we write: new bytes, or
-    # UserError. None: a file changed since the plan is refused.
-    redo: Callable[[bytes | None], bytes | None] | None = None
+    # The same edit applied to what the file holds by the time we write: new bytes (or the
+    # new bytes with their label and mode, Redone), or UserError. None: a file changed since
+    # the plan is refused.
+    redo: Callable[[bytes | None], bytes | None | Redone] | None = None
 
     @property
     def changed(self) -> bool:
         return self.old != self.new
+
+    def redone(self, now: bytes | None) -> Change:
+        """This change made again on `now`, the bytes the file holds by the time we write."""
+        assert self.redo is not None
+        new = self.redo(now)
+        if isinstance(new, Redone):
+            return replace(self, old=now, new=new.new, what=new.what, mode=new.mode)
+        return replace(self, old=now, new=new)
 
 
 @dataclass
@@ -76,6 +97,28 @@ class Plan:
     def add(self, change: Change) -> None:
         if change.changed:
             self.changes.append(change)
+
+    def then(
+        self, path: Path, edit: Callable[[bytes | None], bytes | None], what: str | None = None
+    ) -> bool:
+        """`edit` after the change already planned for `path` (one change for two edits of one
+        file; `what`: its new label), as a new Change in its place. False: none is planned."""
+        at = next((i for i, c in enumerate(self.changes) if c.path == path), None)
+        if at is None:
+            return False
+        earlier = self.changes[at]
+        first = earlier.redo
+
+        def redo(now: bytes | None) -> bytes | None | Redone:
+            done = first(now) if first else now
+            if isinstance(done, Redone):  # the first edit's own label and mode, as it says
+                return Redone(edit(done.new), done.what, done.mode)
+            return edit(done)
+
+        self.changes[at] = replace(
+            earlier, new=edit(earlier.new), what=earlier.what if what is None else what, redo=redo
+        )
+        return True
 
 
 # --- diff ----------------------------------------------------------------------------------------
@@ -127,9 +170,8 @@ def apply(plan: Plan, *, paths: Paths, say: Callable[[str], None], name: str, ag
     """Write every change of `plan`, all or nothing (see the module's docstring). Changes that
     turn out to be no change any more are dropped from `plan.changes`. `name` and `again`: the
     command and its command line, for the message when a file cannot be redone."""
-    for ch in plan.changes:
-        _refresh(ch, name, again)
-    changes = plan.changes = [ch for ch in plan.changes if ch.changed]
+    refreshed = [_refresh(ch, name, again) for ch in plan.changes]
+    changes = plan.changes = [ch for ch in refreshed if ch.changed]
     ours: list[Path] = []  # backups and originals this run made: gone again on failure
     pending: list[tuple[Change, Pending | None]] = []
     done: list[tuple[Change, int | None]] = []  # with the mode each file had before
@@ -149,7 +191,7 @@ def apply(plan: Plan, *, paths: Paths, say: Callable[[str], None], name: str, ag
             pending.append((ch, _prepare(ch)))
         for i, (ch, ready) in enumerate(pending):
             if read_bytes(ch.path) != ch.old:  # changed in the last moment: redo, once
-                _refresh(ch, name, again)
+                ch = changes[i] = _refresh(ch, name, again)
                 if ready is not None:
                     ready.discard()
                 ready = _prepare(ch)
@@ -177,17 +219,17 @@ def apply(plan: Plan, *, paths: Paths, say: Callable[[str], None], name: str, ag
             originals.drop_original(paths, ch.path)
 
 
-def _refresh(ch: Change, name: str, again: str) -> None:
-    """Re-read the file; when it changed since the plan, redo our edit on what it holds now
+def _refresh(ch: Change, name: str, again: str) -> Change:
+    """Re-read the file; when it changed since the plan, our edit redone on what it holds now
     (so nothing written in the meantime is lost)."""
     now = read_bytes(ch.path)
     if now == ch.old:
-        return
+        return ch
     if ch.redo is None:
         raise UserError(
             f"{ch.path} changed while {name} ran; nothing was changed", f"run {name} again: {again}"
         )
-    ch.old, ch.new = now, ch.redo(now)
+    return ch.redone(now)
 
 
 def _prepare(ch: Change) -> Pending | None:

@@ -35,10 +35,7 @@ def plan_uninstall(ctx: Context, cfgs: Sequence[dict[str, Any]], plan: engine.Pl
 
     earlier = next((c for c in plan.changes if c.path == path), None)
     if earlier is not None:  # the onboarding flag leaves the same file: one change for both
-        first = earlier.redo
-        earlier.new = take(earlier.new)
-        earlier.what += ", and the MCP servers dbx-fmapi mcp added"
-        earlier.redo = lambda now: take(first(now) if first else now)
+        plan.then(path, take, earlier.what + ", and the MCP servers dbx-fmapi mcp added")
         return
     raw = read_bytes(path)
     new = take(raw)

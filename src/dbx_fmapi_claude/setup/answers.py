@@ -56,8 +56,11 @@ def duration_text(seconds: int) -> str:
 # --- answers ---------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Answers:
+    """Every answer setup writes: the flags', then the steps' (setup/flow.py assembles them
+    from the steps' results)."""
+
     host: str = ""
     profile: str = ""
     model: str = ""

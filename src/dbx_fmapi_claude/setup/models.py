@@ -1,152 +1,98 @@
-"""Step 4 and 6: the route, the models (checked against the workspace's live catalogue), and
-the one-token request per model before anything is written."""
+"""Setup's models step: Claude Code's models by role, checked against the workspace's live
+catalogue (flags first, then prompts or defaults: the previous run's, else the newest READY)."""
 
 from __future__ import annotations
 
-import contextlib
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from ..auth import dbcli
-from ..core.errors import UserError, usage_error
+from ..core.errors import usage_error
 from ..core.prompts import Choice
+from ..record.view import Configuration
 from ..workspace import catalogue, routes
-from ..workspace.client import FAMILIES, Workspace, WorkspaceError, diagnose, is_ready
+from ..workspace.client import FAMILIES
 from .answers import MODEL_RE, NONE, OTHER, PROG, check_model
-from .base import SetupBase
-from .results import SignedIn
+from .context import SetupContext
+from .results import Models
+
+if TYPE_CHECKING:
+    from .results import Credential, Flags, RouteChoice
 
 
-class ModelSteps(SetupBase):
-    def load_endpoints(self, signed: SignedIn) -> None:
-        """The catalogue, through every listing the workspace offers (catalogue.py)."""
-        if signed.token is None:
-            return
-        ws = Workspace(self.a.host, signed.token, self.env)
-        with self.progress.step(f"reading the models {self.a.host} serves"):
-            self.catalogue = catalogue.discover(ws)
-        if not self.catalogue.read:
-            exc = self.catalogue.errors.get("serving-endpoints")
-            why = exc.message if exc else "no listing answered"
-            seeds = [catalogue.fallback(f, self.today) for f in FAMILIES]
-            self.warn(
-                f"cannot list the workspace's models ({why}); using the defaults {', '.join(seeds)}"
-            )
+@dataclass(frozen=True)
+class Chooser:
+    """What the model questions read: the workspace's catalogue, the route (the gateway also
+    takes Unity Catalog names), the previous run's answers and the workspace's URL."""
 
-    # --- the route --------------------------------------------------------------------------
-
-    def choose_route(self, signed: SignedIn) -> None:
-        """--route auto (the default, and what a record without a route means): the AI Gateway
-        when it answers (its model listing, else a one-token request), else serving endpoints. A
-        route the user named is taken as it is: verify says so when it does not work."""
-        asked = self.opts.route
-        prev_route = self.prev.get("route")
-        if asked is None:
-            auto = self.prev.get("route_auto", True) is not False or prev_route not in routes.ROUTES
-            asked = routes.AUTO if auto else prev_route
-        self.a.route_auto = asked == routes.AUTO
-        if not self.a.route_auto:
-            self.a.route = str(asked)
-            route = routes.get(self.a.route)
-            self.out(f"  ok    route: {route.label}, {route.base_url(self.a.host)} (--route)")
-            self._add_gateway_models(signed)
-            return
-        if signed.token is None:  # a dry run that could not sign in: nothing to probe with
-            self.a.route = prev_route if prev_route in routes.ROUTES else routes.SERVING_NAME
-            return
-        ws = Workspace(self.a.host, signed.token, self.env)
-        candidate = self.a.model or self.a.opus or self._default_for("opus")
-        with self.progress.step("checking whether the workspace serves the AI Gateway route"):
-            probe = routes.probe_gateway(ws, candidate)
-        if probe.works:
-            self.a.route = routes.GATEWAY_NAME
-            if probe.models is not None:
-                self.catalogue.add_gateway_models(probe.models)
-            route = routes.GATEWAY
-            self.out(f"  ok    route: {route.label}, {route.base_url(self.a.host)}")
-            return
-        self.a.route = routes.SERVING_NAME
-        why = "it does not answer"
-        if probe.error is not None and probe.error.code == "FEATURE_DISABLED":
-            why = "not enabled for this workspace"
-        elif probe.error is not None:
-            why = diagnose(probe.error, self.a.host, "use the AI Gateway")[0].removeprefix(
-                "cannot use the AI Gateway: "
-            )
-        route = routes.SERVING
-        self.out(f"  ok    route: {route.label}, {route.base_url(self.a.host)} (AI Gateway: {why})")
-        if prev_route == routes.GATEWAY_NAME:
-            self.warn(
-                f"the AI Gateway this workspace used stopped working ({why}); switching Claude "
-                "Code to serving endpoints"
-            )
-
-    def _add_gateway_models(self, signed: SignedIn) -> None:
-        if self.a.route != routes.GATEWAY_NAME or signed.token is None:
-            return
-        ws = Workspace(self.a.host, signed.token, self.env)
-        with contextlib.suppress(WorkspaceError):  # verify reports a gateway that does not answer
-            self.catalogue.add_gateway_models(routes.list_gateway_models(ws))
-
-    # --- 4. models --------------------------------------------------------------------------
+    sc: SetupContext
+    catalogue: catalogue.Catalogue
+    route: str
+    prev: Configuration
+    host: str
 
     def names(self) -> set[str] | None:
         if not self.catalogue.read:
             return None
         names = self.catalogue.names()
-        if self.a.route == routes.GATEWAY_NAME:  # the gateway takes Unity Catalog names too
+        if self.route == routes.GATEWAY_NAME:  # the gateway takes Unity Catalog names too
             names |= {m.uc_name for m in self.catalogue.models if m.uc_name}
         return names
 
-    def _known(self, name: str) -> bool:
+    def known(self, name: str) -> bool:
         names = self.names()
         return names is None or name in names or catalogue.base_name(name) in names
 
-    def _prev_model(self, key: str) -> str | None:
+    def prev_model(self, key: str) -> str | None:
         value = self.prev.get(key)
         if not isinstance(value, str) or not MODEL_RE.fullmatch(value):
             return None
         if self.names() is not None:
-            return value if self._known(value) else None
-        return value if self.prev.get("host") == self.a.host else None
+            return value if self.known(value) else None
+        return value if self.prev.get("host") == self.host else None
 
-    def _default_for(self, fam: str) -> str:
+    def family_default(self, fam: str) -> str:
         """The family's default: the workspace's newest READY model that is not retiring, else
         the newest acceptable one of a neighbouring family, else today's fallback name."""
+        today = self.sc.today
         if not self.catalogue.read:
-            return catalogue.fallback(fam, self.today)
+            return catalogue.fallback(fam, today)
         order = {"opus": ("opus", "sonnet", "haiku"), "sonnet": ("sonnet", "opus", "haiku")}
         for other in order.get(fam, (fam, "sonnet", "opus")):
-            name = self.catalogue.default(other, self.today)
+            name = self.catalogue.default(other, today)
             if name is not None:
                 if other != fam:
-                    self.warn(
+                    self.sc.warn(
                         f"the workspace has no {fam.capitalize()} model that is READY and not "
                         f"retiring: {fam} uses {name}"
                     )
                 return name
-        return catalogue.fallback(fam, self.today)
+        return catalogue.fallback(fam, today)
 
-    def default_model(self, key: str) -> str:
-        prev = self._prev_model(key)
-        retired = prev and catalogue.retiring(prev, self.today) == "retired"
+    def default_model(self, key: str, opus: str) -> str:
+        """The default for `key`; `opus`: the Opus model answered so far ("": none yet)."""
+        today = self.sc.today
+        prev = self.prev_model(key)
+        retired = prev and catalogue.retiring(prev, today) == "retired"
         if prev and not retired:  # the user's earlier choice: kept; a retiring one is warned
             return prev  # about (doctor too)
         if prev:  # a retired model is never a default: say so, and how to keep it
             if key == "model":
-                instead = self.a.opus or self.default_model("opus")
+                instead = opus or self.default_model("opus", opus)
             else:
-                instead = self._default_for(key)
+                instead = self.family_default(key)
             flag = f"--{key}"
-            self.warn(
-                f"{prev} {str(catalogue.retirement_note(prev, self.today)).split(' (', 1)[0]}: "
+            self.sc.warn(
+                f"{prev} {str(catalogue.retirement_note(prev, today)).split(' (', 1)[0]}: "
                 f"{key} now uses "
                 f"{instead} (keep the old one: {PROG} {flag} {prev})"
             )
             return instead
         if key == "model":
-            return self.a.opus or self.default_model("opus")
-        return self._default_for(key)
+            return opus or self.default_model("opus", opus)
+        return self.family_default(key)
 
-    def _model_choices(self, fam: str | None, default: str) -> list[Choice]:
+    def choices(self, fam: str | None, default: str) -> list[Choice]:
+        today = self.sc.today
         models = self.catalogue.claude(fam)
         if fam is None:
             models = [m for m in models if m.family in FAMILIES]
@@ -158,14 +104,14 @@ class ModelSteps(SetupBase):
                 notes.append("not ready")
             if m.long_context:
                 notes.append("1M-token context")
-            retires = catalogue.retirement_note(m.name, self.today)
+            retires = catalogue.retirement_note(m.name, today)
             if retires:
                 notes.append(retires.split(" (", 1)[0])
             return m.name + (f"  ({'; '.join(notes)})" if notes else "")
 
         labels = {m.name: label(m) for m in models}
         if not self.catalogue.read:
-            seeds = [catalogue.fallback(f, self.today) for f in ([fam] if fam else FAMILIES)]
+            seeds = [catalogue.fallback(f, today) for f in ([fam] if fam else FAMILIES)]
             names = seeds
             labels = {n: n for n in names}
         if default not in names:  # setup's choice from another family (or a seed name):
@@ -176,8 +122,8 @@ class ModelSteps(SetupBase):
         choices.append(Choice(OTHER, "other (type an endpoint name)"))
         return choices
 
-    def _exists(self, name: str, flag: str) -> str:
-        if self._known(name):
+    def exists(self, name: str, flag: str) -> str:
+        if self.known(name):
             return name
         claude = [m.name for m in self.catalogue.claude() if not m.long_context]
         have = ", ".join(claude) if claude else "none (no databricks-claude-* endpoint)"
@@ -194,129 +140,78 @@ class ModelSteps(SetupBase):
             f"{PROG} {flag} {example}   (list them: dbx-fmapi models)",
         )
 
-    def ask_models(self) -> None:
-        p = self.prompter
-        labels = {
-            "model": "Model (ANTHROPIC_MODEL)",
-            "opus": "Opus model",
-            "sonnet": "Sonnet model",
-            "haiku": "Haiku model",
-        }
-        for key in ("model", *FAMILIES):  # the flags first: an error names the flag given
-            if getattr(self.a, key):
-                self._exists(getattr(self.a, key), f"--{key}")
-        for key, flag in (("fable", "--fable"), ("subagent", "--subagent-model")):
-            if getattr(self.a, key):
-                self._exists(getattr(self.a, key), flag)
-        for key in ("model", *FAMILIES):
-            if getattr(self.a, key):
-                continue
-            default = self.default_model(key)
-            if p is None:
-                setattr(self.a, key, self._exists(default, f"--{key}"))
-                continue
-            choices = self._model_choices(None if key == "model" else key, default)
-            index = next((i for i, c in enumerate(choices) if c.value == default), 0)
-            value = p.choose(labels[key], choices, index)
-            if value == OTHER:
-                flag = f"--{key}"
 
-                def valid(v: str, flag: str = flag) -> str:
-                    return self._exists(check_model(v, flag), flag)
+_LABELS = {
+    "model": "Model (ANTHROPIC_MODEL)",
+    "opus": "Opus model",
+    "sonnet": "Sonnet model",
+    "haiku": "Haiku model",
+}
 
-                value = p.text("Endpoint name", None, valid)
-            setattr(self.a, key, value)
-        self.ask_fable_and_subagent()
-        chosen = [self.a.model, self.a.opus, self.a.sonnet, self.a.haiku, self.a.fable]
-        for name in dict.fromkeys(n for n in chosen + [self.a.subagent] if n):
-            model = self.catalogue.find(name)
-            if model is not None and model.state == "NOT_READY":
-                self.warn(f"model endpoint {name} is not READY yet; requests to it may fail")
-            retires = catalogue.retirement_note(name, self.today)
-            if retires:
-                self.warn(f"model {name} {retires}: pick a newer one (dbx-fmapi models)")
 
-    def ask_fable_and_subagent(self) -> None:
-        """Fable: the flag, else the previous run's while the workspace has it, else the newest
-        READY fable model when the workspace has one (`claude --model fable` then answers).
-        Subagents: the flag, else the previous run's; none means they use the main model."""
-        o = self.opts
-        if not self.a.fable and str(o.fable or "").lower() != NONE:
-            prev = self._prev_model("fable")
-            if prev:
-                self.a.fable = prev
-            elif self.catalogue.read:
-                self.a.fable = self.catalogue.default("fable", self.today) or ""
-        if not self.a.subagent and str(o.subagent_model or "").lower() != NONE:
-            self.a.subagent = self._prev_model("subagent") or ""
+def ask_models(
+    sc: SetupContext, flags: Flags, credential: Credential, route: RouteChoice
+) -> Models:
+    p = sc.prompter
+    a = flags.answers
+    chooser = Chooser(sc, route.listing.catalogue(), route.name, flags.defaults(), credential.host)
+    got = Models(a.model, a.opus, a.sonnet, a.haiku, a.fable, a.subagent)
+    for key in ("model", *FAMILIES):  # the flags first: an error names the flag given
+        if getattr(got, key):
+            chooser.exists(getattr(got, key), f"--{key}")
+    for key, flag in (("fable", "--fable"), ("subagent", "--subagent-model")):
+        if getattr(got, key):
+            chooser.exists(getattr(got, key), flag)
+    for key in ("model", *FAMILIES):
+        if getattr(got, key):
+            continue
+        default = chooser.default_model(key, got.opus)
+        if p is None:
+            got = replace(got, **{key: chooser.exists(default, f"--{key}")})
+            continue
+        choices = chooser.choices(None if key == "model" else key, default)
+        index = next((i for i, c in enumerate(choices) if c.value == default), 0)
+        value = p.choose(_LABELS[key], choices, index)
+        if value == OTHER:
+            flag = f"--{key}"
 
-    def context_tokens(self) -> int | None:
-        """CLAUDE_CODE_MAX_CONTEXT_TOKENS for a main model whose name Claude Code does not
-        recognise (it would assume 1M tokens and compact too late): a Claude model's window."""
-        if catalogue.recognised(self.a.model):
-            return None
-        return catalogue.CONTEXT_TOKENS
+            def valid(v: str, flag: str = flag) -> str:
+                return chooser.exists(check_model(v, flag), flag)
 
-    def flags_for(self, model: str) -> str:
-        """The flags that chose `model` (`--sonnet NAME`, …), for a fix that names the right one."""
-        roles = [r for r in ("model", *FAMILIES, "fable") if getattr(self.a, r) == model]
-        if self.a.subagent == model:
-            roles.append("subagent-model")
-        return " ".join(f"--{r} NAME" for r in roles or ["model"])
+            value = p.text("Endpoint name", None, valid)
+        got = replace(got, **{key: value})
+    got = fable_and_subagent(sc, chooser, got)
+    today = sc.today
+    chosen = [got.model, got.opus, got.sonnet, got.haiku, got.fable]
+    for name in dict.fromkeys(n for n in chosen + [got.subagent] if n):
+        model = chooser.catalogue.find(name)
+        if model is not None and model.state == "NOT_READY":
+            sc.warn(f"model endpoint {name} is not READY yet; requests to it may fail")
+        retires = catalogue.retirement_note(name, today)
+        if retires:
+            sc.warn(f"model {name} {retires}: pick a newer one (dbx-fmapi models)")
+    return got
 
-    def verify(self, signed: SignedIn) -> None:
-        """A one-token request per model chosen, before anything is written (not with
-        --no-verify, a dry run, or no token)."""
-        if self.opts.no_verify or self.dry_run or signed.token is None:
-            return
-        ws = Workspace(self.a.host, signed.token, self.env, timeout=60.0)
-        a = self.a
-        chosen = [a.model, a.opus, a.sonnet, a.haiku, a.fable, a.subagent]
-        models = list(dict.fromkeys(n for n in chosen if n))
-        base = routes.get(a.route).base_url(a.host)
-        self.out("Verify: one-token request per model")
-        failures: list[tuple[str, WorkspaceError]] = []
-        for model in models:
-            try:
-                with self.progress.step(f"one-token request to {model}"):
-                    ws.ping_model(model, base)
-            except WorkspaceError as exc:
-                if exc.status == 429:
-                    self.out(f"  ok    {model} (rate limited right now, but it answers)")
-                    continue
-                self.out(f"  FAIL  {model}: {exc.message}")
-                failures.append((model, exc))
-                continue
-            self.out(f"  ok    {model}")
-        if not failures:
-            return
-        model, error = failures[0]
-        keep = f"{PROG} --no-verify   (writes the files anyway)"
-        login = f"{dbcli.login_command(self.a.host, self.a.profile)}   then re-run setup"
-        pick = f"pick another: {PROG} {self.flags_for(model)}   (list them: dbx-fmapi models)"
-        listed = next((e for e in self.catalogue.endpoints or [] if e.get("name") == model), None)
-        # What the route itself says (gateway off, an account-level URL's redirect, traffic
-        # splitting, 400 Invalid Token): workspace.diagnose's words, with their own fixes.
-        if error.code == "FEATURE_DISABLED" or error.status in (301, 302, 303, 307, 308, 400):
-            message, fix = diagnose(
-                error, self.a.host, f"send a test request to {model}", login=login, retry=PROG
-            )
-        elif error.status in (401, 403):
-            message = f"the workspace rejected the token for {model} (HTTP {error.status})"
-            fix = login
-        elif listed is not None and not is_ready(listed):
-            message = f"model endpoint {model} is not READY (HTTP {error.status})"
-            fix = f"{pick}; or wait until it is READY and re-run setup"
-        elif error.status == 404:
-            message = f"model endpoint {model} does not answer (HTTP 404)"
-            fix = pick
-        else:
-            message, fix = diagnose(
-                error, self.a.host, f"send a test request to {model}", login=login, retry=PROG
-            )
-            if error.kind != "tls":
-                fix = f"{fix}; or {keep}"
-        names = ", ".join(m for m, _ in failures)
-        raise UserError(f"{message}; failed: {names}; nothing was written", fix)
 
-    # --- 7. write ---------------------------------------------------------------------------
+def fable_and_subagent(sc: SetupContext, chooser: Chooser, got: Models) -> Models:
+    """Fable: the flag, else the previous run's while the workspace has it, else the newest
+    READY fable model when the workspace has one (`claude --model fable` then answers).
+    Subagents: the flag, else the previous run's; none means they use the main model."""
+    o = sc.opts
+    if not got.fable and str(o.fable or "").lower() != NONE:
+        prev = chooser.prev_model("fable")
+        if prev:
+            got = replace(got, fable=prev)
+        elif chooser.catalogue.read:
+            got = replace(got, fable=chooser.catalogue.default("fable", sc.today) or "")
+    if not got.subagent and str(o.subagent_model or "").lower() != NONE:
+        got = replace(got, subagent=chooser.prev_model("subagent") or "")
+    return got
+
+
+def context_tokens(model: str) -> int | None:
+    """CLAUDE_CODE_MAX_CONTEXT_TOKENS for a main model whose name Claude Code does not
+    recognise (it would assume 1M tokens and compact too late): a Claude model's window."""
+    if catalogue.recognised(model):
+        return None
+    return catalogue.CONTEXT_TOKENS

@@ -1,360 +1,272 @@
-"""Steps 1-3: the answers (flags, prompts, defaults), the dependencies, signing in."""
+"""Setup's workspace steps: the workspace and its credential (flags, prompts, the DATABRICKS_*
+variables), the dependencies, signing in."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
 
 from ..auth import credentials, dbcli, tokens
 from ..auth.profilechoice import offered_profile, profile_hosts, switched_profile
-from ..core.errors import ExitCode, UserError, usage_error
-from ..record import config
-from ..workspace.client import FAMILIES
+from ..core.errors import ExitCode, usage_error
 from ..workspace.hosts import EXAMPLE, normalize_host, same_host
 from . import install
-from .answers import (
-    ENV_VARS,
-    HELPER,
-    MAX_NEED_SECONDS,
-    NONE,
-    PROG,
-    STATIC,
-    check_duration,
-    check_location,
-    check_model,
-    check_profile,
-    check_spans,
-    default_shell,
-    duration_text,
-    span,
-)
-from .base import SetupBase
-from .results import Credential, SignedIn
+from .answers import ENV_VARS, HELPER, PROG, STATIC, check_profile, span
+from .context import SetupContext
+from .results import Credential, Env, Flags, SignedIn
 
 
 def _frozen(profiles: Mapping[str, str] | None) -> Mapping[str, str] | None:
     return None if profiles is None else MappingProxyType(dict(profiles))
 
 
-class SignIn(SetupBase):
-    def load_previous(self) -> None:
-        try:
-            record, dropped = config.salvage(self.paths)  # a damaged key: only that one is lost
-        except config.RecordTooNew:
-            raise  # rewriting a newer release's record would lose what it holds
-        except UserError as exc:
-            self.warn(f"{exc.message}; starting from the defaults")
-            self.record, self.prev = {}, {}
-            return
-        self.record = record or {}
-        here = config.in_effect(self.record, self.paths, self.ctx.cwd)
-        self.prev = here or config.latest(self.record) or {}
-        for note in dropped:
-            self.warn(note)
-
-    def check_flags(self) -> None:
-        o = self.opts
-        if o.host is not None:
-            self.a.host = normalize_host(str(o.host))
-        if o.profile is not None:
-            self.a.profile = check_profile(str(o.profile))
-        for name in ("model", *FAMILIES):
-            given = o.role_model(name)
-            if given is not None:
-                setattr(self.a, name, check_model(str(given), f"--{name}"))
-        for name, flag in (("fable", "--fable"), ("subagent", "--subagent-model")):
-            value = o.role_model(name)
-            if value is not None and str(value).strip().lower() != NONE:
-                setattr(self.a, name, check_model(str(value), flag))
-        if o.otel_tables is not None:
-            from ..telemetry import tables
-
-            self.a.otel_tables = tables.check(str(o.otel_tables))
-        if o.settings_location is not None:
-            self.a.location = check_location(str(o.settings_location), self.ctx.cwd)
-            # Re-running for a location: its own configuration gives the defaults.
-            self.prev = self.config_at(self.a.location) or self.prev
-        if o.otel_spans is not None:
-            self.a.otel_spans = check_spans(str(o.otel_spans), self.a.otel_tables, self.prev)
-        prev_ttl = self.prev.get("ttl_seconds")
-        if o.ttl is not None:
-            self.a.ttl_seconds = check_duration(str(o.ttl), "--ttl")
-        elif isinstance(prev_ttl, int) and prev_ttl > 0:
-            self.a.ttl_seconds = prev_ttl
-        prev_margin = self.prev.get("margin_seconds")
-        if o.margin is not None:
-            self.a.margin_seconds = check_duration(str(o.margin), "--margin")
-        elif isinstance(prev_margin, int) and prev_margin >= 0:
-            self.a.margin_seconds = prev_margin
-        if self.a.ttl_seconds + self.a.margin_seconds > MAX_NEED_SECONDS:
-            raise usage_error(
-                f"--ttl {duration_text(self.a.ttl_seconds)} plus the "
-                f"{duration_text(self.a.margin_seconds)} margin is longer than a Databricks "
-                "token lives (about 1h): every helper call would force a refresh",
-                f"{PROG} --ttl 15m",
+def ask_host_and_profile(sc: SetupContext, flags: Flags) -> Credential:
+    p = sc.prompter
+    prev = flags.defaults()
+    host, profile, mode = flags.answers.host, flags.answers.profile, flags.answers.token_mode
+    if not host:
+        prev_host = prev.get("host")
+        if p is not None:
+            host = p.text(
+                "Workspace URL",
+                str(prev_host) if prev_host else None,
+                normalize_host,
+                hint=None if prev_host else f"(e.g. {EXAMPLE})",
             )
-        mode = o.token_mode or self.prev.get("token_mode") or "helper"
-        self.a.token_mode = mode if mode in ("helper", "static") else "helper"
-        shell = o.shell or self.prev.get("shell") or default_shell(self.env)
-        self.a.shell = shell if shell in ("zsh", "bash", "fish", "none") else "none"
-
-    def config_at(self, location: str) -> dict[str, Any] | None:
-        """The configuration whose settings file is in `location` (settings.json, or the
-        settings.local.json static mode uses in a git-tracked folder)."""
-        path = self.paths.settings_file_for(location, self.ctx.cwd)
-        return config.view_for(self.record, path) or config.view_for(
-            self.record, path.with_name("settings.local.json")
-        )
-
-    def interactive(self) -> bool:
-        return self.opts.host is None and not self.opts.yes and self.ctx.stdin_is_tty()
-
-    def ask_host_and_profile(self) -> Credential:
-        p = self.prompter
-        if not self.a.host:
-            prev_host = self.prev.get("host")
-            if p is not None:
-                self.a.host = p.text(
-                    "Workspace URL",
-                    str(prev_host) if prev_host else None,
-                    normalize_host,
-                    hint=None if prev_host else f"(e.g. {EXAMPLE})",
-                )
-            elif (found := self.env_credential()) is not None:
-                # CI: DATABRICKS_HOST with a token or client id/secret names the workspace
-                # (read under the one host rule, as every source's host).
-                self.a.host = str(found.host)
-            elif isinstance(prev_host, str) and prev_host and self.ctx.stdin_is_tty():
-                # --yes on a terminal keeps the previous workspace; without a terminal the
-                # contract wants the workspace named (scripts must say what they configure).
-                self.a.host = normalize_host(prev_host)
-            else:
-                why = (
-                    "stdin is not a terminal"
-                    if not self.ctx.stdin_is_tty()
-                    else "--yes turns the prompts off"
-                )
-                host = normalize_host(prev_host) if isinstance(prev_host, str) and prev_host else ""
-                raise usage_error(
-                    f"--host is required: {why}, so setup cannot ask for the workspace URL",
-                    f"{PROG} --host {host or EXAMPLE}"
-                    + ("   (the workspace configured here)" if host else ""),
-                )
-        profiles = profile_hosts(self.ctx)
-        named = self.env.get(credentials.PROFILE_VAR, "").strip()
-        if not self.a.profile and named:
-            # The SDKs take DATABRICKS_CONFIG_PROFILE as a named profile, the variables'
-            # credential merging into it (credentials.resolve).
-            self.a.profile = check_profile(named)
-        env_source = self.env_credential()
-        if (
-            not self.a.profile
-            and env_source is not None
-            and self.opts.auth
-            in (
-                None,
-                env_source.kind,
+        elif (found := env_credential(sc)) is not None:
+            # CI: DATABRICKS_HOST with a token or client id/secret names the workspace
+            # (read under the one host rule, as every source's host).
+            host = str(found.host)
+        elif isinstance(prev_host, str) and prev_host and sc.ctx.stdin_is_tty():
+            # --yes on a terminal keeps the previous workspace; without a terminal the
+            # contract wants the workspace named (scripts must say what they configure).
+            host = normalize_host(prev_host)
+        else:
+            why = (
+                "stdin is not a terminal"
+                if not sc.ctx.stdin_is_tty()
+                else "--yes turns the prompts off"
             )
-        ):
-            self.use_env_credential(env_source)
-            return Credential(env_source, _frozen(profiles))
-        if not self.a.profile:
-            switched = switched_profile(self.ctx) if profiles else None
-            default = offered_profile(self.prev, self.a.host, profiles, switched)
-            if p is not None:
-                self.a.profile = p.text(
-                    "Databricks CLI profile name",
-                    default,
-                    lambda v: self.profile_for_host(check_profile(v), profiles),
-                )
-            else:
-                self.a.profile = default
-        self.profile_for_host(self.a.profile, profiles)
-        return Credential(self.profile_credential(self.a.profile, profiles), _frozen(profiles))
-
-    def env_credential(self) -> credentials.Source | None:
-        """DATABRICKS_HOST plus a token or a client id/secret: enough for CI, no profile."""
-        source = credentials.from_env(self.env)
-        return source if source is not None and source.host else None
-
-    def use_env_credential(self, source: credentials.Source) -> None:
-        if source.host != self.a.host:
+            named = normalize_host(prev_host) if isinstance(prev_host, str) and prev_host else ""
             raise usage_error(
-                f"DATABRICKS_HOST is {source.host}, not the --host {self.a.host}: its "
+                f"--host is required: {why}, so setup cannot ask for the workspace URL",
+                f"{PROG} --host {named or EXAMPLE}"
+                + ("   (the workspace configured here)" if named else ""),
+            )
+    profiles = profile_hosts(sc.ctx)
+    named = sc.env.get(credentials.PROFILE_VAR, "").strip()
+    if not profile and named:
+        # The SDKs take DATABRICKS_CONFIG_PROFILE as a named profile, the variables'
+        # credential merging into it (credentials.resolve).
+        profile = check_profile(named)
+    env_source = env_credential(sc)
+    if not profile and env_source is not None and sc.opts.auth in (None, env_source.kind):
+        if env_source.host != host:
+            raise usage_error(
+                f"DATABRICKS_HOST is {env_source.host}, not the --host {host}: its "
                 "credential belongs to another workspace",
-                f"{PROG} --host {source.host}",
+                f"{PROG} --host {env_source.host}",
             )
-        self.a.profile = ""  # the helper reads the same variables when Claude Code runs it
-        self.check_mode(source)
+        # profile "": the helper reads the same variables when Claude Code runs it
+        mode = checked_mode(sc, env_source, mode)
+        return Credential(env_source, _frozen(profiles), host, "", mode)
+    if not profile:
+        switched = switched_profile(sc.ctx) if profiles else None
+        default = offered_profile(prev, host, profiles, switched)
+        if p is not None:
+            profile = p.text(
+                "Databricks CLI profile name",
+                default,
+                lambda v: profile_for_host(sc, check_profile(v), host, profiles),
+            )
+        else:
+            profile = default
+    profile_for_host(sc, profile, host, profiles)
+    source = profile_credential(sc, profile, host, profiles)
+    mode = checked_mode(sc, source, mode)
+    return Credential(source, _frozen(profiles), host, profile, mode)
 
-    def profile_credential(
-        self, profile: str, profiles: Mapping[str, str] | None
-    ) -> credentials.Source:
-        """What the profile holds (a new profile: OAuth, a login creates it), checked against
-        --auth."""
-        auth = self.opts.auth
-        known = profile in (profiles or {})
-        source = (
-            credentials.resolve(profile, self.env, self.paths.home_path)
-            if known
-            else credentials.Source(credentials.OAUTH, self.a.host, profile)
-        )
-        if auth and auth != source.kind:
-            if not known:
-                raise usage_error(
-                    f"--auth {auth} needs a profile holding a {credentials.NAMES[auth]}, or "
-                    f"DATABRICKS_HOST with {ENV_VARS[auth]}; profile {profile!r} is not in "
-                    "~/.databrickscfg",
-                    f"export DATABRICKS_HOST={self.a.host} {ENV_VARS[auth]}, then re-run setup",
-                )
+
+def env_credential(sc: SetupContext) -> credentials.Source | None:
+    """DATABRICKS_HOST plus a token or a client id/secret: enough for CI, no profile."""
+    source = credentials.from_env(sc.env)
+    return source if source is not None and source.host else None
+
+
+def profile_credential(
+    sc: SetupContext, profile: str, host: str, profiles: Mapping[str, str] | None
+) -> credentials.Source:
+    """What the profile holds (a new profile: OAuth, a login creates it), checked against
+    --auth."""
+    auth = sc.opts.auth
+    known = profile in (profiles or {})
+    source = (
+        credentials.resolve(profile, sc.env, sc.paths.home_path)
+        if known
+        else credentials.Source(credentials.OAUTH, host, profile)
+    )
+    if auth and auth != source.kind:
+        if not known:
             raise usage_error(
-                f"profile {profile!r} holds a {credentials.NAMES[source.kind]}, not the "
-                f"--auth {auth} asked for",
-                f"{PROG} --host {self.a.host} --profile {profile} --auth {source.kind}",
+                f"--auth {auth} needs a profile holding a {credentials.NAMES[auth]}, or "
+                f"DATABRICKS_HOST with {ENV_VARS[auth]}; profile {profile!r} is not in "
+                "~/.databrickscfg",
+                f"export DATABRICKS_HOST={host} {ENV_VARS[auth]}, then re-run setup",
             )
-        source.host = self.a.host
-        self.check_mode(source)
-        return source
-
-    def check_mode(self, source: credentials.Source) -> None:
-        if not source.credential_kind.static_mode:
-            if self.opts.token_mode == STATIC:
-                raise usage_error(
-                    "static mode would copy your personal access token into a settings file; "
-                    "helper mode hands it to Claude Code without copying it",
-                    f"{PROG} --token-mode helper",
-                )
-            self.a.token_mode = HELPER
-
-    def profile_for_host(self, profile: str, profiles: Mapping[str, str] | None) -> str:
-        """`profile`, unless ~/.databrickscfg has it for another workspace."""
-        known = (profiles or {}).get(profile)
-        if known and not same_host(known, self.a.host):
-            raise usage_error(
-                f"profile {profile!r} in ~/.databrickscfg is for {known}, not {self.a.host}",
-                f"use another profile name: {PROG} --host {self.a.host} --profile NEW-NAME",
-            )
-        if known:  # a credential we cannot use (azure-cli, basic...) is refused at once
-            credentials.resolve(profile, self.env, self.paths.home_path)
-        return profile
-
-    # --- 2. dependencies --------------------------------------------------------------------
-
-    def dependencies(self) -> None:
-        self.install_dependencies()
-        if dbcli.find(self.env) is not None:
-            warning = dbcli.too_old_warning(dbcli.version(self.env))
-            if warning:
-                self.warn(warning)
-
-    def install_dependencies(self) -> None:
-        kw = {"dry_run": self.dry_run, "err": self.info, "allowed": self.may_install}
-        for step in (
-            install.claude_code(self.env, self.paths.home, **kw),  # type: ignore[arg-type]
-            install.databricks_cli(self.env, self.paths.home, **kw),  # type: ignore[arg-type]
-        ):
-            if step.action == "missing":
-                if step.name == "Claude Code":
-                    self.not_installed(step.name, str(step.command))
-                continue  # the CLI: signing in says so, when the credential needs it
-            if step.action == "found":
-                self.out(f"  ok    {step.name}: {step.path}")
-            elif step.action == "installed":
-                self.out(f"  ok    {step.name}: installed ({step.path})")
-                self.env = install.with_extra_path(self.env, self.paths.home)
-            else:
-                self.out(f"  would install {step.name}: {step.command}")
-
-    # --- 3. authentication ------------------------------------------------------------------
-
-    def need_seconds(self) -> float:
-        env = {k: v for k, v in self.env.items() if k != "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"}
-        cfg = {"ttl_seconds": self.a.ttl_seconds, "margin_seconds": self.a.margin_seconds}
-        return tokens.needed_lifetime(env, cfg)
-
-    def token_request(self) -> tokens.TokenRequest:
-        """How setup asks for tokens: in its own environment (an install may have grown PATH),
-        for the lifetime its answers need, never with a login (setup runs that itself)."""
-        return tokens.TokenRequest(self.paths, self.env, self.ctx.stderr, need=self.need_seconds())
-
-    def can_login(self) -> bool:
-        browser = self.env.get("BROWSER", "")
-        return (
-            self.ctx.stdin_is_tty()
-            or tokens.has_display(self.env)
-            or bool(browser and browser != "none")
+        raise usage_error(
+            f"profile {profile!r} holds a {credentials.NAMES[source.kind]}, not the "
+            f"--auth {auth} asked for",
+            f"{PROG} --host {host} --profile {profile} --auth {source.kind}",
         )
+    source.host = host  # this step's own Source, before it becomes its result
+    return source
 
-    def authenticate(self, credential: Credential) -> SignedIn:
-        source = credential.source
-        if source is not None and not source.credential_kind.browser_login:
-            return self.authenticate_without_browser(source)
-        host, profile = self.a.host, self.a.profile
-        if dbcli.find(self.env) is None:
-            mac = install.platform(self.env) == "darwin"
+
+def checked_mode(sc: SetupContext, source: credentials.Source, mode: str) -> str:
+    """The token mode: helper when the credential cannot go into a file (--token-mode static
+    asked for one: refused)."""
+    if not source.credential_kind.static_mode:
+        if sc.opts.token_mode == STATIC:
+            raise usage_error(
+                "static mode would copy your personal access token into a settings file; "
+                "helper mode hands it to Claude Code without copying it",
+                f"{PROG} --token-mode helper",
+            )
+        return HELPER
+    return mode
+
+
+def profile_for_host(
+    sc: SetupContext, profile: str, host: str, profiles: Mapping[str, str] | None
+) -> str:
+    """`profile`, unless ~/.databrickscfg has it for another workspace."""
+    known = (profiles or {}).get(profile)
+    if known and not same_host(known, host):
+        raise usage_error(
+            f"profile {profile!r} in ~/.databrickscfg is for {known}, not {host}",
+            f"use another profile name: {PROG} --host {host} --profile NEW-NAME",
+        )
+    if known:  # a credential we cannot use (azure-cli, basic...) is refused at once
+        credentials.resolve(profile, sc.env, sc.paths.home_path)
+    return profile
+
+
+# --- the dependencies ---------------------------------------------------------------------
+
+
+def dependencies(sc: SetupContext) -> Env:
+    """Claude Code and the Databricks CLI, installed when missing and allowed; the environment
+    the later steps run programs in (an install puts its folders on PATH)."""
+    env: Mapping[str, str] = dict(sc.env)
+    kw = {"dry_run": sc.dry_run, "err": sc.info, "allowed": sc.may_install}
+    for step in (
+        install.claude_code(env, sc.paths.home, **kw),  # type: ignore[arg-type]
+        install.databricks_cli(env, sc.paths.home, **kw),  # type: ignore[arg-type]
+    ):
+        if step.action == "missing":
+            if step.name == "Claude Code":
+                sc.not_installed(step.name, str(step.command))
+            continue  # the CLI: signing in says so, when the credential needs it
+        if step.action == "found":
+            sc.out(f"  ok    {step.name}: {step.path}")
+        elif step.action == "installed":
+            sc.out(f"  ok    {step.name}: installed ({step.path})")
+            env = install.with_extra_path(env, sc.paths.home)
+        else:
+            sc.out(f"  would install {step.name}: {step.command}")
+    if dbcli.find(env) is not None:
+        warning = dbcli.too_old_warning(dbcli.version(env))
+        if warning:
+            sc.warn(warning)
+    return Env(MappingProxyType(dict(env)))
+
+
+# --- signing in ---------------------------------------------------------------------------
+
+
+def token_request(sc: SetupContext, flags: Flags, env: Mapping[str, str]) -> tokens.TokenRequest:
+    """How setup asks for tokens: in its own environment (an install may have grown PATH),
+    for the lifetime its answers need, never with a login (setup runs that itself)."""
+    a = flags.answers
+    plain = {k: v for k, v in env.items() if k != "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"}
+    cfg = {"ttl_seconds": a.ttl_seconds, "margin_seconds": a.margin_seconds}
+    need = tokens.needed_lifetime(plain, cfg)
+    return tokens.TokenRequest(sc.paths, dict(env), sc.ctx.stderr, need=need)
+
+
+def can_login(sc: SetupContext, env: Mapping[str, str]) -> bool:
+    browser = env.get("BROWSER", "")
+    return sc.ctx.stdin_is_tty() or tokens.has_display(env) or bool(browser and browser != "none")
+
+
+def authenticate(sc: SetupContext, credential: Credential, flags: Flags, found: Env) -> SignedIn:
+    env = dict(found.env)
+    source = credential.source
+    if source is not None and not source.credential_kind.browser_login:
+        return authenticate_without_browser(sc, source, token_request(sc, flags, env))
+    host, profile = credential.host, credential.profile
+    if dbcli.find(env) is None:
+        mac = install.platform(env) == "darwin"
+        raise dbcli.CliError(
+            "missing",
+            "the Databricks CLI (`databricks`) is not installed",
+            f"let setup install it: {PROG} --install   (or install it yourself: "
+            f"{install.DATABRICKS_BREW if mac else install.DATABRICKS_CURL})",
+        )
+    profiles = credential.profiles
+    known = None if profiles is None else profiles.get(profile)
+    login = profiles is not None and not known
+
+    token: dbcli.Token | None = None
+
+    def fetch() -> dbcli.Token:
+        if sc.dry_run:  # read-only: no lock file, no token-state record
+            return dbcli.auth_token(profile, env=env, host=host)
+        return tokens.get_token(token_request(sc, flags, env), profile, host)
+
+    if not login:
+        try:
+            with sc.progress.step(f"getting a token for profile {profile}"):
+                token = fetch()
+        except dbcli.CliError as exc:
+            if exc.kind not in ("login", "profile"):
+                raise
+            login = True
+    if login:
+        command = dbcli.login_command(host, profile)
+        if sc.dry_run:
+            sc.out(f"  would log in: {command}")
+            return SignedIn(None)
+        # A typo in the URL, a refused port, an untrusted certificate: said now, as what it
+        # is (exit 1), not as a failed login after the CLI's retries.
+        dbcli.check_reachable(host, env)
+        if not can_login(sc, env):
             raise dbcli.CliError(
-                "missing",
-                "the Databricks CLI (`databricks`) is not installed",
-                f"let setup install it: {PROG} --install   (or install it yourself: "
-                f"{install.DATABRICKS_BREW if mac else install.DATABRICKS_CURL})",
+                "login",
+                f"Databricks login needed for profile {profile!r} and there is no terminal "
+                "or browser here to do it",
+                command,
+                ExitCode.AUTH_NEEDED,
             )
-        profiles = credential.profiles
-        known = None if profiles is None else profiles.get(profile)
-        login = profiles is not None and not known
+        tokens.login(host, profile, env, sc.ctx.stderr)
+        token = fetch()
+    left = token.expiry - time.time() if token else 0.0
+    sc.out(f"  ok    signed in: profile {profile} (token valid for {span(left)})")
+    return SignedIn(token.access_token if token else None)
 
-        token: dbcli.Token | None = None
 
-        def fetch() -> dbcli.Token:
-            if self.dry_run:  # read-only: no lock file, no token-state record
-                return dbcli.auth_token(profile, env=self.env, host=host)
-            return tokens.get_token(self.token_request(), profile, host)
-
-        if not login:
-            try:
-                with self.progress.step(f"getting a token for profile {profile}"):
-                    token = fetch()
-            except dbcli.CliError as exc:
-                if exc.kind not in ("login", "profile"):
-                    raise
-                login = True
-        if login:
-            command = dbcli.login_command(host, profile)
-            if self.dry_run:
-                self.out(f"  would log in: {command}")
-                return SignedIn(None)
-            # A typo in the URL, a refused port, an untrusted certificate: said now, as what it
-            # is (exit 1), not as a failed login after the CLI's retries.
-            dbcli.check_reachable(host, self.env)
-            if not self.can_login():
-                raise dbcli.CliError(
-                    "login",
-                    f"Databricks login needed for profile {profile!r} and there is no terminal "
-                    "or browser here to do it",
-                    command,
-                    ExitCode.AUTH_NEEDED,
-                )
-            tokens.login(host, profile, self.env, self.ctx.stderr)
-            token = fetch()
-        left = token.expiry - time.time() if token else 0.0
-        self.out(f"  ok    signed in: profile {profile} (token valid for {span(left)})")
-        return SignedIn(token.access_token if token else None)
-
-    def authenticate_without_browser(self, source: credentials.Source) -> SignedIn:
-        """A service principal or a PAT: a token straight away, never a login (a dry run
-        fetches one without keeping it)."""
-        kind = source.credential_kind
-        if self.dry_run:
-            token = kind.dry_run_token(source, self.token_request())
-        else:
-            token = kind.token(source, self.token_request())
-        what = f"{kind.label} from {source.origin}"
-        if not kind.expiry_known:
-            self.out(f"  ok    credential: {what} (no expiry known)")
-        else:
-            left = token.expiry - time.time()
-            self.out(f"  ok    credential: {what} (token valid for {span(left)})")
-        return SignedIn(token.access_token)
-
-    # --- 4. models --------------------------------------------------------------------------
+def authenticate_without_browser(
+    sc: SetupContext, source: credentials.Source, request: tokens.TokenRequest
+) -> SignedIn:
+    """A service principal or a PAT: a token straight away, never a login (a dry run
+    fetches one without keeping it)."""
+    kind = source.credential_kind
+    token = kind.dry_run_token(source, request) if sc.dry_run else kind.token(source, request)
+    what = f"{kind.label} from {source.origin}"
+    if not kind.expiry_known:
+        sc.out(f"  ok    credential: {what} (no expiry known)")
+    else:
+        left = token.expiry - time.time()
+        sc.out(f"  ok    credential: {what} (token valid for {span(left)})")
+    return SignedIn(token.access_token)

@@ -4,8 +4,8 @@ and gives each step only the results it declared.
 
 Refused before anything runs (StepError, a programming error): a step declared twice, a need no
 step declares, a cycle. Refused when a step returns: a result that could change afterwards (a
-result is None, a frozen dataclass, or an immutable value: str, int, float, bool, bytes, Path,
-a tuple or frozenset of those)."""
+result is None, an immutable value, or a frozen dataclass, tuple, frozenset or read-only
+mapping of those, all the way down: `frozen`)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
+from types import FunctionType, MappingProxyType
 from typing import Any
 
 
@@ -80,18 +81,30 @@ def order(steps: Sequence[Step]) -> list[Step]:
     return done
 
 
-_IMMUTABLE = (str, int, float, bool, bytes, PurePath, type(None))
+# A function counts as a value: a change's redo is the edit to make again, not state.
+_IMMUTABLE = (str, int, float, bool, bytes, PurePath, type(None), FunctionType)
+
+# Types a result may hold although they are not frozen, each read-only by contract: no step
+# changes one after the step that made it returned (setup/results.py registers them).
+READ_ONLY: set[type] = set()
 
 
 def frozen(value: Any) -> bool:
-    """Can `value` not change after the step that made it returns?"""
-    if isinstance(value, _IMMUTABLE):
+    """Can `value` not change after the step that made it returns? Deep: a frozen dataclass
+    whose fields are all frozen, a tuple or frozenset of frozen values, a read-only mapping
+    (MappingProxyType) of frozen values, an immutable value (str, int, float, bool, bytes,
+    Path, None, a function), or a type in READ_ONLY."""
+    if isinstance(value, _IMMUTABLE) or type(value) in READ_ONLY:
         return True
     if isinstance(value, (tuple, frozenset)):
         return all(frozen(v) for v in value)
+    if isinstance(value, MappingProxyType):
+        return all(frozen(k) and frozen(v) for k, v in value.items())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         params = getattr(value, "__dataclass_params__", None)
-        return bool(params and params.frozen)
+        if not (params and params.frozen):
+            return False
+        return all(frozen(getattr(value, f.name)) for f in dataclasses.fields(value))
     return False
 
 

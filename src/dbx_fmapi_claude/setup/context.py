@@ -1,31 +1,58 @@
-"""The state every setup step shares, and its output."""
+"""What every setup step is given besides the results it needs: the command's context (streams,
+environment, paths), the frozen options, the prompter (interactive runs only), the progress line,
+today's date; and setup's output. Frozen: no step's answer lives here."""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as _dt
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from ..core import ui
 from ..core.context import Context
+from ..core.paths import Paths
 from ..core.prompts import Prompter
 from ..workspace import catalogue
-from .answers import _STATUS_COLOURS, PROG, Answers
+from .answers import _STATUS_COLOURS, PROG
 from .options import SetupOptions
 
 
-class SetupBase:
-    def __init__(self, ctx: Context, opts: SetupOptions) -> None:
-        self.ctx = ctx
-        self.opts = opts
-        self.env: dict[str, str] = dict(ctx.env)
-        self.paths = ctx.paths
-        self.dry_run = opts.dry_run
-        self.record: dict[str, Any] = {}  # config.json: every configuration (record v3)
-        self.prev: dict[str, Any] = {}  # the defaults: the configuration in effect, or the latest
-        self.prompter: Prompter | None = None
-        self.catalogue = catalogue.Catalogue()
-        self.today = catalogue.today(self.env)
-        self.a = Answers()
-        self.progress = ui.Progress(ctx)  # a transient line on stderr while we wait, TTY only
+def interactive(ctx: Context, opts: SetupOptions) -> bool:
+    """Setup asks (a terminal, no --host, no --yes), else takes flags and defaults."""
+    return opts.host is None and not opts.yes and ctx.stdin_is_tty()
+
+
+@dataclass(frozen=True)
+class SetupContext:
+    ctx: Context
+    opts: SetupOptions
+    prompter: Prompter | None  # None: no questions (flags and defaults)
+    progress: ui.Progress  # a transient line on stderr while we wait, TTY only
+    today: _dt.date
+
+    @classmethod
+    def of(cls, ctx: Context, opts: SetupOptions) -> SetupContext:
+        asks = interactive(ctx, opts)
+        return cls(
+            ctx,
+            opts,
+            Prompter(ctx.stdin, ctx.stdout, ctx.env) if asks else None,
+            ui.Progress(ctx),
+            catalogue.today(ctx.env),
+        )
+
+    @property
+    def paths(self) -> Paths:
+        return self.ctx.paths
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        """The user's environment (the Env result: with the installers' folders on PATH)."""
+        return self.ctx.env
+
+    @property
+    def dry_run(self) -> bool:
+        return self.opts.dry_run
 
     # output
     def out(self, line: str = "") -> None:
@@ -62,5 +89,3 @@ class SetupBase:
             f"{what} is not installed; setup configures it anyway. Install it: {command}   "
             f"(or let setup do it: {PROG} --install)"
         )
-
-    # --- 1. answers -------------------------------------------------------------------------
