@@ -132,21 +132,18 @@ def _record(paths: Paths, profile: str, token: dbcli.Token, *, checked: bool = F
             "fp": fingerprint(token.access_token),
             "ok": time.time(),
         }
-    # A str path and jsonread.dumps: after every check and every new token, and pathlib, json
-    # (re, enum…) and contextlib would be most of the helper's own time.
-    data = (dumps(state, sort_keys=True) + "\n").encode()
-    from ..core.fileio import atomic_write  # only now: the helper's usual call writes nothing
+    data = (dumps(state, sort_keys=True) + "\n").encode()  # jsonread: no json, re, enum…
+    from ..core.fileio import atomic_write  # only here: the helper's usual call writes nothing
 
-    try:  # noqa: SIM105 - contextlib is the import this avoids
+    try:  # noqa: SIM105 - contextlib is an import this avoids; a str path needs no pathlib
         atomic_write(paths.token_state_path, data, secret=True)
     except UserError:
         pass  # a cache we cannot write only costs speed
 
 
 def _check_due(request: TokenRequest, profile: str, token: dbcli.Token) -> bool:
-    """Was `token` handed out before, and not handed out fresh or checked in the last
-    `request.fresh_for` seconds? Then it may have been rejected since: rejected.vetted checks it
-    (imported only then: the helper's usual call is a moment after the last)."""
+    """`token` was handed out before, not fresh or checked in the last `request.fresh_for` s:
+    it may have been rejected since (rejected.vetted checks it, imported only then)."""
     entry = handed_out_before(request.paths, profile, token)
     if entry is None:
         return False
