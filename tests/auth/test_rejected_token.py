@@ -200,3 +200,23 @@ def test_a_service_principals_revoked_token_is_replaced(
     assert statuses(workspace) == [(200, "valid")]
     assert [c.status for c in workspace.requests(CHECK_PATH)] == [403]
     assert [g for g, ok in workspace.token_requests if ok] == ["client_credentials"]
+
+
+@pytest.mark.parametrize("name", ["127.0.0.1", "localhost"])
+def test_the_check_speaks_tls_and_checks_the_certificate(
+    tls_workspace: FakeWorkspace, name: str
+) -> None:
+    """The check over HTTPS as on every real workspace (the host name goes to socket and ssl as
+    ASCII bytes, which skips the idna codec's import): a good token accepted, a revoked one
+    rejected, and a certificate not trusted here or not issued for the name says nothing."""
+    from dbx_fmapi_claude.auth import rejected
+
+    url = tls_workspace.url.replace("127.0.0.1", name)
+    trusted = {"SSL_CERT_FILE": str(tls_workspace.ca_file)}
+    good, bad = tls_workspace.issue_token(), tls_workspace.issue_token()
+    tls_workspace.revoke_token(bad)
+    assert rejected.check(url, good, trusted) == rejected.ACCEPTED
+    assert rejected.check(url, bad, trusted) == rejected.REJECTED
+    assert rejected.check(url, good, {}) == rejected.UNKNOWN  # its CA is not trusted here
+    wrong = url.replace(name, "127.0.0.2")  # the same server, a name its certificate lacks
+    assert rejected.check(wrong, good, trusted) == rejected.UNKNOWN

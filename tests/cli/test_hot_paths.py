@@ -224,3 +224,64 @@ def test_the_wrapper_starting_the_relay_imports_only_light_modules(
     foreign = {m.split(".")[0] for m in modules} - set(sys.stdlib_module_names)
     assert not foreign - ALLOWED_NON_STDLIB, f"the wrapper imported {sorted(foreign)}"
     assert not modules & HEAVY, f"the wrapper imported {sorted(modules & HEAVY)}"
+
+
+# What the token helper may not import even when it checks a token it handed out before or
+# records a new one: the check is one request on a socket (socket's own selectors, enum and
+# collections come with it), the record one small JSON file written atomically.
+NOT_ON_THE_CHECK_PATH = HEAVY - {"collections", "enum", "functools"} | {
+    "encodings.idna",
+    "tempfile",
+    "shutil",
+    "random",
+}
+
+
+@pytest.mark.parametrize("case", ["check-due", "new-token", "moment-ago"])
+def test_the_otel_headers_helper_at_the_end_of_a_session_stays_light(
+    sandbox: Sandbox, workspace: FakeWorkspace, case: str
+) -> None:
+    """Claude Code runs the otelHeadersHelper at the shutdown flush of every `claude -p`, after
+    the apiKeyHelper handed the same token out at startup (more than a moment ago, so it is
+    checked: one request), or with a token the CLI refreshed since (recorded with its
+    fingerprint), or (a session of a second) a moment after the apiKeyHelper: either way no
+    json, re, pathlib or tempfile in the process, only the standard library."""
+    sandbox.signed_in(workspace)
+    setup = sandbox.run(
+        ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
+        + ["--shell", "none", "--otel-tables", "main.telemetry.claude"]
+    )
+    assert setup.code == 0, setup
+    settings = json.loads((sandbox.home / ".claude" / "settings.json").read_text())
+    assert settings["otelHeadersHelper"].endswith("--otel-headers")
+    assert sandbox.run(["dbx-fmapi", "token"]).code == 0  # the apiKeyHelper at startup
+    record = sandbox.home / TOKEN_RECORD
+    if case == "new-token":
+        record.unlink()
+    elif case == "check-due":
+        state = json.loads(record.read_text())
+        for entry in state.values():
+            entry["ok"] = time.time() - 30  # the session took half a minute
+        record.write_text(json.dumps(state))
+    workspace.clear_log()
+    script = Path(sys.executable).parent / "dbx-fmapi"
+    env = {"CLAUDE_CODE_ENTRYPOINT": "sdk-cli", **settings["env"]}
+    argv = [sys.executable, "-X", "importtime", str(script), "token", "--otel-headers"]
+    out = sandbox.run(argv, env=env)
+    assert out.code == 0, out
+    assert json.loads(out.stdout)["Authorization"].startswith("Bearer ")
+    checks = [r.status for r in workspace.requests("/api/2.0/preview/scim/v2/Me")]
+    assert checks == ([200] if case == "check-due" else [])
+    state = json.loads(record.read_text())  # recorded: known good just now
+    assert [time.time() - e["ok"] < 10 for e in state.values()] == [True]
+    modules = imported(out.stderr)
+    if case == "moment-ago":  # nothing to check, nothing to write: neither module is loaded
+        ours = {"dbx_fmapi_claude.auth.rejected", "dbx_fmapi_claude.core.fileio"}
+        assert not modules & ours, sorted(modules & ours)
+    top = {m.split(".")[0] for m in modules}
+    foreign = {m for m in top if m not in sys.stdlib_module_names} - ALLOWED_NON_STDLIB
+    assert not foreign, f"the otel headers helper imported {sorted(foreign)}"
+    heavy = modules & NOT_ON_THE_CHECK_PATH
+    if case == "new-token":
+        heavy -= {"hashlib"}  # a new token's fingerprint (sha256): once per token, hourly
+    assert not heavy, f"the otel headers helper imported {sorted(heavy)}"

@@ -221,3 +221,73 @@ def test_jsonread_without_the_c_scanner_is_plain_json(monkeypatch: pytest.Monkey
     monkeypatch.setattr(jsonread, "_scan", None)
     for raw in VALID_JSON[:4] + INVALID_JSON[:4]:
         assert _outcome(jsonread.loads, raw) == _outcome(json.loads, raw)
+
+
+class _Custom:
+    pass
+
+
+JSON_VALUES: list[object] = [
+    {"DEFAULT": {"expiry": 1796575405.123456, "fp": "0123abcd", "ok": 1796571805.5}},
+    {"b": [1, -2, 3.5, -0.0, 1e308, 12345678901234567890123], "a": {"c": None, "t": True}},
+    {"nan": math.nan, "inf": math.inf, "ninf": -math.inf, "f": False},
+    {"ünï": 'cødé ✓ 😀 \x01 "q" \\ /', 1: "int key", 2.5: "float key", None: "null key"},
+    [],
+    {},
+    0,
+    "just a string",
+    (1, 2),
+]
+NOT_JSON: list[object] = [
+    {"a": _Custom()},
+    {"a": {1, 2}},
+    {("tuple", "key"): 1},
+    {"a": 1, 2: "mixed keys cannot be sorted"},
+    b"bytes",
+]
+
+
+def _dumped(fn, value, sort_keys):  # type: ignore[no-untyped-def]
+    try:
+        return ("value", fn(value, sort_keys=sort_keys))
+    except Exception as exc:  # noqa: BLE001 - the exception is what we compare
+        return ("raises", type(exc), str(exc))
+
+
+@pytest.mark.parametrize("value", JSON_VALUES, ids=range(len(JSON_VALUES)))
+@pytest.mark.parametrize("sort_keys", [False, True])
+def test_jsondumps_equals_json(value: object, sort_keys: bool) -> None:
+    """The same text as json.dumps (or, for keys json cannot sort, the same error)."""
+    assert _dumped(jsonread.dumps, value, sort_keys) == _dumped(json.dumps, value, sort_keys)
+
+
+@pytest.mark.parametrize("value", NOT_JSON, ids=range(len(NOT_JSON)))
+def test_jsondumps_raises_what_json_raises(value: object) -> None:
+    assert _dumped(jsonread.dumps, value, True) == _dumped(json.dumps, value, True)
+    assert _dumped(jsonread.dumps, value, True)[0] == "raises"
+
+
+def test_jsondumps_of_a_cycle_raises_what_json_raises() -> None:
+    cycle: dict[str, object] = {}
+    cycle["self"] = cycle
+    with pytest.raises(ValueError, match="Circular reference detected"):
+        jsonread.dumps(cycle)
+
+
+def test_jsondumps_does_not_import_json() -> None:
+    """Writing the token record after a check: neither json nor re (a fresh process)."""
+    code = (
+        "import sys; from dbx_fmapi_claude.core.jsonread import dumps; "
+        "assert dumps({'p': {'ok': 1.5, 'fp': 'é'}}, sort_keys=True) == "
+        '\'{"p": {"fp": "\\\\u00e9", "ok": 1.5}}\'; '
+        "print(sorted(m for m in ('json', 're', 'enum') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_jsondumps_without_the_c_encoder_is_plain_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jsonread, "_make_encoder", lambda sort_keys: None)
+    monkeypatch.setattr(jsonread, "_encoders", {})
+    assert jsonread.dumps({"b": 1, "a": [None]}, sort_keys=True) == '{"a": [null], "b": 1}'
+    assert "json" in sys.modules

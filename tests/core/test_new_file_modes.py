@@ -74,3 +74,24 @@ def test_setup_under_umask_077_leaves_nothing_readable_by_others(
     assert result.code == 0, result
     for rel in (".claude.json", ".claude/settings.json", ".bashrc"):
         assert _mode(sandbox.home / rel) == 0o600, rel
+
+
+def test_a_str_path_writes_the_same_way(tmp_path: Path, umask: None) -> None:
+    """The token helper writes its record through a str path (no pathlib on its hot path): through
+    the symlink, a secret's mode, the temp files of a writer that was killed swept, no temp file
+    of its own left behind."""
+    real = tmp_path / "real" / "token-state.json"
+    real.parent.mkdir()
+    real.write_bytes(b"{}")
+    real.chmod(0o644)
+    link = tmp_path / "token-state.json"
+    link.symlink_to(real)
+    dead = real.parent / ".token-state.json.999999999.abc123.tmp"  # no such process
+    dead.write_bytes(b"half")
+    written = atomic_write(str(link), b'{"a": 1}\n', secret=True)
+    assert written == str(real) and isinstance(written, str)
+    assert link.is_symlink() and real.read_bytes() == b'{"a": 1}\n'
+    assert _mode(real) == 0o600
+    assert sorted(p.name for p in real.parent.iterdir()) == ["token-state.json"]
+    new = atomic_write(str(tmp_path / "sub" / "new.json"), b"{}\n")
+    assert new == str(tmp_path / "sub" / "new.json") and _mode(new) == 0o644

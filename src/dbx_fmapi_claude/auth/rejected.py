@@ -12,8 +12,6 @@ Stdlib only; imported only when a check is due (never on the normal helper or la
 
 from __future__ import annotations
 
-import time
-
 from ..core.errors import ExitCode, UserError
 
 TYPE_CHECKING = False
@@ -80,7 +78,10 @@ def _get(host: str, token: str, env: Mapping[str, str], timeout: float) -> tuple
     import socket
 
     scheme, name, port = _split(host)
-    sock = socket.create_connection((name, port), timeout=timeout)
+    # An ASCII host name as bytes: given a str, socket and ssl encode it with the idna codec,
+    # whose import (re, stringprep, unicodedata) would cost the check more than its own work.
+    address: str | bytes = name.encode("ascii") if name.isascii() else name
+    sock = socket.create_connection((address, port), timeout=timeout)  # type: ignore[arg-type]
     try:
         if scheme == "https":
             import ssl
@@ -90,7 +91,7 @@ def _get(host: str, token: str, env: Mapping[str, str], timeout: float) -> tuple
             capath = env.get("SSL_CERT_DIR") or None
             if cafile or capath:
                 ctx.load_verify_locations(cafile=cafile, capath=capath)
-            sock = ctx.wrap_socket(sock, server_hostname=name)
+            sock = ctx.wrap_socket(sock, server_hostname=address)
         default = 443 if scheme == "https" else 80
         authority = name if port == default else f"{name}:{port}"
         sock.sendall(
@@ -149,18 +150,12 @@ class RejectedLogin(UserError):
 def vetted(
     request: TokenRequest, token: Token, profile: str, host: str, timeout: float
 ) -> tuple[Token, bool]:
-    """`token` (handed out before, or `request.always_check`), or a fresh one when the workspace
-    rejects it although its expiry says it is good (revoked, rotated); and whether a check
-    accepted it. One request, unless the token was handed out fresh or checked moments ago.
-    Called under the profile's lock (tokens.get_token)."""
+    """`token` (handed out before and not moments ago, tokens._check_due, or
+    `request.always_check`), or a fresh one when the workspace rejects it although its expiry
+    says it is good (revoked, rotated); and whether the check accepted it. One request. Called
+    under the profile's lock (tokens.get_token)."""
     from . import dbcli, tokens
 
-    if not request.always_check:
-        entry = tokens.handed_out_before(request.paths, profile, token) or {}
-        ok = entry.get("ok")
-        since = time.time() - (float(ok) if isinstance(ok, (int, float)) else 0.0)
-        if 0 <= since < request.fresh_for:
-            return token, False
     verdict = request.verdict = check(host, token.access_token, request.env)
     if verdict != REJECTED:
         return token, verdict == ACCEPTED  # unknown: the agent's request itself will tell

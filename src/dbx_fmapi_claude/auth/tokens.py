@@ -12,8 +12,7 @@ import sys
 import time
 
 from ..core.errors import ExitCode, UserError
-from ..core.fileio import atomic_write
-from ..core.jsonread import loads
+from ..core.jsonread import dumps, loads
 from ..record.config import DEFAULT_MARGIN_SECONDS, DEFAULT_TTL_SECONDS
 
 TYPE_CHECKING = False
@@ -133,13 +132,24 @@ def _record(paths: Paths, profile: str, token: dbcli.Token, *, checked: bool = F
             "fp": fingerprint(token.access_token),
             "ok": time.time(),
         }
-    import contextlib
-    import json  # only when the token changed: importing json is most of the helper's own time
+    data = (dumps(state, sort_keys=True) + "\n").encode()  # jsonread: no json, re, enum…
+    from ..core.fileio import atomic_write  # only here: the helper's usual call writes nothing
 
-    with contextlib.suppress(UserError):  # a cache we cannot write only costs speed
-        atomic_write(
-            paths.token_state_file, (json.dumps(state, sort_keys=True) + "\n").encode(), secret=True
-        )
+    try:  # noqa: SIM105 - contextlib is an import this avoids; a str path needs no pathlib
+        atomic_write(paths.token_state_path, data, secret=True)
+    except UserError:
+        pass  # a cache we cannot write only costs speed
+
+
+def _check_due(request: TokenRequest, profile: str, token: dbcli.Token) -> bool:
+    """`token` was handed out before, not fresh or checked in the last `request.fresh_for` s:
+    it may have been rejected since (rejected.vetted checks it, imported only then)."""
+    entry = handed_out_before(request.paths, profile, token)
+    if entry is None:
+        return False
+    ok = entry.get("ok")
+    since = time.time() - (float(ok) if isinstance(ok, (int, float)) else 0.0)
+    return not 0 <= since < request.fresh_for
 
 
 # --- the lock --------------------------------------------------------------------------------
@@ -349,7 +359,7 @@ def get_token(
         token = dbcli.auth_token(profile, env=env, host=host, timeout=timeout)
         if token.expiry - time.time() < need:
             token = _forced_or_current(token, profile, env, host, timeout, err)
-        elif host and (request.always_check or handed_out_before(paths, profile, token)):
+        elif host and (request.always_check or _check_due(request, profile, token)):
             from . import rejected  # a token handed out before may have been rejected since
 
             token, checked = rejected.vetted(request, token, profile, host, timeout)

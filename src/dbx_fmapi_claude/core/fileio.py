@@ -15,9 +15,12 @@ from .errors import UserError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import TypeVar
+
+    _P = TypeVar("_P", str, Path)  # a write takes a str too: the token helper needs no pathlib
 
 
-def resolve(path: Path) -> Path:
+def resolve(path: _P) -> _P:
     """The file a write to `path` must replace: symlinks followed, even dangling ones."""
     return type(path)(os.path.realpath(path))
 
@@ -44,9 +47,14 @@ def _blocking_file(path: Path) -> Path | None:
     return None
 
 
-def os_error(exc: OSError, path: Path, verb: str) -> UserError:
+def os_error(exc: OSError, path: Path | str, verb: str) -> UserError:
     """A failed read or write of `path` as the one-line reason and fix users get."""
     import errno
+
+    if isinstance(path, str):
+        from pathlib import Path
+
+        path = Path(path)
 
     code = exc.errno
     if isinstance(exc, IsADirectoryError) or (code == errno.EISDIR):
@@ -89,7 +97,7 @@ def os_error(exc: OSError, path: Path, verb: str) -> UserError:
     )
 
 
-def check_writable(path: Path) -> None:
+def check_writable(path: _P) -> None:
     """UserError when the file behind `path` exists and its owner may not write it: a read-only
     file is the user's way of saying "leave this alone", even where the folder is writable."""
     target = resolve(path)
@@ -112,26 +120,25 @@ class Pending:
 
     __slots__ = ("path", "target", "tmp")
 
-    def __init__(self, path: Path, target: Path, tmp: str) -> None:
+    def __init__(self, path: Path | str, target: Path | str, tmp: str) -> None:
         self.path = path
         self.target = target
         self.tmp = tmp
 
-    def commit(self) -> Path:
+    def commit(self) -> None:
         try:
             os.replace(self.tmp, self.target)
         except OSError as exc:
             self.discard()
             raise os_error(exc, self.path, "write") from None
         try:
-            dir_fd = os.open(self.target.parent, os.O_RDONLY)
+            dir_fd = os.open(os.path.dirname(self.target), os.O_RDONLY)
             try:
                 os.fsync(dir_fd)
             finally:
                 os.close(dir_fd)
         except OSError:
             pass  # the rename happened; a folder we cannot fsync only weakens crash safety
-        return self.target
 
     def discard(self) -> None:
         _unlink_quietly(self.tmp)
@@ -146,7 +153,7 @@ def _unlink_quietly(path: str | os.PathLike[str]) -> None:
         pass
 
 
-def _sweep(folder: Path, name: str) -> None:
+def _sweep(folder: str, name: str) -> None:
     """Remove the temp files (`.<name>.<pid>.<random>.tmp`) that a writer of `name` left behind
     when it was killed before its rename: only those whose process is gone."""
     start = f".{name}."
@@ -163,7 +170,7 @@ def _sweep(folder: Path, name: str) -> None:
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
-            _unlink_quietly(folder / entry)
+            _unlink_quietly(os.path.join(folder, entry))
         except OSError:
             continue  # alive (another user's process): not ours to touch
 
@@ -183,7 +190,24 @@ def _umask() -> int:
     return mask
 
 
-def prepare(path: Path, data: bytes, *, secret: bool = False) -> Pending:
+def _mkstemp(folder: str, prefix: str) -> tuple[int, str]:
+    """tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder) without importing tempfile
+    (shutil, random, weakref…: the token helper records a token with this): a new file that no
+    one else can have opened, 0600, never through a symlink."""
+    import errno
+
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        name = os.path.join(folder, f"{prefix}{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(name, flags, 0o600), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", folder)
+
+
+def prepare(path: _P, data: bytes, *, secret: bool = False) -> Pending:
     """Write `data` to a temp file beside the file behind `path` (symlinks followed), with the
     mode it must end up with; nothing visible changes until `commit`.
 
@@ -191,22 +215,19 @@ def prepare(path: Path, data: bytes, *, secret: bool = False) -> Pending:
     what the user's umask gives any new file (0600 when `secret`). A read-only file is refused
     (see check_writable).
     """
-    import tempfile
-
     check_writable(path)
     target = resolve(path)
-    folder = target.parent
+    folder, name = os.path.split(target)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        _sweep(folder, target.name)
+        os.makedirs(folder, exist_ok=True)
+        _sweep(folder, name)
         try:
             mode = stat.S_IMODE(os.stat(target).st_mode)
         except FileNotFoundError:
             mode = 0o600 if secret else 0o666 & ~_umask()
         if secret:
             mode &= 0o600
-        prefix = f".{target.name}.{os.getpid()}."
-        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
+        fd, tmp = _mkstemp(folder, f".{name}.{os.getpid()}.")
         try:
             with os.fdopen(fd, "wb") as fh:
                 os.fchmod(fh.fileno(), mode)
@@ -221,10 +242,11 @@ def prepare(path: Path, data: bytes, *, secret: bool = False) -> Pending:
     return Pending(path, target, tmp)
 
 
-def atomic_write(path: Path, data: bytes, *, secret: bool = False) -> Path:
-    """Replace the file behind `path` with `data` in one rename; returns the real path written.
-    See `prepare` for modes."""
-    return prepare(path, data, secret=secret).commit()
+def atomic_write(path: _P, data: bytes, *, secret: bool = False) -> _P:
+    """Replace the file behind `path` with `data` in one rename; returns the real path written
+    (a str for a str). See `prepare` for modes."""
+    prepare(path, data, secret=secret).commit()
+    return resolve(path)
 
 
 def backup(path: Path, data: bytes | None = None) -> Path:
@@ -240,7 +262,8 @@ def backup(path: Path, data: bytes | None = None) -> Path:
     import shutil
 
     if data is not None:
-        return prepare(candidate, data, secret=True).commit()
+        prepare(candidate, data, secret=True).commit()
+        return resolve(candidate)
     try:
         shutil.copy2(target, candidate)
     except OSError as exc:

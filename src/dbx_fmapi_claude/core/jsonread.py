@@ -1,11 +1,13 @@
-"""`loads`: json.loads without importing json, for the hot paths.
+"""`loads` and `dumps`: json.loads and json.dumps without importing json, for the hot paths.
 
 `import json` pulls in re, enum, functools and collections: most of what the token helper
 would spend beyond Python's own start (docs/performance.md). The parsing itself is
 done by `_json`, the C scanner that json.loads uses, so every document it accepts gives exactly
 json.loads's result. Anything it does not accept (invalid JSON, a byte-order mark, non-UTF-8
 bytes) goes to json.loads itself, which then returns or raises exactly as it always would.
-Writing still uses json (only done when something changed).
+`dumps` is json.dumps's own C encoder (`_json.make_encoder`) with json.dumps's arguments, so
+the same object gives the same text; anything it does not take goes to json.dumps, which then
+returns or raises exactly as it always would.
 """
 
 from __future__ import annotations
@@ -74,3 +76,45 @@ def loads(raw: str | bytes) -> Any:
     if text[end:].strip(_WHITESPACE):
         return _slow(raw)  # "Extra data"
     return value
+
+
+class _NotPlain(Exception):
+    """An object the C encoder would hand to json's `default`: json.dumps says what to do."""
+
+
+def _refuse(obj: object) -> object:
+    raise _NotPlain
+
+
+def _make_encoder(sort_keys: bool) -> Any:
+    """json.dumps's C encoder with its default separators and ensure_ascii, or None."""
+    if _json is None:
+        return None
+    try:
+        return _json.make_encoder(
+            {}, _refuse, _json.encode_basestring_ascii, None, ": ", ", ", sort_keys, False, True
+        )
+    except Exception:  # noqa: BLE001 - a Python whose encoder differs: use json
+        return None
+
+
+_encoders: dict[bool, Any] = {}
+
+
+def dumps(obj: object, *, sort_keys: bool = False) -> str:
+    """json.dumps(obj, sort_keys=sort_keys): the same text, the same exceptions."""
+    encode: Any = _encoders.get(sort_keys)
+    if encode is None:
+        encode = _encoders[sort_keys] = _make_encoder(sort_keys) or _slow_dumps
+    if encode is _slow_dumps or isinstance(obj, str):
+        return _slow_dumps(obj, sort_keys=sort_keys)
+    try:
+        return "".join(encode(obj, 0))
+    except Exception:  # noqa: BLE001 - _NotPlain, a key json would refuse, a cycle…: json.dumps
+        return _slow_dumps(obj, sort_keys=sort_keys)  # gives the real answer (or the real error)
+
+
+def _slow_dumps(obj: object, *, sort_keys: bool = False) -> str:
+    import json
+
+    return json.dumps(obj, sort_keys=sort_keys)

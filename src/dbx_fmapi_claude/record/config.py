@@ -57,7 +57,6 @@ The bytes of each user file as it was before setup first changed it: originals.p
 from __future__ import annotations
 
 from ..core.errors import UserError
-from ..core.fileio import atomic_write, q
 from ..core.jsonread import loads
 from .fields import AGENT_KEYS as AGENT_KEYS
 from .fields import AGENT_NAMES as AGENT_NAMES
@@ -135,6 +134,8 @@ def _read(paths: Paths) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
+        from ..core.fileio import q  # fileio only when needed: the token helper's path
+
         raise UserError(
             f"cannot read {path}: {exc.strerror or exc}",
             f"ls -l {q(path)}",
@@ -242,6 +243,8 @@ def elsewhere(paths: Paths, cwd: str | PathLike[str]) -> UserError | None:
         return None
     where = ", ".join(str(v.get("settings_file")) for v in every)
     folder = str(Path(str(every[-1].get("settings_file"))).parent.parent)
+    from ..core.fileio import q
+
     return UserError(
         f"no dbx-fmapi-claude setup applies in {cwd}: Claude Code here reads none of the "
         f"settings files set up ({where})",
@@ -298,6 +301,8 @@ def require(paths: Paths, cwd: str | PathLike[str] | None = None) -> Configurati
 
 def save(paths: Paths, cfg: dict[str, Any]) -> None:
     import json  # not at import: reading needs only jsonread; json is costly on the helper path
+
+    from ..core.fileio import atomic_write
 
     text = json.dumps(cfg, indent=2, sort_keys=True) + "\n"
     atomic_write(paths.config_file, text.encode(), secret=True)

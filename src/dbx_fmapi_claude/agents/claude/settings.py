@@ -6,7 +6,6 @@ Stdlib only: the wrapper uses it in static token mode.
 from __future__ import annotations
 
 from ...core.errors import UserError
-from ...core.fileio import atomic_write, read_bytes
 from ...core.jsonread import loads
 
 TYPE_CHECKING = False
@@ -165,6 +164,8 @@ def _relaxed(text: str) -> dict[str, Any] | None:
 
 def load(path: Path | str) -> tuple[dict[str, Any], bytes | None]:
     """(parsed settings, original bytes or None when absent)."""
+    from ...core.fileio import read_bytes  # fileio only here: the token helper only parses
+
     raw = read_bytes(path)
     if raw is None:
         return {}, None
@@ -178,6 +179,8 @@ def dumps(settings: Mapping[str, Any]) -> bytes:
 
 
 def store(path: Path, settings: Mapping[str, Any], *, secret: bool) -> None:
+    from ...core.fileio import atomic_write
+
     atomic_write(path, dumps(settings), secret=secret)
 
 
