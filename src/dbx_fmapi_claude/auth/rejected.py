@@ -154,7 +154,7 @@ def vetted(
     `request.always_check`), or a fresh one when the workspace rejects it although its expiry
     says it is good (revoked, rotated); and whether the check accepted it. One request. Called
     under the profile's lock (tokens.get_token)."""
-    from . import dbcli, tokens
+    from . import dbcli, loginpolicy
 
     verdict = request.verdict = check(host, token.access_token, request.env)
     if verdict != REJECTED:
@@ -168,7 +168,7 @@ def vetted(
     except dbcli.CliError as exc:
         if exc.kind != "login":
             raise
-        if request.allow_login and tokens.can_login(request.env):
+        if request.allow_login and loginpolicy.can_login(request.env):
             raise  # get_token opens the login
         raise RejectedLogin(
             f"the workspace rejected the token of profile {profile!r} and refused to refresh "

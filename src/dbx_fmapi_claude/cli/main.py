@@ -75,8 +75,8 @@ def _guarded(prog: str, name: str, options: dict[str, object], debug: bool) -> i
 
 
 def _what_changed() -> str:
-    tokens = sys.modules.get("dbx_fmapi_claude.auth.tokens")
-    done = list(dict.fromkeys(getattr(tokens, "LOGGED_IN", [])))
+    policy = sys.modules.get("dbx_fmapi_claude.auth.loginpolicy")
+    done = list(dict.fromkeys(getattr(policy, "LOGGED_IN", [])))
     if not done:
         return "nothing was changed"
     names = ", ".join(repr(p) for p in done)

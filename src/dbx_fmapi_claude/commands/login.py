@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..agents.claude import settings
-from ..auth import credentials, databrickscfg, dbcli, tokens
+from ..auth import credentials, databrickscfg, dbcli, loginpolicy, tokens
 from ..core import ui
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
@@ -91,7 +91,7 @@ def run(*, ctx: Context, profile: str | None = None) -> int:
     # Before the login: a workspace that cannot be reached is a network error (exit 1, check the
     # URL), not a login that fails after the browser or after the CLI's minutes of retries.
     dbcli.check_reachable(host, ctx.env, "dbx-fmapi login")
-    tokens.login(host, profile, ctx.env, ctx.stderr)
+    loginpolicy.login(host, profile, ctx.env, ctx.stderr)
     progress = ui.Progress(ctx)
     with progress.step("getting the new token"):
         tok = tokens.get_token(tokens.request_for(ctx, cfg), profile, host)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from ..auth import credentials, dbcli, tokens
+from ..auth import credentials, dbcli, loginpolicy, tokens
 from ..auth.profilechoice import offered_profile, profile_hosts, switched_profile
 from ..core.errors import ExitCode, usage_error
 from ..workspace.hosts import EXAMPLE, normalize_host, same_host
@@ -197,7 +197,9 @@ def token_request(sc: SetupContext, flags: Flags, env: Mapping[str, str]) -> tok
 
 def can_login(sc: SetupContext, env: Mapping[str, str]) -> bool:
     browser = env.get("BROWSER", "")
-    return sc.ctx.stdin_is_tty() or tokens.has_display(env) or bool(browser and browser != "none")
+    return (
+        sc.ctx.stdin_is_tty() or loginpolicy.has_display(env) or bool(browser and browser != "none")
+    )
 
 
 def authenticate(sc: SetupContext, credential: Credential, flags: Flags, found: Env) -> SignedIn:
@@ -249,7 +251,7 @@ def authenticate(sc: SetupContext, credential: Credential, flags: Flags, found: 
                 command,
                 ExitCode.AUTH_NEEDED,
             )
-        tokens.login(host, profile, env, sc.ctx.stderr)
+        loginpolicy.login(host, profile, env, sc.ctx.stderr)
         token = fetch()
     left = token.expiry - time.time() if token else 0.0
     sc.out(f"  ok    signed in: profile {profile} (token valid for {span(left)})")
