@@ -18,6 +18,13 @@ from ..core.context import Context
 from ..core.errors import ExitCode
 from ..record import config
 
+# Claude Code runs the otelHeadersHelper at the end of every `claude -p` (its shutdown flush),
+# seconds or minutes after its apiKeyHelper handed the same token out or had it checked: asking
+# the workspace again would add a round trip to the end of every run, against a revocation in
+# those minutes that costs at most that run's exports. A token known good longer ago than this
+# is checked as the apiKeyHelper's is (auth/rejected.py).
+OTEL_FRESH_FOR = 600.0
+
 
 def run(
     *, ctx: Context, profile: str | None, mcp_headers: bool = False, otel_headers: bool = False
@@ -51,6 +58,8 @@ def run(
     request = tokens.request_for(ctx, cfg, allow_login=True)
     if mcp_headers:
         request.fresh_for = 0.0  # asked again right after a 401/403: check what it handed out
+    elif otel_headers:
+        request.fresh_for = OTEL_FRESH_FOR
     token = credentials.token(source, request)
     if mcp_headers or otel_headers:  # a headers helper: one JSON object of headers
         ctx.stdout.write(_headers(token.access_token) + "\n")
