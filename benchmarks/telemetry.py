@@ -10,6 +10,9 @@ process, the cases interleaved round-robin so machine drift hits all alike:
   hang         --otel-tables, the endpoint takes the request and never answers
   refused      --otel-tables, the endpoint moved to a closed port (connection refused) and a
                no-op otelHeadersHelper: what Claude Code's own exporters cost, without ours
+  noop         --otel-tables, the endpoint answers, but the otelHeadersHelper is a `printf` of a
+               header with no valid token (each export answered 401 at once): everything of `on`
+               except our helper's process at the shutdown flush
   w-off, w-on, w-hang
                the same as off, on and hang, launched as `dbx-fmapi-claude -p "say hi"`: claude
                behind the wrapper's relay, which answers the exports on loopback and sends them
@@ -54,7 +57,7 @@ from tests.rig.sandbox import Result, Sandbox  # noqa: E402
 from tests.rig.workspace import FakeWorkspace  # noqa: E402
 
 PREFIX = "main.telemetry.claude"
-CASES = ("off", "on", "spans", "drop", "hang", "refused", "w-off", "w-on", "w-hang")
+CASES = ("off", "on", "spans", "drop", "hang", "refused", "noop", "w-off", "w-on", "w-hang")
 WRAPPER = "w-"  # the cases launched through dbx-fmapi-claude
 DEFAULT_CASES = "off,on,spans,hang,refused"
 
@@ -82,6 +85,11 @@ def prepare(case: str, root: Path, claude: str) -> tuple[Sandbox, FakeWorkspace]
         path = box.home / ".claude" / "settings.json"
         data = json.loads(path.read_text())
         data["env"]["CLAUDE_CODE_OTEL_SHUTDOWN_TIMEOUT_MS"] = shutdown
+        path.write_text(json.dumps(data, indent=2))
+    if case == "noop":
+        path = box.home / ".claude" / "settings.json"
+        data = json.loads(path.read_text())
+        data["otelHeadersHelper"] = """printf '{"Authorization": "Bearer none"}'"""
         path.write_text(json.dumps(data, indent=2))
     if case == "refused":
         path = box.home / ".claude" / "settings.json"
