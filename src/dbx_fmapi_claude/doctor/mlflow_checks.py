@@ -51,17 +51,15 @@ def tracing(r: Run) -> None:
             f"put it back: {_again(experiment)}",
         )
         return
-    from ..agents.claude import effective
-
-    for level in effective.admin_levels(r.ctx.env):
-        if mlflowhook.traced_by(level.data or {}, experiment):
-            r.add(
-                ui.WARN,
-                f"the managed settings ({level.path}) trace into {experiment} too: every turn "
-                "is traced twice",
-                f"take ours out: {SETUP}",
-            )
-            return
+    managed = mlflowhook.managed_tracing(r.ctx.env, experiment)
+    if managed is not None:
+        r.add(
+            ui.WARN,
+            f"the managed settings ({managed}) trace into {experiment} too: every turn is "
+            "traced twice",
+            f"take ours out: {SETUP}",
+        )
+        return
     r.add(ui.PASS, f"MLflow {mlflowenv.VERSION}, Stop hook in {path}: traces go to {experiment}")
 
 

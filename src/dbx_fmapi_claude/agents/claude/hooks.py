@@ -29,14 +29,23 @@ def is_ours(entry: Any, commands: Iterable[object]) -> bool:
     return isinstance(found, str) and found in commands_of(commands)
 
 
-def present(settings: Mapping[str, Any], event: str, command: str) -> bool:
-    """Whether `command` is one of the settings' hooks for `event`."""
+def commands(settings: Mapping[str, Any], event: str) -> list[str]:
+    """The commands of the settings' hooks for `event`, in order."""
     hooks = settings.get(HOOKS_KEY)
     groups = hooks.get(event) if isinstance(hooks, dict) else None
-    return isinstance(groups, list) and any(
-        isinstance(g, dict) and any(is_ours(h, {command}) for h in g.get("hooks") or [])
-        for g in groups
-    )
+    found = []
+    for group in groups if isinstance(groups, list) else []:
+        entries = group.get("hooks") if isinstance(group, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            command = entry.get("command") if isinstance(entry, dict) else None
+            if isinstance(command, str):
+                found.append(command)
+    return found
+
+
+def present(settings: Mapping[str, Any], event: str, command: str) -> bool:
+    """Whether `command` is one of the settings' hooks for `event`."""
+    return command in commands(settings, event)
 
 
 def without(settings: Mapping[str, Any], event: str, commands: Iterable[object]) -> dict[str, Any]:

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import hooks
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 EVENT = "Stop"
 HOOK_TIMEOUT = 60  # seconds: MLflow's import and a few requests to the workspace
@@ -45,19 +48,26 @@ def traced_by(settings: Mapping[str, Any], experiment: str) -> bool:
     """Whether one of the settings' Stop hooks is a `mlflow-hook` of ours tracing into
     `experiment` (whatever path or profile it names: `team managed-settings` writes
     `dbx-fmapi mlflow-hook --experiment PATH [--profile P]`)."""
-    found = settings.get(hooks.HOOKS_KEY)
-    groups = found.get(EVENT) if isinstance(found, dict) else None
-    for group in groups if isinstance(groups, list) else []:
-        entries = group.get("hooks") if isinstance(group, dict) else None
-        for entry in entries if isinstance(entries, list) else []:
-            line = entry.get("command") if isinstance(entry, dict) else None
-            try:
-                words = shlex.split(line) if isinstance(line, str) else []
-            except ValueError:
-                continue
-            if "mlflow-hook" in words[1:2] and _option(words, "--experiment") == experiment:
-                return True
+    for line in hooks.commands(settings, EVENT):
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            continue
+        if "mlflow-hook" in words[1:2] and _option(words, "--experiment") == experiment:
+            return True
     return False
+
+
+def managed_tracing(environ: Mapping[str, str], experiment: str) -> Path | None:
+    """The managed-settings file whose Stop hook already traces into `experiment`, if any:
+    Claude Code runs managed hooks beside the user's, so a hook of ours as well traces each
+    turn twice."""
+    from . import effective
+
+    for level in effective.admin_levels(environ):
+        if traced_by(level.data or {}, experiment):
+            return level.path
+    return None
 
 
 def _option(words: list[str], name: str) -> str | None:

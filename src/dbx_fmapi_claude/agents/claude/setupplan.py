@@ -261,7 +261,7 @@ def with_mlflow(
     before = [here.get("mlflow_hook")]
     if s.mlflow_experiment is None or not s.helper:
         return mlflowhook.without(data, before)
-    managed = _managed_tracing(s)
+    managed = mlflowhook.managed_tracing(s.env, s.mlflow_experiment)
     if managed is not None:  # a second Stop hook would trace every turn twice
         if not quiet:
             s.out(
@@ -272,17 +272,6 @@ def with_mlflow(
     hook = mlflowhook.command(s.helper, s.mlflow_experiment, s.profile or None)
     kept.update({"mlflow_experiment": s.mlflow_experiment, "mlflow_hook": hook})
     return mlflowhook.add(data, hook, before)
-
-
-def _managed_tracing(s: AgentSetup) -> Path | None:
-    """The managed-settings file (`team managed-settings`) whose Stop hook already traces into
-    the experiment asked for, if any: Claude Code runs managed hooks beside the user's."""
-    from . import mlflowhook
-
-    for level in effective.admin_levels(s.env):
-        if s.mlflow_experiment and mlflowhook.traced_by(level.data or {}, s.mlflow_experiment):
-            return level.path
-    return None
 
 
 def plan_onboarding(s: AgentSetup, plan: engine.Plan) -> bool:
