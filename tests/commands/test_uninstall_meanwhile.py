@@ -8,7 +8,6 @@ the question sits."""
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from dbx_fmapi_claude import agents
 from dbx_fmapi_claude.changes import engine
 from dbx_fmapi_claude.commands import uninstall
 from dbx_fmapi_claude.core.context import Context
-from dbx_fmapi_claude.core.paths import Paths
 from tests.helpers.agent_transforms import CASES, _apply, _setup
 from tests.helpers.claude_user_files import (
     USER_BASHRC,
@@ -26,20 +24,14 @@ from tests.helpers.claude_user_files import (
     USER_SETTINGS,
     seed_user_files,
 )
+from tests.helpers.contexts import quiet_context
 from tests.helpers.mgmt import edit_settings, set_up, settings_path
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
 
 def _ctx(sandbox: Sandbox) -> Context:
-    return Context(
-        env=sandbox.env,
-        stdin=io.StringIO(),
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-        cwd=sandbox.home,
-        paths=Paths.from_env(sandbox.env),
-    )
+    return quiet_context(sandbox.env, sandbox.home)
 
 
 def test_what_changed_while_uninstall_asked_stays(

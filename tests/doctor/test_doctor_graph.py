@@ -6,7 +6,6 @@ stubs: what each check finds is tested on the rig (test_doctor.py)."""
 from __future__ import annotations
 
 import dataclasses
-import io
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,25 +15,18 @@ import pytest
 from dbx_fmapi_claude import agents
 from dbx_fmapi_claude.agents.aspects import Aspect, Verdict
 from dbx_fmapi_claude.agents.base import Agent, Finding
-from dbx_fmapi_claude.core.context import Context
 from dbx_fmapi_claude.core.paths import Paths
 from dbx_fmapi_claude.doctor import checks
 from dbx_fmapi_claude.doctor.graph import GraphError, Spec, validate, walk
 from dbx_fmapi_claude.doctor.report import Report, Run
+from tests.helpers.contexts import quiet_context
 
 Line = tuple[str, str, str]  # (id, status, detail)
 
 
 def _run(tmp_path: Path) -> Run:
     env = {"HOME": str(tmp_path)}
-    ctx = Context(
-        env=env,
-        stdin=io.StringIO(),
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-        cwd=tmp_path,
-        paths=Paths.from_env(env),
-    )
+    ctx = quiet_context(env, tmp_path)
     return Run(ctx, Report(ctx, live=False))
 
 

@@ -4,7 +4,6 @@ request or raises what a workspace answers: for tests/doctor/test_doctor_agent*.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -13,13 +12,12 @@ import pytest
 
 from dbx_fmapi_claude import agents
 from dbx_fmapi_claude.agents.codex import configtoml
-from dbx_fmapi_claude.core.context import Context
-from dbx_fmapi_claude.core.paths import Paths
 from dbx_fmapi_claude.doctor import agent_checks
 from dbx_fmapi_claude.doctor.graph import Spec, validate, walk
 from dbx_fmapi_claude.doctor.report import Report, Run
 from dbx_fmapi_claude.record import config
 from dbx_fmapi_claude.workspace.client import WorkspaceError
+from tests.helpers.contexts import quiet_context
 
 HOST = "https://ws.example.com"
 ALL = ["claude", "codex", "gemini", "opencode"]
@@ -130,14 +128,7 @@ class World:
 
     def doctor(self, *, token: bool = True, workspace: bool = True) -> list[Line]:
         """The agent checks, walked after stand-ins for setup, the token and the workspace."""
-        ctx = Context(
-            env=self.env,
-            stdin=io.StringIO(),
-            stdout=io.StringIO(),
-            stderr=io.StringIO(),
-            cwd=self.project,
-            paths=Paths.from_env(self.env),
-        )
+        ctx = quiet_context(self.env, self.project)
         run = Run(ctx, Report(ctx, live=False))
         run.cfg = config.Configuration(self.cfg)  # as doctor reads it: the typed view
         run.ws = self.ws  # type: ignore[assignment]  # a stub client

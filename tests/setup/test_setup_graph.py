@@ -4,29 +4,20 @@ written; a dry run declares a step that shows the changes and none that writes t
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
 
-from dbx_fmapi_claude.core.context import Context
-from dbx_fmapi_claude.core.paths import Paths
 from dbx_fmapi_claude.setup import steps
 from dbx_fmapi_claude.setup.flow import Setup
 from dbx_fmapi_claude.setup.options import SetupOptions
 from dbx_fmapi_claude.setup.steps import Step
+from tests.helpers.contexts import quiet_context
 
 
 def _declared(tmp_path: Path, dry_run: bool) -> list[Step]:
     env = {"HOME": str(tmp_path)}
-    ctx = Context(
-        env=env,
-        stdin=io.StringIO(),
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-        cwd=tmp_path,
-        paths=Paths.from_env(env),
-    )
+    ctx = quiet_context(env, tmp_path)
     setup = Setup(ctx, SetupOptions(dry_run=dry_run))
     return [*setup.declared_steps(), *setup.finish_steps()]
 
@@ -63,14 +54,7 @@ def test_setup_composes_its_steps_and_holds_nothing_that_can_change(tmp_path: Pa
     from dbx_fmapi_claude.setup.context import SetupContext
 
     env = {"HOME": str(tmp_path)}
-    ctx = Context(
-        env=env,
-        stdin=io.StringIO(),
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-        cwd=tmp_path,
-        paths=Paths.from_env(env),
-    )
+    ctx = quiet_context(env, tmp_path)
     setup = Setup(ctx, SetupOptions())
     assert [f.name for f in dataclasses.fields(setup)] == ["sc"]
     assert isinstance(setup.sc, SetupContext)
