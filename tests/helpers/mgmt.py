@@ -137,3 +137,30 @@ def team_file(workspace: FakeWorkspace, **extra: Any) -> dict[str, Any]:
         "locked": ["models", "ttl"],
         **extra,
     }
+
+
+def claude_under_managed_settings(
+    sandbox: Sandbox, tmp_path: Path, managed: Path, claude_bin: str, *args: str
+) -> Result:
+    """The real `claude ARGS` with `managed`/managed-settings.json as /etc/claude-code's, in a
+    private mount namespace (as root) where /etc is an overlay whose writes land in tmp_path:
+    the real /etc is never written (Claude Code's folder override is compiled out)."""
+    layers = tmp_path / "etc-overlay"
+    (layers / "upper").mkdir(parents=True, exist_ok=True)
+    (layers / "work").mkdir(exist_ok=True)
+    script = tmp_path / "in-namespace.sh"
+    script.write_text(
+        "set -e\n"
+        f"mount -t overlay overlay -o lowerdir=/etc,upperdir={layers}/upper,workdir={layers}/work"
+        " /etc\n"
+        "mkdir -p /etc/claude-code\n"
+        'cp "$1/managed-settings.json" /etc/claude-code/managed-settings.json\n'
+        "shift\n"
+        'exec "$@"\n'
+    )
+    argv = ["unshare", "-m", "--propagation", "private", "sh", str(script), str(managed)]
+    return sandbox.run(
+        [*argv, claude_bin, *args],
+        env={"DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"},
+        timeout=120,
+    )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.mgmt import team_file
+from tests.helpers.mgmt import claude_under_managed_settings, team_file
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -97,26 +97,8 @@ def test_claude_code_runs_the_managed_mlflow_hook_with_managed_hooks_only(
     (sandbox.home / ".claude" / "settings.json").write_text(
         json.dumps({"hooks": {"Stop": [{"hooks": [own]}]}})
     )
-    layers = tmp_path / "etc-overlay"
-    (layers / "upper").mkdir(parents=True)
-    (layers / "work").mkdir()
-    script = tmp_path / "in-namespace.sh"
-    script.write_text(
-        "set -e\n"
-        f"mount -t overlay overlay -o lowerdir=/etc,upperdir={layers}/upper,workdir={layers}/work"
-        " /etc\n"
-        "mkdir -p /etc/claude-code\n"
-        'cp "$1/managed-settings.json" /etc/claude-code/managed-settings.json\n'
-        "shift\n"
-        'exec "$@"\n'
-    )
     sandbox.seed_onboarding()
-    argv = ["unshare", "-m", "--propagation", "private", "sh", str(script), str(out)]
-    result = sandbox.run(
-        [*argv, claude_bin, "-p", "hi"],
-        env={"DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"},
-        timeout=120,
-    )
+    result = claude_under_managed_settings(sandbox, tmp_path, out, claude_bin, "-p", "hi")
     assert result.code == 0, result
     assert result.stdout.strip() == "pong from managed settings"
     log = sandbox.home / ".config" / "dbx-fmapi-claude" / "mlflow-hook.log"

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.mgmt import team_file
+from tests.helpers.mgmt import claude_under_managed_settings, team_file
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -183,28 +183,10 @@ def test_claude_code_reads_the_rendered_managed_settings_with_only_a_cli_login(
     assert not (sandbox.home / ".claude").exists()
     # In the namespace, /etc becomes an overlay whose writes land in tmp_path: the managed
     # settings go to /etc/claude-code there, and the real /etc is never written.
-    layers = tmp_path / "etc-overlay"
-    (layers / "upper").mkdir(parents=True)
-    (layers / "work").mkdir()
-    script = tmp_path / "in-namespace.sh"
-    script.write_text(
-        "set -e\n"
-        f"mount -t overlay overlay -o lowerdir=/etc,upperdir={layers}/upper,workdir={layers}/work"
-        " /etc\n"
-        "mkdir -p /etc/claude-code\n"
-        'cp "$1/managed-settings.json" /etc/claude-code/managed-settings.json\n'
-        "shift\n"
-        'exec "$@"\n'
-    )
     real_etc = Path("/etc/claude-code").exists()
 
     def ask() -> Any:
-        argv = ["unshare", "-m", "--propagation", "private", "sh", str(script), str(out)]
-        return sandbox.run(
-            [*argv, claude_bin, "-p", "hi"],
-            env={"DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"},
-            timeout=120,
-        )
+        return claude_under_managed_settings(sandbox, tmp_path, out, claude_bin, "-p", "hi")
 
     sandbox.seed_onboarding()
     first = ask()
@@ -221,4 +203,4 @@ def test_claude_code_reads_the_rendered_managed_settings_with_only_a_cli_login(
     assert requests[0].token is not None and requests[1].token is not None
     assert requests[0].token.id != requests[1].token.id
     assert Path("/etc/claude-code").exists() == real_etc  # the real /etc is as it was
-    assert (layers / "upper" / "claude-code" / "managed-settings.json").exists()
+    assert (tmp_path / "etc-overlay" / "upper" / "claude-code" / "managed-settings.json").exists()
