@@ -6,16 +6,17 @@ docs/performance.md).
 The workspace's OTLP endpoint (Zerobus Ingest, ../shared/notes/databricks.md) takes
 `POST {host}/api/2.0/otel/v1/{metrics,logs,traces}` with `X-Databricks-UC-Table-Name` naming the
 table of that signal: `PREFIX_otel_metrics`, `PREFIX_otel_logs`, `PREFIX_otel_spans`. Standard
-library only: the token helper's `--otel-headers` path reads it.
+library only, and light: the wrapper reads it at every launch (re only where a name is checked).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from typing import Any
-
 from ..core.errors import ExitCode, UserError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 OFF = "none"
 HEADER = "X-Databricks-UC-Table-Name"
@@ -24,7 +25,7 @@ ENDPOINT_PATH = "/api/2.0/otel"
 SUFFIX = {"metrics": "_otel_metrics", "logs": "_otel_logs", "traces": "_otel_spans"}
 SIGNALS = tuple(SUFFIX)
 # Unity Catalog names as the team file accepts them (team/schema.py): letters, digits, '_'.
-_NAME = re.compile(r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
+_NAME = r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$"
 EXAMPLE = "main.telemetry.claude"
 
 
@@ -33,7 +34,9 @@ def check(value: str, flag: str = "--otel-tables", prog: str = "setup-fmapi-clau
     text = value.strip()
     if text.lower() == OFF:
         return OFF
-    if not _NAME.match(text):
+    import re
+
+    if not re.match(_NAME, text):
         raise UserError(
             f"{flag} {value!r}: must be CATALOG.SCHEMA.PREFIX (three names of letters, digits "
             'and _, e.g. main.telemetry.claude) or "none"',

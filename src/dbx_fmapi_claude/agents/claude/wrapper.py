@@ -248,15 +248,14 @@ def _relayed(
     base = destination.base_url(paths.home_path, cwd, env)
     if not base or not base.startswith(("https://", "http://127.0.0.1")):
         return [], {}
-    # Telemetry on (tables.prefix_of and tables.endpoint, whose module costs the launch ~10 ms
-    # of imports): the exports go through the relay unless another level decides for claude.
+    # Telemetry on: the exports go through the relay unless another level decides for claude.
+    from ...telemetry import tables
+
     host = cfg.get("host")
     otel = (
-        cfg.get("otel_tables") not in (None, "", "none")
+        tables.prefix_of(cfg) is not None
         and isinstance(host, str)
-        and destination.otel_relayable(
-            paths.home_path, cwd, env, host.rstrip("/") + "/api/2.0/otel"
-        )
+        and destination.otel_relayable(paths.home_path, cwd, env, tables.endpoint(host))
     )
     started = relayed.start(base, cfg, paths, env, otel=otel)
     return started if started is not None else ([], {})
