@@ -7,12 +7,21 @@ token in any file; the agents' config files are not touched (a plain `codex` has
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from dbx_fmapi_claude.agents import otelproxy
+from tests.helpers.agent_exports import (
+    LOGS,
+    METRICS,
+    PREFIX,
+    SPANS,
+    check_exports,
+    events,
+    no_prompt,
+    no_token_in_files,
+)
 from tests.helpers.agent_users import CODEX_USER, GPT, gemini_env, link, users_gemini_settings
 from tests.helpers.mgmt import set_up
 from tests.rig import otlp_api
@@ -21,47 +30,6 @@ from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
 pytestmark = pytest.mark.e2e
-
-PREFIX = "main.tele.agents"
-METRICS, LOGS, SPANS = (PREFIX + s for s in ("_otel_metrics", "_otel_logs", "_otel_spans"))
-
-
-def events(rows: list[dict[str, Any]]) -> set[str]:
-    """The log records' event names (the record's own, or the `event.name` attribute)."""
-    return {str(r["attributes"].get("event.name") or r["event_name"]) for r in rows}
-
-
-def no_token_in_files(sandbox: Sandbox) -> None:
-    """No token the CLI got is in any file of the sandbox's HOME but the CLI's own cache."""
-    cache = json.loads((sandbox.home / ".databricks" / "token-cache.json").read_text())
-    tokens = [t["access_token"] for t in cache["tokens"].values()]
-    assert tokens
-    for path in sandbox.home.rglob("*"):
-        if not path.is_file() or path.name == "token-cache.json" or path.stat().st_size > 4 << 20:
-            continue
-        data = path.read_bytes()
-        assert not any(t.encode() in data for t in tokens), path
-
-
-def no_prompt(workspace: FakeWorkspace, prompt: str) -> None:
-    """The prompt (and the answer) stay on the machine: in no record of any table."""
-    otel = otlp_api.state(workspace)
-    for table in (METRICS, LOGS, SPANS):
-        text = json.dumps(otel.records(table), default=str)
-        assert prompt not in text and "pong from the workspace" not in text, table
-
-
-def check_exports(workspace: FakeWorkspace, signals: tuple[str, ...]) -> None:
-    """Every export reached its table with a valid token (the proxy's secret never left)."""
-    otel = otlp_api.state(workspace)
-    tables = {"metrics": METRICS, "logs": LOGS, "traces": SPANS}
-    for signal in signals:
-        done = otel.exports_to(tables[signal])
-        assert done, (signal, otel.exports)
-        ok = [e for e in done if e.status == 200]
-        assert ok and all(e.token is not None and e.token.valid for e in ok), done
-        assert ok[-1].records > 0
-    assert all(e.table in tables.values() for e in otel.exports), otel.exports
 
 
 def test_codex_exports_into_the_tables_through_dbx_fmapi_run(
