@@ -4,7 +4,8 @@ after its token has expired, and `uninstall` leaves each agent's files byte-iden
 
 The user's own agent files carry the switches that keep each agent off the network (update
 checks, telemetry: docs/agents.md) plus providers, profiles and comments of their own, which
-setup must keep.
+setup must keep. OpenCode's session also calls an MCP tool and exports its spans and logs: one
+OpenCode start (seconds of CPU each) serves the setup, MCP and telemetry checks.
 """
 
 from __future__ import annotations
@@ -13,9 +14,19 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 import pytest
 
+from dbx_fmapi_claude.agents import otelproxy
+from tests.helpers.agent_exports import (
+    METRICS,
+    PREFIX,
+    SPANS,
+    check_exports,
+    no_prompt,
+    no_token_in_files,
+)
 from tests.helpers.agent_users import (
     CODEX_USER,
     GPT,
@@ -23,7 +34,8 @@ from tests.helpers.agent_users import (
     users_gemini_settings,
 )
 from tests.helpers.mgmt import config_of, set_up
-from tests.rig.agents import Agents, NetTrap, seed_opencode_plugin
+from tests.rig import otlp_api
+from tests.rig.agents import Agents, NetTrap, agent_version, seed_opencode_plugin
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -131,6 +143,7 @@ def test_setup_refuses_an_agent_model_the_workspace_lacks_and_changes_nothing(
 
 GEMINI = "databricks-gemini-2-5-pro"
 SHELL_PROOF = "rig-tool-ran"
+SPACE = "01f0c0ffee0000000000000000000001"
 
 
 def test_gemini_runs_through_the_proxy_and_uninstall_restores_its_settings(
@@ -218,31 +231,92 @@ def test_gemini_session_outlives_its_first_token(
 # --------------------------------------------------------------------------- OpenCode
 
 
-def test_opencode_runs_through_the_proxy_and_uninstall_restores_its_config(
+def test_opencode_runs_through_the_proxy_with_mcp_and_telemetry_and_uninstall_restores_it(
     sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, net_trap: NetTrap, opencode_bin: str
 ) -> None:
+    """One OpenCode session (each start costs seconds of CPU) through everything setup and
+    `dbx-fmapi mcp add` configure: its model requests go through the loopback proxy with a
+    fresh token; a Genie tool is called through the proxy `dbx-fmapi run opencode` starts
+    (`mcp.NAME` of type remote naming {env:DBX_FMAPI_MCP_URL}, with the proxy's per-launch
+    secret); its spans and logs reach the workspace's tables (`--otel-tables`, `--otel-spans
+    on`); no token in any file; uninstall restores opencode.json byte for byte."""
     sandbox.link_program("opencode", opencode_bin)
     path = agents.xdg["XDG_CONFIG_HOME"] / "opencode" / "opencode.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
+    path.write_text(  # with the $schema OpenCode would add itself
         '{\n  "$schema": "https://opencode.ai/config.json",\n  "autoupdate": false,\n'
         '  "share": "disabled"\n}\n'
     )
-    seed_opencode_plugin(path.parent, agents.version("opencode"))
+    seed_opencode_plugin(path.parent, agent_version("opencode"))
     before = path.read_bytes()
     env = agents.opencode_env()
-    workspace.reply_text = "pong from the workspace"
-    set_up(sandbox, workspace, "--agents", "claude,opencode", "--opencode-model", GPT, env=env)
+    env[otelproxy.ENV_DRAIN] = str(30_000)  # counting exports: no drain cut-off under load
+    # Its spans sent while it runs (the OpenTelemetry SDK's batch delay, 5 s by default), not
+    # only in its flush at exit, which a loaded machine cut short once in a full suite run.
+    env["OTEL_BSP_SCHEDULE_DELAY"] = "200"
+    tele = ("--otel-tables", PREFIX, "--otel-spans", "on")
+    set_up(
+        sandbox, workspace, "--agents", "claude,opencode", "--opencode-model", GPT, *tele, env=env
+    )
+    added = sandbox.run(["dbx-fmapi", "mcp", "add", "genie", SPACE, "--name", "genie"], env=env)
+    assert added.code == 0, added
+    server = json.loads(path.read_text())["mcp"]["genie"]
+    assert server["url"] == f"{{env:DBX_FMAPI_MCP_URL}}/api/2.0/mcp/genie/{SPACE}", server
+    configured = path.read_bytes()
+    otlp_api.state(workspace).create_tables(PREFIX)
+    seen: list[list[str]] = []
 
+    def reply(body: dict[str, Any]) -> str | dict[str, Any]:
+        messages = body.get("messages") or []
+        results = [m for m in messages if isinstance(m, dict) and m.get("role") == "tool"]
+        if results:
+            return "ANSWER " + json.dumps(results[-1].get("content"))
+        if not body.get("tools"):
+            return "a title"  # the session-title request offers no tools
+        names = [str((t.get("function") or {}).get("name")) for t in body.get("tools") or []]
+        seen.append(names)
+        name = next((n for n in names if "query_space" in n), "none")
+        return {"tool_use": {"name": name, "input": {"question": "orders?"}}}
+
+    workspace.reply = reply
     result = sandbox.run(
-        ["dbx-fmapi", "run", "opencode", "run", "say hi"], env=env, cwd=agents.project, timeout=180
+        ["dbx-fmapi", "run", "opencode", "run", "ask genie"],
+        env=env,
+        cwd=agents.project,
+        timeout=180,
     )
     assert result.code == 0, result
-    assert result.stdout.strip() == "pong from the workspace"
+
+    # The model's requests: through the proxy, each with a fresh, valid token.
     reqs = [r for r in workspace.log if r.path.endswith("/chat/completions") and r.stream]
-    assert reqs and all(r.status == 200 and r.model == GPT for r in reqs)
-    assert all(r.token is not None and r.token.valid and r.bearer_exact for r in reqs)
+    assert reqs and all(r.status == 200 and r.model == GPT for r in reqs), "model requests"
+    assert all(r.token is not None and r.token.valid and r.bearer_exact for r in reqs), (
+        "model requests' tokens"
+    )
+
+    # MCP: the Genie tool was offered, called once, and answered through the proxy.
+    assert "GENIE says: 42 orders match" in result.stdout, ("the MCP tool's answer", result, seen)
+    assert [c[1] for c in workspace.mcp.calls] == [f"query_space_{SPACE}"]
+    posts = [r for r in workspace.mcp_requests() if r.method == "POST"]
+    assert posts and all(r.status == 200 and r.token and r.token.valid for r in posts), (
+        "MCP requests",
+        posts,
+    )
+
+    # Telemetry: spans and logs (OpenCode has no metrics) with a valid token, no prompt.
+    check_exports(workspace, ("logs", "traces"))
+    otel = otlp_api.state(workspace)
+    spans = otel.records(SPANS)
+    calls = [s for s in spans if s["name"] == "ai.streamText"]
+    assert calls, ("OpenCode's model-call spans", sorted({s["name"] for s in spans}))
+    assert all(s["attributes"].get("ai.model.id") == GPT for s in calls)
+    assert any("ai.usage.inputTokens" in s["attributes"] for s in calls)
+    assert otel.exports_to(METRICS) == []  # OpenCode has no metrics
+    no_prompt(workspace, "ask genie", answer="GENIE says")
+
+    assert path.read_bytes() == configured, "the run changed opencode.json"
+    no_token_in_files(sandbox)
     assert net_trap.hosts() == []
 
     uninstall(sandbox, env)
-    assert path.read_bytes() == before
+    assert path.read_bytes() == before, "uninstall did not restore opencode.json"

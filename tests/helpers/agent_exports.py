@@ -32,12 +32,14 @@ def no_token_in_files(sandbox: Sandbox) -> None:
         assert not any(t.encode() in data for t in tokens), path
 
 
-def no_prompt(workspace: FakeWorkspace, prompt: str) -> None:
+def no_prompt(
+    workspace: FakeWorkspace, prompt: str, answer: str = "pong from the workspace"
+) -> None:
     """The prompt (and the answer) stay on the machine: in no record of any table."""
     otel = otlp_api.state(workspace)
     for table in (METRICS, LOGS, SPANS):
         text = json.dumps(otel.records(table), default=str)
-        assert prompt not in text and "pong from the workspace" not in text, table
+        assert prompt not in text and answer not in text, table
 
 
 def check_exports(workspace: FakeWorkspace, signals: tuple[str, ...]) -> None:
