@@ -4,8 +4,8 @@ after its token has expired, and `uninstall` leaves each agent's files byte-iden
 
 The user's own agent files carry the switches that keep each agent off the network (update
 checks, telemetry: docs/agents.md) plus providers, profiles and comments of their own, which
-setup must keep. OpenCode's session also calls an MCP tool and exports its spans and logs: one
-OpenCode start (seconds of CPU each) serves the setup, MCP and telemetry checks.
+setup must keep. Gemini CLI's session also calls an MCP tool, OpenCode's calls one and exports its
+spans and logs: one start (seconds of CPU each) serves the setup, MCP and telemetry checks.
 """
 
 from __future__ import annotations
@@ -146,32 +146,68 @@ SHELL_PROOF = "rig-tool-ran"
 SPACE = "01f0c0ffee0000000000000000000001"
 
 
-def test_gemini_runs_through_the_proxy_and_uninstall_restores_its_settings(
+def test_gemini_runs_through_the_proxy_with_mcp_and_uninstall_restores_its_settings(
     sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, net_trap: NetTrap, gemini_bin: str
 ) -> None:
+    """One Gemini CLI session (each start costs seconds of CPU) through what setup and `dbx-fmapi
+    mcp add` configure: its model requests go through the loopback proxy with a fresh token;
+    Gemini CLI has no header helper, so its settings name the proxy `dbx-fmapi run gemini`
+    starts ($DBX_FMAPI_MCP_URL, with the proxy's per-launch secret), which puts a fresh token on
+    every MCP request; no token in the file; uninstall restores it byte for byte."""
     sandbox.link_program("gemini", gemini_bin)
     settings = users_gemini_settings(agents)
     before = settings.read_bytes()
     env = gemini_env(agents)
-    workspace.reply_text = "pong from the workspace"
     set_up(sandbox, workspace, "--agents", "claude,gemini", env=env)
     assert json.loads(settings.read_text())["security"]["auth"]["selectedType"] == "gemini-api-key"
     assert json.loads(settings.read_text())["ui"] == {"theme": "Dracula"}
+    added = sandbox.run(["dbx-fmapi", "mcp", "add", "genie", SPACE, "--name", "genie"], env=env)
+    assert added.code == 0, added
+    assert f"Gemini CLI: {settings}, when started with: dbx-fmapi run gemini" in added.stdout
+    server = json.loads(settings.read_text())["mcpServers"]["genie"]
+    assert server["url"] == f"$DBX_FMAPI_MCP_URL/api/2.0/mcp/genie/{SPACE}"
+    assert server["headers"] == {"Authorization": "Bearer $DBX_FMAPI_MCP_KEY"}
 
+    def reply(body: dict[str, Any]) -> str | dict[str, Any]:
+        last = (body.get("contents") or [{}])[-1]
+        answers = [p["functionResponse"] for p in last.get("parts", []) if "functionResponse" in p]
+        if answers:
+            return "ANSWER " + json.dumps(answers)
+        return {"tool_use": {"name": f"mcp_genie_query_space_{SPACE}", "input": {"question": "q"}}}
+
+    workspace.reply = reply
     result = sandbox.run(
-        ["dbx-fmapi", "run", "gemini", "-p", "say hi"], env=env, cwd=agents.project, timeout=120
+        ["dbx-fmapi", "run", "gemini", "--yolo", "-p", "ask genie"],
+        env=env,
+        cwd=agents.project,
+        timeout=120,
     )
     assert result.code == 0, result
-    assert result.stdout.strip() == "pong from the workspace"
-    [req] = [r for r in workspace.log if ":streamGenerateContent" in r.path]
-    assert req.status == 200 and req.model == config_of(sandbox)["gemini"]["model"]
-    assert str(req.model).startswith("databricks-gemini-")  # the newest READY one by default
-    assert req.token is not None and req.token.valid and req.bearer_exact
-    assert req.api_key is None  # the proxy's secret never reaches the workspace
+
+    # The model's requests (the tool call's turn and the answer's): through the proxy.
+    reqs = [r for r in workspace.log if ":streamGenerateContent" in r.path]
+    assert [r.status for r in reqs] == [200, 200], ("model requests", reqs)
+    model = config_of(sandbox)["gemini"]["model"]
+    assert all(r.model == model for r in reqs), "model requests' model"
+    assert str(model).startswith("databricks-gemini-")  # the newest READY one by default
+    assert all(r.token is not None and r.token.valid and r.bearer_exact for r in reqs), (
+        "model requests' tokens"
+    )
+    assert all(r.api_key is None for r in reqs)  # the proxy's secret never reaches the workspace
+
+    # MCP: the Genie tool called once through the proxy, with a fresh token each request.
+    assert "GENIE says: 42 orders match" in result.stdout, ("the MCP tool's answer", result)
+    assert [c[1] for c in workspace.mcp.calls] == [f"query_space_{SPACE}"]
+    posts = [r for r in workspace.mcp_requests() if r.method == "POST"]
+    assert posts and all(r.status == 200 and r.token and r.token.valid for r in posts), (
+        "MCP requests",
+        posts,
+    )
+    assert all(r.bearer_exact for r in posts)  # the proxy's secret was replaced, not passed on
     assert net_trap.hosts() == []
 
     uninstall(sandbox, env)
-    assert settings.read_bytes() == before
+    assert settings.read_bytes() == before, "uninstall did not restore Gemini CLI's settings"
 
 
 def gemini_slow_tool(body: dict[str, object]) -> str | dict[str, object]:
