@@ -52,7 +52,7 @@ def test_codex_after_the_token_was_revoked_gets_a_new_one(
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_gemini_through_the_proxy_after_the_token_was_revoked_gets_a_new_one(
+def test_gemini_through_the_proxy_a_revoked_token_is_replaced_mid_session_and_at_the_next_run(
     sandbox: Sandbox,
     workspace: FakeWorkspace,
     agents: Agents,
@@ -60,41 +60,14 @@ def test_gemini_through_the_proxy_after_the_token_was_revoked_gets_a_new_one(
     gemini_bin: str,
     route: str,
 ) -> None:
+    """One setup, two `dbx-fmapi run gemini` runs (each Gemini CLI start costs seconds of CPU):
+    mid-session, the proxy replaces a token revoked during the first turn and retries; then,
+    after the workspace revoked that new token too, the next run succeeds with a new one."""
     sandbox.link_program("gemini", gemini_bin)
     agents.write_gemini_settings(gemini_settings())
     env = agents.gemini_env(None, "")
     for key in ("GOOGLE_GEMINI_BASE_URL", "GEMINI_API_KEY", "GEMINI_API_KEY_AUTH_MECHANISM"):
         env[key] = None  # `dbx-fmapi run gemini` sets them
-    set_up(sandbox, workspace, route, env, "--agents", "claude,gemini", "--gemini-model", GEMINI)
-    argv = ["dbx-fmapi", "run", "gemini", "-p", "hi"]
-    first = sandbox.run(argv, env=env, cwd=agents.project, timeout=120)
-    assert first.code == 0 and "pong" in first.stdout, first
-    workspace.revoke_access_tokens()
-    later()
-    workspace.clear_log()
-
-    result = sandbox.run(argv, env=env, cwd=agents.project, timeout=120)
-
-    assert result.code == 0 and "pong" in result.stdout, result
-    assert model_statuses(workspace, "GenerateContent") == [(200, "valid")]
-    assert workspace.refresh_count() == 1
-    assert net_trap.hosts() == []
-
-
-@pytest.mark.parametrize("route", ROUTES)
-def test_gemini_mid_session_the_proxy_replaces_a_revoked_token_and_retries(
-    sandbox: Sandbox,
-    workspace: FakeWorkspace,
-    agents: Agents,
-    net_trap: NetTrap,
-    gemini_bin: str,
-    route: str,
-) -> None:
-    sandbox.link_program("gemini", gemini_bin)
-    agents.write_gemini_settings(gemini_settings())
-    env = agents.gemini_env(None, "")
-    for key in ("GOOGLE_GEMINI_BASE_URL", "GEMINI_API_KEY", "GEMINI_API_KEY_AUTH_MECHANISM"):
-        env[key] = None
     set_up(sandbox, workspace, route, env, "--agents", "claude,gemini", "--gemini-model", GEMINI)
     call = {"name": "run_shell_command", "input": {"command": "printf 'ran-%d\\n' 7"}}
     workspace.reply = revoke_during_first_turn(workspace, call)
@@ -104,14 +77,31 @@ def test_gemini_mid_session_the_proxy_replaces_a_revoked_token_and_retries(
         ["dbx-fmapi", "run", "gemini", "--yolo", "-p", "go"], env=env, cwd=agents.project
     )
 
-    assert result.code == 0 and "all done" in result.stdout, result
+    assert result.code == 0 and "all done" in result.stdout, ("mid-session", result)
     bad = 400 if route == "ai-gateway" else 403
     assert model_statuses(workspace, "GenerateContent") == [
         (200, "valid"),
         (bad, "revoked"),
         (200, "valid"),
-    ]
-    assert workspace.refresh_count() == 1
+    ], "mid-session: the revoked token was not replaced and the request retried"
+    assert workspace.refresh_count() == 1, "mid-session"
+    assert net_trap.hosts() == []
+
+    # The next run, after the workspace revoked the token the proxy got mid-session.
+    workspace.reply = None
+    workspace.revoke_access_tokens()
+    later()
+    workspace.clear_log()
+
+    result = sandbox.run(
+        ["dbx-fmapi", "run", "gemini", "-p", "hi"], env=env, cwd=agents.project, timeout=120
+    )
+
+    assert result.code == 0 and "pong" in result.stdout, ("the next run", result)
+    assert model_statuses(workspace, "GenerateContent") == [(200, "valid")], (
+        "the next run did not start with a new token"
+    )
+    assert workspace.refresh_count() == 1, "the next run"
     assert net_trap.hosts() == []
 
 
