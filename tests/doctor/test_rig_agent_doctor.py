@@ -1,7 +1,12 @@
 """`dbx-fmapi doctor` for the agents beside Claude Code, with the real Codex, Gemini CLI and
 OpenCode and the real CLI: a configuration with all four passes; a Codex config broken by hand
 FAILs with the fix and SKIPs its request; an old or missing program is reported, and does not
-stop its config and request checks."""
+stop its config and request checks.
+
+One setup serves every check (each setup and doctor run asks each agent for its --version: a
+real Gemini CLI or OpenCode start costs a second or more of CPU). The real programs answer the
+first setup and doctor; the later runs check our files and requests, so stand-ins that answer
+--version in the real programs' words take their place."""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ import pytest
 from tests.helpers.agent_users import CODEX_USER
 from tests.helpers.json_shapes import DOCTOR_SHAPE, assert_shape
 from tests.helpers.mgmt import checks_by_id, doctor, doctor_json, fake_claude, find_check, set_up
-from tests.rig.agents import Agents, NetTrap, gemini_settings, seed_opencode_plugin
+from tests.rig.agents import Agents, NetTrap, agent_version, gemini_settings, seed_opencode_plugin
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -45,7 +50,7 @@ def set_up_all(
     opencode = agents.xdg["XDG_CONFIG_HOME"] / "opencode" / "opencode.json"
     opencode.parent.mkdir(parents=True, exist_ok=True)
     opencode.write_text('{"autoupdate": false, "share": "disabled"}\n')
-    seed_opencode_plugin(opencode.parent, agents.version("opencode"))
+    seed_opencode_plugin(opencode.parent, agent_version("opencode"))
     env = every_env(agents)
     set_up(sandbox, workspace, "--agents", ALL, "--codex-model", GPT, *args, env=env)
     return env
@@ -60,6 +65,17 @@ def agent_checks(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in checks_by_id(report).items() if k.startswith("agent:")}
 
 
+# What each real program's --version prints (tests/rig/test_rig_agents.py::test_pinned_versions
+# holds the versions to the pins).
+VERSION_WORDS = {"codex": "codex-cli {}", "gemini": "{}", "opencode": "{}"}
+
+
+def stand_ins(sandbox: Sandbox) -> None:
+    """Stand-ins for the three programs that answer --version as the real ones do."""
+    for name, words in VERSION_WORDS.items():
+        sandbox.fake_program(name, f'echo "{words.format(agent_version(name))}"\n')
+
+
 def test_every_agent_passes_then_a_codex_provider_removed_by_hand_fails_with_the_fix(
     sandbox: Sandbox,
     workspace: FakeWorkspace,
@@ -67,9 +83,10 @@ def test_every_agent_passes_then_a_codex_provider_removed_by_hand_fails_with_the
     net_trap: NetTrap,
     bins: dict[str, str],
 ) -> None:
-    """One setup with every agent (each doctor run sends real requests through three real
-    agents): it passes; a Codex provider removed by hand FAILs with the fix and SKIPs its
-    request; the fix works, and the human report passes again."""
+    """One setup with every agent (each doctor run sends a real request on each agent's API):
+    it passes; a Codex provider removed by hand FAILs with the fix and SKIPs its request; the
+    fix works, and the human report passes again; then an old Codex and a missing Gemini CLI
+    FAIL with their fixes while their config and request checks still PASS."""
     env = set_up_all(sandbox, workspace, agents, bins)
     workspace.clear_log()
     code, report = doctor_json(sandbox, env=env)
@@ -80,9 +97,9 @@ def test_every_agent_passes_then_a_codex_provider_removed_by_hand_fails_with_the
         f"agent:{n}:{c}" for n in OTHERS for c in ("binary", "config", "request")
     ]
     assert all(c["status"] == "PASS" for c in found.values()), found
-    assert agents.version("codex") in found["agent:codex:binary"]["detail"]
-    assert agents.version("gemini") in found["agent:gemini:binary"]["detail"]
-    assert agents.version("opencode") in found["agent:opencode:binary"]["detail"]
+    assert agent_version("codex") in found["agent:codex:binary"]["detail"]
+    assert agent_version("gemini") in found["agent:gemini:binary"]["detail"]
+    assert agent_version("opencode") in found["agent:opencode:binary"]["detail"]
     # One real request per agent, each on its own API, each with a valid token.
     record = json.loads((sandbox.home / ".config/dbx-fmapi-claude/config.json").read_text())
     state = record["configs"][-1]
@@ -101,7 +118,8 @@ def test_every_agent_passes_then_a_codex_provider_removed_by_hand_fails_with_the
         )
     assert net_trap.hosts() == []
 
-    # The Codex provider removed by hand.
+    # The Codex provider removed by hand (from here on, our files and requests: stand-ins).
+    stand_ins(sandbox)
     toml = agents.codex_home / "config.toml"
     text = toml.read_text()
     begin, end = "# >>> dbx-fmapi-claude provider >>>", "# <<< dbx-fmapi-claude provider <<<"
@@ -123,15 +141,12 @@ def test_every_agent_passes_then_a_codex_provider_removed_by_hand_fails_with_the
     assert "0 failed" in result.stdout
     assert net_trap.hosts() == []
 
-
-def test_an_old_codex_and_a_missing_gemini_are_reported(
-    sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, bins: dict[str, str]
-) -> None:
-    env = set_up_all(sandbox, workspace, agents, bins)
+    # An old Codex and a missing Gemini CLI are reported, and do not stop their config and
+    # request checks.
     sandbox.fake_program("codex", 'echo "codex-cli 0.100.0"\n')
     sandbox.remove("gemini")
     code, report = doctor_json(sandbox, env=env)
-    assert code == 1
+    assert code == 1, "an old Codex and a missing Gemini CLI: doctor passed"
     found = agent_checks(report)
     codex = found["agent:codex:binary"]
     assert codex["status"] == "FAIL" and "0.100.0" in codex["detail"]
