@@ -3,7 +3,9 @@ test writes itself: they answer through the workspace with a valid token and the
 and they behave the way the product will rely on (docs/agents.md records each fact).
 
 Every run is isolated (tests/rig/agents.py) and goes through a NetTrap: each test also checks
-that the agent reached nothing but the workspace.
+that the agent reached nothing but the workspace. The run on each agent's serving-endpoints route
+also checks that `dbx-fmapi usage` counts it (one row, the tokens the workspace answered with):
+an agent start costs seconds of CPU, so one run serves both.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.agent_usage import answered, usage_rows
 from tests.helpers.programs import token_command
+from tests.rig.agent_routes import _tokens
 from tests.rig.agents import Agents, NetTrap, codex_toml, opencode_config
 from tests.rig.workspace import FakeWorkspace
 
@@ -91,6 +95,12 @@ def test_codex_answers_through_the_workspace(
     assert all(r.query.get("client_version") for r in models)
     assert token not in repr(gateway.log)
     assert net_trap.hosts() == []
+    if base.startswith("/serving-endpoints/"):  # `dbx-fmapi usage` counts the run
+        rows = usage_rows(agents)
+        assert set(rows) == {"codex"}, rows
+        assert (rows["codex"]["model"], rows["codex"]["requests"]) == (GPT, 1), "usage"
+        assert rows["codex"]["input_tokens"] == _tokens(post.json.get("input")), "usage"
+        assert rows["codex"]["output_tokens"] > 0, "usage"
 
 
 def test_codex_runs_a_tool_and_refreshes_before_each_request(
@@ -218,6 +228,12 @@ def test_gemini_answers_through_the_workspace(
     assert req.api_key is not None and req.api_key.matches(token)
     assert token not in repr(gateway.log)
     assert net_trap.hosts() == []
+    if base.startswith("/serving-endpoints/"):  # `dbx-fmapi usage` counts the run
+        rows = usage_rows(agents)
+        assert set(rows) == {"gemini"}, rows
+        assert (rows["gemini"]["model"], rows["gemini"]["requests"]) == (GEMINI, 1), "usage"
+        assert rows["gemini"]["input_tokens"] == _tokens(req.json.get("contents")), "usage"
+        assert rows["gemini"]["output_tokens"] > 0, "usage"
 
 
 def test_gemini_runs_a_tool(
@@ -285,6 +301,13 @@ def test_opencode_answers_through_the_workspace(
     assert all(r.token is not None and r.token.matches(token) and r.bearer_exact for r in reqs)
     assert token not in repr(gateway.log)
     assert net_trap.hosts() == []  # with the plugin SDK pre-seeded: no npm at start
+    if base == "/serving-endpoints":  # `dbx-fmapi usage` counts the run
+        rows = usage_rows(agents)
+        assert set(rows) == {"opencode"}, rows
+        assert (rows["opencode"]["model"], rows["opencode"]["requests"]) == (GPT, 1), "usage"
+        chats = answered(gateway, "/chat/completions")
+        assert rows["opencode"]["input_tokens"] in [_tokens(r.json.get("messages")) for r in chats]
+        assert rows["opencode"]["output_tokens"] > 0, "usage"
 
 
 def test_opencode_reads_its_config_once(
