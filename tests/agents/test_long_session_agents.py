@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 from tests.helpers.mgmt import set_up
-from tests.rig.agents import Agents, NetTrap, gemini_settings, seed_opencode_plugin
+from tests.rig.agents import Agents, NetTrap, agent_version, gemini_settings, seed_opencode_plugin
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace, RequestRecord
 
@@ -196,6 +196,8 @@ def test_gemini_session_across_several_token_lifetimes(
     model = [r for r in workspace.log if ":streamGenerateContent" in r.path]
     assert all(r.model == GEMINI for r in model), result
     assert all(r.api_key is None and r.bearer_exact for r in model)  # only our token went out
+    # Tool turns that outlast a token: each next request still reaches the workspace with a
+    # valid one (Gemini CLI alone would end the run on a 403).
     figures = assert_fresh_all_along(workspace, model, result)
     assert net_trap.hosts() == []
     report("Gemini CLI", figures)
@@ -221,7 +223,7 @@ def test_opencode_session_across_several_token_lifetimes(
     folder = agents.xdg["XDG_CONFIG_HOME"] / "opencode"
     folder.mkdir(parents=True)
     (folder / "opencode.json").write_text('{"autoupdate": false, "share": "disabled"}\n')
-    seed_opencode_plugin(folder, agents.version("opencode"))
+    seed_opencode_plugin(folder, agent_version("opencode"))
     env = agents.opencode_env()
     short_lived_setup(
         sandbox, workspace, env, "--agents", "claude,opencode", "--opencode-model", GPT

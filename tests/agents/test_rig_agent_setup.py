@@ -1,6 +1,8 @@
 """`setup --agents` with the real agents and the real (or rig) Databricks CLI: each agent answers
 a one-shot prompt through the workspace with the configuration our setup wrote, keeps working
-after its token has expired, and `uninstall` leaves each agent's files byte-identical.
+after its token has expired (Gemini CLI's and OpenCode's sessions that outlive several tokens:
+tests/agents/test_long_session_agents.py), and `uninstall` leaves each agent's files
+byte-identical.
 
 The user's own agent files carry the switches that keep each agent off the network (update
 checks, telemetry: docs/agents.md) plus providers, profiles and comments of their own, which
@@ -141,8 +143,6 @@ def test_setup_refuses_an_agent_model_the_workspace_lacks_and_changes_nothing(
 
 # --------------------------------------------------------------------------- Gemini CLI
 
-GEMINI = "databricks-gemini-2-5-pro"
-SHELL_PROOF = "rig-tool-ran"
 SPACE = "01f0c0ffee0000000000000000000001"
 
 
@@ -208,60 +208,6 @@ def test_gemini_runs_through_the_proxy_with_mcp_and_uninstall_restores_its_setti
 
     uninstall(sandbox, env)
     assert settings.read_bytes() == before, "uninstall did not restore Gemini CLI's settings"
-
-
-def gemini_slow_tool(body: dict[str, object]) -> str | dict[str, object]:
-    """First turn: a shell command that outlasts the token; then answer with its output."""
-    contents = body.get("contents") or []
-    done = any(
-        "functionResponse" in part
-        for c in contents
-        if isinstance(c, dict)
-        for part in c.get("parts") or []
-        if isinstance(part, dict)
-    )
-    if done:
-        return "tool finished"
-    command = f"sleep 14; echo {SHELL_PROOF}"
-    return {"tool_use": {"name": "run_shell_command", "input": {"command": command}}}
-
-
-def test_gemini_session_outlives_its_first_token(
-    sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, gemini_bin: str
-) -> None:
-    """One Gemini CLI run whose tool turn lasts past the token's life: its second request still
-    reaches the workspace with a valid token (Gemini alone would end the run on a 403)."""
-    sandbox.link_program("gemini", gemini_bin)
-    users_gemini_settings(agents)
-    env = gemini_env(agents)
-    workspace.access_token_lifetime = 12
-    set_up(
-        sandbox,
-        workspace,
-        "--agents",
-        "claude,gemini",
-        "--gemini-model",
-        GEMINI,
-        "--ttl",
-        "3s",
-        "--margin",
-        "3s",
-        env=env,
-    )
-    workspace.log.clear()
-    workspace.reply = gemini_slow_tool
-    result = sandbox.run(
-        ["dbx-fmapi", "run", "gemini", "--yolo", "-p", "run it"],
-        env=env,
-        cwd=agents.project,
-        timeout=180,
-    )
-    assert result.code == 0, result
-    assert "tool finished" in result.stdout
-    reqs = [r for r in workspace.log if ":streamGenerateContent" in r.path]
-    assert [r.status for r in reqs] == [200, 200]
-    assert all(r.token is not None and r.token.valid and r.model == GEMINI for r in reqs)
-    assert reqs[0].token.id != reqs[1].token.id  # type: ignore[union-attr]  # checked above
 
 
 # --------------------------------------------------------------------------- OpenCode
