@@ -276,10 +276,12 @@ def test_gemini_fails_on_a_rejected_key(
 # --------------------------------------------------------------------------- OpenCode
 
 
-@pytest.mark.parametrize("base", ["/serving-endpoints", "/ai-gateway/mlflow/v1"])
 def test_opencode_answers_through_the_workspace(
-    agents: Agents, gateway: FakeWorkspace, net_trap: NetTrap, opencode_bin: str, base: str
+    agents: Agents, gateway: FakeWorkspace, net_trap: NetTrap, opencode_bin: str
 ) -> None:
+    """On the serving-endpoints route, the key from the environment ({env:NAME}); the AI
+    Gateway's route is test_opencode_reads_its_config_once's."""
+    base = "/serving-endpoints"
     gateway.reply_text = "pong from the workspace"
     token = gateway.issue_token()
     config = opencode_config(
@@ -301,30 +303,32 @@ def test_opencode_answers_through_the_workspace(
     assert all(r.token is not None and r.token.matches(token) and r.bearer_exact for r in reqs)
     assert token not in repr(gateway.log)
     assert net_trap.hosts() == []  # with the plugin SDK pre-seeded: no npm at start
-    if base == "/serving-endpoints":  # `dbx-fmapi usage` counts the run
-        rows = usage_rows(agents)
-        assert set(rows) == {"opencode"}, rows
-        assert (rows["opencode"]["model"], rows["opencode"]["requests"]) == (GPT, 1), "usage"
-        chats = answered(gateway, "/chat/completions")
-        assert rows["opencode"]["input_tokens"] in [_tokens(r.json.get("messages")) for r in chats]
-        assert rows["opencode"]["output_tokens"] > 0, "usage"
+    # `dbx-fmapi usage` counts the run
+    rows = usage_rows(agents)
+    assert set(rows) == {"opencode"}, rows
+    assert (rows["opencode"]["model"], rows["opencode"]["requests"]) == (GPT, 1), "usage"
+    chats = answered(gateway, "/chat/completions")
+    assert rows["opencode"]["input_tokens"] in [_tokens(r.json.get("messages")) for r in chats]
+    assert rows["opencode"]["output_tokens"] > 0, "usage"
 
 
 def test_opencode_reads_its_config_once(
-    agents: Agents, workspace: FakeWorkspace, net_trap: NetTrap, opencode_bin: str
+    agents: Agents, gateway: FakeWorkspace, net_trap: NetTrap, opencode_bin: str
 ) -> None:
     """A key file and a header rewritten while OpenCode runs change nothing in that run: the
-    next request still carries the values read at start."""
-    old, new = workspace.issue_token(), workspace.issue_token()
+    next request still carries the values read at start. On the AI Gateway's route, which it
+    answers through like the serving endpoints (each OpenCode start costs seconds of CPU: one
+    run shows both)."""
+    old, new = gateway.issue_token(), gateway.issue_token()
     key_file = agents.sandbox.root / "key"
     key_file.write_text(old)
-    base = workspace.url + "/serving-endpoints"
+    base = "/ai-gateway/mlflow/v1"
 
     def config(value: str) -> dict[str, Any]:
         return opencode_config(
             provider="databricks",
             npm="@ai-sdk/openai-compatible",
-            base_url=base,
+            base_url=gateway.url + base,
             models=[GPT],
             api_key="{file:" + str(key_file) + "}",
             headers={"x-rig-config": value},
@@ -335,7 +339,7 @@ def test_opencode_reads_its_config_once(
 
     def reply(body: dict[str, Any]) -> str | dict[str, Any]:
         if any(m.get("role") == "tool" for m in body.get("messages", [])):
-            return "done"
+            return "pong from the workspace"
         if not body.get("tools"):
             return "title"  # the session-title request has no tools
         calls.append("tool")
@@ -348,17 +352,26 @@ def test_opencode_reads_its_config_once(
             }
         }
 
-    workspace.reply = reply
+    gateway.reply = reply
     result = agents.opencode(f"databricks/{GPT}", "run it")
     assert result.code == 0, result
+    assert result.stdout.strip().endswith("pong from the workspace"), result
     assert calls == ["tool"]
-    after = [r for r in workspace.log if any(m.get("role") == "tool" for m in r.json["messages"])]
-    assert after, [r.json["messages"][-1] for r in workspace.log]
+    after = [r for r in gateway.log if any(m.get("role") == "tool" for m in r.json["messages"])]
+    assert after, [r.json["messages"][-1] for r in gateway.log]
     tool_output = [m for m in after[0].json["messages"] if m.get("role") == "tool"]
     assert SHELL_PROOF in json.dumps(tool_output)  # the command ran
     for req in after:
-        assert req.token is not None and req.token.matches(old)
-        assert req.headers["x-rig-config"] == "first"
+        assert req.token is not None and req.token.matches(old), "the key file was read again"
+        assert req.headers["x-rig-config"] == "first", "the config was read again"
+
+    # Every request (the answer's turns, and the session title: small_model is the same model)
+    # went to the gateway's route, with the key read at start, exactly as a bearer token.
+    reqs = gateway.log
+    assert reqs and all(r.path == f"{base}/chat/completions" and r.status == 200 for r in reqs)
+    assert all(r.model == GPT and r.stream for r in reqs)
+    assert all(r.token is not None and r.token.matches(old) and r.bearer_exact for r in reqs)
+    assert old not in repr(gateway.log)
     assert net_trap.hosts() == []
 
 
