@@ -208,10 +208,11 @@ def gemini_reply(body: dict[str, Any]) -> str | dict[str, Any]:
     return "no shell tool offered: " + ", ".join(map(str, names))
 
 
-@pytest.mark.parametrize("base", ["/serving-endpoints/gemini", "/ai-gateway/gemini"])
 def test_gemini_answers_through_the_workspace(
-    agents: Agents, gateway: FakeWorkspace, net_trap: NetTrap, gemini_bin: str, base: str
+    agents: Agents, gateway: FakeWorkspace, net_trap: NetTrap, gemini_bin: str
 ) -> None:
+    """On the serving-endpoints route; the AI Gateway's route is test_gemini_runs_a_tool's."""
+    base = "/serving-endpoints/gemini"
     gateway.reply_text = "pong from the workspace"
     token = gateway.issue_token()
     result = agents.gemini(GEMINI, "say hi", base_url=gateway.url + base, api_key=token)
@@ -228,27 +229,43 @@ def test_gemini_answers_through_the_workspace(
     assert req.api_key is not None and req.api_key.matches(token)
     assert token not in repr(gateway.log)
     assert net_trap.hosts() == []
-    if base.startswith("/serving-endpoints/"):  # `dbx-fmapi usage` counts the run
-        rows = usage_rows(agents)
-        assert set(rows) == {"gemini"}, rows
-        assert (rows["gemini"]["model"], rows["gemini"]["requests"]) == (GEMINI, 1), "usage"
-        assert rows["gemini"]["input_tokens"] == _tokens(req.json.get("contents")), "usage"
-        assert rows["gemini"]["output_tokens"] > 0, "usage"
+    # `dbx-fmapi usage` counts the run
+    rows = usage_rows(agents)
+    assert set(rows) == {"gemini"}, rows
+    assert (rows["gemini"]["model"], rows["gemini"]["requests"]) == (GEMINI, 1), "usage"
+    assert rows["gemini"]["input_tokens"] == _tokens(req.json.get("contents")), "usage"
+    assert rows["gemini"]["output_tokens"] > 0, "usage"
 
 
 def test_gemini_runs_a_tool(
-    agents: Agents, workspace: FakeWorkspace, net_trap: NetTrap, gemini_bin: str
+    agents: Agents, gateway: FakeWorkspace, net_trap: NetTrap, gemini_bin: str
 ) -> None:
-    workspace.reply = gemini_reply
-    base = workspace.url + "/serving-endpoints/gemini"
-    token = workspace.issue_token()
-    result = agents.gemini(GEMINI, "run it", base_url=base, api_key=token, args=["--yolo"])
+    """On the AI Gateway's route, which it answers through like the serving endpoints (each
+    Gemini CLI start costs seconds of CPU: one run shows both)."""
+    gateway.reply = gemini_reply
+    base = "/ai-gateway/gemini"
+    token = gateway.issue_token()
+    result = agents.gemini(
+        GEMINI, "run it", base_url=gateway.url + base, api_key=token, args=["--yolo"]
+    )
     assert result.code == 0, result
     assert SHELL_PROOF in result.stdout
     assert (agents.project / "proof.txt").read_text().strip() == SHELL_PROOF
-    assert [r.status for r in workspace.log] == [200, 200]
-    assert all(r.token is not None and r.token.matches(token) for r in workspace.log)
+    assert [r.status for r in gateway.log] == [200, 200]
+    assert all(r.token is not None and r.token.matches(token) for r in gateway.log)
     assert net_trap.hosts() == []
+
+    # The tool's turn and the answer's, nothing else (no countTokens, no model listing, no
+    # routing call), each as on the serving endpoints.
+    for req in gateway.log:
+        assert req.method == "POST" and req.status == 200
+        assert req.path == f"{base}/v1beta/models/{GEMINI}:streamGenerateContent", req.path
+        assert req.query == {"alt": "sse"} and req.model == GEMINI
+        assert req.token is not None and req.token.valid and req.token.matches(token)
+        assert req.bearer_exact
+        # GEMINI_API_KEY_AUTH_MECHANISM=bearer adds Authorization; x-goog-api-key stays.
+        assert req.api_key is not None and req.api_key.matches(token)
+    assert token not in repr(gateway.log)
 
 
 @pytest.mark.parametrize(
