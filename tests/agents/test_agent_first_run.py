@@ -11,6 +11,7 @@ import pexpect
 import pytest
 
 from tests.helpers.agent_users import CODEX_USER, gemini_env
+from tests.helpers.agent_versions import real_after
 from tests.helpers.mgmt import set_up
 from tests.rig.agents import Agents, gemini_settings
 from tests.rig.sandbox import Sandbox
@@ -35,9 +36,9 @@ def test_gemini_in_an_untrusted_folder_says_how_to_go_on_and_on_a_terminal_asks(
     """One setup (each Gemini CLI start costs seconds of CPU): without a terminal the refusal
     says how to go on and the fix works; on a terminal `run` asks, and runs it once with a yes
     (the fix runs it this once only: the next run is refused again)."""
-    sandbox.link_program("gemini", gemini_bin)
     env = untrusting_gemini(agents)
-    set_up(sandbox, workspace, "--agents", "claude,gemini", env=env)
+    with real_after(sandbox, gemini=gemini_bin):  # setup only asks its --version
+        set_up(sandbox, workspace, "--agents", "claude,gemini", env=env)
     workspace.reply_text = "pong"
     run = ["dbx-fmapi", "run", "gemini", "-p", "say hi"]
     refused = sandbox.run(run, env=env, cwd=agents.project, timeout=120)

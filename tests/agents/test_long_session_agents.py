@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.agent_versions import real_after
 from tests.helpers.mgmt import set_up
 from tests.rig.agents import Agents, NetTrap, agent_version, gemini_settings, seed_opencode_plugin
 from tests.rig.sandbox import Result, Sandbox
@@ -178,14 +179,14 @@ def gemini_call(turn: int) -> dict[str, Any]:
 def test_gemini_session_across_several_token_lifetimes(
     sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, net_trap: NetTrap, gemini_bin: str
 ) -> None:
-    sandbox.link_program("gemini", gemini_bin)
     agents.write_gemini_settings(gemini_settings())
     env = agents.gemini_env(None, "")
     for key in ("GOOGLE_GEMINI_BASE_URL", "GEMINI_API_KEY", "GEMINI_API_KEY_AUTH_MECHANISM"):
         env[key] = None  # `dbx-fmapi run gemini` sets them
-    short_lived_setup(
-        sandbox, workspace, env, "--agents", "claude,gemini", "--gemini-model", GEMINI
-    )
+    with real_after(sandbox, gemini=gemini_bin):  # setup only asks its --version
+        short_lived_setup(
+            sandbox, workspace, env, "--agents", "claude,gemini", "--gemini-model", GEMINI
+        )
     workspace.reply = long_session(gemini_outputs, gemini_call)
     result = sandbox.run(
         ["dbx-fmapi", "run", "gemini", "--yolo", "-p", "wait"],
@@ -219,15 +220,15 @@ def opencode_call(turn: int) -> dict[str, Any]:
 def test_opencode_session_across_several_token_lifetimes(
     sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, net_trap: NetTrap, opencode_bin: str
 ) -> None:
-    sandbox.link_program("opencode", opencode_bin)
     folder = agents.xdg["XDG_CONFIG_HOME"] / "opencode"
     folder.mkdir(parents=True)
     (folder / "opencode.json").write_text('{"autoupdate": false, "share": "disabled"}\n')
     seed_opencode_plugin(folder, agent_version("opencode"))
     env = agents.opencode_env()
-    short_lived_setup(
-        sandbox, workspace, env, "--agents", "claude,opencode", "--opencode-model", GPT
-    )
+    with real_after(sandbox, opencode=opencode_bin):  # setup only asks its --version
+        short_lived_setup(
+            sandbox, workspace, env, "--agents", "claude,opencode", "--opencode-model", GPT
+        )
     workspace.reply = opencode_reply
     result = sandbox.run(
         ["dbx-fmapi", "run", "opencode", "run", "wait"],

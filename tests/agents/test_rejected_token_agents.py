@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers.agent_users import GPT
+from tests.helpers.agent_versions import real_after
 from tests.helpers.rejected import later
 from tests.helpers.rejected_agents import model_statuses, set_up
 from tests.helpers.replies import revoke_during_first_turn
@@ -63,12 +64,14 @@ def test_gemini_through_the_proxy_a_revoked_token_is_replaced_mid_session_and_at
     """One setup, two `dbx-fmapi run gemini` runs (each Gemini CLI start costs seconds of CPU):
     mid-session, the proxy replaces a token revoked during the first turn and retries; then,
     after the workspace revoked that new token too, the next run succeeds with a new one."""
-    sandbox.link_program("gemini", gemini_bin)
     agents.write_gemini_settings(gemini_settings())
     env = agents.gemini_env(None, "")
     for key in ("GOOGLE_GEMINI_BASE_URL", "GEMINI_API_KEY", "GEMINI_API_KEY_AUTH_MECHANISM"):
         env[key] = None  # `dbx-fmapi run gemini` sets them
-    set_up(sandbox, workspace, route, env, "--agents", "claude,gemini", "--gemini-model", GEMINI)
+    with real_after(sandbox, gemini=gemini_bin):  # setup only asks its --version
+        set_up(
+            sandbox, workspace, route, env, "--agents", "claude,gemini", "--gemini-model", GEMINI
+        )
     call = {"name": "run_shell_command", "input": {"command": "printf 'ran-%d\\n' 7"}}
     workspace.reply = revoke_during_first_turn(workspace, call)
     workspace.clear_log()

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.helpers.agent_users import CODEX_USER
+from tests.helpers.agent_versions import version_stand_in
 from tests.helpers.json_shapes import DOCTOR_SHAPE, assert_shape
 from tests.helpers.mgmt import checks_by_id, doctor, doctor_json, fake_claude, find_check, set_up
 from tests.rig.agents import Agents, NetTrap, agent_version, gemini_settings, seed_opencode_plugin
@@ -65,17 +66,6 @@ def agent_checks(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in checks_by_id(report).items() if k.startswith("agent:")}
 
 
-# What each real program's --version prints (tests/rig/test_rig_agents.py::test_pinned_versions
-# holds the versions to the pins).
-VERSION_WORDS = {"codex": "codex-cli {}", "gemini": "{}", "opencode": "{}"}
-
-
-def stand_ins(sandbox: Sandbox) -> None:
-    """Stand-ins for the three programs that answer --version as the real ones do."""
-    for name, words in VERSION_WORDS.items():
-        sandbox.fake_program(name, f'echo "{words.format(agent_version(name))}"\n')
-
-
 def test_every_agent_passes_then_a_codex_provider_removed_by_hand_fails_with_the_fix(
     sandbox: Sandbox,
     workspace: FakeWorkspace,
@@ -119,7 +109,8 @@ def test_every_agent_passes_then_a_codex_provider_removed_by_hand_fails_with_the
     assert net_trap.hosts() == []
 
     # The Codex provider removed by hand (from here on, our files and requests: stand-ins).
-    stand_ins(sandbox)
+    for name in OTHERS:
+        version_stand_in(sandbox, name)
     toml = agents.codex_home / "config.toml"
     text = toml.read_text()
     begin, end = "# >>> dbx-fmapi-claude provider >>>", "# <<< dbx-fmapi-claude provider <<<"

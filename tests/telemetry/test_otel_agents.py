@@ -25,6 +25,7 @@ from tests.helpers.agent_exports import (
     no_token_in_files,
 )
 from tests.helpers.agent_users import CODEX_USER, GPT, gemini_env, link, users_gemini_settings
+from tests.helpers.agent_versions import real_after
 from tests.helpers.mgmt import set_up
 from tests.rig import otlp_api
 from tests.rig.agents import Agents, NetTrap
@@ -105,13 +106,13 @@ def test_gemini_exports_into_the_tables_after_every_token_was_rejected(
     """Gemini CLI exports OTLP/JSON: the proxy makes it protobuf. While the model answers,
     every token the workspace gave out is revoked (their expiry still says good): the first
     export is refused, the proxy gets a new token and sends it again."""
-    link(sandbox, "gemini", gemini_bin)
     settings = users_gemini_settings(agents)  # telemetry.enabled false in the user's settings
     env = gemini_env(agents)
     env[otelproxy.ENV_DRAIN] = str(30_000)  # counting exports: no drain cut-off under load
     before = settings.read_bytes()
     tele = ("--otel-tables", PREFIX, "--otel-spans", "on")
-    set_up(sandbox, workspace, "--agents", "claude,gemini", *tele, env=env)
+    with real_after(sandbox, gemini=gemini_bin):  # setup only asks its --version
+        set_up(sandbox, workspace, "--agents", "claude,gemini", *tele, env=env)
     set_up_bytes = settings.read_bytes()
     otlp_api.state(workspace).create_tables(PREFIX)
 
