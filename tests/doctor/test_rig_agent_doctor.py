@@ -5,8 +5,8 @@ stop its config and request checks.
 
 One setup serves every check (each setup and doctor run asks each agent for its --version: a
 real Gemini CLI or OpenCode start costs a second or more of CPU). The real programs answer the
-first setup and doctor; the later runs check our files and requests, so stand-ins that answer
---version in the real programs' words take their place."""
+first doctor; setup and the later runs check our files and requests, so stand-ins that answer
+--version in the real programs' words take their place (tests/helpers/agent_versions.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.helpers.agent_users import CODEX_USER
-from tests.helpers.agent_versions import version_stand_in
+from tests.helpers.agent_versions import real_after, version_stand_in
 from tests.helpers.json_shapes import DOCTOR_SHAPE, assert_shape
 from tests.helpers.mgmt import checks_by_id, doctor, doctor_json, fake_claude, find_check, set_up
 from tests.rig.agents import Agents, NetTrap, agent_version, gemini_settings, seed_opencode_plugin
@@ -41,11 +41,9 @@ def every_env(agents: Agents) -> dict[str, str | None]:
 def set_up_all(
     sandbox: Sandbox, workspace: FakeWorkspace, agents: Agents, bins: dict[str, str], *args: str
 ) -> dict[str, str | None]:
-    """The user's own agent files (network switches off), the real programs on PATH, then
-    setup with every agent."""
+    """The user's own agent files (network switches off), then setup with every agent; the
+    real programs on PATH after it."""
     fake_claude(sandbox)
-    for name, exe in bins.items():
-        sandbox.link_program(name, exe)
     agents.write_codex_config(CODEX_USER)
     agents.write_gemini_settings(gemini_settings())
     opencode = agents.xdg["XDG_CONFIG_HOME"] / "opencode" / "opencode.json"
@@ -53,7 +51,8 @@ def set_up_all(
     opencode.write_text('{"autoupdate": false, "share": "disabled"}\n')
     seed_opencode_plugin(opencode.parent, agent_version("opencode"))
     env = every_env(agents)
-    set_up(sandbox, workspace, "--agents", ALL, "--codex-model", GPT, *args, env=env)
+    with real_after(sandbox, **bins):  # setup only asks their --version: doctor's are real
+        set_up(sandbox, workspace, "--agents", ALL, "--codex-model", GPT, *args, env=env)
     return env
 
 
