@@ -25,3 +25,14 @@ def usage_rows(agents: Agents) -> dict[str, dict[str, Any]]:
 def answered(workspace: FakeWorkspace, suffix: str) -> list[Any]:
     """The model requests (POST, answered 200) whose path holds `suffix`."""
     return [r for r in workspace.log if r.method == "POST" and r.status == 200 and suffix in r.path]
+
+
+def one_run_counted(agents: Agents, name: str, model: str) -> dict[str, Any]:
+    """`dbx-fmapi usage` counts the one run of agent `name` (and nothing of another agent):
+    one request to `model`, some output tokens; returns its row for the input tokens."""
+    rows = usage_rows(agents)
+    assert set(rows) == {name}, ("usage: one row, the agent's", rows)
+    row = rows[name]
+    assert (row["model"], row["requests"]) == (model, 1), ("usage: the run's model", row)
+    assert row["output_tokens"] > 0, ("usage: the answer's tokens", row)
+    return row

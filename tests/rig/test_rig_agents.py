@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.agent_usage import answered, usage_rows
+from tests.helpers.agent_usage import answered, one_run_counted
 from tests.helpers.programs import token_command
 from tests.rig.agent_routes import _tokens
 from tests.rig.agents import Agents, NetTrap, codex_toml, opencode_config
@@ -96,11 +96,8 @@ def test_codex_answers_through_the_workspace(
     assert token not in repr(gateway.log)
     assert net_trap.hosts() == []
     if base.startswith("/serving-endpoints/"):  # `dbx-fmapi usage` counts the run
-        rows = usage_rows(agents)
-        assert set(rows) == {"codex"}, rows
-        assert (rows["codex"]["model"], rows["codex"]["requests"]) == (GPT, 1), "usage"
-        assert rows["codex"]["input_tokens"] == _tokens(post.json.get("input")), "usage"
-        assert rows["codex"]["output_tokens"] > 0, "usage"
+        row = one_run_counted(agents, "codex", GPT)
+        assert row["input_tokens"] == _tokens(post.json.get("input")), ("usage", row)
 
 
 def test_codex_runs_a_tool_and_refreshes_before_each_request(
@@ -230,11 +227,8 @@ def test_gemini_answers_through_the_workspace(
     assert token not in repr(gateway.log)
     assert net_trap.hosts() == []
     # `dbx-fmapi usage` counts the run
-    rows = usage_rows(agents)
-    assert set(rows) == {"gemini"}, rows
-    assert (rows["gemini"]["model"], rows["gemini"]["requests"]) == (GEMINI, 1), "usage"
-    assert rows["gemini"]["input_tokens"] == _tokens(req.json.get("contents")), "usage"
-    assert rows["gemini"]["output_tokens"] > 0, "usage"
+    row = one_run_counted(agents, "gemini", GEMINI)
+    assert row["input_tokens"] == _tokens(req.json.get("contents")), ("usage", row)
 
 
 def test_gemini_runs_a_tool(
@@ -321,12 +315,9 @@ def test_opencode_answers_through_the_workspace(
     assert token not in repr(gateway.log)
     assert net_trap.hosts() == []  # with the plugin SDK pre-seeded: no npm at start
     # `dbx-fmapi usage` counts the run
-    rows = usage_rows(agents)
-    assert set(rows) == {"opencode"}, rows
-    assert (rows["opencode"]["model"], rows["opencode"]["requests"]) == (GPT, 1), "usage"
+    row = one_run_counted(agents, "opencode", GPT)
     chats = answered(gateway, "/chat/completions")
-    assert rows["opencode"]["input_tokens"] in [_tokens(r.json.get("messages")) for r in chats]
-    assert rows["opencode"]["output_tokens"] > 0, "usage"
+    assert row["input_tokens"] in [_tokens(r.json.get("messages")) for r in chats], ("usage", row)
 
 
 def test_opencode_reads_its_config_once(
