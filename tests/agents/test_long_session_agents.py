@@ -28,9 +28,9 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.agent_versions import real_after
+from tests.helpers.agent_versions import real_after, version_of
 from tests.helpers.mgmt import set_up
-from tests.rig.agents import Agents, NetTrap, agent_version, gemini_settings, seed_opencode_plugin
+from tests.rig.agents import Agents, NetTrap, gemini_settings, seed_opencode_plugin
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace, RequestRecord
 
@@ -223,7 +223,7 @@ def test_opencode_session_across_several_token_lifetimes(
     folder = agents.xdg["XDG_CONFIG_HOME"] / "opencode"
     folder.mkdir(parents=True)
     (folder / "opencode.json").write_text('{"autoupdate": false, "share": "disabled"}\n')
-    seed_opencode_plugin(folder, agent_version("opencode"))
+    seed_opencode_plugin(folder, version_of("opencode"))
     env = agents.opencode_env()
     with real_after(sandbox, opencode=opencode_bin):  # setup only asks its --version
         short_lived_setup(

@@ -35,9 +35,10 @@ from tests.helpers.agent_users import (
     gemini_env,
     users_gemini_settings,
 )
+from tests.helpers.agent_versions import version_of
 from tests.helpers.mgmt import config_of, set_up
 from tests.rig import otlp_api
-from tests.rig.agents import Agents, NetTrap, agent_version, seed_opencode_plugin
+from tests.rig.agents import Agents, NetTrap, seed_opencode_plugin
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -229,7 +230,7 @@ def test_opencode_runs_through_the_proxy_with_mcp_and_telemetry_and_uninstall_re
         '{\n  "$schema": "https://opencode.ai/config.json",\n  "autoupdate": false,\n'
         '  "share": "disabled"\n}\n'
     )
-    seed_opencode_plugin(path.parent, agent_version("opencode"))
+    seed_opencode_plugin(path.parent, version_of("opencode"))
     before = path.read_bytes()
     env = agents.opencode_env()
     env[otelproxy.ENV_DRAIN] = str(30_000)  # counting exports: no drain cut-off under load

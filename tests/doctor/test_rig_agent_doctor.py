@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from tests.helpers.agent_users import CODEX_USER
-from tests.helpers.agent_versions import real_after, version_stand_in
+from tests.helpers.agent_versions import real_after, version_of, version_stand_in
 from tests.helpers.json_shapes import DOCTOR_SHAPE, assert_shape
 from tests.helpers.mgmt import checks_by_id, doctor, doctor_json, fake_claude, find_check, set_up
-from tests.rig.agents import Agents, NetTrap, agent_version, gemini_settings, seed_opencode_plugin
+from tests.rig.agents import Agents, NetTrap, gemini_settings, seed_opencode_plugin
 from tests.rig.sandbox import Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -49,7 +49,7 @@ def set_up_all(
     opencode = agents.xdg["XDG_CONFIG_HOME"] / "opencode" / "opencode.json"
     opencode.parent.mkdir(parents=True, exist_ok=True)
     opencode.write_text('{"autoupdate": false, "share": "disabled"}\n')
-    seed_opencode_plugin(opencode.parent, agent_version("opencode"))
+    seed_opencode_plugin(opencode.parent, version_of("opencode"))
     env = every_env(agents)
     with real_after(sandbox, **bins):  # setup only asks their --version: doctor's are real
         set_up(sandbox, workspace, "--agents", ALL, "--codex-model", GPT, *args, env=env)
@@ -86,9 +86,9 @@ def test_every_agent_passes_then_a_codex_provider_removed_by_hand_fails_with_the
         f"agent:{n}:{c}" for n in OTHERS for c in ("binary", "config", "request")
     ]
     assert all(c["status"] == "PASS" for c in found.values()), found
-    assert agent_version("codex") in found["agent:codex:binary"]["detail"]
-    assert agent_version("gemini") in found["agent:gemini:binary"]["detail"]
-    assert agent_version("opencode") in found["agent:opencode:binary"]["detail"]
+    assert version_of("codex") in found["agent:codex:binary"]["detail"]
+    assert version_of("gemini") in found["agent:gemini:binary"]["detail"]
+    assert version_of("opencode") in found["agent:opencode:binary"]["detail"]
     # One real request per agent, each on its own API, each with a valid token.
     record = json.loads((sandbox.home / ".config/dbx-fmapi-claude/config.json").read_text())
     state = record["configs"][-1]

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.helpers.agent_usage import answered, one_run_counted
+from tests.helpers.agent_versions import PIN_VARIABLES, pins
 from tests.helpers.programs import token_command
 from tests.rig.agent_routes import _tokens
 from tests.rig.agents import Agents, NetTrap, codex_toml, opencode_config
@@ -389,12 +390,10 @@ def test_opencode_reads_its_config_once(
 def test_pinned_versions(
     agents: Agents, codex_bin: str, gemini_bin: str, opencode_bin: str
 ) -> None:
-    """The binaries the suite runs are the pinned ones, and each answers offline."""
-    pins = {}
-    for line in (Path(__file__).parent.parent.parent / "scripts" / "test").read_text().splitlines():
-        for name, var in (("codex", "CODEX"), ("gemini", "GEMINI_CLI"), ("opencode", "OPENCODE")):
-            if line.startswith(f"{var}_VERSION="):
-                pins[name] = line.split(":-", 1)[1].rstrip("}")
-    if any(os.environ.get(f"{v}_VERSION") for v in ("CODEX", "GEMINI_CLI", "OPENCODE")):
+    """The binaries the suite runs are the pinned ones, and each answers offline (the stand-ins
+    of tests/helpers/agent_versions.py answer --version with the pins)."""
+    if any(os.environ.get(v) for v in PIN_VARIABLES.values()):
         pytest.skip("versions overridden in the environment")
-    assert {name: agents.version(name) for name in pins} == pins
+    wanted = pins()
+    assert set(wanted) == {"codex", "gemini", "opencode"}, wanted
+    assert {name: agents.version(name) for name in wanted} == wanted
