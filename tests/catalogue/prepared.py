@@ -37,8 +37,10 @@ def _wipe(path: Path) -> None:
     """Remove a tree, also where a failed case left a folder read-only."""
 
     def retry(func: Callable[..., Any], name: str, _exc: object) -> None:
-        with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(name), stat.S_IRWXU)
+        for folder in (os.path.dirname(name), name):
+            with contextlib.suppress(OSError):
+                if not os.path.islink(folder):
+                    os.chmod(folder, stat.S_IRWXU)
         func(name)
 
     if path.is_symlink() or path.is_file():
