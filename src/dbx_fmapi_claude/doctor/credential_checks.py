@@ -27,7 +27,7 @@ def profile(r: Run) -> None:
         except UserError as exc:  # two credentials at once, a bad DATABRICKS_HOST
             r.add(ui.FAIL, exc.message, exc.fix, title="Credential")
             return
-        expected = cfg.auth or credentials.OAUTH
+        expected = cfg.auth
         if source is None or source.kind != expected:
             r.add(
                 ui.FAIL,
@@ -72,7 +72,7 @@ def profile(r: Run) -> None:
         )
         return
     kind = databrickscfg.credential_kind(profiles[name])
-    expected = cfg.auth or credentials.OAUTH
+    expected = cfg.auth
     try:
         credentials.resolve(name, r.ctx.env, r.ctx.paths.home_path)
     except credentials.CredentialError as exc:  # two credentials at once, their two hosts
@@ -138,7 +138,7 @@ def token(r: Run) -> None:
         r.add(ui.FAIL, exc.message, exc.fix)
         return
     left = tok.expiry - time.time()
-    if not credentials.of(cfg.get("auth")).expiry_known:
+    if not credentials.of(cfg.auth).expiry_known:
         r.add(
             ui.PASS,
             "personal access token (its expiry is not known; the workspace check below tries it)",
