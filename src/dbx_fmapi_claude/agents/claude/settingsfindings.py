@@ -171,9 +171,7 @@ def stored_token(cfg: Configuration, mine: effective.Level, paths: Paths) -> Ver
     raw = ((mine.data or {}).get("env") or {}).get(settings.ENV_TOKEN)
     if not isinstance(raw, str) or not raw:
         return Verdict()
-    expiry = tokens.known_expiry(paths, str(cfg["profile"]), raw)
-    if expiry is None:
-        expiry = tokens.jwt_expiry(raw)
+    expiry = tokens.stored_expiry(paths, str(cfg["profile"]), raw)
     if expiry is None:
         return Verdict(passed="present (lifetime unknown)")
     left = expiry - time.time()
