@@ -21,8 +21,7 @@ def _token_from_settings(path: Path) -> str | None:
         data, _ = settings.load(path)
     except UserError:
         return None
-    tok = (data.get("env") or {}).get(settings.ENV_TOKEN)
-    return tok if isinstance(tok, str) and tok else None
+    return settings.stored_token(data)
 
 
 def token_info(ctx: Context, cfg: config.Configuration, check: bool) -> dict[str, Any]:

@@ -168,8 +168,8 @@ def helper_run(command: str, mine: effective.Level, env: Mapping[str, str], cwd:
 def stored_token(cfg: Configuration, mine: effective.Level, paths: Paths) -> Verdict:
     """Static mode: how long the token in the settings file still lives (nothing to say when
     the file holds no token: the settings check said so)."""
-    raw = ((mine.data or {}).get("env") or {}).get(settings.ENV_TOKEN)
-    if not isinstance(raw, str) or not raw:
+    raw = settings.stored_token(mine.data or {})
+    if raw is None:
         return Verdict()
     expiry = tokens.stored_expiry(paths, str(cfg["profile"]), raw)
     if expiry is None:

@@ -113,8 +113,7 @@ def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Configuration
 
     def current() -> tuple[dict[str, Any], str | None]:
         data, _ = settings.load(path)
-        tok = (data.get("env") or {}).get(settings.ENV_TOKEN)
-        return data, tok if isinstance(tok, str) and tok else None
+        return data, settings.stored_token(data)
 
     def fresh(tok: str | None) -> bool:
         expiry = _static_expiry(paths, profile, tok) if tok else None
