@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -157,6 +156,8 @@ class Agent:
 
     def version(self, exe: str, env: Mapping[str, str]) -> str | None:
         """What `exe --version` says (its x.y.z), None when it does not answer."""
+        import subprocess  # only when a program is asked: status and uninstall ask none
+
         try:
             out = subprocess.run(
                 [exe, "--version"],

@@ -15,7 +15,6 @@ run made are removed again.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -127,6 +126,8 @@ class Plan:
 def show(plan: Plan, out: IO[str], secrets: Iterable[str] = ()) -> None:
     """Every change as a unified diff, with every secret redacted (see redact.text) and each of
     `secrets` (the token we hold) too."""
+    import difflib  # only for a dry run's diffs
+
     secrets = [s for s in secrets if s]
     for ch in plan.changes:
         if ch.backup_first:
