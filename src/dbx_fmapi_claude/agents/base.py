@@ -19,7 +19,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from ..changes import engine, undo
 from ..core import ui
@@ -31,6 +30,8 @@ from .setupinput import AgentSetup as AgentSetup
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..record.view import Configuration
     from .aspects import Aspect, Verdict
     from .usagelog import Reader

@@ -18,7 +18,6 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import IO
 
 from ..core import redact
 from ..core.errors import UserError
@@ -37,6 +36,7 @@ from ..record import originals
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import IO
 
     from ..core.paths import Paths
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
 
 from .. import agents
 from ..agents.base import Agent, AgentSetup
@@ -23,6 +22,10 @@ from ..workspace.client import Workspace, WorkspaceError, diagnose, newest_first
 from .answers import MODEL_RE, OTHER, PROG, check_model
 from .context import SetupContext
 from .results import AgentRoutes, Agents, Credential, Flags, Models, RouteChoice, SignedIn
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def parse_agents(text: str) -> list[str]:

@@ -10,7 +10,6 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from .diagnosis import CA_FIX as CA_FIX
 from .diagnosis import diagnose as diagnose
@@ -20,6 +19,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ssl
     import urllib.request
+    from typing import Any
 
 FAMILIES = ("opus", "sonnet", "haiku")
 # The seed's names (2025). Setup now falls back on catalogue.FALLBACKS, today's names: the seed's
