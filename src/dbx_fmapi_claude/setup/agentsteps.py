@@ -7,7 +7,6 @@ Claude Code is always configured: each configuration is anchored to its settings
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -121,6 +120,8 @@ def _install(sc: SetupContext, agent: Agent, chosen: Agents, env: Mapping[str, s
             f"{PROG} --agents {chosen.but(agent.name)})",
         )
     sc.info(f"  running: {command}")
+    import subprocess  # only to install an agent
+
     try:
         done = subprocess.run(
             [npm, "install", "-g", agent.pinned_package],
