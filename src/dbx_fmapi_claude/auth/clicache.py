@@ -1,0 +1,55 @@
+"""The Databricks CLI's own token cache, read only: the token `databricks auth token` would
+print, without running it, for the one caller that asks for it (the otelHeadersHelper, which
+Claude Code runs at the end of every `claude -p`, on the session's critical path).
+
+The CLI v0.298 keeps its OAuth tokens in `$HOME/.databricks/token-cache.json`
+(databricks-sdk-go credentials/u2m/cache/file.go: `{"version": 1, "tokens": {KEY: oauth2.Token}}`,
+KEY the profile name when `--profile` is given; `DATABRICKS_CACHE_DIR` moves its host-metadata
+cache, not this file). v1.x writes the same file in plaintext mode and the OS keyring by
+default, when this file may hold an old token. So this is only ever a cross-check, never a
+source of its own: tokens.get_token uses an entry only when it is exactly the token the CLI
+handed us before (our record's fingerprint and expiry). Anything else (no file, another format,
+another key, a token we did not get from the CLI) is None, and the CLI runs as before.
+
+Stdlib only (the token helper's hot path). Never writes, never copies the token anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..core.jsonread import loads
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+# The CLI refreshes a token this close to its expiry by itself (sdk-go u2m tokenRefreshBuffer):
+# one this close is never taken from the file, the CLI's answer may differ.
+REFRESH_BUFFER = 300.0
+FILE = os.path.join(".databricks", "token-cache.json")
+VERSION = 1
+
+
+def entry(env: Mapping[str, str], profile: str) -> tuple[str, str] | None:
+    """(access token, expiry as the CLI wrote it) cached under exactly `profile`, or None."""
+    home = env.get("HOME")
+    if not home:
+        return None  # the CLI's os.UserHomeDir() needs $HOME too
+    try:
+        with open(os.path.join(home, FILE), "rb") as fh:
+            data = loads(fh.read())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("version") != VERSION:
+        return None
+    tokens = data.get("tokens")
+    found = tokens.get(profile) if isinstance(tokens, dict) else None
+    if not isinstance(found, dict):
+        return None
+    access, expiry = found.get("access_token"), found.get("expiry")
+    if not isinstance(access, str) or not isinstance(expiry, str):
+        return None
+    if not access or any(c.isspace() for c in access):
+        return None
+    return access, expiry
