@@ -30,9 +30,16 @@ TOKEN_CALL_TIMEOUT = 60.0  # per `databricks auth token` call; DBX_FMAPI_CLI_TIM
 
 
 def fingerprint(token: str) -> str:
-    import hashlib
+    """The first 16 hex digits of the token's SHA-256. Python's own sha256 (`_sha256`, 3.12+
+    `_sha2`): hashlib loads OpenSSL and reads its configuration, ~4 ms more on the
+    otelHeadersHelper's path at the end of a session; hashlib where neither is built in."""
+    import sys
 
-    return hashlib.sha256(token.encode()).hexdigest()[:16]
+    try:
+        sha256 = __import__("_sha2" if sys.version_info >= (3, 12) else "_sha256").sha256
+    except (ImportError, AttributeError):
+        from hashlib import sha256
+    return str(sha256(token.encode()).hexdigest()[:16])
 
 
 def _seconds_from_env(env: Mapping[str, str], name: str, scale: float) -> float | None:
