@@ -15,18 +15,21 @@ from pathlib import Path
 
 from dbx_fmapi_claude.commands.token import OTEL_FRESH_FOR
 from tests.helpers.otel_world import PREFIX, SETTINGS, set_up, tokens_in_files
-from tests.rig.sandbox import Result, Sandbox, go_time
+from tests.rig.sandbox import V1_VERSION, Result, Sandbox, go_time
 from tests.rig.workspace import FakeWorkspace
 
 STATE = Path(".config/dbx-fmapi-claude/token-state.json")
 AUTH_TOKEN = ["auth", "token", "--profile", "DEFAULT", "-o", "json"]
 
 
-def otel_helper(sandbox: Sandbox) -> tuple[Result, str | None, list[list[str]]]:
+def otel_helper(
+    sandbox: Sandbox, extra: dict[str, str | None] | None = None
+) -> tuple[Result, str | None, list[list[str]]]:
     """The otelHeadersHelper as Claude Code runs it (its settings' env, its entry point): the
     result, the token of the header (None without one), and the CLI calls it made."""
-    env = dict(json.loads((sandbox.home / SETTINGS).read_text())["env"])
+    env: dict[str, str | None] = dict(json.loads((sandbox.home / SETTINGS).read_text())["env"])
     env["CLAUDE_CODE_ENTRYPOINT"] = "sdk-cli"
+    env.update(extra or {})
     before = len(sandbox.databricks_calls())
     result = sandbox.run(["dbx-fmapi", "token", "--profile", "DEFAULT", "--otel-headers"], env=env)
     calls = [c["argv"] for c in sandbox.databricks_calls()[before:]]
@@ -137,3 +140,26 @@ def test_a_token_near_its_expiry_or_not_known_good_lately_goes_through_the_cli(
     assert token != old and workspace.token_state(str(token)) == "valid"
     assert "rejected the token" in result.stderr
     assert tokens_in_files(sandbox, workspace) == []
+
+
+def test_a_cli_keeping_its_tokens_in_the_keyring_is_asked_not_its_old_file(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    """CLI v1.x (the rig's fake: the only keyring here): a login into the OS keyring pins
+    `auth_storage = secure`, and the plaintext file keeps the token from before, still unexpired
+    and the one handed out last. The helper asks the CLI, which hands out the keyring's."""
+    set_up(sandbox, workspace, "--otel-tables", PREFIX)
+    old = api_key_helper(sandbox)
+    assert otel_helper(sandbox)[1:] == (old, [])  # the file, while it is the CLI's store
+
+    sandbox.use_fake_cli(version=V1_VERSION)
+    new = workspace.issue_token()
+    entry = dict(sandbox.token_cache()["tokens"]["DEFAULT"], access_token=new)
+    sandbox.keyring_path.write_text(
+        json.dumps({"databricks-cli/DEFAULT": json.dumps({"token": entry})})
+    )
+    cfg = sandbox.home / ".databrickscfg"
+    cfg.write_text(cfg.read_text() + "\n[__settings__]\nauth_storage = secure\n")
+    for env in ({"DATABRICKS_AUTH_STORAGE": None}, {"DATABRICKS_AUTH_STORAGE": "secure"}):
+        result, token, calls = otel_helper(sandbox, env)
+        assert (result.code, token, calls) == (0, new, [AUTH_TOKEN]), result

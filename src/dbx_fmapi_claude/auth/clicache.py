@@ -31,10 +31,27 @@ FILE = os.path.join(".databricks", "token-cache.json")
 VERSION = 1
 
 
+def in_file(env: Mapping[str, str]) -> bool:
+    """May the CLI keep its tokens in the file? v0.298: always (it ignores both settings below).
+    v1.x: DATABRICKS_AUTH_STORAGE, else `[__settings__] auth_storage` of ~/.databrickscfg, else
+    the OS keyring; a login into the keyring pins `auth_storage = secure`, after which the file
+    holds at most an older token. So: not when either says anything but plaintext."""
+    mode = env.get("DATABRICKS_AUTH_STORAGE", "").strip().lower()
+    if not mode:
+        from . import databrickscfg
+
+        try:
+            sections = databrickscfg.load(env.get("HOME") or "", env) or {}
+        except (OSError, ValueError):
+            return False
+        mode = (sections.get("__settings__") or {}).get("auth_storage", "").strip().lower()
+    return mode in ("", "plaintext")
+
+
 def entry(env: Mapping[str, str], profile: str) -> tuple[str, str] | None:
     """(access token, expiry as the CLI wrote it) cached under exactly `profile`, or None."""
     home = env.get("HOME")
-    if not home:
+    if not home or not in_file(env):
         return None  # the CLI's os.UserHomeDir() needs $HOME too
     try:
         with open(os.path.join(home, FILE), "rb") as fh:
