@@ -107,7 +107,11 @@ def test_the_otel_headers_helper_takes_the_token_the_cli_holds_without_running_i
         sandbox.token_cache_path.write_text(bad)
         result, token, calls = otel_helper(sandbox)
         assert calls == [AUTH_TOKEN] and token is None and result.code != 0, result
-        assert result.stdout == ""
+        assert result.stdout == "" and result.code == 1
+        assert result.stderr.startswith(
+            "dbx-fmapi: error: `databricks auth token --profile DEFAULT` failed: cache: load: "
+        )
+        assert "fix: databricks auth describe --profile DEFAULT" in result.stderr
     sandbox.token_cache_path.write_text(good)
     assert tokens_in_files(sandbox, workspace) == []
 
