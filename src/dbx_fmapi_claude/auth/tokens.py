@@ -90,6 +90,14 @@ def jwt_expiry(token: str) -> float | None:
         return None
 
 
+def stored_expiry(paths: Paths, profile: str, token: str) -> float | None:
+    """When a token someone stored (Claude Code's settings, static mode) expires: the expiry we
+    recorded when we handed it out, else its own `exp`; None when neither is known. (The
+    wrapper asks `exp` first: it hashes only when it must.)"""
+    expiry = known_expiry(paths, profile, token)
+    return jwt_expiry(token) if expiry is None else expiry
+
+
 # --- what we remember about tokens (expiry + fingerprint, never the token) ---------------------
 
 
