@@ -7,7 +7,7 @@ The CLI v0.298 keeps its OAuth tokens in `$HOME/.databricks/token-cache.json`
 KEY the profile name when `--profile` is given; `DATABRICKS_CACHE_DIR` moves its host-metadata
 cache, not this file). v1.x writes the same file in plaintext mode and the OS keyring by
 default, when this file may hold an old token. So this is only ever a cross-check, never a
-source of its own: tokens.get_token uses an entry only when it is exactly the token the CLI
+source of its own: from_cli_cache uses an entry only when it is exactly the token the CLI
 handed us before (our record's fingerprint and expiry). Anything else (no file, another format,
 another key, a token we did not get from the CLI) is None, and the CLI runs as before.
 
@@ -17,12 +17,16 @@ Stdlib only (the token helper's hot path). Never writes, never copies the token 
 from __future__ import annotations
 
 import os
+import time
 
 from ..core.jsonread import loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from .dbcli import Token
+    from .tokens import TokenRequest
 
 # The CLI refreshes a token this close to its expiry by itself (sdk-go u2m tokenRefreshBuffer):
 # one this close is never taken from the file, the CLI's answer may differ.
@@ -70,3 +74,36 @@ def entry(env: Mapping[str, str], profile: str) -> tuple[str, str] | None:
     if not access or any(c.isspace() for c in access):
         return None
     return access, expiry
+
+
+def from_cli_cache(request: TokenRequest, profile: str) -> Token | None:
+    """The token `databricks auth token --profile P` would print now, read from the CLI's own
+    cache (`entry`), when that is certain: the cache holds, under the profile's own key,
+    exactly the token we handed out (fingerprint and expiry), known good within
+    `request.fresh_for`, living longer than `request.need` and than the CLI's own refresh
+    buffer. Else None: ask the CLI."""
+    from .tokens import fingerprint, read_state
+
+    record = read_state(request.paths).get(profile)
+    if not isinstance(record, dict) or not record.get("fp"):
+        return None
+    expiry, ok, now = record.get("expiry"), record.get("ok"), time.time()
+    if not isinstance(expiry, float) or not isinstance(ok, (int, float)):
+        return None
+    if not 0 <= now - ok < request.fresh_for:
+        return None
+    if expiry - now <= max(request.need, REFRESH_BUFFER):
+        return None
+    found = entry(request.env, profile)
+    if found is None:
+        return None
+    from .dbcli import Token, parse_expiry
+
+    try:
+        if parse_expiry(found[1]) != expiry:
+            return None
+    except ValueError:
+        return None
+    if fingerprint(found[0]) != record["fp"]:
+        return None
+    return Token(found[0], expiry)

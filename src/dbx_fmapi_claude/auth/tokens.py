@@ -302,41 +302,8 @@ class TokenRequest:
         # handed out a moment ago may be the one the server just refused.
         self.fresh_for = 2.0
         # The token may come from the CLI's own cache without running it, when that holds the
-        # very token handed out and known good within `fresh_for` (from_cli_cache).
+        # very token handed out and known good within `fresh_for` (clicache.from_cli_cache).
         self.cli_cache = False
-
-
-def from_cli_cache(request: TokenRequest, profile: str) -> dbcli.Token | None:
-    """The token `databricks auth token --profile P` would print now, read from the CLI's own
-    cache (clicache.py), when that is certain: the cache holds, under the profile's own key,
-    exactly the token we handed out (fingerprint and expiry), known good within
-    `request.fresh_for`, living longer than `request.need` and than the CLI's own refresh
-    buffer. Else None: ask the CLI."""
-    entry = read_state(request.paths).get(profile)
-    if not isinstance(entry, dict) or not entry.get("fp"):
-        return None
-    expiry, ok, now = entry.get("expiry"), entry.get("ok"), time.time()
-    if not isinstance(expiry, float) or not isinstance(ok, (int, float)):
-        return None
-    if not 0 <= now - ok < request.fresh_for:
-        return None
-    from . import clicache
-
-    if expiry - now <= max(request.need, clicache.REFRESH_BUFFER):
-        return None
-    found = clicache.entry(request.env, profile)
-    if found is None:
-        return None
-    from .dbcli import Token, parse_expiry
-
-    try:
-        if parse_expiry(found[1]) != expiry:
-            return None
-    except ValueError:
-        return None
-    if fingerprint(found[0]) != entry["fp"]:
-        return None
-    return Token(found[0], expiry)
 
 
 def get_token(
@@ -356,6 +323,8 @@ def get_token(
     # token for the same host, or ask for a login that would overwrite the profile. Neither.
     dbcli.refuse_nonoauth(profile, host, env)
     if request.cli_cache:
+        from .clicache import from_cli_cache
+
         cached = from_cli_cache(request, profile)
         if cached is not None:
             return cached  # our record holds it already
