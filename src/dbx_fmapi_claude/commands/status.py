@@ -48,7 +48,7 @@ def collect(
         "configured": True,
         "workspace": str(cfg.host),
         "profile": str(cfg["profile"]),
-        "credential": cfg.auth or credentials.OAUTH,
+        "credential": cfg.auth,
         **({"team": cfg.team} if cfg.team else {}),
         "models": setupstate.configured_models(cfg),
         "route": {

@@ -37,7 +37,7 @@ def workspace(r: Run) -> None:
         with r.progress.step(f"contacting {host}"):
             me = ws.me()
     except WorkspaceError as exc:
-        if credentials.of(cfg.get("auth")).checked_by_workspace:
+        if credentials.of(cfg.auth).checked_by_workspace:
             pat = check_pat(host, tok.access_token, r.ctx.env)
             if pat is not None:
                 r.add(ui.FAIL, *pat)
