@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from ..agents.claude import settings
 from ..auth import credentials, tokens
@@ -14,6 +13,10 @@ from ..core import ui
 from ..core.context import Context
 from ..core.errors import UserError
 from ..record import config, setupstate
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _token_from_settings(path: Path) -> str | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
 
 from .. import agents
 from ..core import ui
@@ -21,7 +20,10 @@ from .deps import _version_of
 from .graph import Spec
 from .report import LOGIN, SETUP, Run, need
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..agents.base import Agent, Finding
     from ..workspace.client import WorkspaceError
 

@@ -4,7 +4,6 @@ model exists and is READY, and a real one-token request to each gets an answer."
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
 
 from ..auth import credentials
 from ..core import ui
@@ -12,7 +11,10 @@ from ..record import setupstate
 from .credential_checks import HTTP_TIMEOUT, check_pat
 from .report import LOGIN, SETUP, Run, need
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..workspace.client import Workspace, WorkspaceError
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ...changes import engine
 from ...core.paths import Paths
@@ -19,6 +18,8 @@ from .mcp import ClaudeMcp
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ...record.view import Configuration
     from ..usagelog import Reader
 
