@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dbx_fmapi_claude.record import config
+from tests.rig.inprocess import run_in_process
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -24,13 +25,15 @@ def fake_claude(sandbox: Sandbox) -> None:
 
 def set_up(sandbox: Sandbox, workspace: FakeWorkspace, *args: str, **kw: Any) -> Result:
     """Signed in (sandbox.signed_in: one real login's files, replayed), then setup run
-    non-interactively (bash rc, helper mode unless told)."""
+    non-interactively (bash rc, helper mode unless told), in this process (tests/rig/
+    inprocess.py: a step before what the test is about, not the program's start)."""
     if not (sandbox.home / ".databrickscfg").exists():
         sandbox.signed_in(workspace)
     argv = ["setup-fmapi-claudecode", "--skip-install", "--host", workspace.url]
     if "--shell" not in args:
         argv += ["--shell", "bash"]
-    result = sandbox.run([*argv, *args], timeout=120, **kw)
+    kw.pop("timeout", None)
+    result = run_in_process(sandbox, [*argv, *args], **kw)
     assert result.code == 0, result
     return result
 
