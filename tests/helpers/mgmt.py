@@ -32,7 +32,6 @@ def set_up(sandbox: Sandbox, workspace: FakeWorkspace, *args: str, **kw: Any) ->
     argv = ["setup-fmapi-claudecode", "--skip-install", "--host", workspace.url]
     if "--shell" not in args:
         argv += ["--shell", "bash"]
-    kw.pop("timeout", None)
     result = run_in_process(sandbox, [*argv, *args], **kw)
     assert result.code == 0, result
     return result
@@ -44,8 +43,7 @@ def run_setup(sandbox: Sandbox, workspace: FakeWorkspace, *args: str, **kw: Any)
     argv = ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install"]
     if "--shell" not in args:
         argv += ["--shell", "none"]
-    kw.setdefault("timeout", 120)
-    return sandbox.run([*argv, *args], **kw)
+    return run_in_process(sandbox, [*argv, *args], **kw)
 
 
 RECORD = Path(".config/dbx-fmapi-claude/config.json")
@@ -81,7 +79,7 @@ def edit_settings(sandbox: Sandbox, path: Path | None = None, **changes: Any) ->
 
 
 def doctor_json(sandbox: Sandbox, **kw: Any) -> tuple[int, dict[str, Any]]:
-    result = sandbox.run(["dbx-fmapi", "doctor", "--json"], timeout=180, **kw)
+    result = run_in_process(sandbox, ["dbx-fmapi", "doctor", "--json"], timeout=180, **kw)
     assert result.stdout.strip(), result
     return result.code, dict(json.loads(result.stdout))
 
@@ -91,7 +89,7 @@ def checks_by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def doctor(sandbox: Sandbox, **kw: Any) -> Result:
-    return sandbox.run(["dbx-fmapi", "doctor"], timeout=180, **kw)
+    return run_in_process(sandbox, ["dbx-fmapi", "doctor"], timeout=180, **kw)
 
 
 def doctor_lines(result: Result) -> list[tuple[str, str, str, str | None]]:

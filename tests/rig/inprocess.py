@@ -89,16 +89,17 @@ def run_in_process(
     input: str | None = None,
     env: Mapping[str, str | None] | None = None,
     cwd: str | os.PathLike[str] | None = None,
+    timeout: float = 120,
 ) -> Result:
     """Sandbox.run(argv) for one of ENTRY's programs, inside this process (see the module).
     Sandbox.run itself when PATH finds no such program or another one than ours (a test's
-    stand-in), and with DBX_TEST_PROGRAMS_ONLY=1."""
+    stand-in), and with DBX_TEST_PROGRAMS_ONLY=1. `timeout` is for those program runs."""
     import importlib
 
     from tests.rig.sandbox import Result
 
     if os.environ.get(PROGRAMS_ONLY_ENV) == "1":
-        return box.run(argv, input=input, env=env, cwd=cwd, timeout=120)
+        return box.run(argv, input=input, env=env, cwd=cwd, timeout=timeout)
 
     program = argv[0]
     module, function = ENTRY[program]
@@ -107,7 +108,7 @@ def run_in_process(
     ours = os.path.join(os.path.dirname(sys.executable), program)
     if exe is None or os.path.realpath(exe) != os.path.realpath(ours):
         # Not on PATH, or a test's own program by that name: what a program run would meet.
-        return box.run(argv, input=input, env=env, cwd=cwd, timeout=120)
+        return box.run(argv, input=input, env=env, cwd=cwd, timeout=timeout)
     entry = getattr(importlib.import_module(module), function)
     start = time.monotonic()
     code = 0
