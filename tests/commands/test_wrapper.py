@@ -52,7 +52,7 @@ def test_valid_token_launch_makes_no_cli_or_network_call(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     configure(sandbox, workspace)
-    sandbox.run(["dbx-fmapi", "token"])  # the helper records the token's expiry
+    sandbox.run_here(["dbx-fmapi", "token"])  # the helper records the token's expiry
     calls_before = len(sandbox.databricks_calls())
     log_before = len(workspace.log)
     out = sandbox.run(["dbx-fmapi-claude", "--version"])

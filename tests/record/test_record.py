@@ -416,7 +416,7 @@ def test_setup_repairs_a_damaged_record_keeping_the_rest(
     record = config_of(sandbox)
     assert record["ttl_seconds"] == 900 and record_of(sandbox)["version"] == 3
     assert record["opus"] == "databricks-claude-opus-4-5" and record["host"] == workspace.url
-    assert sandbox.run(["dbx-fmapi", "status"]).code == 0
+    assert sandbox.run_here(["dbx-fmapi", "status"]).code == 0
 
 
 def test_setup_and_uninstall_refuse_a_record_from_a_newer_release(
@@ -447,7 +447,7 @@ def test_uninstall_goes_on_without_a_damaged_key(
     settings.write_bytes(seeded)
     _set_up(sandbox, workspace)
     _edit(sandbox, _set("ttl_seconds", "abc"))
-    result = sandbox.run(["dbx-fmapi", "uninstall", "--yes"])
+    result = sandbox.run_here(["dbx-fmapi", "uninstall", "--yes"])
     assert result.code == 0, result
     assert '"ttl_seconds" must be a number of seconds above 0, not a string (left out)' in (
         result.stdout
@@ -469,12 +469,12 @@ def test_a_home_set_up_today_keeps_working_and_its_record_is_never_rewritten(
     for record in (today, today.replace(b'  "version": 1,\n', b"")):
         assert record.count(b'"version"') == (1 if record is today else 0)
         path.write_bytes(record)
-        status = sandbox.run(["dbx-fmapi", "status", "--json"])
+        status = sandbox.run_here(["dbx-fmapi", "status", "--json"])
         assert status.code == 0, status
         data = json.loads(status.stdout)
         data["token"].pop("seconds_left")  # the clock moves between the two reads
         outputs.append(data)
-        token = sandbox.run(["dbx-fmapi", "token"])
+        token = sandbox.run_here(["dbx-fmapi", "token"])
         assert token.code == 0 and workspace.token_state(token.stdout.strip()) == "valid", token
         wrapper = sandbox.run(["dbx-fmapi-claude", "--version"])
         assert wrapper.code == 0, wrapper

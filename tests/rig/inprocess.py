@@ -31,6 +31,8 @@ ENTRY = {
     "setup-fmapi-claudecode": ("dbx_fmapi_claude.cli.main", "setup_main"),
 }
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE)
+# Commands that replace the process (an agent) or fork: always a program.
+REPLACING = {"run", "mlflow-hook"}
 # Set to 1: every such step runs as a program again (Sandbox.run), to compare.
 PROGRAMS_ONLY_ENV = "DBX_TEST_PROGRAMS_ONLY"
 
@@ -106,7 +108,11 @@ def run_in_process(
     full_env = box._env(env)
     exe = shutil.which(program, path=full_env.get("PATH", ""))
     ours = os.path.join(os.path.dirname(sys.executable), program)
-    if exe is None or os.path.realpath(exe) != os.path.realpath(ours):
+    if (
+        exe is None
+        or os.path.realpath(exe) != os.path.realpath(ours)
+        or (len(argv) > 1 and argv[1] in REPLACING)
+    ):
         # Not on PATH, or a test's own program by that name: what a program run would meet.
         return box.run(argv, input=input, env=env, cwd=cwd, timeout=timeout)
     entry = getattr(importlib.import_module(module), function)

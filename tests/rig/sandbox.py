@@ -380,6 +380,21 @@ class Sandbox:
             raise RunTimeout(argv, timeout, out, err) from None
         return Result(proc.returncode, out, err, argv, time.monotonic() - start)
 
+    def run_here(
+        self,
+        argv: list[str],
+        *,
+        input: str | None = None,
+        env: Mapping[str, str | None] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+    ) -> Result:
+        """.run(argv) for `dbx-fmapi COMMAND` or `setup-fmapi-claudecode`, inside the test
+        process (tests/rig/inprocess.py): for tests about what a command does, not about the
+        program's start, exit or signals. No timeout: a command that may hang runs with .run."""
+        from tests.rig.inprocess import run_in_process
+
+        return run_in_process(self, argv, input=input, env=env, cwd=cwd)
+
     # ------------------------------------------------------------------ databricks
 
     def _install_cli(self) -> None:
