@@ -309,7 +309,12 @@ class Sandbox:
             path.unlink()
         if any(os.path.exists(os.path.join(d, name)) for d in SYSTEM_PATH):
             self._removed.add(name)
-            self._build_sysbin()
+            sysbin = self.root / "sysbin"
+            if self._system_path == [str(sysbin)]:  # built already: one link less
+                with contextlib.suppress(FileNotFoundError):
+                    (sysbin / name).unlink()
+            else:
+                self._build_sysbin()
 
     def _build_sysbin(self) -> None:
         """Replace /usr/bin:/bin on PATH by a folder of links to them, minus removed names."""
