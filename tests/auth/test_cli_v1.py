@@ -107,7 +107,7 @@ def v1(sandbox: Sandbox) -> Sandbox:
 def _setup(sandbox: Sandbox, workspace: FakeWorkspace, *args: str) -> Result:
     argv = ["setup-fmapi-claudecode", "--host", workspace.url, "--profile", "dev"]
     argv += ["--skip-install", "--shell", "bash", *args]
-    return sandbox.run(argv, env=DESKTOP, timeout=120)
+    return sandbox.run_here(argv, env=DESKTOP, timeout=120)
 
 
 def test_the_clis_auth_storage_pin_is_the_clis_and_our_commands_leave_it(

@@ -104,6 +104,8 @@ def run_in_process(
         return box.run(argv, input=input, env=env, cwd=cwd, timeout=timeout)
 
     program = argv[0]
+    if program not in ENTRY:  # another program (the wrapper, an agent): run it
+        return box.run(argv, input=input, env=env, cwd=cwd, timeout=timeout)
     module, function = ENTRY[program]
     full_env = box._env(env)
     exe = shutil.which(program, path=full_env.get("PATH", ""))

@@ -392,13 +392,16 @@ class Sandbox:
         input: str | None = None,
         env: Mapping[str, str | None] | None = None,
         cwd: str | os.PathLike[str] | None = None,
+        timeout: float = 120,
     ) -> Result:
         """.run(argv) for `dbx-fmapi COMMAND` or `setup-fmapi-claudecode`, inside the test
         process (tests/rig/inprocess.py): for tests about what a command does, not about the
-        program's start, exit or signals. No timeout: a command that may hang runs with .run."""
+        program's start, exit or signals. Any other program (the wrapper, an agent, a test's
+        stand-in) runs as .run would run it, `timeout` its bound; in-process there is none: a
+        command that may hang runs with .run."""
         from tests.rig.inprocess import run_in_process
 
-        return run_in_process(self, argv, input=input, env=env, cwd=cwd)
+        return run_in_process(self, argv, input=input, env=env, cwd=cwd, timeout=timeout)
 
     # ------------------------------------------------------------------ databricks
 

@@ -28,7 +28,7 @@ def _publish(workspace: FakeWorkspace, data: dict[str, Any]) -> None:
 
 def _setup(sandbox: Sandbox, workspace: FakeWorkspace, *args: str) -> Any:
     argv = ["setup-fmapi-claudecode", "--skip-install", "--shell", "none", "--host", workspace.url]
-    return sandbox.run([*argv, *args], timeout=180)
+    return sandbox.run_here([*argv, *args], timeout=180)
 
 
 @pytest.mark.e2e

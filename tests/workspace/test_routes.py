@@ -31,7 +31,7 @@ def setup(sandbox: Sandbox, workspace: FakeWorkspace, *args: str) -> Result:
     if not (sandbox.home / ".databrickscfg").exists():
         sandbox.signed_in(workspace)
     argv = [PROG, "--skip-install", "--host", workspace.url, "--shell", "none", *args]
-    return sandbox.run(argv, timeout=120, env=TODAY)
+    return sandbox.run_here(argv, timeout=120, env=TODAY)
 
 
 def env_of(sandbox: Sandbox) -> dict[str, str]:
