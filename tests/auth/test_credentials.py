@@ -168,7 +168,7 @@ def test_a_revoked_pat_is_reported_by_login_and_doctor_with_the_fix(
     assert "there is no browser login for it" in out.stdout
     assert "the workspace rejected the personal access token (HTTP 403" in out.stderr
     assert "fix: create a new token" in out.stderr
-    doctor = sandbox.run(["dbx-fmapi", "doctor", "--json"], env=env, timeout=120)
+    doctor = sandbox.run_here(["dbx-fmapi", "doctor", "--json"], env=env, timeout=120)
     assert doctor.code == 1, doctor
     checks = {c["id"]: c for c in json.loads(doctor.stdout)["checks"]}
     assert checks["workspace"]["status"] == "FAIL"

@@ -25,7 +25,7 @@ HEADLESS_SSH = {
 def configure(sandbox: Sandbox, ws: FakeWorkspace, *extra: str, cwd: Path | None = None) -> Path:
     """Log in, then run the real setup non-interactively; returns the settings file."""
     sandbox.signed_in(ws)
-    result = sandbox.run(
+    result = sandbox.run_here(
         [
             "setup-fmapi-claudecode",
             "--host",
