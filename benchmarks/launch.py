@@ -20,7 +20,8 @@ Measures, as whole processes, interleaved round-robin so machine drift hits all 
                    the shutdown flush of a `claude -p` with --otel-tables: its OTEL_* environment,
                    the token handed out by the apiKeyHelper at the session's start (30 s before:
                    our record aged first, outside the timing), not checked again (it was good
-                   minutes ago: commands/token.py OTEL_FRESH_FOR)
+                   minutes ago: commands/token.py OTEL_FRESH_FOR), and taken from the CLI's own
+                   token cache without running the CLI (auth/clicache.py)
   otel-quick       the same at the end of a session shorter than rejected.FRESH_FOR (no check)
   quick-claude     a stand-in `claude` that exits at once (`-p hi`): the baseline for the two below
   quick-relay      `dbx-fmapi-claude -p hi` with that stand-in: the relay started (a port, a fork)

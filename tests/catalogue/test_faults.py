@@ -21,6 +21,7 @@ from typing import Any
 import pexpect
 import pytest
 
+from tests.catalogue import prepared
 from tests.catalogue.helpers import (
     FAULTS,
     VOLATILE,
@@ -47,6 +48,24 @@ HANG = 120.0
 HEADLESS = {"DISPLAY": None, "WAYLAND_DISPLAY": None, "SSH_CONNECTION": None}
 
 
+@pytest.fixture(scope="module")
+def _sandbox_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("faults-sandbox")
+
+
+@pytest.fixture
+def sandbox_home(_sandbox_root: Path) -> Path:
+    """Every case's HOME at one path (emptied first): a prepared HOME is restored there."""
+    return prepared.fresh_home(_sandbox_root)
+
+
+@pytest.fixture
+def sandbox(
+    _sandbox_root: Path, sandbox_home: Path, _claude_bin_path: str | None
+) -> Iterator[Sandbox]:
+    yield from prepared.sandbox_in(_sandbox_root, sandbox_home, _claude_bin_path)
+
+
 @pytest.fixture
 def workspace(shared_workspace: FakeWorkspace) -> Iterator[FakeWorkspace]:
     """The module's workspace, its faults and knobs reset after each case."""
@@ -69,12 +88,17 @@ def tls_workspace() -> Iterator[FakeWorkspace]:
 
 def ready(sandbox: Sandbox, workspace: FakeWorkspace, *args: str) -> dict[str, bytes]:
     """Signed in, the user's files in place, setup done (helper mode, bash); a stand-in claude
-    that only prints its version. Returns the snapshot of HOME."""
+    that only prints its version. Returns the snapshot of HOME. Prepared once per module and
+    `args` (tests/catalogue/prepared.py), then restored."""
     sandbox.fake_program("claude", f'echo "{CLAUDE_VERSION}"\n')
-    signed_in(sandbox, workspace)
-    seed_user_files(sandbox)
-    result = setup(sandbox, "--host", workspace.url, "--shell", "bash", *args)
-    assert result.code == 0, result
+
+    def make() -> None:
+        signed_in(sandbox, workspace)
+        seed_user_files(sandbox)
+        result = setup(sandbox, "--host", workspace.url, "--shell", "bash", *args)
+        assert result.code == 0, result
+
+    prepared.prepare(sandbox, workspace, ("ready", workspace.url, *args), make)
     return sandbox.snapshot()
 
 

@@ -148,13 +148,21 @@ def test_the_registry_is_a_graph_the_walk_can_run() -> None:
     validate(checks.CHECKS)
 
 
-def test_the_required_agents_aspects_are_its_checks_after_the_setup_record() -> None:
-    # Claude Code's settings file, what overrides it and its apiKeyHelper are its Agent's
-    # (Agent.aspects), not doctor's: doctor lists them after the setup record, as declared.
+@pytest.mark.parametrize(
+    ("after", "ids"),
+    [("config", ["settings", "effective", "helper"]), ("token", ["helper-run", "static-token"])],
+)
+def test_the_required_agents_aspects_are_its_checks_where_it_declares(
+    after: str, ids: list[str]
+) -> None:
+    # Claude Code's settings file, what overrides it and its apiKeyHelper, and the helper's run
+    # or the token stored in the file, are its Agent's (Agent.aspects), not doctor's: doctor
+    # lists them after the setup record and after the token, as declared.
     core = agents.get("claude")
-    assert [a.id for a in core.aspects] == ["settings", "effective", "helper"]
-    at = [s.id for s in checks.CHECKS].index("config") + 1
-    for spec, aspect in zip(checks.CHECKS[at : at + 3], core.aspects, strict=True):
+    declared = [a for a in core.aspects if a.after == after]
+    assert [a.id for a in declared] == ids
+    at = [s.id for s in checks.CHECKS].index(after) + 1
+    for spec, aspect in zip(checks.CHECKS[at : at + len(ids)], declared, strict=True):
         assert (spec.id, spec.title, spec.needed_as) == (aspect.id, aspect.title, aspect.needed_as)
         assert (spec.requires, spec.within) == (aspect.requires, aspect.within)
 

@@ -66,8 +66,13 @@ def test_claude_sends_metrics_logs_and_spans_with_fresh_tokens(
         == "800"
     )
     patient(sandbox)
+    before = len(sandbox.databricks_calls())
     result = sandbox.claude(["-p", "say hi"])
     assert (result.code, result.stdout.strip()) == (0, "pong"), result
+    # One CLI call, the apiKeyHelper's at the start: the otelHeadersHelper at the end took the
+    # same token from the CLI's own cache (tests/telemetry/test_otel_cli_cache.py).
+    calls = [c["argv"] for c in sandbox.databricks_calls()[before:]]
+    assert calls == [["auth", "token", "--profile", "DEFAULT", "-o", "json"]]
 
     assert {"claude_code.token.usage", "claude_code.cost.usage"} <= names(otel.records(METRICS))
     usage = [r for r in otel.records(METRICS) if r["name"] == "claude_code.token.usage"]

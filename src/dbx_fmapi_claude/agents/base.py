@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from ..changes import engine, undo
 from ..core import ui
@@ -32,6 +30,8 @@ from .setupinput import AgentSetup as AgentSetup
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..record.view import Configuration
     from .aspects import Aspect, Verdict
     from .usagelog import Reader
@@ -157,6 +157,8 @@ class Agent:
 
     def version(self, exe: str, env: Mapping[str, str]) -> str | None:
         """What `exe --version` says (its x.y.z), None when it does not answer."""
+        import subprocess  # only when a program is asked: status and uninstall ask none
+
         try:
             out = subprocess.run(
                 [exe, "--version"],

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # A connection that sends nothing for this long between requests is closed (the agents keep
 # theirs alive between turns, and open a new one when it is gone).

@@ -9,7 +9,6 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ..changes import engine
 from ..core.fileio import q, read_bytes
@@ -17,6 +16,10 @@ from ..core.paths import Paths, same_file
 from ..record import originals
 from . import jsonfile
 from .base import SETUP_AGAIN, Agent, AgentSetup, Finding, created_before, restore_change
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 ANY: Any = object()  # in `expected`: any value, as long as the member is there
 

@@ -11,10 +11,13 @@ import copy
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from ..core.errors import UserError
 from ..core.fileio import q
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MISSING: Any = object()
 

@@ -18,12 +18,15 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..changes import engine, undo
 from ..core.fileio import read_bytes
 from ..core.paths import Paths
 from . import jsonfile
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 HEADERS_FLAG = "--mcp-headers"  # the token command printing an MCP server's headers
 ENV_URL = "DBX_FMAPI_MCP_URL"

@@ -34,13 +34,16 @@ import time
 import zlib
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from typing import Any
 
 from ..auth.rejected import is_rejection
 from ..telemetry import tables
 from . import otlpjson, proxy
 from .relay import Handler
 from .upstream import Upstream
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 log = logging.getLogger("dbx_fmapi_claude.agents.proxy")
 

@@ -25,9 +25,12 @@ import base64
 import json
 import math
 import struct
-from typing import Any
 
 from .otlpschema import ENUMS, SCHEMAS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Attributes that hold prompts, answers, tool inputs and outputs (the AI SDK's telemetry, as
 # OpenCode 1.18.33 records it; OpenTelemetry's gen_ai events), or a command line.

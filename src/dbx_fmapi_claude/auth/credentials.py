@@ -76,7 +76,7 @@ def for_record(cfg: Mapping[str, Any], env: Mapping[str, str], home: str) -> Sou
 
     if not isinstance(cfg, Configuration):
         cfg = Configuration(cfg)
-    kind = cfg.auth or OAUTH
+    kind = cfg.auth
     profile = cfg.profile
     host = cfg.host
     if kind in BY_NAME and BY_NAME[kind].browser_login and profile is not None:

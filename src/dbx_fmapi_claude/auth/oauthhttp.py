@@ -4,13 +4,12 @@ than followed, and the token endpoint held to the workspace's own host over http
 
 from __future__ import annotations
 
-from typing import Any
-
 from .credentials import CredentialError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Any
 
 
 def post_form(

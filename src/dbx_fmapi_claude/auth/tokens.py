@@ -30,9 +30,16 @@ TOKEN_CALL_TIMEOUT = 60.0  # per `databricks auth token` call; DBX_FMAPI_CLI_TIM
 
 
 def fingerprint(token: str) -> str:
-    import hashlib
+    """The first 16 hex digits of the token's SHA-256. Python's own sha256 (`_sha256`, 3.12+
+    `_sha2`): hashlib loads OpenSSL and reads its configuration, ~4 ms more on the
+    otelHeadersHelper's path at the end of a session; hashlib where neither is built in."""
+    import sys
 
-    return hashlib.sha256(token.encode()).hexdigest()[:16]
+    try:
+        sha256 = __import__("_sha2" if sys.version_info >= (3, 12) else "_sha256").sha256
+    except (ImportError, AttributeError):
+        from hashlib import sha256
+    return str(sha256(token.encode()).hexdigest()[:16])
 
 
 def _seconds_from_env(env: Mapping[str, str], name: str, scale: float) -> float | None:
@@ -81,6 +88,14 @@ def jwt_expiry(token: str) -> float | None:
         return float(exp)
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def stored_expiry(paths: Paths, profile: str, token: str) -> float | None:
+    """When a token someone stored (Claude Code's settings, static mode) expires: the expiry we
+    recorded when we handed it out, else its own `exp`; None when neither is known. (The
+    wrapper asks `exp` first: it hashes only when it must.)"""
+    expiry = known_expiry(paths, profile, token)
+    return jwt_expiry(token) if expiry is None else expiry
 
 
 # --- what we remember about tokens (expiry + fingerprint, never the token) ---------------------
@@ -253,6 +268,7 @@ class TokenRequest:
     __slots__ = (
         "allow_login",
         "always_check",
+        "cli_cache",
         "env",
         "err",
         "fresh_for",
@@ -285,6 +301,9 @@ class TokenRequest:
         # headersHelper: Claude Code runs it on connect and right after a 401/403, and a token
         # handed out a moment ago may be the one the server just refused.
         self.fresh_for = 2.0
+        # The token may come from the CLI's own cache without running it, when that holds the
+        # very token handed out and known good within `fresh_for` (clicache.from_cli_cache).
+        self.cli_cache = False
 
 
 def get_token(
@@ -303,6 +322,12 @@ def get_token(
     # A PAT or service-principal profile: `auth token` may hand out another profile's OAuth
     # token for the same host, or ask for a login that would overwrite the profile. Neither.
     dbcli.refuse_nonoauth(profile, host, env)
+    if request.cli_cache:
+        from .clicache import from_cli_cache
+
+        cached = from_cli_cache(request, profile)
+        if cached is not None:
+            return cached  # our record holds it already
     checked = False
     try:
         token = dbcli.auth_token(profile, env=env, host=host, timeout=timeout)

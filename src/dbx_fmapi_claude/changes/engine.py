@@ -15,11 +15,9 @@ run made are removed again.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import IO
 
 from ..core import redact
 from ..core.errors import UserError
@@ -38,6 +36,7 @@ from ..record import originals
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import IO
 
     from ..core.paths import Paths
 
@@ -127,6 +126,8 @@ class Plan:
 def show(plan: Plan, out: IO[str], secrets: Iterable[str] = ()) -> None:
     """Every change as a unified diff, with every secret redacted (see redact.text) and each of
     `secrets` (the token we hold) too."""
+    import difflib  # only for a dry run's diffs
+
     secrets = [s for s in secrets if s]
     for ch in plan.changes:
         if ch.backup_first:

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..usage import prices as prices_mod
 from ..usage import refresh, summary
 from ..usage.prices import Budget, Prices
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 BLOCKED = 2  # Claude Code: a UserPromptSubmit hook's exit 2 refuses the prompt
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from ..agents.claude import settings
 from ..auth import credentials, databrickscfg, dbcli, loginpolicy, tokens
@@ -16,6 +15,10 @@ from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..record import config, setupstate
 from ..workspace.hosts import normalize_host
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _host_for(ctx: Context, profile: str) -> str | None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from typing import Any
 
 from ..agents.mcpfiles import McpServer, headers_command
 from ..changes import engine
@@ -23,6 +22,10 @@ from ..core.errors import ExitCode, UserError
 from ..core.fileio import read_bytes
 from ..mcp import agentfiles, servers
 from ..record import config
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _bad(exc: servers.BadInput) -> UserError:

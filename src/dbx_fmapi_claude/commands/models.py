@@ -6,7 +6,6 @@ exits 1 when a configured model (Claude's roles and each agent's) is missing or 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from .. import agents
 from ..agents.base import Agent, ModelFamily
@@ -16,6 +15,10 @@ from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..record import config, setupstate
 from ..workspace import client as workspace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SCHEMA_VERSION = 3  # 2: family "fable", roles "fable" and "subagent", "retires"; 3: the
 # agents' models (their families, such as "gpt" and "gemini", and roles named after them)

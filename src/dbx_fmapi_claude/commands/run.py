@@ -23,7 +23,6 @@ import os
 import signal
 import subprocess
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from .. import agents
 from ..agents.freshtoken import FreshToken, quiet
@@ -31,6 +30,10 @@ from ..auth import credentials, tokens
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..record import config
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SETUP = "setup-fmapi-claudecode"
 

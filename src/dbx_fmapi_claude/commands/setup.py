@@ -3,13 +3,15 @@ package, setup/flow.py), then the team file's MCP servers, each as `dbx-fmapi mc
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..setup.answers import PROG
 from ..setup.flow import Setup
 from ..setup.options import SetupOptions
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def run(*, ctx: Context, **options: Any) -> int:

@@ -9,7 +9,6 @@ would; never a login).
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from ..auth import credentials
 from ..core import ui
@@ -18,6 +17,10 @@ from ..core.errors import ExitCode, UserError
 from ..record import config, setupstate
 from ..shell import rcblock
 from .status_token import token_info, token_line
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # 2: "credential", token sources "workspace" and "credential"; 3: "route", the models "fable" and
 # "subagent", the settings level "admin" (managed settings, an administrator's)
@@ -45,7 +48,7 @@ def collect(
         "configured": True,
         "workspace": str(cfg.host),
         "profile": str(cfg["profile"]),
-        "credential": cfg.auth or credentials.OAUTH,
+        "credential": cfg.auth,
         **({"team": cfg.team} if cfg.team else {}),
         "models": setupstate.configured_models(cfg),
         "route": {

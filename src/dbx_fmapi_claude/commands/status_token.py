@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from ..agents.claude import settings
 from ..auth import credentials, tokens
@@ -15,14 +14,17 @@ from ..core.context import Context
 from ..core.errors import UserError
 from ..record import config, setupstate
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def _token_from_settings(path: Path) -> str | None:
     try:
         data, _ = settings.load(path)
     except UserError:
         return None
-    tok = (data.get("env") or {}).get(settings.ENV_TOKEN)
-    return tok if isinstance(tok, str) and tok else None
+    return settings.stored_token(data)
 
 
 def token_info(ctx: Context, cfg: config.Configuration, check: bool) -> dict[str, Any]:
@@ -83,9 +85,7 @@ def token_info(ctx: Context, cfg: config.Configuration, check: bool) -> dict[str
             info["message"] = "no ANTHROPIC_AUTH_TOKEN in the settings file"
             info["fix"] = "dbx-fmapi-claude  (writes a fresh token before it starts claude)"
             return info
-        expiry = tokens.known_expiry(ctx.paths, profile, tok_text)
-        if expiry is None:
-            expiry = tokens.jwt_expiry(tok_text)
+        expiry = tokens.stored_expiry(ctx.paths, profile, tok_text)
         info["source"] = "settings"
     elif not credentials.of(cfg.auth).browser_login:
         try:

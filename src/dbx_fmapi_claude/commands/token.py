@@ -60,6 +60,7 @@ def run(
         request.fresh_for = 0.0  # asked again right after a 401/403: check what it handed out
     elif otel_headers:
         request.fresh_for = OTEL_FRESH_FOR
+        request.cli_cache = True  # the token the CLI holds, without its process when certain
     token = credentials.token(source, request)
     if mcp_headers or otel_headers:  # a headers helper: one JSON object of headers
         ctx.stdout.write(_headers(token.access_token) + "\n")

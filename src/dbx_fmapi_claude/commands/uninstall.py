@@ -22,7 +22,6 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..agents.claude.undo import change as _change
 from ..agents.claude.undo import plan_onboarding, recomputed
@@ -34,6 +33,10 @@ from ..core.paths import tilde
 from ..mcp import undo as mcp_undo
 from ..record import config, originals, setupstate
 from ..shell import rcblock
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 PROG = "dbx-fmapi uninstall"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -14,6 +13,8 @@ def run(args: list[str], cwd: Path, env: Mapping[str, str]) -> tuple[int, bytes]
     git = which("git", env)
     if git is None:
         return None
+    import subprocess  # only when git is asked
+
     try:
         proc = subprocess.run(
             [git, *args],

@@ -13,9 +13,12 @@ import os
 import select
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO
 
 from .errors import ExitCode, UserError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO
 
 UP = ("\x1b[A", "\x1bOA", "k")
 DOWN = ("\x1b[B", "\x1bOB", "j")

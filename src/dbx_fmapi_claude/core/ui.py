@@ -6,9 +6,12 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from typing import IO
 
 from .context import Context
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO
 
 PASS = "PASS"  # noqa: S105 - a check status, not a password
 WARN = "WARN"

@@ -9,9 +9,9 @@ a missing program and a broken route are told apart.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
 
 from .. import agents
 from ..core import ui
@@ -20,7 +20,10 @@ from .deps import _version_of
 from .graph import Spec
 from .report import LOGIN, SETUP, Run, need
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..agents.base import Agent, Finding
     from ..workspace.client import WorkspaceError
 
@@ -54,31 +57,33 @@ def agent_config(r: Run, agent: Agent) -> None:
 
 
 def _report(r: Run, again: str, found: Sequence[Finding], passed: str) -> None:
-    """Each finding on a line of its own (named by what it is about), or `passed`."""
+    """Each finding on a line of its own (named by what it is about), or `passed` (nothing when
+    there is neither)."""
     for i, f in enumerate(found):
         fix = (f.fix or "{setup}").replace("{setup}", again)
         line_id = f"{r.id}:{f.id}" if f.id else r.id if i == 0 else f"{r.id}:{i + 1}"
         r.add(ui.WARN if f.warn else ui.FAIL, f.detail, fix, id=line_id)
-    if not found:
+    if not found and passed:
         r.add(ui.PASS, passed)
 
 
-def aspect(r: Run, agent: Agent, name: str) -> None:
+def aspect(r: Run, agent: Agent, name: str, progress: str = "") -> None:
     """One part of the agent's config (Agent.aspects): its findings, each on a line, or the line
     saying it holds; what it found is handed on to the checks after it (`r.found`)."""
     cfg = need(r.cfg)
-    verdict = agent.examine(name, cfg, r.ctx.paths, r.ctx.env, r.ctx.cwd, r.found)
+    with r.progress.step(progress) if progress else contextlib.nullcontext():
+        verdict = agent.examine(name, cfg, r.ctx.paths, r.ctx.env, r.ctx.cwd, r.found)
     if verdict.value is not None:
         r.found[r.id] = verdict.value
     _report(r, setup_again(cfg), verdict.findings, verdict.passed)
 
 
-def aspect_specs(agent: Agent) -> tuple[Spec, ...]:
-    """The agent's aspects as doctor's checks (the required agent's, on the configuration's
-    path: checks.CHECKS)."""
+def aspect_specs(agent: Agent, after: str | None = None) -> tuple[Spec, ...]:
+    """The agent's aspects as doctor's checks, those listed `after` that check only when given
+    (the required agent's, on the configuration's path: checks.CHECKS)."""
 
-    def run(name: str) -> Callable[[Run], None]:
-        return lambda r: aspect(r, agent, name)
+    def run(name: str, progress: str) -> Callable[[Run], None]:
+        return lambda r: aspect(r, agent, name, progress)
 
     def when(test: Callable[[Mapping[str, Any]], bool]) -> Callable[[Run], bool]:
         return lambda r: test(need(r.cfg))
@@ -87,13 +92,14 @@ def aspect_specs(agent: Agent) -> tuple[Spec, ...]:
         Spec(
             a.id,
             a.title,
-            run(a.id),
+            run(a.id, a.progress),
             needed_as=a.needed_as,
             requires=a.requires,
             within=a.within,
             when=when(a.when) if a.when is not None else None,
         )
         for a in agent.aspects
+        if after is None or a.after == after
     )
 
 

@@ -8,33 +8,24 @@ workspace) as SKIPs; the checks that refine a configuration appear once there is
 
 from __future__ import annotations
 
-from ..record import setupstate
 from . import agent_checks, deps, mcp_checks, mlflow_checks, team_checks, telemetry_checks
 from . import credential_checks as cred
 from . import setup_checks as sets
 from . import workspace_checks as ws
 from .graph import Spec, walk
-from .report import Run, need
-
-
-def _helper_mode(r: Run) -> bool:
-    return setupstate.token_mode(need(r.cfg)) == "helper"
-
-
-def _static_mode(r: Run) -> bool:
-    return setupstate.token_mode(need(r.cfg)) == "static"
-
+from .report import Run
 
 # The required agent (Claude Code), asked as every agent is (agent_checks), its checks placed on
 # the path to a working setup: its program first, its aspects (Agent.aspects) after the setup
-# record.
+# record and after the token, as each declares.
 CORE = agent_checks.required()
 
 CHECKS: tuple[Spec, ...] = (
     Spec(CORE.name, CORE.label, agent_checks.program(CORE), needed_as=CORE.label),
     Spec("databricks-cli", "Databricks CLI", deps.databricks_cli, needed_as="the Databricks CLI"),
     Spec("config", "Setup", sets.record, needed_as="setup"),
-    *agent_checks.aspect_specs(CORE),  # its settings file, what overrides it, its apiKeyHelper
+    # its settings file, what overrides it, its apiKeyHelper
+    *agent_checks.aspect_specs(CORE, after="config"),
     Spec("shell", "Shell wrapper", sets.shell, within=("config",)),
     Spec("team", "Team file", team_checks.team, within=("config",), when=team_checks.has_team),
     Spec("profile", "CLI profile", cred.profile, needed_as="the CLI profile", requires=("config",)),
@@ -45,21 +36,7 @@ CHECKS: tuple[Spec, ...] = (
         needed_as="a token",
         requires=("config", "databricks-cli", "profile"),
     ),
-    Spec(
-        "helper-run",
-        "apiKeyHelper run",
-        cred.helper_run,
-        requires=("helper", "token"),
-        within=("config", "settings"),
-        when=_helper_mode,
-    ),
-    Spec(
-        "static-token",
-        "Token in settings",
-        cred.static_token,
-        within=("config", "settings"),
-        when=_static_mode,
-    ),
+    *agent_checks.aspect_specs(CORE, after="token"),  # its apiKeyHelper's run, or its token
     Spec(
         "workspace",
         "Workspace",

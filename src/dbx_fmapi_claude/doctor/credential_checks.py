@@ -1,21 +1,19 @@
-"""The credential: the CLI profile (or the DATABRICKS_* variables), a token from it, and in
-helper mode the apiKeyHelper run the way Claude Code runs it; in static mode the stored token."""
+"""The credential: the CLI profile (or the DATABRICKS_* variables) and a token from it. (Claude
+Code's apiKeyHelper run the way it runs it, or in static mode the token stored in its settings:
+the agent's aspects, agent_checks.)"""
 
 from __future__ import annotations
 
 import io
-import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..agents.claude import effective, settings
 from ..auth import credentials, databrickscfg, dbcli, tokens
 from ..core import ui
 from ..core.errors import UserError
 from .report import LOGIN, SETUP, Run, need
 
-HELPER_TIMEOUT = 90.0
 HTTP_TIMEOUT = 20.0  # per request; Workspace applies DBX_FMAPI_HTTP_TIMEOUT over it
 
 
@@ -29,7 +27,7 @@ def profile(r: Run) -> None:
         except UserError as exc:  # two credentials at once, a bad DATABRICKS_HOST
             r.add(ui.FAIL, exc.message, exc.fix, title="Credential")
             return
-        expected = cfg.auth or credentials.OAUTH
+        expected = cfg.auth
         if source is None or source.kind != expected:
             r.add(
                 ui.FAIL,
@@ -74,7 +72,7 @@ def profile(r: Run) -> None:
         )
         return
     kind = databrickscfg.credential_kind(profiles[name])
-    expected = cfg.auth or credentials.OAUTH
+    expected = cfg.auth
     try:
         credentials.resolve(name, r.ctx.env, r.ctx.paths.home_path)
     except credentials.CredentialError as exc:  # two credentials at once, their two hosts
@@ -140,7 +138,7 @@ def token(r: Run) -> None:
         r.add(ui.FAIL, exc.message, exc.fix)
         return
     left = tok.expiry - time.time()
-    if not credentials.of(cfg.get("auth")).expiry_known:
+    if not credentials.of(cfg.auth).expiry_known:
         r.add(
             ui.PASS,
             "personal access token (its expiry is not known; the workspace check below tries it)",
@@ -155,80 +153,3 @@ def token(r: Run) -> None:
     else:
         r.add(ui.PASS, f"obtained; valid for {ui.duration(left)}")
     r.token = tok
-
-
-def helper_run(r: Run) -> None:
-    """Run the apiKeyHelper as Claude Code would, in the project folder, with the settings env;
-    it must print one line and nothing else. The helper check passed it only when it is exactly
-    the command setup wrote; it runs as argv, never through a shell."""
-    command, mine = need(r.helper), need(r.mine)
-    env = dict(r.ctx.env)
-    for key, value in ((mine.data or {}).get("env") or {}).items():
-        if isinstance(value, str):
-            env[key] = value
-    cwd = mine.path.parent.parent if mine.name != "user" else r.ctx.cwd
-    if not cwd.is_dir():
-        cwd = r.ctx.cwd
-    try:
-        with r.progress.step("running the apiKeyHelper"):
-            proc = subprocess.run(
-                effective.helper_argv(command),
-                env=env,
-                cwd=cwd,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=HELPER_TIMEOUT,
-                check=False,
-            )
-    except OSError as exc:
-        r.add(ui.FAIL, f"it cannot be started: {exc.strerror}", f"run it yourself: {command}")
-        return
-    except subprocess.TimeoutExpired:
-        r.add(
-            ui.FAIL,
-            f"it did not finish within {HELPER_TIMEOUT:g}s",
-            f"run it yourself to see why: {command}",
-        )
-        return
-    out = proc.stdout.strip()
-    if proc.returncode != 0:
-        last = (proc.stderr or "").strip().splitlines()
-        why = dbcli.scrub(last[-1]) if last else "no message"
-        r.add(
-            ui.FAIL,
-            f"it exited with status {proc.returncode}: {why}",
-            f"run it yourself to see why: {command}",
-        )
-        return
-    if not out or any(c.isspace() for c in out):
-        r.add(
-            ui.FAIL,
-            "it printed something Claude Code cannot use as a key (empty or more than one word)",
-            f"run it yourself to see why: {command}",
-        )
-        return
-    r.add(ui.PASS, "prints a token, as Claude Code expects")
-
-
-def static_token(r: Run) -> None:
-    cfg, mine = need(r.cfg), need(r.mine)
-    raw = ((mine.data or {}).get("env") or {}).get(settings.ENV_TOKEN)
-    if not isinstance(raw, str) or not raw:
-        return  # the settings check already failed on this
-    expiry = tokens.known_expiry(r.ctx.paths, str(cfg["profile"]), raw)
-    if expiry is None:
-        expiry = tokens.jwt_expiry(raw)
-    if expiry is None:
-        r.add(ui.PASS, "present (lifetime unknown)")
-        return
-    left = expiry - time.time()
-    if left <= 0:
-        r.add(
-            ui.WARN,
-            f"expired {ui.duration(-left)} ago: plain `claude` fails until dbx-fmapi-claude "
-            "refreshes it",
-            "dbx-fmapi-claude --version   (refreshes the token, then exits)",
-        )
-        return
-    r.add(ui.PASS, f"valid for {ui.duration(left)}")

@@ -6,13 +6,16 @@ initialize + tools/list with the current token; a refusal names the permission t
 from __future__ import annotations
 
 import shlex
-from typing import Any
 
 from ..core import ui
 from ..core.errors import UserError
 from ..core.fileio import read_bytes
 from ..mcp import agentfiles, servers
 from .report import LOGIN, Run, need
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def configured(r: Run) -> list[str]:

@@ -9,7 +9,6 @@ from ..core import ui
 from ..core.context import Context
 
 if TYPE_CHECKING:
-    from ..agents.claude.effective import Level
     from ..auth.dbcli import Token
     from ..record.view import Configuration
     from ..workspace.client import Workspace
@@ -80,18 +79,6 @@ class Run:
         self.token: Token | None = None  # "token"
         self.ws: Workspace | None = None  # "workspace": a client that reached it
         self.suggest: Suggest | None = None  # replacement models, shared by the model checks
-
-    @property
-    def mine(self) -> Level | None:
-        """ "settings": the settings level setup manages, valid."""
-        found: Level | None = self.found.get("settings")
-        return found
-
-    @property
-    def helper(self) -> str | None:
-        """ "helper": the apiKeyHelper command, runnable."""
-        found: str | None = self.found.get("helper")
-        return found
 
     def add(
         self,

@@ -4,7 +4,6 @@ model exists and is READY, and a real one-token request to each gets an answer."
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
 
 from ..auth import credentials
 from ..core import ui
@@ -12,7 +11,10 @@ from ..record import setupstate
 from .credential_checks import HTTP_TIMEOUT, check_pat
 from .report import LOGIN, SETUP, Run, need
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..workspace.client import Workspace, WorkspaceError
 
 
@@ -35,7 +37,7 @@ def workspace(r: Run) -> None:
         with r.progress.step(f"contacting {host}"):
             me = ws.me()
     except WorkspaceError as exc:
-        if credentials.of(cfg.get("auth")).checked_by_workspace:
+        if credentials.of(cfg.auth).checked_by_workspace:
             pat = check_pat(host, tok.access_token, r.ctx.env)
             if pat is not None:
                 r.add(ui.FAIL, *pat)

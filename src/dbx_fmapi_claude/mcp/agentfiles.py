@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from .. import agents
 from ..agents.base import Agent
@@ -14,6 +13,10 @@ from ..agents.mcpfiles import ENV_KEY, ENV_URL, McpServer, McpWriter
 from ..core.paths import Paths
 from ..record import config
 from . import servers
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["ENV_KEY", "ENV_URL", "writers", "server_list"]
 

@@ -5,12 +5,13 @@ event stream; either is read to its end (the server closes each POST's stream)."
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
-from typing import Any
 
 from ..workspace.client import WorkspaceError, http_timeout, ssl_context
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 PROTOCOL = "2025-06-18"
 
@@ -44,6 +45,9 @@ def _post(
     if session:
         headers["Mcp-Session-Id"] = session
         headers["Mcp-Protocol-Version"] = PROTOCOL
+    import urllib.error
+    import urllib.request  # with http.client and email: only when a server is asked
+
     req = urllib.request.Request(url, json.dumps(payload).encode(), headers, method="POST")  # noqa: S310 - the workspace's own https (or loopback) URL
     ctx = ssl_context(env) if url.startswith("https:") else None
     host = url.split("/", 3)[2] if "//" in url else url

@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Claude Code's rule for server names (tools become mcp__NAME__tool); Codex's TOML keys and
 # the other agents' JSON keys take the same.

@@ -6,13 +6,16 @@ change of the same file when it made one."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from .. import agents
 from ..changes import engine
 from ..core.context import Context
 from ..record import config
 from . import servers
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def plan_uninstall(ctx: Context, cfgs: Sequence[dict[str, Any]], plan: engine.Plan) -> None:

@@ -7,7 +7,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # The model roles a configuration records (Claude Code's env key for each: settings.ROLE_ENV)
 ROLES = ("model", "opus", "sonnet", "haiku", "fable", "subagent")

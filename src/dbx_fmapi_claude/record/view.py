@@ -44,9 +44,12 @@ class Configuration(_Base):
         return _str(self.get("profile"))
 
     @property
-    def auth(self) -> str | None:
-        """ "oauth", "m2m", "pat"; None: not recorded (OAuth through the CLI)."""
-        return _str(self.get("auth"))
+    def auth(self) -> str:
+        """The credential kind: "oauth", "m2m" or "pat"; OAuth through the CLI when setup
+        recorded none (as it did before the other kinds)."""
+        from .fields import OAUTH  # loaded with the record (config.py)
+
+        return _str(self.get("auth")) or OAUTH
 
     @property
     def settings_file(self) -> str | None:

@@ -7,10 +7,8 @@ Claude Code is always configured: each configuration is anchored to its settings
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
 
 from .. import agents
 from ..agents.base import Agent, AgentSetup
@@ -23,6 +21,10 @@ from ..workspace.client import Workspace, WorkspaceError, diagnose, newest_first
 from .answers import MODEL_RE, OTHER, PROG, check_model
 from .context import SetupContext
 from .results import AgentRoutes, Agents, Credential, Flags, Models, RouteChoice, SignedIn
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def parse_agents(text: str) -> list[str]:
@@ -118,6 +120,8 @@ def _install(sc: SetupContext, agent: Agent, chosen: Agents, env: Mapping[str, s
             f"{PROG} --agents {chosen.but(agent.name)})",
         )
     sc.info(f"  running: {command}")
+    import subprocess  # only to install an agent
+
     try:
         done = subprocess.run(
             [npm, "install", "-g", agent.pinned_package],

@@ -10,7 +10,6 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..auth.profilechoice import PROFILE_RE
 from ..auth.source import BY_NAME
@@ -19,7 +18,10 @@ from ..core.errors import usage_error
 from ..core.fileio import q
 from ..record import config
 from ..workspace import routes
-from . import install
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 PROG = "setup-fmapi-claudecode"
 MODEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}(\[1m\])?")  # [1m]: the 1M variant
@@ -151,7 +153,9 @@ def default_shell(env: Mapping[str, str]) -> str:
     name = os.path.basename(env.get("SHELL", "")).strip()
     if name in ("zsh", "bash", "fish"):
         return name
-    return "zsh" if install.platform(env) == "darwin" else "bash"
+    from .install import platform  # install's subprocess only when no --shell is given
+
+    return "zsh" if platform(env) == "darwin" else "bash"
 
 
 def default_location(prev: Mapping[str, Any], cwd: Path) -> str:

@@ -4,7 +4,6 @@ catalogue (flags first, then prompts or defaults: the previous run's, else the n
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from ..core.errors import usage_error
 from ..core.prompts import Choice
@@ -15,6 +14,7 @@ from .answers import MODEL_RE, NONE, OTHER, PROG, check_model
 from .context import SetupContext
 from .results import Models
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .results import Credential, Flags, RouteChoice
 

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from .. import agents
 from ..agents.base import AgentSetup
@@ -26,6 +25,10 @@ from .gitignore import exclude_block
 from .location import personal_key
 from .models import context_tokens
 from .results import AgentRoutes, Agents, Credential, SignedIn, Target
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass

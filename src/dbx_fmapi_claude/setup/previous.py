@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from ..core.errors import UserError, usage_error
 from ..record import config
@@ -24,6 +23,10 @@ from .answers import (
 )
 from .context import SetupContext
 from .results import Flags, Previous
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def load_previous(sc: SetupContext) -> Previous:

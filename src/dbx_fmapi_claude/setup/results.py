@@ -8,7 +8,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from ..auth import credentials
 from ..record import config
@@ -16,6 +15,10 @@ from ..record.view import Configuration
 from ..workspace import catalogue
 from . import steps
 from .answers import HELPER, Answers
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # A credential Source is slotted and holds a secret, which must not be copied into bytes: it is
 # read-only by contract (the host step sets its host before returning it; nothing after).

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from ..workspace import catalogue, routes
 from ..workspace.client import FAMILIES, Workspace, WorkspaceError, diagnose
 from .context import SetupContext
 from .models import Chooser
 from .results import Credential, Env, Flags, Listing, RouteChoice, SignedIn
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def load_endpoints(

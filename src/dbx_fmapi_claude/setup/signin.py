@@ -11,7 +11,6 @@ from ..auth import credentials, dbcli, loginpolicy, tokens
 from ..auth.profilechoice import offered_profile, profile_hosts, switched_profile
 from ..core.errors import ExitCode, usage_error
 from ..workspace.hosts import EXAMPLE, normalize_host, same_host
-from . import install
 from .answers import ENV_VARS, HELPER, PROG, STATIC, check_profile, span
 from .context import SetupContext
 from .results import Credential, Env, Flags, SignedIn
@@ -158,6 +157,8 @@ def profile_for_host(
 def dependencies(sc: SetupContext) -> Env:
     """Claude Code and the Databricks CLI, installed when missing and allowed; the environment
     the later steps run programs in (an install puts its folders on PATH)."""
+    from . import install  # its subprocess: not for a flag refused before this step
+
     env: Mapping[str, str] = dict(sc.env)
     kw = {"dry_run": sc.dry_run, "err": sc.info, "allowed": sc.may_install}
     for step in (
@@ -203,6 +204,8 @@ def can_login(sc: SetupContext, env: Mapping[str, str]) -> bool:
 
 
 def authenticate(sc: SetupContext, credential: Credential, flags: Flags, found: Env) -> SignedIn:
+    from . import install
+
     env = dict(found.env)
     source = credential.source
     if source is not None and not source.credential_kind.browser_login:

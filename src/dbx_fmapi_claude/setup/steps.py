@@ -14,14 +14,17 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from types import FunctionType, MappingProxyType
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class StepError(ValueError):
     """The declared steps cannot run: a missing need, a cycle, a name twice, a mutable result."""
 
 
-class Results(Mapping[str, Any]):
+class Results(Mapping[str, "Any"]):  # a string: typing loads only for the type checker
     """The results a step may read: those of the steps it needs (reading another is an error)."""
 
     def __init__(self, step: str, values: Mapping[str, Any]) -> None:

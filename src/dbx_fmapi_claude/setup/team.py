@@ -11,14 +11,18 @@ be read then keeps the last configuration and says so.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from .. import agents
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..record import config
-from ..team import reading, schema
 from ..workspace.hosts import normalize_host
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ..team import schema
 
 PROG = "setup-fmapi-claudecode"
 
@@ -41,6 +45,8 @@ _MODEL_OPTS = {"subagent": "subagent_model"}
 def model_option(key: str) -> str:
     """setup's option for `models.<key>`: model/opus/sonnet/haiku/fable as they are, subagent
     and each other agent's model as its model flag's (`codex_model`)."""
+    from ..team import schema
+
     if key in schema.CLAUDE_MODEL_KEYS:
         return _MODEL_OPTS.get(key, key)
     from .. import agents
@@ -102,6 +108,8 @@ def apply(ctx: Context, opts: dict[str, Any], say: Any, warn: Any) -> dict[str, 
     source = str(given or remembered or "")
     if not source:
         return opts
+    from ..team import reading, schema  # the team file's reader and checks: only for a file
+
     host = opts.get("host") or prev.get("host")
     profile = opts.get("profile") or prev.get("profile")
     try:

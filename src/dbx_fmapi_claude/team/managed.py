@@ -20,12 +20,15 @@ from __future__ import annotations
 import json
 import plistlib
 import uuid
-from typing import Any
 
 from ..agents.claude import settings
 from ..core.errors import ExitCode, UserError
 from ..workspace import routes
 from .schema import TeamFile
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 OSES = ("linux", "macos", "windows")
 FOLDERS = {

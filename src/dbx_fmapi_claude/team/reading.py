@@ -5,7 +5,6 @@ configuration does not hold yet."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from ..auth import credentials, tokens
 from ..auth.profilechoice import offered_profile, profile_hosts
@@ -15,6 +14,10 @@ from ..telemetry import tables
 from ..workspace.client import Workspace
 from ..workspace.hosts import normalize_host
 from . import schema, sources
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def workspace_for(

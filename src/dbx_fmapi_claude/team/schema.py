@@ -15,13 +15,16 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from .. import agents
 from ..core.errors import ExitCode, UserError
 from ..record.config import parse_duration
 from ..workspace import routes
 from ..workspace.hosts import normalize_host
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 VERSION = 1
 UPGRADE = (

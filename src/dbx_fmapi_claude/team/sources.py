@@ -14,12 +14,9 @@ network, a pinned hash that does not match.
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,14 +145,16 @@ def _read_path(source: str, cwd: Path) -> bytes:
         ) from None
 
 
-class _NoDowngrade(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]  # urllib's signature
-        if not newurl.lower().startswith("https://"):
-            return None
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
 def _read_url(source: str, env: Mapping[str, str]) -> bytes:
+    import urllib.error
+    import urllib.request  # with http.client and email: only for a team file on a URL
+
+    class _NoDowngrade(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]  # urllib's signature
+            if not newurl.lower().startswith("https://"):
+                return None
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
     pin = _PIN.search(source)
     url = source[: pin.start()] if pin else source
     parts = urllib.parse.urlsplit(url)
@@ -190,6 +189,8 @@ def _read_url(source: str, env: Mapping[str, str]) -> bytes:
         ) from None
     data = _limit(data, source)
     if pin:
+        import hashlib
+
         got = hashlib.sha256(data).hexdigest()
         if got != pin.group(1).lower():
             raise UserError(

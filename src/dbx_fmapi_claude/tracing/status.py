@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from . import mlflowenv
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def row(env: Mapping[str, str], home: str, cfg: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -6,11 +6,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..core.errors import ExitCode, UserError
 from .prices import Prices
 from .sources import Request
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 JSON_VERSION = 1
 BY = ("model", "agent", "day", "session")

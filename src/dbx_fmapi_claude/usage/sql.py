@@ -12,10 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 from ..workspace.client import Workspace, WorkspaceError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DONE = ("SUCCEEDED", "FAILED", "CANCELED", "CLOSED")
 REFUSED = ("PERMISSION_DENIED", "INSUFFICIENT_PERMISSIONS")

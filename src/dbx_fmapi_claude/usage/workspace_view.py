@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..auth import credentials, tokens
 from ..core import ui
@@ -23,6 +22,10 @@ from ..core.errors import UserError
 from ..record import config
 from ..workspace import client
 from . import sql
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SERVING = """
 SELECT e.endpoint_name AS model, COUNT(*) AS requests,

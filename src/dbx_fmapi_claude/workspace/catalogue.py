@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlencode
 
 from .client import SEED_DEFAULTS, Workspace, WorkspaceError
@@ -33,6 +32,10 @@ from .modelnames import retirement as retirement
 from .modelnames import retirement_note as retirement_note
 from .modelnames import retiring as retiring
 from .modelnames import today as today
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 FAMILIES = ("opus", "sonnet", "haiku", "fable")
 # The late-2026 pay-per-token names (../shared/notes/databricks.md), for a seed name that retires

@@ -1,22 +1,25 @@
 """The workspace's REST API and the Anthropic route, over urllib with bounded timeouts.
 
-Used by setup, doctor and models; not on the token hot path.
+Used by setup, doctor and models; not on the token hot path. ssl and urllib.request (with
+http.client and email) load when a request is made: a command refused before one loads neither.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import ssl
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from .diagnosis import CA_FIX as CA_FIX
 from .diagnosis import diagnose as diagnose
 from .diagnosis import error_label as error_label
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import ssl
+    import urllib.request
+    from typing import Any
 
 FAMILIES = ("opus", "sonnet", "haiku")
 # The seed's names (2025). Setup now falls back on catalogue.FALLBACKS, today's names: the seed's
@@ -61,6 +64,8 @@ def ssl_context(env: Mapping[str, str]) -> ssl.SSLContext:
     """Default trust, plus the company CA from REQUESTS_CA_BUNDLE / SSL_CERT_FILE / SSL_CERT_DIR."""
     cafile = env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE") or None
     capath = env.get("SSL_CERT_DIR") or None
+    import ssl
+
     ctx = ssl.create_default_context()
     if cafile or capath:
         ctx.load_verify_locations(cafile=cafile, capath=capath)
@@ -96,12 +101,16 @@ def _message(body: Any, fallback: str) -> str:
     return fallback
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
+def _no_redirect() -> urllib.request.HTTPRedirectHandler:
     """A redirect is an answer to report (an account-level URL sends a 303 to its sign-in page),
     never one to follow: urllib would turn a POST into a GET of an HTML page."""
+    import urllib.request
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    return NoRedirect()
 
 
 @dataclass
@@ -138,6 +147,10 @@ class Workspace:
         headers: Mapping[str, str] | None,
         content_type: str,
     ) -> tuple[int, bytes]:
+        import ssl
+        import urllib.error
+        import urllib.request
+
         req = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - https/loopback
         req.add_header("Authorization", f"Bearer {self.token}")
         req.add_header("User-Agent", "dbx-fmapi-claude")
@@ -147,7 +160,7 @@ class Workspace:
             req.add_header(k, v)
         ctx = ssl_context(self.env) if url.startswith("https:") else None
         timeout = http_timeout(self.env, self.timeout)
-        handlers: list[Any] = [_NoRedirect()]
+        handlers: list[Any] = [_no_redirect()]
         if ctx is not None:
             handlers.append(urllib.request.HTTPSHandler(context=ctx))
         opener = urllib.request.build_opener(*handlers)

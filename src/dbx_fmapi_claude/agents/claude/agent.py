@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ...changes import engine
 from ...core.paths import Paths
@@ -19,12 +18,18 @@ from .mcp import ClaudeMcp
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ...record.view import Configuration
     from ..usagelog import Reader
 
 
 def _helper_mode(cfg: Mapping[str, Any]) -> bool:
     return setupstate.token_mode(cfg) == "helper"
+
+
+def _static_mode(cfg: Mapping[str, Any]) -> bool:
+    return setupstate.token_mode(cfg) == "static"
 
 
 class Claude(Agent):
@@ -70,7 +75,8 @@ class Claude(Agent):
     # --- what doctor and status see of it (findings.py, settingsfindings.py) ----------------
 
     # Doctor's lines on the configuration's path: the settings file (listed as needed without a
-    # setup record), what overrides it where Claude Code starts, the apiKeyHelper.
+    # setup record), what overrides it where Claude Code starts, the apiKeyHelper; after the
+    # token, the apiKeyHelper run as Claude Code runs it, or (static mode) the token in the file.
     aspects = (
         Aspect("settings", "Settings file", "a valid settings file", requires=("config",)),
         Aspect("effective", "Effective settings", requires=("settings",), within=("config",)),
@@ -81,6 +87,22 @@ class Claude(Agent):
             requires=("settings",),
             within=("config",),
             when=_helper_mode,
+        ),
+        Aspect(
+            "helper-run",
+            "apiKeyHelper run",
+            requires=("helper", "token"),
+            within=("config", "settings"),
+            when=_helper_mode,
+            after="token",
+            progress="running the apiKeyHelper",
+        ),
+        Aspect(
+            "static-token",
+            "Token in settings",
+            within=("config", "settings"),
+            when=_static_mode,
+            after="token",
         ),
     )
 
@@ -99,6 +121,10 @@ class Claude(Agent):
             return settingsfindings.settings_file(cfg, paths, env, cwd)
         if aspect == "helper":
             return settingsfindings.helper(cfg, found["settings"], env)
+        if aspect == "helper-run":
+            return settingsfindings.helper_run(found["helper"], found["settings"], env, cwd)
+        if aspect == "static-token":
+            return settingsfindings.stored_token(cfg, found["settings"], paths)
         state = cfg.state(self.name) or {}
         return Verdict(
             tuple(self.findings(state, paths, env, cwd)), passed=self.in_effect_line(state)

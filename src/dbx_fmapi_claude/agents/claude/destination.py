@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 KEY = "ANTHROPIC_BASE_URL"
+OTEL_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
+_OTEL_SIGNAL_ENDPOINTS = tuple(
+    f"OTEL_EXPORTER_OTLP_{s}_ENDPOINT" for s in ("METRICS", "LOGS", "TRACES")
+)
 _MANAGED = {"darwin": "/Library/Application Support/ClaudeCode", "linux": "/etc/claude-code"}
 
 
@@ -40,11 +44,6 @@ def _env_value(data: Mapping[str, object], key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _value(path: str) -> str | None:
-    """The settings file's env ANTHROPIC_BASE_URL (None: the file, or the key, is not there)."""
-    return _env_value(_settings(path), KEY)
-
-
 def _levels(home: str, cwd: str, environ: Mapping[str, str]) -> tuple[list[str], list[str]]:
     """(managed settings files, the others), each highest first."""
     folder = environ.get("DBX_FMAPI_MANAGED_SETTINGS_DIR") or _MANAGED.get(
@@ -65,46 +64,69 @@ def _levels(home: str, cwd: str, environ: Mapping[str, str]) -> tuple[list[str],
     ]
 
 
-def base_url(home: str, cwd: str, environ: Mapping[str, str]) -> str | None:
-    """The base URL Claude Code started in `cwd` uses; None when no level sets one."""
-    managed, others = _levels(home, cwd, environ)
-    for path in (*managed, *others):
-        value = _value(path)
-        if value is not None:
-            return value
-    return environ.get(KEY) or None
+class Levels:
+    """The settings levels Claude Code started in `cwd` reads, each file read at most once and
+    only when asked: the wrapper asks them where requests go, then whether telemetry may go
+    through the relay, on one launch."""
 
+    __slots__ = ("_read", "environ", "managed", "others")
 
-OTEL_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
-_OTEL_SIGNAL_ENDPOINTS = tuple(
-    f"OTEL_EXPORTER_OTLP_{s}_ENDPOINT" for s in ("METRICS", "LOGS", "TRACES")
-)
+    def __init__(self, home: str, cwd: str, environ: Mapping[str, str]) -> None:
+        self.managed, self.others = _levels(home, cwd, environ)
+        self.environ = environ
+        self._read: dict[str, dict[str, object]] = {}
 
-
-def otel_relayable(home: str, cwd: str, environ: Mapping[str, str], endpoint: str) -> bool:
-    """May the wrapper's relay take Claude Code's OTLP exports (its `--settings` pointing the
-    endpoint and the otelHeadersHelper at the relay)? Only when the endpoint that wins is the
-    workspace's `endpoint` (setup's), no per-signal endpoint would send a signal elsewhere,
-    and no managed settings set the endpoint or the helper: theirs win over `--settings`
-    (measured with 2.1.332), and a managed endpoint would get the relay's key."""
-    managed, others = _levels(home, cwd, environ)
-    found: str | None = None
-    for path in managed:
-        data = _settings(path)
-        if "otelHeadersHelper" in data or _env_value(data, OTEL_ENDPOINT) is not None:
-            return False
-        if any(_env_value(data, k) is not None for k in _OTEL_SIGNAL_ENDPOINTS):
-            return False
-    for path in others:
-        data = _settings(path)
-        if any(_env_value(data, k) is not None for k in _OTEL_SIGNAL_ENDPOINTS):
-            return False
+    def data(self, path: str) -> dict[str, object]:
+        """A level's keys ({} when it is not there)."""
+        found = self._read.get(path)
         if found is None:
-            found = _env_value(data, OTEL_ENDPOINT)
-    if any(environ.get(k) for k in _OTEL_SIGNAL_ENDPOINTS):
-        return False
-    found = found or environ.get(OTEL_ENDPOINT)
-    return found is not None and found.rstrip("/") == endpoint.rstrip("/")
+            found = self._read[path] = _settings(path)
+        return found
+
+    def base_url(self) -> str | None:
+        """The base URL Claude Code uses; None when no level sets one."""
+        for path in (*self.managed, *self.others):
+            value = _env_value(self.data(path), KEY)
+            if value is not None:
+                return value
+        return self.environ.get(KEY) or None
+
+    def otel_relayable(self, endpoint: str) -> bool:
+        """May the wrapper's relay take Claude Code's OTLP exports (its `--settings` pointing the
+        endpoint and the otelHeadersHelper at the relay)? Only when the endpoint that wins is the
+        workspace's `endpoint` (setup's), no per-signal endpoint would send a signal elsewhere,
+        and no managed settings set the endpoint or the helper: theirs win over `--settings`
+        (measured with 2.1.332), and a managed endpoint would get the relay's key."""
+        found: str | None = None
+        for path in self.managed:
+            data = self.data(path)
+            if "otelHeadersHelper" in data or _env_value(data, OTEL_ENDPOINT) is not None:
+                return False
+            if any(_env_value(data, k) is not None for k in _OTEL_SIGNAL_ENDPOINTS):
+                return False
+        for path in self.others:
+            data = self.data(path)
+            if any(_env_value(data, k) is not None for k in _OTEL_SIGNAL_ENDPOINTS):
+                return False
+            if found is None:
+                found = _env_value(data, OTEL_ENDPOINT)
+        if any(self.environ.get(k) for k in _OTEL_SIGNAL_ENDPOINTS):
+            return False
+        found = found or self.environ.get(OTEL_ENDPOINT)
+        return found is not None and found.rstrip("/") == endpoint.rstrip("/")
+
+    def refusal(self, host: str) -> UserError | None:
+        """Why a token for the workspace `host` must not go to Claude Code: its settings send
+        requests elsewhere (a project file, a managed one, a stray variable). None when they go
+        to the workspace, or nowhere is set."""
+        base = self.base_url()
+        if base is None or origin(base) == origin(host):
+            return None
+        return UserError(
+            f"Claude Code would send this Databricks token to {origin(base)} (ANTHROPIC_BASE_URL), "
+            f"not to the workspace {origin(host)}; no token given",
+            "dbx-fmapi doctor   (names the settings file or variable that sets it)",
+        )
 
 
 def origin(url: str) -> str:
@@ -114,14 +136,5 @@ def origin(url: str) -> str:
 
 
 def refusal(home: str, cwd: str, environ: Mapping[str, str], host: str) -> UserError | None:
-    """Why a token for the workspace `host` must not go to Claude Code started in `cwd`: its
-    settings send requests elsewhere (a project file, a managed one, a stray variable). None
-    when they go to the workspace, or nowhere is set."""
-    base = base_url(home, cwd, environ)
-    if base is None or origin(base) == origin(host):
-        return None
-    return UserError(
-        f"Claude Code would send this Databricks token to {origin(base)} (ANTHROPIC_BASE_URL), "
-        f"not to the workspace {origin(host)}; no token given",
-        "dbx-fmapi doctor   (names the settings file or variable that sets it)",
-    )
+    """Levels.refusal for Claude Code started in `cwd` (the token helper's one question)."""
+    return Levels(home, cwd, environ).refusal(host)

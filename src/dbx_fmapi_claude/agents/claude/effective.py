@@ -19,13 +19,16 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ...core import redact
 from ...core.errors import UserError
 from ...core.fileio import read_bytes
 from ...core.paths import Paths, same_file
 from . import settings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 ENVIRONMENT = "environment"
 ADMIN = "admin"  # managed settings: an administrator's

@@ -12,9 +12,12 @@ bytes stay as they are. A shell line (grep, touch): no Python start on any failu
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from . import hooks
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 EVENT = "StopFailure"
 RECORD_KEY = "failure_hook"

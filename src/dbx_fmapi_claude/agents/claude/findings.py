@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ...core import ui
 from ...core.fileio import q
@@ -15,6 +14,10 @@ from ...core.paths import Paths
 from ...record import setupstate
 from ..base import Finding
 from . import effective, settings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 INSTALL = "curl -fsSL https://claude.ai/install.sh | bash"
 

@@ -13,7 +13,10 @@ Standard library only (the status line's imports stay light).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 HOOKS_KEY = "hooks"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from ...changes import engine
 from ...core.errors import UserError
@@ -18,6 +17,10 @@ from ...core.paths import Paths
 from ...record import originals
 from ..mcpfiles import McpServer, McpWriter
 from . import mcpjson
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 TRUST = (
     "  Claude Code runs its helper here only once you trust this folder: start claude in it "

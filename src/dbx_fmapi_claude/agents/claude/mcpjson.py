@@ -16,10 +16,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import Any
 
 from ...core.errors import UserError
 from ..mcpfiles import HEADERS_FLAG
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MARK = HEADERS_FLAG  # a headersHelper holding this and our token command is ours
 

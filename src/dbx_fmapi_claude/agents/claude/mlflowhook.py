@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
 
 from . import hooks
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
 EVENT = "Stop"
 HOOK_TIMEOUT = 60  # seconds: MLflow's import and a few requests to the workspace

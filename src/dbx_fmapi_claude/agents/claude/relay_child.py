@@ -14,7 +14,6 @@ import socket
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
 
 from ...auth import credentials
 from ...auth.dbcli import Token
@@ -23,6 +22,10 @@ from ...core.paths import Paths
 from ...telemetry import tables
 from .. import proxy
 from ..freshtoken import FreshToken, quiet
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 POLL = 0.5  # seconds between two looks at whether claude is still there
 # Claude Code takes a 400 as final, at once: when only a new login gives a token, its message

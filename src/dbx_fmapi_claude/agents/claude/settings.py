@@ -263,6 +263,12 @@ def merge(
     return new
 
 
+def stored_token(data: Mapping[str, Any]) -> str | None:
+    """The token a static setup stored in a settings file's keys (set_token), else None."""
+    token = (data.get("env") or {}).get(ENV_TOKEN)
+    return token if isinstance(token, str) and token else None
+
+
 def set_token(old: Mapping[str, Any], token: str) -> dict[str, Any]:
     new = dict(old)
     env = dict(old.get("env") or {})

@@ -1,7 +1,8 @@
 """Doctor's verdicts on the settings file setup manages and on its apiKeyHelper (`Claude.aspects`,
 `Claude.examine`): the file is there, valid and holds what setup put there (static mode: readable
 by the user alone); the helper's program exists, runs, is exactly the command setup wrote and asks
-for the configuration's profile. What overrides the file where Claude Code starts is findings.py's.
+for the configuration's profile; run as Claude Code runs it, it prints a token (static mode: the
+token in the file still lives). What overrides the file where Claude Code starts is findings.py's.
 """
 
 from __future__ import annotations
@@ -9,9 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import subprocess
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from ...auth import dbcli, tokens
+from ...core import ui
 from ...core.fileio import q
 from ...core.paths import Paths
 from ...record import setupstate
@@ -21,6 +26,7 @@ from ..base import Finding
 from . import effective, settings
 
 SETUP = "setup-fmapi-claudecode"
+HELPER_TIMEOUT = 90.0
 
 
 def _fail(detail: str, fix: str) -> Verdict:
@@ -112,3 +118,69 @@ def helper(cfg: Configuration, mine: effective.Level, env: Mapping[str, str]) ->
             SETUP,
         )
     return Verdict(passed=command, value=command)
+
+
+def helper_run(command: str, mine: effective.Level, env: Mapping[str, str], cwd: Path) -> Verdict:
+    """Run the apiKeyHelper as Claude Code would, in the project folder, with the settings env;
+    it must print one line and nothing else. The helper check passed it only when it is exactly
+    the command setup wrote; it runs as argv, never through a shell."""
+    run_env = dict(env)
+    for key, value in ((mine.data or {}).get("env") or {}).items():
+        if isinstance(value, str):
+            run_env[key] = value
+    where = mine.path.parent.parent if mine.name != "user" else cwd
+    if not where.is_dir():
+        where = cwd
+    try:
+        proc = subprocess.run(
+            effective.helper_argv(command),
+            env=run_env,
+            cwd=where,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=HELPER_TIMEOUT,
+            check=False,
+        )
+    except OSError as exc:
+        return _fail(f"it cannot be started: {exc.strerror}", f"run it yourself: {command}")
+    except subprocess.TimeoutExpired:
+        return _fail(
+            f"it did not finish within {HELPER_TIMEOUT:g}s",
+            f"run it yourself to see why: {command}",
+        )
+    out = proc.stdout.strip()
+    if proc.returncode != 0:
+        last = (proc.stderr or "").strip().splitlines()
+        why = dbcli.scrub(last[-1]) if last else "no message"
+        return _fail(
+            f"it exited with status {proc.returncode}: {why}",
+            f"run it yourself to see why: {command}",
+        )
+    if not out or any(c.isspace() for c in out):
+        return _fail(
+            "it printed something Claude Code cannot use as a key (empty or more than one word)",
+            f"run it yourself to see why: {command}",
+        )
+    return Verdict(passed="prints a token, as Claude Code expects")
+
+
+def stored_token(cfg: Configuration, mine: effective.Level, paths: Paths) -> Verdict:
+    """Static mode: how long the token in the settings file still lives (nothing to say when
+    the file holds no token: the settings check said so)."""
+    raw = settings.stored_token(mine.data or {})
+    if raw is None:
+        return Verdict()
+    expiry = tokens.stored_expiry(paths, str(cfg["profile"]), raw)
+    if expiry is None:
+        return Verdict(passed="present (lifetime unknown)")
+    left = expiry - time.time()
+    if left <= 0:
+        expired = Finding(
+            f"expired {ui.duration(-left)} ago: plain `claude` fails until dbx-fmapi-claude "
+            "refreshes it",
+            "dbx-fmapi-claude --version   (refreshes the token, then exits)",
+            warn=True,
+        )
+        return Verdict((expired,))
+    return Verdict(passed=f"valid for {ui.duration(left)}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ...changes import engine, undo
 from ...core.fileio import read_bytes
@@ -18,6 +17,10 @@ from ...record import config, originals
 from ...workspace import routes
 from ..base import AgentSetup
 from . import effective, settings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 HELPER = "helper"
 STATIC = "static"

@@ -10,9 +10,12 @@ prompt). Uninstall removes exactly the entries whose command is the one setup re
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from . import hooks
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 STATUS_KEY = "statusLine"
 EVENT = "UserPromptSubmit"

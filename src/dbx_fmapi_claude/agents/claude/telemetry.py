@@ -16,9 +16,12 @@ Uninstall removes exactly what setup added: each env key whose value is still th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from ...telemetry import tables
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 HELPER_KEY = "otelHeadersHelper"
 HELPER_FLAG = "--otel-headers"

@@ -8,7 +8,6 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from ...changes import engine, undo
 from ...core.context import Context
@@ -18,6 +17,10 @@ from ...core.paths import Paths
 from ...record import originals, setupstate
 from ..base import redone
 from . import effective, onboarding, settings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def change(

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ...record.view import Configuration
+    from . import destination
 
 CLAUDE_INSTALL = "curl -fsSL https://claude.ai/install.sh | bash"
 PROG = "dbx-fmapi-claude"
@@ -112,8 +113,7 @@ def ensure_static_token(paths: Paths, env: Mapping[str, str], cfg: Configuration
 
     def current() -> tuple[dict[str, Any], str | None]:
         data, _ = settings.load(path)
-        tok = (data.get("env") or {}).get(settings.ENV_TOKEN)
-        return data, tok if isinstance(tok, str) and tok else None
+        return data, settings.stored_token(data)
 
     def fresh(tok: str | None) -> bool:
         expiry = _static_expiry(paths, profile, tok) if tok else None
@@ -202,7 +202,8 @@ def run(argv: list[str], env: Mapping[str, str]) -> int:
         raise UserError("Claude Code (`claude`) is not installed", CLAUDE_INSTALL)
     from . import destination
 
-    refused = destination.refusal(paths.home_path, cwd, env, cfg.host or "")
+    levels = destination.Levels(paths.home_path, cwd, env)  # each settings file read once
+    refused = levels.refusal(cfg.host or "")
     if refused is not None:  # claude would send the workspace's token somewhere else
         raise refused
     if cfg.static:
@@ -224,7 +225,7 @@ def run(argv: list[str], env: Mapping[str, str]) -> int:
         clean = None
     sys.stdout.flush()
     sys.stderr.flush()
-    args, extra = _relayed(argv, env, cfg, paths, cwd)
+    args, extra = _relayed(argv, env, cfg, paths, levels)
     if extra:
         launch = {**(os.environ if clean is None else clean), **extra}
         os.execve(claude, [claude, *args, *argv], launch)  # noqa: S606 - as below
@@ -235,17 +236,21 @@ def run(argv: list[str], env: Mapping[str, str]) -> int:
 
 
 def _relayed(
-    argv: list[str], env: Mapping[str, str], cfg: Mapping[str, Any], paths: Paths, cwd: str
+    argv: list[str],
+    env: Mapping[str, str],
+    cfg: Mapping[str, Any],
+    paths: Paths,
+    levels: destination.Levels,
 ) -> tuple[list[str], dict[str, str]]:
     """claude's extra arguments and environment when it runs behind the relay (relayed.py):
     a token rejected mid-session is then replaced and the request sent again; with telemetry
     on (`--otel-tables`), Claude Code's exports are answered on loopback and sent on by the
-    relay, off claude's way."""
-    from . import destination, relayed
+    relay, off claude's way. `levels`: the settings levels as the launch read them."""
+    from . import relayed
 
     if not relayed.wanted(argv, env, cfg):
         return [], {}
-    base = destination.base_url(paths.home_path, cwd, env)
+    base = levels.base_url()
     if not base or not base.startswith(("https://", "http://127.0.0.1")):
         return [], {}
     # Telemetry on: the exports go through the relay unless another level decides for claude.
@@ -255,7 +260,7 @@ def _relayed(
     otel = (
         tables.prefix_of(cfg) is not None
         and isinstance(host, str)
-        and destination.otel_relayable(paths.home_path, cwd, env, tables.endpoint(host))
+        and levels.otel_relayable(tables.endpoint(host))
     )
     started = relayed.start(base, cfg, paths, env, otel=otel)
     return started if started is not None else ([], {})

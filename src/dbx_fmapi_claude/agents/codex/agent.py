@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ...changes import engine
 from ...core.errors import UserError
@@ -44,6 +43,8 @@ OTEL_EXPORTERS = (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..usagelog import Reader
 
 

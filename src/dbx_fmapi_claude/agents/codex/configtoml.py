@@ -16,9 +16,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from ...shell import rcblock
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 APP = "dbx-fmapi-claude"
 NOTE = "# Added by dbx-fmapi-claude setup; `dbx-fmapi uninstall` removes this block."

@@ -14,11 +14,14 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ...core.fileio import q, read_bytes
 from ..base import SETUP_AGAIN, Finding
 from . import configtoml
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MANAGED_ENV = "DBX_FMAPI_CODEX_MANAGED_CONFIG"  # moves the administrator's file (tests)
 MANAGED = Path("/etc/codex/managed_config.toml")

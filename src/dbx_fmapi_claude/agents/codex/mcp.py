@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ...changes import engine
 from ...core.paths import Paths
 from ..mcpfiles import McpServer, McpWriter
 from . import configtoml
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class CodexMcp(McpWriter):

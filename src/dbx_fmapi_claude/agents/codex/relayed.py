@@ -9,9 +9,12 @@ token command printing the per-launch key from the environment: never in argv).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from . import configtoml
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 ENV_KEY = "DBX_FMAPI_RELAY_KEY"
 ENV_SWITCH = "DBX_FMAPI_CODEX_RELAY"

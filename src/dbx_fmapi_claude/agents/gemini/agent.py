@@ -13,7 +13,6 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ...core.paths import Paths
 from ...workspace import routes
@@ -34,6 +33,8 @@ SYSTEM = {
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..usagelog import Reader
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 from ..usagelog import Request, count, epoch, files, json_lines
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _gemini_messages(path: Path) -> Iterator[dict[str, Any]]:

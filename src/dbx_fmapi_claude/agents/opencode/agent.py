@@ -13,7 +13,6 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ...core.paths import Paths
 from ...workspace import routes
@@ -49,6 +48,8 @@ def _project_files(cwd: Path) -> list[Path]:
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..usagelog import Reader
 
 

@@ -11,9 +11,12 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 from ..usagelog import Request, count, epoch, files
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _opencode_request(data: Any, session: str, fallback_time: float) -> Request | None:
