@@ -199,7 +199,7 @@ def test_a_5xx_from_the_token_endpoint_never_opens_a_login(
     cfg_before = (sandbox.home / ".databrickscfg").read_bytes()
     sandbox.set_token_expiry(-10, profile="dev")  # expired: the CLI must refresh
     workspace.fail("/oidc/v1/token", 500, times=None)
-    out = sandbox.run(["dbx-fmapi", "token", "--profile", "dev"], env=DESKTOP)
+    out = sandbox.run_here(["dbx-fmapi", "token", "--profile", "dev"], env=DESKTOP)
     assert out.code == 1, out
     assert out.stdout == ""
     assert "not a login problem" in out.stderr

@@ -107,7 +107,7 @@ def v1(sandbox: Sandbox) -> Sandbox:
 def _setup(sandbox: Sandbox, workspace: FakeWorkspace, *args: str) -> Result:
     argv = ["setup-fmapi-claudecode", "--host", workspace.url, "--profile", "dev"]
     argv += ["--skip-install", "--shell", "bash", *args]
-    return sandbox.run(argv, env=DESKTOP, timeout=120)
+    return sandbox.run_here(argv, env=DESKTOP, timeout=120)
 
 
 def test_the_clis_auth_storage_pin_is_the_clis_and_our_commands_leave_it(
@@ -122,15 +122,15 @@ def test_the_clis_auth_storage_pin_is_the_clis_and_our_commands_leave_it(
     assert "dev" in v1.keyring() and not v1.token_cache().get("tokens")
     pinned = cfg_path.read_bytes()
 
-    token = v1.run(["dbx-fmapi", "token"], env=DESKTOP)
+    token = v1.run_here(["dbx-fmapi", "token"], env=DESKTOP)
     assert token.code == 0 and token.stdout == v1.keyring()["dev"]["access_token"] + "\n", token
     assert _setup(v1, workspace).code == 0  # a re-run: no login, no write of the file
     code, report = mgmt.doctor_json(v1)
     cli = mgmt.checks_by_id(report)["databricks-cli"]
     assert cli["status"] == "PASS" and "v1.13.0" in cli["detail"], cli
     assert "OS keyring (secure)" in cli["detail"], cli
-    assert v1.run(["dbx-fmapi", "status"]).code == 0
-    assert v1.run(["dbx-fmapi", "uninstall", "--yes"]).code == 0
+    assert v1.run_here(["dbx-fmapi", "status"]).code == 0
+    assert v1.run_here(["dbx-fmapi", "uninstall", "--yes"]).code == 0
     assert cfg_path.read_bytes() == pinned  # the CLI's pin and profile stay, byte for byte
     assert v1.logins() == 1
 
@@ -168,7 +168,7 @@ def test_nothing_cached_under_the_profile_is_a_login_even_with_the_hosts_token_c
     sandbox.signed_in(workspace, profile="dev")  # plaintext (the rig's default): host key written
     cfg = sandbox.home / ".databrickscfg"
     cfg.write_text(cfg.read_text() + f"\n[other]\nhost = {workspace.url}\n")
-    result = sandbox.run(["dbx-fmapi", "token", "--profile", "other"])
+    result = sandbox.run_here(["dbx-fmapi", "token", "--profile", "other"])
     assert result.code == 4, result
     assert result.stdout == ""
     assert "Databricks login needed for profile 'other'" in result.stderr
@@ -182,7 +182,7 @@ def test_the_aitools_hint_inside_claude_code_stays_off_stdout_and_out_of_errors(
     for state in v1.home.rglob("token-state.json"):
         state.unlink()
     inside = {"CLAUDECODE": "1", "CLAUDE_CODE_SESSION_ID": "session-1"}
-    ok = v1.run(["dbx-fmapi", "token"], env=inside)
+    ok = v1.run_here(["dbx-fmapi", "token"], env=inside)
     assert ok.code == 0 and ok.stdout == v1.keyring()["dev"]["access_token"] + "\n", ok
     inside["CLAUDE_CODE_SESSION_ID"] = "session-2"  # a new session: the hint again
     failed = v1.run(

@@ -82,7 +82,7 @@ def test_a_pat_profile_works_and_the_pat_is_never_copied(
     for path in sandbox.home.rglob("*"):
         if path.is_file() and path.name != ".databrickscfg":
             assert pat.encode() not in path.read_bytes(), path
-    status = sandbox.run(["dbx-fmapi", "status"])
+    status = sandbox.run_here(["dbx-fmapi", "status"])
     assert status.code == 0 and "personal access token" in status.stdout, status
     assert pat not in status.output
 
@@ -128,7 +128,7 @@ def test_a_bad_client_secret_fails_at_once_with_the_fix(
 ) -> None:
     cfg = write_profile(sandbox, "sp", host=workspace.url, client_id=SP_ID, client_secret="wrong")
     env = DESKTOP if where == "desktop" else HEADLESS
-    out = sandbox.run(["dbx-fmapi", "token", "--profile", "sp"], env=env)
+    out = sandbox.run_here(["dbx-fmapi", "token", "--profile", "sp"], env=env)
     assert out.code == 1, out
     assert out.stdout == ""
     assert "the workspace rejected the service principal 'test-sp'" in out.stderr
@@ -147,7 +147,7 @@ def test_a_bad_client_secret_fails_at_once_with_the_fix(
 def test_a_disabled_principal_is_named(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
     write_profile(sandbox, "sp", host=workspace.url, client_id=SP_ID, client_secret=SP_SECRET)
     workspace.disabled_principals.add(SP_ID)
-    out = sandbox.run(["dbx-fmapi", "token", "--profile", "sp"], env=HEADLESS)
+    out = sandbox.run_here(["dbx-fmapi", "token", "--profile", "sp"], env=HEADLESS)
     assert out.code == 1, out
     assert "Service principal is disabled" in out.stderr
     no_login_happened(sandbox)
@@ -163,12 +163,12 @@ def test_a_revoked_pat_is_reported_by_login_and_doctor_with_the_fix(
     assert result.code == 0, result
     workspace.revoke_pat(pat)
     env = DESKTOP if where == "desktop" else HEADLESS
-    out = sandbox.run(["dbx-fmapi", "login"], env=env)
+    out = sandbox.run_here(["dbx-fmapi", "login"], env=env)
     assert out.code == 1, out
     assert "there is no browser login for it" in out.stdout
     assert "the workspace rejected the personal access token (HTTP 403" in out.stderr
     assert "fix: create a new token" in out.stderr
-    doctor = sandbox.run(["dbx-fmapi", "doctor", "--json"], env=env, timeout=120)
+    doctor = sandbox.run_here(["dbx-fmapi", "doctor", "--json"], env=env, timeout=120)
     assert doctor.code == 1, doctor
     checks = {c["id"]: c for c in json.loads(doctor.stdout)["checks"]}
     assert checks["workspace"]["status"] == "FAIL"
@@ -186,7 +186,7 @@ def test_login_on_a_service_principal_checks_it_and_says_how_its_tokens_are_rene
     cfg = write_profile(sandbox, "sp", host=workspace.url, client_id=SP_ID, client_secret=SP_SECRET)
     result = setup(sandbox, "--host", workspace.url, "--profile", "sp", "--no-verify")
     assert result.code == 0, result
-    out = sandbox.run(["dbx-fmapi", "login"], env=HEADLESS)
+    out = sandbox.run_here(["dbx-fmapi", "login"], env=HEADLESS)
     assert out.code == 0, out
     assert out.stdout.startswith(
         "Profile 'sp' uses a service principal: there is no browser login for it, and dbx-fmapi "

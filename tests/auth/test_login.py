@@ -53,14 +53,14 @@ def test_denied_login_exits_4_with_the_command(sandbox: Sandbox, workspace: Fake
 
 
 def test_not_set_up(sandbox: Sandbox) -> None:
-    result = sandbox.run(["dbx-fmapi", "login"])
+    result = sandbox.run_here(["dbx-fmapi", "login"])
     assert result.code == 1
     assert "not set up" in result.stderr and "fix: setup-fmapi-claudecode" in result.stderr
 
 
 def test_unknown_profile_is_a_usage_error(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
     set_up(sandbox, workspace)
-    result = sandbox.run(["dbx-fmapi", "login", "--profile", "nope"])
+    result = sandbox.run_here(["dbx-fmapi", "login", "--profile", "nope"])
     assert result.code == 2, result
     assert "'nope'" in result.stderr and "fix: databricks auth login" in result.stderr
     assert not any(c[-1] == "nope" for c in login_calls(sandbox))

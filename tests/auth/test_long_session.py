@@ -41,7 +41,7 @@ def test_sessions_across_several_expiries_only_send_fresh_tokens(
     workspace.access_token_lifetime = LIFETIME
     workspace.ai_gateway = "on" if route == "ai-gateway" else "off"
     sandbox.signed_in(workspace)
-    setup = sandbox.run(
+    setup = sandbox.run_here(
         [
             "setup-fmapi-claudecode",
             "--host",

@@ -41,7 +41,7 @@ def test_doctor_names_the_line_of_an_unparseable_databrickscfg_as_setup_does(
     cfg.write_text(cfg.read_text() + "this line has no equals sign\n")
     before = cfg.read_bytes()
     line = before.decode().splitlines().index("this line has no equals sign") + 1
-    result = sandbox.run(["dbx-fmapi", "doctor"])
+    result = sandbox.run_here(["dbx-fmapi", "doctor"])
     assert result.code == 1, result
     assert f"{cfg} cannot be read: line {line}: no `=`" in result.output
     assert "(the Databricks CLI refuses it too)" in result.output
@@ -94,7 +94,7 @@ def test_two_credentials_at_once_are_refused_by_setup_and_the_helper(
     # inherits: the helper refuses rather than pick one silently.
     cfg = write_profile(sandbox, "pat", host=workspace.url, token=pat)
     assert setup(sandbox, "--host", workspace.url, "--profile", "pat", "--no-verify").code == 0
-    helper = sandbox.run(
+    helper = sandbox.run_here(
         ["dbx-fmapi", "token"],
         env={"DATABRICKS_CLIENT_ID": SP_ID, "DATABRICKS_CLIENT_SECRET": SP_SECRET},
     )

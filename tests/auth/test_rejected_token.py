@@ -120,7 +120,7 @@ def test_a_refused_refresh_names_the_login_within_one_run(
 
     later()
     before = sandbox.snapshot()
-    helper = sandbox.run(["dbx-fmapi", "token"])
+    helper = sandbox.run_here(["dbx-fmapi", "token"])
     assert helper.code == 4, helper
     assert helper.stdout == ""
     assert "rejected the token of profile 'DEFAULT'" in helper.stderr
@@ -130,7 +130,7 @@ def test_a_refused_refresh_names_the_login_within_one_run(
 
 def test_status_check_asks_the_workspace(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
     set_up(sandbox, workspace, "serving-endpoints")
-    ok = sandbox.run(["dbx-fmapi", "status", "--check"])
+    ok = sandbox.run_here(["dbx-fmapi", "status", "--check"])
     assert ok.code == 0, ok
     assert "[checked with the workspace]" in ok.stdout
     assert [c.status for c in workspace.requests(CHECK_PATH)] == [200]
@@ -138,7 +138,7 @@ def test_status_check_asks_the_workspace(sandbox: Sandbox, workspace: FakeWorksp
     workspace.revoke_token(revoked)
     workspace.clear_log()
 
-    result = sandbox.run(["dbx-fmapi", "status", "--check"])
+    result = sandbox.run_here(["dbx-fmapi", "status", "--check"])
 
     assert result.code == 0, result
     assert "the workspace had rejected the token (revoked or rotated)" in result.stdout, result
@@ -153,23 +153,23 @@ def test_status_check_reports_a_revoked_pat_as_rejected(
 ) -> None:
     pat = workspace.issue_pat()
     (sandbox.home / ".databrickscfg").write_text(f"[pat]\nhost = {workspace.url}\ntoken = {pat}\n")
-    setup = sandbox.run(
+    setup = sandbox.run_here(
         ["setup-fmapi-claudecode", "--host", workspace.url, "--profile", "pat", "--skip-install"]
         + ["--no-verify", "--shell", "none"]
     )
     assert setup.code == 0, setup
-    ok = sandbox.run(["dbx-fmapi", "status", "--check", "--json"])
+    ok = sandbox.run_here(["dbx-fmapi", "status", "--check", "--json"])
     assert json.loads(ok.stdout)["token"]["workspace"] == "accepted", ok
     workspace.revoke_pat(pat)
     before = sandbox.snapshot()
 
-    result = sandbox.run(["dbx-fmapi", "status", "--check"])
+    result = sandbox.run_here(["dbx-fmapi", "status", "--check"])
 
     assert result.code == 0, result
     assert "rejected — rejected by the workspace although it has not expired" in result.stdout
     assert "fix: create a new personal access token" in result.stdout
     assert pat not in result.output
-    data = json.loads(sandbox.run(["dbx-fmapi", "status", "--check", "--json"]).stdout)
+    data = json.loads(sandbox.run_here(["dbx-fmapi", "status", "--check", "--json"]).stdout)
     assert (data["token"]["state"], data["token"]["workspace"]) == ("rejected", "rejected")
     assert sandbox.snapshot() == before
 
@@ -183,7 +183,7 @@ def test_a_service_principals_revoked_token_is_replaced(
     (sandbox.home / ".databrickscfg").write_text(
         f"[sp]\nhost = {workspace.url}\nclient_id = test-sp\nclient_secret = test-sp-secret\n"
     )
-    setup = sandbox.run(
+    setup = sandbox.run_here(
         ["setup-fmapi-claudecode", "--host", workspace.url, "--profile", "sp", "--skip-install"]
         + ["--no-verify", "--shell", "none", "--route", "ai-gateway"]
     )

@@ -121,12 +121,12 @@ def test_setup_adds_the_hook_in_helper_mode_only_and_uninstall_takes_it_out(
     groups = json.loads(settings_file.read_text())["hooks"]["StopFailure"]
     assert groups[0] == theirs["hooks"]["StopFailure"][0]
     assert [h["command"] for h in groups[1]["hooks"]] == [failurehook.command(str(settings_file))]
-    static = sandbox.run(
+    static = sandbox.run_here(
         ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
         + ["--shell", "none", "--route", "ai-gateway", "--token-mode", "static"]
     )
     assert static.code == 0, static
     assert json.loads(settings_file.read_text())["hooks"] == theirs["hooks"]
     set_up(sandbox, workspace, "ai-gateway")
-    assert sandbox.run(["dbx-fmapi", "uninstall", "--yes"]).code == 0
+    assert sandbox.run_here(["dbx-fmapi", "uninstall", "--yes"]).code == 0
     assert json.loads(settings_file.read_text()) == theirs

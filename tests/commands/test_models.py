@@ -15,7 +15,7 @@ def test_lists_claude_endpoints_with_state_and_configured_marks(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     set_up(sandbox, workspace)
-    result = sandbox.run(["dbx-fmapi", "models"])
+    result = sandbox.run_here(["dbx-fmapi", "models"])
     assert result.code == 0, result
     lines = ANSI.sub("", result.stdout).splitlines()
     by_name = {
@@ -40,7 +40,7 @@ def test_lists_claude_endpoints_with_state_and_configured_marks(
 
 def test_json_matches_the_documented_shape(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
     set_up(sandbox, workspace)
-    result = sandbox.run(["dbx-fmapi", "models", "--json"])
+    result = sandbox.run_here(["dbx-fmapi", "models", "--json"])
     assert result.code == 0
     data = json.loads(result.stdout)
     assert_shape(data, MODELS_SHAPE)
@@ -56,7 +56,7 @@ def test_validate_passes_when_all_configured_are_ready(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     set_up(sandbox, workspace)
-    result = sandbox.run(["dbx-fmapi", "models", "--validate"])
+    result = sandbox.run_here(["dbx-fmapi", "models", "--validate"])
     assert result.code == 0, result
     assert "All configured models are READY." in result.stdout
 
@@ -66,12 +66,12 @@ def test_validate_fails_on_a_missing_model(sandbox: Sandbox, workspace: FakeWork
     workspace.set_endpoints(
         [e for e in workspace.endpoints if e["name"] != "databricks-claude-haiku-4-5"]
     )
-    result = sandbox.run(["dbx-fmapi", "models", "--validate"])
+    result = sandbox.run_here(["dbx-fmapi", "models", "--validate"])
     assert result.code == 1, result
     assert "haiku model databricks-claude-haiku-4-5 does not exist" in result.stderr
     assert "fix: setup-fmapi-claudecode --haiku NAME" in result.stderr
     assert "MISSING" in result.stdout
-    out = sandbox.run(["dbx-fmapi", "models", "--validate", "--json"])
+    out = sandbox.run_here(["dbx-fmapi", "models", "--validate", "--json"])
     assert out.code == 1
     data = json.loads(out.stdout)
     assert_shape(data, MODELS_SHAPE)
@@ -80,7 +80,7 @@ def test_validate_fails_on_a_missing_model(sandbox: Sandbox, workspace: FakeWork
         "configured"
     ]
     # Without --validate, listing is not a failure.
-    assert sandbox.run(["dbx-fmapi", "models"]).code == 0
+    assert sandbox.run_here(["dbx-fmapi", "models"]).code == 0
 
 
 def test_validate_fails_on_a_not_ready_model(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
@@ -89,14 +89,14 @@ def test_validate_fails_on_a_not_ready_model(sandbox: Sandbox, workspace: FakeWo
         [e for e in workspace.endpoints if e["name"] != "databricks-claude-sonnet-4-5"]
         + [endpoint("databricks-claude-sonnet-4-5", ready=False)]
     )
-    result = sandbox.run(["dbx-fmapi", "models", "--validate"])
+    result = sandbox.run_here(["dbx-fmapi", "models", "--validate"])
     assert result.code == 1
     assert "sonnet model databricks-claude-sonnet-4-5 is NOT_READY" in result.stderr
     assert "--sonnet NAME" in result.stderr
 
 
 def test_not_set_up(sandbox: Sandbox) -> None:
-    result = sandbox.run(["dbx-fmapi", "models"])
+    result = sandbox.run_here(["dbx-fmapi", "models"])
     assert result.code == 1
     assert "not set up" in result.stderr and "fix: setup-fmapi-claudecode" in result.stderr
 
@@ -104,7 +104,7 @@ def test_not_set_up(sandbox: Sandbox) -> None:
 def test_workspace_down(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
     set_up(sandbox, workspace)
     workspace.stop()
-    result = sandbox.run(["dbx-fmapi", "models"])
+    result = sandbox.run_here(["dbx-fmapi", "models"])
     assert result.code == 1
     assert "cannot list the models" in result.stderr and "fix: check your network" in result.stderr
 
@@ -115,7 +115,7 @@ def test_login_needed_without_a_terminal_exits_4(
     set_up(sandbox, workspace)
     workspace.revoke_refresh_tokens()
     sandbox.set_token_expiry(-5)
-    result = sandbox.run(["dbx-fmapi", "models"], env={"BROWSER": None})
+    result = sandbox.run_here(["dbx-fmapi", "models"], env={"BROWSER": None})
     assert result.code == 4, result
     assert f"databricks auth login --host {workspace.url} --profile DEFAULT" in result.stderr
 
@@ -133,7 +133,7 @@ def test_lists_gpt_and_gemini_endpoints_for_the_agents_set_up(
     """Codex, Gemini CLI and OpenCode set up: their families are listed too, each in its own
     part, each agent's model marked with the agent's name (OpenCode's defaults to Claude's)."""
     set_up(sandbox, workspace, *EVERY_AGENT, "--gemini-model", GEMINI)
-    result = sandbox.run(["dbx-fmapi", "models"])
+    result = sandbox.run_here(["dbx-fmapi", "models"])
     assert result.code == 0, result
     out = ANSI.sub("", result.stdout)
     lines = out.splitlines()
@@ -148,7 +148,7 @@ def test_lists_gpt_and_gemini_endpoints_for_the_agents_set_up(
     assert opus.rstrip().endswith("model, opus, opencode")
     assert sandbox.cached_token() not in result.output
 
-    data = json.loads(sandbox.run(["dbx-fmapi", "models", "--json"]).stdout)
+    data = json.loads(sandbox.run_here(["dbx-fmapi", "models", "--json"]).stdout)
     assert_shape(data, MODELS_SHAPE)
     rows = {r["name"]: r for r in data["endpoints"]}
     assert rows[GPT]["family"] == "gpt" and rows[GPT]["configured_as"] == ["codex"]
@@ -161,7 +161,7 @@ def test_lists_gpt_and_gemini_endpoints_for_the_agents_set_up(
         ("opencode", "databricks-claude-opus-4-6", "READY"),
     ]
     assert data["valid"] is True
-    validate = sandbox.run(["dbx-fmapi", "models", "--validate"])
+    validate = sandbox.run_here(["dbx-fmapi", "models", "--validate"])
     assert validate.code == 0 and "All configured models are READY." in validate.stdout
 
 
@@ -169,7 +169,7 @@ def test_lists_only_the_families_the_agents_set_up_use(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     set_up(sandbox, workspace, "--agents", "claude,codex", "--codex-model", GPT)
-    out = ANSI.sub("", sandbox.run(["dbx-fmapi", "models"]).stdout)
+    out = ANSI.sub("", sandbox.run_here(["dbx-fmapi", "models"]).stdout)
     assert "GPT endpoints (for Codex):" in out
     assert "Gemini endpoints" not in out and "databricks-gemini-" not in out
 
@@ -178,11 +178,11 @@ def test_claude_alone_lists_no_gpt_or_gemini_endpoint(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     set_up(sandbox, workspace)
-    result = sandbox.run(["dbx-fmapi", "models", "--json"])
+    result = sandbox.run_here(["dbx-fmapi", "models", "--json"])
     data = json.loads(result.stdout)
     assert_shape(data, MODELS_SHAPE)
     assert not [r for r in data["endpoints"] if r["family"] in ("gpt", "gemini")]
-    assert "databricks-gpt-" not in sandbox.run(["dbx-fmapi", "models"]).stdout
+    assert "databricks-gpt-" not in sandbox.run_here(["dbx-fmapi", "models"]).stdout
 
 
 def test_validate_covers_each_agents_model(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
@@ -193,7 +193,7 @@ def test_validate_covers_each_agents_model(sandbox: Sandbox, workspace: FakeWork
         [e for e in workspace.endpoints if e["name"] not in (GPT, GEMINI)]
         + [endpoint(GEMINI, ready=False)]
     )
-    result = sandbox.run(["dbx-fmapi", "models", "--validate"])
+    result = sandbox.run_here(["dbx-fmapi", "models", "--validate"])
     assert result.code == 1, result
     assert f"Codex's model {GPT} does not exist" in result.stderr
     assert f"Gemini CLI's model {GEMINI} is NOT_READY" in result.stderr
@@ -201,7 +201,7 @@ def test_validate_covers_each_agents_model(sandbox: Sandbox, workspace: FakeWork
     assert "OpenCode" not in result.stderr  # its model is still there
     out = ANSI.sub("", result.stdout)
     assert f"! {GPT}" in out and "MISSING" in out
-    as_json = sandbox.run(["dbx-fmapi", "models", "--validate", "--json"])
+    as_json = sandbox.run_here(["dbx-fmapi", "models", "--validate", "--json"])
     assert as_json.code == 1
     data = json.loads(as_json.stdout)
     assert_shape(data, MODELS_SHAPE)

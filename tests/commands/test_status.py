@@ -15,7 +15,7 @@ from tests.rig.workspace import FakeWorkspace
 
 
 def status(sandbox: Sandbox, *args: str, **kw: Any) -> tuple[int, str, str]:
-    result = sandbox.run(["dbx-fmapi", "status", *args], **kw)
+    result = sandbox.run_here(["dbx-fmapi", "status", *args], **kw)
     return result.code, ANSI.sub("", result.stdout), result.stderr
 
 
@@ -73,7 +73,7 @@ def test_json_matches_the_documented_shape(sandbox: Sandbox, workspace: FakeWork
 
 
 def test_not_set_up(sandbox: Sandbox) -> None:
-    result = sandbox.run(["dbx-fmapi", "status"])
+    result = sandbox.run_here(["dbx-fmapi", "status"])
     assert result.code == 1
     assert "not set up" in result.stderr and "fix: setup-fmapi-claudecode" in result.stderr
     code, out, _ = status(sandbox, "--json")
@@ -153,7 +153,7 @@ def test_is_light_no_network_and_no_program(sandbox: Sandbox, workspace: FakeWor
     calls = len(sandbox.databricks_calls())
     workspace.clear_log()
     before = sandbox.snapshot()
-    result = sandbox.run(["dbx-fmapi", "status"])
+    result = sandbox.run_here(["dbx-fmapi", "status"])
     assert result.code == 0, result
     assert workspace.log == []
     assert len(sandbox.databricks_calls()) == calls
@@ -162,7 +162,7 @@ def test_is_light_no_network_and_no_program(sandbox: Sandbox, workspace: FakeWor
 
 def test_no_colour_unless_a_tty(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
     set_up(sandbox, workspace)
-    assert "\x1b[" not in sandbox.run(["dbx-fmapi", "status"], env={"TERM": "xterm"}).output
+    assert "\x1b[" not in sandbox.run_here(["dbx-fmapi", "status"], env={"TERM": "xterm"}).output
     pexpect = pytest.importorskip("pexpect")
     env = dict(sandbox.env, TERM="xterm-256color")
     child = pexpect.spawn("dbx-fmapi", ["status"], env=env, encoding="utf-8", timeout=60)

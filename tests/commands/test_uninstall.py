@@ -31,7 +31,7 @@ from tests.rig.workspace import FakeWorkspace
 
 
 def uninstall(sandbox: Sandbox, *args: str, **kw: Any) -> Result:
-    return sandbox.run(["dbx-fmapi", "uninstall", *args], **kw)
+    return sandbox.run_here(["dbx-fmapi", "uninstall", *args], **kw)
 
 
 def snap(sandbox: Sandbox) -> dict[str, bytes]:
@@ -136,7 +136,7 @@ def test_zdotdir_gets_the_zsh_block_and_every_command_finds_it_there(
     assert not (sandbox.home / ".zshrc").exists()
     assert config_of(sandbox)["rc_file"] == str(rc)
     for run_env in (env, {"ZDOTDIR": None}):
-        status = sandbox.run(["dbx-fmapi", "status", "--json"], env=run_env)
+        status = sandbox.run_here(["dbx-fmapi", "status", "--json"], env=run_env)
         assert status.code == 0, status
         assert json.loads(status.stdout)["shell"] == {
             "name": "zsh",

@@ -25,7 +25,7 @@ HEADLESS_SSH = {
 def configure(sandbox: Sandbox, ws: FakeWorkspace, *extra: str, cwd: Path | None = None) -> Path:
     """Log in, then run the real setup non-interactively; returns the settings file."""
     sandbox.signed_in(ws)
-    result = sandbox.run(
+    result = sandbox.run_here(
         [
             "setup-fmapi-claudecode",
             "--host",
@@ -52,7 +52,7 @@ def test_valid_token_launch_makes_no_cli_or_network_call(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
     configure(sandbox, workspace)
-    sandbox.run(["dbx-fmapi", "token"])  # the helper records the token's expiry
+    sandbox.run_here(["dbx-fmapi", "token"])  # the helper records the token's expiry
     calls_before = len(sandbox.databricks_calls())
     log_before = len(workspace.log)
     out = sandbox.run(["dbx-fmapi-claude", "--version"])

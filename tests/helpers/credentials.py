@@ -20,7 +20,7 @@ def write_profile(sandbox: Sandbox, name: str, **keys: str) -> bytes:
 
 
 def setup(sandbox: Sandbox, *args: str, env: dict[str, str | None] | None = None) -> Result:
-    return sandbox.run(
+    return sandbox.run_here(
         ["setup-fmapi-claudecode", "--skip-install", "--shell", "none", *args],
         env=env,
         timeout=120,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dbx_fmapi_claude.record import config
+from tests.rig.inprocess import run_in_process
 from tests.rig.sandbox import Result, Sandbox
 from tests.rig.workspace import FakeWorkspace
 
@@ -24,13 +25,14 @@ def fake_claude(sandbox: Sandbox) -> None:
 
 def set_up(sandbox: Sandbox, workspace: FakeWorkspace, *args: str, **kw: Any) -> Result:
     """Signed in (sandbox.signed_in: one real login's files, replayed), then setup run
-    non-interactively (bash rc, helper mode unless told)."""
+    non-interactively (bash rc, helper mode unless told), in this process (tests/rig/
+    inprocess.py: a step before what the test is about, not the program's start)."""
     if not (sandbox.home / ".databrickscfg").exists():
         sandbox.signed_in(workspace)
     argv = ["setup-fmapi-claudecode", "--skip-install", "--host", workspace.url]
     if "--shell" not in args:
         argv += ["--shell", "bash"]
-    result = sandbox.run([*argv, *args], timeout=120, **kw)
+    result = run_in_process(sandbox, [*argv, *args], **kw)
     assert result.code == 0, result
     return result
 
@@ -41,8 +43,7 @@ def run_setup(sandbox: Sandbox, workspace: FakeWorkspace, *args: str, **kw: Any)
     argv = ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install"]
     if "--shell" not in args:
         argv += ["--shell", "none"]
-    kw.setdefault("timeout", 120)
-    return sandbox.run([*argv, *args], **kw)
+    return run_in_process(sandbox, [*argv, *args], **kw)
 
 
 RECORD = Path(".config/dbx-fmapi-claude/config.json")
@@ -78,7 +79,7 @@ def edit_settings(sandbox: Sandbox, path: Path | None = None, **changes: Any) ->
 
 
 def doctor_json(sandbox: Sandbox, **kw: Any) -> tuple[int, dict[str, Any]]:
-    result = sandbox.run(["dbx-fmapi", "doctor", "--json"], timeout=180, **kw)
+    result = run_in_process(sandbox, ["dbx-fmapi", "doctor", "--json"], timeout=180, **kw)
     assert result.stdout.strip(), result
     return result.code, dict(json.loads(result.stdout))
 
@@ -88,7 +89,7 @@ def checks_by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def doctor(sandbox: Sandbox, **kw: Any) -> Result:
-    return sandbox.run(["dbx-fmapi", "doctor"], timeout=180, **kw)
+    return run_in_process(sandbox, ["dbx-fmapi", "doctor"], timeout=180, **kw)
 
 
 def doctor_lines(result: Result) -> list[tuple[str, str, str, str | None]]:

@@ -41,7 +41,7 @@ def logged_in(sandbox: Sandbox, workspace: FakeWorkspace, profile: str = "DEFAUL
 def set_up(sandbox: Sandbox, workspace: FakeWorkspace, route: str, *extra: str) -> None:
     workspace.ai_gateway = "on" if route == "ai-gateway" else "off"
     logged_in(sandbox, workspace)
-    setup = sandbox.run(
+    setup = sandbox.run_here(
         ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
         + ["--shell", "none", "--route", route, *extra]
     )

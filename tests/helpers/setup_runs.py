@@ -7,11 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.rig.inprocess import run_in_process
 from tests.rig.sandbox import REPO_ROOT, Result, Sandbox
 
 
 def setup(sandbox: Sandbox, *args: str, **kw: Any) -> Result:
-    return sandbox.run(["setup-fmapi-claudecode", "--skip-install", *args], **kw)
+    return run_in_process(sandbox, ["setup-fmapi-claudecode", "--skip-install", *args], **kw)
 
 
 def settings_of(sandbox: Sandbox, path: Path | None = None) -> dict[str, Any]:

@@ -25,7 +25,7 @@ USER_CLAUDE_JSON = (
 
 
 def mcp(sandbox: Sandbox, *args: str, **kw: Any) -> Result:
-    return sandbox.run(["dbx-fmapi", "mcp", *args], **kw)
+    return sandbox.run_here(["dbx-fmapi", "mcp", *args], **kw)
 
 
 def snap(sandbox: Sandbox) -> dict[str, bytes]:
@@ -126,17 +126,17 @@ def test_an_added_server_connects_in_claude_code_with_our_helper(
         ("sales", "genie", True),
         ("search-handbook_index", "ai-search", True),
     ]
-    status = sandbox.run(["dbx-fmapi", "status", "--json"])
+    status = sandbox.run_here(["dbx-fmapi", "status", "--json"])
     assert [s["name"] for s in json.loads(status.stdout)["mcp"]] == [
         "sales",
         "search-handbook_index",
     ]
-    headers = sandbox.run(["dbx-fmapi", "token", "--mcp-headers"])
+    headers = sandbox.run_here(["dbx-fmapi", "token", "--mcp-headers"])
     assert headers.code == 0, headers
     assert json.loads(headers.stdout) == {"Authorization": f"Bearer {sandbox.cached_token()}"}
     # A server whose URL was since edited to another host gets no token from our helper.
     elsewhere = {"CLAUDE_CODE_MCP_SERVER_URL": "https://evil.example.com/api/2.0/mcp/sql"}
-    refused = sandbox.run(["dbx-fmapi", "token", "--mcp-headers"], env=elsewhere)
+    refused = sandbox.run_here(["dbx-fmapi", "token", "--mcp-headers"], env=elsewhere)
     assert refused.code == 1 and refused.stdout == "", refused
     assert "is at https://evil.example.com/api/2.0/mcp/sql, not on the workspace" in refused.stderr
 
@@ -177,7 +177,7 @@ def test_a_project_configuration_gives_its_servers_to_that_folder_only(
     home = sandbox.claude(["mcp", "list"], cwd=sandbox.home)
     assert "databricks-sql" not in home.stdout, home
 
-    result = sandbox.run(["dbx-fmapi", "uninstall", "--yes"], cwd=project)
+    result = sandbox.run_here(["dbx-fmapi", "uninstall", "--yes"], cwd=project)
     assert result.code == 0, result
     after = snap(sandbox)
     assert after[".claude.json"] != before[".claude.json"]  # Claude Code wrote it (startups)
@@ -196,7 +196,7 @@ def test_uninstall_takes_the_servers_out_and_leaves_claude_json_byte_identical(
     assert mcp(sandbox, "add", "genie", SPACE).code == 0
     assert mcp(sandbox, "add", "external", "github_conn").code == 0
     assert set(claude_json(sandbox)["mcpServers"]) == {"mine", f"genie-{SPACE[:8]}", "github_conn"}
-    result = sandbox.run(["dbx-fmapi", "uninstall", "--yes"])
+    result = sandbox.run_here(["dbx-fmapi", "uninstall", "--yes"])
     assert result.code == 0, result
     assert snap(sandbox) == before
 
@@ -251,7 +251,8 @@ def test_doctor_says_when_the_server_does_not_exist(
 def test_doctor_with_the_workspace_down_names_the_network(
     genie_doctor: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    genie_doctor.run(["dbx-fmapi", "token"])  # a token in the CLI's cache: only the host is down
+    # A token in the CLI's cache: only the host is down.
+    genie_doctor.run_here(["dbx-fmapi", "token"])
     workspace.down()
     code, report = doctor_json(genie_doctor)
     checks = checks_by_id(report)
@@ -354,7 +355,7 @@ def test_setup_takes_the_team_files_mcp_servers(
     servers[1] = {"kind": "functions", "target": "main"}
     team.write_text(json.dumps({"version": 1, "host": workspace.url, "mcp": servers}))
     before = snap(sandbox)
-    bad = sandbox.run(["setup-fmapi-claudecode", "--skip-install", "--shell", "bash"])
+    bad = sandbox.run_here(["setup-fmapi-claudecode", "--skip-install", "--shell", "bash"])
     assert bad.code == 2, bad
     assert "the team file's mcp[1]: 'main' is not CATALOG.SCHEMA" in bad.stderr
     assert snap(sandbox) == before

@@ -295,7 +295,7 @@ def test_a_deeply_nested_record_is_not_valid_json_not_a_crash(tmp_path: Path) ->
 def _set_up(sandbox: Sandbox, ws: FakeWorkspace, mode: str = "helper") -> None:
     sandbox.signed_in(ws)
     argv = ["setup-fmapi-claudecode", "--host", ws.url, "--skip-install", "--no-verify"]
-    result = sandbox.run([*argv, "--shell", "bash", "--token-mode", mode], timeout=120)
+    result = sandbox.run_here([*argv, "--shell", "bash", "--token-mode", mode], timeout=120)
     assert result.code == 0, result
 
 
@@ -385,7 +385,7 @@ def test_a_damaged_record_is_one_line_and_the_fix_everywhere(
     before = sandbox.snapshot()
     workspace.clear_log()
     for name, argv in COMMANDS.items():
-        result = sandbox.run(argv, timeout=60)
+        result = sandbox.run_here(argv, timeout=60)
         _refused(result, argv[0], says, path, fix)
         assert sandbox.snapshot() == before, name
     # doctor: the Setup check fails with the same line and fix, exit 1, nothing else depends on it
@@ -409,14 +409,14 @@ def test_setup_repairs_a_damaged_record_keeping_the_rest(
     # An answer to keep (not a retired model: a re-run moves off one of those on purpose).
     _edit(sandbox, _set("opus", "databricks-claude-opus-4-5"))
     argv = ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"]
-    result = sandbox.run(argv, timeout=120)
+    result = sandbox.run_here(argv, timeout=120)
     assert result.code == 0, result
     path = sandbox.home / RECORD
     assert f'warning: {path}: "ttl_seconds" must be a number of seconds' in result.stderr
     record = config_of(sandbox)
     assert record["ttl_seconds"] == 900 and record_of(sandbox)["version"] == 3
     assert record["opus"] == "databricks-claude-opus-4-5" and record["host"] == workspace.url
-    assert sandbox.run(["dbx-fmapi", "status"]).code == 0
+    assert sandbox.run_here(["dbx-fmapi", "status"]).code == 0
 
 
 def test_setup_and_uninstall_refuse_a_record_from_a_newer_release(
@@ -431,7 +431,7 @@ def test_setup_and_uninstall_refuse_a_record_from_a_newer_release(
         ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--no-verify"],
         ["dbx-fmapi", "uninstall", "--yes"],
     ):
-        result = sandbox.run(argv, timeout=120)
+        result = sandbox.run_here(argv, timeout=120)
         assert result.code == 1, result
         assert f"{argv[0]}: error: {path} {says}" in result.stderr, result
         assert UPGRADE in result.stderr and "Traceback" not in result.output
@@ -447,7 +447,7 @@ def test_uninstall_goes_on_without_a_damaged_key(
     settings.write_bytes(seeded)
     _set_up(sandbox, workspace)
     _edit(sandbox, _set("ttl_seconds", "abc"))
-    result = sandbox.run(["dbx-fmapi", "uninstall", "--yes"])
+    result = sandbox.run_here(["dbx-fmapi", "uninstall", "--yes"])
     assert result.code == 0, result
     assert '"ttl_seconds" must be a number of seconds above 0, not a string (left out)' in (
         result.stdout
@@ -469,12 +469,12 @@ def test_a_home_set_up_today_keeps_working_and_its_record_is_never_rewritten(
     for record in (today, today.replace(b'  "version": 1,\n', b"")):
         assert record.count(b'"version"') == (1 if record is today else 0)
         path.write_bytes(record)
-        status = sandbox.run(["dbx-fmapi", "status", "--json"])
+        status = sandbox.run_here(["dbx-fmapi", "status", "--json"])
         assert status.code == 0, status
         data = json.loads(status.stdout)
         data["token"].pop("seconds_left")  # the clock moves between the two reads
         outputs.append(data)
-        token = sandbox.run(["dbx-fmapi", "token"])
+        token = sandbox.run_here(["dbx-fmapi", "token"])
         assert token.code == 0 and workspace.token_state(token.stdout.strip()) == "valid", token
         wrapper = sandbox.run(["dbx-fmapi-claude", "--version"])
         assert wrapper.code == 0, wrapper

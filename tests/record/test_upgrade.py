@@ -72,6 +72,6 @@ def test_a_home_set_up_by_the_last_release_works_unchanged(
         _same_as_before(name, old, new)
         assert record.read_bytes() == written, f"{name} rewrote the record"
 
-    done = sandbox.run(["dbx-fmapi", "uninstall", "--yes"])
+    done = sandbox.run_here(["dbx-fmapi", "uninstall", "--yes"])
     assert done.code == 0, done
     assert sandbox.snapshot(exclude=VOLATILE) == before

@@ -128,6 +128,6 @@ def test_a_home_set_up_by_a_version_2_release_works_and_setup_again_keeps_every_
 
     # status and doctor on the version 3 record say what they said on the release's.
     assert _verdicts(sandbox) == verdicts
-    done = sandbox.run(["dbx-fmapi", "uninstall", "--yes"])
+    done = sandbox.run_here(["dbx-fmapi", "uninstall", "--yes"])
     assert done.code == 0, done
     assert sandbox.snapshot(exclude=VOLATILE) == before

@@ -309,7 +309,12 @@ class Sandbox:
             path.unlink()
         if any(os.path.exists(os.path.join(d, name)) for d in SYSTEM_PATH):
             self._removed.add(name)
-            self._build_sysbin()
+            sysbin = self.root / "sysbin"
+            if self._system_path == [str(sysbin)]:  # built already: one link less
+                with contextlib.suppress(FileNotFoundError):
+                    (sysbin / name).unlink()
+            else:
+                self._build_sysbin()
 
     def _build_sysbin(self) -> None:
         """Replace /usr/bin:/bin on PATH by a folder of links to them, minus removed names."""
@@ -379,6 +384,24 @@ class Sandbox:
             out, err = proc.communicate()
             raise RunTimeout(argv, timeout, out, err) from None
         return Result(proc.returncode, out, err, argv, time.monotonic() - start)
+
+    def run_here(
+        self,
+        argv: list[str],
+        *,
+        input: str | None = None,
+        env: Mapping[str, str | None] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        timeout: float = 120,
+    ) -> Result:
+        """.run(argv) for `dbx-fmapi COMMAND` or `setup-fmapi-claudecode`, inside the test
+        process (tests/rig/inprocess.py): for tests about what a command does, not about the
+        program's start, exit or signals. Any other program (the wrapper, an agent, a test's
+        stand-in) runs as .run would run it, `timeout` its bound; in-process there is none: a
+        command that may hang runs with .run."""
+        from tests.rig.inprocess import run_in_process
+
+        return run_in_process(self, argv, input=input, env=env, cwd=cwd, timeout=timeout)
 
     # ------------------------------------------------------------------ databricks
 

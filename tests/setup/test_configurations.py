@@ -76,11 +76,11 @@ def test_two_workspaces_in_two_locations_both_work_at_once(
             assert not other.messages_requests()
 
     # status: the configuration in effect here first, the other one listed.
-    inside = json.loads(sandbox.run(["dbx-fmapi", "status", "--json"], cwd=project).stdout)
+    inside = json.loads(sandbox.run_here(["dbx-fmapi", "status", "--json"], cwd=project).stdout)
     assert_shape(inside, STATUS_SHAPE)
     assert (inside["workspace"], inside["profile"]) == (b.url, "b")
     assert [(o["workspace"], o["profile"]) for o in inside["elsewhere"]] == [(a.url, "a")]
-    text = sandbox.run(["dbx-fmapi", "status"], cwd=outside)
+    text = sandbox.run_here(["dbx-fmapi", "status"], cwd=outside)
     assert text.code == 0 and f"Workspace   {a.url}" in text.stdout, text
     assert f"Also set up {project}/.claude/settings.json: {b.url} (profile b)" in text.stdout
 
@@ -101,9 +101,9 @@ def test_uninstall_of_one_leaves_the_other_byte_identical_and_working(
     home_before = home_settings.read_bytes()
     rc_before = (sandbox.home / ".bashrc").read_bytes()
 
-    preview = sandbox.run(["dbx-fmapi", "uninstall", "--dry-run"], cwd=project)
+    preview = sandbox.run_here(["dbx-fmapi", "uninstall", "--dry-run"], cwd=project)
     assert preview.code == 0 and "Dry run: nothing was written." in preview.stdout, preview
-    result = sandbox.run(["dbx-fmapi", "uninstall", "--yes"], cwd=project)
+    result = sandbox.run_here(["dbx-fmapi", "uninstall", "--yes"], cwd=project)
     assert result.code == 0, result
     assert "1 other stay" in result.stdout, result
     assert not (project / ".claude").exists()  # setup created it: gone again
@@ -114,7 +114,7 @@ def test_uninstall_of_one_leaves_the_other_byte_identical_and_working(
     assert out.code == 0 and "answer from A" in out.stdout, out  # ~ applies there now
 
     # The last one: everything goes, as with a single setup.
-    assert sandbox.run(["dbx-fmapi", "uninstall", "--yes"]).code == 0
+    assert sandbox.run_here(["dbx-fmapi", "uninstall", "--yes"]).code == 0
     assert not home_settings.exists()
     assert not (sandbox.home / ".config/dbx-fmapi-claude").exists()
 
@@ -147,9 +147,9 @@ def test_uninstall_without_one_in_effect_asks_which_and_changes_nothing(
         result = sandbox.run(argv)
         assert result.code == 1, result
         assert f"no dbx-fmapi-claude setup applies in {sandbox.home}" in result.stderr, result
-    result = sandbox.run(["dbx-fmapi", "uninstall", "--yes", "--settings-location", str(one)])
+    result = sandbox.run_here(["dbx-fmapi", "uninstall", "--yes", "--settings-location", str(one)])
     assert result.code == 0, result
     assert not (one / ".claude").exists() and (other / ".claude/settings.json").exists()
-    assert sandbox.run(["dbx-fmapi", "uninstall", "--yes", "--all"]).code == 0
+    assert sandbox.run_here(["dbx-fmapi", "uninstall", "--yes", "--all"]).code == 0
     assert not (other / ".claude").exists()
     assert not (sandbox.home / ".config/dbx-fmapi-claude").exists()

@@ -159,7 +159,7 @@ def test_a_tracked_project_settings_file_gets_no_personal_values_and_claude_answ
     answer = sandbox.run(["claude", "-p", "hi"], cwd=repo, timeout=120, env=fast)
     assert answer.code == 0 and "from the team repo" in answer.stdout, answer
     # status and doctor name the file in effect; a re-run changes nothing
-    status = sandbox.run(["dbx-fmapi", "status"], cwd=repo)
+    status = sandbox.run_here(["dbx-fmapi", "status"], cwd=repo)
     assert status.code == 0 and str(local) in status.stdout, status
     report = doctor(sandbox, cwd=repo)
     assert report.code == 0 and "FAIL" not in report.stdout, report
@@ -205,7 +205,7 @@ def test_token_for_a_profile_that_is_not_there_says_so_with_the_fix(
     sandbox.signed_in(workspace)
     assert run_setup(sandbox, workspace, "--no-verify").code == 0
     before = sandbox.snapshot(exclude=VOLATILE)
-    result = sandbox.run(["dbx-fmapi", "token", "--profile", "nope"])
+    result = sandbox.run_here(["dbx-fmapi", "token", "--profile", "nope"])
     assert result.code == 1 and result.stdout == "", result
     assert "profile 'nope' is not in ~/.databrickscfg (its profiles: DEFAULT)" in result.stderr
     assert "fix: databricks auth profiles   (then use one of them; or create this one: " in (
@@ -222,7 +222,8 @@ def test_a_re_run_without_host_suggests_the_configured_workspace(
     sandbox.signed_in(workspace)
     assert run_setup(sandbox, workspace, "--no-verify").code == 0
     before = sandbox.snapshot(exclude=VOLATILE)
-    result = sandbox.run(["setup-fmapi-claudecode", "--skip-install"])  # no terminal, no --host
+    # No terminal, no --host.
+    result = sandbox.run_here(["setup-fmapi-claudecode", "--skip-install"])
     assert result.code == 2, result
     assert f"fix: {PROG} --host {workspace.url}" in result.stderr
     assert "my-workspace" not in result.stderr
@@ -241,7 +242,7 @@ def test_status_says_overridden_for_keys_another_level_wins(
     user.write_text('{"env": {"ANTHROPIC_MODEL": "mine", "ANTHROPIC_BASE_URL": "https://x"}}')
     local = project / ".claude" / "settings.local.json"
     local.write_text('{"env": {"ANTHROPIC_DEFAULT_HAIKU_MODEL": "my-haiku"}}')
-    status = sandbox.run(["dbx-fmapi", "status"], cwd=project)
+    status = sandbox.run_here(["dbx-fmapi", "status"], cwd=project)
     assert status.code == 0, status
     [user_line] = [line for line in status.stdout.splitlines() if str(user) in line]
     assert "also sets" not in user_line, user_line
@@ -250,6 +251,6 @@ def test_status_says_overridden_for_keys_another_level_wins(
     assert "also sets ANTHROPIC_DEFAULT_HAIKU_MODEL" in local_line
     [ours] = [line for line in status.stdout.splitlines() if "managed by setup" in line]
     assert "ANTHROPIC_DEFAULT_HAIKU_MODEL overridden by the local settings" in ours
-    data = json.loads(sandbox.run(["dbx-fmapi", "status", "--json"], cwd=project).stdout)
+    data = json.loads(sandbox.run_here(["dbx-fmapi", "status", "--json"], cwd=project).stdout)
     [u] = [f for f in data["settings_files"] if f["path"] == str(user)]
     assert u["overridden_by"] == {"ANTHROPIC_MODEL": "project", "ANTHROPIC_BASE_URL": "project"}

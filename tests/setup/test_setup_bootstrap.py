@@ -16,6 +16,9 @@ from tests.helpers.setup_runs import NAMES, bootstrap, only_our_programs
 from tests.rig.sandbox import REPO_ROOT, Sandbox
 from tests.rig.workspace import FakeWorkspace
 
+# A home with a space, a quote and non-ASCII: tests/shell/test_login_shells.py bootstraps into
+# one and opens each kind of new terminal there.
+
 
 def test_fresh_home_installs_links_and_runs_setup_then_upgrades_in_place(
     sandbox: Sandbox, workspace: FakeWorkspace
@@ -165,32 +168,3 @@ def test_a_foreign_file_in_local_bin_is_not_replaced(
     assert mine.read_text() == "#!/bin/sh\necho mine\n"
     assert not (sandbox.home / ".claude").exists()
     assert not (sandbox.home / ".local/share").exists()  # refused before installing anything
-
-
-def test_a_home_with_a_space_a_quote_and_non_ascii_works_in_a_new_terminal(
-    tmp_path: Path, workspace: FakeWorkspace, _claude_bin_path: str | None
-) -> None:
-    """pip writes `#!<venv>/bin/python`, which the kernel cuts at the first space: the bootstrap
-    must leave programs that start anyway, and the rc block must put ~/.local/bin on PATH."""
-    home = tmp_path / "Jane Doe's hömé"
-    sandbox = Sandbox(tmp_path / "rig root", claude_bin=_claude_bin_path, home=home)
-    only_our_programs(sandbox)
-    result = bootstrap(sandbox, "--host", workspace.url, "--skip-install", "--shell", "bash")
-    assert result.code == 0, result
-    assert "installing the package with pip" in result.stderr  # the slow step says so
-    local_bin = home / ".local/bin"
-    for name in NAMES:
-        out = sandbox.run([str(local_bin / name), "--help"])
-        assert out.code == 0, out
-    # A new terminal: PATH without ~/.local/bin, the rc file read by an interactive bash.
-    assert str(local_bin) not in sandbox.env["PATH"]
-    out = sandbox.run(["bash", "-ic", "dbx-fmapi status"], env={"PS1": ""})
-    assert out.code == 0, out
-    assert workspace.url in out.stdout
-    data = json.loads((home / ".claude/settings.json").read_text())
-    helper = sandbox.run(["/bin/sh", "-c", data["apiKeyHelper"]])
-    assert helper.code == 0 and helper.stdout.strip() == sandbox.cached_token(), helper
-    if sandbox.claude_bin:
-        env = {"PS1": "", "CLAUDE_CODE_MAX_RETRIES": "0"}
-        out = sandbox.run(["bash", "-ic", "dbx-fmapi-claude -p hi"], env=env, timeout=120)
-        assert out.code == 0 and "pong" in out.stdout, out

@@ -179,7 +179,7 @@ def test_dry_run_and_skip_install_install_nothing(
     assert f"would install Claude Code: curl -fsSL {CLAUDE_URL} | bash -s -- 2.1.332" in (
         result.stdout
     )
-    result = sandbox.run(["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install"])
+    result = sandbox.run_here(["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install"])
     assert result.code == 0, result
     assert "Claude Code is not installed" in result.stderr
     for name in ("curl", "npm", "brew"):
@@ -193,7 +193,7 @@ def test_without_a_yes_no_installer_runs(
     one warning and the files are written; a missing CLI stops with the flag and the command."""
     sandbox.remove("claude")
     sandbox.signed_in(workspace)
-    plain = sandbox.run(["setup-fmapi-claudecode", "--host", workspace.url, "--shell", "none"])
+    plain = sandbox.run_here(["setup-fmapi-claudecode", "--host", workspace.url, "--shell", "none"])
     assert plain.code == 0, plain
     for name in ("curl", "npm", "brew"):
         assert sandbox.calls(name) == []
@@ -201,7 +201,8 @@ def test_without_a_yes_no_installer_runs(
     assert "(or let setup do it: setup-fmapi-claudecode --install)" in plain.stderr
     sandbox.remove("databricks")
     before = sandbox.snapshot()
-    no_cli = sandbox.run(["setup-fmapi-claudecode", "--host", workspace.url, "--shell", "none"])
+    argv = ["setup-fmapi-claudecode", "--host", workspace.url, "--shell", "none"]
+    no_cli = sandbox.run_here(argv)
     assert no_cli.code != 0, no_cli
     assert "the Databricks CLI (`databricks`) is not installed" in no_cli.stderr
     assert "fix: let setup install it: setup-fmapi-claudecode --install" in no_cli.stderr

@@ -27,10 +27,10 @@ def test_an_unreachable_workspace_is_said_once_per_line(
 ) -> None:
     sandbox.signed_in(workspace)
     setup = ["setup-fmapi-claudecode", "--host", workspace.url, "--skip-install", "--shell", "none"]
-    assert sandbox.run(setup, timeout=120).code == 0
+    assert sandbox.run_here(setup, timeout=120).code == 0
     workspace.stop()
     for argv in (setup, ["dbx-fmapi", "models"], ["dbx-fmapi", "doctor"]):
-        out = sandbox.run(argv, timeout=120)
+        out = sandbox.run_here(argv, timeout=120)
         assert out.code == 1, out
         assert "Connection refused" in out.output, out
         for line in out.output.splitlines():
@@ -123,7 +123,7 @@ def test_a_500_from_the_token_endpoint_is_a_server_error_not_a_login(
     logins = len(sandbox.databricks_calls())
     headless = {"DISPLAY": None, "WAYLAND_DISPLAY": None, "SSH_CONNECTION": None}
     for argv in (["dbx-fmapi", "token"], ["dbx-fmapi-claude", "--version"]):
-        res = sandbox.run(argv, env=headless, timeout=120)
+        res = sandbox.run_here(argv, env=headless, timeout=120)
         assert res.code == 1, res  # not 4: nobody needs to log in
         assert "500" in res.stderr, res
         assert "retry" in res.stderr, res

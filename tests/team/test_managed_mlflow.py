@@ -57,7 +57,8 @@ def test_an_experiment_path_no_shell_can_take_is_refused(
     team = tmp_path / "team.json"
     team.write_text(json.dumps(team_file(workspace, mlflow_experiment="/Users/dev/exp$HOME")))
     out = tmp_path / "managed"
-    result = sandbox.run(["dbx-fmapi", "team", "managed-settings", str(team), "--out", str(out)])
+    argv = ["dbx-fmapi", "team", "managed-settings", str(team), "--out", str(out)]
+    result = sandbox.run_here(argv)
     assert result.code == 2, result
     assert "mlflow_experiment '/Users/dev/exp$HOME' cannot be used in a managed hook" in (
         result.stderr

@@ -38,7 +38,7 @@ def test_an_admin_publishes_a_team_file_and_a_developer_reads_it_back(
 ) -> None:
     sandbox.signed_in(workspace, profile="admin")
     file = _write(tmp_path / "team.json", _team(workspace))
-    result = sandbox.run(
+    result = sandbox.run_here(
         ["dbx-fmapi", "team", "publish", str(file), "--to", to, "--profile", "admin"]
     )
     assert result.code == 0, result
@@ -48,7 +48,7 @@ def test_an_admin_publishes_a_team_file_and_a_developer_reads_it_back(
     )
     stored = workspace.files.workspace.get(to) or workspace.files.volumes.get(to)
     assert stored == file.read_bytes()
-    result = sandbox.run(
+    result = sandbox.run_here(
         ["dbx-fmapi", "team", "validate", to, "--host", workspace.url, "--profile", "admin"]
     )
     assert result.code == 0, result
@@ -63,11 +63,11 @@ def test_validate_checks_the_models_exist_in_the_workspace(
     data = _team(workspace)
     data["models"]["opus"] = "databricks-claude-opus-9-9"
     file = _write(tmp_path / "team.json", data)
-    result = sandbox.run(["dbx-fmapi", "team", "validate", str(file)])
+    result = sandbox.run_here(["dbx-fmapi", "team", "validate", str(file)])
     assert result.code == 1, result
     assert "has no model models.opus = 'databricks-claude-opus-9-9'" in result.stderr
     assert "fix: dbx-fmapi models" in result.stderr
-    result = sandbox.run(["dbx-fmapi", "team", "validate", str(file), "--offline"])
+    result = sandbox.run_here(["dbx-fmapi", "team", "validate", str(file), "--offline"])
     assert result.code == 0, result
 
 
@@ -104,9 +104,9 @@ def test_an_unreadable_or_bad_team_file_says_why_and_writes_nothing(
     )
     if case == "down":
         # The token is cached and valid; only the workspace's answer is missing.
-        sandbox.run(["dbx-fmapi", "token", "--profile", "acme"])
+        sandbox.run_here(["dbx-fmapi", "token", "--profile", "acme"])
         workspace.down()
-    result = sandbox.run(
+    result = sandbox.run_here(
         [
             "dbx-fmapi",
             "team",
@@ -135,14 +135,14 @@ def test_an_unreadable_or_bad_team_file_says_why_and_writes_nothing(
 def test_managed_settings_never_go_into_the_system_folder_and_need_a_host_for_workspace_paths(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    result = sandbox.run(
+    result = sandbox.run_here(
         ["dbx-fmapi", "team", "managed-settings", SHARED, "--out", "/etc/claude-code"]
     )
     assert result.code == 2
     assert "is the system folder Claude Code reads" in result.stderr
-    result = sandbox.run(["dbx-fmapi", "team", "validate", SHARED])
+    result = sandbox.run_here(["dbx-fmapi", "team", "validate", SHARED])
     assert result.code == 2 and "needs --host" in result.stderr
-    result = sandbox.run(
+    result = sandbox.run_here(
         ["dbx-fmapi", "team", "publish", str(tmp_path / "x.json"), "--to", "/tmp/x"]
     )
     assert result.code == 2 and "is published to /Workspace/... or /Volumes/..." in result.stderr
@@ -175,7 +175,7 @@ def test_claude_code_reads_the_rendered_managed_settings_with_only_a_cli_login(
     out = tmp_path / "managed"
     helper = shutil.which("dbx-fmapi", path=sandbox.env["PATH"])
     assert helper
-    result = sandbox.run(
+    result = sandbox.run_here(
         ["dbx-fmapi", "team", "managed-settings", str(team), "--out", str(out), "--helper", helper]
     )
     assert result.code == 0, result

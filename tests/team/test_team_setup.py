@@ -28,7 +28,7 @@ def _publish(workspace: FakeWorkspace, data: dict[str, Any]) -> None:
 
 def _setup(sandbox: Sandbox, workspace: FakeWorkspace, *args: str) -> Any:
     argv = ["setup-fmapi-claudecode", "--skip-install", "--shell", "none", "--host", workspace.url]
-    return sandbox.run([*argv, *args], timeout=180)
+    return sandbox.run_here([*argv, *args], timeout=180)
 
 
 @pytest.mark.e2e
@@ -50,7 +50,7 @@ def test_two_developers_set_up_from_the_team_file_and_claude_answers_for_both(
         env = json.loads(settings_path(dev).read_text())["env"]
         assert env["CLAUDE_CODE_API_KEY_HELPER_TTL_MS"] == "1800000"
         assert env["ANTHROPIC_DEFAULT_SONNET_MODEL"] == "databricks-claude-sonnet-4-5"
-        status = dev.run(["dbx-fmapi", "status"])
+        status = dev.run_here(["dbx-fmapi", "status"])
         assert f"Team file   {SHARED}" in status.stdout, status
         seen = len(workspace.messages_requests())
         answer = dev.claude(["-p", "hi"], onboarded=False)
@@ -149,7 +149,7 @@ def test_the_team_files_prices_and_budget_reach_usage_and_the_budget_hook(
         return [h["command"] for g in groups for h in g["hooks"]]
 
     assert any("budget --hook" in c for c in hooks())
-    spend = sandbox.run(["dbx-fmapi", "budget"])
+    spend = sandbox.run_here(["dbx-fmapi", "budget"])
     assert spend.code == 0 and "of the $200.00 budget (0%)" in spend.stdout, spend
     # The admin drops the budget: a plain re-run takes the hook out and keeps the prices.
     _publish(workspace, _team(workspace, prices=prices))
@@ -160,7 +160,7 @@ def test_the_team_files_prices_and_budget_reach_usage_and_the_budget_hook(
     # A prices file of the developer's own comes first.
     own = sandbox.home / ".config" / "dbx-fmapi-claude" / "prices.json"
     own.write_text(json.dumps({"version": 1, "prices": prices, "budget": {"monthly": 50}}))
-    assert "of the $50.00 budget" in sandbox.run(["dbx-fmapi", "budget"]).stdout
+    assert "of the $50.00 budget" in sandbox.run_here(["dbx-fmapi", "budget"]).stdout
     own.unlink()
     gone = sandbox.run(["dbx-fmapi", "uninstall", "--all", "--yes"], timeout=120)
     assert gone.code == 0, gone

@@ -67,7 +67,7 @@ def answered(workspace: FakeWorkspace) -> list[tuple[int, int]]:
 
 
 def usage(sandbox: Sandbox, *args: str) -> dict[str, Any]:
-    result = sandbox.run(["dbx-fmapi", "usage", "--json", *args])
+    result = sandbox.run_here(["dbx-fmapi", "usage", "--json", *args])
     assert result.code == 0, result
     return dict(json.loads(result.stdout))
 
@@ -166,7 +166,7 @@ def test_a_users_own_status_line_stays_and_off_removes_ours(
     pat_setup(sandbox, workspace)  # the choice is remembered
     assert "UserPromptSubmit" not in json.loads(settings_path(sandbox).read_text()).get("hooks", {})
 
-    uninstall = sandbox.run(["dbx-fmapi", "uninstall", "--yes"])
+    uninstall = sandbox.run_here(["dbx-fmapi", "uninstall", "--yes"])
     assert uninstall.code == 0, uninstall
     assert json.loads(settings_path(sandbox).read_text()) == {"statusLine": mine}
 
@@ -229,7 +229,7 @@ def test_uninstall_removes_exactly_ours(sandbox: Sandbox, workspace: FakeWorkspa
     settings = json.loads(settings_path(sandbox).read_text())
     commands = [g["hooks"][0]["command"] for g in settings["hooks"]["UserPromptSubmit"]]
     assert commands[0] == "my-check" and shlex.split(commands[1])[1:] == ["budget", "--hook"]
-    result = sandbox.run(["dbx-fmapi", "uninstall", "--yes"])
+    result = sandbox.run_here(["dbx-fmapi", "uninstall", "--yes"])
     assert result.code == 0, result
     assert settings_path(sandbox).read_text() == before
 
@@ -251,7 +251,7 @@ def test_the_background_refresh_never_imports_from_the_project_folder(sandbox: S
     project.mkdir()
     proof = sandbox.root / "imported-from-the-project"
     (project / "json.py").write_text(f"open({str(proof)!r}, 'w').close()\nraise SystemExit(9)\n")
-    result = sandbox.run(["dbx-fmapi", "statusline"], input="{}", cwd=project)
+    result = sandbox.run_here(["dbx-fmapi", "statusline"], input="{}", cwd=project)
     assert result.code == 0 and result.stdout.count("\n") == 1, result
     summary = wait_for_summary(sandbox.home)
     assert json.loads(summary.read_text())["today"]["requests"] == 0

@@ -31,7 +31,7 @@ def setup(sandbox: Sandbox, workspace: FakeWorkspace, *args: str) -> Result:
     if not (sandbox.home / ".databrickscfg").exists():
         sandbox.signed_in(workspace)
     argv = [PROG, "--skip-install", "--host", workspace.url, "--shell", "none", *args]
-    return sandbox.run(argv, timeout=120, env=TODAY)
+    return sandbox.run_here(argv, timeout=120, env=TODAY)
 
 
 def env_of(sandbox: Sandbox) -> dict[str, str]:
@@ -74,9 +74,9 @@ def test_setup_picks_the_ai_gateway_when_it_answers_and_claude_goes_through_it(
     wrapped = sandbox.run(["dbx-fmapi-claude", "-p", "hi"], timeout=120, env=FAST)
     assert wrapped.code == 0 and "through the route" in wrapped.stdout, wrapped
 
-    status = sandbox.run(["dbx-fmapi", "status"], env=TODAY)
+    status = sandbox.run_here(["dbx-fmapi", "status"], env=TODAY)
     assert f"AI Gateway, {workspace.gateway_base_url} (chosen by setup)" in status.stdout
-    data = json.loads(sandbox.run(["dbx-fmapi", "status", "--json"], env=TODAY).stdout)
+    data = json.loads(sandbox.run_here(["dbx-fmapi", "status", "--json"], env=TODAY).stdout)
     assert_shape(data, STATUS_SHAPE)
     assert data["route"] == {
         "name": "ai-gateway",
@@ -454,7 +454,7 @@ def test_models_json_lists_fable_and_retirement_dates(
 ) -> None:
     workspace.modernize()
     assert setup(sandbox, workspace, "--no-verify").code == 0
-    out = sandbox.run(["dbx-fmapi", "models", "--json"], env=TODAY)
+    out = sandbox.run_here(["dbx-fmapi", "models", "--json"], env=TODAY)
     assert out.code == 0, out
     data = json.loads(out.stdout)
     assert_shape(data, MODELS_SHAPE)
@@ -462,7 +462,7 @@ def test_models_json_lists_fable_and_retirement_dates(
     assert rows["databricks-claude-fable-5-2"]["family"] == "fable"
     assert rows["databricks-claude-fable-5-2"]["configured_as"] == ["fable"]
     assert rows["databricks-claude-sonnet-4-5"]["retires"] == "2026-11-30"
-    human = sandbox.run(["dbx-fmapi", "models"], env=TODAY)
+    human = sandbox.run_here(["dbx-fmapi", "models"], env=TODAY)
     line = next(x for x in human.stdout.splitlines() if "databricks-claude-sonnet-4-5" in x)
     assert line.rstrip().endswith("(retires on 2026-11-30)")
 
@@ -501,12 +501,12 @@ def test_managed_settings_show_in_doctor_and_status_with_what_they_override(
     assert url.startswith("FAIL") and "managed-settings.d/10-proxy.json" in url
     assert "ask your administrator" in report.stdout
 
-    data = json.loads(sandbox.run(["dbx-fmapi", "status", "--json"], env=TODAY).stdout)
+    data = json.loads(sandbox.run_here(["dbx-fmapi", "status", "--json"], env=TODAY).stdout)
     assert_shape(data, STATUS_SHAPE)
     admin = [f for f in data["settings_files"] if f["level"] == "admin"]
     assert [Path(f["path"]).name for f in admin] == ["managed-settings.json", "10-proxy.json"]
     assert admin[0]["keys"] == ["ANTHROPIC_MODEL"] and admin[1]["keys"] == ["ANTHROPIC_BASE_URL"]
-    human = sandbox.run(["dbx-fmapi", "status"], env=TODAY).stdout
+    human = sandbox.run_here(["dbx-fmapi", "status"], env=TODAY).stdout
     assert "admin; also sets ANTHROPIC_MODEL" in human
 
 
