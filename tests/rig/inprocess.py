@@ -49,6 +49,8 @@ def _as_the_program(
     saved_streams = (sys.stdin, sys.stdout, sys.stderr)
     saved_handlers = {s: signal.getsignal(s) for s in _SIGNALS}
     saved_fds = [os.dup(fd) for fd in (0, 1, 2)]
+    saved_tempdir = tempfile.tempdir
+    _forget_environment(None)  # the program builds its own from its environment
     try:
         for stream in saved_streams:
             with contextlib.suppress(Exception):
@@ -78,10 +80,22 @@ def _as_the_program(
         for s, handler in saved_handlers.items():
             if handler is not None:
                 signal.signal(s, handler)
-        # What a process would forget when it exits: the profiles it logged into.
+        # What a process would forget when it exits: the profiles it logged into, and what the
+        # standard library read once from the program's environment: urlopen's opener (its
+        # proxies: a sandbox's HTTP_PROXY would otherwise send this process's later requests to
+        # a catcher long gone) and tempfile's folder (the sandbox's TMPDIR).
         policy = sys.modules.get("dbx_fmapi_claude.auth.loginpolicy")
         if policy is not None:
             policy.LOGGED_IN.clear()
+        _forget_environment(saved_tempdir)
+
+
+def _forget_environment(tempdir: str | None) -> None:
+    """Reset the standard library's caches of environment variables (see _as_the_program)."""
+    request = sys.modules.get("urllib.request")
+    if request is not None:
+        request.install_opener(None)  # type: ignore[arg-type]
+    tempfile.tempdir = tempdir
 
 
 def run_in_process(
