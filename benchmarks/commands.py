@@ -47,7 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.launch import baseline_scripts, run_setup  # noqa: E402 - needs the repo root
+from benchmarks.launch import baseline_scripts, cli_login, run_setup  # noqa: E402 - needs the repo root
 from tests.rig.sandbox import install_browser, install_fake_databricks  # noqa: E402
 from tests.rig.workspace import FakeWorkspace  # noqa: E402
 
@@ -199,13 +199,7 @@ def main() -> None:
             "DATABRICKS_CACHE_DIR": str(tmp / "cli-cache"),
             "PYTHONHASHSEED": "0",
         }
-        subprocess.run(
-            ["databricks", "auth", "login", "--host", ws.url, "--profile", "DEFAULT"],
-            env=env,
-            capture_output=True,
-            timeout=60,
-            check=True,
-        )
+        cli_login(env, ws.url)
         sides = [Side("ours", ROOT, tmp, env, login, ws.url)]
         if args.baseline is not None:
             sides.append(Side("base", args.baseline.resolve(), tmp, env, login, ws.url))

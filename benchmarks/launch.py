@@ -204,6 +204,17 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path, name: str = "") -> fl
     return elapsed
 
 
+def cli_login(env: dict[str, str], host: str) -> None:
+    """`databricks auth login` into the benchmark's HOME (the rig's browser signs in)."""
+    subprocess.run(
+        ["databricks", "auth", "login", "--host", host, "--profile", "DEFAULT"],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--runs", type=int, default=30)
@@ -246,13 +257,7 @@ def main() -> None:
             "DATABRICKS_AUTH_STORAGE": "plaintext",
             "DATABRICKS_CACHE_DIR": str(Path(tmp) / "cli-cache"),
         }
-        subprocess.run(
-            ["databricks", "auth", "login", "--host", ws.url, "--profile", "DEFAULT"],
-            env=env,
-            capture_output=True,
-            timeout=60,
-            check=True,
-        )
+        cli_login(env, ws.url)
         run_setup(env, ws.url, "helper", home)
         # Static mode (the seed's design) in a second HOME sharing the same CLI login; the seed's
         # wrapper reads its token from that settings file.
