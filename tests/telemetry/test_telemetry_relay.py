@@ -109,13 +109,19 @@ def no_token_in(words: list[str], workspace: FakeWorkspace) -> bool:
     return True
 
 
-def test_the_wrapper_answers_claudes_exports_itself_and_sends_them_on(
-    sandbox: Sandbox, workspace: FakeWorkspace
-) -> None:
+def with_tables(sandbox: Sandbox, workspace: FakeWorkspace) -> otlp_api.OtlpState:
+    """The tables exist, setup ran with --otel-tables, and claude waits for its exports."""
     otel = otlp_api.state(workspace)
     otel.create_tables(PREFIX)
     set_up(sandbox, workspace, "--otel-tables", PREFIX)
     claude_waits(sandbox)
+    return otel
+
+
+def test_the_wrapper_answers_claudes_exports_itself_and_sends_them_on(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    otel = with_tables(sandbox, workspace)
 
     # DBX_FMAPI_CLAUDE_RELAY=0: Claude Code sends its exports itself, as before.
     off = sandbox.run(
@@ -157,10 +163,7 @@ def test_the_wrapper_answers_claudes_exports_itself_and_sends_them_on(
 def test_an_export_endpoint_that_hangs_holds_neither_claude_nor_the_relay(
     sandbox: Sandbox, workspace: FakeWorkspace
 ) -> None:
-    otel = otlp_api.state(workspace)
-    otel.create_tables(PREFIX)
-    set_up(sandbox, workspace, "--otel-tables", PREFIX)
-    claude_waits(sandbox)
+    otel = with_tables(sandbox, workspace)
     otel.mode, otel.hang_seconds = "hang", HOLD
     launch = Launch(sandbox)
     workspace.reply = launch.reply()
@@ -185,10 +188,7 @@ def test_exports_arrive_after_every_token_was_rejected_once(
     """Claude Code keeps the otelHeadersHelper's header (the debounce: the token TTL) and never
     runs the helper again after a 401/403, so on its own it loses the exports after a token
     rotation; the relay asks for a new token and sends them once more."""
-    otel = otlp_api.state(workspace)
-    otel.create_tables(PREFIX)
-    set_up(sandbox, workspace, "--otel-tables", PREFIX)
-    claude_waits(sandbox)
+    otel = with_tables(sandbox, workspace)
     launch = Launch(sandbox)
     turns: list[int] = []
 
