@@ -448,6 +448,30 @@ def test_fish_function_file(sandbox: Sandbox, workspace: FakeWorkspace) -> None:
     assert "dbx-fmapi-claude()" in (sandbox.home / ".bashrc").read_text()
 
 
+def test_a_users_config_fish_that_held_our_block_is_emptied_not_deleted(
+    sandbox: Sandbox, workspace: FakeWorkspace
+) -> None:
+    """config.fish is the user's file, not one setup created: where an earlier setup put its
+    block there (the record's rc_file), moving to another shell takes the block out and, with
+    nothing of the user's left and no record that setup created the file, leaves it empty."""
+    from dbx_fmapi_claude.shell import rcblock
+
+    sandbox.signed_in(workspace)
+    assert setup(sandbox, "--host", workspace.url, "--shell", "bash", "--no-verify").code == 0
+    config_fish = sandbox.home / ".config/fish/config.fish"
+    config_fish.parent.mkdir(parents=True, exist_ok=True)
+    config_fish.write_text(rcblock.render("fish", "/opt/old/bin/dbx-fmapi-claude"))
+    record_file = sandbox.home / ".config/dbx-fmapi-claude/config.json"
+    record = record_of(sandbox)
+    assert "rc_file" in record
+    record["rc_file"] = str(config_fish)
+    record_file.write_text(json.dumps(record))
+    result = setup(sandbox, "--host", workspace.url, "--shell", "bash", "--no-verify")
+    assert result.code == 0, result
+    assert config_fish.read_bytes() == b""
+    assert "dbx-fmapi-claude()" in (sandbox.home / ".bashrc").read_text()
+
+
 def test_wrapper_runs_through_the_sourced_function(
     sandbox: Sandbox, workspace: FakeWorkspace, claude_bin: str
 ) -> None:

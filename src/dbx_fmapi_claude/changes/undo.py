@@ -24,6 +24,7 @@ ORIGINAL = "original"  # the bytes from before setup, with their mode
 DELETE = "delete"  # setup created it and nothing is left (behind a link: the empty document)
 CLEANED = "cleaned"  # what is left once ours is out
 ADDED_SINCE = "added since"  # setup created it; what is left was added since
+OWN_FISH_FILE = "dbx-fmapi-claude.fish"  # the fish function / conf.d file setup writes
 
 
 def left_behind(
@@ -48,6 +49,28 @@ def left_behind(
     if made_by_setup and (cleaned is None or not cleaned.strip()):
         return gone(path, empty), DELETE, None
     return empty if cleaned is None else cleaned, ADDED_SINCE if made_by_setup else CLEANED, None
+
+
+def rc_left_behind(
+    paths: Paths, path: Path, raw: bytes
+) -> tuple[bytes | None, str, int | None] | None:
+    """left_behind for a shell rc file holding `raw` once our block is out of it; None when it
+    holds no block of ours. Our own fish file (`dbx-fmapi-claude.fish`) counts as created by
+    setup; a user's rc file never does without a record of it. Raises rcblock.HalfBlock."""
+    from ..shell import rcblock
+
+    text = raw.decode("utf-8", "surrogateescape")
+    if not rcblock.has_block(text):
+        return None
+    cleaned = rcblock.remove_block(text).encode("utf-8", "surrogateescape")
+    return left_behind(
+        paths,
+        path,
+        cleaned,
+        created=path.name == OWN_FISH_FILE,
+        same=lambda original: original == cleaned,
+        empty=b"",
+    )
 
 
 def gone(path: Path, empty: bytes) -> bytes | None:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..agents.claude.undo import change as _change
 from ..agents.claude.undo import plan_onboarding, recomputed
-from ..changes import engine
+from ..changes import engine, undo
 from ..core.context import Context
 from ..core.errors import ExitCode, UserError
 from ..core.fileio import q, read_bytes
@@ -98,23 +98,18 @@ def _rc_edit(ctx: Context, path: Path, raw: bytes | None) -> tuple[bytes | None,
     writes (a line the user added meanwhile stays)."""
     if raw is None:
         return None, "gone", None
-    text = raw.decode("utf-8", "surrogateescape")
     try:
-        if not rcblock.has_block(text):
-            return raw, "", None
-        cleaned = rcblock.remove_block(text)
+        left = undo.rc_left_behind(ctx.paths, path, raw)
     except rcblock.HalfBlock as exc:
         raise _half_block(path, exc) from None
-    known, original = originals.load_original(ctx.paths, path)
-    new: bytes | None = cleaned.encode("utf-8", "surrogateescape")
-    what = "remove the dbx-fmapi-claude block"
-    if known and original is not None and new == original:
-        what = "remove the dbx-fmapi-claude block (as it was before setup)"
-    elif not cleaned.strip() and (
-        (known and original is None) or path.name == "dbx-fmapi-claude.fish"
-    ):
-        new, what = None, "delete (setup created it)"
-    return new, what, None
+    if left is None:
+        return raw, "", None
+    new, how, mode = left
+    what = {
+        undo.ORIGINAL: "remove the dbx-fmapi-claude block (as it was before setup)",
+        undo.DELETE: "delete (setup created it)",
+    }.get(how, "remove the dbx-fmapi-claude block")
+    return new, what, mode
 
 
 def _half_block(path: Path, exc: Exception) -> UserError:

@@ -11,11 +11,11 @@ from types import MappingProxyType
 from .. import agents
 from ..agents.base import AgentSetup
 from ..auth import credentials
-from ..changes import engine
+from ..changes import engine, undo
 from ..core.errors import UserError
 from ..core.fileio import q, read_bytes
 from ..core.paths import tilde
-from ..record import config, originals
+from ..record import config
 from ..shell import rcblock
 from ..workspace import routes
 from .agentsteps import others, plan_agents
@@ -297,18 +297,16 @@ def _plan_old_rc(
     raw = read_bytes(path)
     if raw is None:
         return
-    text = raw.decode("utf-8", "surrogateescape")
     try:
-        if not rcblock.has_block(text):
-            return
-        cleaned = rcblock.remove_block(text)
+        left = undo.rc_left_behind(sc.paths, path, raw)
     except rcblock.HalfBlock:
         sc.warn(f"{path} has a half dbx-fmapi-claude block; left as it is")
         return
-    new: bytes | None = cleaned.encode("utf-8", "surrogateescape")
-    known, original = originals.load_original(sc.paths, path)
-    if known and original is not None and new == original:
+    if left is None:
+        return
+    new, how, mode = left
+    if how == undo.ORIGINAL:
         what += " (the file as it was before setup)"
-    elif not cleaned.strip() and (path.suffix == ".fish" or (known and original is None)):
-        new, what = None, f"{what} (a file setup created: deleted)"
-    plan.add(Change(path, raw, new, what))
+    elif how == undo.DELETE:
+        what = f"{what} (a file setup created: deleted)"
+    plan.add(Change(path, raw, new, what, mode=mode))
